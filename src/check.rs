@@ -1,0 +1,403 @@
+//! Validation of a resolved [`Framework`]: the errors and warnings that need the whole
+//! model (cycles, ranges, duplicates, unused values).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graphmap::DiGraphMap;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::*;
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::RelationKind;
+
+/// Checks `framework`. `broken[m]` says module `m` had syntax errors: its warnings are not
+/// reported, as they may only reflect the items that did not parse.
+pub(crate) fn check(
+    framework: &Framework,
+    _sources: &SourceMap,
+    broken: &[bool],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    self_relations(framework, &mut out);
+    weights(framework, &mut out);
+    prefer_cycles(framework, &mut out);
+    rules(framework, &mut out);
+    profiles(framework, &mut out);
+    duplicate_relations(framework, &mut out);
+    duplicate_mappings(framework, &mut out);
+    let is_broken = |m: ModuleId| broken.get(m.index()).copied().unwrap_or(false);
+    unreferenced(framework, &is_broken, &mut out);
+    duplicate_labels(framework, &is_broken, &mut out);
+    out
+}
+
+fn endpoint_name(f: &Framework, e: Endpoint, from: ModuleId) -> String {
+    match e {
+        Endpoint::Value(v) => f.value_name(v, from),
+        Endpoint::Rule(r) => f.rule(r).id.clone(),
+    }
+}
+
+fn self_relations(f: &Framework, out: &mut Vec<Diagnostic>) {
+    for rel in &f.relations {
+        if rel.left == rel.right {
+            let name = endpoint_name(f, rel.left, rel.module);
+            let message = match rel.kind {
+                RelationKind::Conflict => format!("`{name}` is in conflict with itself"),
+                RelationKind::Prefer => format!("`{name}` is preferred to itself"),
+                RelationKind::Wiser => format!("`{name}` is said to be wiser than itself"),
+            };
+            out.push(
+                Diagnostic::new(Code::SelfRelation, message)
+                    .label(rel.span, "relates a value to itself")
+                    .help("a relation needs two different sides; check for a typo"),
+            );
+        }
+    }
+}
+
+fn weights(f: &Framework, out: &mut Vec<Diagnostic>) {
+    for rel in &f.relations {
+        let (Some(w), Some(span)) = (rel.weight, rel.weight_span) else {
+            continue;
+        };
+        let ok = match rel.kind {
+            RelationKind::Wiser => w.is_finite() && w > 0.0,
+            _ => (0.0..=1.0).contains(&w),
+        };
+        if !ok {
+            let (range, help) = match rel.kind {
+                RelationKind::Wiser => (
+                    "greater than 0",
+                    "a `wiser` weight is a strength or a count of votes, greater than 0",
+                ),
+                _ => (
+                    "between 0 and 1",
+                    "a relation's weight lies between 0 and 1",
+                ),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::WeightOutOfRange,
+                    format!("weight {w} is out of range: it must be {range}"),
+                )
+                .label(span, "out of range")
+                .help(help),
+            );
+        }
+    }
+}
+
+fn prefer_cycles(f: &Framework, out: &mut Vec<Diagnostic>) {
+    // One graph per context; a preference without a context is its own context.
+    let mut by_context: BTreeMap<Option<&str>, Vec<&Relation>> = BTreeMap::new();
+    for rel in f
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::Prefer)
+    {
+        if rel.left != rel.right {
+            by_context
+                .entry(rel.context.as_deref())
+                .or_default()
+                .push(rel);
+        }
+    }
+    for (context, rels) in by_context {
+        let mut graph: DiGraphMap<Endpoint, usize, std::hash::RandomState> = DiGraphMap::default();
+        for (i, rel) in rels.iter().enumerate() {
+            graph.add_edge(rel.left, rel.right, i);
+        }
+        let mut components = tarjan_scc(&graph);
+        components.retain(|c| c.len() > 1);
+        // Report cycles in the order their first relation was written.
+        components.sort_by_key(|c| {
+            let set: HashSet<_> = c.iter().collect();
+            rels.iter()
+                .position(|r| set.contains(&r.left) && set.contains(&r.right))
+        });
+        for component in components {
+            let cycle = find_cycle(&graph, &component, &rels);
+            let module = rels[cycle[0]].module;
+            let mut names: Vec<String> = cycle
+                .iter()
+                .map(|&i| endpoint_name(f, rels[i].left, module))
+                .collect();
+            names.push(names[0].clone());
+            let chain = names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" > ");
+            let where_ = match context {
+                Some(c) => format!("in context `{c}`"),
+                None => "without a context".to_string(),
+            };
+            let mut d = Diagnostic::new(
+                Code::PreferCycle,
+                format!("preferences {where_} form a cycle: {chain}"),
+            );
+            for &i in &cycle {
+                d = d.label(rels[i].span, "part of the cycle");
+            }
+            out.push(d.help(
+                "a priority order cannot loop back on itself; drop or reverse one of these, \
+                 or give it a different context with `when`",
+            ));
+        }
+    }
+}
+
+/// One cycle through a strongly connected component, as indexes into `rels` in order.
+fn find_cycle(
+    graph: &DiGraphMap<Endpoint, usize, std::hash::RandomState>,
+    component: &[Endpoint],
+    rels: &[&Relation],
+) -> Vec<usize> {
+    let members: HashSet<Endpoint> = component.iter().copied().collect();
+    // Start at the earliest-written relation inside the component.
+    let start_rel = rels
+        .iter()
+        .position(|r| members.contains(&r.left) && members.contains(&r.right))
+        .unwrap_or(0);
+    let start = rels[start_rel].left;
+    // Breadth-first search back to `start` gives the shortest cycle through it.
+    let mut previous: HashMap<Endpoint, (Endpoint, usize)> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut seen = HashSet::from([start]);
+    while let Some(node) = queue.pop_front() {
+        let mut edges: Vec<(Endpoint, usize)> = graph
+            .edges(node)
+            .filter(|(_, to, _)| members.contains(to))
+            .map(|(_, to, &i)| (to, i))
+            .collect();
+        edges.sort_by_key(|&(_, i)| i);
+        for (to, i) in edges {
+            if to == start {
+                let mut cycle = vec![i];
+                let mut at = node;
+                while at != start {
+                    let (from, j) = previous[&at];
+                    cycle.push(j);
+                    at = from;
+                }
+                cycle.reverse();
+                return cycle;
+            }
+            if seen.insert(to) {
+                previous.insert(to, (node, i));
+                queue.push_back(to);
+            }
+        }
+    }
+    vec![start_rel]
+}
+
+fn rules(f: &Framework, out: &mut Vec<Diagnostic>) {
+    for rule in &f.rules {
+        for v in &rule.upholds {
+            if rule.violates.contains(v) {
+                out.push(
+                    Diagnostic::new(
+                        Code::ContradictoryRule,
+                        format!(
+                            "rule `{}` both upholds and violates `{}`",
+                            rule.id,
+                            f.value_name(*v, rule.module)
+                        ),
+                    )
+                    .label(rule.span, "contradictory rule")
+                    .help("a rule either upholds a value or violates it; remove it from one list"),
+                );
+            }
+        }
+    }
+}
+
+fn profiles(f: &Framework, out: &mut Vec<Diagnostic>) {
+    for profile in &f.profiles {
+        let mut seen: HashMap<ValueId, Span> = HashMap::new();
+        for (&(v, w), &span) in profile.weights.iter().zip(&profile.weight_spans) {
+            if let Some(&first) = seen.get(&v) {
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateWeight,
+                        format!(
+                            "profile `{}` weighs `{}` twice",
+                            profile.id,
+                            f.value_name(v, profile.module)
+                        ),
+                    )
+                    .label(span, "weighed again here")
+                    .label(first, "first weighed here")
+                    .help("give each value one weight"),
+                );
+            } else {
+                seen.insert(v, span);
+            }
+            if !(0.0..=1.0).contains(&w) {
+                out.push(
+                    Diagnostic::new(
+                        Code::WeightOutOfRange,
+                        format!(
+                            "weight {w} of `{}` in profile `{}` is out of range: it must be \
+                             between 0 and 1",
+                            f.value_name(v, profile.module),
+                            profile.id
+                        ),
+                    )
+                    .label(span, "out of range")
+                    .help("a profile's weights lie between 0 (indifferent) and 1 (paramount)"),
+                );
+            }
+        }
+    }
+}
+
+fn duplicate_relations(f: &Framework, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(RelationKind, Endpoint, Endpoint, Option<&str>), &Relation> =
+        HashMap::new();
+    for rel in &f.relations {
+        let (a, b) = if rel.kind == RelationKind::Conflict && rel.right < rel.left {
+            (rel.right, rel.left)
+        } else {
+            (rel.left, rel.right)
+        };
+        let key = (rel.kind, a, b, rel.context.as_deref());
+        if let Some(first) = seen.get(&key) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateRelation,
+                    format!(
+                        "`{} {} {} {}` is declared twice",
+                        rel.kind.keyword(),
+                        endpoint_name(f, rel.left, rel.module),
+                        rel.kind.operator(),
+                        endpoint_name(f, rel.right, rel.module)
+                    ),
+                )
+                .label(rel.span, "declared again here")
+                .label(first.span, "first declared here")
+                .help("remove one of them"),
+            );
+        } else {
+            seen.insert(key, rel);
+        }
+    }
+}
+
+fn duplicate_mappings(f: &Framework, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(ValueId, ValueId), Span> = HashMap::new();
+    for m in &f.mappings {
+        for &t in &m.targets {
+            if let Some(first) = seen.get(&(m.value, t)) {
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateRelation,
+                        format!(
+                            "`{}` is mapped to `{}` twice",
+                            f.value_name(m.value, m.module),
+                            f.value_name(t, m.module)
+                        ),
+                    )
+                    .label(m.span, "mapped again here")
+                    .label(*first, "first mapped here")
+                    .help("remove one of them"),
+                );
+            } else {
+                seen.insert((m.value, t), m.span);
+            }
+        }
+    }
+}
+
+/// Warns about values that nothing refers to, in files that relate values at all (a file
+/// that only lists a taxonomy, to be mapped onto or imported, is not expected to).
+fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<Diagnostic>) {
+    let mut used = vec![false; f.values.len()];
+    let mut mark = |v: ValueId| used[v.index()] = true;
+    for rel in &f.relations {
+        for e in [rel.left, rel.right] {
+            if let Endpoint::Value(v) = e {
+                mark(v);
+            }
+        }
+    }
+    for rule in &f.rules {
+        rule.upholds
+            .iter()
+            .chain(&rule.violates)
+            .for_each(|&v| mark(v));
+    }
+    for p in &f.profiles {
+        p.weights.iter().for_each(|&(v, _)| mark(v));
+    }
+    for m in &f.mappings {
+        mark(m.value);
+        m.targets.iter().for_each(|&v| mark(v));
+    }
+    // A value is in use when it or anything below it is.
+    for i in (0..f.values.len()).rev() {
+        if used[i] {
+            if let Some(p) = f.values[i].parent {
+                used[p.index()] = true;
+            }
+        }
+    }
+    for (m, module) in f.modules.iter().enumerate() {
+        let relates =
+            !module.relations.is_empty() || !module.rules.is_empty() || !module.profiles.is_empty();
+        if !relates || broken(ModuleId(m as u32)) {
+            continue;
+        }
+        for &v in &module.values {
+            if !used[v.index()] {
+                let value = f.value(v);
+                out.push(
+                    Diagnostic::new(
+                        Code::UnreferencedValue,
+                        format!("value `{}` is referenced by nothing", value.id),
+                    )
+                    .label(value.id_span, "never used")
+                    .help(
+                        "relate it to another value, tie it to a rule, or remove it if it \
+                         does not belong",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn duplicate_labels(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<Diagnostic>) {
+    for (m, module) in f.modules.iter().enumerate() {
+        if broken(ModuleId(m as u32)) {
+            continue;
+        }
+        let mut seen: HashMap<String, ValueId> = HashMap::new();
+        for &v in &module.values {
+            let Some(label) = &f.value(v).label else {
+                continue;
+            };
+            let key = label.trim().to_lowercase();
+            if let Some(&first) = seen.get(&key) {
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateLabel,
+                        format!(
+                            "`{}` and `{}` have the same label \"{label}\"",
+                            f.value(first).id,
+                            f.value(v).id
+                        ),
+                    )
+                    .label(f.value(v).id_span, "same label")
+                    .label(f.value(first).id_span, "as this one")
+                    .help("readers tell values apart by their labels; make them distinct"),
+                );
+            } else {
+                seen.insert(key, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! `quandary fmt`
+
+/// Arguments of `fmt`.
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> bool {
+    false
+}

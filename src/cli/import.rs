@@ -1,0 +1,9 @@
+//! `quandary import`
+
+/// Arguments of `import`.
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> bool {
+    false
+}

@@ -1,0 +1,9 @@
+//! `quandary stats`
+
+/// Arguments of `stats`.
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> bool {
+    false
+}

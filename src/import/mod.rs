@@ -1,0 +1,1 @@
+//! Importers: data from the research literature turned into source files.

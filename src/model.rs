@@ -1,0 +1,328 @@
+//! The resolved model: what a set of source files means once names are bound.
+//!
+//! All items live in arenas on [`Framework`] and refer to each other by typed ids, so the
+//! model is cheap to walk and has no lifetimes. Every collection is in definition order.
+
+use indexmap::IndexMap;
+
+use crate::source::{FileId, Span};
+use crate::syntax::ast::RelationKind;
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub(crate) u32);
+
+        impl $name {
+            /// The position in its arena.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+id_type! {
+    /// A module (one source file) in [`Framework::modules`].
+    ModuleId;
+    /// A value node in [`Framework::values`].
+    ValueId;
+    /// A rule in [`Framework::rules`].
+    RuleId;
+    /// A profile in [`Framework::profiles`].
+    ProfileId;
+    /// A relation in [`Framework::relations`].
+    RelationId;
+}
+
+/// Everything loaded: the files named by the caller (roots) and every file they import.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Framework {
+    /// One module per source file, in load order.
+    pub modules: Vec<Module>,
+    /// The modules the caller asked for, in the order given.
+    pub roots: Vec<ModuleId>,
+    /// Every value node of every module.
+    pub values: Vec<Value>,
+    /// Every rule.
+    pub rules: Vec<Rule>,
+    /// Every relation.
+    pub relations: Vec<Relation>,
+    /// Every profile.
+    pub profiles: Vec<Profile>,
+    /// Every `map` line.
+    pub mappings: Vec<Mapping>,
+}
+
+impl Framework {
+    /// The first root module (the file passed to [`crate::load_path`] or [`crate::load_str`]).
+    ///
+    /// # Panics
+    /// If nothing was loaded; every `load_*` function loads at least one root module.
+    pub fn root_module(&self) -> &Module {
+        &self.modules[self.roots[0].index()]
+    }
+
+    /// The module with id `id`.
+    pub fn module(&self, id: ModuleId) -> &Module {
+        &self.modules[id.index()]
+    }
+
+    /// The value with id `id`.
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.index()]
+    }
+
+    /// The rule with id `id`.
+    pub fn rule(&self, id: RuleId) -> &Rule {
+        &self.rules[id.index()]
+    }
+
+    /// The value's name as a reader in `from` writes it: `id`, or `ns.id` when it comes from
+    /// a module that `from` imports.
+    pub fn value_name(&self, id: ValueId, from: ModuleId) -> String {
+        let value = self.value(id);
+        if value.module == from {
+            return value.id.clone();
+        }
+        match self
+            .module(from)
+            .imports
+            .iter()
+            .find(|(_, m)| **m == value.module)
+        {
+            Some((ns, _)) => format!("{ns}.{}", value.id),
+            None => format!("{}.{}", self.module(value.module).display_id(), value.id),
+        }
+    }
+
+    /// The ancestors of a value, nearest first.
+    pub fn ancestors(&self, id: ValueId) -> impl Iterator<Item = ValueId> + '_ {
+        std::iter::successors(self.value(id).parent, |p| self.value(*p).parent)
+    }
+
+    /// The value's label, or its id when it has none.
+    pub fn value_label(&self, id: ValueId) -> &str {
+        let v = self.value(id);
+        v.label.as_deref().unwrap_or(&v.id)
+    }
+}
+
+/// One source file's contents, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Module {
+    /// The source file.
+    pub file: FileId,
+    /// The `framework` header, if the file has one.
+    pub header: Option<Header>,
+    /// The level keywords, outermost first (`["value"]` when the file declares none).
+    pub levels: Vec<String>,
+    /// Imported modules by namespace, in `use` order.
+    pub imports: IndexMap<String, ModuleId>,
+    /// Every item of the module by id.
+    pub items: IndexMap<String, ItemId>,
+    /// All value nodes, in definition (pre-)order.
+    pub values: Vec<ValueId>,
+    /// The top-level value nodes.
+    pub top: Vec<ValueId>,
+    /// Rules in definition order.
+    pub rules: Vec<RuleId>,
+    /// Relations in definition order.
+    pub relations: Vec<RelationId>,
+    /// Profiles in definition order.
+    pub profiles: Vec<ProfileId>,
+    /// Indexes into [`Framework::mappings`] of this module's `map` lines.
+    pub mappings: Vec<usize>,
+}
+
+impl Module {
+    /// The framework id, or `file` for a file without a header.
+    pub fn display_id(&self) -> &str {
+        self.header.as_ref().map_or("file", |h| h.id.as_str())
+    }
+
+    /// The value with id `id` in this module, if any.
+    pub fn value(&self, id: &str) -> Option<ValueId> {
+        match self.items.get(id) {
+            Some(ItemId::Value(v)) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// What an id in a module names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemId {
+    /// A value node.
+    Value(ValueId),
+    /// A rule.
+    Rule(RuleId),
+    /// A profile.
+    Profile(ProfileId),
+}
+
+/// The `framework` header.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Header {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// `source "…"`
+    pub source: Option<String>,
+    /// `version "…"`
+    pub version: Option<String>,
+    /// `license "…"`
+    pub license: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Translated labels by language tag.
+    pub translations: IndexMap<String, String>,
+    /// Where the header is.
+    pub span: Span,
+}
+
+/// What sort of normative item a value node is (as in ValuePrism).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueKind {
+    /// A value (the default).
+    #[default]
+    Value,
+    /// A right.
+    Right,
+    /// A duty.
+    Duty,
+}
+
+impl ValueKind {
+    /// Every kind, as written.
+    pub const NAMES: [&'static str; 3] = ["value", "right", "duty"];
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<ValueKind> {
+        match name {
+            "value" => Some(ValueKind::Value),
+            "right" => Some(ValueKind::Right),
+            "duty" => Some(ValueKind::Duty),
+            _ => None,
+        }
+    }
+}
+
+/// A value node of the hierarchy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    /// Its id, unique in its module.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// The module it is declared in.
+    pub module: ModuleId,
+    /// Its level: an index into its module's [`Module::levels`].
+    pub level: usize,
+    /// The enclosing node.
+    pub parent: Option<ValueId>,
+    /// Nested nodes, in definition order.
+    pub children: Vec<ValueId>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Translated labels by language tag.
+    pub translations: IndexMap<String, String>,
+    /// Value, right or duty.
+    pub kind: ValueKind,
+    /// Other names the value goes by (in data sets, say).
+    pub aliases: Vec<String>,
+    /// Where the node is declared (its keyword to its closing brace).
+    pub span: Span,
+    /// Where its id is.
+    pub id_span: Span,
+}
+
+/// One side of a relation: relations hold between values or between rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// A value.
+    Value(ValueId),
+    /// A rule.
+    Rule(RuleId),
+}
+
+/// `conflict`, `prefer` or `wiser`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relation {
+    /// Which relation.
+    pub kind: RelationKind,
+    /// Left side (the preferred or wiser one for `prefer` and `wiser`).
+    pub left: Endpoint,
+    /// Right side.
+    pub right: Endpoint,
+    /// The context, if any.
+    pub context: Option<String>,
+    /// The weight, if given.
+    pub weight: Option<f64>,
+    /// The note, if given.
+    pub note: Option<String>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+    /// Where its weight is, if given.
+    pub weight_span: Option<Span>,
+}
+
+/// A normative rule tied to values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Its id.
+    pub id: String,
+    /// The rule's text.
+    pub text: String,
+    /// Values the rule upholds.
+    pub upholds: Vec<ValueId>,
+    /// Values the rule violates.
+    pub violates: Vec<ValueId>,
+    /// Contexts it applies in.
+    pub contexts: Vec<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Translations of the text.
+    pub translations: IndexMap<String, String>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// A value system: weights per value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Weights in definition order.
+    pub weights: Vec<(ValueId, f64)>,
+    /// Where each weight's entry is (parallel to `weights`).
+    pub weight_spans: Vec<Span>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// `map value => ns.label, …`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mapping {
+    /// The value placed.
+    pub value: ValueId,
+    /// Its places in other frameworks.
+    pub targets: Vec<ValueId>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}

@@ -1,0 +1,309 @@
+//! Rendering diagnostics for people and programs. The library never prints: these
+//! functions return text, and the command-line tool writes it.
+
+use std::fmt::{self, Write as _};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{SourceFile, SourceMap, Span};
+
+/// How diagnostics are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// Source excerpts with the span underlined, in colour when `color` is set.
+    #[default]
+    Human,
+    /// The same information in plain ASCII, one diagnostic a paragraph.
+    Plain,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Renders `diagnostic` in `format`; `color` applies to [`ErrorFormat::Human`] only.
+pub fn render(
+    diagnostic: &Diagnostic,
+    sources: &SourceMap,
+    format: ErrorFormat,
+    color: bool,
+) -> String {
+    match format {
+        ErrorFormat::Human => human(diagnostic, sources, color),
+        ErrorFormat::Plain => plain(diagnostic, sources),
+        ErrorFormat::Json => {
+            let mut s = json(diagnostic, sources).to_string();
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// Where a span is, for people: file, 1-based line and column.
+fn locate(sources: &SourceMap, span: Span) -> Option<(&SourceFile, usize, usize)> {
+    let file = sources.get(span.file?);
+    let (line, column) = file.line_col(span.start as usize);
+    Some((file, line, column))
+}
+
+/// The diagnostic as a JSON object: code, severity, message, file, line, column, span,
+/// help, and every label.
+pub fn json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
+    let label_json = |span: Span, message: &str| {
+        let Some((file, line, column)) = locate(sources, span) else {
+            return serde_json::json!({ "message": message });
+        };
+        let (end_line, end_column) = file.line_col(span.end as usize);
+        serde_json::json!({
+            "file": file.name(),
+            "line": line,
+            "column": column,
+            "end_line": end_line,
+            "end_column": end_column,
+            "span": { "start": span.start, "end": span.end },
+            "message": message,
+        })
+    };
+    let primary = d
+        .primary_span()
+        .and_then(|s| locate(sources, s).map(|l| (s, l)));
+    let (file, line, column, span, end) = match primary {
+        Some((span, (file, line, column))) => (
+            Some(file.name().to_string()),
+            Some(line),
+            Some(column),
+            Some(serde_json::json!({ "start": span.start, "end": span.end })),
+            Some(file.line_col(span.end as usize)),
+        ),
+        None => (d.path.clone(), None, None, None, None),
+    };
+    serde_json::json!({
+        "code": d.code.as_str(),
+        "severity": d.severity,
+        "message": d.message,
+        "file": file,
+        "line": line,
+        "column": column,
+        "end_line": end.map(|e| e.0),
+        "end_column": end.map(|e| e.1),
+        "span": span,
+        "help": d.help,
+        "labels": d.labels.iter().map(|l| label_json(l.span, &l.message)).collect::<Vec<_>>(),
+    })
+}
+
+/// Plain ASCII: `file:line:col: error[Q0101]: message`, the source line, a caret
+/// underline, and the help.
+pub fn plain(d: &Diagnostic, sources: &SourceMap) -> String {
+    let mut out = String::new();
+    let head = match d.primary_span().and_then(|s| locate(sources, s)) {
+        Some((file, line, column)) => format!("{}:{line}:{column}: ", file.name()),
+        None => d
+            .path
+            .as_ref()
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default(),
+    };
+    let _ = writeln!(out, "{head}{}[{}]: {}", d.severity, d.code, d.message);
+    for label in &d.labels {
+        let Some((file, line, column)) = locate(sources, label.span) else {
+            continue;
+        };
+        let text = file.line_text(line);
+        let (end_line, end_column) = file.line_col(label.span.end as usize);
+        let width = if end_line == line {
+            end_column.saturating_sub(column).max(1)
+        } else {
+            text.chars().count().saturating_sub(column - 1).max(1)
+        };
+        let gutter = line.to_string().len();
+        if label.span.file != d.primary_span().and_then(|s| s.file) {
+            let _ = writeln!(out, "{:gutter$}--> {}:{line}:{column}", "", file.name());
+        }
+        let _ = writeln!(out, "{line} | {text}");
+        let _ = writeln!(
+            out,
+            "{:gutter$} | {:pad$}{} {}",
+            "",
+            "",
+            "^".repeat(width),
+            label.message,
+            pad = column - 1
+        );
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(out, "  help: {help}");
+    }
+    out
+}
+
+/// Graphical output through miette, with every label shown against its file.
+#[cfg(feature = "cli")]
+pub fn human(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let view = MietteView::new(d, sources);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &view).is_err() {
+        return plain(d, sources);
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Without the `cli` feature there is no graphical renderer: plain text serves.
+#[cfg(not(feature = "cli"))]
+pub fn human(d: &Diagnostic, sources: &SourceMap, _color: bool) -> String {
+    plain(d, sources)
+}
+
+/// A diagnostic seen through miette's eyes: labels in the primary file are shown there,
+/// labels in other files become related reports on those files.
+pub struct MietteView<'a> {
+    diagnostic: &'a Diagnostic,
+    file: Option<FileSource<'a>>,
+    labels: Vec<(Span, &'a str)>,
+    related: Vec<MietteView<'a>>,
+    message: Option<&'a str>,
+}
+
+impl<'a> MietteView<'a> {
+    /// Wraps `diagnostic` with the sources it points into.
+    pub fn new(diagnostic: &'a Diagnostic, sources: &'a SourceMap) -> Self {
+        let primary_file = diagnostic.primary_span().and_then(|s| s.file);
+        let mut labels = Vec::new();
+        let mut related = Vec::new();
+        for l in &diagnostic.labels {
+            if l.span.file == primary_file {
+                labels.push((l.span, l.message.as_str()));
+            } else if let Some(f) = l.span.file {
+                related.push(MietteView {
+                    diagnostic,
+                    file: Some(FileSource(sources.get(f))),
+                    labels: vec![(l.span, l.message.as_str())],
+                    related: Vec::new(),
+                    message: Some(if l.message.is_empty() {
+                        "related"
+                    } else {
+                        l.message.as_str()
+                    }),
+                });
+            }
+        }
+        MietteView {
+            diagnostic,
+            file: primary_file.map(|f| FileSource(sources.get(f))),
+            labels,
+            related,
+            message: None,
+        }
+    }
+}
+
+impl fmt::Debug for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MietteView")
+            .field("diagnostic", self.diagnostic)
+            .finish()
+    }
+}
+
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message {
+            Some(m) => f.write_str(m),
+            None => match (&self.file, &self.diagnostic.path) {
+                (None, Some(path)) => write!(f, "{path}: {}", self.diagnostic.message),
+                _ => f.write_str(&self.diagnostic.message),
+            },
+        }
+    }
+}
+
+impl std::error::Error for MietteView<'_> {}
+
+impl miette::Diagnostic for MietteView<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.message
+            .is_none()
+            .then(|| Box::new(self.diagnostic.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            _ if self.message.is_some() => miette::Severity::Advice,
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        if self.message.is_some() {
+            return None;
+        }
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.file.as_ref().map(|f| f as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(
+            |(i, (span, m))| {
+                let text = (!m.is_empty()).then(|| m.to_string());
+                let range = span.range();
+                if i == 0 {
+                    miette::LabeledSpan::new_primary_with_span(text, range)
+                } else {
+                    miette::LabeledSpan::new_with_span(text, range)
+                }
+            },
+        )))
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+/// A source file as miette reads it, named so excerpts show the file.
+struct FileSource<'a>(&'a SourceFile);
+
+impl miette::SourceCode for FileSource<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let contents = self
+            .0
+            .text()
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.0.name().to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}

@@ -1,0 +1,1 @@
+//! Counts that summarise a framework.

@@ -1,0 +1,410 @@
+//! The syntax tree of one source file. Every node carries its [`Span`]; spans are ignored by
+//! equality, so two trees compare by structure.
+
+use crate::source::Span;
+
+/// A parsed source file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct File {
+    /// Top-level items in source order.
+    pub items: Vec<Item>,
+    /// Every comment in the file, in source order (kept for the formatter).
+    pub comments: Vec<Comment>,
+}
+
+/// A `# …` comment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comment {
+    /// The comment text including the `#`, without the line ending.
+    pub text: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// An identifier as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    /// The name.
+    pub name: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// A string literal: its value and its source text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Str {
+    /// The value, escapes decoded (verbatim for triple-quoted strings).
+    pub value: String,
+    /// The literal as written, quotes included.
+    pub raw: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// A number literal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number {
+    /// The value.
+    pub value: f64,
+    /// The literal as written.
+    pub raw: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// A name: `id` for a local item or `ns.id` for one from an imported framework.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    /// The import namespace, if qualified.
+    pub namespace: Option<Ident>,
+    /// The item's id.
+    pub id: Ident,
+    /// The whole reference.
+    pub span: Span,
+}
+
+impl Reference {
+    /// The reference as written, `ns.id` or `id`.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}.{}", ns.name, self.id.name),
+            None => self.id.name.clone(),
+        }
+    }
+}
+
+/// A context of a `prefer`, `wiser` or rule: a bare word or a phrase.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Context {
+    /// `when family`
+    Word(Ident),
+    /// `in "politicised contexts"`
+    Phrase(Str),
+}
+
+impl Context {
+    /// The context's text.
+    pub fn text(&self) -> &str {
+        match self {
+            Context::Word(i) => &i.name,
+            Context::Phrase(s) => &s.value,
+        }
+    }
+
+    /// Where it is.
+    pub fn span(&self) -> Span {
+        match self {
+            Context::Word(i) => i.span,
+            Context::Phrase(s) => s.span,
+        }
+    }
+}
+
+/// A top-level item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `framework id "label" { … }`
+    Framework(Framework),
+    /// `use "path.qd" as ns`
+    Use(Use),
+    /// `map value => ns.label, …`
+    Map(Map),
+    /// `conflict`, `prefer` or `wiser`
+    Relation(Relation),
+    /// `rule id "text" { … }`
+    Rule(Rule),
+    /// `profile id "label" { … }`
+    Profile(Profile),
+    /// A value node, `keyword id "label" { … }`
+    Node(Node),
+}
+
+impl Item {
+    /// Where the item is.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Framework(x) => x.span,
+            Item::Use(x) => x.span,
+            Item::Map(x) => x.span,
+            Item::Relation(x) => x.span,
+            Item::Rule(x) => x.span,
+            Item::Profile(x) => x.span,
+            Item::Node(x) => x.span,
+        }
+    }
+}
+
+/// A block's braces, kept so the formatter knows where comments sit.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Braces {
+    /// The `{`.
+    pub open: Span,
+    /// The `}`.
+    pub close: Span,
+}
+
+/// The framework header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Framework {
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// Its attributes, in source order.
+    pub attributes: Vec<FrameworkAttribute>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// An attribute of the framework header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameworkAttribute {
+    /// `source "…"`
+    Source(Str, Span),
+    /// `version "…"`
+    Version(Str, Span),
+    /// `license "…"`
+    License(Str, Span),
+    /// `levels a, b, c`
+    Levels(Vec<Ident>, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+    /// `zh "…"`
+    Translation(Translation),
+}
+
+impl FrameworkAttribute {
+    /// Where the attribute is.
+    pub fn span(&self) -> Span {
+        match self {
+            FrameworkAttribute::Source(_, s)
+            | FrameworkAttribute::Version(_, s)
+            | FrameworkAttribute::License(_, s)
+            | FrameworkAttribute::Levels(_, s)
+            | FrameworkAttribute::Describe(_, s) => *s,
+            FrameworkAttribute::Translation(t) => t.span,
+        }
+    }
+}
+
+/// A translated label, `zh "国家"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translation {
+    /// The language tag.
+    pub lang: Ident,
+    /// The translated text.
+    pub text: Str,
+    /// The whole attribute.
+    pub span: Span,
+}
+
+/// `use "path.qd" as ns`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Use {
+    /// The path, relative to the importing file.
+    pub path: Str,
+    /// The namespace the imported names live under.
+    pub namespace: Ident,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `map value => ns.label, …`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Map {
+    /// The value being placed.
+    pub value: Reference,
+    /// Its places in other frameworks.
+    pub targets: Vec<Reference>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// The sort of a relation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelationKind {
+    /// `conflict a <> b`: a symmetric tension.
+    Conflict,
+    /// `prefer a > b`: a priority claim.
+    Prefer,
+    /// `wiser a > b`: a moral-graph edge, `a` is wiser than `b` (in a context).
+    Wiser,
+}
+
+impl RelationKind {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RelationKind::Conflict => "conflict",
+            RelationKind::Prefer => "prefer",
+            RelationKind::Wiser => "wiser",
+        }
+    }
+
+    /// The operator between the two sides.
+    pub fn operator(self) -> &'static str {
+        match self {
+            RelationKind::Conflict => "<>",
+            _ => ">",
+        }
+    }
+
+    /// The word introducing a context (`when` for prefer, `in` for wiser).
+    pub fn context_word(self) -> &'static str {
+        match self {
+            RelationKind::Wiser => "in",
+            _ => "when",
+        }
+    }
+
+    /// All kinds in a fixed order.
+    pub const ALL: [RelationKind; 3] = [
+        RelationKind::Conflict,
+        RelationKind::Prefer,
+        RelationKind::Wiser,
+    ];
+}
+
+/// `conflict a <> b`, `prefer a > b when ctx`, `wiser a > b in "ctx"`, each with an optional
+/// `weight` and `note`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relation {
+    /// Which relation.
+    pub kind: RelationKind,
+    /// The left side.
+    pub left: Reference,
+    /// The right side.
+    pub right: Reference,
+    /// The context (`prefer` and `wiser` only).
+    pub context: Option<Context>,
+    /// `weight N`
+    pub weight: Option<Number>,
+    /// `note "…"`
+    pub note: Option<Str>,
+    /// The order `weight` and `note` were written in (true: weight first), kept by the formatter.
+    pub weight_first: bool,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `rule id "text" { upholds …  violates …  context … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Its id.
+    pub id: Ident,
+    /// The rule's text.
+    pub text: Str,
+    /// Its attributes, in source order.
+    pub attributes: Vec<RuleAttribute>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// An attribute of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleAttribute {
+    /// `upholds a, b`
+    Upholds(Vec<Reference>, Span),
+    /// `violates a, b`
+    Violates(Vec<Reference>, Span),
+    /// `context health, "public office"`
+    Context(Vec<Context>, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+    /// `zh "…"`
+    Translation(Translation),
+}
+
+impl RuleAttribute {
+    /// Where the attribute is.
+    pub fn span(&self) -> Span {
+        match self {
+            RuleAttribute::Upholds(_, s)
+            | RuleAttribute::Violates(_, s)
+            | RuleAttribute::Context(_, s)
+            | RuleAttribute::Describe(_, s) => *s,
+            RuleAttribute::Translation(t) => t.span,
+        }
+    }
+}
+
+/// `profile id "label" { value weight … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// `describe "…"`, if given.
+    pub entries: Vec<ProfileEntry>,
+    /// The braces.
+    pub braces: Braces,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// A line of a profile.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProfileEntry {
+    /// `describe "…"`
+    Describe(Str, Span),
+    /// `value 0.8`
+    Weight(Reference, Number, Span),
+}
+
+impl ProfileEntry {
+    /// Where the entry is.
+    pub fn span(&self) -> Span {
+        match self {
+            ProfileEntry::Describe(_, s) | ProfileEntry::Weight(_, _, s) => *s,
+        }
+    }
+}
+
+/// A value node: `keyword id "label" { … }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The level keyword.
+    pub keyword: Ident,
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// Attributes and children, in source order.
+    pub entries: Vec<NodeEntry>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole node.
+    pub span: Span,
+}
+
+/// What a node's block holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeEntry {
+    /// `describe "…"`
+    Describe(Str, Span),
+    /// `kind duty`
+    Kind(Ident, Span),
+    /// `alias "a", "b"`
+    Alias(Vec<Str>, Span),
+    /// `zh "…"`
+    Translation(Translation),
+    /// A nested node.
+    Child(Node),
+}
+
+impl NodeEntry {
+    /// Where the entry is.
+    pub fn span(&self) -> Span {
+        match self {
+            NodeEntry::Describe(_, s) | NodeEntry::Kind(_, s) | NodeEntry::Alias(_, s) => *s,
+            NodeEntry::Translation(t) => t.span,
+            NodeEntry::Child(n) => n.span,
+        }
+    }
+}

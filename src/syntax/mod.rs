@@ -1,0 +1,8 @@
+//! Text to syntax tree: the grammar lives in `grammar/quandary.pest`.
+
+pub mod ast;
+mod parser;
+mod scan;
+
+pub use parser::{RESERVED, parse};
+pub use scan::MAX_DEPTH;

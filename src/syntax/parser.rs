@@ -1,0 +1,854 @@
+//! From text to [`ast::File`]: pest parses one top-level item at a time, so a syntax error
+//! in one item still lets every other item be parsed and checked for syntax.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use crate::suggest;
+use crate::syntax::ast::{self, *};
+use crate::syntax::scan;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/quandary.pest"]
+struct Grammar;
+
+/// Words that introduce constructs and so cannot be level keywords.
+pub const RESERVED: &[&str] = &[
+    "framework",
+    "use",
+    "as",
+    "map",
+    "conflict",
+    "prefer",
+    "wiser",
+    "rule",
+    "profile",
+    "scenario",
+    "suite",
+    "prompt",
+    "steer",
+    "constitution",
+    "question",
+    "stance",
+    "source",
+    "version",
+    "license",
+    "levels",
+    "describe",
+    "kind",
+    "alias",
+    "when",
+    "in",
+    "weight",
+    "note",
+    "upholds",
+    "violates",
+    "context",
+];
+
+/// Words that start a top-level item, for suggestions after a syntax error.
+const ITEM_WORDS: &[&str] = &[
+    "framework",
+    "use",
+    "map",
+    "conflict",
+    "prefer",
+    "wiser",
+    "rule",
+    "profile",
+];
+
+/// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
+///
+/// The tree holds every item that parsed; the diagnostics say what did not.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let scan = scan::scan(file, text);
+    let mut ast = File {
+        items: Vec::new(),
+        comments: scan.comments,
+    };
+    if !scan.diagnostics.is_empty() {
+        return (ast, scan.diagnostics);
+    }
+    let mut diagnostics = Vec::new();
+    let mut pos = skip_trivia(text, 0);
+    while pos < text.len() {
+        match Grammar::parse(Rule::item, &text[pos..]) {
+            Ok(mut pairs) => {
+                let Some(item) = pairs.next().and_then(|p| p.into_inner().next()) else {
+                    break;
+                };
+                let end = pos + token_end(&item);
+                let line_end = text[end..].find('\n').map_or(text.len(), |n| end + n);
+                let rest = text[end..line_end].trim_start_matches([' ', '\t', '\r']);
+                if rest.is_empty() || rest.starts_with('#') {
+                    let b = Builder { file, offset: pos };
+                    ast.items.push(b.item(item));
+                    pos = skip_trivia(text, end);
+                    continue;
+                }
+                // Something follows the item on its last line: parse the item again, this
+                // time to the end of that line, to say what was expected there.
+                let at = match Grammar::parse(Rule::item_line, &text[pos..line_end]) {
+                    Err(error) => {
+                        let at = pos + error_offset(&error);
+                        diagnostics.push(syntax_error(file, text, at, &error.variant));
+                        at
+                    }
+                    Ok(_) => {
+                        let at = line_end - rest.len();
+                        diagnostics.push(syntax_error(
+                            file,
+                            text,
+                            at,
+                            &pest::error::ErrorVariant::CustomError {
+                                message: String::new(),
+                            },
+                        ));
+                        at
+                    }
+                };
+                match scan.resync.iter().find(|&&r| r > at) {
+                    Some(&next) => pos = next,
+                    None => break,
+                }
+            }
+            Err(error) => {
+                let at = pos + error_offset(&error);
+                diagnostics.push(syntax_error(file, text, at, &error.variant));
+                match scan.resync.iter().find(|&&r| r > at) {
+                    Some(&next) => pos = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    (ast, diagnostics)
+}
+
+/// Where the last token of `pair` ends. A pair's own span can run on over whitespace and
+/// comments that an optional part skipped before failing.
+fn token_end(pair: &Pair<'_, Rule>) -> usize {
+    let mut last = pair.clone();
+    while let Some(inner) = last.clone().into_inner().last() {
+        last = inner;
+    }
+    last.as_span().end()
+}
+
+fn error_offset(error: &pest::error::Error<Rule>) -> usize {
+    match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((p, _)) => p,
+    }
+}
+
+/// Skips whitespace and comments from `pos`.
+fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b'#' => {
+                pos = bytes[pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| pos + n);
+            }
+            _ => break,
+        }
+    }
+    pos
+}
+
+fn syntax_error(
+    file: FileId,
+    text: &str,
+    at: usize,
+    variant: &pest::error::ErrorVariant<Rule>,
+) -> Diagnostic {
+    let mut expected: Vec<&'static str> = Vec::new();
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = variant {
+        for r in positives {
+            let name = describe(*r);
+            if !expected.contains(&name) {
+                expected.push(name);
+            }
+        }
+    }
+    // The end of the line reads best last: "expected `{` or the end of the line".
+    expected.sort_by_key(|e| *e == "the end of the line");
+    let (found, width) = found_at(text, at);
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", one_of(&expected))
+    };
+    let label = if width == 0 {
+        "the text ends here".to_string()
+    } else {
+        format!("unexpected {found}")
+    };
+    let diagnostic =
+        Diagnostic::new(Code::Syntax, message).label(Span::new(file, at..at + width), label);
+    diagnostic.help(syntax_help(text, at, &expected))
+}
+
+/// What the user should do about a syntax error.
+fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
+    // A misspelt item keyword parses as a value node and fails a little later; look at the
+    // first word of the line.
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let first_word: String = text[line_start..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if !first_word.is_empty() && !RESERVED.contains(&first_word.as_str()) {
+        if let Some(s) = suggest::similar(&first_word, ITEM_WORDS.iter().copied()) {
+            return format!("did you mean `{s}`?");
+        }
+    }
+    let word: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if !word.is_empty() {
+        if let Some(s) = suggest::similar(&word, RESERVED.iter().copied()) {
+            if s != word {
+                return format!("did you mean `{s}`?");
+            }
+        }
+    }
+    if expected.contains(&"`}`") && expected.len() <= 2 {
+        return "close the block with `}`".into();
+    }
+    if expected == ["a string"] {
+        return "write the text in double quotes, e.g. \"Care for others\"".into();
+    }
+    if expected == ["a number"] {
+        return "write a number such as `0.5`".into();
+    }
+    if expected.contains(&"a name") {
+        return "names are identifiers such as `honesty`, or `ns.id` for a name from an \
+                imported framework"
+            .into();
+    }
+    "see docs/language.md for the syntax of each item".into()
+}
+
+/// A reader's description of what sits at `at`, and how many bytes it spans.
+fn found_at(text: &str, at: usize) -> (String, usize) {
+    let rest = &text[at.min(text.len())..];
+    let Some(c) = rest.chars().next() else {
+        return ("the end of the file".into(), 0);
+    };
+    if c.is_ascii_alphanumeric() || c == '_' || c == '-' && rest.len() > 1 {
+        let word: String = rest
+            .char_indices()
+            .take_while(|&(i, c)| c.is_ascii_alphanumeric() || c == '_' || c == '.' || i == 0)
+            .map(|(_, c)| c)
+            .collect();
+        let kind = if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            "the number"
+        } else {
+            "the word"
+        };
+        return (format!("{kind} `{word}`"), word.len());
+    }
+    if c == '"' {
+        return ("a string".into(), 1);
+    }
+    if c == '\n' || c == '\r' {
+        return ("the end of the line".into(), 0);
+    }
+    (format!("`{c}`"), c.len_utf8())
+}
+
+fn one_of(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The user's words for a grammar rule.
+fn describe(r: Rule) -> &'static str {
+    match r {
+        Rule::ident => "an identifier",
+        Rule::reference => "a name",
+        Rule::string | Rule::plain_string | Rule::triple_string => "a string",
+        Rule::number => "a number",
+        Rule::lang | Rule::translation => "a translation such as `zh \"…\"`",
+        Rule::kw_framework => "`framework`",
+        Rule::kw_source | Rule::source_attr => "`source`",
+        Rule::kw_version | Rule::version_attr => "`version`",
+        Rule::kw_license | Rule::license_attr => "`license`",
+        Rule::kw_levels | Rule::levels_attr => "`levels`",
+        Rule::kw_describe | Rule::describe_attr => "`describe`",
+        Rule::kw_kind | Rule::kind_attr => "`kind`",
+        Rule::kw_alias | Rule::alias_attr => "`alias`",
+        Rule::kw_use => "`use`",
+        Rule::kw_as => "`as`",
+        Rule::kw_map => "`map`",
+        Rule::kw_conflict => "`conflict`",
+        Rule::kw_prefer => "`prefer`",
+        Rule::kw_wiser => "`wiser`",
+        Rule::kw_when | Rule::when_clause => "`when`",
+        Rule::kw_in | Rule::in_clause => "`in`",
+        Rule::kw_weight | Rule::weight_attr => "`weight`",
+        Rule::kw_note | Rule::note_attr => "`note`",
+        Rule::kw_rule => "`rule`",
+        Rule::kw_upholds | Rule::upholds_attr => "`upholds`",
+        Rule::kw_violates | Rule::violates_attr => "`violates`",
+        Rule::kw_context | Rule::context_attr => "`context`",
+        Rule::kw_profile => "`profile`",
+        Rule::context => "a context (a word or a string)",
+        Rule::arrow => "`=>`",
+        Rule::tension => "`<>`",
+        Rule::above => "`>`",
+        Rule::open => "`{`",
+        Rule::close => "`}`",
+        Rule::profile_entry => "a value and its weight",
+        Rule::node => "a value node",
+        Rule::EOI => "the end of the line",
+        Rule::escape => "an escape",
+        Rule::level_word => "a level keyword",
+        Rule::reserved => "a keyword",
+        Rule::item
+        | Rule::item_line
+        | Rule::file
+        | Rule::framework
+        | Rule::use_decl
+        | Rule::map_decl
+        | Rule::conflict
+        | Rule::prefer
+        | Rule::wiser
+        | Rule::rule
+        | Rule::profile => "an item",
+        Rule::framework_body | Rule::rule_body | Rule::profile_body | Rule::node_body => "`{`",
+        Rule::relation_attr => "`weight` or `note`",
+        Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::comma => "`,`",
+    }
+}
+
+/// Turns pest pairs into syntax nodes; `offset` is where the item's text starts in the file.
+struct Builder {
+    file: FileId,
+    offset: usize,
+}
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let start = pair.as_span().start();
+        Span::new(
+            self.file,
+            self.offset + start..self.offset + token_end(pair),
+        )
+    }
+
+    fn item(&self, pair: Pair<'_, Rule>) -> Item {
+        match pair.as_rule() {
+            Rule::framework => Item::Framework(self.framework(pair)),
+            Rule::use_decl => {
+                let span = self.span(&pair);
+                let mut inner = pair.into_inner().skip(1);
+                let path = self.string(inner.next());
+                let namespace = self.ident(inner.nth(1));
+                Item::Use(Use {
+                    path,
+                    namespace,
+                    span,
+                })
+            }
+            Rule::map_decl => {
+                let span = self.span(&pair);
+                let mut refs = pair
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::reference)
+                    .map(|p| self.reference(p));
+                let value = refs.next().unwrap_or_else(|| self.empty_reference(span));
+                Item::Map(Map {
+                    value,
+                    targets: refs.collect(),
+                    span,
+                })
+            }
+            Rule::conflict => Item::Relation(self.relation(RelationKind::Conflict, pair)),
+            Rule::prefer => Item::Relation(self.relation(RelationKind::Prefer, pair)),
+            Rule::wiser => Item::Relation(self.relation(RelationKind::Wiser, pair)),
+            Rule::rule => Item::Rule(self.rule(pair)),
+            Rule::profile => Item::Profile(self.profile(pair)),
+            _ => Item::Node(self.node(pair)),
+        }
+    }
+
+    fn framework(&self, pair: Pair<'_, Rule>) -> Framework {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut attributes = Vec::new();
+        let mut braces = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::framework_body => {
+                    let mut b = Braces::default();
+                    for a in p.into_inner() {
+                        let aspan = self.span(&a);
+                        match a.as_rule() {
+                            Rule::open => b.open = aspan,
+                            Rule::close => b.close = aspan,
+                            Rule::source_attr => attributes
+                                .push(FrameworkAttribute::Source(self.last_string(a), aspan)),
+                            Rule::version_attr => attributes
+                                .push(FrameworkAttribute::Version(self.last_string(a), aspan)),
+                            Rule::license_attr => attributes
+                                .push(FrameworkAttribute::License(self.last_string(a), aspan)),
+                            Rule::describe_attr => attributes
+                                .push(FrameworkAttribute::Describe(self.last_string(a), aspan)),
+                            Rule::levels_attr => {
+                                let levels = a
+                                    .into_inner()
+                                    .filter(|p| p.as_rule() == Rule::ident)
+                                    .map(|p| self.ident(Some(p)))
+                                    .collect();
+                                attributes.push(FrameworkAttribute::Levels(levels, aspan));
+                            }
+                            Rule::translation => attributes
+                                .push(FrameworkAttribute::Translation(self.translation(a))),
+                            _ => {}
+                        }
+                    }
+                    braces = Some(b);
+                }
+                _ => {}
+            }
+        }
+        Framework {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            attributes,
+            braces,
+            span,
+        }
+    }
+
+    fn relation(&self, kind: RelationKind, pair: Pair<'_, Rule>) -> Relation {
+        let span = self.span(&pair);
+        let mut refs = Vec::new();
+        let mut context = None;
+        let mut weight = None;
+        let mut note = None;
+        let mut weight_first = true;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::reference => refs.push(self.reference(p)),
+                Rule::when_clause | Rule::in_clause => {
+                    context = p.into_inner().nth(1).map(|c| self.context(c));
+                }
+                Rule::weight_attr => {
+                    weight = p.into_inner().nth(1).map(|n| self.number(n));
+                }
+                Rule::note_attr => {
+                    if weight.is_none() {
+                        weight_first = false;
+                    }
+                    note = Some(self.last_string(p));
+                }
+                _ => {}
+            }
+        }
+        let mut refs = refs.into_iter();
+        let left = refs.next().unwrap_or_else(|| self.empty_reference(span));
+        let right = refs.next().unwrap_or_else(|| self.empty_reference(span));
+        Relation {
+            kind,
+            left,
+            right,
+            context,
+            weight,
+            note,
+            weight_first,
+            span,
+        }
+    }
+
+    fn rule(&self, pair: Pair<'_, Rule>) -> ast::Rule {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut text = None;
+        let mut attributes = Vec::new();
+        let mut braces = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => text = Some(self.string(Some(p))),
+                Rule::rule_body => {
+                    let mut b = Braces::default();
+                    for a in p.into_inner() {
+                        let aspan = self.span(&a);
+                        match a.as_rule() {
+                            Rule::open => b.open = aspan,
+                            Rule::close => b.close = aspan,
+                            Rule::upholds_attr => {
+                                attributes.push(RuleAttribute::Upholds(self.references(a), aspan))
+                            }
+                            Rule::violates_attr => {
+                                attributes.push(RuleAttribute::Violates(self.references(a), aspan))
+                            }
+                            Rule::context_attr => {
+                                let contexts = a
+                                    .into_inner()
+                                    .filter(|p| p.as_rule() == Rule::context)
+                                    .map(|c| self.context(c))
+                                    .collect();
+                                attributes.push(RuleAttribute::Context(contexts, aspan));
+                            }
+                            Rule::describe_attr => {
+                                attributes.push(RuleAttribute::Describe(self.last_string(a), aspan))
+                            }
+                            Rule::translation => {
+                                attributes.push(RuleAttribute::Translation(self.translation(a)))
+                            }
+                            _ => {}
+                        }
+                    }
+                    braces = Some(b);
+                }
+                _ => {}
+            }
+        }
+        ast::Rule {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            text: text.unwrap_or_else(|| self.empty_string(span)),
+            attributes,
+            braces,
+            span,
+        }
+    }
+
+    fn profile(&self, pair: Pair<'_, Rule>) -> Profile {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut entries = Vec::new();
+        let mut braces = Braces::default();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::profile_body => {
+                    for e in p.into_inner() {
+                        let espan = self.span(&e);
+                        match e.as_rule() {
+                            Rule::open => braces.open = espan,
+                            Rule::close => braces.close = espan,
+                            Rule::describe_attr => {
+                                entries.push(ProfileEntry::Describe(self.last_string(e), espan))
+                            }
+                            Rule::profile_entry => {
+                                let mut inner = e.into_inner();
+                                let (Some(r), Some(n)) = (inner.next(), inner.next()) else {
+                                    continue;
+                                };
+                                entries.push(ProfileEntry::Weight(
+                                    self.reference(r),
+                                    self.number(n),
+                                    espan,
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Profile {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            entries,
+            braces,
+            span,
+        }
+    }
+
+    fn node(&self, pair: Pair<'_, Rule>) -> Node {
+        let span = self.span(&pair);
+        let mut idents = Vec::new();
+        let mut label = None;
+        let mut entries = Vec::new();
+        let mut braces = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::level_word | Rule::ident => idents.push(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::node_body => {
+                    let mut b = Braces::default();
+                    for e in p.into_inner() {
+                        let espan = self.span(&e);
+                        match e.as_rule() {
+                            Rule::open => b.open = espan,
+                            Rule::close => b.close = espan,
+                            Rule::describe_attr => {
+                                entries.push(NodeEntry::Describe(self.last_string(e), espan))
+                            }
+                            Rule::kind_attr => {
+                                let kind = e.into_inner().nth(1);
+                                entries.push(NodeEntry::Kind(self.ident(kind), espan));
+                            }
+                            Rule::alias_attr => {
+                                let aliases = e
+                                    .into_inner()
+                                    .filter(|p| p.as_rule() == Rule::string)
+                                    .map(|s| self.string(Some(s)))
+                                    .collect();
+                                entries.push(NodeEntry::Alias(aliases, espan));
+                            }
+                            Rule::translation => {
+                                entries.push(NodeEntry::Translation(self.translation(e)))
+                            }
+                            Rule::node => entries.push(NodeEntry::Child(self.node(e))),
+                            _ => {}
+                        }
+                    }
+                    braces = Some(b);
+                }
+                _ => {}
+            }
+        }
+        let mut idents = idents.into_iter();
+        let keyword = idents.next().unwrap_or_else(|| self.empty_ident(span));
+        let id = idents.next().unwrap_or_else(|| self.empty_ident(span));
+        Node {
+            keyword,
+            id,
+            label,
+            entries,
+            braces,
+            span,
+        }
+    }
+
+    fn translation(&self, pair: Pair<'_, Rule>) -> Translation {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let lang = inner
+            .next()
+            .map(|l| Ident {
+                name: l.as_str().to_string(),
+                span: self.span(&l),
+            })
+            .unwrap_or_else(|| self.empty_ident(span));
+        let text = self.string(inner.next());
+        Translation { lang, text, span }
+    }
+
+    fn references(&self, pair: Pair<'_, Rule>) -> Vec<Reference> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::reference)
+            .map(|p| self.reference(p))
+            .collect()
+    }
+
+    fn reference(&self, pair: Pair<'_, Rule>) -> Reference {
+        let span = self.span(&pair);
+        let mut parts: Vec<Ident> = pair.into_inner().map(|p| self.ident(Some(p))).collect();
+        let id = parts.pop().unwrap_or_else(|| self.empty_ident(span));
+        Reference {
+            namespace: parts.pop(),
+            id,
+            span,
+        }
+    }
+
+    fn context(&self, pair: Pair<'_, Rule>) -> Context {
+        let span = self.span(&pair);
+        match pair.into_inner().next() {
+            Some(p) if p.as_rule() == Rule::string => Context::Phrase(self.string(Some(p))),
+            Some(p) => Context::Word(self.ident(Some(p))),
+            None => Context::Word(self.empty_ident(span)),
+        }
+    }
+
+    /// The last string inside an attribute (`describe "…"` and the like).
+    fn last_string(&self, pair: Pair<'_, Rule>) -> Str {
+        let span = self.span(&pair);
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::string)
+            .last()
+            .map(|p| self.string(Some(p)))
+            .unwrap_or_else(|| self.empty_string(span))
+    }
+
+    fn ident(&self, pair: Option<Pair<'_, Rule>>) -> Ident {
+        match pair {
+            Some(p) => Ident {
+                name: p.as_str().to_string(),
+                span: self.span(&p),
+            },
+            None => Ident {
+                name: String::new(),
+                span: Span::default(),
+            },
+        }
+    }
+
+    fn string(&self, pair: Option<Pair<'_, Rule>>) -> Str {
+        let Some(p) = pair else {
+            return self.empty_string(Span::default());
+        };
+        let raw = p.as_str();
+        let value = if let Some(inner) = raw
+            .strip_prefix("\"\"\"")
+            .and_then(|r| r.strip_suffix("\"\"\""))
+        {
+            inner.to_string()
+        } else {
+            unescape(&raw[1..raw.len().saturating_sub(1).max(1)])
+        };
+        Str {
+            value,
+            raw: raw.to_string(),
+            span: self.span(&p),
+        }
+    }
+
+    fn number(&self, pair: Pair<'_, Rule>) -> Number {
+        let raw = pair.as_str();
+        Number {
+            // The grammar only admits decimal literals, which always parse as f64.
+            value: raw.parse().unwrap_or(f64::NAN),
+            raw: raw.to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn empty_ident(&self, span: Span) -> Ident {
+        Ident {
+            name: String::new(),
+            span,
+        }
+    }
+
+    fn empty_string(&self, span: Span) -> Str {
+        Str {
+            value: String::new(),
+            raw: "\"\"".into(),
+            span,
+        }
+    }
+
+    fn empty_reference(&self, span: Span) -> Reference {
+        Reference {
+            namespace: None,
+            id: self.empty_ident(span),
+            span,
+        }
+    }
+}
+
+/// Decodes the escapes of a plain string's contents (validated by the grammar).
+fn unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(c) => out.push(c),
+                    None => out.push('\u{FFFD}'),
+                }
+            }
+            Some(c) => out.push(c),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> File {
+        let (file, diagnostics) = parse(FileId(0), text);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        file
+    }
+
+    #[test]
+    fn parses_every_item() {
+        let file = parse_ok(
+            r#"
+framework cvc "CVC" { levels dimension, core  source "x"  zh "中" }
+use "mft.qd" as mft
+map honesty => mft.fairness, virtue.truthfulness
+conflict a <> b weight 0.5 note "n"
+prefer a > b when family
+wiser a > b in "politics" weight 3
+rule r "Text \"q\"" { upholds a, mft.care  violates b  context health, "x" }
+profile p "P" { a 0.9  mft.care 0.1 }
+dimension nation "Nation" { zh "国家"  core prosperity { kind duty alias "Wealth", "Riches" } }
+"#,
+        );
+        assert_eq!(file.items.len(), 9);
+        let Item::Rule(rule) = &file.items[6] else {
+            panic!("not a rule")
+        };
+        assert_eq!(rule.text.value, "Text \"q\"");
+        let Item::Node(node) = &file.items[8] else {
+            panic!("not a node")
+        };
+        assert_eq!(node.keyword.name, "dimension");
+        assert!(matches!(&node.entries[1], NodeEntry::Child(c) if c.id.name == "prosperity"));
+    }
+
+    #[test]
+    fn reports_each_broken_item_and_keeps_the_rest() {
+        let (file, diagnostics) = parse(
+            FileId(0),
+            "conflict a <> b weight\nvalue ok\nprefer a b\nvalue ok2 \"x\" y\nvalue ok3\n",
+        );
+        let messages: Vec<_> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "expected a number, found the end of the line",
+                "expected `>`, found the word `b`",
+                "expected `{` or the end of the line, found the word `y`",
+            ]
+        );
+        assert_eq!(file.items.len(), 2);
+    }
+
+    #[test]
+    fn suggests_a_misspelt_keyword() {
+        let (_, diagnostics) = parse(FileId(0), "conflcit a <> b\n");
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some("did you mean `conflict`?")
+        );
+    }
+
+    #[test]
+    fn unescapes() {
+        assert_eq!(unescape(r"a\nb\u{41}\\"), "a\nbA\\");
+    }
+}
