@@ -17,7 +17,7 @@
 //! assert!(!loaded.has_errors());
 //! let framework = &loaded.framework;
 //! let root = framework.root_module();
-//! assert_eq!(root.nodes.len(), 2);
+//! assert_eq!(root.values.len(), 2);
 //! ```
 #![deny(missing_docs)]
 

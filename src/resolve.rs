@@ -178,6 +178,8 @@ struct ModuleAst {
     /// For each item of `file`, the rule or profile it declared (None for other items and
     /// for items whose id was a duplicate).
     declared: Vec<Option<ItemId>>,
+    /// Namespaces whose `use` failed: references through them are not reported again.
+    failed_imports: Vec<String>,
     /// The file had syntax errors: items may be missing, so references into it that fail
     /// to resolve are not reported.
     broken: bool,
@@ -275,6 +277,7 @@ impl Resolver<'_> {
             .collect();
         self.asts.push(ModuleAst {
             declared: Vec::new(),
+            failed_imports: Vec::new(),
             file: ast,
             broken,
         });
@@ -282,6 +285,9 @@ impl Resolver<'_> {
         for u in uses {
             let target = normalize(&dir.join(&u.path.value));
             let Some(imported) = self.load(&target, Some(u.path.span)) else {
+                self.asts[id.index()]
+                    .failed_imports
+                    .push(u.namespace.name.clone());
                 continue;
             };
             let module = &mut self.framework.modules[id.index()];
@@ -897,7 +903,8 @@ impl Resolver<'_> {
                             ),
                         };
                         // An import that failed has already been reported.
-                        if !self.asts[module.index()].broken {
+                        let ast = &self.asts[module.index()];
+                        if !ast.broken && !ast.failed_imports.contains(&ns.name) {
                             self.diagnostics.push(
                                 Diagnostic::new(
                                     Code::UnknownNamespace,

@@ -1,9 +1,300 @@
-//! `quandary import`
+//! `quandary import FORMAT INPUT… -o DIR`
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use quandary::import::{self, Imported, daily_dilemmas};
+use quandary::{Code, Diagnostic, SourceMap};
+
+use super::DiagnosticArgs;
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub format: Format,
+}
 
-pub fn run(_args: Args) -> bool {
-    false
+/// The data sets `import` reads.
+#[derive(Subcommand, Debug)]
+pub enum Format {
+    /// Import the value sets of DailyDilemmas (Chiu, Jiang and Choi, ICLR 2025; CC BY 4.0)
+    ///
+    /// Writes one framework per theory of the label config (wvs.qd, mft.qd, emotion.qd,
+    /// maslow.qd, virtue.qd: one value per label) and values.qd, which lists the data set's
+    /// values and maps each onto its labels in those theories, then prints the path of each
+    /// file written.
+    ///
+    /// A row that cannot be read, or a cell whose label is not one of its theory's labels,
+    /// is reported with its line number and left out; the rest is still written, and the
+    /// exit status is 1. With --strict nothing is written when there is any such problem.
+    #[command(name = "daily-dilemmas")]
+    DailyDilemmas(DailyDilemmasArgs),
+}
+
+/// Arguments of `import daily-dilemmas`.
+#[derive(clap::Args, Debug)]
+pub struct DailyDilemmasArgs {
+    /// The input files, recognised by their content: the values file (a CSV whose header
+    /// has a `value` column and the columns WVS, MFT, Virtue, Emotion and Maslow), and
+    /// optionally a label config (a `.json` file such as five_theories_label_config.json;
+    /// the data set's own config is built in)
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The directory to write the source files into (created if missing; files of the same
+    /// names are replaced)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+pub fn run(args: Args) -> bool {
+    match args.format {
+        Format::DailyDilemmas(args) => daily_dilemmas(args),
+    }
+}
+
+fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
+    let sources = SourceMap::new();
+    let fail = |diagnostics: Vec<Diagnostic>| {
+        args.diagnostics.report(&diagnostics, &sources);
+        false
+    };
+
+    // Read every input, reporting all that cannot be read.
+    let mut read = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.inputs {
+        match read_input(path) {
+            Ok(bytes) => read.push((path, bytes)),
+            Err(d) => problems.push(d),
+        }
+    }
+    if !problems.is_empty() {
+        return fail(problems);
+    }
+
+    // The label config: the `.json` input, if any.
+    let (configs, tables): (Vec<_>, Vec<_>) = read.into_iter().partition(|(path, _)| {
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    });
+    let mut labels: Option<(String, String)> = None;
+    for (path, bytes) in configs {
+        let name = display(path);
+        if let Some((first, _)) = &labels {
+            return fail(vec![
+                Diagnostic::new(
+                    Code::Io,
+                    format!("two label configs are given: `{first}` and `{name}`"),
+                )
+                .path(name)
+                .help("pass one `.json` label config, or none to use the built-in one"),
+            ]);
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => labels = Some((name, text)),
+            Err(_) => {
+                return fail(vec![
+                    Diagnostic::new(Code::NotUtf8, format!("`{name}` is not UTF-8 text"))
+                        .path(name)
+                        .help("save the file as UTF-8"),
+                ]);
+            }
+        }
+    }
+    let theories = match daily_dilemmas::theories(labels.as_ref().map(|(_, t)| t.as_str())) {
+        Ok(t) => t,
+        Err(why) => {
+            let name = labels
+                .as_ref()
+                .map_or("the built-in label config", |(n, _)| n);
+            return fail(vec![import::file_error(name, why)]);
+        }
+    };
+
+    // The values file: the CSV whose header names the value and theory columns.
+    let mut values: Option<(String, Vec<u8>)> = None;
+    for (path, bytes) in tables {
+        let name = display(path);
+        let header = csv_header(&bytes);
+        if !daily_dilemmas::is_values_header(&header, &theories) {
+            let columns: Vec<&str> = std::iter::once(daily_dilemmas::VALUE_COLUMN)
+                .chain(theories.iter().map(|t| t.key.as_str()))
+                .collect();
+            return fail(vec![
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "`{name}` is not a DailyDilemmas values file: its header is `{}`",
+                        header.join(",")
+                    ),
+                )
+                .path(name)
+                .help(format!(
+                    "the values file is a CSV with the columns {} (in any order and case); \
+                     a label config is a `.json` file",
+                    columns
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ]);
+        }
+        if let Some((first, _)) = &values {
+            return fail(vec![
+                Diagnostic::new(
+                    Code::Io,
+                    format!("two values files are given: `{first}` and `{name}`"),
+                )
+                .path(name)
+                .help("import one values file at a time"),
+            ]);
+        }
+        values = Some((name, bytes));
+    }
+    let Some((values_name, values_bytes)) = values else {
+        return fail(vec![
+            Diagnostic::new(Code::Io, "no values file among the inputs")
+                .help("pass the data set's values.csv (the label config alone is not enough)"),
+        ]);
+    };
+
+    let mut names = daily_dilemmas::Names {
+        values: values_name,
+        ..Default::default()
+    };
+    if let Some((name, _)) = &labels {
+        names.labels = name.clone();
+    }
+    let imported = daily_dilemmas::import_values(
+        &values_bytes,
+        labels.as_ref().map(|(_, t)| t.as_str()),
+        &names,
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    write_all(&args.output, imported, &args.diagnostics)
+}
+
+/// Writes the imported files into `dir`, all or none, then reports the diagnostics and
+/// prints the path of each file written. Says whether the import succeeded.
+fn write_all(dir: &Path, imported: Imported, diagnostics: &DiagnosticArgs) -> bool {
+    let sources = SourceMap::new();
+    let mut problems = imported.diagnostics;
+    if imported.files.is_empty() {
+        diagnostics.report(&problems, &sources);
+        return false;
+    }
+    let written = match write_files(dir, &imported.files) {
+        Ok(written) => written,
+        Err(d) => {
+            problems.push(d);
+            diagnostics.report(&problems, &sources);
+            return false;
+        }
+    };
+    let failed = diagnostics.report(&problems, &sources);
+    let listing: String = written
+        .iter()
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
+    super::print(&listing) && !failed
+}
+
+/// Writes every file to a temporary name first and renames them into place once all are
+/// written, so a failure leaves no half-written file behind.
+fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let io_error = |path: &Path, what: &str, e: std::io::Error| {
+        let name = display(path);
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot {what} `{name}`: {}", e.to_string().to_lowercase()),
+        )
+        .path(name)
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create the directory", e))?;
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
+        for (temp, _) in temps {
+            let _ = std::fs::remove_file(temp);
+        }
+    };
+    for (relative, text) in files {
+        let target = dir.join(relative);
+        let file_name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        if let Some(parent) = temp.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                cleanup(&temps);
+                return Err(io_error(parent, "create the directory", e));
+            }
+        }
+        if let Err(e) = std::fs::write(&temp, text) {
+            let _ = std::fs::remove_file(&temp);
+            cleanup(&temps);
+            return Err(io_error(&target, "write", e));
+        }
+        temps.push((temp, target));
+    }
+    let mut written = Vec::new();
+    for (i, (temp, target)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(temp, target) {
+            cleanup(&temps[i..]);
+            return Err(io_error(target, "write", e));
+        }
+        written.push(target.clone());
+    }
+    Ok(written)
+}
+
+/// Reads an input file, or says why it cannot be read.
+fn read_input(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    let name = display(path);
+    let why = if path.is_dir() {
+        "it is a directory".to_string()
+    } else {
+        match std::fs::read(path) {
+            Ok(bytes) => return Ok(bytes),
+            Err(e) => match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => e.to_string().to_lowercase(),
+            },
+        }
+    };
+    Err(
+        Diagnostic::new(Code::Io, format!("cannot read `{name}`: {why}"))
+            .path(name)
+            .help("check the path"),
+    )
+}
+
+/// The first record of a CSV file, its fields decoded leniently.
+fn csv_header(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    match reader.byte_records().next() {
+        Some(Ok(record)) => record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }

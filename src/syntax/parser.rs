@@ -72,10 +72,100 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     if !scan.diagnostics.is_empty() {
         return (ast, scan.diagnostics);
     }
+    let resync = scan.resync.as_slice();
+    let chunks = chunks(text, resync);
     let mut diagnostics = Vec::new();
-    let mut pos = skip_trivia(text, 0);
-    while pos < text.len() {
-        match Grammar::parse(Rule::item, &text[pos..]) {
+    let parsed: Vec<Parsed> = if chunks.len() > 1 {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|&(from, to)| s.spawn(move || parse_range(file, text, resync, from, to)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(&chunks)
+                .map(|(h, &(from, to))| {
+                    h.join()
+                        .unwrap_or_else(|_| parse_range(file, text, resync, from, to))
+                })
+                .collect()
+        })
+    } else {
+        chunks
+            .iter()
+            .map(|&(from, to)| parse_range(file, text, resync, from, to))
+            .collect()
+    };
+    // Chunks start at top-level line starts; an item may still run over one (`conflict a <>`
+    // then `b` on the next line). Then the next chunk is parsed again from where that
+    // item ended, so the result is exactly the sequential parse.
+    let mut end = 0;
+    for (part, &(from, to)) in parsed.into_iter().zip(&chunks) {
+        let part = if from < end {
+            parse_range(file, text, resync, end, to.max(end))
+        } else {
+            part
+        };
+        end = part.end;
+        ast.items.extend(part.items);
+        diagnostics.extend(part.diagnostics);
+    }
+    (ast, diagnostics)
+}
+
+/// Files below this size are parsed on one thread.
+const PARALLEL_THRESHOLD: usize = 1 << 20;
+
+/// Splits the file into byte ranges that start at top-level line starts, one per thread.
+fn chunks(text: &str, resync: &[usize]) -> Vec<(usize, usize)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if text.len() < PARALLEL_THRESHOLD || threads < 2 {
+        return vec![(0, text.len())];
+    }
+    let mut bounds = vec![0];
+    for k in 1..threads {
+        let target = text.len() * k / threads;
+        let at = resync.partition_point(|&r| r < target);
+        if let Some(&r) = resync.get(at) {
+            if r > *bounds.last().unwrap_or(&0) {
+                bounds.push(r);
+            }
+        }
+    }
+    bounds.push(text.len());
+    bounds.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// The items parsed from one range of the file.
+struct Parsed {
+    items: Vec<Item>,
+    diagnostics: Vec<Diagnostic>,
+    /// Where parsing stopped: at or past the range's end.
+    end: usize,
+}
+
+/// Parses the items that start in `from..to` (the last may run past `to`).
+fn parse_range(file: FileId, text: &str, resync: &[usize], from: usize, to: usize) -> Parsed {
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut pos = skip_trivia(text, from);
+    while pos < to {
+        // Parse the item within its own extent (up to the next line that starts a top-level
+        // item), so the work per item does not depend on the size of the rest of the file.
+        // An item may legitimately run over such a line (`conflict a <>` / `b`): then the
+        // rest of the file is tried.
+        let next = resync.partition_point(|&r| r <= pos);
+        let bounded = resync.get(next).map_or(text.len(), |&r| r);
+        let attempt = match Grammar::parse(Rule::item, &text[pos..bounded]) {
+            Ok(pairs) if bounded == text.len() || item_complete(&text[pos..bounded], &pairs) => {
+                Ok(pairs)
+            }
+            _ if bounded < text.len() => Grammar::parse(Rule::item, &text[pos..]),
+            other => other,
+        };
+        match attempt {
             Ok(mut pairs) => {
                 let Some(item) = pairs.next().and_then(|p| p.into_inner().next()) else {
                     break;
@@ -85,7 +175,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 let rest = text[end..line_end].trim_start_matches([' ', '\t', '\r']);
                 if rest.is_empty() || rest.starts_with('#') {
                     let b = Builder { file, offset: pos };
-                    ast.items.push(b.item(item));
+                    items.push(b.item(item));
                     pos = skip_trivia(text, end);
                     continue;
                 }
@@ -110,7 +200,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                         at
                     }
                 };
-                match scan.resync.iter().find(|&&r| r > at) {
+                match resync.iter().find(|&&r| r > at) {
                     Some(&next) => pos = next,
                     None => break,
                 }
@@ -118,14 +208,27 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             Err(error) => {
                 let at = pos + error_offset(&error);
                 diagnostics.push(syntax_error(file, text, at, &error.variant));
-                match scan.resync.iter().find(|&&r| r > at) {
+                match resync.iter().find(|&&r| r > at) {
                     Some(&next) => pos = next,
                     None => break,
                 }
             }
         }
     }
-    (ast, diagnostics)
+    Parsed {
+        items,
+        diagnostics,
+        end: pos,
+    }
+}
+
+/// Whether a parse of a bounded slice stands as the item's parse: only trivia follow it in
+/// the slice (otherwise the item may continue past the bound and the full parse decides).
+fn item_complete(slice: &str, pairs: &pest::iterators::Pairs<'_, Rule>) -> bool {
+    let Some(item) = pairs.clone().next() else {
+        return false;
+    };
+    skip_trivia(slice, token_end(&item)) == slice.len()
 }
 
 /// Where the last token of `pair` ends. A pair's own span can run on over whitespace and
@@ -169,6 +272,14 @@ fn syntax_error(
     at: usize,
     variant: &pest::error::ErrorVariant<Rule>,
 ) -> Diagnostic {
+    // The parser looks for what is missing past line ends and comments; the reader expects
+    // to be told at the end of the line where it went missing.
+    let last = last_token_end(text, at);
+    let at = if text[last..at].contains('\n') {
+        last
+    } else {
+        at
+    };
     let mut expected: Vec<&'static str> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = variant {
         for r in positives {
@@ -194,6 +305,37 @@ fn syntax_error(
     let diagnostic =
         Diagnostic::new(Code::Syntax, message).label(Span::new(file, at..at + width), label);
     diagnostic.help(syntax_help(text, at, &expected))
+}
+
+/// The end of the last token before `at`, skipping back over whitespace and comments.
+fn last_token_end(text: &str, at: usize) -> usize {
+    let mut end = at;
+    loop {
+        let trimmed = text[..end].trim_end_matches([' ', '\t', '\r', '\n']).len();
+        // A comment runs to the end of its line: if the line holding `trimmed` has a `#`
+        // outside a string, continue from before it.
+        let line_start = text[..trimmed].rfind('\n').map_or(0, |n| n + 1);
+        match comment_start(&text[line_start..trimmed]) {
+            Some(c) if line_start + c < trimmed => end = line_start + c,
+            _ => return trimmed,
+        }
+    }
+}
+
+/// Where a `#` comment starts on a line, ignoring `#` inside strings.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What the user should do about a syntax error.
@@ -278,7 +420,7 @@ fn one_of(items: &[&str]) -> String {
 /// The user's words for a grammar rule.
 fn describe(r: Rule) -> &'static str {
     match r {
-        Rule::ident => "an identifier",
+        Rule::ident => "a name",
         Rule::reference => "a name",
         Rule::string | Rule::plain_string | Rule::triple_string => "a string",
         Rule::number => "a number",

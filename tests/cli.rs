@@ -1,0 +1,148 @@
+//! The command-line tool, run as a user would: exit codes, output formats, bad arguments.
+
+use std::process::{Command, Output};
+
+fn quandary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn check_exit_codes() {
+    let clean = quandary(&["check", "tests/check/ok_bom_crlf.qd"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(stderr(&clean).is_empty());
+
+    let errors = quandary(&["check", "tests/check/unknown_reference.qd"]);
+    assert_eq!(errors.status.code(), Some(1));
+    assert!(stderr(&errors).contains("3 errors"));
+
+    // Warnings alone pass, unless denied.
+    let warnings = quandary(&["check", "tests/check/duplicate_label.qd"]);
+    assert_eq!(warnings.status.code(), Some(0));
+    assert!(stderr(&warnings).contains("1 warning"));
+    let denied = quandary(&["check", "--deny-warnings", "tests/check/duplicate_label.qd"]);
+    assert_eq!(denied.status.code(), Some(1));
+
+    // A usage error is exit 2.
+    let usage = quandary(&["check"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let usage = quandary(&["check", "--error-format", "xml", "a.qd"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_every_file_at_once() {
+    let o = quandary(&[
+        "check",
+        "--error-format",
+        "plain",
+        "tests/check/unknown_reference.qd",
+        "tests/check/self_relation.qd",
+    ]);
+    let err = stderr(&o);
+    assert!(err.contains("tests/check/unknown_reference.qd:3:10: error[Q0101]"));
+    assert!(err.contains("tests/check/self_relation.qd:3:1: error[Q0201]"));
+    assert!(err.contains("6 errors"));
+}
+
+#[test]
+fn json_diagnostics_have_every_field() {
+    let o = quandary(&[
+        "check",
+        "--error-format",
+        "json",
+        "tests/check/unknown_kind.qd",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let d = &lines[0];
+    assert_eq!(d["code"], "Q0112");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["message"], "`rigth` is not a kind");
+    assert_eq!(d["file"], "tests/check/unknown_kind.qd");
+    assert_eq!(d["line"], 1);
+    assert_eq!(d["column"], 32);
+    assert_eq!(d["span"]["start"], 31);
+    assert_eq!(d["span"]["end"], 36);
+    assert_eq!(d["help"], "did you mean `right`?");
+}
+
+#[test]
+fn unreadable_inputs_are_diagnostics() {
+    let missing = quandary(&["check", "--error-format", "plain", "no/such.qd"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing)
+            .contains("no/such.qd: error[Q0001]: cannot read `no/such.qd`: no such file")
+    );
+    let dir = quandary(&["check", "--error-format", "plain", "tests"]);
+    assert_eq!(dir.status.code(), Some(1));
+    assert!(stderr(&dir).contains("it is a directory"));
+    assert!(stderr(&dir).contains("help: pass the `.qd` files in it"));
+}
+
+#[test]
+fn stats_json_counts_levels_in_order() {
+    let o = quandary(&["stats", "--format", "json", "tests/check/ok_bom_crlf.qd"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let levels: Vec<(&String, &serde_json::Value)> =
+        v["levels"].as_object().expect("levels").iter().collect();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(levels[0].0, "group");
+    assert_eq!(levels[0].1, 1);
+    assert_eq!(levels[1].0, "value");
+    assert_eq!(levels[1].1, 2);
+    assert_eq!(v["values"], 3);
+    assert_eq!(v["relations"]["conflict"], 1);
+
+    let table = quandary(&["stats", "tests/check/ok_bom_crlf.qd"]);
+    assert!(stdout(&table).contains("conflict"));
+}
+
+#[test]
+fn stats_and_tree_refuse_files_with_errors() {
+    let o = quandary(&["stats", "tests/check/unknown_reference.qd"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    let o = quandary(&["tree", "tests/check/unknown_reference.qd"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn tree_prints_the_hierarchy() {
+    let o = quandary(&["tree", "tests/check/ok_bom_crlf.qd"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "f \"F\"  (group > value)\n└── g \"G\"\n    ├── care \"Care\"\n    └── loyalty \"Loyalty\"\n"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let o = quandary(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    for command in ["check", "fmt", "stats", "tree", "import"] {
+        assert!(stdout(&o).contains(command), "--help lists `{command}`");
+    }
+    let o = quandary(&["--version"]);
+    assert!(stdout(&o).starts_with("quandary "));
+}

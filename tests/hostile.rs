@@ -1,0 +1,200 @@
+//! Hostile input never panics or hangs: each case must come back with diagnostics (or
+//! none, where the input is fine) on a default-sized test thread stack.
+
+use quandary::{Code, MemoryLoader, load_with};
+
+fn check_bytes(bytes: Vec<u8>) -> Vec<Code> {
+    // `MemoryLoader` takes text; non-UTF-8 goes through a file on disk instead.
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let mut loader = MemoryLoader::new().with("input.qd", text);
+            load_with(&mut loader, &["input.qd"])
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect()
+        }
+        Err(e) => {
+            let dir = scratch("bytes");
+            let path = dir.join("input.qd");
+            std::fs::write(&path, e.into_bytes()).expect("write");
+            quandary::load_path(&path)
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect()
+        }
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quandary-hostile-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_bytes() {
+    let mut rng = Bytes(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..300 {
+        let len = (rng.next() % 400) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        check_bytes(bytes);
+    }
+}
+
+#[test]
+fn random_tokens() {
+    // Plausible tokens in random order reach deeper into the parser than random bytes.
+    const TOKENS: &[&str] = &[
+        "framework",
+        "levels",
+        "value",
+        "core",
+        "x",
+        "y",
+        "\"s\"",
+        "{",
+        "}",
+        "<>",
+        ">",
+        "=>",
+        ",",
+        ".",
+        "conflict",
+        "prefer",
+        "wiser",
+        "rule",
+        "profile",
+        "use",
+        "as",
+        "map",
+        "when",
+        "in",
+        "weight",
+        "0.5",
+        "-1",
+        "upholds",
+        "kind",
+        "zh",
+        "#c\n",
+        "\n",
+        "\"\"\"t\"\"\"",
+        "\\",
+        "\"",
+    ];
+    let mut rng = Bytes(42);
+    for _ in 0..500 {
+        let n = (rng.next() % 40) as usize;
+        let text: Vec<&str> = (0..n)
+            .map(|_| TOKENS[(rng.next() % TOKENS.len() as u64) as usize])
+            .collect();
+        check_bytes(text.join(" ").into_bytes());
+    }
+}
+
+#[test]
+fn invalid_utf8() {
+    assert_eq!(
+        check_bytes(b"value a \xff\xfe \"x\"".to_vec()),
+        [Code::NotUtf8]
+    );
+}
+
+#[test]
+fn empty_and_blank_files() {
+    assert!(check_bytes(Vec::new()).is_empty());
+    assert!(check_bytes(b"\n\n   \t\n# only a comment".to_vec()).is_empty());
+}
+
+#[test]
+fn sixty_thousand_nested_blocks() {
+    let mut text = String::from("framework f { levels value }\n");
+    for i in 0..60_000 {
+        text.push_str(&format!("value v{i} {{ "));
+    }
+    text.push_str(&"} ".repeat(60_000));
+    assert_eq!(check_bytes(text.into_bytes()), [Code::TooDeep]);
+}
+
+#[test]
+fn two_million_open_braces() {
+    assert_eq!(
+        check_bytes("{".repeat(2_000_000).into_bytes()),
+        [Code::TooDeep]
+    );
+}
+
+#[test]
+fn nesting_just_under_the_limit_parses() {
+    let depth = quandary::syntax::MAX_DEPTH;
+    let levels: Vec<String> = (0..depth).map(|i| format!("l{i}")).collect();
+    let mut text = format!("framework f {{ levels {} }}\n", levels.join(", "));
+    for (i, l) in levels.iter().enumerate() {
+        text.push_str(&format!("{l} v{i} {{ "));
+    }
+    text.push_str(&"} ".repeat(depth));
+    text.push_str("\nconflict v0 <> v1\n");
+    // The framework header's own braces count too: one level less than the limit is left.
+    let codes = check_bytes(text.into_bytes());
+    assert!(
+        codes.iter().all(|c| *c != Code::Syntax),
+        "deep but legal nesting failed to parse: {codes:?}"
+    );
+}
+
+#[test]
+fn a_missing_file_and_a_directory() {
+    let codes: Vec<Code> = quandary::load_path("tests/no/such/file.qd")
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, [Code::Io]);
+    let dir = scratch("dir");
+    let loaded = quandary::load_path(&dir);
+    assert_eq!(loaded.diagnostics.len(), 1);
+    assert_eq!(loaded.diagnostics[0].code, Code::Io);
+    assert!(loaded.diagnostics[0].message.contains("directory"));
+}
+
+#[test]
+fn bom_and_crlf_simply_work() {
+    let text = "\u{FEFF}framework f \"F\" {\r\n  levels value\r\n}\r\nvalue a \"A\"\r\nvalue b \"B\" {\r\n  zh \"乙\"\r\n}\r\nconflict a <> b  # a comment\r\n";
+    let mut loader = MemoryLoader::new().with("crlf.qd", text);
+    let loaded = load_with(&mut loader, &["crlf.qd"]);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let b = &loaded.framework.values[1];
+    assert_eq!(b.translations.get("zh").map(String::as_str), Some("乙"));
+    // Positions are counted without the BOM, and CR does not shift columns.
+    let mut loader = MemoryLoader::new().with(
+        "crlf.qd",
+        text.replace("conflict a <> b", "conflict a <> c"),
+    );
+    let loaded = load_with(&mut loader, &["crlf.qd"]);
+    let span = loaded.diagnostics[0].primary_span().expect("span");
+    let file = loaded.sources.get(span.file.expect("file"));
+    assert_eq!(file.line_col(span.start as usize), (8, 15));
+}
+
+#[test]
+fn very_long_lines_and_huge_numbers() {
+    let label = "x".repeat(1_000_000);
+    let text = format!(
+        "value a \"{label}\"\nvalue b \"B\"\nconflict a <> b weight 1e999999\nprofile p {{ a 99999999999999999999999999 }}\n"
+    );
+    let codes = check_bytes(text.into_bytes());
+    assert_eq!(codes, [Code::WeightOutOfRange, Code::WeightOutOfRange]);
+}
