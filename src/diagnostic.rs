@@ -111,6 +111,10 @@ codes! {
     ContradictoryRule = "Q0204", Error, "rule upholds and violates one value";
     /// A profile that weighs one value twice.
     DuplicateWeight = "Q0205", Error, "value weighed twice in a profile";
+    /// A row of an imported data file that cannot be read; the row is left out.
+    ImportRow = "Q0401", Error, "malformed row in imported data";
+    /// Imported data uses a label its label set lacks; the label is added.
+    ImportExtraLabel = "Q0402", Warning, "label missing from the label set";
     /// A value that no relation, rule, mapping or profile refers to.
     UnreferencedValue = "Q0301", Warning, "value referenced by nothing";
     /// The same relation (or mapping) declared twice.

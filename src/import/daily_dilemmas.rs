@@ -13,6 +13,7 @@
 //! label) and `values.qd`, which lists the values and `map`s each onto its theory labels.
 //! A theory's column is found by its key, ignoring case (`Virtue` for `virtue`).
 
+use crate::diagnostic::{Code, Diagnostic};
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -183,7 +184,9 @@ pub fn import_values(
         }
     }
 
-    // The rows: each value with, per theory, the index of its label.
+    // The rows: each value with, per theory, the index of its label (config labels first,
+    // then `extra`: labels the data uses that the config lacks).
+    let mut extra: Vec<Vec<String>> = vec![Vec::new(); theories.len()];
     let mut values: Vec<(String, Vec<Option<usize>>)> = Vec::new();
     let mut line = 1;
     for record in records {
@@ -248,63 +251,84 @@ pub fn import_values(
             continue;
         }
         let mut mapped = Vec::with_capacity(theories.len());
-        for (theory, &column) in theories.iter().zip(&theory_columns) {
+        for (t, (theory, &column)) in theories.iter().zip(&theory_columns).enumerate() {
             let cell = fields[column].trim();
             if cell.is_empty() {
                 mapped.push(None);
                 continue;
             }
-            let label = theory.labels.iter().position(|l| l == cell).or_else(|| {
+            let known = theory.labels.iter().position(|l| l == cell).or_else(|| {
                 let lower = cell.to_lowercase();
                 theory.labels.iter().position(|l| l.to_lowercase() == lower)
             });
-            if label.is_none() {
-                let d = line_error(
-                    path,
-                    line,
-                    format!(
-                        "\"{cell}\" is not a label of `{}` ({}); the mapping of \"{value}\" \
-                         to it is left out",
-                        theory.key, theory.name
-                    ),
-                )
-                .help(format!(
-                    "the labels of `{}` are {}",
-                    theory.key,
-                    theory
-                        .labels
-                        .iter()
-                        .map(|l| format!("\"{l}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                if !problems.report(d) {
-                    return problems.stop();
-                }
-            }
-            mapped.push(label);
+            let label = match known {
+                Some(i) => i,
+                // A label the config lacks is kept: the data set uses it, so a faithful
+                // import maps onto it, after the config's own labels.
+                None => match extra[t].iter().position(|l| l == cell) {
+                    Some(i) => theory.labels.len() + i,
+                    None => {
+                        problems.warn(
+                            Diagnostic::new(
+                                Code::ImportExtraLabel,
+                                format!(
+                                    "{} line {line}: \"{cell}\" is not a label of `{}` ({}) in \
+                                     the label config; it is added to `{}`",
+                                    super::file_name(path),
+                                    theory.key,
+                                    theory.name,
+                                    theory.id
+                                ),
+                            )
+                            .path(path)
+                            .help(format!(
+                                "the config's labels of `{}` are {}",
+                                theory.key,
+                                theory
+                                    .labels
+                                    .iter()
+                                    .map(|l| format!("\"{l}\""))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
+                        );
+                        extra[t].push(cell.to_string());
+                        theory.labels.len() + extra[t].len() - 1
+                    }
+                },
+            };
+            mapped.push(Some(label));
         }
         values.push((value.to_string(), mapped));
     }
 
     let mut files = Vec::new();
     let mut label_ids: Vec<Vec<String>> = Vec::new();
-    for theory in &theories {
+    for (theory, extra) in theories.iter().zip(&extra) {
         let mut ids = Ids::new();
         let lines: Vec<(String, &str)> = theory
             .labels
             .iter()
+            .chain(extra)
             .map(|l| (ids.for_label(l), l.as_str()))
             .collect();
-        let text = layout(&[
+        let (config, found) = lines.split_at(theory.labels.len());
+        let mut parts = vec![
             HEADER.to_string(),
             framework_block(
                 &theory.id,
                 &theory.name,
                 &[("source", SOURCE), ("license", LICENSE)],
             ),
-            value_lines(&lines),
-        ]);
+            value_lines(config),
+        ];
+        if !found.is_empty() {
+            parts.push(format!(
+                "# Used in values.csv but missing from the label config.\n{}",
+                value_lines(found)
+            ));
+        }
+        let text = layout(&parts);
         label_ids.push(lines.into_iter().map(|(id, _)| id).collect());
         files.push((PathBuf::from(format!("{}.qd", theory.id)), text));
     }
@@ -501,11 +525,18 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages[0].starts_with("values.csv line 2: \"Honour\" is not a label of `mft`"));
+        assert_eq!(imported.diagnostics[0].code, Code::ImportExtraLabel);
+        assert!(!imported.diagnostics[0].is_error());
         assert!(messages[1].starts_with("values.csv line 3: 3 fields where the header has 4"));
         assert!(messages[2].starts_with("values.csv line 4: the `value` field is not UTF-8"));
+        assert_eq!(imported.diagnostics[1].code, Code::ImportRow);
         let values = file(&imported, "values.qd");
         assert!(values.contains("value trust \"trust\"\nvalue ok \"ok\"\n"));
-        assert!(values.contains("map trust => wvs.survival\nmap ok => mft.care\n"));
+        // The label the config lacks is added to its theory and mapped onto.
+        assert!(values.contains("map trust => wvs.survival, mft.honour\nmap ok => mft.care\n"));
+        assert!(file(&imported, "mft.qd").ends_with(
+            "# Used in values.csv but missing from the label config.\nvalue honour \"Honour\"\n"
+        ));
         assert!(!values.contains("short"));
     }
 
@@ -531,11 +562,12 @@ mod tests {
 
     #[test]
     fn strict_stops_at_the_first_problem() {
-        let csv = b",value,WVS,MFT\n0,trust,Survival,Honour\n1,short,Survival\n";
+        // A missing label is only a warning and does not stop a strict import; a short row does.
+        let csv = b",value,WVS,MFT\n0,trust,Survival,Honour\n1,short,Survival\n2,more,,\n";
         let imported = import(csv, true);
         assert!(imported.files.is_empty());
-        assert_eq!(imported.diagnostics.len(), 1);
-        assert!(imported.diagnostics[0].message.contains("line 2"));
+        assert_eq!(imported.diagnostics.len(), 2);
+        assert!(imported.diagnostics[1].message.contains("line 3"));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub struct Options {
 /// `path` (shown by its file name in the message).
 pub fn line_error(path: &str, line: u64, message: impl fmt::Display) -> Diagnostic {
     Diagnostic::new(
-        Code::Syntax,
+        Code::ImportRow,
         format!("{} line {line}: {message}", file_name(path)),
     )
     .path(path)
@@ -62,10 +62,10 @@ pub fn line_error(path: &str, line: u64, message: impl fmt::Display) -> Diagnost
 
 /// A problem with a whole input file: `labels.json: …`.
 pub fn file_error(path: &str, message: impl fmt::Display) -> Diagnostic {
-    Diagnostic::new(Code::Syntax, format!("{}: {message}", file_name(path))).path(path)
+    Diagnostic::new(Code::ImportRow, format!("{}: {message}", file_name(path))).path(path)
 }
 
-fn file_name(path: &str) -> &str {
+pub(crate) fn file_name(path: &str) -> &str {
     Path::new(path)
         .file_name()
         .and_then(|n| n.to_str())
@@ -95,9 +95,14 @@ impl Problems {
         !self.strict
     }
 
+    /// Records a warning: the import goes on, even under [`Options::strict`].
+    pub fn warn(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
     /// The result: `files`, or none at all when a strict import stopped early.
     pub fn finish(self, files: Vec<(PathBuf, String)>) -> Imported {
-        let files = if self.strict && !self.diagnostics.is_empty() {
+        let files = if self.strict && self.diagnostics.iter().any(Diagnostic::is_error) {
             Vec::new()
         } else {
             files
