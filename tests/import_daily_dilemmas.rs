@@ -361,6 +361,7 @@ fn cli_reports_bad_rows_and_imports_the_rest() {
     );
     assert!(values.contains(
         "map trust => wvs.survival, mft.loyalty, emotion.trust, maslow.love_and_belonging\n\
+         map honour => mft.honour\n\
          map courage => maslow.self_esteem, virtue.courage\n"
     ));
     assert!(!values.contains("short"));
@@ -370,7 +371,8 @@ fn cli_reports_bad_rows_and_imports_the_rest() {
     let loaded = quandary::load_path(out_dir.join("values.qd"));
     assert!(loaded.diagnostics.is_empty());
 
-    // With --strict: the first problem only, and nothing written.
+    // With --strict: up to the first error (line 4; the warning on line 3 does not stop
+    // it), and nothing written.
     let strict_dir = tmp.path("strict");
     let mut strict = args.to_vec();
     strict[4] = strict_dir.to_str().unwrap();
@@ -378,8 +380,8 @@ fn cli_reports_bad_rows_and_imports_the_rest() {
     let out = quandary(&strict);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("values.csv line 3"), "{err}");
-    assert!(!err.contains("line 4"), "{err}");
+    assert!(err.contains("values.csv line 4"), "{err}");
+    assert!(!err.contains("line 5"), "{err}");
     assert!(stdout(&out).is_empty());
     assert!(files_in(&strict_dir).is_empty());
 }
