@@ -15,7 +15,7 @@ use crate::syntax::ast::RelationKind;
 /// reported, as they may only reflect the items that did not parse.
 pub(crate) fn check(
     framework: &Framework,
-    _sources: &SourceMap,
+    sources: &SourceMap,
     broken: &[bool],
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -29,6 +29,7 @@ pub(crate) fn check(
     let is_broken = |m: ModuleId| broken.get(m.index()).copied().unwrap_or(false);
     unreferenced(framework, &is_broken, &mut out);
     duplicate_labels(framework, &is_broken, &mut out);
+    out.extend(crate::expand::check(framework, sources, &is_broken));
     out
 }
 
@@ -336,6 +337,25 @@ fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<
     for m in &f.mappings {
         mark(m.value);
         m.targets.iter().for_each(|&v| mark(v));
+    }
+    for s in &f.scenarios {
+        for slot in &s.slots {
+            if let SlotDomain::Values(values) = &slot.domain {
+                values.iter().for_each(|&v| mark(v));
+            }
+        }
+        for pick in &s.picks {
+            if let PickSource::Conflicts(values) = &pick.source {
+                values.iter().for_each(|&v| mark(v));
+            }
+        }
+        for a in &s.actions {
+            for t in a.upholds.iter().chain(&a.violates) {
+                if let Term::Value(v) = t {
+                    mark(*v);
+                }
+            }
+        }
     }
     // A value is in use when it or anything below it is.
     for i in (0..f.values.len()).rev() {

@@ -101,6 +101,26 @@ codes! {
     WrongSort = "Q0113", Error, "reference to the wrong sort of item";
     /// An attribute given twice where it may appear once.
     DuplicateAttribute = "Q0114", Error, "attribute given twice";
+    /// Two slots or picks of one scenario bind the same variable.
+    DuplicateVariable = "Q0115", Error, "variable bound twice";
+    /// A set function that does not exist.
+    UnknownFunction = "Q0116", Error, "unknown set function";
+    /// A set function given arguments it cannot take.
+    BadArgument = "Q0117", Error, "bad argument";
+    /// A scenario without a text, or with fewer than two options.
+    IncompleteScenario = "Q0118", Error, "incomplete scenario";
+    /// A suite setting with a value it cannot take.
+    InvalidSetting = "Q0119", Error, "invalid suite setting";
+    /// A template that is not valid minijinja.
+    TemplateSyntax = "Q0120", Error, "template syntax error";
+    /// A template variable that is neither a slot nor a pick.
+    UnknownVariable = "Q0121", Error, "unknown template variable";
+    /// A pick that has no pair to draw from.
+    NoCandidates = "Q0122", Error, "pick has no candidate";
+    /// A suite asking for more scenarios than the configured maximum.
+    SuiteTooLarge = "Q0123", Error, "suite too large";
+    /// A template that fails while rendering a scenario.
+    TemplateRuntime = "Q0124", Error, "template failed to render";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.
@@ -121,6 +141,10 @@ codes! {
     DuplicateRelation = "Q0302", Warning, "relation declared twice";
     /// Two values with the same label.
     DuplicateLabel = "Q0303", Warning, "duplicate label";
+    /// A suite asking for more scenarios than there are distinct ones.
+    CountExceedsSpace = "Q0304", Warning, "more scenarios than distinct bindings";
+    /// A value that a suite's scenarios are meant to pose but never can.
+    UnposableValue = "Q0305", Warning, "value no suite can pose";
 }
 
 impl fmt::Display for Code {

@@ -24,8 +24,9 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
-    Braces, Comment, Context, File, FrameworkAttribute, Item, Node, NodeEntry, ProfileEntry,
-    Reference, Relation, RuleAttribute, Str, Translation,
+    ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Item, Node, NodeEntry,
+    ProfileEntry, Reference, Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain,
+    Str, SuiteSetting, Translation,
 };
 
 /// The widest a block may be, in characters and indentation included, to be written on one
@@ -203,8 +204,115 @@ fn item(item: &Item) -> Unit {
             keep_empty: true,
             span: p.span,
         },
+        Item::Scenario(sc) => Unit::Block {
+            header: header("scenario", &sc.id.name, sc.label.as_ref()),
+            braces: Some(sc.braces.clone()),
+            entries: sc.entries.iter().map(scenario_entry).collect(),
+            keep_empty: true,
+            span: sc.span,
+        },
+        Item::Suite(su) => Unit::Block {
+            header: header("suite", &su.id.name, su.label.as_ref()),
+            braces: Some(su.braces.clone()),
+            entries: su.settings.iter().map(suite_setting).collect(),
+            keep_empty: true,
+            span: su.span,
+        },
         Item::Node(n) => node(n),
     }
+}
+
+fn scenario_entry(entry: &ScenarioEntry) -> Unit {
+    match entry {
+        ScenarioEntry::Topic(c, span) => line(format!("topic {}", context(c)), *span),
+        ScenarioEntry::Describe(s, span) => line(format!("describe {}", s.raw), *span),
+        ScenarioEntry::Slot(slot) => {
+            let domain = match &slot.domain {
+                SlotDomain::Strings(items, _) => {
+                    let items: Vec<&str> = items.iter().map(|i| i.raw.as_str()).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                SlotDomain::Call(call) => set_call(call),
+            };
+            line(format!("slot {} = {domain}", slot.name.name), slot.span)
+        }
+        ScenarioEntry::Pick(pick) => line(
+            format!(
+                "pick {}, {} from {}",
+                pick.names[0].name,
+                pick.names[1].name,
+                set_call(&pick.from)
+            ),
+            pick.span,
+        ),
+        ScenarioEntry::Text(text) => {
+            let key = match &text.lang {
+                Some(lang) => format!("text.{}", lang.name),
+                None => "text".to_string(),
+            };
+            line(format!("{key} {}", text.template.raw), text.span)
+        }
+        ScenarioEntry::Action(action) => Unit::Block {
+            header: header("action", &action.id.name, action.label.as_ref()),
+            braces: action.braces.clone(),
+            entries: action.attributes.iter().map(action_attribute).collect(),
+            keep_empty: false,
+            span: action.span,
+        },
+    }
+}
+
+fn set_call(call: &SetCall) -> String {
+    let args: Vec<String> = call
+        .args
+        .iter()
+        .map(|a| match a {
+            SetArg::Reference(r) => r.display(),
+            SetArg::Text(s) => s.raw.clone(),
+        })
+        .collect();
+    format!("{}({})", call.function.name, args.join(", "))
+}
+
+fn action_attribute(attribute: &ActionAttribute) -> Unit {
+    match attribute {
+        ActionAttribute::Upholds(refs, span) => {
+            line(format!("upholds {}", references(refs)), *span)
+        }
+        ActionAttribute::Violates(refs, span) => {
+            line(format!("violates {}", references(refs)), *span)
+        }
+        ActionAttribute::Affects(parties, span) => {
+            let parties: Vec<String> = parties
+                .iter()
+                .map(|p| match p.sign {
+                    Some(sign) => format!("{} {sign}", context(&p.name)),
+                    None => context(&p.name).to_string(),
+                })
+                .collect();
+            line(format!("affects {}", parties.join(", ")), *span)
+        }
+        ActionAttribute::Follows(rule, span) => line(format!("follows {}", rule.name), *span),
+        ActionAttribute::Distractor(span) => line("distractor".to_string(), *span),
+        ActionAttribute::Describe(s, span) => line(format!("describe {}", s.raw), *span),
+    }
+}
+
+fn suite_setting(setting: &SuiteSetting) -> Unit {
+    let text = match setting {
+        SuiteSetting::Seed(n, _) => format!("seed {}", n.raw),
+        SuiteSetting::From(refs, _) => format!("from {}", references(refs)),
+        SuiteSetting::Count(n, _) => format!("count {}", n.raw),
+        SuiteSetting::Each(n, _) => format!("each {}", n.raw),
+        SuiteSetting::Balance(w, _) => format!("balance {}", w.name),
+        SuiteSetting::Twins(w, _) => format!("twins {}", w.name),
+        SuiteSetting::Require(w, _) => format!("require {}", w.name),
+        SuiteSetting::Dedupe(_) => "dedupe".to_string(),
+        SuiteSetting::Distractors(n, _) => format!("distractors {}", n.raw),
+        SuiteSetting::Order(w, _) => format!("order {}", w.name),
+        SuiteSetting::Describe(s, _) => format!("describe {}", s.raw),
+    };
+    line(text, setting.span())
 }
 
 fn header(keyword: &str, id: &str, label: Option<&Str>) -> String {

@@ -23,7 +23,9 @@
 
 mod check;
 pub mod diagnostic;
+pub mod expand;
 pub mod format;
+pub mod graph;
 pub mod import;
 pub mod model;
 pub mod render;

@@ -34,6 +34,10 @@ id_type! {
     ProfileId;
     /// A relation in [`Framework::relations`].
     RelationId;
+    /// A scenario template in [`Framework::scenarios`].
+    ScenarioId;
+    /// A suite in [`Framework::suites`].
+    SuiteId;
 }
 
 /// Everything loaded: the files named by the caller (roots) and every file they import.
@@ -53,6 +57,10 @@ pub struct Framework {
     pub profiles: Vec<Profile>,
     /// Every `map` line.
     pub mappings: Vec<Mapping>,
+    /// Every scenario template.
+    pub scenarios: Vec<Scenario>,
+    /// Every suite.
+    pub suites: Vec<Suite>,
 }
 
 impl Framework {
@@ -97,6 +105,19 @@ impl Framework {
         }
     }
 
+    /// The value's name independent of any file: `framework_id.value_id` (the file's
+    /// framework id, or `file` when it has no header).
+    pub fn qualified_value(&self, id: ValueId) -> String {
+        let v = self.value(id);
+        format!("{}.{}", self.module(v.module).display_id(), v.id)
+    }
+
+    /// The rule's name independent of any file: `framework_id.rule_id`.
+    pub fn qualified_rule(&self, id: RuleId) -> String {
+        let r = self.rule(id);
+        format!("{}.{}", self.module(r.module).display_id(), r.id)
+    }
+
     /// The ancestors of a value, nearest first.
     pub fn ancestors(&self, id: ValueId) -> impl Iterator<Item = ValueId> + '_ {
         std::iter::successors(self.value(id).parent, |p| self.value(*p).parent)
@@ -114,6 +135,8 @@ impl Framework {
 pub struct Module {
     /// The source file.
     pub file: FileId,
+    /// The file name without its extension: the module's name when it has no header.
+    pub stem: String,
     /// The `framework` header, if the file has one.
     pub header: Option<Header>,
     /// The level keywords, outermost first (`["value"]` when the file declares none).
@@ -134,12 +157,18 @@ pub struct Module {
     pub profiles: Vec<ProfileId>,
     /// Indexes into [`Framework::mappings`] of this module's `map` lines.
     pub mappings: Vec<usize>,
+    /// Scenario templates in definition order.
+    pub scenarios: Vec<ScenarioId>,
+    /// Suites in definition order.
+    pub suites: Vec<SuiteId>,
 }
 
 impl Module {
-    /// The framework id, or `file` for a file without a header.
+    /// The framework id, or the file's stem for a file without a header.
     pub fn display_id(&self) -> &str {
-        self.header.as_ref().map_or("file", |h| h.id.as_str())
+        self.header
+            .as_ref()
+            .map_or(self.stem.as_str(), |h| h.id.as_str())
     }
 
     /// The value with id `id` in this module, if any.
@@ -160,6 +189,10 @@ pub enum ItemId {
     Rule(RuleId),
     /// A profile.
     Profile(ProfileId),
+    /// A scenario template.
+    Scenario(ScenarioId),
+    /// A suite.
+    Suite(SuiteId),
 }
 
 /// The `framework` header.
@@ -325,4 +358,229 @@ pub struct Mapping {
     pub module: ModuleId,
     /// Where it is declared.
     pub span: Span,
+}
+
+/// A dilemma template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// `topic …`
+    pub topic: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Slots in definition order.
+    pub slots: Vec<Slot>,
+    /// Picks in definition order.
+    pub picks: Vec<Pick>,
+    /// The main text template.
+    pub text: Option<Template>,
+    /// Text variants by language tag.
+    pub variants: IndexMap<String, Template>,
+    /// The actions (options), in definition order.
+    pub actions: Vec<Action>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+impl Scenario {
+    /// Every variable a template may use: slot and pick names, in definition order.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.slots.iter().map(|s| s.name.as_str()).chain(
+            self.picks
+                .iter()
+                .flat_map(|p| p.names.iter().map(String::as_str)),
+        )
+    }
+}
+
+/// A template's source and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    /// The minijinja source.
+    pub source: String,
+    /// The string literal holding it.
+    pub span: Span,
+    /// Byte offset in the file of the template's first character, when the literal has no
+    /// escapes (so offsets inside the template map one to one onto the file).
+    pub offset: Option<usize>,
+}
+
+/// `slot name = …`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    /// The variable.
+    pub name: String,
+    /// What it ranges over.
+    pub domain: SlotDomain,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// What a slot ranges over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SlotDomain {
+    /// Literal strings.
+    Strings(Vec<String>),
+    /// Values of the framework.
+    Values(Vec<ValueId>),
+}
+
+impl SlotDomain {
+    /// How many choices the slot has.
+    pub fn len(&self) -> usize {
+        match self {
+            SlotDomain::Strings(s) => s.len(),
+            SlotDomain::Values(v) => v.len(),
+        }
+    }
+
+    /// Whether the slot has no choice at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `pick a, b from …`: a pair drawn from the conflict graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pick {
+    /// The two variables.
+    pub names: [String; 2],
+    /// Where the pair comes from.
+    pub source: PickSource,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// Where a pick draws its pair from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PickSource {
+    /// `conflicts(a, b, …)`: two values in a declared conflict, both within the given values
+    /// (each standing for itself and everything below it); all conflicts when empty.
+    Conflicts(Vec<ValueId>),
+    /// `rule_conflicts(ctx, …)`: two rules in conflict (declared, or through the values they
+    /// uphold), with one of the given contexts; any context when empty.
+    RuleConflicts(Vec<String>),
+}
+
+/// An option of a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// Its id.
+    pub id: String,
+    /// Its label (a template).
+    pub label: Option<Template>,
+    /// Values it upholds.
+    pub upholds: Vec<Term>,
+    /// Values it violates.
+    pub violates: Vec<Term>,
+    /// Parties it affects.
+    pub affects: Vec<Effect>,
+    /// The pick variable of the rule this action follows, if any.
+    pub follows: Option<String>,
+    /// An irrelevant option, included as the suite's `distractors` setting says.
+    pub distractor: bool,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// A value an action upholds or violates.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Term {
+    /// A value of the framework.
+    Value(ValueId),
+    /// A variable bound to a value: a pick or a slot over values.
+    Variable(String),
+}
+
+/// A party an action affects.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Effect {
+    /// Who.
+    pub party: String,
+    /// `+`, `-`, or none.
+    pub sign: Option<Sign>,
+}
+
+/// The direction of an effect on a party.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Sign {
+    /// `+`
+    #[serde(rename = "+")]
+    Positive,
+    /// `-`
+    #[serde(rename = "-")]
+    Negative,
+}
+
+/// How many scenarios a suite asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    /// `count N`: N scenarios in all, spread over the suite's templates.
+    Count(u64),
+    /// `each N`: N scenarios for every distinct binding of every template.
+    Each(u64),
+}
+
+/// How a suite spreads its scenarios over bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// Each scenario draws its binding independently.
+    #[default]
+    Random,
+    /// `balance pairs`: each picked pair about equally often.
+    Pairs,
+    /// `balance diverse`: no binding repeats before all have been used.
+    Diverse,
+}
+
+/// The order of a scenario's options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Order {
+    /// As written.
+    #[default]
+    Fixed,
+    /// Drawn by each scenario's seed.
+    Shuffled,
+}
+
+/// What to expand, how many, how balanced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suite {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// The seed (0 unless set).
+    pub seed: u64,
+    /// The templates, in the order given (all of the module's when `from` is absent).
+    pub scenarios: Vec<ScenarioId>,
+    /// How many scenarios.
+    pub size: Size,
+    /// How bindings are spread.
+    pub balance: Balance,
+    /// `twins order`: each scenario also with its options in reverse order.
+    pub twins: bool,
+    /// `require conflict`: keep only scenarios whose options uphold conflicting values.
+    pub require_conflict: bool,
+    /// `dedupe`: drop scenarios that render exactly like an earlier one.
+    pub dedupe: bool,
+    /// The share of scenarios that include their distractor options.
+    pub distractors: f64,
+    /// The order of options.
+    pub order: Order,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+    /// Where its `count` or `each` setting is, if written.
+    pub size_span: Option<Span>,
 }

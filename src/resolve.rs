@@ -252,8 +252,12 @@ impl Resolver<'_> {
         let broken = !syntax_errors.is_empty();
         self.diagnostics.extend(syntax_errors);
         let id = ModuleId(self.framework.modules.len() as u32);
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "file".to_string(), |s| s.to_string_lossy().into_owned());
         self.framework.modules.push(Module {
             file,
+            stem,
             header: None,
             levels: vec!["value".into()],
             imports: IndexMap::new(),
@@ -264,6 +268,8 @@ impl Resolver<'_> {
             relations: Vec::new(),
             profiles: Vec::new(),
             mappings: Vec::new(),
+            scenarios: Vec::new(),
+            suites: Vec::new(),
         });
         self.by_key.insert(key, id);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -414,6 +420,50 @@ impl Resolver<'_> {
                             declared[index] = Some(ItemId::Profile(id));
                         }
                     }
+                    ast::Item::Scenario(sc) => {
+                        let id = ScenarioId(self.framework.scenarios.len() as u32);
+                        if self.declare_id(module, &sc.id, ItemId::Scenario(id)) {
+                            self.framework.scenarios.push(Scenario {
+                                id: sc.id.name.clone(),
+                                label: sc.label.as_ref().map(|l| l.value.clone()),
+                                topic: None,
+                                describe: None,
+                                slots: Vec::new(),
+                                picks: Vec::new(),
+                                text: None,
+                                variants: IndexMap::new(),
+                                actions: Vec::new(),
+                                module,
+                                span: sc.span,
+                            });
+                            self.framework.modules[m].scenarios.push(id);
+                            declared[index] = Some(ItemId::Scenario(id));
+                        }
+                    }
+                    ast::Item::Suite(su) => {
+                        let id = SuiteId(self.framework.suites.len() as u32);
+                        if self.declare_id(module, &su.id, ItemId::Suite(id)) {
+                            self.framework.suites.push(Suite {
+                                id: su.id.name.clone(),
+                                label: su.label.as_ref().map(|l| l.value.clone()),
+                                describe: None,
+                                seed: 0,
+                                scenarios: Vec::new(),
+                                size: Size::Each(1),
+                                balance: Balance::Random,
+                                twins: false,
+                                require_conflict: false,
+                                dedupe: false,
+                                distractors: 1.0,
+                                order: Order::Fixed,
+                                module,
+                                span: su.span,
+                                size_span: None,
+                            });
+                            self.framework.modules[m].suites.push(id);
+                            declared[index] = Some(ItemId::Suite(id));
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -532,6 +582,8 @@ impl Resolver<'_> {
                 ItemId::Value(v) => self.framework.values[v.index()].id_span,
                 ItemId::Rule(r) => self.framework.rules[r.index()].span,
                 ItemId::Profile(p) => self.framework.profiles[p.index()].span,
+                ItemId::Scenario(x) => self.framework.scenarios[x.index()].span,
+                ItemId::Suite(x) => self.framework.suites[x.index()].span,
             };
             self.diagnostics.push(
                 Diagnostic::new(Code::DuplicateId, format!("`{}` is defined twice", id.name))
@@ -744,6 +796,18 @@ impl Resolver<'_> {
                             }
                         }
                     }
+                    ast::Item::Scenario(sc) => {
+                        let Some(ItemId::Scenario(id)) = *declared else {
+                            continue;
+                        };
+                        self.bind_scenario(module, id, sc);
+                    }
+                    ast::Item::Suite(su) => {
+                        let Some(ItemId::Suite(id)) = *declared else {
+                            continue;
+                        };
+                        self.bind_suite(module, id, su);
+                    }
                     ast::Item::Map(map) => {
                         let value = self.value(module, &map.value);
                         let mut targets = Vec::new();
@@ -793,7 +857,7 @@ impl Resolver<'_> {
         let endpoint = |item: ItemId| match item {
             ItemId::Value(v) => Some(Endpoint::Value(v)),
             ItemId::Rule(r) => Some(Endpoint::Rule(r)),
-            ItemId::Profile(_) => None,
+            _ => None,
         };
         let (l, r) = (endpoint(left), endpoint(right));
         let wiser = rel.kind == ast::RelationKind::Wiser;
@@ -807,7 +871,7 @@ impl Resolver<'_> {
                         format!(
                             "`{}` is {}, not a value",
                             reference.display(),
-                            if e.is_none() { "a profile" } else { "a rule" }
+                            if e.is_none() { "not a rule" } else { "a rule" }
                         ),
                     )
                     .label(reference.span, "needs a value here")
@@ -854,15 +918,635 @@ impl Resolver<'_> {
         self.framework.modules[module.index()].relations.push(id);
     }
 
+    fn bind_scenario(&mut self, module: ModuleId, id: ScenarioId, sc: &ast::Scenario) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Var {
+            Strings,
+            Values,
+            PickedValues,
+            PickedRules,
+        }
+        let mut vars: IndexMap<String, (Var, Span)> = IndexMap::new();
+        let mut declare_var = |r: &mut Self, name: &ast::Ident, var: Var| {
+            if let Some((_, first)) = vars.get(&name.name) {
+                r.diagnostics.push(
+                    Diagnostic::new(
+                        Code::DuplicateVariable,
+                        format!(
+                            "`{}` is bound twice in scenario `{}`",
+                            name.name, sc.id.name
+                        ),
+                    )
+                    .label(name.span, "bound again here")
+                    .label(*first, "first bound here")
+                    .help("give each slot and pick variable its own name"),
+                );
+            } else {
+                vars.insert(name.name.clone(), (var, name.span));
+            }
+        };
+        let mut topic: Option<String> = None;
+        let mut describe = None;
+        let mut slots = Vec::new();
+        let mut picks = Vec::new();
+        let mut text: Option<Template> = None;
+        let mut variants: IndexMap<String, Template> = IndexMap::new();
+        // Slots and picks first: actions may use them wherever they are written.
+        for entry in &sc.entries {
+            match entry {
+                ast::ScenarioEntry::Topic(c, span) => {
+                    if topic.is_some() {
+                        self.diagnostics.push(duplicate_attribute("topic", *span));
+                    } else {
+                        topic = Some(c.text().to_string());
+                    }
+                }
+                ast::ScenarioEntry::Describe(s, span) => {
+                    self.once(&mut describe, s, *span, "describe")
+                }
+                ast::ScenarioEntry::Slot(slot) => {
+                    let domain = match &slot.domain {
+                        ast::SlotDomain::Strings(items, span) => {
+                            if items.is_empty() {
+                                self.diagnostics.push(
+                                    Diagnostic::new(
+                                        Code::BadArgument,
+                                        format!("slot `{}` has no choices", slot.name.name),
+                                    )
+                                    .label(*span, "empty list")
+                                    .help("list at least one string"),
+                                );
+                            }
+                            declare_var(self, &slot.name, Var::Strings);
+                            SlotDomain::Strings(items.iter().map(|s| s.value.clone()).collect())
+                        }
+                        ast::SlotDomain::Call(call) => {
+                            declare_var(self, &slot.name, Var::Values);
+                            SlotDomain::Values(self.value_set(module, call).unwrap_or_default())
+                        }
+                    };
+                    slots.push(Slot {
+                        name: slot.name.name.clone(),
+                        domain,
+                        span: slot.span,
+                    });
+                }
+                ast::ScenarioEntry::Pick(pick) => {
+                    let source = self.pick_source(module, &pick.from);
+                    let var = match source {
+                        Some(PickSource::RuleConflicts(_)) => Var::PickedRules,
+                        _ => Var::PickedValues,
+                    };
+                    declare_var(self, &pick.names[0], var);
+                    declare_var(self, &pick.names[1], var);
+                    if let Some(source) = source {
+                        picks.push(Pick {
+                            names: [pick.names[0].name.clone(), pick.names[1].name.clone()],
+                            source,
+                            span: pick.span,
+                        });
+                    }
+                }
+                ast::ScenarioEntry::Text(t) => {
+                    let template = template(&t.template);
+                    match &t.lang {
+                        None if text.is_some() => {
+                            self.diagnostics.push(duplicate_attribute("text", t.span))
+                        }
+                        None => text = Some(template),
+                        Some(lang) if variants.contains_key(&lang.name) => self
+                            .diagnostics
+                            .push(duplicate_attribute(&format!("text.{}", lang.name), t.span)),
+                        Some(lang) => {
+                            variants.insert(lang.name.clone(), template);
+                        }
+                    }
+                }
+                ast::ScenarioEntry::Action(_) => {}
+            }
+        }
+        let mut actions: Vec<Action> = Vec::new();
+        for entry in &sc.entries {
+            let ast::ScenarioEntry::Action(a) = entry else {
+                continue;
+            };
+            if let Some(first) = actions.iter().find(|x| x.id == a.id.name) {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::DuplicateId,
+                        format!(
+                            "action `{}` is defined twice in scenario `{}`",
+                            a.id.name, sc.id.name
+                        ),
+                    )
+                    .label(a.id.span, "defined again here")
+                    .label(first.span, "first defined here")
+                    .help("give each action of a scenario its own id"),
+                );
+                continue;
+            }
+            let mut action = Action {
+                id: a.id.name.clone(),
+                label: a.label.as_ref().map(template),
+                upholds: Vec::new(),
+                violates: Vec::new(),
+                affects: Vec::new(),
+                follows: None,
+                distractor: false,
+                describe: None,
+                span: a.span,
+            };
+            for attribute in &a.attributes {
+                match attribute {
+                    ast::ActionAttribute::Upholds(refs, _)
+                    | ast::ActionAttribute::Violates(refs, _) => {
+                        let mut terms = Vec::new();
+                        for r in refs {
+                            let var = r
+                                .namespace
+                                .is_none()
+                                .then(|| vars.get(&r.id.name))
+                                .flatten();
+                            match var {
+                                Some((Var::Values | Var::PickedValues, _)) => {
+                                    terms.push(Term::Variable(r.id.name.clone()))
+                                }
+                                Some((kind, _)) => {
+                                    let (what, help) = if *kind == Var::Strings {
+                                        (
+                                            "a slot of strings",
+                                            "only values can be upheld or violated: bind the slot to a set of values, e.g. `children(…)`",
+                                        )
+                                    } else {
+                                        (
+                                            "a picked rule",
+                                            "an action takes on a rule's values with `follows`",
+                                        )
+                                    };
+                                    self.diagnostics.push(
+                                        Diagnostic::new(
+                                            Code::WrongSort,
+                                            format!("`{}` is {what}, not a value", r.id.name),
+                                        )
+                                        .label(r.span, "needs a value here")
+                                        .help(help),
+                                    );
+                                }
+                                None => {
+                                    if let Some(v) = self.value(module, r) {
+                                        terms.push(Term::Value(v));
+                                    }
+                                }
+                            }
+                        }
+                        if matches!(attribute, ast::ActionAttribute::Upholds(..)) {
+                            action.upholds.extend(terms);
+                        } else {
+                            action.violates.extend(terms);
+                        }
+                    }
+                    ast::ActionAttribute::Affects(parties, _) => {
+                        action.affects.extend(parties.iter().map(|p| Effect {
+                            party: p.name.text().to_string(),
+                            sign: match p.sign {
+                                Some('+') => Some(Sign::Positive),
+                                Some('-') => Some(Sign::Negative),
+                                _ => None,
+                            },
+                        }))
+                    }
+                    ast::ActionAttribute::Follows(name, span) => match vars.get(&name.name) {
+                        Some((Var::PickedRules, _)) if action.follows.is_none() => {
+                            action.follows = Some(name.name.clone())
+                        }
+                        Some((Var::PickedRules, _)) => {
+                            self.diagnostics.push(duplicate_attribute("follows", *span))
+                        }
+                        _ => {
+                            let rules: Vec<&str> = vars
+                                .iter()
+                                .filter(|(_, (k, _))| *k == Var::PickedRules)
+                                .map(|(n, _)| n.as_str())
+                                .collect();
+                            let help = match suggest::similar(&name.name, rules.iter().copied()) {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None if rules.is_empty() => {
+                                    "pick two rules first: `pick r1, r2 from rule_conflicts()`"
+                                        .to_string()
+                                }
+                                None => format!("the picked rules are {}", backticked(&rules)),
+                            };
+                            self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::UnknownReference,
+                                    format!("`{}` is not a picked rule", name.name),
+                                )
+                                .label(name.span, "not a rule picked by this scenario")
+                                .help(help),
+                            );
+                        }
+                    },
+                    ast::ActionAttribute::Distractor(_) => action.distractor = true,
+                    ast::ActionAttribute::Describe(s, span) => {
+                        self.once(&mut action.describe, s, *span, "describe")
+                    }
+                }
+            }
+            actions.push(action);
+        }
+        if text.is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteScenario,
+                    format!("scenario `{}` has no text", sc.id.name),
+                )
+                .label(sc.id.span, "no `text` in this scenario")
+                .help("add the dilemma as a template: `text \"\"\"You are a {{ role }}…\"\"\"`"),
+            );
+        }
+        let options = actions.iter().filter(|a| !a.distractor).count();
+        if options < 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteScenario,
+                    format!(
+                        "scenario `{}` has {options} option{}; a dilemma needs at least two",
+                        sc.id.name,
+                        if options == 1 { "" } else { "s" }
+                    ),
+                )
+                .label(sc.id.span, "too few actions")
+                .help("add `action id \"label\" { upholds … }` blocks (distractors do not count)"),
+            );
+        }
+        let scenario = &mut self.framework.scenarios[id.index()];
+        scenario.topic = topic;
+        scenario.describe = describe;
+        scenario.slots = slots;
+        scenario.picks = picks;
+        scenario.text = text;
+        scenario.variants = variants;
+        scenario.actions = actions;
+    }
+
+    /// The values a slot's set function names.
+    fn value_set(&mut self, module: ModuleId, call: &ast::SetCall) -> Option<Vec<ValueId>> {
+        let name = call.function.name.as_str();
+        match name {
+            "children" | "descendants" => {
+                let [ast::SetArg::Reference(r)] = call.args.as_slice() else {
+                    self.bad_argument(
+                        call,
+                        format!("`{name}` takes one value"),
+                        format!("write `{name}(value)`"),
+                    );
+                    return None;
+                };
+                let v = self.value(module, r)?;
+                let mut out = Vec::new();
+                if name == "children" {
+                    out.extend(self.framework.value(v).children.iter().copied());
+                } else {
+                    let mut stack: Vec<ValueId> = self
+                        .framework
+                        .value(v)
+                        .children
+                        .iter()
+                        .rev()
+                        .copied()
+                        .collect();
+                    while let Some(x) = stack.pop() {
+                        out.push(x);
+                        stack.extend(self.framework.value(x).children.iter().rev().copied());
+                    }
+                }
+                if out.is_empty() {
+                    self.bad_argument(
+                        call,
+                        format!("`{}` has nothing below it", r.display()),
+                        "name a value that has values below it, or use `values(…)`".to_string(),
+                    );
+                }
+                Some(out)
+            }
+            "level" => {
+                let [ast::SetArg::Reference(r)] = call.args.as_slice() else {
+                    self.bad_argument(
+                        call,
+                        "`level` takes one level keyword".to_string(),
+                        "write `level(derived)`, or `level(ns.derived)` for an imported framework"
+                            .to_string(),
+                    );
+                    return None;
+                };
+                let target = match &r.namespace {
+                    None => module,
+                    Some(ns) => {
+                        match self.framework.modules[module.index()].imports.get(&ns.name) {
+                            Some(&t) => t,
+                            None => {
+                                self.lookup(module, r);
+                                return None;
+                            }
+                        }
+                    }
+                };
+                let m = &self.framework.modules[target.index()];
+                match m.levels.iter().position(|l| *l == r.id.name) {
+                    Some(level) => Some(
+                        m.values
+                            .iter()
+                            .copied()
+                            .filter(|&v| self.framework.value(v).level == level)
+                            .collect(),
+                    ),
+                    None => {
+                        let levels: Vec<&str> = m.levels.iter().map(String::as_str).collect();
+                        let help = match suggest::similar(&r.id.name, levels.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("the levels are {}", backticked(&levels)),
+                        };
+                        self.bad_argument(call, format!("`{}` is not a level", r.id.name), help);
+                        None
+                    }
+                }
+            }
+            "values" => {
+                let mut out = Vec::new();
+                for a in &call.args {
+                    match a {
+                        ast::SetArg::Reference(r) => out.extend(self.value(module, r)),
+                        ast::SetArg::Text(s) => self.bad_argument_at(
+                            s.span,
+                            "`values` takes values, not strings".to_string(),
+                            "write the values' ids".to_string(),
+                        ),
+                    }
+                }
+                if call.args.is_empty() {
+                    self.bad_argument(
+                        call,
+                        "`values` needs at least one value".to_string(),
+                        "write `values(a, b, …)`".to_string(),
+                    );
+                }
+                Some(out)
+            }
+            "conflicts" | "rule_conflicts" => {
+                self.bad_argument(
+                    call,
+                    format!("`{name}` draws a pair, not a set"),
+                    format!("use it in a pick: `pick a, b from {name}(…)`"),
+                );
+                None
+            }
+            _ => {
+                self.unknown_function(call);
+                None
+            }
+        }
+    }
+
+    /// Where a pick draws its pair from.
+    fn pick_source(&mut self, module: ModuleId, call: &ast::SetCall) -> Option<PickSource> {
+        match call.function.name.as_str() {
+            "conflicts" => {
+                let mut values = Vec::new();
+                for a in &call.args {
+                    match a {
+                        ast::SetArg::Reference(r) => values.extend(self.value(module, r)),
+                        ast::SetArg::Text(s) => self.bad_argument_at(s.span, "`conflicts` takes values, not strings".to_string(), "write the values' ids; each stands for itself and every value below it".to_string()),
+                    }
+                }
+                Some(PickSource::Conflicts(values))
+            }
+            "rule_conflicts" => {
+                let contexts = call
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        ast::SetArg::Reference(r) if r.namespace.is_none() => {
+                            Some(r.id.name.clone())
+                        }
+                        ast::SetArg::Text(s) => Some(s.value.clone()),
+                        ast::SetArg::Reference(r) => {
+                            self.bad_argument_at(
+                                r.span,
+                                "`rule_conflicts` takes contexts".to_string(),
+                                "write context words such as `workplace`, or phrases in quotes"
+                                    .to_string(),
+                            );
+                            None
+                        }
+                    })
+                    .collect();
+                Some(PickSource::RuleConflicts(contexts))
+            }
+            name @ ("children" | "descendants" | "level" | "values") => {
+                self.bad_argument(call, format!("`{name}` gives a set, not a pair"), format!("use it in a slot: `slot v = {name}(…)`; pick pairs with `conflicts(…)` or `rule_conflicts(…)`"));
+                None
+            }
+            _ => {
+                self.unknown_function(call);
+                None
+            }
+        }
+    }
+
+    fn unknown_function(&mut self, call: &ast::SetCall) {
+        const FUNCTIONS: [&str; 6] = [
+            "children",
+            "descendants",
+            "level",
+            "values",
+            "conflicts",
+            "rule_conflicts",
+        ];
+        let help = match suggest::similar(&call.function.name, FUNCTIONS) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the set functions are {}", backticked(&FUNCTIONS)),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownFunction,
+                format!("`{}` is not a set function", call.function.name),
+            )
+            .label(call.function.span, "unknown function")
+            .help(help),
+        );
+    }
+
+    fn bad_argument(&mut self, call: &ast::SetCall, message: String, help: String) {
+        self.bad_argument_at(call.span, message, help);
+    }
+
+    fn bad_argument_at(&mut self, span: Span, message: String, help: String) {
+        self.diagnostics.push(
+            Diagnostic::new(Code::BadArgument, message)
+                .label(span, "here")
+                .help(help),
+        );
+    }
+
+    fn bind_suite(&mut self, module: ModuleId, id: SuiteId, su: &ast::Suite) {
+        let mut suite = self.framework.suites[id.index()].clone();
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut from = None;
+        let mut size: Option<(Size, Span)> = None;
+        for setting in &su.settings {
+            let key = match setting {
+                ast::SuiteSetting::Seed(..) => "seed",
+                ast::SuiteSetting::From(..) => "from",
+                ast::SuiteSetting::Count(..) | ast::SuiteSetting::Each(..) => "count",
+                ast::SuiteSetting::Balance(..) => "balance",
+                ast::SuiteSetting::Twins(..) => "twins",
+                ast::SuiteSetting::Require(..) => "require",
+                ast::SuiteSetting::Dedupe(..) => "dedupe",
+                ast::SuiteSetting::Distractors(..) => "distractors",
+                ast::SuiteSetting::Order(..) => "order",
+                ast::SuiteSetting::Describe(..) => "describe",
+            };
+            if seen.contains(&key) {
+                let what = if key == "count" {
+                    "count` or `each"
+                } else {
+                    key
+                };
+                self.diagnostics
+                    .push(duplicate_attribute(what, setting.span()));
+                continue;
+            }
+            seen.push(key);
+            match setting {
+                ast::SuiteSetting::Seed(n, _) => match n.raw.parse::<u64>() {
+                    Ok(seed) => suite.seed = seed,
+                    Err(_) => self.invalid_setting(
+                        n.span,
+                        format!(
+                            "seed `{}` is not a whole number from 0 to 18446744073709551615",
+                            n.raw
+                        ),
+                        "write a whole number such as `42`",
+                    ),
+                },
+                ast::SuiteSetting::Count(n, span) | ast::SuiteSetting::Each(n, span) => {
+                    match n.raw.parse::<u64>() {
+                        Ok(k) if k > 0 => {
+                            let s = if matches!(setting, ast::SuiteSetting::Count(..)) {
+                                Size::Count(k)
+                            } else {
+                                Size::Each(k)
+                            };
+                            size = Some((s, *span));
+                        }
+                        _ => self.invalid_setting(
+                            n.span,
+                            format!("`{}` is not a positive whole number", n.raw),
+                            "write how many, e.g. `count 1000` or `each 2`",
+                        ),
+                    }
+                }
+                ast::SuiteSetting::From(refs, _) => {
+                    let mut list = Vec::new();
+                    for r in refs {
+                        match self.lookup(module, r) {
+                            Some(ItemId::Scenario(x)) => list.push(x),
+                            Some(_) => self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::WrongSort,
+                                    format!("`{}` is not a scenario", r.display()),
+                                )
+                                .label(r.span, "needs a scenario here")
+                                .help("`from` lists the scenario templates the suite expands"),
+                            ),
+                            None => {}
+                        }
+                    }
+                    from = Some(list);
+                }
+                ast::SuiteSetting::Balance(w, _) => match w.name.as_str() {
+                    "pairs" => suite.balance = Balance::Pairs,
+                    "diverse" => suite.balance = Balance::Diverse,
+                    _ => self.invalid_word(w, "balance", &["pairs", "diverse"]),
+                },
+                ast::SuiteSetting::Twins(w, _) => match w.name.as_str() {
+                    "order" => suite.twins = true,
+                    _ => self.invalid_word(w, "twins", &["order"]),
+                },
+                ast::SuiteSetting::Require(w, _) => match w.name.as_str() {
+                    "conflict" => suite.require_conflict = true,
+                    _ => self.invalid_word(w, "require", &["conflict"]),
+                },
+                ast::SuiteSetting::Order(w, _) => match w.name.as_str() {
+                    "fixed" => suite.order = Order::Fixed,
+                    "shuffled" => suite.order = Order::Shuffled,
+                    _ => self.invalid_word(w, "order", &["fixed", "shuffled"]),
+                },
+                ast::SuiteSetting::Dedupe(_) => suite.dedupe = true,
+                ast::SuiteSetting::Distractors(n, _) => {
+                    if (0.0..=1.0).contains(&n.value) {
+                        suite.distractors = n.value;
+                    } else {
+                        self.invalid_setting(n.span, format!("distractors {} is out of range: it must be between 0 and 1", n.raw), "the share of scenarios that include their distractor options, e.g. `0.3`");
+                    }
+                }
+                ast::SuiteSetting::Describe(s, span) => {
+                    self.once(&mut suite.describe, s, *span, "describe")
+                }
+            }
+        }
+        suite.scenarios =
+            from.unwrap_or_else(|| self.framework.modules[module.index()].scenarios.clone());
+        if let Some((s, span)) = size {
+            suite.size = s;
+            suite.size_span = Some(span);
+        }
+        if suite.scenarios.is_empty() && !self.asts[module.index()].broken {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidSetting,
+                    format!("suite `{}` has no scenarios", su.id.name),
+                )
+                .label(su.id.span, "nothing to expand")
+                .help("declare a `scenario` in this file, or list scenarios with `from`"),
+            );
+        }
+        self.framework.suites[id.index()] = suite;
+    }
+
+    fn invalid_setting(&mut self, span: Span, message: String, help: &str) {
+        self.diagnostics.push(
+            Diagnostic::new(Code::InvalidSetting, message)
+                .label(span, "invalid")
+                .help(help),
+        );
+    }
+
+    fn invalid_word(&mut self, word: &ast::Ident, setting: &str, allowed: &[&str]) {
+        let help = match suggest::similar(&word.name, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("`{setting}` takes {}", backticked(allowed)),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidSetting,
+                format!("`{setting} {}` is not a setting", word.name),
+            )
+            .label(word.span, "unknown")
+            .help(help),
+        );
+    }
+
     /// Resolves a reference that must name a value.
     fn value(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ValueId> {
         match self.lookup(module, r)? {
             ItemId::Value(v) => Some(v),
             other => {
-                let what = if matches!(other, ItemId::Rule(_)) {
-                    "a rule"
-                } else {
-                    "a profile"
+                let what = match other {
+                    ItemId::Rule(_) => "a rule",
+                    ItemId::Profile(_) => "a profile",
+                    ItemId::Scenario(_) => "a scenario",
+                    _ => "a suite",
                 };
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -972,6 +1656,23 @@ impl Resolver<'_> {
             Some(s) => format!("did you mean `{}`?", qualify(s)),
             None => "define it, or check the spelling".into(),
         }
+    }
+}
+
+/// A template and where its text starts in the file (when offsets map one to one).
+fn template(s: &ast::Str) -> Template {
+    let start = s.span.start as usize;
+    let offset = if s.raw.starts_with("\"\"\"") {
+        Some(start + 3)
+    } else if !s.raw.contains('\\') {
+        Some(start + 1)
+    } else {
+        None
+    };
+    Template {
+        source: s.value.clone(),
+        span: s.span,
+        offset,
     }
 }
 

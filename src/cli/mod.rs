@@ -4,7 +4,9 @@
 //! `fmt --check` found unformatted files); 2 the command line itself is wrong.
 
 mod check;
+mod expand;
 mod fmt;
+mod graph;
 mod import;
 mod stats;
 mod tree;
@@ -34,8 +36,14 @@ enum Command {
     Stats(stats::Args),
     /// Print a framework's hierarchy
     Tree(tree::Args),
+    /// Draw the conflict graph of a framework (DOT, JSON or Mermaid)
+    Graph(graph::Args),
     /// Turn research data sets into source files
     Import(import::Args),
+    /// Expand a suite into scenarios, one JSON object a line
+    Expand(expand::Args),
+    /// Show which template, picks, relations and rules made a scenario
+    Explain(expand::ExplainArgs),
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -126,7 +134,10 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Tree(args) => tree::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Import(args) => import::run(args),
+        Command::Expand(args) => expand::run(args),
+        Command::Explain(args) => expand::explain(args),
     };
     if ok {
         ExitCode::SUCCESS

@@ -115,6 +115,10 @@ pub enum Item {
     Rule(Rule),
     /// `profile id "label" { … }`
     Profile(Profile),
+    /// `scenario id "label" { … }`: a dilemma template
+    Scenario(Scenario),
+    /// `suite id "label" { … }`: what to expand, how many, how balanced
+    Suite(Suite),
     /// A value node, `keyword id "label" { … }`
     Node(Node),
 }
@@ -129,6 +133,8 @@ impl Item {
             Item::Relation(x) => x.span,
             Item::Rule(x) => x.span,
             Item::Profile(x) => x.span,
+            Item::Scenario(x) => x.span,
+            Item::Suite(x) => x.span,
             Item::Node(x) => x.span,
         }
     }
@@ -405,6 +411,241 @@ impl NodeEntry {
             NodeEntry::Describe(_, s) | NodeEntry::Kind(_, s) | NodeEntry::Alias(_, s) => *s,
             NodeEntry::Translation(t) => t.span,
             NodeEntry::Child(n) => n.span,
+        }
+    }
+}
+
+/// `scenario id "label" { … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// Its entries, in source order.
+    pub entries: Vec<ScenarioEntry>,
+    /// The braces.
+    pub braces: Braces,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// What a scenario's block holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScenarioEntry {
+    /// `topic workplace`
+    Topic(Context, Span),
+    /// `slot role = ["nurse", "teacher"]` or `slot v = children(justice)`
+    Slot(Slot),
+    /// `pick a, b from conflicts(…)`
+    Pick(Pick),
+    /// `text """…"""` or `text.fr """…"""`
+    Text(Text),
+    /// `action id "label" { … }`
+    Action(Action),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl ScenarioEntry {
+    /// Where the entry is.
+    pub fn span(&self) -> Span {
+        match self {
+            ScenarioEntry::Topic(_, s) | ScenarioEntry::Describe(_, s) => *s,
+            ScenarioEntry::Slot(x) => x.span,
+            ScenarioEntry::Pick(x) => x.span,
+            ScenarioEntry::Text(x) => x.span,
+            ScenarioEntry::Action(x) => x.span,
+        }
+    }
+}
+
+/// `slot name = …`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    /// The variable it binds.
+    pub name: Ident,
+    /// What it ranges over.
+    pub domain: SlotDomain,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// What a slot ranges over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SlotDomain {
+    /// `["a", "b"]`
+    Strings(Vec<Str>, Span),
+    /// `children(x)` and the like.
+    Call(SetCall),
+}
+
+/// `name(arg, …)`: a set drawn from the framework.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetCall {
+    /// The function.
+    pub function: Ident,
+    /// Its arguments.
+    pub args: Vec<SetArg>,
+    /// The whole call.
+    pub span: Span,
+}
+
+/// An argument of a [`SetCall`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetArg {
+    /// A name.
+    Reference(Reference),
+    /// A string.
+    Text(Str),
+}
+
+impl SetArg {
+    /// Where the argument is.
+    pub fn span(&self) -> Span {
+        match self {
+            SetArg::Reference(r) => r.span,
+            SetArg::Text(s) => s.span,
+        }
+    }
+}
+
+/// `pick a, b from conflicts(…)`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pick {
+    /// The two variables bound.
+    pub names: [Ident; 2],
+    /// Where the pair is drawn from.
+    pub from: SetCall,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// `text """…"""` or `text.fr """…"""`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    /// The language of a variant; `None` for the main text.
+    pub lang: Option<Ident>,
+    /// The template.
+    pub template: Str,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// `action id "label" { upholds …  violates …  affects …  follows r  distractor }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// Its id.
+    pub id: Ident,
+    /// Its label (a template).
+    pub label: Option<Str>,
+    /// Its attributes, in source order.
+    pub attributes: Vec<ActionAttribute>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// An attribute of an action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionAttribute {
+    /// `upholds a, honesty`
+    Upholds(Vec<Reference>, Span),
+    /// `violates b`
+    Violates(Vec<Reference>, Span),
+    /// `affects colleague -, company +`
+    Affects(Vec<Party>, Span),
+    /// `follows r1`: the action follows a picked rule
+    Follows(Ident, Span),
+    /// `distractor`: an irrelevant option
+    Distractor(Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl ActionAttribute {
+    /// Where the attribute is.
+    pub fn span(&self) -> Span {
+        match self {
+            ActionAttribute::Upholds(_, s)
+            | ActionAttribute::Violates(_, s)
+            | ActionAttribute::Affects(_, s)
+            | ActionAttribute::Follows(_, s)
+            | ActionAttribute::Distractor(s)
+            | ActionAttribute::Describe(_, s) => *s,
+        }
+    }
+}
+
+/// A party an action affects, with the sign of the effect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Party {
+    /// Who.
+    pub name: Context,
+    /// `+` or `-`, if given.
+    pub sign: Option<char>,
+    /// The whole party.
+    pub span: Span,
+}
+
+/// `suite id "label" { … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suite {
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// Its settings, in source order.
+    pub settings: Vec<SuiteSetting>,
+    /// The braces.
+    pub braces: Braces,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// A setting of a suite.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SuiteSetting {
+    /// `seed 42`
+    Seed(Number, Span),
+    /// `from a, b`
+    From(Vec<Reference>, Span),
+    /// `count 1000`
+    Count(Number, Span),
+    /// `each 3`
+    Each(Number, Span),
+    /// `balance pairs` / `balance diverse`
+    Balance(Ident, Span),
+    /// `twins order`
+    Twins(Ident, Span),
+    /// `require conflict`
+    Require(Ident, Span),
+    /// `dedupe`
+    Dedupe(Span),
+    /// `distractors 0.3`
+    Distractors(Number, Span),
+    /// `order fixed` / `order shuffled`
+    Order(Ident, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl SuiteSetting {
+    /// Where the setting is.
+    pub fn span(&self) -> Span {
+        match self {
+            SuiteSetting::Seed(_, s)
+            | SuiteSetting::From(_, s)
+            | SuiteSetting::Count(_, s)
+            | SuiteSetting::Each(_, s)
+            | SuiteSetting::Balance(_, s)
+            | SuiteSetting::Twins(_, s)
+            | SuiteSetting::Require(_, s)
+            | SuiteSetting::Dedupe(s)
+            | SuiteSetting::Distractors(_, s)
+            | SuiteSetting::Order(_, s)
+            | SuiteSetting::Describe(_, s) => *s,
         }
     }
 }

@@ -46,6 +46,24 @@ pub const RESERVED: &[&str] = &[
     "upholds",
     "violates",
     "context",
+    "topic",
+    "slot",
+    "pick",
+    "from",
+    "text",
+    "action",
+    "affects",
+    "follows",
+    "distractor",
+    "distractors",
+    "seed",
+    "count",
+    "each",
+    "balance",
+    "twins",
+    "require",
+    "dedupe",
+    "order",
 ];
 
 /// Words that start a top-level item, for suggestions after a syntax error.
@@ -58,6 +76,8 @@ const ITEM_WORDS: &[&str] = &[
     "wiser",
     "rule",
     "profile",
+    "scenario",
+    "suite",
 ];
 
 /// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
@@ -357,6 +377,13 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    if RESERVED.contains(&word.as_str())
+        && text[line_start..at]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == word)
+    {
+        return format!("`{word}` is given twice here; keep one");
+    }
     if !word.is_empty() {
         if let Some(s) = suggest::similar(&word, RESERVED.iter().copied()) {
             if s != word {
@@ -470,9 +497,38 @@ fn describe(r: Rule) -> &'static str {
         | Rule::prefer
         | Rule::wiser
         | Rule::rule
+        | Rule::scenario
+        | Rule::suite
         | Rule::profile => "an item",
         Rule::framework_body | Rule::rule_body | Rule::profile_body | Rule::node_body => "`{`",
         Rule::relation_attr => "`weight` or `note`",
+        Rule::kw_scenario => "`scenario`",
+        Rule::kw_topic | Rule::topic_attr => "`topic`",
+        Rule::kw_slot | Rule::slot_decl => "`slot`",
+        Rule::kw_pick | Rule::pick_decl => "`pick`",
+        Rule::kw_from | Rule::from_attr => "`from`",
+        Rule::kw_text | Rule::text_attr | Rule::text_key => "`text`",
+        Rule::kw_action | Rule::action => "`action`",
+        Rule::kw_affects | Rule::affects_attr => "`affects`",
+        Rule::kw_follows | Rule::follows_attr => "`follows`",
+        Rule::kw_distractor | Rule::distractor_flag => "`distractor`",
+        Rule::kw_suite => "`suite`",
+        Rule::kw_seed | Rule::seed_attr => "`seed`",
+        Rule::kw_count | Rule::count_attr => "`count`",
+        Rule::kw_each | Rule::each_attr => "`each`",
+        Rule::kw_balance | Rule::balance_attr => "`balance`",
+        Rule::kw_twins | Rule::twins_attr => "`twins`",
+        Rule::kw_require | Rule::require_attr => "`require`",
+        Rule::kw_dedupe | Rule::dedupe_flag => "`dedupe`",
+        Rule::kw_distractors | Rule::distractors_attr => "`distractors`",
+        Rule::kw_order | Rule::order_attr => "`order`",
+        Rule::equals => "`=`",
+        Rule::sign => "`+` or `-`",
+        Rule::string_list => "a list of strings such as `[\"a\", \"b\"]`",
+        Rule::set_call => "a set such as `children(value)` or `conflicts(a, b)`",
+        Rule::set_arg => "a name or a string",
+        Rule::party => "a party",
+        Rule::scenario_body | Rule::action_body | Rule::suite_body => "`{`",
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::comma => "`,`",
     }
 }
@@ -524,6 +580,8 @@ impl Builder {
             Rule::wiser => Item::Relation(self.relation(RelationKind::Wiser, pair)),
             Rule::rule => Item::Rule(self.rule(pair)),
             Rule::profile => Item::Profile(self.profile(pair)),
+            Rule::scenario => Item::Scenario(self.scenario(pair)),
+            Rule::suite => Item::Suite(self.suite(pair)),
             _ => Item::Node(self.node(pair)),
         }
     }
@@ -772,6 +830,292 @@ impl Builder {
             id,
             label,
             entries,
+            braces,
+            span,
+        }
+    }
+
+    fn scenario(&self, pair: Pair<'_, Rule>) -> Scenario {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut entries = Vec::new();
+        let mut braces = Braces::default();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::scenario_body => {
+                    for e in p.into_inner() {
+                        let espan = self.span(&e);
+                        match e.as_rule() {
+                            Rule::open => braces.open = espan,
+                            Rule::close => braces.close = espan,
+                            Rule::topic_attr => {
+                                if let Some(c) = e.into_inner().nth(1) {
+                                    entries.push(ScenarioEntry::Topic(self.context(c), espan));
+                                }
+                            }
+                            Rule::describe_attr => {
+                                entries.push(ScenarioEntry::Describe(self.last_string(e), espan))
+                            }
+                            Rule::slot_decl => {
+                                let mut inner = e.into_inner().skip(1);
+                                let name = self.ident(inner.next());
+                                let Some(domain) = inner.nth(1) else { continue };
+                                let domain = match domain.as_rule() {
+                                    Rule::string_list => {
+                                        let dspan = self.span(&domain);
+                                        SlotDomain::Strings(
+                                            domain
+                                                .into_inner()
+                                                .filter(|p| p.as_rule() == Rule::string)
+                                                .map(|s| self.string(Some(s)))
+                                                .collect(),
+                                            dspan,
+                                        )
+                                    }
+                                    _ => SlotDomain::Call(self.set_call(domain)),
+                                };
+                                entries.push(ScenarioEntry::Slot(ast::Slot {
+                                    name,
+                                    domain,
+                                    span: espan,
+                                }));
+                            }
+                            Rule::pick_decl => {
+                                let mut names = Vec::new();
+                                let mut from = None;
+                                for x in e.into_inner() {
+                                    match x.as_rule() {
+                                        Rule::ident => names.push(self.ident(Some(x))),
+                                        Rule::set_call => from = Some(self.set_call(x)),
+                                        _ => {}
+                                    }
+                                }
+                                let mut names = names.into_iter();
+                                let (Some(a), Some(b), Some(from)) =
+                                    (names.next(), names.next(), from)
+                                else {
+                                    continue;
+                                };
+                                entries.push(ScenarioEntry::Pick(ast::Pick {
+                                    names: [a, b],
+                                    from,
+                                    span: espan,
+                                }));
+                            }
+                            Rule::text_attr => {
+                                let mut lang = None;
+                                let mut template = None;
+                                for x in e.into_inner() {
+                                    match x.as_rule() {
+                                        Rule::text_key => {
+                                            lang = x
+                                                .into_inner()
+                                                .find(|l| l.as_rule() == Rule::lang)
+                                                .map(|l| Ident {
+                                                    name: l.as_str().to_string(),
+                                                    span: self.span(&l),
+                                                });
+                                        }
+                                        Rule::string => template = Some(self.string(Some(x))),
+                                        _ => {}
+                                    }
+                                }
+                                entries.push(ScenarioEntry::Text(ast::Text {
+                                    lang,
+                                    template: template.unwrap_or_else(|| self.empty_string(espan)),
+                                    span: espan,
+                                }));
+                            }
+                            Rule::action => entries.push(ScenarioEntry::Action(self.action(e))),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Scenario {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            entries,
+            braces,
+            span,
+        }
+    }
+
+    fn set_call(&self, pair: Pair<'_, Rule>) -> SetCall {
+        let span = self.span(&pair);
+        let mut function = None;
+        let mut args = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => function = Some(self.ident(Some(p))),
+                Rule::set_arg => match p.into_inner().next() {
+                    Some(a) if a.as_rule() == Rule::reference => {
+                        args.push(SetArg::Reference(self.reference(a)))
+                    }
+                    Some(a) => args.push(SetArg::Text(self.string(Some(a)))),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        SetCall {
+            function: function.unwrap_or_else(|| self.empty_ident(span)),
+            args,
+            span,
+        }
+    }
+
+    fn action(&self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut attributes = Vec::new();
+        let mut braces = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::action_body => {
+                    let mut b = Braces::default();
+                    for a in p.into_inner() {
+                        let aspan = self.span(&a);
+                        match a.as_rule() {
+                            Rule::open => b.open = aspan,
+                            Rule::close => b.close = aspan,
+                            Rule::upholds_attr => {
+                                attributes.push(ActionAttribute::Upholds(self.references(a), aspan))
+                            }
+                            Rule::violates_attr => attributes
+                                .push(ActionAttribute::Violates(self.references(a), aspan)),
+                            Rule::affects_attr => {
+                                let parties = a
+                                    .into_inner()
+                                    .filter(|p| p.as_rule() == Rule::party)
+                                    .map(|p| {
+                                        let pspan = self.span(&p);
+                                        let mut name = None;
+                                        let mut sign = None;
+                                        for x in p.into_inner() {
+                                            match x.as_rule() {
+                                                Rule::sign => sign = x.as_str().chars().next(),
+                                                Rule::string => {
+                                                    name =
+                                                        Some(Context::Phrase(self.string(Some(x))))
+                                                }
+                                                _ => {
+                                                    name = Some(Context::Word(self.ident(Some(x))))
+                                                }
+                                            }
+                                        }
+                                        Party {
+                                            name: name.unwrap_or_else(|| {
+                                                Context::Word(self.empty_ident(pspan))
+                                            }),
+                                            sign,
+                                            span: pspan,
+                                        }
+                                    })
+                                    .collect();
+                                attributes.push(ActionAttribute::Affects(parties, aspan));
+                            }
+                            Rule::follows_attr => {
+                                let r = a.into_inner().nth(1);
+                                attributes.push(ActionAttribute::Follows(self.ident(r), aspan));
+                            }
+                            Rule::distractor_flag => {
+                                attributes.push(ActionAttribute::Distractor(aspan))
+                            }
+                            Rule::describe_attr => attributes
+                                .push(ActionAttribute::Describe(self.last_string(a), aspan)),
+                            _ => {}
+                        }
+                    }
+                    braces = Some(b);
+                }
+                _ => {}
+            }
+        }
+        Action {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            attributes,
+            braces,
+            span,
+        }
+    }
+
+    fn suite(&self, pair: Pair<'_, Rule>) -> ast::Suite {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut settings = Vec::new();
+        let mut braces = Braces::default();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::suite_body => {
+                    for a in p.into_inner() {
+                        let aspan = self.span(&a);
+                        let kind = a.as_rule();
+                        let setting = match kind {
+                            Rule::open => {
+                                braces.open = aspan;
+                                continue;
+                            }
+                            Rule::close => {
+                                braces.close = aspan;
+                                continue;
+                            }
+                            Rule::dedupe_flag => SuiteSetting::Dedupe(aspan),
+                            Rule::describe_attr => {
+                                SuiteSetting::Describe(self.last_string(a), aspan)
+                            }
+                            Rule::from_attr => SuiteSetting::From(self.references(a), aspan),
+                            Rule::seed_attr
+                            | Rule::count_attr
+                            | Rule::each_attr
+                            | Rule::distractors_attr => {
+                                let Some(n) = a.into_inner().nth(1) else {
+                                    continue;
+                                };
+                                let n = self.number(n);
+                                match kind {
+                                    Rule::seed_attr => SuiteSetting::Seed(n, aspan),
+                                    Rule::count_attr => SuiteSetting::Count(n, aspan),
+                                    Rule::each_attr => SuiteSetting::Each(n, aspan),
+                                    _ => SuiteSetting::Distractors(n, aspan),
+                                }
+                            }
+                            Rule::balance_attr
+                            | Rule::twins_attr
+                            | Rule::require_attr
+                            | Rule::order_attr => {
+                                let word = self.ident(a.into_inner().nth(1));
+                                match kind {
+                                    Rule::balance_attr => SuiteSetting::Balance(word, aspan),
+                                    Rule::twins_attr => SuiteSetting::Twins(word, aspan),
+                                    Rule::require_attr => SuiteSetting::Require(word, aspan),
+                                    _ => SuiteSetting::Order(word, aspan),
+                                }
+                            }
+                            _ => continue,
+                        };
+                        settings.push(setting);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ast::Suite {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            settings,
             braces,
             span,
         }

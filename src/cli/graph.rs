@@ -1,0 +1,63 @@
+//! `quandary graph FILE`
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use quandary::graph::{ConflictGraph, DrawOptions, EdgeKind};
+
+use super::DiagnosticArgs;
+
+/// Arguments of `graph`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The framework file to draw (with the frameworks it imports)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format [default: dot, or the ranking table with --rank]
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
+    /// Rank the values by PageRank over the `wiser` edges (the moral graph). Alone, prints
+    /// a ranking table; with --format, adds each value's score to the drawing
+    #[arg(long)]
+    pub rank: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// How `graph` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz DOT (render with `dot -Tsvg`)
+    Dot,
+    /// One JSON object: nodes, clusters and edges
+    Json,
+    /// A Mermaid flowchart
+    Mermaid,
+}
+
+pub fn run(args: Args) -> bool {
+    let loaded = quandary::load_path(&args.file);
+    if args
+        .diagnostics
+        .report(&loaded.diagnostics, &loaded.sources)
+        || loaded.has_errors()
+    {
+        return false;
+    }
+    let Some(&root) = loaded.framework.roots.first() else {
+        return false;
+    };
+    let mut graph = ConflictGraph::build(&loaded.framework, root);
+    graph.locate(&loaded.sources);
+    if args.rank && !graph.edges().iter().any(|e| e.kind == EdgeKind::Wiser) {
+        eprintln!("note: the framework has no `wiser` relations, so every value ranks equally");
+    }
+    let options = DrawOptions { rank: args.rank };
+    let text = match (args.format, args.rank) {
+        (None, true) => graph.ranking_table(),
+        (None | Some(GraphFormat::Dot), _) => graph.to_dot(&options),
+        (Some(GraphFormat::Json), _) => graph.to_json(&options),
+        (Some(GraphFormat::Mermaid), _) => graph.to_mermaid(&options),
+    };
+    super::print(&text)
+}

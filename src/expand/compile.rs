@@ -1,0 +1,386 @@
+//! Compiling a scenario once before expansion: its templates (dedented, compiled by
+//! minijinja), the candidates of its picks, and the size of its binding space.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::*;
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::RelationKind;
+
+/// The most work one template may do while rendering (minijinja fuel).
+pub const FUEL: u64 = 200_000;
+
+/// The longest rendered text a template may produce, in bytes.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// A template ready to render, with what is needed to point into its source.
+#[derive(Debug, Clone)]
+pub struct CompiledTemplate {
+    /// Its name in the environment.
+    pub name: String,
+    /// The dedented source.
+    pub source: String,
+    /// For each line of `source`, the file offset of its first character (when the
+    /// template's offsets map onto the file).
+    line_offsets: Option<Vec<usize>>,
+    /// The string literal, for errors that cannot be placed more precisely.
+    pub span: Span,
+}
+
+impl CompiledTemplate {
+    /// The file span of a byte range of the dedented source.
+    pub fn span_of(&self, range: std::ops::Range<usize>) -> Span {
+        let Some(offsets) = &self.line_offsets else {
+            return self.span;
+        };
+        let Some(file) = self.span.file else {
+            return self.span;
+        };
+        let at = |pos: usize| {
+            let pos = pos.min(self.source.len());
+            let line = self.source[..pos].matches('\n').count();
+            let line_start = self.source[..pos].rfind('\n').map_or(0, |n| n + 1);
+            offsets.get(line).map(|o| o + pos - line_start)
+        };
+        match (at(range.start), at(range.end)) {
+            (Some(s), Some(e)) => Span::new(file, s..e.max(s)),
+            _ => self.span,
+        }
+    }
+}
+
+/// Removes a leading line break, the indentation common to every non-blank line, and
+/// trailing white space, so a triple-quoted text can be indented with the code around it.
+/// Returns the new text and, for each of its lines, the byte offset in `text` where it
+/// starts.
+pub fn dedent(text: &str) -> (String, Vec<usize>) {
+    let (body, base) = match text
+        .strip_prefix("\r\n")
+        .or_else(|| text.strip_prefix('\n'))
+    {
+        Some(rest) => (rest, text.len() - rest.len()),
+        None => (text, 0),
+    };
+    let indent = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::with_capacity(body.len());
+    let mut offsets = Vec::new();
+    let mut pos = base;
+    for raw in body.split_inclusive('\n') {
+        let line = raw.trim_end_matches('\n').trim_end_matches('\r');
+        let cut = indent.min(line.len() - line.trim_start_matches([' ', '\t']).len());
+        if !offsets.is_empty() {
+            out.push('\n');
+        }
+        offsets.push(pos + cut);
+        out.push_str(&line[cut..]);
+        pos += raw.len();
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    offsets.truncate(out.split('\n').count());
+    (out, offsets)
+}
+
+/// A new sandboxed environment: strict undefined, bounded work, no loader (so no
+/// `include` or file access), no access to the process environment.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(64);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+/// Compiles `template` into `env` under `name`; a syntax error becomes a diagnostic.
+pub fn compile(
+    env: &mut Environment<'static>,
+    name: String,
+    template: &Template,
+    scenario: &str,
+) -> Result<CompiledTemplate, Diagnostic> {
+    let (source, lines) = dedent(&template.source);
+    let line_offsets = template
+        .offset
+        .map(|start| lines.iter().map(|l| start + l).collect());
+    let compiled = CompiledTemplate {
+        name: name.clone(),
+        source: source.clone(),
+        line_offsets,
+        span: template.span,
+    };
+    match env.add_template_owned(name, source) {
+        Ok(()) => Ok(compiled),
+        Err(e) => {
+            let span = e.range().map_or(template.span, |r| compiled.span_of(r));
+            Err(Diagnostic::new(
+                Code::TemplateSyntax,
+                format!(
+                    "template of scenario `{scenario}` is not valid: {}",
+                    e.detail().unwrap_or("syntax error")
+                ),
+            )
+            .label(span, "here")
+            .help(
+                "templates are minijinja (Jinja2) text: `{{ variable }}`, `{% if … %}…{% endif %}`",
+            ))
+        }
+    }
+}
+
+/// Checks that every variable `template` uses is one of `variables`.
+pub fn check_variables(
+    env: &Environment<'static>,
+    template: &CompiledTemplate,
+    variables: &[&str],
+    scenario: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Ok(t) = env.get_template(&template.name) else {
+        return;
+    };
+    let mut unknown: Vec<String> = t
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !variables.contains(&v.as_str()))
+        .collect();
+    unknown.sort_by_key(|v| first_use(&template.source, v).unwrap_or(usize::MAX));
+    for name in unknown {
+        let span = first_use(&template.source, &name)
+            .map_or(template.span, |at| template.span_of(at..at + name.len()));
+        let help = match crate::suggest::similar(&name, variables.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if variables.is_empty() => {
+                "declare it with `slot` or `pick` in the scenario".to_string()
+            }
+            None => format!(
+                "the scenario binds {}; declare others with `slot` or `pick`",
+                variables
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                Code::UnknownVariable,
+                format!(
+                    "`{name}` in the template of scenario `{scenario}` is neither a slot nor a pick"
+                ),
+            )
+            .label(span, "not bound by this scenario")
+            .help(help),
+        );
+    }
+}
+
+/// Where `name` is first used as a variable inside `{{ }}` or `{% %}` in `source`.
+fn first_use(source: &str, name: &str) -> Option<usize> {
+    let mut search = 0;
+    while let Some(open) = source[search..].find(['{']).map(|i| search + i) {
+        let kind = source[open + 1..].chars().next();
+        if !matches!(kind, Some('{' | '%')) {
+            search = open + 1;
+            continue;
+        }
+        let close = if kind == Some('{') { "}}" } else { "%}" };
+        let end = source[open..]
+            .find(close)
+            .map_or(source.len(), |i| open + i);
+        let block = &source[open + 2..end];
+        let mut i = 0;
+        let bytes = block.as_bytes();
+        while i < bytes.len() {
+            let c = bytes[i];
+            if c == b'"' || c == b'\'' {
+                i += block[i + 1..]
+                    .find(c as char)
+                    .map_or(block.len(), |n| n + 2);
+                continue;
+            }
+            if c.is_ascii_alphabetic() || c == b'_' {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let after_dot = start > 0 && bytes[start - 1] == b'.';
+                if &block[start..i] == name && !after_dot {
+                    return Some(open + 2 + start);
+                }
+                continue;
+            }
+            i += 1;
+        }
+        search = end;
+    }
+    None
+}
+
+/// One pair a pick can draw, with the relations or rules that make it a conflict.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// One side.
+    pub a: Endpoint,
+    /// The other side.
+    pub b: Endpoint,
+    /// The relations behind the pair.
+    pub relations: Vec<RelationId>,
+}
+
+/// Every module `module` can see: itself and everything it imports, transitively.
+pub fn scope(framework: &Framework, module: ModuleId) -> Vec<bool> {
+    let mut seen = vec![false; framework.modules.len()];
+    let mut stack = vec![module];
+    while let Some(m) = stack.pop() {
+        if std::mem::replace(&mut seen[m.index()], true) {
+            continue;
+        }
+        stack.extend(framework.module(m).imports.values().copied());
+    }
+    seen
+}
+
+/// Whether `v` is `root` or below it.
+fn under(framework: &Framework, v: ValueId, root: ValueId) -> bool {
+    v == root || framework.ancestors(v).any(|a| a == root)
+}
+
+/// The pairs a pick can draw, in definition order of the relations (and rules) behind them.
+pub fn candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Vec<Candidate> {
+    let visible = scope(framework, scenario.module);
+    let in_scope = |m: ModuleId| visible.get(m.index()).copied().unwrap_or(false);
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut index: std::collections::HashMap<(Endpoint, Endpoint), usize> = Default::default();
+    let mut add = |a: Endpoint, b: Endpoint, relation: RelationId, out: &mut Vec<Candidate>| {
+        let key = if b < a { (b, a) } else { (a, b) };
+        match index.get(&key) {
+            Some(&i) => {
+                if !out[i].relations.contains(&relation) {
+                    out[i].relations.push(relation);
+                }
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(Candidate {
+                    a,
+                    b,
+                    relations: vec![relation],
+                });
+            }
+        }
+    };
+    let value_conflicts = framework.relations.iter().enumerate().filter(|(_, r)| {
+        r.kind == RelationKind::Conflict && in_scope(r.module) && r.left != r.right
+    });
+    match &pick.source {
+        PickSource::Conflicts(filter) => {
+            let allowed = |e: Endpoint| match e {
+                Endpoint::Value(v) => {
+                    filter.is_empty() || filter.iter().any(|&f| under(framework, v, f))
+                }
+                Endpoint::Rule(_) => false,
+            };
+            for (i, r) in value_conflicts {
+                if allowed(r.left) && allowed(r.right) {
+                    add(r.left, r.right, RelationId(i as u32), &mut out);
+                }
+            }
+        }
+        PickSource::RuleConflicts(contexts) => {
+            let rules: Vec<RuleId> = framework
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| in_scope(r.module))
+                .filter(|(_, r)| {
+                    contexts.is_empty() || r.contexts.iter().any(|c| contexts.contains(c))
+                })
+                .map(|(i, _)| RuleId(i as u32))
+                .collect();
+            let chosen: HashSet<RuleId> = rules.iter().copied().collect();
+            // Declared conflicts between rules.
+            for (i, r) in value_conflicts.clone() {
+                if let (Endpoint::Rule(a), Endpoint::Rule(b)) = (r.left, r.right) {
+                    if chosen.contains(&a) && chosen.contains(&b) {
+                        add(r.left, r.right, RelationId(i as u32), &mut out);
+                    }
+                }
+            }
+            // Rules whose upheld values are in a declared conflict.
+            let mut upholding: std::collections::HashMap<ValueId, Vec<RuleId>> = Default::default();
+            for &r in &rules {
+                for &v in &framework.rule(r).upholds {
+                    upholding.entry(v).or_default().push(r);
+                }
+            }
+            for (i, rel) in value_conflicts {
+                let (Endpoint::Value(x), Endpoint::Value(y)) = (rel.left, rel.right) else {
+                    continue;
+                };
+                let (Some(xs), Some(ys)) = (upholding.get(&x), upholding.get(&y)) else {
+                    continue;
+                };
+                for &a in xs {
+                    for &b in ys {
+                        if a != b {
+                            let (a, b) = if b < a { (b, a) } else { (a, b) };
+                            add(
+                                Endpoint::Rule(a),
+                                Endpoint::Rule(b),
+                                RelationId(i as u32),
+                                &mut out,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The shared, immutable list of a pick's candidates.
+pub type Candidates = Arc<Vec<Candidate>>;
+
+/// `file:line` of a span.
+pub fn location(sources: &SourceMap, span: Span) -> String {
+    match span.file {
+        Some(f) => {
+            let file = sources.get(f);
+            format!("{}:{}", file.name(), file.line_col(span.start as usize).0)
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedents_and_maps_offsets() {
+        let text = "\n    You are a {{ role }}.\n      Indented.\n  ";
+        let (out, offsets) = dedent(text);
+        assert_eq!(out, "You are a {{ role }}.\n  Indented.");
+        assert_eq!(offsets, [5, 31]);
+        assert_eq!(&text[offsets[1]..offsets[1] + 2], "  ");
+    }
+
+    #[test]
+    fn finds_the_first_use_of_a_variable() {
+        let src = "Hello {{ name }} and {{ other.name }} {% if name2 %}{{ name }}{% endif %}";
+        assert_eq!(first_use(src, "name"), Some(9));
+        assert_eq!(first_use(src, "name2"), Some(44));
+        assert_eq!(first_use(src, "missing"), None);
+    }
+}
