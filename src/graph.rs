@@ -5,7 +5,8 @@
 //!
 //! - **Nodes** are every value of the root module (isolated ones included), and every value
 //!   of an imported module that takes part in an edge. Each node belongs to the cluster of
-//!   its parent value; a value with drawn values below it is drawn inside its own cluster.
+//!   its parent value. In DOT and Mermaid, a value with drawn values below it is drawn as
+//!   its cluster, with a box node of its own inside the cluster when it has edges.
 //! - **Edges**, in definition order: every `conflict` (symmetric, stored once), `prefer`
 //!   (left preferred over right) and `wiser` (left wiser than right) between two values,
 //!   declared by the root module or by a module it imports; then the **rule-derived
@@ -69,7 +70,8 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::RelationKind;
 
 /// The canonical name of a value: `framework_id.value_id`, where `framework_id` is the id
-/// in its module's header, or `file` for a module without one.
+/// in its module's header, or the file's stem for a module without one (as
+/// [`Module::display_id`](crate::model::Module::display_id) gives it).
 pub fn canonical_name(framework: &Framework, value: ValueId) -> String {
     let v = framework.value(value);
     format!("{}.{}", framework.module(v.module).display_id(), v.id)
@@ -165,14 +167,15 @@ pub struct Edge {
 /// What drawings show beyond the graph itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DrawOptions {
-    /// Show each value's PageRank score ([`ConflictGraph::page_rank`]).
+    /// Show each value's PageRank score ([`ConflictGraph::page_rank`]): in DOT under the
+    /// label, in Mermaid after it in parentheses, in JSON as the node's `rank`.
     pub rank: bool,
 }
 
 /// The conflict graph of one module and its imports.
 #[derive(Clone, Debug)]
 pub struct ConflictGraph {
-    /// The root module's framework id (or `file`).
+    /// The root module's framework id (or its file's stem).
     framework: String,
     /// The root module's label, if any.
     title: Option<String>,
@@ -219,14 +222,14 @@ impl ConflictGraph {
         }
 
         // Declared relations between values, in definition order.
-        let mut conflicts: HashSet<(ValueId, ValueId)> = HashSet::new();
+        let mut conflicts: Vec<(ValueId, ValueId)> = Vec::new();
         for rel in framework.relations.iter().filter(|r| in_scope(r.module)) {
             let (Endpoint::Value(left), Endpoint::Value(right)) = (rel.left, rel.right) else {
                 continue;
             };
             let kind = match rel.kind {
                 RelationKind::Conflict => {
-                    conflicts.insert(pair(left, right));
+                    conflicts.push((left, right));
                     EdgeKind::Conflict
                 }
                 RelationKind::Prefer => EdgeKind::Prefer,
@@ -288,21 +291,19 @@ impl ConflictGraph {
             }
         }
         // Rules upholding the two sides of a declared value conflict.
-        let rules: Vec<RuleId> = framework
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| in_scope(r.module))
-            .map(|(i, _)| RuleId(i as u32))
-            .collect();
-        for (i, &a) in rules.iter().enumerate() {
-            for &b in &rules[i + 1..] {
-                for &u in &framework.rule(a).upholds {
-                    for &w in &framework.rule(b).upholds {
-                        if conflicts.contains(&pair(u, w)) {
-                            support(u, w, a, b, framework.rule(a).span);
-                        }
-                    }
+        let mut upheld_by: HashMap<ValueId, Vec<RuleId>> = HashMap::new();
+        for (i, rule) in framework.rules.iter().enumerate() {
+            if in_scope(rule.module) {
+                for &v in &rule.upholds {
+                    upheld_by.entry(v).or_default().push(RuleId(i as u32));
+                }
+            }
+        }
+        let none: Vec<RuleId> = Vec::new();
+        for (u, w) in conflicts {
+            for &a in upheld_by.get(&u).unwrap_or(&none) {
+                for &b in upheld_by.get(&w).unwrap_or(&none) {
+                    support(u, w, a, b, framework.rule(a).span);
                 }
             }
         }
@@ -523,8 +524,9 @@ impl ConflictGraph {
         out
     }
 
-    /// Graphviz DOT: an undirected `graph` with one `cluster_…` subgraph per parent value
-    /// (nested as the hierarchy is), labelled with the parent's label. `conflict` edges are
+    /// Graphviz DOT: an undirected `graph`, laid out left to right, with one `cluster_…`
+    /// subgraph per parent value (nested as the hierarchy is), labelled with the parent's
+    /// label. Node ids are the quoted canonical names. `conflict` edges are
     /// solid lines without arrows, `prefer` dashed arrows, `wiser` bold arrows (both
     /// pointing from the preferred or wiser side), `rule_conflict` dotted lines and `posed`
     /// grey dotted lines. Edge labels give the context and the written weight, the number

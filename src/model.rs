@@ -405,9 +405,17 @@ pub struct Template {
     pub source: String,
     /// The string literal holding it.
     pub span: Span,
-    /// Byte offset in the file of the template's first character, when the literal has no
-    /// escapes (so offsets inside the template map one to one onto the file).
-    pub offset: Option<usize>,
+    /// The length of the literal's opening quotes (1 or 3) when it has no escapes, so that
+    /// offsets inside the template map one to one onto the file; 0 when they do not.
+    pub quotes: u8,
+}
+
+impl Template {
+    /// Byte offset in the file of the template's first character, when offsets inside the
+    /// template map one to one onto the file.
+    pub fn offset(&self) -> Option<usize> {
+        (self.quotes > 0).then(|| self.span.start as usize + usize::from(self.quotes))
+    }
 }
 
 /// `slot name = …`
@@ -465,6 +473,9 @@ pub enum PickSource {
     /// `rule_conflicts(ctx, …)`: two rules in conflict (declared, or through the values they
     /// uphold), with one of the given contexts; any context when empty.
     RuleConflicts(Vec<String>),
+    /// A source with errors (reported when resolving): the pick's variables exist, but it
+    /// draws nothing.
+    Unresolved,
 }
 
 /// An option of a scenario.

@@ -107,12 +107,18 @@ pub fn plain(d: &Diagnostic, sources: &SourceMap) -> String {
             continue;
         };
         let text = file.line_text(line);
-        let (end_line, end_column) = file.line_col(label.span.end as usize);
-        let width = if end_line == line {
-            end_column.saturating_sub(column).max(1)
+        // Pad and underline by display width, so carets sit under wide (CJK) characters.
+        let start = label.span.start as usize;
+        let line_start = start - text_before(file.text(), start).len();
+        let before = &file.text()[line_start..start];
+        let (end_line, _) = file.line_col(label.span.end as usize);
+        let covered = if end_line == line {
+            &file.text()[start..(label.span.end as usize).min(file.text().len())]
         } else {
-            text.chars().count().saturating_sub(column - 1).max(1)
+            &text[before.len().min(text.len())..]
         };
+        let pad = unicode_width::UnicodeWidthStr::width(before);
+        let width = unicode_width::UnicodeWidthStr::width(covered).max(1);
         let gutter = line.to_string().len();
         if label.span.file != d.primary_span().and_then(|s| s.file) {
             let _ = writeln!(out, "{:gutter$}--> {}:{line}:{column}", "", file.name());
@@ -125,13 +131,19 @@ pub fn plain(d: &Diagnostic, sources: &SourceMap) -> String {
             "",
             "^".repeat(width),
             label.message,
-            pad = column - 1
         );
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "  help: {help}");
     }
     out
+}
+
+/// The part of `text`'s line that lies before byte `at`.
+fn text_before(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    &text[start..at]
 }
 
 /// Graphical output through miette, with every label shown against its file.

@@ -165,7 +165,15 @@ pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded
         .extend(check::check(&r.framework, &r.sources, &broken));
     let mut diagnostics = r.diagnostics;
     diagnostic::sort(&mut diagnostics);
-    diagnostics.dedup();
+    // Spans compare equal to every span, so compare their positions explicitly: a
+    // diagnostic reported twice for one place is shown once.
+    diagnostics.dedup_by(|a, b| {
+        a == b
+            && a.labels.len() == b.labels.len()
+            && a.labels.iter().zip(&b.labels).all(|(x, y)| {
+                (x.span.file, x.span.start, x.span.end) == (y.span.file, y.span.start, y.span.end)
+            })
+    });
     Loaded {
         framework: r.framework,
         diagnostics,
@@ -999,13 +1007,13 @@ impl Resolver<'_> {
                     };
                     declare_var(self, &pick.names[0], var);
                     declare_var(self, &pick.names[1], var);
-                    if let Some(source) = source {
-                        picks.push(Pick {
-                            names: [pick.names[0].name.clone(), pick.names[1].name.clone()],
-                            source,
-                            span: pick.span,
-                        });
-                    }
+                    // A pick whose source is wrong (already reported) keeps its variables, so
+                    // their uses are not reported again; it draws nothing.
+                    picks.push(Pick {
+                        names: [pick.names[0].name.clone(), pick.names[1].name.clone()],
+                        source: source.unwrap_or(PickSource::Unresolved),
+                        span: pick.span,
+                    });
                 }
                 ast::ScenarioEntry::Text(t) => {
                     let template = template(&t.template);
@@ -1122,7 +1130,24 @@ impl Resolver<'_> {
                         Some((Var::PickedRules, _)) => {
                             self.diagnostics.push(duplicate_attribute("follows", *span))
                         }
-                        _ => {
+                        Some((kind, _)) => {
+                            let what = match kind {
+                                Var::Strings => "a slot of strings",
+                                _ => "a value",
+                            };
+                            self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::WrongSort,
+                                    format!("`{}` is {what}, not a rule", name.name),
+                                )
+                                .label(name.span, "needs a picked rule here")
+                                .help(
+                                    "`follows` takes a rule picked with `rule_conflicts(…)`; \
+                                     values are upheld with `upholds`",
+                                ),
+                            );
+                        }
+                        None => {
                             let rules: Vec<&str> = vars
                                 .iter()
                                 .filter(|(_, (k, _))| *k == Var::PickedRules)
@@ -1487,7 +1512,7 @@ impl Resolver<'_> {
                     if (0.0..=1.0).contains(&n.value) {
                         suite.distractors = n.value;
                     } else {
-                        self.invalid_setting(n.span, format!("distractors {} is out of range: it must be between 0 and 1", n.raw), "the share of scenarios that include their distractor options, e.g. `0.3`");
+                        self.invalid_setting(n.span, format!("`distractors {}` is out of range: it must be between 0 and 1", n.raw), "the share of scenarios that include their distractor options, e.g. `0.3`");
                     }
                 }
                 ast::SuiteSetting::Describe(s, span) => {
@@ -1661,18 +1686,17 @@ impl Resolver<'_> {
 
 /// A template and where its text starts in the file (when offsets map one to one).
 fn template(s: &ast::Str) -> Template {
-    let start = s.span.start as usize;
-    let offset = if s.raw.starts_with("\"\"\"") {
-        Some(start + 3)
+    let quotes = if s.raw.starts_with("\"\"\"") {
+        3
     } else if !s.raw.contains('\\') {
-        Some(start + 1)
+        1
     } else {
-        None
+        0
     };
     Template {
         source: s.value.clone(),
         span: s.span,
-        offset,
+        quotes,
     }
 }
 

@@ -16,7 +16,8 @@ pub fn similar<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         } else {
             strsim::normalized_damerau_levenshtein(&lower, &candidate.to_lowercase())
         };
-        let threshold = if name.chars().count() <= 3 { 0.6 } else { 0.7 };
+        // One slip in a short word weighs more: `pears` for `pairs` is 0.6.
+        let threshold = if name.chars().count() <= 5 { 0.6 } else { 0.7 };
         let prefix = candidate.starts_with(name) && name.len() >= 4;
         if (score >= threshold || prefix) && best.is_none_or(|(_, s)| score > s) {
             best = Some((candidate, score));

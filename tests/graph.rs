@@ -312,8 +312,8 @@ fn imported_values_are_drawn_only_in_relations() {
     assert_eq!(
         ids,
         [
-            "file.duty",
-            "file.rest",
+            "imports.duty",
+            "imports.rest",
             "base.leisure",
             "base.work",
             "base.family"
@@ -322,7 +322,7 @@ fn imported_values_are_drawn_only_in_relations() {
     assert!(!graph.contains(value(&loaded, "base.worship")));
     let json: serde_json::Value =
         serde_json::from_str(&graph.to_json(&NO_RANK)).expect("valid JSON");
-    assert_eq!(json["framework"], "file");
+    assert_eq!(json["framework"], "imports");
     assert_eq!(json["clusters"][0]["id"], "base.life");
     assert_eq!(json["clusters"][0]["label"], "Life");
     assert_eq!(json["edges"][2]["source"], "tests/graph/shared/base.qd:13");
@@ -361,20 +361,20 @@ fn coverage_counts_pairs_and_adds_posed_edges() {
     assert_eq!(
         summary,
         [
-            row("conflict", "file.duty", "base.leisure", 3),
-            row("wiser", "file.duty", "file.rest", 0),
+            row("conflict", "imports.duty", "base.leisure", 3),
+            row("wiser", "imports.duty", "imports.rest", 0),
             row("conflict", "base.work", "base.family", 0),
-            row("posed", "file.rest", "base.worship", 4),
+            row("posed", "imports.rest", "base.worship", 4),
         ]
     );
     assert_eq!(edges[3]["weight"], 4.0);
     assert!(graph.contains(v("base.worship")));
     let dot = graph.to_dot(&NO_RANK);
     assert!(dot.contains(r#"[label="0.4, 3 scenarios", dir=none"#));
-    assert!(dot.contains(r#""file.rest" -- "base.worship" [label="4 scenarios", style=dotted"#));
+    assert!(dot.contains(r#""imports.rest" -- "base.worship" [label="4 scenarios", style=dotted"#));
     let mermaid = graph.to_mermaid(&NO_RANK);
-    assert!(mermaid.contains(r#"file_rest -.-|"4 scenarios"| base_worship"#));
-    assert!(mermaid.contains(r#"file_duty ---|"0.4, 3 scenarios"| base_leisure"#));
+    assert!(mermaid.contains(r#"imports_rest -.-|"4 scenarios"| base_worship"#));
+    assert!(mermaid.contains(r#"imports_duty ---|"0.4, 3 scenarios"| base_leisure"#));
 
     // Setting coverage again replaces it, and drops the values only it had drawn.
     graph.set_coverage([]);
@@ -534,4 +534,23 @@ fn cli_refuses_files_with_errors() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn clashing_canonical_names_stay_distinct() {
+    // Two files with the same framework id, each with a value `v`.
+    let mut loader = quandary::MemoryLoader::new()
+        .with(
+            "a.qd",
+            "framework dup\nuse \"b.qd\" as b\nvalue v \"V\"\nconflict v <> b.v\n",
+        )
+        .with("b.qd", "framework dup\nvalue v \"Other V\"\n");
+    let loaded = quandary::load_with(&mut loader, &["a.qd"]);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    let graph = graph_of(&loaded);
+    let ids: Vec<&str> = graph.nodes().iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["dup.v", "dup.v~2"]);
+    let mermaid = graph.to_mermaid(&NO_RANK);
+    assert!(mermaid.contains("  dup_v --- dup_v_2\n"));
+    render_svg("clash", &graph.to_dot(&NO_RANK));
 }

@@ -40,7 +40,7 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Replace the suite's size with `count N`
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Refuse suites larger than this
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX)]

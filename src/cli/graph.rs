@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
+use quandary::expand::Expansion;
 use quandary::graph::{ConflictGraph, DrawOptions, EdgeKind};
 
 use super::DiagnosticArgs;
@@ -20,6 +21,10 @@ pub struct Args {
     /// a ranking table; with --format, adds each value's score to the drawing
     #[arg(long)]
     pub rank: bool,
+    /// Show how many scenarios of this suite pose each pair of values (coverage); pairs a
+    /// suite poses that no relation joins appear as `posed` edges
+    #[arg(long, value_name = "NAME")]
+    pub suite: Option<String>,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -36,19 +41,38 @@ pub enum GraphFormat {
 }
 
 pub fn run(args: Args) -> bool {
-    let loaded = quandary::load_path(&args.file);
-    if args
-        .diagnostics
-        .report(&loaded.diagnostics, &loaded.sources)
-        || loaded.has_errors()
-    {
-        return false;
-    }
+    let (loaded, suite) = match &args.suite {
+        Some(name) => match super::expand::load_suite(&args.file, Some(name), &args.diagnostics) {
+            Some((loaded, suite)) => (loaded, Some(suite)),
+            None => return false,
+        },
+        None => {
+            let loaded = quandary::load_path(&args.file);
+            if args
+                .diagnostics
+                .report(&loaded.diagnostics, &loaded.sources)
+                || loaded.has_errors()
+            {
+                return false;
+            }
+            (loaded, None)
+        }
+    };
     let Some(&root) = loaded.framework.roots.first() else {
         return false;
     };
     let mut graph = ConflictGraph::build(&loaded.framework, root);
     graph.locate(&loaded.sources);
+    if let Some(suite) = suite {
+        let options = quandary::expand::Options::default();
+        match Expansion::new(&loaded.framework, &loaded.sources, suite, &options) {
+            Ok(expansion) => graph.set_coverage(expansion.pair_counts()),
+            Err(d) => {
+                args.diagnostics.report(&d, &loaded.sources);
+                return false;
+            }
+        }
+    }
     if args.rank && !graph.edges().iter().any(|e| e.kind == EdgeKind::Wiser) {
         eprintln!("note: the framework has no `wiser` relations, so every value ranks equally");
     }

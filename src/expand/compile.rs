@@ -58,12 +58,12 @@ impl CompiledTemplate {
 /// Returns the new text and, for each of its lines, the byte offset in `text` where it
 /// starts.
 pub fn dedent(text: &str) -> (String, Vec<usize>) {
-    let (body, base) = match text
-        .strip_prefix("\r\n")
-        .or_else(|| text.strip_prefix('\n'))
-    {
-        Some(rest) => (rest, text.len() - rest.len()),
-        None => (text, 0),
+    // A first line holding only white space (the rest of the `"""` line) is dropped.
+    let first_end = text.find('\n').map_or(text.len(), |n| n + 1);
+    let (body, base) = if first_end < text.len() && text[..first_end].trim().is_empty() {
+        (&text[first_end..], first_end)
+    } else {
+        (text, 0)
     };
     let indent = body
         .lines()
@@ -110,7 +110,7 @@ pub fn compile(
 ) -> Result<CompiledTemplate, Diagnostic> {
     let (source, lines) = dedent(&template.source);
     let line_offsets = template
-        .offset
+        .offset()
         .map(|start| lines.iter().map(|l| start + l).collect());
     let compiled = CompiledTemplate {
         name: name.clone(),
@@ -151,7 +151,7 @@ pub fn check_variables(
     let mut unknown: Vec<String> = t
         .undeclared_variables(false)
         .into_iter()
-        .filter(|v| !variables.contains(&v.as_str()))
+        .filter(|v| !variables.contains(&v.as_str()) && env.globals().all(|(g, _)| g != v))
         .collect();
     unknown.sort_by_key(|v| first_use(&template.source, v).unwrap_or(usize::MAX));
     for name in unknown {
@@ -296,6 +296,7 @@ pub fn candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Ve
                 }
             }
         }
+        PickSource::Unresolved => {}
         PickSource::RuleConflicts(contexts) => {
             let rules: Vec<RuleId> = framework
                 .rules
@@ -366,6 +367,13 @@ pub fn location(sources: &SourceMap, span: Span) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drops_a_blank_first_line_with_spaces() {
+        let (out, offsets) = dedent("  \n    First.\n    Then.\n  ");
+        assert_eq!(out, "First.\nThen.");
+        assert_eq!(offsets, [7, 18]);
+    }
 
     #[test]
     fn dedents_and_maps_offsets() {

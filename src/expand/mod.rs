@@ -20,7 +20,6 @@ use minijinja::Environment;
 use minijinja::value::{Object, Value as Jinja};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use serde::ser::SerializeMap;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -96,14 +95,39 @@ pub struct Expansion<'a> {
     templates: Vec<Compiled>,
     /// Plans in all: `count`, or `each` × the sum of the binding spaces.
     total: u64,
+    /// Distinct bindings of all templates together.
+    space: u128,
+    /// For `balance diverse`: a seeded permutation of all those bindings.
+    diverse: rng::Affine,
     /// Canonical names (`framework.id`) of every value and rule.
     value_names: Vec<String>,
     rule_names: Vec<String>,
     /// Declared value conflicts, both orders, for `require conflict`.
     conflicts: HashSet<(ValueId, ValueId)>,
+    /// Declared conflicts between rules, both orders.
+    rule_conflicts: HashSet<(RuleId, RuleId)>,
     /// Every value and rule as templates see them, made once.
     value_views: Vec<Jinja>,
     rule_views: Vec<Jinja>,
+    /// JSON fragments written into every scenario, escaped once: value and rule names,
+    /// rule texts, `file:line` of relations and rules, the suite id.
+    json: Fragments,
+}
+
+/// Pre-escaped JSON string literals.
+struct Fragments {
+    values: Vec<String>,
+    rules: Vec<String>,
+    rule_texts: Vec<String>,
+    relation_locations: Vec<String>,
+    rule_locations: Vec<String>,
+    suite: String,
+}
+
+/// A string as a JSON literal, quotes included.
+fn json_str(s: &str) -> String {
+    // Serialising a string cannot fail.
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// A scenario template compiled for one suite.
@@ -121,9 +145,16 @@ struct Compiled {
     actions: Vec<CompiledAction>,
     /// For `balance pairs`: per dimension, a seeded order of its choices.
     pair_orders: Vec<Vec<u32>>,
-    /// For `balance diverse`: a seeded permutation of all bindings.
-    diverse: rng::Affine,
-    location: String,
+    /// `{"template":…,"topic":…,"bindings":{`
+    json_prefix: String,
+    /// `"name":` for each variable.
+    json_keys: Vec<String>,
+    /// For each slot over strings, its choices as JSON literals.
+    json_slot_strings: Vec<Vec<String>>,
+    /// `"lang":` for each variant.
+    json_variant_keys: Vec<String>,
+    /// The template's `file:line` as a JSON literal.
+    json_location: String,
 }
 
 /// One axis of a template's binding space.
@@ -145,10 +176,16 @@ impl Dim {
 
 struct CompiledAction {
     id: String,
+    /// `{"id":…,"label":` — the label follows.
+    json_head: String,
+    /// The label when it does not depend on the binding (no template syntax, or no label
+    /// and no rule to follow), as a JSON literal.
+    json_label: Option<String>,
+    /// `,"affects":[…],"distractor":…}`
+    json_tail: String,
     label: Option<CompiledTemplate>,
     upholds: Vec<Term>,
     violates: Vec<Term>,
-    affects: Vec<Effect>,
     /// The variable (index) of the rule the action follows.
     follows: Option<usize>,
     distractor: bool,
@@ -218,19 +255,27 @@ impl<'a> Expansion<'a> {
                 .help("run `quandary check` for the slot or pick without choices"),
             ]);
         }
-        let planned = total * if suite.twins { 2 } else { 1 };
+        let planned = total.saturating_mul(if suite.twins { 2 } else { 1 });
         if planned > u128::from(options.max) {
             return Err(vec![too_large(suite, planned, options.max)]);
         }
         let visible = compile::scope(framework, suite.module);
         let mut conflicts = HashSet::new();
+        let mut rule_conflicts = HashSet::new();
         for r in &framework.relations {
             if r.kind == crate::syntax::ast::RelationKind::Conflict
                 && visible.get(r.module.index()).copied().unwrap_or(false)
             {
-                if let (Endpoint::Value(a), Endpoint::Value(b)) = (r.left, r.right) {
-                    conflicts.insert((a, b));
-                    conflicts.insert((b, a));
+                match (r.left, r.right) {
+                    (Endpoint::Value(a), Endpoint::Value(b)) => {
+                        conflicts.insert((a, b));
+                        conflicts.insert((b, a));
+                    }
+                    (Endpoint::Rule(a), Endpoint::Rule(b)) => {
+                        rule_conflicts.insert((a, b));
+                        rule_conflicts.insert((b, a));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -251,13 +296,38 @@ impl<'a> Expansion<'a> {
             .map(|i| {
                 let r = framework.rule(RuleId(i as u32));
                 Jinja::from_object(RuleView {
+                    translations: r.translations.clone(),
                     text: r.text.clone(),
                     id: r.id.clone(),
                     name: framework.qualified_rule(RuleId(i as u32)),
                 })
             })
             .collect();
+        let json = Fragments {
+            values: (0..framework.values.len())
+                .map(|i| json_str(&framework.qualified_value(ValueId(i as u32))))
+                .collect(),
+            rules: (0..framework.rules.len())
+                .map(|i| json_str(&framework.qualified_rule(RuleId(i as u32))))
+                .collect(),
+            rule_texts: framework.rules.iter().map(|r| json_str(&r.text)).collect(),
+            relation_locations: framework
+                .relations
+                .iter()
+                .map(|r| json_str(&compile::location(sources, r.span)))
+                .collect(),
+            rule_locations: framework
+                .rules
+                .iter()
+                .map(|r| json_str(&compile::location(sources, r.span)))
+                .collect(),
+            suite: json_str(&suite.id),
+        };
         Ok(Expansion {
+            rule_conflicts,
+            space: spaces.max(1),
+            diverse: rng::Affine::new(&mut rng::fixed(seed, "diverse"), spaces.max(1)),
+            json,
             value_views,
             rule_views,
             framework,
@@ -322,29 +392,32 @@ impl<'a> Expansion<'a> {
     /// Plans draw `k`, or `None` when `require conflict` drops it.
     fn plan(&self, k: u64) -> Option<Plan> {
         let t_count = self.templates.len() as u64;
-        let (template, local, mut choices_from): (usize, u64, Option<u128>) = match self.size {
-            Size::Count(_) => ((k % t_count) as usize, k / t_count, None),
-            Size::Each(n) => {
-                let mut rest = u128::from(k / n);
-                let mut found = (0, 0, None);
-                for (t, c) in self.templates.iter().enumerate() {
-                    if rest < c.space {
-                        found = (t, 0, Some(rest));
-                        break;
-                    }
-                    rest -= c.space;
+        // Binding number `rest` of the suite's templates taken one after the other.
+        let locate = |mut rest: u128| {
+            for (t, c) in self.templates.iter().enumerate() {
+                if rest < c.space {
+                    return (t, rest);
                 }
-                found
+                rest -= c.space;
             }
+            (0, 0)
         };
+        let (template, local, choices_from): (usize, u64, Option<u128>) =
+            match (self.size, self.suite.balance) {
+                (Size::Each(n), _) => {
+                    let (t, b) = locate(u128::from(k / n));
+                    (t, 0, Some(b))
+                }
+                // One permutation over every binding of every template: none repeats
+                // before all have been used, however the templates differ in size.
+                (Size::Count(_), Balance::Diverse) => {
+                    let (t, b) = locate(self.diverse.at(u128::from(k) % self.space));
+                    (t, 0, Some(b))
+                }
+                (Size::Count(_), _) => ((k % t_count) as usize, k / t_count, None),
+            };
         let c = &self.templates[template];
         let (seed, mut rng) = rng::stream(self.seed, &c.key, k);
-        if choices_from.is_none() {
-            choices_from = match self.suite.balance {
-                Balance::Diverse => Some(c.diverse.at(u128::from(local) % c.space)),
-                _ => None,
-            };
-        }
         let mut choices = match choices_from {
             Some(number) => decode(&c.dims, number),
             None => c
@@ -397,7 +470,7 @@ impl<'a> Expansion<'a> {
             .iter()
             .filter(|a| !a.distractor)
             .map(|a| {
-                let (mut up, _) = self.action_values(a, bound);
+                let (mut up, _) = self.action_values(c, a, bound);
                 up.dedup();
                 up
             })
@@ -408,6 +481,24 @@ impl<'a> Expansion<'a> {
     /// through the values above them).
     fn conflicting(&self, c: &Compiled, choices: &[u64]) -> bool {
         let bound = self.bind(c, choices);
+        // Two options following rules declared in conflict.
+        let followed: Vec<RuleId> = c
+            .actions
+            .iter()
+            .filter(|a| !a.distractor)
+            .filter_map(|a| match a.follows.and_then(|f| bound.get(f)) {
+                Some(Bound::Rule(r)) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        for (i, a) in followed.iter().enumerate() {
+            if followed[i + 1..]
+                .iter()
+                .any(|b| self.rule_conflicts.contains(&(*a, *b)))
+            {
+                return true;
+            }
+        }
         let upheld = self.upheld(c, &bound);
         let lineage = |v: ValueId| std::iter::once(v).chain(self.framework.ancestors(v));
         for (i, us) in upheld.iter().enumerate() {
@@ -457,6 +548,7 @@ impl<'a> Expansion<'a> {
     /// The values an action upholds and violates under a binding.
     fn action_values(
         &self,
+        c: &Compiled,
         a: &CompiledAction,
         bound: &[Bound<'_>],
     ) -> (Vec<ValueId>, Vec<ValueId>) {
@@ -475,16 +567,6 @@ impl<'a> Expansion<'a> {
                 })
                 .collect()
         };
-        // The action belongs to exactly one compiled template; find it by pointer.
-        let c = self
-            .templates
-            .iter()
-            .find(|c| {
-                c.actions
-                    .as_ptr_range()
-                    .contains(&(a as *const CompiledAction))
-            })
-            .unwrap_or(&self.templates[0]);
         let mut up = resolve(&a.upholds, c);
         let mut down = resolve(&a.violates, c);
         if let Some(Bound::Rule(r)) = a.follows.and_then(|i| bound.get(i)) {
@@ -519,11 +601,8 @@ impl<'a> Expansion<'a> {
         });
         let text = self.run_template(&c.text, &context, plan, scenario)?;
         let mut variants = Vec::with_capacity(c.variants.len());
-        for (lang, t) in &c.variants {
-            variants.push((
-                lang.as_str(),
-                self.run_template(t, &context, plan, scenario)?,
-            ));
+        for (_, t) in &c.variants {
+            variants.push(self.run_template(t, &context, plan, scenario)?);
         }
         // Options: every non-distractor action; distractors as often as the suite says.
         let include_distractors = rng::unit(&mut plan.rng) < self.suite.distractors;
@@ -533,68 +612,71 @@ impl<'a> Expansion<'a> {
         if self.suite.order == Order::Shuffled {
             rng::shuffle(&mut plan.rng, &mut options);
         }
-        let mut actions = Vec::with_capacity(options.len());
-        for &i in &options {
-            let a = &c.actions[i];
-            let label = match (&a.label, a.follows.and_then(|f| bound.get(f))) {
-                (Some(t), _) => self.run_template(t, &context, plan, scenario)?,
-                (None, Some(Bound::Rule(r))) => self.framework.rule(*r).text.clone(),
-                (None, _) => a.id.clone(),
-            };
-            let (up, down) = self.action_values(a, &bound);
-            actions.push(ActionOut {
-                id: &a.id,
-                label,
-                upholds: up
-                    .iter()
-                    .map(|v| self.value_names[v.index()].as_str())
-                    .collect(),
-                violates: down
-                    .iter()
-                    .map(|v| self.value_names[v.index()].as_str())
-                    .collect(),
-                affects: &a.affects,
-                distractor: a.distractor,
+        let mut labels: Vec<Option<String>> = Vec::with_capacity(c.actions.len());
+        for a in &c.actions {
+            labels.push(match (&a.json_label, &a.label) {
+                (Some(_), _) => None,
+                (None, Some(t)) => Some(self.run_template(t, &context, plan, scenario)?),
+                (None, None) => None,
             });
         }
-        let bindings = Bindings {
-            names: &c.variables,
-            bound: &bound,
-            expansion: self,
-        };
-        let provenance = self.provenance(c, &plan.choices, &bound);
         let base = self.write_scenario(
-            plan,
-            c,
-            scenario,
-            &bindings,
-            &text,
-            &variants,
-            &actions,
-            None,
-            &provenance,
-            out,
-            spans,
+            plan, c, &bound, &text, &variants, &options, &labels, None, out, spans,
         );
         if self.suite.twins {
-            actions.reverse();
+            options.reverse();
             self.write_scenario(
                 plan,
                 c,
-                scenario,
-                &bindings,
+                &bound,
                 &text,
                 &variants,
-                &actions,
+                &options,
+                &labels,
                 Some(base),
-                &provenance,
                 out,
                 spans,
             );
-        } else {
-            let _ = base;
         }
         Ok(())
+    }
+
+    /// Writes `,`-separated JSON names of the values `terms` resolve to under `bound`, and
+    /// of those the followed rule adds.
+    fn push_values(
+        &self,
+        out: &mut Vec<u8>,
+        c: &Compiled,
+        terms: &[Term],
+        rule_values: &[ValueId],
+        bound: &[Bound<'_>],
+    ) {
+        let mut first = true;
+        let mut push = |out: &mut Vec<u8>, v: ValueId| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(self.json.values[v.index()].as_bytes());
+        };
+        for t in terms {
+            match t {
+                Term::Value(v) => push(out, *v),
+                Term::Variable(name) => {
+                    if let Some(Bound::Value(v)) = c
+                        .variables
+                        .iter()
+                        .position(|n| n == name)
+                        .and_then(|i| bound.get(i))
+                    {
+                        push(out, *v);
+                    }
+                }
+            }
+        }
+        for &v in rule_values {
+            push(out, v);
+        }
     }
 
     fn run_template(
@@ -639,85 +721,127 @@ impl<'a> Expansion<'a> {
         Ok(text)
     }
 
-    /// `file:line` of the template and of each relation and rule a binding drew on.
-    fn provenance(&self, c: &Compiled, choices: &[u64], bound: &[Bound<'_>]) -> Provenance {
-        let mut relations = Vec::new();
-        for (dim, &choice) in c.dims.iter().zip(choices) {
-            if let Dim::Pick(cands) = dim {
-                for &r in &cands[(choice / 2) as usize].relations {
-                    relations.push(compile::location(
-                        self.sources,
-                        self.framework.relations[r.index()].span,
-                    ));
-                }
-            }
-        }
-        let rules = bound
-            .iter()
-            .filter_map(|b| match b {
-                Bound::Rule(r) => Some(compile::location(
-                    self.sources,
-                    self.framework.rule(*r).span,
-                )),
-                _ => None,
-            })
-            .collect();
-        Provenance {
-            template: c.location.clone(),
-            relations,
-            rules,
-        }
-    }
-
+    /// Writes one scenario line (without its leading `{"id":…,"index":…,`, which the writer
+    /// adds) and returns its content-derived id.
     #[allow(clippy::too_many_arguments)]
     fn write_scenario(
         &self,
         plan: &Plan,
         c: &Compiled,
-        scenario: &Scenario,
-        bindings: &Bindings<'_, '_>,
+        bound: &[Bound<'_>],
         text: &str,
-        variants: &[(&str, String)],
-        actions: &[ActionOut<'_>],
+        variants: &[String],
+        options: &[usize],
+        labels: &[Option<String>],
         twin_of: Option<u128>,
-        provenance: &Provenance,
         out: &mut Vec<u8>,
         spans: &mut Vec<Rendered>,
     ) -> u128 {
-        let content = Content {
-            template: &scenario.id,
-            topic: scenario.topic.as_deref(),
-            bindings,
-            text,
-            variants: Variants(variants),
-            actions,
-        };
+        // The content comes first so the id can be hashed from it in place; the writer puts
+        // `{"id":…,"index":…,` in front, in place of the content's own `{`.
         let start = out.len();
-        // Serialising plain strings and maps into memory cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &content);
+        out.extend_from_slice(c.json_prefix.as_bytes());
+        for (i, b) in bound.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(c.json_keys[i].as_bytes());
+            match b {
+                // Slots come first among the variables, one each: variable `i` is slot `i`.
+                Bound::Text(_) => out
+                    .extend_from_slice(c.json_slot_strings[i][plan.choices[i] as usize].as_bytes()),
+                Bound::Value(v) => out.extend_from_slice(self.json.values[v.index()].as_bytes()),
+                Bound::Rule(r) => out.extend_from_slice(self.json.rules[r.index()].as_bytes()),
+            }
+        }
+        out.extend_from_slice(b"},\"text\":");
+        push_json_str(out, text);
+        out.extend_from_slice(b",\"variants\":{");
+        for (i, v) in variants.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(c.json_variant_keys[i].as_bytes());
+            push_json_str(out, v);
+        }
+        out.extend_from_slice(b"},\"actions\":[");
+        for (n, &i) in options.iter().enumerate() {
+            let a = &c.actions[i];
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(a.json_head.as_bytes());
+            let rule = match a.follows.and_then(|f| bound.get(f)) {
+                Some(Bound::Rule(r)) => Some(*r),
+                _ => None,
+            };
+            match (&a.json_label, &labels[i], rule) {
+                (Some(l), _, _) => out.extend_from_slice(l.as_bytes()),
+                (None, Some(l), _) => push_json_str(out, l),
+                (None, None, Some(r)) => {
+                    out.extend_from_slice(self.json.rule_texts[r.index()].as_bytes())
+                }
+                (None, None, None) => push_json_str(out, &a.id),
+            }
+            let (rule_up, rule_down): (&[ValueId], &[ValueId]) = match rule {
+                Some(r) => (
+                    &self.framework.rule(r).upholds,
+                    &self.framework.rule(r).violates,
+                ),
+                None => (&[], &[]),
+            };
+            out.extend_from_slice(b",\"upholds\":[");
+            self.push_values(out, c, &a.upholds, rule_up, bound);
+            out.extend_from_slice(b"],\"violates\":[");
+            self.push_values(out, c, &a.violates, rule_down, bound);
+            out.push(b']');
+            out.extend_from_slice(a.json_tail.as_bytes());
+        }
+        out.extend_from_slice(b"]}");
         let id = xxh3_128(&out[start..]);
-        // Turn `{content}` into `"seed":…,"suite":…,content,"twin_group":…,"provenance":…}`.
-        let inner: Vec<u8> = out[start + 1..out.len() - 1].to_vec();
-        out.truncate(start);
-        let _ = write!(
-            out,
-            "\"seed\":\"{:016x}\",\"draw\":{},\"suite\":",
-            plan.seed, plan.draw
-        );
-        let _ = serde_json::to_writer(&mut *out, &self.suite.id);
-        out.push(b',');
-        out.extend_from_slice(&inner);
+        out.pop();
+        out.extend_from_slice(b",\"seed\":\"");
+        push_hex(out, u128::from(plan.seed), 16);
+        out.extend_from_slice(b"\",\"draw\":");
+        push_u64(out, plan.draw);
+        out.extend_from_slice(b",\"suite\":");
+        out.extend_from_slice(self.json.suite.as_bytes());
         out.extend_from_slice(b",\"twin_group\":");
         match twin_of.or(self.suite.twins.then_some(id)) {
             Some(group) => {
-                let _ = write!(out, "\"s{group:032x}\"");
+                out.extend_from_slice(b"\"s");
+                push_hex(out, group, 32);
+                out.push(b'"');
             }
             None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b",\"provenance\":");
-        let _ = serde_json::to_writer(&mut *out, provenance);
-        out.extend_from_slice(b"}\n");
-        let _ = c;
+        out.extend_from_slice(b",\"provenance\":{\"template\":");
+        out.extend_from_slice(c.json_location.as_bytes());
+        out.extend_from_slice(b",\"relations\":[");
+        let mut first = true;
+        for (dim, &choice) in c.dims.iter().zip(&plan.choices) {
+            if let Dim::Pick(cands) = dim {
+                for &r in &cands[(choice / 2) as usize].relations {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    out.extend_from_slice(self.json.relation_locations[r.index()].as_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(b"],\"rules\":[");
+        let mut first = true;
+        for b in bound {
+            if let Bound::Rule(r) = b {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(self.json.rule_locations[r.index()].as_bytes());
+            }
+        }
+        out.extend_from_slice(b"]}}\n");
         spans.push(Rendered {
             id,
             start,
@@ -740,108 +864,103 @@ impl<'a> Expansion<'a> {
         };
         let header = self.header(options.shard);
         writeln!(out, "{header}").map_err(io)?;
-        let mut summary = Summary::default();
-        let mut seen: HashSet<u128> = HashSet::new();
-        let mut index: u64 = 0;
-        let per_plan = if self.suite.twins { 2 } else { 1 };
         let threads = options.threads.max(1);
-        let mut k = 0;
-        while k < self.total {
-            let end = (k + BATCH as u64).min(self.total);
-            let mut plans: Vec<(Option<Plan>, bool)> = Vec::with_capacity((end - k) as usize);
-            // Without dedupe the index of every scenario is known before rendering, so a
-            // shard renders only its own.
-            let mut next = index;
-            for draw in k..end {
-                let plan = self.plan(draw);
-                let wanted = match (plan.is_some(), options.shard, self.suite.dedupe) {
-                    (false, _, _) => false,
-                    (true, Some(s), false) => {
-                        (next..next + per_plan).any(|i| i % s.of == s.index - 1)
-                    }
-                    _ => true,
-                };
-                if plan.is_some() {
-                    next += per_plan;
+        let batch = (BATCH * threads) as u64;
+        let mut writer = Writer {
+            head: Vec::with_capacity(64),
+            spare: Vec::new(),
+            summary: Summary::default(),
+            seen: HashSet::new(),
+            index: 0,
+            per_plan: if self.suite.twins { 2 } else { 1 },
+            dedupe: self.suite.dedupe,
+            shard: options.shard,
+        };
+        // While batch i is written, batch i+1 is planned and rendered.
+        std::thread::scope(|scope| -> Result<(), Diagnostic> {
+            let start = |from: u64, buffers: Vec<Vec<u8>>| {
+                let to = (from + batch).min(self.total);
+                let this = &*self;
+                let shard = options.shard;
+                scope.spawn(move || this.render_range(from, to, threads, shard, buffers))
+            };
+            let mut pending = (self.total > 0).then(|| start(0, Vec::new()));
+            let mut done = 0;
+            while let Some(handle) = pending.take() {
+                let chunks = handle.join().unwrap_or_default();
+                let end = (done + batch).min(self.total);
+                if end < self.total {
+                    pending = Some(start(end, std::mem::take(&mut writer.spare)));
                 }
-                plans.push((plan, wanted));
+                for chunk in chunks {
+                    writer.write(chunk, out).map_err(|e| e.either(io))?;
+                }
+                writer.summary.planned += end - done;
+                done = end;
+                progress(done, self.total);
             }
-            summary.planned += end - k;
-            let results = self.render_batch(&mut plans, threads);
-            for ((plan, _), result) in plans.iter().zip(results) {
-                if plan.is_none() {
-                    summary.filtered += 1;
-                    continue;
-                }
-                let (buffer, spans) = match result {
-                    Some(Ok(r)) => r,
-                    Some(Err(d)) => {
-                        out.flush().map_err(io)?;
-                        return Err(d);
-                    }
-                    None => {
-                        index += per_plan;
-                        summary.scenarios += per_plan;
-                        continue;
-                    }
-                };
-                for span in spans {
-                    if self.suite.dedupe && !seen.insert(span.id) {
-                        summary.duplicates += 1;
-                        continue;
-                    }
-                    let mine = options.shard.is_none_or(|s| index % s.of == s.index - 1);
-                    if mine {
-                        write!(out, "{{\"id\":\"s{:032x}\",\"index\":{index},", span.id)
-                            .map_err(io)?;
-                        out.write_all(&buffer[span.start..span.end]).map_err(io)?;
-                        summary.written += 1;
-                    }
-                    index += 1;
-                    summary.scenarios += 1;
-                }
-            }
-            k = end;
-            progress(k, self.total);
-        }
+            Ok(())
+        })?;
         out.flush().map_err(io)?;
-        Ok(summary)
+        Ok(writer.summary)
     }
 
-    /// Renders the wanted plans of a batch on `threads` threads, results in plan order.
-    #[allow(clippy::type_complexity)]
-    fn render_batch(
+    /// Plans and renders draws `from..to` on `threads` threads, in draw order.
+    fn render_range(
         &self,
-        plans: &mut [(Option<Plan>, bool)],
+        from: u64,
+        to: u64,
         threads: usize,
-    ) -> Vec<Option<Result<(Arc<Vec<u8>>, Vec<Rendered>), Diagnostic>>> {
-        let work = |chunk: &mut [(Option<Plan>, bool)]| {
+        shard: Option<Shard>,
+        mut buffers: Vec<Vec<u8>>,
+    ) -> Vec<Chunk> {
+        // Without filters the index of every scenario is known from its draw, so a shard
+        // renders only its own; otherwise every draw is rendered and the writer decides.
+        let skip = shard.filter(|_| !self.suite.dedupe && !self.suite.require_conflict);
+        let per_plan = if self.suite.twins { 2 } else { 1 };
+        let work = |from: u64, to: u64, buffer: Vec<u8>| -> Chunk {
+            let mut chunk = Chunk {
+                buffer,
+                draws: Vec::with_capacity((to - from) as usize),
+                error: None,
+            };
+            for k in from..to {
+                let Some(mut plan) = self.plan(k) else {
+                    chunk.draws.push(Draw::Filtered);
+                    continue;
+                };
+                if let Some(s) = skip {
+                    if !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1) {
+                        chunk.draws.push(Draw::Skipped);
+                        continue;
+                    }
+                }
+                let mut spans = Vec::with_capacity(2);
+                match self.render(&mut plan, &mut chunk.buffer, &mut spans) {
+                    Ok(()) => chunk.draws.push(Draw::Rendered(spans)),
+                    Err(d) => {
+                        chunk.error = Some(d);
+                        break;
+                    }
+                }
+            }
             chunk
-                .iter_mut()
-                .map(|(plan, wanted)| {
-                    let plan = plan.as_mut().filter(|_| *wanted)?;
-                    let mut buffer = Vec::with_capacity(1024);
-                    let mut spans = Vec::with_capacity(2);
-                    Some(
-                        self.render(plan, &mut buffer, &mut spans)
-                            .map(|()| (Arc::new(buffer), spans)),
-                    )
-                })
-                .collect::<Vec<_>>()
         };
-        if threads <= 1 || plans.len() < 64 {
-            return work(plans);
+        let n = to - from;
+        if threads <= 1 || n < 256 {
+            return vec![work(from, to, buffers.pop().unwrap_or_default())];
         }
-        let size = plans.len().div_ceil(threads);
+        let size = n.div_ceil(threads as u64);
         std::thread::scope(|s| {
-            let handles: Vec<_> = plans
-                .chunks_mut(size)
-                .map(|chunk| s.spawn(move || work(chunk)))
+            let handles: Vec<_> = (0..threads as u64)
+                .map(|i| (from + i * size, (from + (i + 1) * size).min(to)))
+                .filter(|(a, b)| a < b)
+                .map(|(a, b)| {
+                    let buffer = buffers.pop().unwrap_or_default();
+                    s.spawn(move || work(a, b, buffer))
+                })
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
         })
     }
 
@@ -889,7 +1008,12 @@ impl<'a> Expansion<'a> {
             let mut spans = Vec::new();
             self.render(&mut plan, &mut buffer, &mut spans)?;
             if let Some(span) = spans.iter().find(|s| s.id == wanted) {
-                return Ok(Some(self.explanation(&plan, &buffer[span.start..span.end])));
+                let line = format!(
+                    "{{\"id\":\"s{:032x}\",{}",
+                    span.id,
+                    String::from_utf8_lossy(&buffer[span.start + 1..span.end])
+                );
+                return Ok(Some(self.explanation(&plan, line.as_bytes())));
             }
         }
         Ok(None)
@@ -967,12 +1091,46 @@ impl<'a> Expansion<'a> {
     }
 }
 
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a string into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends the lowest `digits` hexadecimal digits of `value`.
+fn push_hex(out: &mut Vec<u8>, value: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(HEX[((value >> (4 * i)) & 0xf) as usize]);
+    }
+}
+
+/// Appends `value` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 fn too_large(suite: &Suite, planned: u128, max: u64) -> Diagnostic {
     let span = suite.size_span.unwrap_or(suite.span);
+    let how_many = if planned == u128::MAX {
+        "more scenarios than can be counted".to_string()
+    } else {
+        format!("{planned} scenarios")
+    };
     Diagnostic::new(
         Code::SuiteTooLarge,
         format!(
-            "suite `{}` would make {planned} scenarios, more than the maximum of {max}",
+            "suite `{}` would make {how_many}, more than the maximum of {max}",
             suite.id
         ),
     )
@@ -1035,12 +1193,25 @@ fn compile_scenario(
             Some(tpl) => template(format!("{t}/{}/{}", scenario.id, a.id), tpl, &mut errors),
             None => None,
         };
+        let static_label = match (&a.label, &a.follows) {
+            (Some(t), _) if !t.source.contains("{{") && !t.source.contains("{%") => {
+                Some(json_str(&compile::dedent(&t.source).0))
+            }
+            (None, None) => Some(json_str(&a.id)),
+            _ => None,
+        };
         actions.push(CompiledAction {
+            json_head: format!("{{\"id\":{},\"label\":", json_str(&a.id)),
+            json_label: static_label,
+            json_tail: format!(
+                ",\"affects\":{},\"distractor\":{}}}",
+                serde_json::to_string(&a.affects).unwrap_or_else(|_| "[]".into()),
+                a.distractor
+            ),
             id: a.id.clone(),
             label,
             upholds: a.upholds.clone(),
             violates: a.violates.clone(),
-            affects: a.affects.clone(),
             follows: a
                 .follows
                 .as_ref()
@@ -1100,11 +1271,37 @@ fn compile_scenario(
             order
         })
         .collect();
-    let diverse = rng::Affine::new(
-        &mut rng::fixed(seed, &format!("{key}/diverse")),
-        space.max(1),
+    let json_prefix = format!(
+        "{{\"template\":{},\"topic\":{},\"bindings\":{{",
+        json_str(&scenario.id),
+        scenario
+            .topic
+            .as_deref()
+            .map_or_else(|| "null".to_string(), json_str)
     );
+    let json_keys = variables
+        .iter()
+        .map(|v| format!("{}:", json_str(v)))
+        .collect();
+    let json_slot_strings = scenario
+        .slots
+        .iter()
+        .map(|slot| match &slot.domain {
+            SlotDomain::Strings(items) => items.iter().map(|i| json_str(i)).collect(),
+            SlotDomain::Values(_) => Vec::new(),
+        })
+        .collect();
+    let json_variant_keys = variants
+        .iter()
+        .map(|(lang, _)| format!("{}:", json_str(lang)))
+        .collect();
+    let location = compile::location(sources, scenario.span);
     Ok(Compiled {
+        json_prefix,
+        json_keys,
+        json_slot_strings,
+        json_variant_keys,
+        json_location: json_str(&location),
         scenario: sid,
         key,
         variables: variables.into(),
@@ -1114,9 +1311,101 @@ fn compile_scenario(
         variants,
         actions,
         pair_orders,
-        diverse,
-        location: compile::location(sources, scenario.span),
     })
+}
+
+/// The output of one thread over consecutive draws.
+#[derive(Default)]
+struct Chunk {
+    buffer: Vec<u8>,
+    draws: Vec<Draw>,
+    /// A template failed at the draw after the last one in `draws`.
+    error: Option<Diagnostic>,
+}
+
+/// What became of one draw.
+enum Draw {
+    /// Dropped by `require conflict`.
+    Filtered,
+    /// Another shard's: not rendered.
+    Skipped,
+    /// The scenario (and its twin) in the chunk's buffer.
+    Rendered(Vec<Rendered>),
+}
+
+/// A failure while writing: the output, or a template.
+enum WriteError {
+    Io(std::io::Error),
+    Template(Diagnostic),
+}
+
+impl WriteError {
+    fn either(self, io: impl Fn(std::io::Error) -> Diagnostic) -> Diagnostic {
+        match self {
+            WriteError::Io(e) => io(e),
+            WriteError::Template(d) => d,
+        }
+    }
+}
+
+/// Writes rendered scenarios in draw order: numbers them, drops duplicates, keeps a shard.
+struct Writer {
+    /// The start of the line being written, reused.
+    head: Vec<u8>,
+    /// Render buffers handed back for the next batches.
+    spare: Vec<Vec<u8>>,
+    summary: Summary,
+    seen: HashSet<u128>,
+    index: u64,
+    per_plan: u64,
+    dedupe: bool,
+    shard: Option<Shard>,
+}
+
+impl Writer {
+    fn write(&mut self, chunk: Chunk, out: &mut dyn Write) -> Result<(), WriteError> {
+        for draw in chunk.draws {
+            match draw {
+                Draw::Filtered => self.summary.filtered += 1,
+                Draw::Skipped => {
+                    self.index += self.per_plan;
+                    self.summary.scenarios += self.per_plan;
+                }
+                Draw::Rendered(spans) => {
+                    for span in spans {
+                        if self.dedupe && !self.seen.insert(span.id) {
+                            self.summary.duplicates += 1;
+                            continue;
+                        }
+                        if self.shard.is_none_or(|s| self.index % s.of == s.index - 1) {
+                            self.head.clear();
+                            self.head.extend_from_slice(b"{\"id\":\"s");
+                            push_hex(&mut self.head, span.id, 32);
+                            self.head.extend_from_slice(b"\",\"index\":");
+                            push_u64(&mut self.head, self.index);
+                            self.head.push(b',');
+                            out.write_all(&self.head).map_err(WriteError::Io)?;
+                            out.write_all(&chunk.buffer[span.start + 1..span.end])
+                                .map_err(WriteError::Io)?;
+                            self.summary.written += 1;
+                        }
+                        self.index += 1;
+                        self.summary.scenarios += 1;
+                    }
+                }
+            }
+        }
+        let mut buffer = chunk.buffer;
+        buffer.clear();
+        self.spare.push(buffer);
+        match chunk.error {
+            Some(d) => {
+                out.flush().map_err(WriteError::Io)?;
+                Err(WriteError::Template(d))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// Where the bytes of one rendered scenario are in a render buffer.
@@ -1124,69 +1413,6 @@ struct Rendered {
     id: u128,
     start: usize,
     end: usize,
-}
-
-#[derive(Serialize)]
-struct Content<'a> {
-    template: &'a str,
-    topic: Option<&'a str>,
-    bindings: &'a Bindings<'a, 'a>,
-    text: &'a str,
-    variants: Variants<'a>,
-    actions: &'a [ActionOut<'a>],
-}
-
-#[derive(Serialize)]
-struct ActionOut<'a> {
-    id: &'a str,
-    label: String,
-    upholds: Vec<&'a str>,
-    violates: Vec<&'a str>,
-    affects: &'a [Effect],
-    distractor: bool,
-}
-
-#[derive(Serialize)]
-struct Provenance {
-    template: String,
-    relations: Vec<String>,
-    rules: Vec<String>,
-}
-
-struct Variants<'a>(&'a [(&'a str, String)]);
-
-impl Serialize for Variants<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-struct Bindings<'b, 'a> {
-    names: &'b [String],
-    bound: &'b [Bound<'a>],
-    expansion: &'b Expansion<'a>,
-}
-
-impl Serialize for Bindings<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.names.len()))?;
-        for (name, b) in self.names.iter().zip(self.bound) {
-            match b {
-                Bound::Text(t) => map.serialize_entry(name, t)?,
-                Bound::Value(v) => {
-                    map.serialize_entry(name, &self.expansion.value_names[v.index()])?
-                }
-                Bound::Rule(r) => {
-                    map.serialize_entry(name, &self.expansion.rule_names[r.index()])?
-                }
-            }
-        }
-        map.end()
-    }
 }
 
 /// The variables of one scenario, as the template sees them.
@@ -1239,12 +1465,14 @@ impl Object for ValueView {
     }
 }
 
-/// A rule bound to a variable: renders as its text; `.id` and `.name` are available.
+/// A rule bound to a variable: renders as its text; `.id`, `.name`, `.text` and
+/// translations of the text (`.zh`) are available.
 #[derive(Debug)]
 struct RuleView {
     text: String,
     id: String,
     name: String,
+    translations: indexmap::IndexMap<String, String>,
 }
 
 impl Object for RuleView {
@@ -1253,7 +1481,7 @@ impl Object for RuleView {
             "id" => Some(Jinja::from(self.id.as_str())),
             "name" => Some(Jinja::from(self.name.as_str())),
             "text" => Some(Jinja::from(self.text.as_str())),
-            _ => None,
+            lang => self.translations.get(lang).map(|t| Jinja::from(t.as_str())),
         }
     }
 
@@ -1289,6 +1517,9 @@ pub(crate) fn check(
                     })
                     .zip(&scenario.picks)
                 {
+                    if matches!(pick.source, PickSource::Unresolved) {
+                        continue;
+                    }
                     if dim.is_empty() {
                         out.push(no_candidates(framework, scenario, pick));
                     } else if let PickSource::Conflicts(filter) = &pick.source {
@@ -1333,7 +1564,8 @@ pub(crate) fn check(
         let total = match suite.size {
             Size::Count(n) => u128::from(n),
             Size::Each(n) => space.saturating_mul(u128::from(n)),
-        } * if suite.twins { 2 } else { 1 };
+        }
+        .saturating_mul(if suite.twins { 2 } else { 1 });
         if total > u128::from(DEFAULT_MAX) {
             out.push(too_large(suite, total, DEFAULT_MAX));
         } else if let Size::Count(n) = suite.size {
@@ -1356,6 +1588,7 @@ fn no_candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Dia
     let help = match &pick.source {
         PickSource::Conflicts(f) if f.is_empty() => "declare conflicts between values: `conflict a <> b`".to_string(),
         PickSource::Conflicts(_) => "no declared conflict joins two of these values (or values below them); declare one with `conflict a <> b`".to_string(),
+        PickSource::Unresolved => String::new(),
         PickSource::RuleConflicts(_) => "no two rules (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
     };
     let _ = framework;
