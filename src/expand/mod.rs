@@ -14,7 +14,7 @@ pub mod rng;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use minijinja::Environment;
 use minijinja::value::{Object, Value as Jinja};
@@ -106,9 +106,6 @@ pub struct Expansion<'a> {
     conflicts: HashSet<(ValueId, ValueId)>,
     /// Declared conflicts between rules, both orders.
     rule_conflicts: HashSet<(RuleId, RuleId)>,
-    /// Every value and rule as templates see them, made once.
-    value_views: Vec<Jinja>,
-    rule_views: Vec<Jinja>,
     /// JSON fragments written into every scenario, escaped once: value and rule names,
     /// rule texts, `file:line` of relations and rules, the suite id.
     json: Fragments,
@@ -279,30 +276,6 @@ impl<'a> Expansion<'a> {
                 }
             }
         }
-        let value_views = (0..framework.values.len())
-            .map(|i| {
-                let id = ValueId(i as u32);
-                let v = framework.value(id);
-                Jinja::from_object(ValueView {
-                    id: v.id.clone(),
-                    name: framework.qualified_value(id),
-                    label: framework.value_label(id).to_string(),
-                    describe: v.describe.clone(),
-                    translations: v.translations.clone(),
-                })
-            })
-            .collect();
-        let rule_views = (0..framework.rules.len())
-            .map(|i| {
-                let r = framework.rule(RuleId(i as u32));
-                Jinja::from_object(RuleView {
-                    translations: r.translations.clone(),
-                    text: r.text.clone(),
-                    id: r.id.clone(),
-                    name: framework.qualified_rule(RuleId(i as u32)),
-                })
-            })
-            .collect();
         let json = Fragments {
             values: (0..framework.values.len())
                 .map(|i| json_str(&framework.qualified_value(ValueId(i as u32))))
@@ -328,8 +301,6 @@ impl<'a> Expansion<'a> {
             space: spaces.max(1),
             diverse: rng::Affine::new(&mut rng::fixed(seed, "diverse"), spaces.max(1)),
             json,
-            value_views,
-            rule_views,
             framework,
             sources,
             suite,
@@ -581,6 +552,8 @@ impl<'a> Expansion<'a> {
     fn render(
         &self,
         plan: &mut Plan,
+        local: &mut Local,
+        lines: Option<(u64, Option<Shard>)>,
         out: &mut Vec<u8>,
         spans: &mut Vec<Rendered>,
     ) -> Result<(), Diagnostic> {
@@ -591,12 +564,25 @@ impl<'a> Expansion<'a> {
             .iter()
             .map(|b| match *b {
                 Bound::Text(s) => Jinja::from(s),
-                Bound::Value(v) => self.value_views[v.index()].clone(),
-                Bound::Rule(r) => self.rule_views[r.index()].clone(),
+                Bound::Value(v) => local
+                    .values
+                    .entry(v)
+                    .or_insert_with(|| self.value_view(v))
+                    .clone(),
+                Bound::Rule(r) => local
+                    .rules
+                    .entry(r)
+                    .or_insert_with(|| self.rule_view(r))
+                    .clone(),
             })
             .collect();
+        let names = local.variables.entry(plan.template).or_insert_with(|| {
+            // A copy per thread: sharing one would make every scenario touch the same
+            // reference count from both threads.
+            c.variables.iter().cloned().collect::<Vec<_>>().into()
+        });
         let context = Jinja::from_object(Context {
-            names: Arc::clone(&c.variables),
+            names: Arc::clone(names),
             values,
         });
         let text = self.run_template(&c.text, &context, plan, scenario)?;
@@ -623,6 +609,9 @@ impl<'a> Expansion<'a> {
         let base = self.write_scenario(
             plan, c, &bound, &text, &variants, &options, &labels, None, out, spans,
         );
+        if let Some((index, shard)) = lines {
+            finish_line(out, spans, index, shard);
+        }
         if self.suite.twins {
             options.reverse();
             self.write_scenario(
@@ -637,8 +626,34 @@ impl<'a> Expansion<'a> {
                 out,
                 spans,
             );
+            if let Some((index, shard)) = lines {
+                finish_line(out, spans, index + 1, shard);
+            }
         }
         Ok(())
+    }
+
+    /// A value as templates see it.
+    fn value_view(&self, id: ValueId) -> Jinja {
+        let v = self.framework.value(id);
+        Jinja::from_object(ValueView {
+            id: v.id.clone(),
+            name: self.framework.qualified_value(id),
+            label: self.framework.value_label(id).to_string(),
+            describe: v.describe.clone(),
+            translations: v.translations.clone(),
+        })
+    }
+
+    /// A rule as templates see it.
+    fn rule_view(&self, id: RuleId) -> Jinja {
+        let r = self.framework.rule(id);
+        Jinja::from_object(RuleView {
+            translations: r.translations.clone(),
+            text: r.text.clone(),
+            id: r.id.clone(),
+            name: self.framework.qualified_rule(id),
+        })
     }
 
     /// Writes `,`-separated JSON names of the values `terms` resolve to under `bound`, and
@@ -852,6 +867,10 @@ impl<'a> Expansion<'a> {
 
     /// Expands the suite into `out`: the header line, then one scenario a line.
     /// `progress` is told the draws done so far and the total after each batch.
+    ///
+    /// With one thread everything happens on the calling thread. With more, a pool of
+    /// rendering threads works one batch ahead of the calling thread, which writes the
+    /// batches in order.
     pub fn run(
         &self,
         out: &mut dyn Write,
@@ -865,10 +884,8 @@ impl<'a> Expansion<'a> {
         let header = self.header(options.shard);
         writeln!(out, "{header}").map_err(io)?;
         let threads = options.threads.max(1);
-        let batch = (BATCH * threads) as u64;
         let mut writer = Writer {
             head: Vec::with_capacity(64),
-            spare: Vec::new(),
             summary: Summary::default(),
             seen: HashSet::new(),
             index: 0,
@@ -876,28 +893,94 @@ impl<'a> Expansion<'a> {
             dedupe: self.suite.dedupe,
             shard: options.shard,
         };
-        // While batch i is written, batch i+1 is planned and rendered.
+        // Without filters the index of every scenario is known from its draw, so a shard
+        // renders only its own; otherwise every draw is rendered and the writer decides.
+        let skip = options
+            .shard
+            .filter(|_| !self.suite.dedupe && !self.suite.require_conflict);
+        if threads == 1 {
+            let mut local = Local::default();
+            let mut buffer = Vec::new();
+            let mut from = 0;
+            while from < self.total {
+                let to = (from + BATCH as u64).min(self.total);
+                let chunk = self.work(from, to, buffer, &mut local, skip);
+                buffer = writer.write(chunk, out).map_err(|e| e.either(io))?;
+                writer.summary.planned += to - from;
+                from = to;
+                progress(from, self.total);
+            }
+            out.flush().map_err(io)?;
+            return Ok(writer.summary);
+        }
+        let batch = (BATCH * threads) as u64;
+        let batches = self.total.div_ceil(batch);
+        // Batch `b` goes to the threads in `threads` consecutive parts.
+        let part = |b: u64, w: usize| {
+            let from = b * batch;
+            let to = ((b + 1) * batch).min(self.total);
+            let size = (to - from).div_ceil(threads as u64);
+            let start = (from + w as u64 * size).min(to);
+            (start, (start + size).min(to))
+        };
         std::thread::scope(|scope| -> Result<(), Diagnostic> {
-            let start = |from: u64, buffers: Vec<Vec<u8>>| {
-                let to = (from + batch).min(self.total);
+            let (done_tx, done_rx) = mpsc::channel::<(u64, usize, Chunk)>();
+            let mut jobs = Vec::with_capacity(threads);
+            for w in 0..threads {
+                let (job_tx, job_rx) = mpsc::channel::<(u64, u64, u64, Vec<u8>)>();
+                jobs.push(job_tx);
+                let done_tx = done_tx.clone();
                 let this = &*self;
-                let shard = options.shard;
-                scope.spawn(move || this.render_range(from, to, threads, shard, buffers))
+                scope.spawn(move || {
+                    let mut local = Local::default();
+                    for (b, from, to, buffer) in job_rx {
+                        let chunk = this.work(from, to, buffer, &mut local, skip);
+                        if done_tx.send((b, w, chunk)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut spare: Vec<Vec<u8>> = Vec::new();
+            let send = |b: u64, spare: &mut Vec<Vec<u8>>| {
+                for (w, job) in jobs.iter().enumerate() {
+                    let (from, to) = part(b, w);
+                    let buffer = spare.pop().unwrap_or_default();
+                    // A thread that stopped has reported why through `done`.
+                    let _ = job.send((b, from, to, buffer));
+                }
             };
-            let mut pending = (self.total > 0).then(|| start(0, Vec::new()));
-            let mut done = 0;
-            while let Some(handle) = pending.take() {
-                let chunks = handle.join().unwrap_or_default();
-                let end = (done + batch).min(self.total);
-                if end < self.total {
-                    pending = Some(start(end, std::mem::take(&mut writer.spare)));
+            send(0, &mut spare);
+            let mut waiting: std::collections::BTreeMap<(u64, usize), Chunk> = Default::default();
+            for b in 0..batches {
+                if b + 1 < batches {
+                    send(b + 1, &mut spare);
                 }
-                for chunk in chunks {
-                    writer.write(chunk, out).map_err(|e| e.either(io))?;
+                for w in 0..threads {
+                    let chunk = loop {
+                        if let Some(chunk) = waiting.remove(&(b, w)) {
+                            break chunk;
+                        }
+                        match done_rx.recv() {
+                            Ok((bb, ww, chunk)) => {
+                                waiting.insert((bb, ww), chunk);
+                            }
+                            Err(_) => {
+                                return Err(Diagnostic::new(
+                                    Code::Io,
+                                    "a rendering thread stopped unexpectedly",
+                                )
+                                .help("this is a bug in quandary; please report it"));
+                            }
+                        }
+                    };
+                    spare.push(writer.write(chunk, out).map_err(|e| e.either(io))?);
                 }
-                writer.summary.planned += end - done;
-                done = end;
-                progress(done, self.total);
+                let (from, _) = part(b, 0);
+                let (_, to) = part(b, threads - 1);
+                writer.summary.planned += to - from;
+                progress(to, self.total);
             }
             Ok(())
         })?;
@@ -905,63 +988,46 @@ impl<'a> Expansion<'a> {
         Ok(writer.summary)
     }
 
-    /// Plans and renders draws `from..to` on `threads` threads, in draw order.
-    fn render_range(
+    /// Plans and renders draws `from..to` into `buffer`.
+    fn work(
         &self,
         from: u64,
         to: u64,
-        threads: usize,
-        shard: Option<Shard>,
-        mut buffers: Vec<Vec<u8>>,
-    ) -> Vec<Chunk> {
-        // Without filters the index of every scenario is known from its draw, so a shard
-        // renders only its own; otherwise every draw is rendered and the writer decides.
-        let skip = shard.filter(|_| !self.suite.dedupe && !self.suite.require_conflict);
+        buffer: Vec<u8>,
+        local: &mut Local,
+        skip: Option<Shard>,
+    ) -> Chunk {
         let per_plan = if self.suite.twins { 2 } else { 1 };
-        let work = |from: u64, to: u64, buffer: Vec<u8>| -> Chunk {
-            let mut chunk = Chunk {
-                buffer,
-                draws: Vec::with_capacity((to - from) as usize),
-                error: None,
+        let mut chunk = Chunk {
+            buffer,
+            draws: Vec::with_capacity((to - from) as usize),
+            error: None,
+            // Without filters the index of a scenario follows from its draw, so the lines
+            // are finished here and the writer only copies the buffer.
+            complete: !self.suite.dedupe && !self.suite.require_conflict,
+        };
+        for k in from..to {
+            let Some(mut plan) = self.plan(k) else {
+                chunk.draws.push(Draw::Filtered);
+                continue;
             };
-            for k in from..to {
-                let Some(mut plan) = self.plan(k) else {
-                    chunk.draws.push(Draw::Filtered);
+            if let Some(s) = skip {
+                if !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1) {
+                    chunk.draws.push(Draw::Skipped);
                     continue;
-                };
-                if let Some(s) = skip {
-                    if !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1) {
-                        chunk.draws.push(Draw::Skipped);
-                        continue;
-                    }
-                }
-                let mut spans = Vec::with_capacity(2);
-                match self.render(&mut plan, &mut chunk.buffer, &mut spans) {
-                    Ok(()) => chunk.draws.push(Draw::Rendered(spans)),
-                    Err(d) => {
-                        chunk.error = Some(d);
-                        break;
-                    }
                 }
             }
-            chunk
-        };
-        let n = to - from;
-        if threads <= 1 || n < 256 {
-            return vec![work(from, to, buffers.pop().unwrap_or_default())];
+            let mut spans = Vec::with_capacity(2);
+            let lines = chunk.complete.then_some((k * per_plan, skip));
+            match self.render(&mut plan, local, lines, &mut chunk.buffer, &mut spans) {
+                Ok(()) => chunk.draws.push(Draw::Rendered(spans)),
+                Err(d) => {
+                    chunk.error = Some(d);
+                    break;
+                }
+            }
         }
-        let size = n.div_ceil(threads as u64);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads as u64)
-                .map(|i| (from + i * size, (from + (i + 1) * size).min(to)))
-                .filter(|(a, b)| a < b)
-                .map(|(a, b)| {
-                    let buffer = buffers.pop().unwrap_or_default();
-                    s.spawn(move || work(a, b, buffer))
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        })
+        chunk
     }
 
     /// How many scenarios of the suite pose each unordered pair of values: values upheld by
@@ -1000,13 +1066,14 @@ impl<'a> Expansion<'a> {
         let Ok(wanted) = u128::from_str_radix(wanted, 16) else {
             return Ok(None);
         };
+        let mut local = Local::default();
         for k in 0..self.total {
             let Some(mut plan) = self.plan(k) else {
                 continue;
             };
             let mut buffer = Vec::new();
             let mut spans = Vec::new();
-            self.render(&mut plan, &mut buffer, &mut spans)?;
+            self.render(&mut plan, &mut local, None, &mut buffer, &mut spans)?;
             if let Some(span) = spans.iter().find(|s| s.id == wanted) {
                 let line = format!(
                     "{{\"id\":\"s{:032x}\",{}",
@@ -1314,6 +1381,15 @@ fn compile_scenario(
     })
 }
 
+/// What one rendering thread keeps for itself: template views of values and rules, and the
+/// variable names, made on first use.
+#[derive(Default)]
+struct Local {
+    values: std::collections::HashMap<ValueId, Jinja>,
+    rules: std::collections::HashMap<RuleId, Jinja>,
+    variables: std::collections::HashMap<usize, Arc<[String]>>,
+}
+
 /// The output of one thread over consecutive draws.
 #[derive(Default)]
 struct Chunk {
@@ -1321,6 +1397,34 @@ struct Chunk {
     draws: Vec<Draw>,
     /// A template failed at the draw after the last one in `draws`.
     error: Option<Diagnostic>,
+    /// The buffer holds finished lines (numbered, of this shard only), in order.
+    complete: bool,
+}
+
+/// Turns the last rendered scenario into a finished line: its `{` becomes
+/// `{"id":…,"index":…,`. A line of another shard is dropped.
+fn finish_line(out: &mut Vec<u8>, spans: &mut [Rendered], index: u64, shard: Option<Shard>) {
+    let Some(span) = spans.last_mut() else {
+        return;
+    };
+    if shard.is_some_and(|s| index % s.of != s.index - 1) {
+        out.truncate(span.start);
+        span.end = span.start;
+        return;
+    }
+    let mut head = Vec::with_capacity(64);
+    push_head(&mut head, span.id, index);
+    out.splice(span.start..span.start + 1, head);
+    span.end = out.len();
+}
+
+/// `{"id":"s…","index":N,`
+fn push_head(out: &mut Vec<u8>, id: u128, index: u64) {
+    out.extend_from_slice(b"{\"id\":\"s");
+    push_hex(out, id, 32);
+    out.extend_from_slice(b"\",\"index\":");
+    push_u64(out, index);
+    out.push(b',');
 }
 
 /// What became of one draw.
@@ -1352,8 +1456,6 @@ impl WriteError {
 struct Writer {
     /// The start of the line being written, reused.
     head: Vec<u8>,
-    /// Render buffers handed back for the next batches.
-    spare: Vec<Vec<u8>>,
     summary: Summary,
     seen: HashSet<u128>,
     index: u64,
@@ -1363,13 +1465,24 @@ struct Writer {
 }
 
 impl Writer {
-    fn write(&mut self, chunk: Chunk, out: &mut dyn Write) -> Result<(), WriteError> {
+    /// Writes a chunk; returns its buffer, emptied, for reuse.
+    fn write(&mut self, chunk: Chunk, out: &mut dyn Write) -> Result<Vec<u8>, WriteError> {
+        if chunk.complete {
+            out.write_all(&chunk.buffer).map_err(WriteError::Io)?;
+        }
         for draw in chunk.draws {
             match draw {
                 Draw::Filtered => self.summary.filtered += 1,
                 Draw::Skipped => {
                     self.index += self.per_plan;
                     self.summary.scenarios += self.per_plan;
+                }
+                Draw::Rendered(spans) if chunk.complete => {
+                    for span in spans {
+                        self.summary.written += u64::from(span.end > span.start);
+                        self.index += 1;
+                        self.summary.scenarios += 1;
+                    }
                 }
                 Draw::Rendered(spans) => {
                     for span in spans {
@@ -1379,11 +1492,7 @@ impl Writer {
                         }
                         if self.shard.is_none_or(|s| self.index % s.of == s.index - 1) {
                             self.head.clear();
-                            self.head.extend_from_slice(b"{\"id\":\"s");
-                            push_hex(&mut self.head, span.id, 32);
-                            self.head.extend_from_slice(b"\",\"index\":");
-                            push_u64(&mut self.head, self.index);
-                            self.head.push(b',');
+                            push_head(&mut self.head, span.id, self.index);
                             out.write_all(&self.head).map_err(WriteError::Io)?;
                             out.write_all(&chunk.buffer[span.start + 1..span.end])
                                 .map_err(WriteError::Io)?;
@@ -1395,15 +1504,16 @@ impl Writer {
                 }
             }
         }
-        let mut buffer = chunk.buffer;
-        buffer.clear();
-        self.spare.push(buffer);
         match chunk.error {
             Some(d) => {
                 out.flush().map_err(WriteError::Io)?;
                 Err(WriteError::Template(d))
             }
-            None => Ok(()),
+            None => {
+                let mut buffer = chunk.buffer;
+                buffer.clear();
+                Ok(buffer)
+            }
         }
     }
 }
