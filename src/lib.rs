@@ -23,6 +23,7 @@
 
 mod check;
 pub mod diagnostic;
+pub mod eval;
 pub mod expand;
 pub mod format;
 pub mod graph;

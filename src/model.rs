@@ -19,6 +19,11 @@ macro_rules! id_type {
             pub fn index(self) -> usize {
                 self.0 as usize
             }
+
+            /// The id at position `index` of its arena.
+            pub fn from_index(index: usize) -> Self {
+                $name(index as u32)
+            }
         }
     )*};
 }

@@ -4,6 +4,7 @@
 //! `fmt --check` found unformatted files); 2 the command line itself is wrong.
 
 mod check;
+mod eval;
 mod expand;
 mod fmt;
 mod graph;
@@ -44,6 +45,8 @@ enum Command {
     Expand(expand::Args),
     /// Show which template, picks, relations and rules made a scenario
     Explain(expand::ExplainArgs),
+    /// Ask a model (or a value-system agent) every scenario of a suite; resumable
+    Eval(eval::Args),
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -138,6 +141,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Expand(args) => expand::run(args),
         Command::Explain(args) => expand::explain(args),
+        Command::Eval(args) => eval::run(args),
     };
     if ok {
         ExitCode::SUCCESS

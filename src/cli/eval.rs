@@ -1,0 +1,228 @@
+//! `quandary eval SUITE.jsonl`
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use quandary::eval::present::Labels;
+use quandary::eval::{self, Adapter, Presentation, Settings};
+use quandary::{Code, Diagnostic, SourceMap};
+
+use super::DiagnosticArgs;
+
+/// Arguments of `eval`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A suite written by `quandary expand`
+    #[arg(value_name = "SUITE.jsonl")]
+    pub suite: PathBuf,
+    /// Who answers: `profile` (the first profile of the suite's framework) or
+    /// `profile:NAME`, or `random`
+    #[arg(long, default_value = "profile", value_name = "ADAPTER")]
+    pub adapter: String,
+    /// The results journal (default: SUITE.results.jsonl beside the suite); run the same
+    /// command again to resume it
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: u64,
+    /// Print how many requests the run would make and an estimate of prompt tokens, and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ask again the scenarios whose recorded answer is an error
+    #[arg(long)]
+    pub retry_errors: bool,
+    /// The framework file with the profiles (default: the file the suite was expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
+    /// Softmax temperature of the profile agent (0: always the heaviest option)
+    #[arg(long, default_value_t = 0.0, value_name = "T")]
+    pub temperature: f64,
+    /// Seed of the random and profile adapters
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// How options are labelled in the prompt
+    #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
+    pub labels: LabelStyle,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// Option labels.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelStyle {
+    /// A, B, C
+    Letters,
+    /// Action 1, Action 2 (as DailyDilemmas asks)
+    Actions,
+}
+
+fn fail(args: &Args, d: Diagnostic) -> bool {
+    args.diagnostics.report(&[d], &SourceMap::new());
+    false
+}
+
+/// Builds the adapter named by `--adapter`.
+fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, Diagnostic> {
+    let (kind, name) = match args.adapter.split_once(':') {
+        Some((k, n)) => (k, Some(n)),
+        None => (args.adapter.as_str(), None),
+    };
+    match kind {
+        "random" => Ok(Box::new(eval::adapters::Random { seed: args.seed })),
+        "profile" => {
+            let file = match &args.framework {
+                Some(f) => f.clone(),
+                None => header
+                    .get("files")
+                    .and_then(|f| f.get(0))
+                    .and_then(|f| f.as_str())
+                    .map(PathBuf::from)
+                    .ok_or_else(|| {
+                        Diagnostic::new(Code::Io, "the suite's header names no source file")
+                            .help("give the framework with --framework FILE")
+                    })?,
+            };
+            let loaded = quandary::load_path(&file);
+            if loaded.has_errors() {
+                return Err(
+                    Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
+                        .help(format!("run `quandary check {}`", file.display())),
+                );
+            }
+            let f = &loaded.framework;
+            let found = match name {
+                Some(n) => f.profiles.iter().position(|p| p.id == n),
+                None => (0..f.profiles.len()).next(),
+            };
+            let Some(p) = found else {
+                let names: Vec<&str> = f.profiles.iter().map(|p| p.id.as_str()).collect();
+                let help = match (name, names.is_empty()) {
+                    (_, true) => "add a `profile id \"label\" { value 0.8 … }` block, or give another file with --framework".to_string(),
+                    (Some(n), false) => match quandary::suggest::similar(n, names.iter().copied()) {
+                        Some(s) => format!("did you mean `profile:{s}`?"),
+                        None => format!("the profiles are {}", names.join(", ")),
+                    },
+                    (None, false) => String::new(),
+                };
+                return Err(Diagnostic::new(
+                    Code::UnknownReference,
+                    match name {
+                        Some(n) => format!(
+                            "no profile `{n}` in `{}` or what it imports",
+                            file.display()
+                        ),
+                        None => format!(
+                            "`{}` and what it imports declare no profile",
+                            file.display()
+                        ),
+                    },
+                )
+                .help(help));
+            };
+            Ok(Box::new(eval::adapters::Profile::new(
+                f,
+                quandary::model::ProfileId::from_index(p),
+                args.temperature,
+                args.seed,
+            )))
+        }
+        other => {
+            let known = ["profile", "random"];
+            let help = match quandary::suggest::similar(other, known) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "the adapters are `profile`, `profile:NAME` and `random`".to_string(),
+            };
+            Err(
+                Diagnostic::new(Code::InvalidSetting, format!("`{other}` is not an adapter"))
+                    .help(help),
+            )
+        }
+    }
+}
+
+pub fn run(args: Args) -> bool {
+    let header = match eval::suite_header(&args.suite) {
+        Ok(h) => h,
+        Err(d) => return fail(&args, d),
+    };
+    let settings = Settings {
+        presentation: Presentation {
+            labels: match args.labels {
+                LabelStyle::Letters => Labels::Letters,
+                LabelStyle::Actions => Labels::Actions,
+            },
+            ..Presentation::default()
+        },
+        steers: Vec::new(),
+        concurrency: args.concurrency as usize,
+        retry_errors: args.retry_errors,
+    };
+    if args.dry_run {
+        return match eval::dry_run(&args.suite, &settings) {
+            Ok(plan) => super::print(&format!(
+                "{} requests ({} scenarios × {} steer{}), about {} prompt tokens\n",
+                plan.requests,
+                plan.scenarios,
+                plan.steers,
+                if plan.steers == 1 { "" } else { "s" },
+                plan.prompt_tokens
+            )),
+            Err(d) => fail(&args, d),
+        };
+    }
+    let adapter = match adapter(&args, &header) {
+        Ok(a) => a,
+        Err(d) => return fail(&args, d),
+    };
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| eval::default_results_path(&args.suite));
+    let bar = (std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut progress = |done: u64, total: u64, errors: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(format!("{errors} failed"));
+        }
+    };
+    let result = eval::run(
+        &args.suite,
+        &output,
+        adapter.as_ref(),
+        &settings,
+        &mut progress,
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(o) => {
+            eprintln!(
+                "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
+                 tokens {} prompt, {} completion; {:.2} s; results in {}",
+                o.requests,
+                o.asked,
+                o.answered,
+                o.failed,
+                o.resumed,
+                o.prompt_tokens,
+                o.completion_tokens,
+                o.seconds,
+                output.display()
+            );
+            true
+        }
+        Err(d) => fail(&args, d),
+    }
+}

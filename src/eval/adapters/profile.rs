@@ -1,0 +1,142 @@
+//! `profile`: a value-system agent. It weighs each option by the values it upholds minus
+//! those it violates, under the weights of a `profile` block, and picks the heaviest; with a
+//! temperature above 0 it draws from the softmax of the weights instead (seeded).
+
+use std::collections::HashMap;
+
+use crate::eval::{Adapter, AdapterError, Decision, Request};
+use crate::expand::rng;
+use crate::model::{Framework, ProfileId, ValueId};
+
+/// A value-system agent built from a `profile` block.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    name: String,
+    /// Weight of every value that has one, by qualified name (`framework.value`).
+    weights: HashMap<String, f64>,
+    /// Softmax temperature; 0 picks the heaviest option.
+    pub temperature: f64,
+    /// Seed of the draws (with a temperature) and of tie-breaks.
+    pub seed: u64,
+}
+
+impl Profile {
+    /// The agent of profile `profile` of `framework`.
+    ///
+    /// A value's weight is the profile's weight for it, else for its nearest ancestor that
+    /// has one, else the mean weight of the values it is mapped to (`map`) in other
+    /// frameworks (found the same way); a value with none weighs 0. So a profile over the
+    /// Moral Foundations weighs DailyDilemmas values through their mapping.
+    pub fn new(framework: &Framework, profile: ProfileId, temperature: f64, seed: u64) -> Self {
+        let p = &framework.profiles[profile.index()];
+        let explicit: HashMap<ValueId, f64> = p.weights.iter().copied().collect();
+        let own = |v: ValueId| -> Option<f64> {
+            std::iter::once(v)
+                .chain(framework.ancestors(v))
+                .find_map(|x| explicit.get(&x).copied())
+        };
+        let mut targets: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
+        for m in &framework.mappings {
+            targets
+                .entry(m.value)
+                .or_default()
+                .extend(m.targets.iter().copied());
+        }
+        let mut weights = HashMap::new();
+        for i in 0..framework.values.len() {
+            let v = ValueId(i as u32);
+            let weight = own(v).or_else(|| {
+                let mapped: Vec<f64> = std::iter::once(v)
+                    .chain(framework.ancestors(v))
+                    .filter_map(|x| targets.get(&x))
+                    .flatten()
+                    .filter_map(|&t| own(t))
+                    .collect();
+                (!mapped.is_empty()).then(|| mapped.iter().sum::<f64>() / mapped.len() as f64)
+            });
+            if let Some(w) = weight {
+                weights.insert(framework.qualified_value(v), w);
+            }
+        }
+        Profile {
+            name: format!("{}.{}", framework.module(p.module).display_id(), p.id),
+            weights,
+            temperature,
+            seed,
+        }
+    }
+
+    /// The weight of an option: its upheld values' weights minus its violated values'.
+    pub fn score(&self, upholds: &[String], violates: &[String]) -> f64 {
+        let w = |v: &String| self.weights.get(v).copied().unwrap_or(0.0);
+        upholds.iter().map(w).sum::<f64>() - violates.iter().map(w).sum::<f64>()
+    }
+}
+
+impl Adapter for Profile {
+    fn fingerprint(&self) -> String {
+        format!(
+            "profile/{}/temperature={}/seed={}",
+            self.name, self.temperature, self.seed
+        )
+    }
+
+    fn model(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+
+    fn parameters(&self) -> serde_json::Value {
+        serde_json::json!({ "profile": self.name, "temperature": self.temperature, "seed": self.seed })
+    }
+
+    fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+        let n = request.options.len();
+        if n == 0 {
+            return Err(AdapterError {
+                message: "the scenario has no options".into(),
+                attempts: 1,
+                raw: None,
+            });
+        }
+        let scores: Vec<f64> = request
+            .options
+            .iter()
+            .map(|o| self.score(&o.upholds, &o.violates))
+            .collect();
+        // Seeded by the twin group, not the scenario, so the agent answers a scenario and
+        // its order-swapped twin alike.
+        let mut stream = super::stream(self.seed, request.group, request.steer, "profile");
+        if self.temperature > 0.0 {
+            let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let exp: Vec<f64> = scores
+                .iter()
+                .map(|s| ((s - max) / self.temperature).exp())
+                .collect();
+            let total: f64 = exp.iter().sum();
+            let probabilities: Vec<f64> = exp.iter().map(|e| e / total).collect();
+            let mut u = rng::unit(&mut stream);
+            let mut pick = n - 1;
+            for (i, p) in probabilities.iter().enumerate() {
+                if u < *p {
+                    pick = i;
+                    break;
+                }
+                u -= p;
+            }
+            let mut d = Decision::option(pick);
+            d.probabilities = Some(probabilities);
+            return Ok(d);
+        }
+        let best = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let tied: Vec<usize> = (0..n).filter(|&i| scores[i] == best).collect();
+        let pick = if tied.len() == 1 {
+            tied[0]
+        } else {
+            // A tie is broken by the option's content, again so twins agree.
+            let mut by_id: Vec<usize> = tied.clone();
+            by_id.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
+            by_id[rng::below(&mut stream, by_id.len() as u64) as usize]
+        };
+        Ok(Decision::option(pick))
+    }
+}

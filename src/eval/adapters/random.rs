@@ -1,0 +1,38 @@
+//! `random`: a seeded baseline that picks uniformly.
+
+use crate::eval::{Adapter, AdapterError, Decision, Request};
+use crate::expand::rng;
+
+/// Picks an option uniformly at random, the same one every time for a given seed,
+/// scenario and steer.
+#[derive(Clone, Debug)]
+pub struct Random {
+    /// The seed.
+    pub seed: u64,
+}
+
+impl Adapter for Random {
+    fn fingerprint(&self) -> String {
+        format!("random/seed={}", self.seed)
+    }
+
+    fn parameters(&self) -> serde_json::Value {
+        serde_json::json!({ "seed": self.seed })
+    }
+
+    fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+        let n = request.options.len();
+        if n == 0 {
+            return Err(AdapterError {
+                message: "the scenario has no options".into(),
+                attempts: 1,
+                raw: None,
+            });
+        }
+        let mut stream = super::stream(self.seed, request.scenario, request.steer, "random");
+        let pick = rng::below(&mut stream, n as u64) as usize;
+        let mut d = Decision::option(pick);
+        d.probabilities = Some(vec![1.0 / n as f64; n]);
+        Ok(d)
+    }
+}

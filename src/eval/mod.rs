@@ -1,0 +1,552 @@
+//! Evaluation: scenarios from a suite file go to a model [`Adapter`]; every decision is
+//! appended to a results journal as it arrives, so a run that is stopped resumes where it
+//! was, asking nothing twice and losing nothing.
+//!
+//! An embedder implements [`Adapter`] (one method, [`Adapter::decide`]) and calls [`run`].
+
+pub mod adapters;
+mod journal;
+pub mod present;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Code, Diagnostic};
+pub use journal::Journal;
+pub use present::Presentation;
+
+/// One option of a scenario as an adapter sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// How the option is labelled in the prompt: `A`, `B`, … or `Action 1`, ….
+    pub label: String,
+    /// The action's id in the scenario.
+    pub action: String,
+    /// The action's text.
+    pub text: String,
+    /// Values the action upholds (`framework.value`).
+    #[serde(default)]
+    pub upholds: Vec<String>,
+    /// Values the action violates.
+    #[serde(default)]
+    pub violates: Vec<String>,
+}
+
+/// What an adapter is asked.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// The scenario's id.
+    pub scenario: &'a str,
+    /// The scenario's twin group, or its id when it has none: the same for a scenario and
+    /// its order-swapped twin.
+    pub group: &'a str,
+    /// The steer the scenario is asked under, if any.
+    pub steer: Option<&'a str>,
+    /// The system prompt, if any.
+    pub system: Option<&'a str>,
+    /// The user prompt: the dilemma, the labelled options and the answer instruction.
+    pub prompt: &'a str,
+    /// The options, in the order shown.
+    pub options: &'a [Choice],
+}
+
+/// What an adapter chose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    /// The option at this position of [`Request::options`].
+    Option(usize),
+    /// The answer names no option.
+    Unparsed,
+    /// The model declined to choose.
+    Refused,
+}
+
+/// An adapter's decision on one request.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Decision {
+    /// The choice.
+    pub answer: Option<Answer>,
+    /// Probabilities per option (in the order shown), when the adapter knows them.
+    pub probabilities: Option<Vec<f64>>,
+    /// Other readings of the same answer, by method (e.g. `logprobs`, `parse`).
+    pub readings: Vec<(String, Answer)>,
+    /// The raw answer text.
+    pub raw: Option<String>,
+    /// Prompt tokens used.
+    pub prompt_tokens: Option<u64>,
+    /// Completion tokens used.
+    pub completion_tokens: Option<u64>,
+    /// Requests made (more than 1 after retries).
+    pub attempts: u32,
+}
+
+impl Decision {
+    /// A decision for option `index` (one attempt, nothing else known).
+    pub fn option(index: usize) -> Decision {
+        Decision {
+            answer: Some(Answer::Option(index)),
+            attempts: 1,
+            ..Decision::default()
+        }
+    }
+}
+
+/// An adapter could not decide (after its own retries).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct AdapterError {
+    /// What went wrong, for the results file: never a secret.
+    pub message: String,
+    /// Requests made.
+    pub attempts: u32,
+    /// The raw answer, if one came back.
+    pub raw: Option<String>,
+}
+
+/// Something that answers dilemmas: a model behind an API, a program, a value system.
+///
+/// ```
+/// use quandary::eval::{Adapter, AdapterError, Decision, Request};
+///
+/// /// Always picks the option with the shortest text.
+/// struct Shortest;
+///
+/// impl Adapter for Shortest {
+///     fn fingerprint(&self) -> String {
+///         "shortest/1".into()
+///     }
+///     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+///         let best = (0..request.options.len())
+///             .min_by_key(|&i| request.options[i].text.len())
+///             .unwrap_or(0);
+///         Ok(Decision::option(best))
+///     }
+/// }
+/// ```
+pub trait Adapter: Send + Sync {
+    /// A stable description of the adapter and everything that changes its answers (model,
+    /// parameters; never a secret): recorded in results and part of cache keys.
+    fn fingerprint(&self) -> String;
+
+    /// The model's name, if the adapter has one.
+    fn model(&self) -> Option<String> {
+        None
+    }
+
+    /// The parameters to record in the results header.
+    fn parameters(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Decides one request. Called from several threads at once when the run's concurrency
+    /// is above 1.
+    fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError>;
+}
+
+/// A scenario line of a suite file, as far as evaluation needs it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Scenario {
+    /// Its id.
+    pub id: String,
+    /// Its index in the suite.
+    #[serde(default)]
+    pub index: u64,
+    /// Its twin group.
+    #[serde(default)]
+    pub twin_group: Option<String>,
+    /// The template it came from.
+    #[serde(default)]
+    pub template: String,
+    /// The dilemma.
+    pub text: String,
+    /// Its options.
+    pub actions: Vec<ScenarioAction>,
+}
+
+/// An option of a suite scenario.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ScenarioAction {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    pub label: String,
+    /// Values it upholds.
+    #[serde(default)]
+    pub upholds: Vec<String>,
+    /// Values it violates.
+    #[serde(default)]
+    pub violates: Vec<String>,
+}
+
+/// A system prompt a run can be repeated under.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Steer {
+    /// Its id.
+    pub id: String,
+    /// The system prompt.
+    pub system: String,
+}
+
+/// Settings of an evaluation run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How scenarios are shown.
+    pub presentation: Presentation,
+    /// Steers to repeat the run under; the run without a steer is always included.
+    pub steers: Vec<Steer>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Ask again the scenarios whose recorded answer is an error.
+    pub retry_errors: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            presentation: Presentation::default(),
+            steers: Vec::new(),
+            concurrency: 1,
+            retry_errors: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Requests in the suite (scenarios × steers).
+    pub requests: u64,
+    /// Already in the journal, not asked again.
+    pub resumed: u64,
+    /// Asked in this run.
+    pub asked: u64,
+    /// Of those, answered with an option.
+    pub answered: u64,
+    /// Of those, recorded as `unparsed`, `refused` or `error`.
+    pub failed: u64,
+    /// Tokens used in this run.
+    pub prompt_tokens: u64,
+    /// Tokens used in this run.
+    pub completion_tokens: u64,
+    /// Seconds the run took.
+    pub seconds: f64,
+}
+
+/// One result line.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// The scenario's id.
+    pub scenario: String,
+    /// The scenario's index in the suite.
+    pub index: u64,
+    /// Its twin group.
+    pub twin_group: Option<String>,
+    /// The steer, if any.
+    pub steer: Option<String>,
+    /// The chosen action's id, or `unparsed`, `refused` or `error`.
+    pub choice: String,
+    /// The chosen option's position among those shown (0-based).
+    pub position: Option<usize>,
+    /// The actions in the order shown.
+    pub order: Vec<String>,
+    /// Probabilities per action id, when known.
+    pub probabilities: Option<indexmap::IndexMap<String, f64>>,
+    /// Other readings of the answer (method → action id or failure).
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub readings: indexmap::IndexMap<String, String>,
+    /// The raw answer, or the error message.
+    pub raw: Option<String>,
+    /// Milliseconds the decision took.
+    pub latency_ms: f64,
+    /// Prompt and completion tokens.
+    pub tokens: Tokens,
+    /// Requests made.
+    pub attempts: u32,
+}
+
+/// Token counts.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tokens {
+    /// Prompt tokens.
+    pub prompt: Option<u64>,
+    /// Completion tokens.
+    pub completion: Option<u64>,
+}
+
+/// Reads the header line of a suite file.
+pub fn suite_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
+    let file = open(path)?;
+    let mut line = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut line)
+        .map_err(|e| read_error(path, &e.to_string()))?;
+    let header: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| read_error(path, &format!("its first line is not a suite header: {e}")))?;
+    if header.get("format").and_then(|f| f.as_str()) != Some("suite") {
+        return Err(read_error(
+            path,
+            "its first line is not a suite header (`\"format\":\"suite\"`)",
+        ));
+    }
+    Ok(header)
+}
+
+fn open(path: &Path) -> Result<std::fs::File, Diagnostic> {
+    std::fs::File::open(path).map_err(|e| read_error(path, &e.to_string().to_lowercase()))
+}
+
+fn read_error(path: &Path, why: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot read the suite `{}`: {why}", path.display()),
+    )
+    .path(path.display().to_string())
+    .help("give a suite written by `quandary expand`")
+}
+
+/// Evaluates the suite at `suite` with `adapter`, appending results to the journal at
+/// `results` (created with a header, or resumed). `progress` is told requests done, the
+/// total, and failures so far after each decision.
+pub fn run(
+    suite: &Path,
+    results: &Path,
+    adapter: &dyn Adapter,
+    settings: &Settings,
+    progress: &mut dyn FnMut(u64, u64, u64),
+) -> Result<Outcome, Diagnostic> {
+    let started = Instant::now();
+    let suite_header = suite_header(suite)?;
+    let header = serde_json::json!({
+        "quandary": env!("CARGO_PKG_VERSION"),
+        "format": "results",
+        "suite": suite_header.get("suite"),
+        "suite_file": suite.display().to_string(),
+        "suite_hash": suite_header.get("source_hash"),
+        "seed": suite_header.get("seed"),
+        "adapter": adapter.fingerprint(),
+        "model": adapter.model(),
+        "parameters": adapter.parameters(),
+        "presentation": settings.presentation.fingerprint(),
+        "steers": settings.steers,
+    });
+    let mut journal = Journal::open(results, &header)?;
+    let steers: Vec<Option<&Steer>> = std::iter::once(None)
+        .chain(settings.steers.iter().map(Some))
+        .collect();
+    let mut outcome = Outcome::default();
+    // The requests to make, in suite order.
+    let mut todo: Vec<(Scenario, Option<Steer>)> = Vec::new();
+    let reader = std::io::BufReader::new(open(suite)?);
+    for (n, line) in reader.lines().enumerate().skip(1) {
+        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let scenario: Scenario = serde_json::from_str(&line)
+            .map_err(|e| read_error(suite, &format!("line {} is not a scenario: {e}", n + 1)))?;
+        for steer in &steers {
+            outcome.requests += 1;
+            let steer_id = steer.map(|s| s.id.as_str());
+            if journal.is_done(&scenario.id, steer_id, settings.retry_errors) {
+                outcome.resumed += 1;
+                continue;
+            }
+            todo.push((scenario.clone(), steer.cloned()));
+        }
+    }
+    let total = outcome.requests;
+    let mut done = outcome.resumed;
+    let mut failures = 0;
+    progress(done, total, failures);
+    let workers = settings.concurrency.max(1).min(todo.len().max(1));
+    let (job_tx, job_rx) = mpsc::channel::<(Scenario, Option<Steer>)>();
+    let job_rx = std::sync::Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Record>();
+    let presentation = &settings.presentation;
+    std::thread::scope(|scope| -> Result<(), Diagnostic> {
+        for _ in 0..workers {
+            let job_rx = &job_rx;
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((scenario, steer)) = job else { break };
+                    let record = ask(adapter, presentation, &scenario, steer.as_ref());
+                    if done_tx.send(record).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        for job in todo {
+            // The workers stop only when this side does.
+            let _ = job_tx.send(job);
+        }
+        drop(job_tx);
+        for record in done_rx {
+            if record.position.is_some() {
+                outcome.answered += 1;
+            } else {
+                outcome.failed += 1;
+                failures += 1;
+            }
+            outcome.asked += 1;
+            outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
+            outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
+            journal.append(&record)?;
+            done += 1;
+            progress(done, total, failures);
+        }
+        Ok(())
+    })?;
+    outcome.seconds = started.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// Asks one scenario (under one steer) and turns the answer into a result record.
+fn ask(
+    adapter: &dyn Adapter,
+    presentation: &Presentation,
+    scenario: &Scenario,
+    steer: Option<&Steer>,
+) -> Record {
+    let options = presentation.options(scenario);
+    let prompt = presentation.prompt(scenario, &options);
+    let system = presentation.system(steer.map(|s| s.system.as_str()));
+    let request = Request {
+        scenario: &scenario.id,
+        group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
+        steer: steer.map(|s| s.id.as_str()),
+        system: system.as_deref(),
+        prompt: &prompt,
+        options: &options,
+    };
+    let started = Instant::now();
+    let result = adapter.decide(&request);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let order: Vec<String> = options.iter().map(|o| o.action.clone()).collect();
+    let name = |a: &Answer| match a {
+        Answer::Option(i) => options
+            .get(*i)
+            .map_or_else(|| "unparsed".to_string(), |o| o.action.clone()),
+        Answer::Unparsed => "unparsed".into(),
+        Answer::Refused => "refused".into(),
+    };
+    match result {
+        Ok(d) => {
+            let answer = d.answer.clone().unwrap_or(Answer::Unparsed);
+            let position = match answer {
+                Answer::Option(i) if i < options.len() => Some(i),
+                _ => None,
+            };
+            let probabilities = d.probabilities.as_ref().map(|p| {
+                options
+                    .iter()
+                    .zip(p)
+                    .map(|(o, p)| (o.action.clone(), *p))
+                    .collect()
+            });
+            Record {
+                scenario: scenario.id.clone(),
+                index: scenario.index,
+                twin_group: scenario.twin_group.clone(),
+                steer: steer.map(|s| s.id.clone()),
+                choice: name(&answer),
+                position,
+                order,
+                probabilities,
+                readings: d
+                    .readings
+                    .iter()
+                    .map(|(k, a)| (k.clone(), name(a)))
+                    .collect(),
+                raw: d.raw,
+                latency_ms,
+                tokens: Tokens {
+                    prompt: d.prompt_tokens,
+                    completion: d.completion_tokens,
+                },
+                attempts: d.attempts.max(1),
+            }
+        }
+        Err(e) => Record {
+            scenario: scenario.id.clone(),
+            index: scenario.index,
+            twin_group: scenario.twin_group.clone(),
+            steer: steer.map(|s| s.id.clone()),
+            choice: "error".into(),
+            position: None,
+            order,
+            probabilities: None,
+            readings: Default::default(),
+            raw: Some(match e.raw {
+                Some(raw) => format!("{}: {raw}", e.message),
+                None => e.message,
+            }),
+            latency_ms,
+            tokens: Tokens::default(),
+            attempts: e.attempts.max(1),
+        },
+    }
+}
+
+/// What a run would ask.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DryRun {
+    /// Scenarios in the suite.
+    pub scenarios: u64,
+    /// Steers, the plain run included.
+    pub steers: u64,
+    /// Requests: scenarios × steers.
+    pub requests: u64,
+    /// An estimate of the prompt tokens (a token for every four bytes of prompt).
+    pub prompt_tokens: u64,
+}
+
+/// Counts the requests a run of `suite` would make, and estimates their prompt tokens.
+pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> {
+    suite_header(suite)?;
+    let mut out = DryRun {
+        steers: 1 + settings.steers.len() as u64,
+        ..DryRun::default()
+    };
+    let steer_bytes: u64 = settings.steers.iter().map(|s| s.system.len() as u64).sum();
+    let system = settings
+        .presentation
+        .system
+        .as_ref()
+        .map_or(0, |s| s.len() as u64);
+    let reader = std::io::BufReader::new(open(suite)?);
+    for (n, line) in reader.lines().enumerate().skip(1) {
+        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let scenario: Scenario = serde_json::from_str(&line)
+            .map_err(|e| read_error(suite, &format!("line {} is not a scenario: {e}", n + 1)))?;
+        let options = settings.presentation.options(&scenario);
+        let prompt = settings.presentation.prompt(&scenario, &options).len() as u64;
+        out.scenarios += 1;
+        out.prompt_tokens += ((prompt + system) * out.steers + steer_bytes).div_ceil(4);
+    }
+    out.requests = out.scenarios * out.steers;
+    Ok(out)
+}
+
+/// The default results path for a suite: `SUITE.results.jsonl` beside it.
+pub fn default_results_path(suite: &Path) -> PathBuf {
+    let stem = suite
+        .file_stem()
+        .map_or_else(|| "suite".into(), |s| s.to_string_lossy().into_owned());
+    let stem = stem.strip_suffix(".suite").unwrap_or(&stem).to_string();
+    suite.with_file_name(format!("{stem}.results.jsonl"))
+}
