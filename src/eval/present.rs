@@ -167,8 +167,7 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
                 let mut chars = r.chars();
                 chars.next().is_some_and(char::is_whitespace)
                     && chars.next().is_some_and(|c| c.is_alphabetic())
-            })
-            && !cleaned.starts_with(&o.label);
+            });
         if !word_use
             && rest.is_some_and(|r| r.is_empty() || !r.starts_with(|c: char| c.is_alphanumeric()))
         {
