@@ -338,6 +338,13 @@ fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<
         mark(m.value);
         m.targets.iter().for_each(|&v| mark(v));
     }
+    for steer in &f.steers {
+        steer
+            .toward
+            .iter()
+            .chain(&steer.away)
+            .for_each(|&v| mark(v));
+    }
     for s in &f.scenarios {
         for slot in &s.slots {
             if let SlotDomain::Values(values) = &slot.domain {

@@ -121,6 +121,8 @@ codes! {
     SuiteTooLarge = "Q0123", Error, "suite too large";
     /// A template that fails while rendering a scenario.
     TemplateRuntime = "Q0124", Error, "template failed to render";
+    /// A steer without a system prompt, or a constitution without principles.
+    IncompletePresentation = "Q0125", Error, "incomplete steer or constitution";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.

@@ -25,8 +25,8 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
     ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Item, Node, NodeEntry,
-    ProfileEntry, Reference, Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain,
-    Str, SuiteSetting, Translation,
+    PresentationAttribute, PresentationBlock, ProfileEntry, Reference, Relation, RuleAttribute,
+    ScenarioEntry, SetArg, SetCall, SlotDomain, Str, SuiteSetting, Translation,
 };
 
 /// The widest a block may be, in characters and indentation included, to be written on one
@@ -218,7 +218,37 @@ fn item(item: &Item) -> Unit {
             keep_empty: true,
             span: su.span,
         },
+        Item::Prompt(b) => presentation("prompt", b),
+        Item::Steer(b) => presentation("steer", b),
+        Item::Constitution(b) => presentation("constitution", b),
         Item::Node(n) => node(n),
+    }
+}
+
+fn presentation(keyword: &str, b: &PresentationBlock) -> Unit {
+    Unit::Block {
+        header: header(keyword, &b.id.name, b.label.as_ref()),
+        braces: Some(b.braces.clone()),
+        entries: b
+            .attributes
+            .iter()
+            .map(|a| {
+                let text = match a {
+                    PresentationAttribute::System(s, _) => format!("system {}", s.raw),
+                    PresentationAttribute::User(s, _) => format!("user {}", s.raw),
+                    PresentationAttribute::Labels(w, _) => format!("labels {}", w.name),
+                    PresentationAttribute::Instruction(s, _) => format!("instruction {}", s.raw),
+                    PresentationAttribute::Toward(r, _) => format!("toward {}", references(r)),
+                    PresentationAttribute::Away(r, _) => format!("away {}", references(r)),
+                    PresentationAttribute::Principle(s, _) => format!("principle {}", s.raw),
+                    PresentationAttribute::Source(s, _) => format!("source {}", s.raw),
+                    PresentationAttribute::Describe(s, _) => format!("describe {}", s.raw),
+                };
+                line(text, a.span())
+            })
+            .collect(),
+        keep_empty: true,
+        span: b.span,
     }
 }
 

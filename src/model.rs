@@ -43,6 +43,10 @@ id_type! {
     ScenarioId;
     /// A suite in [`Framework::suites`].
     SuiteId;
+    /// A prompt in [`Framework::prompts`].
+    PromptId;
+    /// A steer or constitution in [`Framework::steers`].
+    SteerId;
 }
 
 /// Everything loaded: the files named by the caller (roots) and every file they import.
@@ -66,6 +70,10 @@ pub struct Framework {
     pub scenarios: Vec<Scenario>,
     /// Every suite.
     pub suites: Vec<Suite>,
+    /// Every prompt.
+    pub prompts: Vec<Prompt>,
+    /// Every steer and constitution.
+    pub steers: Vec<Steer>,
 }
 
 impl Framework {
@@ -166,6 +174,10 @@ pub struct Module {
     pub scenarios: Vec<ScenarioId>,
     /// Suites in definition order.
     pub suites: Vec<SuiteId>,
+    /// Prompts in definition order.
+    pub prompts: Vec<PromptId>,
+    /// Steers and constitutions in definition order.
+    pub steers: Vec<SteerId>,
 }
 
 impl Module {
@@ -198,6 +210,10 @@ pub enum ItemId {
     Scenario(ScenarioId),
     /// A suite.
     Suite(SuiteId),
+    /// A prompt.
+    Prompt(PromptId),
+    /// A steer or constitution.
+    Steer(SteerId),
 }
 
 /// The `framework` header.
@@ -599,4 +615,58 @@ pub struct Suite {
     pub span: Span,
     /// Where its `count` or `each` setting is, if written.
     pub size_span: Option<Span>,
+}
+
+/// How options are labelled in a prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptionLabels {
+    /// `A`, `B`, `C`, …
+    #[default]
+    Letters,
+    /// `Action 1`, `Action 2`, …
+    Actions,
+}
+
+/// `prompt id "label" { … }`: how scenarios are shown to a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// The system prompt.
+    pub system: Option<String>,
+    /// The user message template (variables `text`, `options`, `instruction`).
+    pub user: Option<Template>,
+    /// How options are labelled.
+    pub labels: OptionLabels,
+    /// The answer instruction.
+    pub instruction: Option<String>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// `steer` or `constitution`: a system prompt a run can be repeated under.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Steer {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// The system prompt (for a constitution, its principles as a numbered list).
+    pub system: String,
+    /// Values it pushes toward.
+    pub toward: Vec<ValueId>,
+    /// Values it pushes away from.
+    pub away: Vec<ValueId>,
+    /// A constitution's principles.
+    pub principles: Vec<String>,
+    /// Where it comes from.
+    pub source: Option<String>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
 }

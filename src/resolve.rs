@@ -278,6 +278,8 @@ impl Resolver<'_> {
             mappings: Vec::new(),
             scenarios: Vec::new(),
             suites: Vec::new(),
+            prompts: Vec::new(),
+            steers: Vec::new(),
         });
         self.by_key.insert(key, id);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -448,6 +450,24 @@ impl Resolver<'_> {
                             declared[index] = Some(ItemId::Scenario(id));
                         }
                     }
+                    ast::Item::Prompt(b) => {
+                        let id = PromptId(self.framework.prompts.len() as u32);
+                        if self.declare_id(module, &b.id, ItemId::Prompt(id)) {
+                            let prompt = self.prompt(module, b);
+                            self.framework.prompts.push(prompt);
+                            self.framework.modules[m].prompts.push(id);
+                        }
+                    }
+                    ast::Item::Steer(b) | ast::Item::Constitution(b) => {
+                        let id = SteerId(self.framework.steers.len() as u32);
+                        if self.declare_id(module, &b.id, ItemId::Steer(id)) {
+                            let constitution = matches!(item, ast::Item::Constitution(_));
+                            let steer = self.steer(module, b, constitution);
+                            self.framework.steers.push(steer);
+                            self.framework.modules[m].steers.push(id);
+                            declared[index] = Some(ItemId::Steer(id));
+                        }
+                    }
                     ast::Item::Suite(su) => {
                         let id = SuiteId(self.framework.suites.len() as u32);
                         if self.declare_id(module, &su.id, ItemId::Suite(id)) {
@@ -592,6 +612,8 @@ impl Resolver<'_> {
                 ItemId::Profile(p) => self.framework.profiles[p.index()].span,
                 ItemId::Scenario(x) => self.framework.scenarios[x.index()].span,
                 ItemId::Suite(x) => self.framework.suites[x.index()].span,
+                ItemId::Prompt(x) => self.framework.prompts[x.index()].span,
+                ItemId::Steer(x) => self.framework.steers[x.index()].span,
             };
             self.diagnostics.push(
                 Diagnostic::new(Code::DuplicateId, format!("`{}` is defined twice", id.name))
@@ -809,6 +831,26 @@ impl Resolver<'_> {
                             continue;
                         };
                         self.bind_scenario(module, id, sc);
+                    }
+                    ast::Item::Steer(b) | ast::Item::Constitution(b) => {
+                        let Some(ItemId::Steer(id)) = *declared else {
+                            continue;
+                        };
+                        for a in &b.attributes {
+                            match a {
+                                ast::PresentationAttribute::Toward(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.steers[id.index()].toward.extend(vs);
+                                }
+                                ast::PresentationAttribute::Away(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.steers[id.index()].away.extend(vs);
+                                }
+                                _ => {}
+                            }
+                        }
                     }
                     ast::Item::Suite(su) => {
                         let Some(ItemId::Suite(id)) = *declared else {
@@ -1539,6 +1581,110 @@ impl Resolver<'_> {
         self.framework.suites[id.index()] = suite;
     }
 
+    fn prompt(&mut self, module: ModuleId, b: &ast::PresentationBlock) -> Prompt {
+        let mut prompt = Prompt {
+            id: b.id.name.clone(),
+            label: b.label.as_ref().map(|l| l.value.clone()),
+            system: None,
+            user: None,
+            labels: OptionLabels::Letters,
+            instruction: None,
+            module,
+            span: b.span,
+        };
+        let mut labels_seen = false;
+        for a in &b.attributes {
+            match a {
+                ast::PresentationAttribute::System(s, span) => {
+                    self.once(&mut prompt.system, s, *span, "system")
+                }
+                ast::PresentationAttribute::Instruction(s, span) => {
+                    self.once(&mut prompt.instruction, s, *span, "instruction")
+                }
+                ast::PresentationAttribute::User(s, span) => {
+                    if prompt.user.is_some() {
+                        self.diagnostics.push(duplicate_attribute("user", *span));
+                    } else {
+                        prompt.user = Some(template(s));
+                    }
+                }
+                ast::PresentationAttribute::Labels(w, span) => {
+                    if labels_seen {
+                        self.diagnostics.push(duplicate_attribute("labels", *span));
+                        continue;
+                    }
+                    labels_seen = true;
+                    match w.name.as_str() {
+                        "letters" => prompt.labels = OptionLabels::Letters,
+                        "actions" => prompt.labels = OptionLabels::Actions,
+                        _ => self.invalid_word(w, "labels", &["letters", "actions"]),
+                    }
+                }
+                _ => {}
+            }
+        }
+        prompt
+    }
+
+    fn steer(&mut self, module: ModuleId, b: &ast::PresentationBlock, constitution: bool) -> Steer {
+        let mut system = None;
+        let mut source = None;
+        let mut principles = Vec::new();
+        for a in &b.attributes {
+            match a {
+                ast::PresentationAttribute::System(s, span) => {
+                    self.once(&mut system, s, *span, "system")
+                }
+                ast::PresentationAttribute::Source(s, span) => {
+                    self.once(&mut source, s, *span, "source")
+                }
+                ast::PresentationAttribute::Principle(s, _) => principles.push(s.value.clone()),
+                _ => {}
+            }
+        }
+        let system = if constitution {
+            if principles.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IncompletePresentation,
+                        format!("constitution `{}` has no principles", b.id.name),
+                    )
+                    .label(b.id.span, "no `principle` in this constitution")
+                    .help("list its principles: `principle \"Choose the response that…\"`"),
+                );
+            }
+            let mut text =
+                String::from("Choose the response that best follows these principles:\n");
+            for (i, p) in principles.iter().enumerate() {
+                text.push_str(&format!("{}. {p}\n", i + 1));
+            }
+            text.trim_end().to_string()
+        } else {
+            system.unwrap_or_else(|| {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IncompletePresentation,
+                        format!("steer `{}` has no system prompt", b.id.name),
+                    )
+                    .label(b.id.span, "no `system` in this steer")
+                    .help("give the text that steers the model: `system \"…\"`"),
+                );
+                String::new()
+            })
+        };
+        Steer {
+            id: b.id.name.clone(),
+            label: b.label.as_ref().map(|l| l.value.clone()),
+            system,
+            toward: Vec::new(),
+            away: Vec::new(),
+            principles,
+            source,
+            module,
+            span: b.span,
+        }
+    }
+
     fn invalid_setting(&mut self, span: Span, message: String, help: &str) {
         self.diagnostics.push(
             Diagnostic::new(Code::InvalidSetting, message)
@@ -1571,6 +1717,8 @@ impl Resolver<'_> {
                     ItemId::Rule(_) => "a rule",
                     ItemId::Profile(_) => "a profile",
                     ItemId::Scenario(_) => "a scenario",
+                    ItemId::Prompt(_) => "a prompt",
+                    ItemId::Steer(_) => "a steer",
                     _ => "a suite",
                 };
                 self.diagnostics.push(

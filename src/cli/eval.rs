@@ -42,9 +42,16 @@ pub struct Args {
     /// Seed of the random and profile adapters
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
-    /// How options are labelled in the prompt
+    /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
     #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
     pub labels: LabelStyle,
+    /// The `prompt` block that shows scenarios (default: the framework's first, if any)
+    #[arg(long, value_name = "NAME")]
+    pub prompt: Option<String>,
+    /// Repeat the run under this `steer` or `constitution` (repeatable; `all` for every one
+    /// the framework declares); the run without a steer is always made
+    #[arg(long = "steer", value_name = "ID")]
+    pub steers: Vec<String>,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -142,20 +149,119 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
     }
 }
 
+/// The framework the suite was expanded from (or `--framework`).
+fn framework(args: &Args, header: &serde_json::Value) -> Result<quandary::Loaded, Diagnostic> {
+    let file = match &args.framework {
+        Some(f) => f.clone(),
+        None => header
+            .get("files")
+            .and_then(|f| f.get(0))
+            .and_then(|f| f.as_str())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                Diagnostic::new(Code::Io, "the suite's header names no source file")
+                    .help("give the framework with --framework FILE")
+            })?,
+    };
+    let loaded = quandary::load_path(&file);
+    if loaded.has_errors() {
+        return Err(
+            Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
+                .help(format!("run `quandary check {}`", file.display())),
+        );
+    }
+    Ok(loaded)
+}
+
+/// The presentation and steers the flags ask for.
+fn presentation(
+    args: &Args,
+    header: &serde_json::Value,
+) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
+    let labels = match args.labels {
+        LabelStyle::Letters => Labels::Letters,
+        LabelStyle::Actions => Labels::Actions,
+    };
+    let plain = Presentation {
+        labels,
+        ..Presentation::default()
+    };
+    // Without --prompt or --steer a framework that cannot be read is no obstacle.
+    let loaded = match framework(args, header) {
+        Ok(l) => l,
+        Err(_) if args.prompt.is_none() && args.steers.is_empty() => {
+            return Ok((plain, Vec::new()));
+        }
+        Err(d) => return Err(d),
+    };
+    let f = &loaded.framework;
+    let presentation = match &args.prompt {
+        Some(name) => match f.prompts.iter().find(|p| p.id == *name) {
+            Some(p) => Presentation::from_prompt(p),
+            None => {
+                let names: Vec<&str> = f.prompts.iter().map(|p| p.id.as_str()).collect();
+                return Err(Diagnostic::new(
+                    Code::UnknownReference,
+                    format!("no prompt `{name}` in the suite's framework"),
+                )
+                .help(
+                    match quandary::suggest::similar(name, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None if names.is_empty() => {
+                            "declare one: `prompt id { system \"…\" }`".into()
+                        }
+                        None => format!("the prompts are {}", names.join(", ")),
+                    },
+                ));
+            }
+        },
+        None => f.prompts.first().map_or(plain, Presentation::from_prompt),
+    };
+    let mut steers = Vec::new();
+    for name in &args.steers {
+        let chosen: Vec<&quandary::model::Steer> = if name == "all" {
+            f.steers.iter().collect()
+        } else {
+            f.steers.iter().filter(|s| s.id == *name).collect()
+        };
+        if chosen.is_empty() {
+            let names: Vec<&str> = f.steers.iter().map(|s| s.id.as_str()).collect();
+            return Err(Diagnostic::new(
+                Code::UnknownReference,
+                format!("no steer or constitution `{name}` in the suite's framework"),
+            )
+            .help(
+                match quandary::suggest::similar(name, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if names.is_empty() => "declare one: `steer id { system \"…\" }`".into(),
+                    None => format!("the steers are {} (or `all`)", names.join(", ")),
+                },
+            ));
+        }
+        for s in chosen {
+            if !steers.iter().any(|x: &eval::Steer| x.id == s.id) {
+                steers.push(eval::Steer {
+                    id: s.id.clone(),
+                    system: s.system.clone(),
+                });
+            }
+        }
+    }
+    Ok((presentation, steers))
+}
+
 pub fn run(args: Args) -> bool {
     let header = match eval::suite_header(&args.suite) {
         Ok(h) => h,
         Err(d) => return fail(&args, d),
     };
+    let (presentation, steers) = match presentation(&args, &header) {
+        Ok(p) => p,
+        Err(d) => return fail(&args, d),
+    };
     let settings = Settings {
-        presentation: Presentation {
-            labels: match args.labels {
-                LabelStyle::Letters => Labels::Letters,
-                LabelStyle::Actions => Labels::Actions,
-            },
-            ..Presentation::default()
-        },
-        steers: Vec::new(),
+        presentation,
+        steers,
         concurrency: args.concurrency as usize,
         retry_errors: args.retry_errors,
     };

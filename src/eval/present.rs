@@ -12,6 +12,9 @@ pub enum Labels {
     Actions,
 }
 
+/// The variables a `prompt` block's `user` template may use.
+pub const PROMPT_VARIABLES: [&str; 3] = ["text", "options", "instruction"];
+
 /// How scenarios are shown.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Presentation {
@@ -21,13 +24,34 @@ pub struct Presentation {
     pub labels: Labels,
     /// The answer instruction; the default names the labels.
     pub instruction: Option<String>,
+    /// A minijinja template for the user message, over `text`, `options` (each with
+    /// `label`, `text`, `action`) and `instruction`; the default lays them out in turn.
+    pub user: Option<String>,
+}
+
+impl Presentation {
+    /// The presentation a `prompt` block describes.
+    pub fn from_prompt(prompt: &crate::model::Prompt) -> Presentation {
+        Presentation {
+            system: prompt.system.clone(),
+            labels: match prompt.labels {
+                crate::model::OptionLabels::Letters => Labels::Letters,
+                crate::model::OptionLabels::Actions => Labels::Actions,
+            },
+            instruction: prompt.instruction.clone(),
+            user: prompt
+                .user
+                .as_ref()
+                .map(|t| crate::expand::compile::dedent(&t.source).0),
+        }
+    }
 }
 
 impl Presentation {
     /// A short description that changes whenever what is sent changes.
     pub fn fingerprint(&self) -> String {
         let hash = xxhash_rust::xxh3::xxh3_64(
-            format!("{:?}|{:?}", self.system, self.instruction).as_bytes(),
+            format!("{:?}|{:?}|{:?}", self.system, self.instruction, self.user).as_bytes(),
         );
         format!(
             "{}/{hash:016x}",
@@ -64,6 +88,25 @@ impl Presentation {
 
     /// The user prompt: the dilemma, the options, the instruction.
     pub fn prompt(&self, scenario: &Scenario, options: &[Choice]) -> String {
+        let instruction = self.instruction(options);
+        if let Some(user) = &self.user {
+            let mut env = crate::expand::compile::environment();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+            let options: Vec<minijinja::Value> = options
+                .iter()
+                .map(|o| {
+                    minijinja::context! { label => &o.label, text => &o.text, action => &o.action }
+                })
+                .collect();
+            let rendered = env.render_str(
+                user,
+                minijinja::context! { text => scenario.text.trim(), options, instruction => &instruction },
+            );
+            // `check` has compiled the template and checked its variables.
+            if let Ok(text) = rendered {
+                return text;
+            }
+        }
         let mut out = String::with_capacity(scenario.text.len() + 200);
         out.push_str(scenario.text.trim());
         out.push_str("\n\n");
@@ -77,6 +120,13 @@ impl Presentation {
             out.push('\n');
         }
         out.push('\n');
+        out.push_str(&instruction);
+        out
+    }
+
+    /// The answer instruction: the prompt's own, or one naming the labels.
+    pub fn instruction(&self, options: &[Choice]) -> String {
+        let mut out = String::new();
         match &self.instruction {
             Some(i) => out.push_str(i),
             None => {

@@ -142,7 +142,7 @@ pub fn check_variables(
     env: &Environment<'static>,
     template: &CompiledTemplate,
     variables: &[&str],
-    scenario: &str,
+    owner: Owner<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
     let Ok(t) = env.get_template(&template.name) else {
@@ -154,34 +154,52 @@ pub fn check_variables(
         .filter(|v| !variables.contains(&v.as_str()) && env.globals().all(|(g, _)| g != v))
         .collect();
     unknown.sort_by_key(|v| first_use(&template.source, v).unwrap_or(usize::MAX));
+    let listed = variables
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     for name in unknown {
         let span = first_use(&template.source, &name)
             .map_or(template.span, |at| template.span_of(at..at + name.len()));
-        let help = match crate::suggest::similar(&name, variables.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None if variables.is_empty() => {
+        let help = match (
+            crate::suggest::similar(&name, variables.iter().copied()),
+            owner,
+        ) {
+            (Some(s), _) => format!("did you mean `{s}`?"),
+            (None, Owner::Scenario(_)) if variables.is_empty() => {
                 "declare it with `slot` or `pick` in the scenario".to_string()
             }
-            None => format!(
-                "the scenario binds {}; declare others with `slot` or `pick`",
-                variables
-                    .iter()
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            (None, Owner::Scenario(_)) => {
+                format!("the scenario binds {listed}; declare others with `slot` or `pick`")
+            }
+            (None, Owner::Prompt(_)) => format!("a prompt's template sees {listed}"),
+        };
+        let (message, label) = match owner {
+            Owner::Scenario(id) => (
+                format!("`{name}` in the template of scenario `{id}` is neither a slot nor a pick"),
+                "not bound by this scenario",
+            ),
+            Owner::Prompt(id) => (
+                format!("`{name}` in the template of prompt `{id}` is not a prompt variable"),
+                "not a prompt variable",
             ),
         };
         out.push(
-            Diagnostic::new(
-                Code::UnknownVariable,
-                format!(
-                    "`{name}` in the template of scenario `{scenario}` is neither a slot nor a pick"
-                ),
-            )
-            .label(span, "not bound by this scenario")
-            .help(help),
+            Diagnostic::new(Code::UnknownVariable, message)
+                .label(span, label)
+                .help(help),
         );
     }
+}
+
+/// Whose template a variable check is about.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    /// A scenario's text, variant or action label.
+    Scenario(&'a str),
+    /// A prompt's user template.
+    Prompt(&'a str),
 }
 
 /// Where `name` is first used as a variable inside `{{ }}` or `{% %}` in `source`.

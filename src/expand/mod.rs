@@ -1292,7 +1292,13 @@ fn compile_scenario(
         .chain(variants.iter().map(|(_, t)| t))
         .chain(actions.iter().filter_map(|a| a.label.as_ref()))
     {
-        compile::check_variables(env, tpl, &var_refs, &scenario.id, &mut unknown);
+        compile::check_variables(
+            env,
+            tpl,
+            &var_refs,
+            compile::Owner::Scenario(&scenario.id),
+            &mut unknown,
+        );
     }
     errors.extend(unknown);
     let Some(text) = text else {
@@ -1657,6 +1663,22 @@ pub(crate) fn check(
                 out.extend(d.into_iter().filter(|d| d.code != Code::IncompleteScenario));
                 spaces.push(None);
             }
+        }
+    }
+    for (i, prompt) in framework.prompts.iter().enumerate() {
+        let Some(user) = &prompt.user else { continue };
+        if broken(prompt.module) {
+            continue;
+        }
+        match compile::compile(&mut env, format!("prompt/{i}"), user, &prompt.id) {
+            Ok(t) => compile::check_variables(
+                &env,
+                &t,
+                &crate::eval::present::PROMPT_VARIABLES,
+                compile::Owner::Prompt(&prompt.id),
+                &mut out,
+            ),
+            Err(d) => out.push(d),
         }
     }
     for suite in &framework.suites {

@@ -119,6 +119,12 @@ pub enum Item {
     Scenario(Scenario),
     /// `suite id "label" { … }`: what to expand, how many, how balanced
     Suite(Suite),
+    /// `prompt id "label" { … }`: how scenarios are shown to a model
+    Prompt(Prompt),
+    /// `steer id "label" { … }`: a system prompt toward or away from values
+    Steer(Steer),
+    /// `constitution id "label" { principle "…" … }`
+    Constitution(Constitution),
     /// A value node, `keyword id "label" { … }`
     Node(Node),
 }
@@ -135,6 +141,9 @@ impl Item {
             Item::Profile(x) => x.span,
             Item::Scenario(x) => x.span,
             Item::Suite(x) => x.span,
+            Item::Prompt(x) => x.span,
+            Item::Steer(x) => x.span,
+            Item::Constitution(x) => x.span,
             Item::Node(x) => x.span,
         }
     }
@@ -649,3 +658,66 @@ impl SuiteSetting {
         }
     }
 }
+
+/// An attribute of a `prompt`, `steer` or `constitution` block.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PresentationAttribute {
+    /// `system "…"`
+    System(Str, Span),
+    /// `user """…"""`: the user message template
+    User(Str, Span),
+    /// `labels letters` / `labels actions`
+    Labels(Ident, Span),
+    /// `instruction "…"`
+    Instruction(Str, Span),
+    /// `toward a, b`
+    Toward(Vec<Reference>, Span),
+    /// `away a, b`
+    Away(Vec<Reference>, Span),
+    /// `principle "…"`
+    Principle(Str, Span),
+    /// `source "…"`
+    Source(Str, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl PresentationAttribute {
+    /// Where the attribute is.
+    pub fn span(&self) -> Span {
+        match self {
+            PresentationAttribute::System(_, s)
+            | PresentationAttribute::User(_, s)
+            | PresentationAttribute::Labels(_, s)
+            | PresentationAttribute::Instruction(_, s)
+            | PresentationAttribute::Toward(_, s)
+            | PresentationAttribute::Away(_, s)
+            | PresentationAttribute::Principle(_, s)
+            | PresentationAttribute::Source(_, s)
+            | PresentationAttribute::Describe(_, s) => *s,
+        }
+    }
+}
+
+/// A block of presentation attributes with an id and a label: `prompt`, `steer` and
+/// `constitution` share this shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PresentationBlock {
+    /// Its id.
+    pub id: Ident,
+    /// Its label.
+    pub label: Option<Str>,
+    /// Its attributes, in source order.
+    pub attributes: Vec<PresentationAttribute>,
+    /// The braces.
+    pub braces: Braces,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `prompt id "label" { system …  user …  labels …  instruction … }`
+pub type Prompt = PresentationBlock;
+/// `steer id "label" { system …  toward …  away … }`
+pub type Steer = PresentationBlock;
+/// `constitution id "label" { principle "…" … }`
+pub type Constitution = PresentationBlock;

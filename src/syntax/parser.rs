@@ -64,6 +64,13 @@ pub const RESERVED: &[&str] = &[
     "require",
     "dedupe",
     "order",
+    "system",
+    "user",
+    "labels",
+    "instruction",
+    "toward",
+    "away",
+    "principle",
 ];
 
 /// Words that start a top-level item, for suggestions after a syntax error.
@@ -78,6 +85,9 @@ const ITEM_WORDS: &[&str] = &[
     "profile",
     "scenario",
     "suite",
+    "prompt",
+    "steer",
+    "constitution",
 ];
 
 /// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
@@ -499,6 +509,9 @@ fn describe(r: Rule) -> &'static str {
         | Rule::rule
         | Rule::scenario
         | Rule::suite
+        | Rule::prompt
+        | Rule::steer
+        | Rule::constitution
         | Rule::profile => "an item",
         Rule::framework_body | Rule::rule_body | Rule::profile_body | Rule::node_body => "`{`",
         Rule::relation_attr => "`weight` or `note`",
@@ -529,6 +542,17 @@ fn describe(r: Rule) -> &'static str {
         Rule::set_arg => "a name or a string",
         Rule::party => "a party",
         Rule::scenario_body | Rule::action_body | Rule::suite_body => "`{`",
+        Rule::prompt_body | Rule::steer_body | Rule::constitution_body => "`{`",
+        Rule::kw_prompt => "`prompt`",
+        Rule::kw_steer => "`steer`",
+        Rule::kw_constitution => "`constitution`",
+        Rule::kw_system | Rule::system_attr => "`system`",
+        Rule::kw_user | Rule::user_attr => "`user`",
+        Rule::kw_labels | Rule::labels_attr => "`labels`",
+        Rule::kw_instruction | Rule::instruction_attr => "`instruction`",
+        Rule::kw_toward | Rule::toward_attr => "`toward`",
+        Rule::kw_away | Rule::away_attr => "`away`",
+        Rule::kw_principle | Rule::principle_attr => "`principle`",
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::comma => "`,`",
     }
 }
@@ -582,6 +606,9 @@ impl Builder {
             Rule::profile => Item::Profile(self.profile(pair)),
             Rule::scenario => Item::Scenario(self.scenario(pair)),
             Rule::suite => Item::Suite(self.suite(pair)),
+            Rule::prompt => Item::Prompt(self.presentation(pair)),
+            Rule::steer => Item::Steer(self.presentation(pair)),
+            Rule::constitution => Item::Constitution(self.presentation(pair)),
             _ => Item::Node(self.node(pair)),
         }
     }
@@ -1116,6 +1143,73 @@ impl Builder {
             id: id.unwrap_or_else(|| self.empty_ident(span)),
             label,
             settings,
+            braces,
+            span,
+        }
+    }
+
+    fn presentation(&self, pair: Pair<'_, Rule>) -> PresentationBlock {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut label = None;
+        let mut attributes = Vec::new();
+        let mut braces = Braces::default();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => id = Some(self.ident(Some(p))),
+                Rule::string => label = Some(self.string(Some(p))),
+                Rule::prompt_body | Rule::steer_body | Rule::constitution_body => {
+                    for a in p.into_inner() {
+                        let aspan = self.span(&a);
+                        let attribute = match a.as_rule() {
+                            Rule::open => {
+                                braces.open = aspan;
+                                continue;
+                            }
+                            Rule::close => {
+                                braces.close = aspan;
+                                continue;
+                            }
+                            Rule::system_attr => {
+                                PresentationAttribute::System(self.last_string(a), aspan)
+                            }
+                            Rule::user_attr => {
+                                PresentationAttribute::User(self.last_string(a), aspan)
+                            }
+                            Rule::instruction_attr => {
+                                PresentationAttribute::Instruction(self.last_string(a), aspan)
+                            }
+                            Rule::principle_attr => {
+                                PresentationAttribute::Principle(self.last_string(a), aspan)
+                            }
+                            Rule::source_attr => {
+                                PresentationAttribute::Source(self.last_string(a), aspan)
+                            }
+                            Rule::describe_attr => {
+                                PresentationAttribute::Describe(self.last_string(a), aspan)
+                            }
+                            Rule::labels_attr => PresentationAttribute::Labels(
+                                self.ident(a.into_inner().nth(1)),
+                                aspan,
+                            ),
+                            Rule::toward_attr => {
+                                PresentationAttribute::Toward(self.references(a), aspan)
+                            }
+                            Rule::away_attr => {
+                                PresentationAttribute::Away(self.references(a), aspan)
+                            }
+                            _ => continue,
+                        };
+                        attributes.push(attribute);
+                    }
+                }
+                _ => {}
+            }
+        }
+        PresentationBlock {
+            id: id.unwrap_or_else(|| self.empty_ident(span)),
+            label,
+            attributes,
             braces,
             span,
         }
