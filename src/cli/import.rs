@@ -25,11 +25,36 @@ pub enum Format {
     /// values and maps each onto its labels in those theories, then prints the path of each
     /// file written.
     ///
-    /// A row that cannot be read, or a cell whose label is not one of its theory's labels,
-    /// is reported with its line number and left out; the rest is still written, and the
-    /// exit status is 1. With --strict nothing is written when there is any such problem.
+    /// A row that cannot be read is reported with its line number and left out; the rest is
+    /// still written, and the exit status is 1. A label the label config lacks is added to
+    /// its theory with a warning. With --strict nothing is written when a row is bad.
     #[command(name = "daily-dilemmas")]
     DailyDilemmas(DailyDilemmasArgs),
+    /// Import steering principles (a CSV with the columns `principle` and `source`, such as
+    /// DailyDilemmas' principle_openai.csv) as a constitution and one steer per principle
+    Principles(PrinciplesArgs),
+}
+
+/// Arguments of `import principles`.
+#[derive(clap::Args, Debug)]
+pub struct PrinciplesArgs {
+    /// The principles CSV
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// The id of the constitution (steers are ID_01, ID_02, …); the file is ID.qd
+    #[arg(long, value_name = "ID")]
+    pub name: String,
+    /// The constitution's label
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// The directory to write into (created if missing)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
 }
 
 /// Arguments of `import daily-dilemmas`.
@@ -55,7 +80,50 @@ pub struct DailyDilemmasArgs {
 pub fn run(args: Args) -> bool {
     match args.format {
         Format::DailyDilemmas(args) => daily_dilemmas(args),
+        Format::Principles(args) => principles(args),
     }
+}
+
+fn principles(args: PrinciplesArgs) -> bool {
+    let sources = SourceMap::new();
+    let bytes = match read_input(&args.input) {
+        Ok(b) => b,
+        Err(d) => {
+            args.diagnostics.report(&[d], &sources);
+            return false;
+        }
+    };
+    if quandary::import::ident(&args.name) != args.name {
+        let d = Diagnostic::new(
+            Code::InvalidSetting,
+            format!("`{}` is not an identifier", args.name),
+        )
+        .help(format!(
+            "use lowercase letters, digits and `_`, e.g. `{}`",
+            quandary::import::ident(&args.name)
+        ));
+        args.diagnostics.report(&[d], &sources);
+        return false;
+    }
+    // The file name only, so the output does not depend on where the input lies.
+    let name = args.input.file_name().map_or_else(
+        || display(&args.input),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| args.name.replace('_', " "));
+    let imported = import::principles::import_principles(
+        &bytes,
+        &name,
+        &args.name,
+        &label,
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    write_all(&args.output, imported, &args.diagnostics)
 }
 
 fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {

@@ -11,6 +11,7 @@
 //! shared by the importers so that they all write the same canonical layout.
 
 pub mod daily_dilemmas;
+pub mod principles;
 
 use std::collections::HashSet;
 use std::fmt;
