@@ -45,6 +45,31 @@ pub struct Args {
     /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
     #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
     pub labels: LabelStyle,
+    /// The `openai` adapter's API, up to and including `/v1` (any OpenAI-compatible
+    /// chat-completions server)
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/v1")]
+    pub base_url: String,
+    /// The model the `openai` adapter asks for
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// The environment variable holding the `openai` adapter's API key (unset: no key, as
+    /// local servers need none); the key is never written anywhere
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// The longest answer the `openai` adapter asks for, in tokens
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_tokens: u32,
+    /// How the `openai` adapter reads an answer: the first token's `logprobs`, parsing the
+    /// text, or both (the logprobs decide when they name an option)
+    #[arg(long, value_enum, default_value_t = ReadMode::Both)]
+    pub mode: ReadMode,
+    /// Seconds one `openai` request may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Retries of an `openai` request after a 429, a 5xx, a timeout or a lost connection
+    /// (exponential backoff with jitter, or the server's Retry-After)
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_retries: u32,
     /// The `prompt` block that shows scenarios (default: the framework's first, if any)
     #[arg(long, value_name = "NAME")]
     pub prompt: Option<String>,
@@ -54,6 +79,17 @@ pub struct Args {
     pub steers: Vec<String>,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
+}
+
+/// How the `openai` adapter reads an answer.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// A forced choice from the first answer token's top logprobs
+    Logprobs,
+    /// Parse the answer text
+    Parse,
+    /// Both, reported side by side; the logprobs decide
+    Both,
 }
 
 /// Option labels.
@@ -78,6 +114,38 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
     };
     match kind {
         "random" => Ok(Box::new(eval::adapters::Random { seed: args.seed })),
+        "openai" => {
+            use eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
+            let Some(model) = args.model.clone() else {
+                return Err(Diagnostic::new(
+                    Code::InvalidSetting,
+                    "the `openai` adapter needs a model",
+                )
+                .help("give --model NAME (a local server takes any name)"));
+            };
+            if !(args.timeout.is_finite() && args.timeout > 0.0) {
+                return Err(Diagnostic::new(
+                    Code::InvalidSetting,
+                    format!("--timeout {} is not a positive number of seconds", args.timeout),
+                ));
+            }
+            let mut options = OpenAiOptions::new(args.base_url.clone(), model);
+            options.api_key = std::env::var(&args.api_key_env)
+                .ok()
+                .filter(|k| !k.trim().is_empty());
+            options.temperature = args.temperature;
+            options.max_tokens = args.max_tokens;
+            options.seed = Some(args.seed);
+            options.timeout = std::time::Duration::from_secs_f64(args.timeout);
+            options.max_retries = args.max_retries;
+            options.concurrency = args.concurrency as usize;
+            options.mode = match args.mode {
+                ReadMode::Logprobs => Mode::Logprobs,
+                ReadMode::Parse => Mode::Parse,
+                ReadMode::Both => Mode::Both,
+            };
+            Ok(Box::new(OpenAi::new(options)))
+        }
         "profile" => {
             let file = match &args.framework {
                 Some(f) => f.clone(),

@@ -1,10 +1,16 @@
 //! The built-in adapters.
 
+pub mod openai;
+mod command;
 mod profile;
 mod random;
+mod replay;
 
+pub use openai::{OpenAi, OpenAiOptions};
+pub use command::Command;
 pub use profile::Profile;
 pub use random::Random;
+pub use replay::Replay;
 
 /// A seeded stream for one request: the same (seed, scenario, steer) always draws the same.
 pub(crate) fn stream(
