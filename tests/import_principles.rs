@@ -16,13 +16,13 @@ fn committed_steers_are_the_importers_output() {
             "principle_openai.csv",
             "openai_model_spec",
             "OpenAI Model Spec",
-            15,
+            16,
         ),
         (
             "principle_claude.csv",
             "claude_constitution",
             "Claude's constitution",
-            58,
+            59,
         ),
     ] {
         let csv = std::fs::read(root().join("tests/data/daily_dilemmas").join(file)).expect("data");

@@ -36,10 +36,12 @@ pub struct Args {
     /// The framework file with the profiles (default: the file the suite was expanded from)
     #[arg(long, value_name = "FILE")]
     pub framework: Option<PathBuf>,
-    /// Softmax temperature of the profile agent (0: always the heaviest option)
+    /// Softmax temperature of the profile agent (0: always the heaviest option), and the
+    /// sampling temperature the `openai` adapter asks for
     #[arg(long, default_value_t = 0.0, value_name = "T")]
     pub temperature: f64,
-    /// Seed of the random and profile adapters
+    /// Seed of the random and profile adapters, and the sampling seed the `openai` adapter
+    /// asks for
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
     /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
