@@ -84,7 +84,10 @@ pub fn load_suite(
     name: Option<&str>,
     diagnostics: &DiagnosticArgs,
 ) -> Option<(Loaded, SuiteId)> {
-    let loaded = quandary::load_path(file);
+    let mut loaded = quandary::load_path(file);
+    // `check` judges a suite's size against the default maximum; a run judges it against
+    // its own (`--max-scenarios`) when it builds the expansion.
+    loaded.diagnostics.retain(|d| d.code != Code::SuiteTooLarge);
     if diagnostics.report(&loaded.diagnostics, &loaded.sources) || loaded.has_errors() {
         return None;
     }

@@ -104,9 +104,10 @@ impl Adapter for Profile {
             .map(|o| self.score(&o.upholds, &o.violates))
             .collect();
         // Seeded by the twin group, not the scenario, so the agent answers a scenario and
-        // its order-swapped twin alike.
-        let mut stream = super::stream(self.seed, request.group, request.steer, "profile");
+        // its order-swapped twin alike; made only when a draw is needed.
+        let stream = || super::stream(self.seed, request.group, request.steer, "profile");
         if self.temperature > 0.0 {
+            let mut stream = stream();
             let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let exp: Vec<f64> = scores
                 .iter()
@@ -135,7 +136,7 @@ impl Adapter for Profile {
             // A tie is broken by the option's content, again so twins agree.
             let mut by_id: Vec<usize> = tied.clone();
             by_id.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
-            by_id[rng::below(&mut stream, by_id.len() as u64) as usize]
+            by_id[rng::below(&mut stream(), by_id.len() as u64) as usize]
         };
         Ok(Decision::option(pick))
     }
