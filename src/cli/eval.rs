@@ -17,7 +17,8 @@ pub struct Args {
     #[arg(value_name = "SUITE.jsonl")]
     pub suite: PathBuf,
     /// Who answers: `profile` (the first profile of the suite's framework) or
-    /// `profile:NAME`, or `random`
+    /// `profile:NAME`, `random`, `openai`, `command` (with --command) or `replay` (with
+    /// --from)
     #[arg(long, default_value = "profile", value_name = "ADAPTER")]
     pub adapter: String,
     /// The results journal (default: SUITE.results.jsonl beside the suite); run the same
@@ -79,6 +80,21 @@ pub struct Args {
     /// the framework declares); the run without a steer is always made
     #[arg(long = "steer", value_name = "ID")]
     pub steers: Vec<String>,
+    /// The `command` adapter's program and its arguments, quoted as in a shell; it reads
+    /// requests as JSON lines on stdin and answers one a line on stdout
+    #[arg(long, value_name = "PROGRAM ARGS…")]
+    pub command: Option<String>,
+    /// The `replay` adapter's answers: a results file, or JSON Lines or CSV mapping scenario
+    /// ids to choices
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// The response cache of the `command` and `openai` adapters (default:
+    /// $QUANDARY_CACHE_DIR, else .quandary-cache)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Ask every request, neither reading nor writing the response cache
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -116,6 +132,8 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
     };
     match kind {
         "random" => Ok(Box::new(eval::adapters::Random { seed: args.seed })),
+        "command" => command_adapter(args),
+        "replay" => replay_adapter(args),
         "openai" => {
             use eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
             let Some(model) = args.model.clone() else {
@@ -128,7 +146,10 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
             if !(args.timeout.is_finite() && args.timeout > 0.0) {
                 return Err(Diagnostic::new(
                     Code::InvalidSetting,
-                    format!("--timeout {} is not a positive number of seconds", args.timeout),
+                    format!(
+                        "--timeout {} is not a positive number of seconds",
+                        args.timeout
+                    ),
                 ));
             }
             let mut options = OpenAiOptions::new(args.base_url.clone(), model);
@@ -198,18 +219,25 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
                 )
                 .help(help));
             };
-            Ok(Box::new(eval::adapters::Profile::new(
+            let mut agent = eval::adapters::Profile::new(
                 f,
                 quandary::model::ProfileId::from_index(p),
                 args.temperature,
                 args.seed,
-            )))
+            );
+            // Under a steer the agent leans toward and away from the steer's values.
+            for steer in &f.steers {
+                agent.steer(f, steer);
+            }
+            Ok(Box::new(agent))
         }
         other => {
-            let known = ["profile", "random"];
+            let known = ["profile", "random", "openai", "command", "replay"];
             let help = match quandary::suggest::similar(other, known) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "the adapters are `profile`, `profile:NAME` and `random`".to_string(),
+                None => "the adapters are `profile`, `profile:NAME`, `random`, `openai`, \
+                         `command` and `replay`"
+                    .to_string(),
             };
             Err(
                 Diagnostic::new(Code::InvalidSetting, format!("`{other}` is not an adapter"))
@@ -352,6 +380,7 @@ pub fn run(args: Args) -> bool {
         Ok(a) => a,
         Err(d) => return fail(&args, d),
     };
+    let (adapter, cache) = with_cache(&args, adapter);
     let output = args
         .output
         .clone()
@@ -397,8 +426,85 @@ pub fn run(args: Args) -> bool {
                 o.seconds,
                 output.display()
             );
+            report_cache(cache.as_ref());
             true
         }
         Err(d) => fail(&args, d),
+    }
+}
+
+/// The adapters whose answers the response cache keeps: those asking a slow or paid model.
+/// In-process agents answer faster than the cache, and `replay` already reads a file.
+const CACHEABLE: [&str; 2] = ["command", "openai"];
+
+/// The `command` adapter: `--command "PROGRAM ARGS…"`.
+fn command_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
+    let Some(line) = &args.command else {
+        return Err(Diagnostic::new(
+            Code::InvalidSetting,
+            "the `command` adapter needs a program to run",
+        )
+        .help("give --command \"PROGRAM ARGS…\""));
+    };
+    let command = eval::adapters::Command::new(line).map_err(|e| {
+        Diagnostic::new(Code::InvalidSetting, format!("cannot use --command: {e}"))
+            .help("give --command \"PROGRAM ARGS…\", quoted as in a shell")
+    })?;
+    command.check().map_err(|e| {
+        Diagnostic::new(Code::Io, format!("cannot use --command: {e}"))
+            .help("give the program's path, or a program on the PATH")
+    })?;
+    Ok(Box::new(command))
+}
+
+/// The `replay` adapter: `--from FILE`.
+fn replay_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
+    let Some(from) = &args.from else {
+        return Err(Diagnostic::new(
+            Code::InvalidSetting,
+            "the `replay` adapter needs the answers to replay",
+        )
+        .help(
+            "give --from FILE: a results file, or JSON Lines or CSV of scenario ids and choices",
+        ));
+    };
+    Ok(Box::new(eval::adapters::Replay::from_path(from)?))
+}
+
+/// The counters of the response cache a run uses, and its directory.
+type CacheUse = (std::sync::Arc<eval::cache::Counters>, PathBuf);
+
+/// Wraps a cacheable adapter in the response cache, unless `--no-cache`.
+fn with_cache(args: &Args, adapter: Box<dyn Adapter>) -> (Box<dyn Adapter>, Option<CacheUse>) {
+    let kind = args.adapter.split(':').next().unwrap_or_default();
+    if args.no_cache || !CACHEABLE.contains(&kind) {
+        return (adapter, None);
+    }
+    let dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(eval::cache::Cache::default_dir);
+    let cached = eval::cache::Cached::new(adapter, eval::cache::Cache::new(&dir));
+    let counters = cached.counters();
+    (Box::new(cached), Some((counters, dir)))
+}
+
+/// Says how many answers came from the cache, and whether it could be written.
+fn report_cache(cache: Option<&CacheUse>) {
+    let Some((counters, dir)) = cache else {
+        return;
+    };
+    if counters.hits() > 0 {
+        eprintln!(
+            "{} of them answered from the cache in {}",
+            counters.hits(),
+            dir.display()
+        );
+    }
+    if let (n @ 1.., Some(why)) = counters.write_errors() {
+        eprintln!(
+            "warning: {n} answer{} not cached: {why}",
+            if n == 1 { " was" } else { "s were" }
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input has errors (or warnings under `--deny-warnings`, or
 //! `fmt --check` found unformatted files); 2 the command line itself is wrong.
 
+mod cache;
 mod check;
 mod eval;
 mod expand;
@@ -47,6 +48,8 @@ enum Command {
     Explain(expand::ExplainArgs),
     /// Ask a model (or a value-system agent) every scenario of a suite; resumable
     Eval(eval::Args),
+    /// Count or clear the response cache of `eval`
+    Cache(cache::Args),
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -142,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Expand(args) => expand::run(args),
         Command::Explain(args) => expand::explain(args),
         Command::Eval(args) => eval::run(args),
+        Command::Cache(args) => cache::run(args),
     };
     if ok {
         ExitCode::SUCCESS

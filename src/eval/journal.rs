@@ -15,12 +15,20 @@ use super::Record;
 pub struct Journal {
     file: File,
     path: PathBuf,
-    /// For every (scenario, steer) recorded: whether its latest answer is an error.
-    done: HashMap<(String, Option<String>), bool>,
+    /// For every (scenario index, steer) recorded: whether its latest answer is an error.
+    /// The index, not the id: a suite without `dedupe` may hold one scenario twice.
+    done: HashMap<(u64, Option<String>), bool>,
 }
 
 /// The header fields that must match for a journal to be resumed.
-const IDENTITY: [&str; 4] = ["suite_hash", "adapter", "presentation", "steers"];
+const IDENTITY: [&str; 6] = [
+    "suite",
+    "seed",
+    "suite_hash",
+    "adapter",
+    "presentation",
+    "steers",
+];
 
 impl Journal {
     /// Opens the journal at `path`: creates it with `header`, or resumes it when it holds a
@@ -81,7 +89,7 @@ impl Journal {
         for (i, line) in lines.iter().enumerate().skip(1) {
             match serde_json::from_slice::<Record>(line) {
                 Ok(r) => {
-                    done.insert((r.scenario, r.steer), r.choice == "error");
+                    done.insert((r.index, r.steer), r.choice == "error");
                 }
                 // Only the last line can be torn; a bad line elsewhere is damage.
                 Err(_) if i + 1 == count => {
@@ -106,13 +114,10 @@ impl Journal {
         })
     }
 
-    /// Whether (scenario, steer) has an answer to keep: any answer, or with `retry_errors`
-    /// any but an error.
-    pub fn is_done(&self, scenario: &str, steer: Option<&str>, retry_errors: bool) -> bool {
-        match self
-            .done
-            .get(&(scenario.to_string(), steer.map(str::to_string)))
-        {
+    /// Whether (scenario index, steer) has an answer to keep: any answer, or with
+    /// `retry_errors` any but an error.
+    pub fn is_done(&self, index: u64, steer: Option<&str>, retry_errors: bool) -> bool {
+        match self.done.get(&(index, steer.map(str::to_string))) {
             Some(&error) => !(retry_errors && error),
             None => false,
         }
@@ -141,7 +146,7 @@ impl Journal {
             .help("check the free space; run the same command again to resume")
         })?;
         self.done.insert(
-            (record.scenario.clone(), record.steer.clone()),
+            (record.index, record.steer.clone()),
             record.choice == "error",
         );
         Ok(())

@@ -5,6 +5,7 @@
 //! An embedder implements [`Adapter`] (one method, [`Adapter::decide`]) and calls [`run`].
 
 pub mod adapters;
+pub mod cache;
 mod journal;
 pub mod present;
 
@@ -352,7 +353,7 @@ pub fn run(
         for steer in &steers {
             outcome.requests += 1;
             let steer_id = steer.map(|s| s.id.as_str());
-            if journal.is_done(&scenario.id, steer_id, settings.retry_errors) {
+            if journal.is_done(scenario.index, steer_id, settings.retry_errors) {
                 outcome.resumed += 1;
                 continue;
             }

@@ -1,13 +1,13 @@
 //! The built-in adapters.
 
-pub mod openai;
 mod command;
+pub mod openai;
 mod profile;
 mod random;
 mod replay;
 
-pub use openai::{OpenAi, OpenAiOptions};
 pub use command::Command;
+pub use openai::{OpenAi, OpenAiOptions};
 pub use profile::Profile;
 pub use random::Random;
 pub use replay::Replay;

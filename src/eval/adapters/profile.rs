@@ -18,7 +18,13 @@ pub struct Profile {
     pub temperature: f64,
     /// Seed of the draws (with a temperature) and of tie-breaks.
     pub seed: u64,
+    /// Per steer id, the weight added to values (by qualified name) under that steer.
+    steers: HashMap<String, HashMap<String, f64>>,
 }
+
+/// How far a steer moves the weight of a value it names (`toward` adds, `away` subtracts),
+/// and of every value below it.
+pub const STEER_SHIFT: f64 = 0.5;
 
 impl Profile {
     /// The agent of profile `profile` of `framework`.
@@ -63,12 +69,41 @@ impl Profile {
             weights,
             temperature,
             seed,
+            steers: HashMap::new(),
         }
     }
 
-    /// The weight of an option: its upheld values' weights minus its violated values'.
-    pub fn score(&self, upholds: &[String], violates: &[String]) -> f64 {
-        let w = |v: &String| self.weights.get(v).copied().unwrap_or(0.0);
+    /// Makes the agent follow `steer`: under it, each value the steer pushes toward (or lies
+    /// below one) weighs [`STEER_SHIFT`] more, each it pushes away from weighs that much less.
+    pub fn steer(&mut self, framework: &Framework, steer: &crate::model::Steer) {
+        let mut shift: HashMap<String, f64> = HashMap::new();
+        for i in 0..framework.values.len() {
+            let v = ValueId::from_index(i);
+            let lineage: Vec<ValueId> = std::iter::once(v).chain(framework.ancestors(v)).collect();
+            let mut delta = 0.0;
+            if lineage.iter().any(|x| steer.toward.contains(x)) {
+                delta += STEER_SHIFT;
+            }
+            if lineage.iter().any(|x| steer.away.contains(x)) {
+                delta -= STEER_SHIFT;
+            }
+            if delta != 0.0 {
+                shift.insert(framework.qualified_value(v), delta);
+            }
+        }
+        if !shift.is_empty() {
+            self.steers.insert(steer.id.clone(), shift);
+        }
+    }
+
+    /// The weight of an option: its upheld values' weights minus its violated values',
+    /// under `steer` (if the agent follows it).
+    pub fn score(&self, upholds: &[String], violates: &[String], steer: Option<&str>) -> f64 {
+        let shift = steer.and_then(|s| self.steers.get(s));
+        let w = |v: &String| {
+            self.weights.get(v).copied().unwrap_or(0.0)
+                + shift.and_then(|m| m.get(v)).copied().unwrap_or(0.0)
+        };
         upholds.iter().map(w).sum::<f64>() - violates.iter().map(w).sum::<f64>()
     }
 }
@@ -101,7 +136,7 @@ impl Adapter for Profile {
         let scores: Vec<f64> = request
             .options
             .iter()
-            .map(|o| self.score(&o.upholds, &o.violates))
+            .map(|o| self.score(&o.upholds, &o.violates, request.steer))
             .collect();
         // Seeded by the twin group, not the scenario, so the agent answers a scenario and
         // its order-swapped twin alike; made only when a draw is needed.
@@ -115,14 +150,18 @@ impl Adapter for Profile {
                 .collect();
             let total: f64 = exp.iter().sum();
             let probabilities: Vec<f64> = exp.iter().map(|e| e / total).collect();
+            // Walk the options in the order of their ids, not as shown, so a scenario and
+            // its order-swapped twin draw the same action.
+            let mut by_id: Vec<usize> = (0..n).collect();
+            by_id.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
             let mut u = rng::unit(&mut stream);
-            let mut pick = n - 1;
-            for (i, p) in probabilities.iter().enumerate() {
-                if u < *p {
+            let mut pick = by_id[n - 1];
+            for &i in &by_id {
+                if u < probabilities[i] {
                     pick = i;
                     break;
                 }
-                u -= p;
+                u -= probabilities[i];
             }
             let mut d = Decision::option(pick);
             d.probabilities = Some(probabilities);

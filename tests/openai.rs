@@ -1,0 +1,749 @@
+//! The `openai` adapter against a scripted stub server (faults, retries, backing off, a
+//! killed run resumed), and, when `QUANDARY_LLM_URL` names one, against a real model.
+
+#[path = "support/stub.rs"]
+mod stub;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use quandary::eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
+use quandary::eval::present::Labels;
+use quandary::eval::{self, Adapter, Presentation, Scenario, Settings};
+use stub::{Reply, Seen, Stub};
+
+const KEY_VAR: &str = "QUANDARY_TEST_OPENAI_KEY";
+const KEY: &str = "sk-test-Zq8VfU3xKp2wLm9T-distinctive";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quandary"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env_remove("OPENAI_API_KEY");
+    c
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quandary-openai-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Expands `count` template draws of the everyday suite (twins double them) into `dir`.
+fn suite(dir: &Path, count: u64) -> PathBuf {
+    let path = dir.join("suite.jsonl");
+    let out = bin()
+        .args(["expand", "scenarios/everyday.qd", "--count"])
+        .arg(count.to_string())
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn scenarios(suite: &Path) -> Vec<Scenario> {
+    std::fs::read_to_string(suite)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The user prompt the run sends for `scenario` with the default presentation.
+fn prompt_of(scenario: &Scenario) -> String {
+    let p = Presentation::default();
+    p.prompt(scenario, &p.options(scenario))
+}
+
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Reads a results file: the header and the records.
+fn results(path: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["format"], "results", "{header}");
+    let records = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+    (header, records)
+}
+
+fn eval(suite: &Path, out: &Path, url: &str, extra: &[&str]) -> Output {
+    bin()
+        .arg("eval")
+        .arg(suite)
+        .args([
+            "--adapter",
+            "openai",
+            "--model",
+            "stub-model",
+            "--base-url",
+            url,
+        ])
+        .args(["--api-key-env", KEY_VAR])
+        .arg("-o")
+        .arg(out)
+        .arg("--cache-dir")
+        .arg(out.with_extension("cache"))
+        .args(extra)
+        .env(KEY_VAR, KEY)
+        .output()
+        .unwrap()
+}
+
+/// What the fault-injecting stub does with a prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fault {
+    None,
+    TooMany0,
+    TooMany1,
+    ServerError,
+    Timeout,
+    TruncatedJson,
+    NoOption,
+    Refusal,
+}
+
+const FAULTS: [Fault; 8] = [
+    Fault::None,
+    Fault::TooMany0,
+    Fault::TooMany1,
+    Fault::ServerError,
+    Fault::Timeout,
+    Fault::TruncatedJson,
+    Fault::NoOption,
+    Fault::Refusal,
+];
+
+fn fault(prompt: &str) -> Fault {
+    FAULTS[(hash(prompt) % 8) as usize]
+}
+
+/// The option the stub's model prefers for a prompt (0 or 1).
+fn preferred(prompt: &str) -> usize {
+    ((hash(prompt) >> 8) % 2) as usize
+}
+
+/// An answer for option `pick` (A or B) with leading-space tokens, a bare duplicate and
+/// tokens naming no option among the alternatives.
+fn answer(pick: usize) -> Reply {
+    let (me, other) = if pick == 0 { ("A", "B") } else { ("B", "A") };
+    Reply::answer(
+        me,
+        &format!(" {me}"),
+        &[
+            (&format!(" {me}"), 0.6),
+            (me, 0.1),
+            (&format!(" {other}"), 0.2),
+            (" The", 0.05),
+            (" I", 0.05),
+        ],
+    )
+}
+
+fn faulty(seen: &Seen) -> Reply {
+    let ok = || answer(preferred(&seen.prompt));
+    match (fault(&seen.prompt), seen.attempt) {
+        (Fault::None, _) => ok(),
+        (Fault::TooMany0, 0) => Reply::Status {
+            code: 429,
+            retry_after: Some("0".into()),
+            body: r#"{"error":{"message":"rate limited"}}"#.into(),
+            delay: Duration::ZERO,
+        },
+        (Fault::TooMany1, 0) => Reply::Status {
+            code: 429,
+            retry_after: Some("1".into()),
+            body: r#"{"error":{"message":"slow down"}}"#.into(),
+            delay: Duration::ZERO,
+        },
+        (Fault::ServerError, 0 | 1) => Reply::Status {
+            code: 500,
+            retry_after: None,
+            body: "internal error".into(),
+            delay: Duration::ZERO,
+        },
+        (Fault::Timeout, 0) => Reply::Hang(Duration::from_millis(2500)),
+        // A body cut short, that also echoes the credentials it was sent.
+        (Fault::TruncatedJson, _) => Reply::Body(format!(
+            r#"{{"echo":"{}","choices":[{{"index":0,"message":{{"role":"assis"#,
+            seen.authorization.clone().unwrap_or_default()
+        )),
+        (Fault::NoOption, _) => Reply::answer(
+            "Both options have merit.",
+            "Both",
+            &[("Both", 0.7), ("Neither", 0.2), ("It", 0.1)],
+        ),
+        (Fault::Refusal, _) => Reply::answer(
+            "I cannot help with choosing here.",
+            "I",
+            &[("I", 0.9), ("As", 0.1)],
+        ),
+        _ => ok(),
+    }
+}
+
+/// Every file under `dir` (results, caches), and the outputs, must not hold the key.
+fn assert_no_key(dir: &Path, outputs: &[&Output]) {
+    let mut files = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(KEY),
+                "the key is in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 2);
+    for o in outputs {
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(KEY));
+        assert!(!String::from_utf8_lossy(&o.stderr).contains(KEY));
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+#[test]
+fn every_fault_ends_answered_or_recorded() {
+    let dir = temp("faults");
+    let suite = suite(&dir, 20);
+    let scenarios = scenarios(&suite);
+    assert_eq!(scenarios.len(), 40);
+    let kinds: BTreeSet<Fault> = scenarios.iter().map(|s| fault(&prompt_of(s))).collect();
+    assert!(
+        kinds.len() >= 6,
+        "the suite exercises too few faults: {kinds:?}"
+    );
+    let server = Stub::start(faulty);
+    let out = dir.join("results.jsonl");
+    let started = Instant::now();
+    let run = eval(
+        &suite,
+        &out,
+        &server.url,
+        &["--timeout", "1", "--max-retries", "3", "--concurrency", "8"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let (header, records) = results(&out);
+    assert_eq!(header["model"], "stub-model");
+    assert!(header["adapter"].as_str().unwrap().starts_with("openai/"));
+    assert_eq!(header["parameters"]["mode"], "both");
+    // None lost, none duplicated.
+    assert_eq!(records.len(), scenarios.len());
+    let ids: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), records.len());
+    let by_id: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    assert_eq!(ids, by_id.keys().copied().collect());
+    // Requests the stub saw per prompt: what `attempts` counts.
+    let log = server.log();
+    let mut asked: HashMap<&str, u32> = HashMap::new();
+    for seen in &log {
+        *asked.entry(seen.prompt.as_str()).or_default() += 1;
+        assert_eq!(
+            seen.authorization.as_deref(),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        assert_eq!(seen.body["logprobs"], true);
+        assert_eq!(seen.body["top_logprobs"], 20);
+        assert_eq!(seen.body["model"], "stub-model");
+        assert_eq!(seen.body["max_tokens"], 16);
+        assert!(seen.body.get("n").is_none());
+        assert!(seen.system.is_none());
+    }
+    let mut seen_kinds = BTreeMap::new();
+    for r in &records {
+        let scenario = by_id[r["scenario"].as_str().unwrap()];
+        let prompt = prompt_of(scenario);
+        let kind = fault(&prompt);
+        *seen_kinds.entry(kind).or_insert(0) += 1;
+        let attempts = r["attempts"].as_u64().unwrap() as u32;
+        assert_eq!(attempts, asked[prompt.as_str()], "{kind:?} {r}");
+        let choice = r["choice"].as_str().unwrap();
+        let order: Vec<&str> = r["order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        match kind {
+            Fault::TruncatedJson => {
+                assert_eq!(choice, "error", "{r}");
+                assert_eq!(attempts, 1, "malformed JSON is not retried");
+                let raw = r["raw"].as_str().unwrap();
+                assert!(raw.contains("not a chat completion"), "{raw}");
+                assert!(raw.contains("Bearer ***"), "{raw}");
+            }
+            Fault::NoOption => {
+                assert_eq!(choice, "unparsed", "{r}");
+                assert_eq!(attempts, 1);
+                assert_eq!(r["readings"]["logprobs"], "unparsed");
+                assert_eq!(r["readings"]["parse"], "unparsed");
+                assert!(r["probabilities"].is_null());
+            }
+            Fault::Refusal => {
+                assert_eq!(choice, "refused", "{r}");
+                assert_eq!(r["readings"]["parse"], "refused");
+                assert_eq!(r["raw"], "I cannot help with choosing here.");
+            }
+            _ => {
+                let expected = order[preferred(&prompt)];
+                assert_eq!(choice, expected, "{kind:?} {r}");
+                assert_eq!(r["readings"]["logprobs"], expected);
+                assert_eq!(r["readings"]["parse"], expected);
+                let p = r["probabilities"].as_object().unwrap();
+                let values: Vec<f64> = p.values().map(|v| v.as_f64().unwrap()).collect();
+                assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0));
+                assert!(close(values.iter().sum(), 1.0), "{p:?}");
+                assert!(close(p[expected].as_f64().unwrap(), 0.7 / 0.9), "{p:?}");
+                assert_eq!(r["tokens"]["prompt"], 42);
+                assert_eq!(r["tokens"]["completion"], 1);
+                let retries = match kind {
+                    Fault::None => 1,
+                    Fault::TooMany0 | Fault::TooMany1 | Fault::Timeout => 2,
+                    _ => 3,
+                };
+                assert_eq!(attempts, retries, "{kind:?} {r}");
+                if kind == Fault::TooMany1 {
+                    assert!(
+                        r["latency_ms"].as_f64().unwrap() >= 1000.0,
+                        "Retry-After: 1 honoured"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(seen_kinds.len(), kinds.len());
+    assert!(
+        out.with_extension("cache").is_dir(),
+        "the answers were cached"
+    );
+    assert_no_key(&dir, &[&run]);
+
+    // Rerun: nothing is asked again.
+    let before = server.requests();
+    let again = eval(&suite, &out, &server.url, &["--timeout", "1"]);
+    assert!(again.status.success());
+    assert_eq!(server.requests(), before);
+    assert_eq!(results(&out).1.len(), scenarios.len());
+    // --retry-errors asks only the one that failed with an error.
+    let errors = records.iter().filter(|r| r["choice"] == "error").count();
+    let retried = eval(
+        &suite,
+        &out,
+        &server.url,
+        &["--timeout", "1", "--retry-errors"],
+    );
+    assert!(retried.status.success());
+    assert_eq!(server.requests(), before + errors);
+    assert_no_key(&dir, &[&again, &retried]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn gives_up_after_the_retries_and_says_why() {
+    let dir = temp("give-up");
+    let suite = suite(&dir, 2);
+    let server = Stub::start(|_: &Seen| Reply::Status {
+        code: 503,
+        retry_after: Some("0".into()),
+        body: "overloaded".into(),
+        delay: Duration::ZERO,
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(&suite, &out, &server.url, &["--max-retries", "2"]);
+    assert!(run.status.success());
+    let (_, records) = results(&out);
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r["choice"], "error");
+        assert_eq!(r["attempts"], 3);
+        let raw = r["raw"].as_str().unwrap();
+        assert!(raw.contains("gave up after 3 attempts: HTTP 503"), "{raw}");
+        assert!(raw.contains("overloaded"), "{raw}");
+    }
+    assert_eq!(server.requests(), 12);
+    // A client error is not retried.
+    let server = Stub::start(|s: &Seen| Reply::Status {
+        code: 401,
+        retry_after: None,
+        body: format!("bad key {}", s.authorization.clone().unwrap_or_default()),
+        delay: Duration::ZERO,
+    });
+    let out = dir.join("unauthorized.jsonl");
+    let run = eval(&suite, &out, &server.url, &[]);
+    assert!(run.status.success());
+    let (_, records) = results(&out);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["choice"] == "error" && r["attempts"] == 1)
+    );
+    assert!(records[0]["raw"].as_str().unwrap().contains("HTTP 401"));
+    assert_eq!(server.requests(), 4);
+    // Nothing listening: a connection error, retried, then recorded.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let out = dir.join("refused.jsonl");
+    let run = eval(&suite, &out, &url, &["--max-retries", "1"]);
+    assert!(run.status.success());
+    let (_, records) = results(&out);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["choice"] == "error" && r["attempts"] == 2),
+        "{records:?}"
+    );
+    assert_no_key(&dir, &[&run]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn too_many_requests_lowers_the_concurrency() {
+    let dir = temp("backoff");
+    let suite = suite(&dir, 20);
+    // The first 8 requests are turned away (slowly, so that they overlap); the rest are
+    // answered after a short think.
+    let server = Stub::start(|s: &Seen| {
+        if s.n <= 8 {
+            Reply::Status {
+                code: 429,
+                retry_after: Some("0".into()),
+                body: "{}".into(),
+                delay: Duration::from_millis(150),
+            }
+        } else {
+            answer(preferred(&s.prompt)).after(Duration::from_millis(30))
+        }
+    });
+    let mut options = OpenAiOptions::new(server.url.clone(), "stub-model");
+    options.concurrency = 8;
+    options.timeout = Duration::from_secs(5);
+    let adapter = OpenAi::new(options);
+    let settings = Settings {
+        concurrency: 8,
+        ..Settings::default()
+    };
+    let out = dir.join("results.jsonl");
+    let outcome = eval::run(&suite, &out, &adapter, &settings, &mut |_, _, _| {}).unwrap();
+    assert_eq!(outcome.answered, 40);
+    let log = server.log();
+    let first: usize = log.iter().take(8).map(|s| s.in_flight).max().unwrap();
+    let after: usize = log
+        .iter()
+        .skip(8)
+        .take(6)
+        .map(|s| s.in_flight)
+        .max()
+        .unwrap();
+    assert!(first >= 6, "the run did not reach its concurrency: {first}");
+    assert!(
+        after <= 3,
+        "in flight after the 429s: {after} (before: {first})"
+    );
+    // It grows back, never past the run's concurrency.
+    assert!(server.max_in_flight() <= 8);
+    assert!(adapter.concurrency_limit() > 1 && adapter.concurrency_limit() <= 8);
+    let (_, records) = results(&out);
+    let retried = records.iter().filter(|r| r["attempts"] == 2).count();
+    assert_eq!(retried, 8);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn action_labels_and_modes() {
+    let dir = temp("modes");
+    let suite = suite(&dir, 3);
+    // Answers "Action 2", split into the tokens "Action" and " 2".
+    let server = Stub::start(|s: &Seen| {
+        if s.prompt.contains("Action 1") {
+            Reply::Answer {
+                text: "Action 2".into(),
+                tokens: vec![
+                    (
+                        "Action".into(),
+                        vec![("Action".into(), 0.9), ("I".into(), 0.1)],
+                    ),
+                    (
+                        " 2".into(),
+                        vec![(" 2".into(), 0.6), (" 1".into(), 0.3), ("2".into(), 0.1)],
+                    ),
+                ],
+                delay: Duration::ZERO,
+            }
+        } else {
+            // Without logprobs asked, the stub sends none; the text says B.
+            answer(1)
+        }
+    });
+    let run = |mode: Mode, labels: Labels, name: &str| {
+        let mut options = OpenAiOptions::new(server.url.clone(), "m");
+        options.mode = mode;
+        options.seed = Some(7);
+        let adapter = OpenAi::new(options);
+        let settings = Settings {
+            presentation: Presentation {
+                labels,
+                ..Presentation::default()
+            },
+            concurrency: 3,
+            ..Settings::default()
+        };
+        let out = dir.join(name);
+        eval::run(&suite, &out, &adapter, &settings, &mut |_, _, _| {}).unwrap();
+        (adapter.fingerprint(), results(&out).1)
+    };
+    let (fingerprint, records) = run(Mode::Both, Labels::Actions, "actions.jsonl");
+    assert!(
+        fingerprint.ends_with("/m/temperature=0/max_tokens=16/seed=7/mode=both"),
+        "{fingerprint}"
+    );
+    for r in &records {
+        let second = r["order"][1].as_str().unwrap();
+        assert_eq!(r["choice"], second);
+        assert_eq!(r["readings"]["logprobs"], second);
+        assert_eq!(r["readings"]["parse"], second);
+        assert!(close(r["probabilities"][second].as_f64().unwrap(), 0.7));
+    }
+    let (_, records) = run(Mode::Parse, Labels::Letters, "parse.jsonl");
+    let log = server.log();
+    assert!(log.last().unwrap().body.get("logprobs").is_none());
+    for r in &records {
+        assert_eq!(r["choice"], r["order"][1]);
+        assert!(r["probabilities"].is_null());
+        assert!(r["readings"].get("logprobs").is_none());
+        assert_eq!(r["readings"]["parse"], r["order"][1]);
+    }
+    let (_, records) = run(Mode::Logprobs, Labels::Letters, "logprobs.jsonl");
+    for r in &records {
+        assert_eq!(r["choice"], r["order"][1]);
+        assert!(r["readings"].get("parse").is_none());
+        assert!(close(
+            r["probabilities"][r["order"][1].as_str().unwrap()]
+                .as_f64()
+                .unwrap(),
+            0.7 / 0.9
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The (scenario, choice) pairs of a results file, checking there are no duplicates.
+fn pairs(path: &Path) -> BTreeSet<(String, String)> {
+    let (header, records) = results(path);
+    assert!(header["adapter"].as_str().unwrap().starts_with("openai/"));
+    let set: BTreeSet<(String, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["scenario"].as_str().unwrap().to_string(),
+                r["choice"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        set.len(),
+        records.len(),
+        "duplicate results in {}",
+        path.display()
+    );
+    set
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_results() {
+    let dir = temp("kill");
+    let suite = suite(&dir, 20);
+    let server =
+        Stub::start(|s: &Seen| answer(preferred(&s.prompt)).after(Duration::from_millis(40)));
+    let whole = dir.join("whole.jsonl");
+    let run = eval(&suite, &whole, &server.url, &["--concurrency", "2"]);
+    assert!(run.status.success());
+    let expected = pairs(&whole);
+    assert_eq!(expected.len(), 40);
+
+    let killed = dir.join("killed.jsonl");
+    let before = server.requests();
+    let mut child = bin()
+        .arg("eval")
+        .arg(&suite)
+        .args([
+            "--adapter",
+            "openai",
+            "--model",
+            "stub-model",
+            "--base-url",
+            &server.url,
+        ])
+        .args(["--api-key-env", KEY_VAR, "--concurrency", "2", "-o"])
+        .arg(&killed)
+        .arg("--cache-dir")
+        .arg(killed.with_extension("cache"))
+        .env(KEY_VAR, KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines = std::fs::read_to_string(&killed).map_or(0, |t| t.lines().count());
+        if lines >= 8 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = pairs(&killed);
+    assert!(partial.len() < 40, "killed too late to test anything");
+    // A write cut short by the kill.
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&killed)
+        .unwrap()
+        .write_all(br#"{"scenario":"s0","index":3,"tw"#)
+        .unwrap();
+    let asked_before_kill = server.requests() - before;
+    let resumed = eval(&suite, &killed, &server.url, &["--concurrency", "2"]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        stderr.contains(&format!("{} resumed", partial.len())),
+        "{stderr}"
+    );
+    assert_eq!(pairs(&killed), expected);
+    // Nothing answered before the kill was asked again (only those in flight at the kill).
+    let asked = server.requests() - before;
+    assert!(
+        asked <= 40 + (asked_before_kill - partial.len()),
+        "{asked} requests"
+    );
+    assert!(asked_before_kill - partial.len() <= 2);
+    assert_no_key(&dir, &[&run, &resumed]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A small real model behind an OpenAI-compatible server (`scripts/llm-server.py`), when
+/// `QUANDARY_LLM_URL` gives its base URL.
+#[test]
+fn a_real_model_answers_every_scenario() {
+    let Ok(url) = std::env::var("QUANDARY_LLM_URL") else {
+        eprintln!(
+            "note: QUANDARY_LLM_URL is not set: skipping the real-model test (see scripts/llm-server.py)"
+        );
+        return;
+    };
+    let dir = temp("real");
+    let suite = suite(&dir, 5);
+    let scenarios = scenarios(&suite);
+    assert_eq!(scenarios.len(), 10);
+    for mode in ["logprobs", "parse"] {
+        let out = dir.join(format!("{mode}.jsonl"));
+        let run = bin()
+            .arg("eval")
+            .arg(&suite)
+            .args([
+                "--adapter",
+                "openai",
+                "--model",
+                "smollm2",
+                "--base-url",
+                &url,
+            ])
+            .args([
+                "--mode",
+                mode,
+                "--max-tokens",
+                "8",
+                "--timeout",
+                "120",
+                "--concurrency",
+                "2",
+            ])
+            .arg("-o")
+            .arg(&out)
+            .arg("--no-cache")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let (header, records) = results(&out);
+        assert_eq!(header["parameters"]["mode"], mode);
+        assert_eq!(records.len(), 10);
+        for r in &records {
+            let order: Vec<&str> = r["order"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let choice = r["choice"].as_str().unwrap();
+            assert!(order.contains(&choice), "{mode}: not an action: {r}");
+            assert!(r["tokens"]["prompt"].as_u64().unwrap() > 0, "{r}");
+            if mode == "logprobs" {
+                let p = r["probabilities"].as_object().expect("probabilities");
+                let values: Vec<f64> = p.values().map(|v| v.as_f64().unwrap()).collect();
+                assert_eq!(values.len(), order.len());
+                assert!(
+                    values
+                        .iter()
+                        .all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+                    "{r}"
+                );
+                assert!((values.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{r}");
+                assert_eq!(r["readings"]["logprobs"], choice);
+            } else {
+                assert_eq!(r["readings"]["parse"], choice);
+            }
+        }
+        eprintln!(
+            "real model, {mode}: {:?}",
+            records
+                .iter()
+                .map(|r| r["position"].as_u64().unwrap_or(9))
+                .collect::<Vec<_>>()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
