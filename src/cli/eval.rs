@@ -170,25 +170,7 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
             Ok(Box::new(OpenAi::new(options)))
         }
         "profile" => {
-            let file = match &args.framework {
-                Some(f) => f.clone(),
-                None => header
-                    .get("files")
-                    .and_then(|f| f.get(0))
-                    .and_then(|f| f.as_str())
-                    .map(PathBuf::from)
-                    .ok_or_else(|| {
-                        Diagnostic::new(Code::Io, "the suite's header names no source file")
-                            .help("give the framework with --framework FILE")
-                    })?,
-            };
-            let loaded = quandary::load_path(&file);
-            if loaded.has_errors() {
-                return Err(
-                    Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
-                        .help(format!("run `quandary check {}`", file.display())),
-                );
-            }
+            let (file, loaded) = framework(args, header)?;
             let f = &loaded.framework;
             let found = match name {
                 Some(n) => f.profiles.iter().position(|p| p.id == n),
@@ -248,7 +230,10 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
 }
 
 /// The framework the suite was expanded from (or `--framework`).
-fn framework(args: &Args, header: &serde_json::Value) -> Result<quandary::Loaded, Diagnostic> {
+fn framework(
+    args: &Args,
+    header: &serde_json::Value,
+) -> Result<(PathBuf, quandary::Loaded), Diagnostic> {
     let file = match &args.framework {
         Some(f) => f.clone(),
         None => header
@@ -268,7 +253,7 @@ fn framework(args: &Args, header: &serde_json::Value) -> Result<quandary::Loaded
                 .help(format!("run `quandary check {}`", file.display())),
         );
     }
-    Ok(loaded)
+    Ok((file, loaded))
 }
 
 /// The presentation and steers the flags ask for.
@@ -286,7 +271,7 @@ fn presentation(
     };
     // Without --prompt or --steer a framework that cannot be read is no obstacle.
     let loaded = match framework(args, header) {
-        Ok(l) => l,
+        Ok((_, l)) => l,
         Err(_) if args.prompt.is_none() && args.steers.is_empty() => {
             return Ok((plain, Vec::new()));
         }
