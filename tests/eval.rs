@@ -1154,3 +1154,46 @@ fn any_adapter_can_be_cached_through_the_library() {
     assert_eq!(decided(&a), decided(&b));
     assert_eq!(cache.stats().unwrap().adapters.get("longest/1"), Some(&12));
 }
+
+/// A command that stays alive but never answers: each request gives up after `--timeout`
+/// and is recorded as an error; a late answer would be dropped, not taken for another.
+#[test]
+fn a_silent_command_times_out_and_the_run_finishes() {
+    let dir = scratch("silent");
+    let suite = suite(&dir, "small", &[]);
+    let out = dir.join("r.jsonl");
+    let silent = "python3 -c \"import sys, time\nfor line in sys.stdin: time.sleep(60)\"";
+    let started = std::time::Instant::now();
+    let err = ok(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--adapter",
+            "command",
+            "--command",
+            silent,
+            "--timeout",
+            "0.3",
+            "--concurrency",
+            "4",
+            "-o",
+            s(&out),
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("0 answered, 12 unparsed, refused or failed"),
+        "{err}"
+    );
+    let (_, records) = results(&out);
+    assert_eq!(records.len(), 12);
+    for r in &records {
+        assert_eq!(r["choice"], "error");
+        assert_eq!(r["raw"], "the command gave no answer within 0.3 s");
+    }
+    // Timed out, not waited for: 12 requests at 4 at a time, 0.3 s each, and the child is
+    // stopped when the run ends.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

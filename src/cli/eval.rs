@@ -66,7 +66,7 @@ pub struct Args {
     /// text, or both (the logprobs decide when they name an option)
     #[arg(long, value_enum, default_value_t = ReadMode::Both)]
     pub mode: ReadMode,
-    /// Seconds one `openai` request may take
+    /// Seconds one `openai` request, or one `command` answer, may take
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
     /// Retries of an `openai` request after a 429, a 5xx, a timeout or a lost connection
@@ -439,6 +439,17 @@ fn command_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
         Diagnostic::new(Code::Io, format!("cannot use --command: {e}"))
             .help("give the program's path, or a program on the PATH")
     })?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Diagnostic::new(
+            Code::InvalidSetting,
+            format!(
+                "--timeout {} is not a positive number of seconds",
+                args.timeout
+            ),
+        )
+        .help("give how long one answer may take, e.g. --timeout 60"));
+    }
+    let command = command.with_timeout(Some(std::time::Duration::from_secs_f64(args.timeout)));
     Ok(Box::new(command))
 }
 

@@ -79,6 +79,8 @@ pub struct Command {
     argv: Vec<String>,
     shared: Arc<Shared>,
     io: Mutex<Io>,
+    /// How long one answer may take; `None` waits for ever.
+    timeout: Option<Duration>,
 }
 
 /// The writing side: one request line at a time.
@@ -101,6 +103,8 @@ struct Pending {
     waiting: BTreeMap<u64, mpsc::Sender<Reply>>,
     /// Why the program can answer no more, once it cannot.
     dead: Option<String>,
+    /// Requests that gave up waiting (timed out): their late answers are dropped.
+    abandoned: std::collections::BTreeSet<u64>,
 }
 
 /// What the reader thread hands a waiting request.
@@ -131,6 +135,13 @@ impl Command {
         Ok(Command::from_argv(argv))
     }
 
+    /// Gives up on an answer after `limit` (recorded as an error, which `--retry-errors`
+    /// asks again); without a limit the adapter waits for ever.
+    pub fn with_timeout(mut self, limit: Option<Duration>) -> Command {
+        self.timeout = limit;
+        self
+    }
+
     /// A command from a program and its arguments.
     pub fn from_argv(argv: Vec<String>) -> Command {
         Command {
@@ -140,6 +151,7 @@ impl Command {
                 pending: Mutex::new(Pending {
                     waiting: BTreeMap::new(),
                     dead: None,
+                    abandoned: Default::default(),
                 }),
                 last_stderr: Mutex::new(None),
             }),
@@ -149,6 +161,7 @@ impl Command {
                 next_id: 1,
                 reader: None,
             }),
+            timeout: None,
         }
     }
 
@@ -293,11 +306,26 @@ impl Adapter for Command {
                 };
             }
         }
-        match rx.recv() {
+        let reply = match self.timeout {
+            Some(limit) => rx.recv_timeout(limit).map_err(|e| match e {
+                mpsc::RecvTimeoutError::Timeout => {
+                    let mut pending = lock(&self.shared.pending);
+                    pending.waiting.remove(&id);
+                    pending.abandoned.insert(id);
+                    format!(
+                        "the command gave no answer within {} s",
+                        limit.as_secs_f64()
+                    )
+                }
+                mpsc::RecvTimeoutError::Disconnected => "the command stopped answering".into(),
+            }),
+            None => rx
+                .recv()
+                .map_err(|_| "the command stopped answering".to_string()),
+        };
+        match reply {
             Ok(reply) => interpret(reply, request.options),
-            Err(_) => Err(Command::dead_error(
-                "the command stopped answering".to_string(),
-            )),
+            Err(message) => Err(Command::dead_error(message)),
         }
     }
 }
@@ -409,6 +437,10 @@ fn read(stdout: impl Read, shared: &Shared, echo: Option<JoinHandle<()>>) {
             (None, Reply::Bare(line.to_string()))
         };
         let mut pending = lock(&shared.pending);
+        // A late answer to a request that gave up waiting is dropped.
+        if id.is_some_and(|id| pending.abandoned.remove(&id)) {
+            continue;
+        }
         let sender = match id {
             Some(id) => pending.waiting.remove(&id),
             None => pending.waiting.pop_first().map(|(_, s)| s),
