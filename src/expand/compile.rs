@@ -106,7 +106,7 @@ pub fn compile(
     env: &mut Environment<'static>,
     name: String,
     template: &Template,
-    scenario: &str,
+    owner: Owner<'_>,
 ) -> Result<CompiledTemplate, Diagnostic> {
     let (source, lines) = dedent(&template.source);
     let line_offsets = template
@@ -125,7 +125,7 @@ pub fn compile(
             Err(Diagnostic::new(
                 Code::TemplateSyntax,
                 format!(
-                    "template of scenario `{scenario}` is not valid: {}",
+                    "template of {owner} is not valid: {}",
                     e.detail().unwrap_or("syntax error")
                 ),
             )
@@ -193,13 +193,22 @@ pub fn check_variables(
     }
 }
 
-/// Whose template a variable check is about.
+/// Whose template a check is about.
 #[derive(Clone, Copy, Debug)]
 pub enum Owner<'a> {
     /// A scenario's text, variant or action label.
     Scenario(&'a str),
     /// A prompt's user template.
     Prompt(&'a str),
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Scenario(id) => write!(f, "scenario `{id}`"),
+            Owner::Prompt(id) => write!(f, "prompt `{id}`"),
+        }
+    }
 }
 
 /// Where `name` is first used as a variable inside `{{ }}` or `{% %}` in `source`.

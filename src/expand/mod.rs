@@ -1236,7 +1236,7 @@ fn compile_scenario(
             env,
             name,
             tpl,
-            &scenario.id,
+            compile::Owner::Scenario(&scenario.id),
         ) {
             Ok(c) => Some(c),
             Err(d) => {
@@ -1670,7 +1670,12 @@ pub(crate) fn check(
         if broken(prompt.module) {
             continue;
         }
-        match compile::compile(&mut env, format!("prompt/{i}"), user, &prompt.id) {
+        match compile::compile(
+            &mut env,
+            format!("prompt/{i}"),
+            user,
+            compile::Owner::Prompt(&prompt.id),
+        ) {
             Ok(t) => compile::check_variables(
                 &env,
                 &t,

@@ -366,6 +366,8 @@ impl Adapter for OpenAi {
         Some(self.options.model.clone())
     }
 
+    /// What changes the answers (and so is part of cache keys); run settings such as the
+    /// timeout, retries and concurrency are not.
     fn parameters(&self) -> serde_json::Value {
         let o = &self.options;
         serde_json::json!({
@@ -374,9 +376,6 @@ impl Adapter for OpenAi {
             "max_tokens": o.max_tokens,
             "seed": o.seed,
             "mode": o.mode.name(),
-            "timeout_s": o.timeout.as_secs_f64(),
-            "max_retries": o.max_retries,
-            "concurrency": o.concurrency,
         })
     }
 
