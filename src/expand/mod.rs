@@ -229,6 +229,16 @@ impl<'a> Expansion<'a> {
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
+        if templates.is_empty() {
+            return Err(vec![
+                Diagnostic::new(
+                    Code::InvalidSetting,
+                    format!("suite `{}` has no scenarios", suite.id),
+                )
+                .label(suite.span, "nothing to expand")
+                .help("declare a `scenario` in its file, or list scenarios with `from`"),
+            ]);
+        }
         let spaces: u128 = templates.iter().map(|t| t.space).sum();
         let total: u128 = match size {
             Size::Count(n) => u128::from(n),
