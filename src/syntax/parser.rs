@@ -557,6 +557,15 @@ fn describe(r: Rule) -> &'static str {
     }
 }
 
+/// What [`Builder::block`] reads of a block item.
+struct Block<A> {
+    id: Ident,
+    label: Option<Str>,
+    attributes: Vec<A>,
+    braces: Option<Braces>,
+    span: Span,
+}
+
 /// Turns pest pairs into syntax nodes; `offset` is where the item's text starts in the file.
 struct Builder {
     file: FileId,
@@ -613,7 +622,13 @@ impl Builder {
         }
     }
 
-    fn framework(&self, pair: Pair<'_, Rule>) -> Framework {
+    /// The parts every block item shares — `keyword id "label"? { attribute… }` — with
+    /// each attribute of the block turned into an `A` by `attribute` (or skipped).
+    fn block<A>(
+        &self,
+        pair: Pair<'_, Rule>,
+        mut attribute: impl FnMut(Pair<'_, Rule>, Span) -> Option<A>,
+    ) -> Block<A> {
         let span = self.span(&pair);
         let mut id = None;
         let mut label = None;
@@ -623,32 +638,21 @@ impl Builder {
             match p.as_rule() {
                 Rule::ident => id = Some(self.ident(Some(p))),
                 Rule::string => label = Some(self.string(Some(p))),
-                Rule::framework_body => {
+                Rule::framework_body
+                | Rule::rule_body
+                | Rule::profile_body
+                | Rule::action_body
+                | Rule::suite_body
+                | Rule::prompt_body
+                | Rule::steer_body
+                | Rule::constitution_body => {
                     let mut b = Braces::default();
                     for a in p.into_inner() {
                         let aspan = self.span(&a);
                         match a.as_rule() {
                             Rule::open => b.open = aspan,
                             Rule::close => b.close = aspan,
-                            Rule::source_attr => attributes
-                                .push(FrameworkAttribute::Source(self.last_string(a), aspan)),
-                            Rule::version_attr => attributes
-                                .push(FrameworkAttribute::Version(self.last_string(a), aspan)),
-                            Rule::license_attr => attributes
-                                .push(FrameworkAttribute::License(self.last_string(a), aspan)),
-                            Rule::describe_attr => attributes
-                                .push(FrameworkAttribute::Describe(self.last_string(a), aspan)),
-                            Rule::levels_attr => {
-                                let levels = a
-                                    .into_inner()
-                                    .filter(|p| p.as_rule() == Rule::ident)
-                                    .map(|p| self.ident(Some(p)))
-                                    .collect();
-                                attributes.push(FrameworkAttribute::Levels(levels, aspan));
-                            }
-                            Rule::translation => attributes
-                                .push(FrameworkAttribute::Translation(self.translation(a))),
-                            _ => {}
+                            _ => attributes.extend(attribute(a, aspan)),
                         }
                     }
                     braces = Some(b);
@@ -656,12 +660,39 @@ impl Builder {
                 _ => {}
             }
         }
-        Framework {
+        Block {
             id: id.unwrap_or_else(|| self.empty_ident(span)),
             label,
             attributes,
             braces,
             span,
+        }
+    }
+
+    fn framework(&self, pair: Pair<'_, Rule>) -> Framework {
+        let b = self.block(pair, |a, span| {
+            Some(match a.as_rule() {
+                Rule::source_attr => FrameworkAttribute::Source(self.last_string(a), span),
+                Rule::version_attr => FrameworkAttribute::Version(self.last_string(a), span),
+                Rule::license_attr => FrameworkAttribute::License(self.last_string(a), span),
+                Rule::describe_attr => FrameworkAttribute::Describe(self.last_string(a), span),
+                Rule::levels_attr => FrameworkAttribute::Levels(
+                    a.into_inner()
+                        .filter(|p| p.as_rule() == Rule::ident)
+                        .map(|p| self.ident(Some(p)))
+                        .collect(),
+                    span,
+                ),
+                Rule::translation => FrameworkAttribute::Translation(self.translation(a)),
+                _ => return None,
+            })
+        });
+        Framework {
+            id: b.id,
+            label: b.label,
+            attributes: b.attributes,
+            braces: b.braces,
+            span: b.span,
         }
     }
 
@@ -706,102 +737,51 @@ impl Builder {
     }
 
     fn rule(&self, pair: Pair<'_, Rule>) -> ast::Rule {
-        let span = self.span(&pair);
-        let mut id = None;
-        let mut text = None;
-        let mut attributes = Vec::new();
-        let mut braces = None;
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::ident => id = Some(self.ident(Some(p))),
-                Rule::string => text = Some(self.string(Some(p))),
-                Rule::rule_body => {
-                    let mut b = Braces::default();
-                    for a in p.into_inner() {
-                        let aspan = self.span(&a);
-                        match a.as_rule() {
-                            Rule::open => b.open = aspan,
-                            Rule::close => b.close = aspan,
-                            Rule::upholds_attr => {
-                                attributes.push(RuleAttribute::Upholds(self.references(a), aspan))
-                            }
-                            Rule::violates_attr => {
-                                attributes.push(RuleAttribute::Violates(self.references(a), aspan))
-                            }
-                            Rule::context_attr => {
-                                let contexts = a
-                                    .into_inner()
-                                    .filter(|p| p.as_rule() == Rule::context)
-                                    .map(|c| self.context(c))
-                                    .collect();
-                                attributes.push(RuleAttribute::Context(contexts, aspan));
-                            }
-                            Rule::describe_attr => {
-                                attributes.push(RuleAttribute::Describe(self.last_string(a), aspan))
-                            }
-                            Rule::translation => {
-                                attributes.push(RuleAttribute::Translation(self.translation(a)))
-                            }
-                            _ => {}
-                        }
-                    }
-                    braces = Some(b);
-                }
-                _ => {}
-            }
-        }
+        let b = self.block(pair, |a, span| {
+            Some(match a.as_rule() {
+                Rule::upholds_attr => RuleAttribute::Upholds(self.references(a), span),
+                Rule::violates_attr => RuleAttribute::Violates(self.references(a), span),
+                Rule::context_attr => RuleAttribute::Context(
+                    a.into_inner()
+                        .filter(|p| p.as_rule() == Rule::context)
+                        .map(|c| self.context(c))
+                        .collect(),
+                    span,
+                ),
+                Rule::describe_attr => RuleAttribute::Describe(self.last_string(a), span),
+                Rule::translation => RuleAttribute::Translation(self.translation(a)),
+                _ => return None,
+            })
+        });
         ast::Rule {
-            id: id.unwrap_or_else(|| self.empty_ident(span)),
-            text: text.unwrap_or_else(|| self.empty_string(span)),
-            attributes,
-            braces,
-            span,
+            text: b.label.unwrap_or_else(|| self.empty_string(b.span)),
+            id: b.id,
+            attributes: b.attributes,
+            braces: b.braces,
+            span: b.span,
         }
     }
 
     fn profile(&self, pair: Pair<'_, Rule>) -> Profile {
-        let span = self.span(&pair);
-        let mut id = None;
-        let mut label = None;
-        let mut entries = Vec::new();
-        let mut braces = Braces::default();
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::ident => id = Some(self.ident(Some(p))),
-                Rule::string => label = Some(self.string(Some(p))),
-                Rule::profile_body => {
-                    for e in p.into_inner() {
-                        let espan = self.span(&e);
-                        match e.as_rule() {
-                            Rule::open => braces.open = espan,
-                            Rule::close => braces.close = espan,
-                            Rule::describe_attr => {
-                                entries.push(ProfileEntry::Describe(self.last_string(e), espan))
-                            }
-                            Rule::profile_entry => {
-                                let mut inner = e.into_inner();
-                                let (Some(r), Some(n)) = (inner.next(), inner.next()) else {
-                                    continue;
-                                };
-                                entries.push(ProfileEntry::Weight(
-                                    self.reference(r),
-                                    self.number(n),
-                                    espan,
-                                ));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
+        let b = self.block(pair, |e, span| match e.as_rule() {
+            Rule::describe_attr => Some(ProfileEntry::Describe(self.last_string(e), span)),
+            Rule::profile_entry => {
+                let mut inner = e.into_inner();
+                let (r, n) = (inner.next()?, inner.next()?);
+                Some(ProfileEntry::Weight(
+                    self.reference(r),
+                    self.number(n),
+                    span,
+                ))
             }
-        }
+            _ => None,
+        });
         Profile {
-            id: id.unwrap_or_else(|| self.empty_ident(span)),
-            label,
-            entries,
-            braces,
-            span,
+            id: b.id,
+            label: b.label,
+            entries: b.attributes,
+            braces: b.braces.unwrap_or_default(),
+            span: b.span,
         }
     }
 
@@ -998,220 +978,114 @@ impl Builder {
     }
 
     fn action(&self, pair: Pair<'_, Rule>) -> Action {
-        let span = self.span(&pair);
-        let mut id = None;
-        let mut label = None;
-        let mut attributes = Vec::new();
-        let mut braces = None;
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::ident => id = Some(self.ident(Some(p))),
-                Rule::string => label = Some(self.string(Some(p))),
-                Rule::action_body => {
-                    let mut b = Braces::default();
-                    for a in p.into_inner() {
-                        let aspan = self.span(&a);
-                        match a.as_rule() {
-                            Rule::open => b.open = aspan,
-                            Rule::close => b.close = aspan,
-                            Rule::upholds_attr => {
-                                attributes.push(ActionAttribute::Upholds(self.references(a), aspan))
-                            }
-                            Rule::violates_attr => attributes
-                                .push(ActionAttribute::Violates(self.references(a), aspan)),
-                            Rule::affects_attr => {
-                                let parties = a
-                                    .into_inner()
-                                    .filter(|p| p.as_rule() == Rule::party)
-                                    .map(|p| {
-                                        let pspan = self.span(&p);
-                                        let mut name = None;
-                                        let mut sign = None;
-                                        for x in p.into_inner() {
-                                            match x.as_rule() {
-                                                Rule::sign => sign = x.as_str().chars().next(),
-                                                Rule::string => {
-                                                    name =
-                                                        Some(Context::Phrase(self.string(Some(x))))
-                                                }
-                                                _ => {
-                                                    name = Some(Context::Word(self.ident(Some(x))))
-                                                }
-                                            }
-                                        }
-                                        Party {
-                                            name: name.unwrap_or_else(|| {
-                                                Context::Word(self.empty_ident(pspan))
-                                            }),
-                                            sign,
-                                            span: pspan,
-                                        }
-                                    })
-                                    .collect();
-                                attributes.push(ActionAttribute::Affects(parties, aspan));
-                            }
-                            Rule::follows_attr => {
-                                let r = a.into_inner().nth(1);
-                                attributes.push(ActionAttribute::Follows(self.ident(r), aspan));
-                            }
-                            Rule::distractor_flag => {
-                                attributes.push(ActionAttribute::Distractor(aspan))
-                            }
-                            Rule::describe_attr => attributes
-                                .push(ActionAttribute::Describe(self.last_string(a), aspan)),
-                            _ => {}
-                        }
-                    }
-                    braces = Some(b);
+        let b = self.block(pair, |a, span| {
+            Some(match a.as_rule() {
+                Rule::upholds_attr => ActionAttribute::Upholds(self.references(a), span),
+                Rule::violates_attr => ActionAttribute::Violates(self.references(a), span),
+                Rule::affects_attr => ActionAttribute::Affects(
+                    a.into_inner()
+                        .filter(|p| p.as_rule() == Rule::party)
+                        .map(|p| self.party(p))
+                        .collect(),
+                    span,
+                ),
+                Rule::follows_attr => {
+                    ActionAttribute::Follows(self.ident(a.into_inner().nth(1)), span)
                 }
-                _ => {}
+                Rule::distractor_flag => ActionAttribute::Distractor(span),
+                Rule::describe_attr => ActionAttribute::Describe(self.last_string(a), span),
+                _ => return None,
+            })
+        });
+        Action {
+            id: b.id,
+            label: b.label,
+            attributes: b.attributes,
+            braces: b.braces,
+            span: b.span,
+        }
+    }
+
+    fn party(&self, p: Pair<'_, Rule>) -> Party {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut sign = None;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::sign => sign = x.as_str().chars().next(),
+                Rule::string => name = Some(Context::Phrase(self.string(Some(x)))),
+                _ => name = Some(Context::Word(self.ident(Some(x)))),
             }
         }
-        Action {
-            id: id.unwrap_or_else(|| self.empty_ident(span)),
-            label,
-            attributes,
-            braces,
+        Party {
+            name: name.unwrap_or_else(|| Context::Word(self.empty_ident(span))),
+            sign,
             span,
         }
     }
 
     fn suite(&self, pair: Pair<'_, Rule>) -> ast::Suite {
-        let span = self.span(&pair);
-        let mut id = None;
-        let mut label = None;
-        let mut settings = Vec::new();
-        let mut braces = Braces::default();
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::ident => id = Some(self.ident(Some(p))),
-                Rule::string => label = Some(self.string(Some(p))),
-                Rule::suite_body => {
-                    for a in p.into_inner() {
-                        let aspan = self.span(&a);
-                        let kind = a.as_rule();
-                        let setting = match kind {
-                            Rule::open => {
-                                braces.open = aspan;
-                                continue;
-                            }
-                            Rule::close => {
-                                braces.close = aspan;
-                                continue;
-                            }
-                            Rule::dedupe_flag => SuiteSetting::Dedupe(aspan),
-                            Rule::describe_attr => {
-                                SuiteSetting::Describe(self.last_string(a), aspan)
-                            }
-                            Rule::from_attr => SuiteSetting::From(self.references(a), aspan),
-                            Rule::seed_attr
-                            | Rule::count_attr
-                            | Rule::each_attr
-                            | Rule::distractors_attr => {
-                                let Some(n) = a.into_inner().nth(1) else {
-                                    continue;
-                                };
-                                let n = self.number(n);
-                                match kind {
-                                    Rule::seed_attr => SuiteSetting::Seed(n, aspan),
-                                    Rule::count_attr => SuiteSetting::Count(n, aspan),
-                                    Rule::each_attr => SuiteSetting::Each(n, aspan),
-                                    _ => SuiteSetting::Distractors(n, aspan),
-                                }
-                            }
-                            Rule::balance_attr
-                            | Rule::twins_attr
-                            | Rule::require_attr
-                            | Rule::order_attr => {
-                                let word = self.ident(a.into_inner().nth(1));
-                                match kind {
-                                    Rule::balance_attr => SuiteSetting::Balance(word, aspan),
-                                    Rule::twins_attr => SuiteSetting::Twins(word, aspan),
-                                    Rule::require_attr => SuiteSetting::Require(word, aspan),
-                                    _ => SuiteSetting::Order(word, aspan),
-                                }
-                            }
-                            _ => continue,
-                        };
-                        settings.push(setting);
+        let b = self.block(pair, |a, span| {
+            let kind = a.as_rule();
+            Some(match kind {
+                Rule::dedupe_flag => SuiteSetting::Dedupe(span),
+                Rule::describe_attr => SuiteSetting::Describe(self.last_string(a), span),
+                Rule::from_attr => SuiteSetting::From(self.references(a), span),
+                Rule::seed_attr | Rule::count_attr | Rule::each_attr | Rule::distractors_attr => {
+                    let n = self.number(a.into_inner().nth(1)?);
+                    match kind {
+                        Rule::seed_attr => SuiteSetting::Seed(n, span),
+                        Rule::count_attr => SuiteSetting::Count(n, span),
+                        Rule::each_attr => SuiteSetting::Each(n, span),
+                        _ => SuiteSetting::Distractors(n, span),
                     }
                 }
-                _ => {}
-            }
-        }
+                Rule::balance_attr | Rule::twins_attr | Rule::require_attr | Rule::order_attr => {
+                    let word = self.ident(a.into_inner().nth(1));
+                    match kind {
+                        Rule::balance_attr => SuiteSetting::Balance(word, span),
+                        Rule::twins_attr => SuiteSetting::Twins(word, span),
+                        Rule::require_attr => SuiteSetting::Require(word, span),
+                        _ => SuiteSetting::Order(word, span),
+                    }
+                }
+                _ => return None,
+            })
+        });
         ast::Suite {
-            id: id.unwrap_or_else(|| self.empty_ident(span)),
-            label,
-            settings,
-            braces,
-            span,
+            id: b.id,
+            label: b.label,
+            settings: b.attributes,
+            braces: b.braces.unwrap_or_default(),
+            span: b.span,
         }
     }
 
     fn presentation(&self, pair: Pair<'_, Rule>) -> PresentationBlock {
-        let span = self.span(&pair);
-        let mut id = None;
-        let mut label = None;
-        let mut attributes = Vec::new();
-        let mut braces = Braces::default();
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::ident => id = Some(self.ident(Some(p))),
-                Rule::string => label = Some(self.string(Some(p))),
-                Rule::prompt_body | Rule::steer_body | Rule::constitution_body => {
-                    for a in p.into_inner() {
-                        let aspan = self.span(&a);
-                        let attribute = match a.as_rule() {
-                            Rule::open => {
-                                braces.open = aspan;
-                                continue;
-                            }
-                            Rule::close => {
-                                braces.close = aspan;
-                                continue;
-                            }
-                            Rule::system_attr => {
-                                PresentationAttribute::System(self.last_string(a), aspan)
-                            }
-                            Rule::user_attr => {
-                                PresentationAttribute::User(self.last_string(a), aspan)
-                            }
-                            Rule::instruction_attr => {
-                                PresentationAttribute::Instruction(self.last_string(a), aspan)
-                            }
-                            Rule::principle_attr => {
-                                PresentationAttribute::Principle(self.last_string(a), aspan)
-                            }
-                            Rule::source_attr => {
-                                PresentationAttribute::Source(self.last_string(a), aspan)
-                            }
-                            Rule::describe_attr => {
-                                PresentationAttribute::Describe(self.last_string(a), aspan)
-                            }
-                            Rule::labels_attr => PresentationAttribute::Labels(
-                                self.ident(a.into_inner().nth(1)),
-                                aspan,
-                            ),
-                            Rule::toward_attr => {
-                                PresentationAttribute::Toward(self.references(a), aspan)
-                            }
-                            Rule::away_attr => {
-                                PresentationAttribute::Away(self.references(a), aspan)
-                            }
-                            _ => continue,
-                        };
-                        attributes.push(attribute);
-                    }
+        let b = self.block(pair, |a, span| {
+            Some(match a.as_rule() {
+                Rule::system_attr => PresentationAttribute::System(self.last_string(a), span),
+                Rule::user_attr => PresentationAttribute::User(self.last_string(a), span),
+                Rule::instruction_attr => {
+                    PresentationAttribute::Instruction(self.last_string(a), span)
                 }
-                _ => {}
-            }
-        }
+                Rule::principle_attr => PresentationAttribute::Principle(self.last_string(a), span),
+                Rule::source_attr => PresentationAttribute::Source(self.last_string(a), span),
+                Rule::describe_attr => PresentationAttribute::Describe(self.last_string(a), span),
+                Rule::labels_attr => {
+                    PresentationAttribute::Labels(self.ident(a.into_inner().nth(1)), span)
+                }
+                Rule::toward_attr => PresentationAttribute::Toward(self.references(a), span),
+                Rule::away_attr => PresentationAttribute::Away(self.references(a), span),
+                _ => return None,
+            })
+        });
         PresentationBlock {
-            id: id.unwrap_or_else(|| self.empty_ident(span)),
-            label,
-            attributes,
-            braces,
-            span,
+            id: b.id,
+            label: b.label,
+            attributes: b.attributes,
+            braces: b.braces.unwrap_or_default(),
+            span: b.span,
         }
     }
 
