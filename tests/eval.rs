@@ -1197,3 +1197,26 @@ fn a_silent_command_times_out_and_the_run_finishes() {
     // stopped when the run ends.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// A suite that cannot be read is reported with its line, and leaves no results file.
+#[test]
+fn a_broken_suite_leaves_no_results_file() {
+    let dir = scratch("broken_suite");
+    let suite = dir.join("bad.suite.jsonl");
+    std::fs::write(
+        &suite,
+        "{\"format\":\"suite\",\"suite\":\"x\",\"seed\":1,\"source_hash\":\"h\",\"files\":[]}\n\
+         {\"id\":\"s1\",\"text\":\"x\"\n",
+    )
+    .unwrap();
+    let out = dir.join("r.jsonl");
+    let run = run(
+        &dir,
+        &["eval", s(&suite), "--adapter", "random", "-o", s(&out)],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("line 2 is not a scenario"), "{err}");
+    assert!(!out.exists());
+}

@@ -335,6 +335,21 @@ pub fn run(
         "presentation": settings.presentation.fingerprint(),
         "steers": settings.steers,
     });
+    // The whole suite is read before the journal is touched: a suite that cannot be read
+    // leaves no results file behind.
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let reader = std::io::BufReader::new(open(suite)?);
+    for (n, line) in reader.lines().enumerate().skip(1) {
+        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        scenarios.push(
+            serde_json::from_str(&line).map_err(|e| {
+                read_error(suite, &format!("line {} is not a scenario: {e}", n + 1))
+            })?,
+        );
+    }
     let mut journal = Journal::open(results, &header)?;
     let steers: Vec<Option<&Steer>> = std::iter::once(None)
         .chain(settings.steers.iter().map(Some))
@@ -342,14 +357,7 @@ pub fn run(
     let mut outcome = Outcome::default();
     // The requests to make, in suite order.
     let mut todo: Vec<(Scenario, Option<Steer>)> = Vec::new();
-    let reader = std::io::BufReader::new(open(suite)?);
-    for (n, line) in reader.lines().enumerate().skip(1) {
-        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let scenario: Scenario = serde_json::from_str(&line)
-            .map_err(|e| read_error(suite, &format!("line {} is not a scenario: {e}", n + 1)))?;
+    for scenario in scenarios {
         for steer in &steers {
             outcome.requests += 1;
             let steer_id = steer.map(|s| s.id.as_str());
