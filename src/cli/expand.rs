@@ -154,10 +154,16 @@ pub fn run(args: Args) -> bool {
                 path.display().to_string(),
             ),
             Err(e) => {
-                let d =
-                    Diagnostic::new(Code::Io, format!("cannot create `{}`: {e}", path.display()))
-                        .path(path.display().to_string())
-                        .help("check that the folder exists and is writable");
+                let d = Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot create `{}`: {}",
+                        path.display(),
+                        e.to_string().to_lowercase()
+                    ),
+                )
+                .path(path.display().to_string())
+                .help("check that the folder exists and is writable");
                 args.diagnostics.report(&[d], &loaded.sources);
                 return false;
             }
