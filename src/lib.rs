@@ -30,6 +30,7 @@ pub mod graph;
 pub mod import;
 pub mod model;
 pub mod render;
+pub mod report;
 mod resolve;
 pub mod source;
 pub mod stats;

@@ -10,6 +10,7 @@ mod expand;
 mod fmt;
 mod graph;
 mod import;
+mod report;
 mod stats;
 mod tree;
 
@@ -48,6 +49,8 @@ enum Command {
     Explain(expand::ExplainArgs),
     /// Ask a model (or a value-system agent) every scenario of a suite; resumable
     Eval(eval::Args),
+    /// Which values the answers upheld and neglected: scores, win rates with intervals
+    Report(report::Args),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
 }
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Expand(args) => expand::run(args),
         Command::Explain(args) => expand::explain(args),
         Command::Eval(args) => eval::run(args),
+        Command::Report(args) => report::run(args),
         Command::Cache(args) => cache::run(args),
     };
     if ok {
