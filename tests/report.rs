@@ -90,3 +90,91 @@ fn a_missing_suite_and_a_non_results_file_are_diagnostics() {
         err.message
     );
 }
+
+/// Theory labels and the hierarchy, through the binary: tests/report/mapped.qd expands to
+/// four scenarios (patience or kindness against duty, each in both orders) and the profile
+/// `kind_first` (kindness 0.9, duty 0.5, patience 0.1) chooses duty over patience and
+/// kindness over duty.
+///
+/// Values: kindness selected 2, neglected 0 → 100; duty 2/2 → 0; patience 0/2 → −100.
+/// Labels (patience → calm; kindness → warmth and calm; duty → order): the two patience
+/// scenarios select {order} and neglect {calm}; the two kindness scenarios select {warmth,
+/// calm} and neglect {order}. So warmth 2/0 → 100, wins 2/2; calm 2/2 → 0, wins 2/4; order
+/// 2/2 → 0, wins 2/4.
+/// Up the hierarchy (patience, kindness under personal; duty under social): personal 2/2
+/// → 0 and social 2/2 → 0, each winning 2 of 4.
+#[test]
+fn labels_and_the_hierarchy_by_hand() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_mapped");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let suite = dir.join("s.jsonl");
+    let results = dir.join("r.jsonl");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+            .args(args)
+            .current_dir(root)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let s = |p: &std::path::Path| p.to_str().expect("UTF-8").to_string();
+    run(&["expand", "tests/report/mapped.qd", "-o", &s(&suite)]);
+    run(&[
+        "eval",
+        &s(&suite),
+        "--adapter",
+        "profile",
+        "-o",
+        &s(&results),
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["report", &s(&results), "--format", "json"])).expect("json");
+    let stats = |list: &serde_json::Value| -> Vec<(String, u64, u64, f64, u64, u64)> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| {
+                (
+                    v["value"].as_str().expect("name").to_string(),
+                    v["selected"].as_u64().expect("n"),
+                    v["neglected"].as_u64().expect("n"),
+                    v["score"].as_f64().expect("score"),
+                    v["wins"]["k"].as_u64().expect("k"),
+                    v["wins"]["n"].as_u64().expect("n"),
+                )
+            })
+            .collect()
+    };
+    let row = |n: &str, s, g, score, k, m| (n.to_string(), s, g, score, k, m);
+    assert_eq!(
+        stats(&json["values"]),
+        [
+            row("mapped.kindness", 2, 0, 100.0, 2, 2),
+            row("mapped.duty", 2, 2, 0.0, 2, 4),
+            row("mapped.patience", 0, 2, -100.0, 0, 2),
+        ]
+    );
+    assert_eq!(json["labels"][0]["framework"], "theory");
+    assert_eq!(
+        stats(&json["labels"][0]["values"]),
+        [
+            row("theory.warmth", 2, 0, 100.0, 2, 2),
+            row("theory.calm", 2, 2, 0.0, 2, 4),
+            row("theory.order", 2, 2, 0.0, 2, 4),
+        ]
+    );
+    assert_eq!(
+        stats(&json["rollup"]),
+        [
+            row("mapped.personal", 2, 2, 0.0, 2, 4),
+            row("mapped.social", 2, 2, 0.0, 2, 4),
+        ]
+    );
+}

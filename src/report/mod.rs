@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Record;
+use crate::model::{Framework, ValueId};
 
 /// `z` of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -104,6 +105,21 @@ pub struct Report {
     pub twin_flips: Rate,
     /// Per value, by score (highest first), ties by name.
     pub values: Vec<ValueStats>,
+    /// Per framework the values are mapped onto (`map`), per label: each answer's values
+    /// counted as the labels they are mapped to (DailyDilemmas' five theories).
+    pub labels: Vec<LabelGroup>,
+    /// Up the hierarchy: each value counted for every value above it (derived → core →
+    /// dimension).
+    pub rollup: Vec<ValueStats>,
+}
+
+/// The statistics per label of one framework that values are mapped onto.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelGroup {
+    /// The framework's id.
+    pub framework: String,
+    /// Per label.
+    pub values: Vec<ValueStats>,
 }
 
 /// The options of a suite's scenarios, as far as a report needs them.
@@ -122,6 +138,15 @@ struct SuiteAction {
     upholds: Vec<String>,
     #[serde(default)]
     distractor: bool,
+}
+
+/// The first source file named in a suite's header.
+fn suite_header_files(suite: &Path) -> Option<std::path::PathBuf> {
+    let file = std::fs::File::open(suite).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(file).read_line(&mut line).ok()?;
+    let header: serde_json::Value = serde_json::from_str(&line).ok()?;
+    header["files"][0].as_str().map(std::path::PathBuf::from)
 }
 
 fn io_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
@@ -202,93 +227,100 @@ pub fn report(
         ids.insert(s.index, s.id);
         options.insert(s.index, s.actions);
     }
-    Ok(tally(&records, &options, &ids, steer))
+    // The framework the suite was expanded from, for theory labels and the hierarchy; a
+    // report is still made without it.
+    let loaded = suite_header_files(&suite_path)
+        .map(crate::load_path)
+        .filter(|l| !l.has_errors());
+    Ok(tally(
+        &records,
+        &options,
+        &ids,
+        steer,
+        loaded.as_ref().map(|l| &l.framework),
+    ))
 }
 
-/// The statistics of `records` over the options of their scenarios.
-fn tally(
-    records: &BTreeMap<u64, Record>,
-    options: &HashMap<u64, Vec<SuiteAction>>,
+/// The answered scenarios: each with the chosen option and the rejected ones.
+fn decided<'a>(
+    records: &'a BTreeMap<u64, Record>,
+    options: &'a HashMap<u64, Vec<SuiteAction>>,
     ids: &HashMap<u64, String>,
-    steer: Option<&str>,
-) -> Report {
-    let mut selected: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut neglected: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut wins: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    let (mut unparsed, mut refused, mut errors, mut answered, mut first) = (0, 0, 0, 0, 0);
-    // A scenario and its twin are consecutive lines of the suite sharing a twin group, the
-    // first of them the one whose id is the group.
-    let mut answered_choice: BTreeMap<u64, (&str, &str)> = BTreeMap::new();
-    for r in records.values() {
-        match r.choice.as_str() {
-            "unparsed" => unparsed += 1,
-            "refused" => refused += 1,
-            "error" => errors += 1,
-            _ => {}
+) -> Vec<(&'a Record, &'a SuiteAction, Vec<&'a SuiteAction>)> {
+    records
+        .values()
+        .filter_map(|r| {
+            let actions = options.get(&r.index)?;
+            // A line of another suite (ids differ) is not counted.
+            if ids.get(&r.index).is_some_and(|id| *id != r.scenario) {
+                return None;
+            }
+            let chosen = actions.iter().find(|a| a.id == r.choice)?;
+            let rejected = actions
+                .iter()
+                .filter(|a| a.id != chosen.id && !a.distractor)
+                .collect();
+            Some((r, chosen, rejected))
+        })
+        .collect()
+}
+
+/// Per name, the statistics of the answers, where each upheld value counts as the names
+/// `project` gives it (itself; its theory labels; the values above it).
+fn value_stats(
+    decided: &[(&Record, &SuiteAction, Vec<&SuiteAction>)],
+    project: &dyn Fn(&str) -> Vec<String>,
+) -> Vec<ValueStats> {
+    let mut selected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut neglected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut wins: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let names = |a: &SuiteAction| -> Vec<String> {
+        let mut out: Vec<String> = a.upholds.iter().flat_map(|v| project(v)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
+    for (_, chosen, rejected) in decided {
+        let chosen_names = names(chosen);
+        let rejected_names: Vec<Vec<String>> = rejected.iter().map(|a| names(a)).collect();
+        for v in &chosen_names {
+            *selected.entry(v.clone()).or_default() += 1;
         }
-        let Some(actions) = options.get(&r.index) else {
-            continue;
-        };
-        // A scenario of another suite (ids differ) is not counted.
-        if ids.get(&r.index).is_some_and(|id| *id != r.scenario) {
-            continue;
-        }
-        let Some(chosen) = actions.iter().find(|a| a.id == r.choice) else {
-            continue;
-        };
-        answered += 1;
-        if r.position == Some(0) {
-            first += 1;
-        }
-        if let Some(group) = &r.twin_group {
-            answered_choice.insert(r.index, (group.as_str(), r.choice.as_str()));
-        }
-        let rejected: Vec<&SuiteAction> = actions
-            .iter()
-            .filter(|a| a.id != chosen.id && !a.distractor)
-            .collect();
-        for v in &chosen.upholds {
-            *selected.entry(v).or_default() += 1;
-        }
-        for a in &rejected {
-            for v in &a.upholds {
-                *neglected.entry(v).or_default() += 1;
+        for side in &rejected_names {
+            for v in side {
+                *neglected.entry(v.clone()).or_default() += 1;
             }
         }
         // In conflict: on the chosen side only (a win) or on a rejected side only (a loss).
-        let on_rejected = |v: &str| rejected.iter().any(|a| a.upholds.iter().any(|u| u == v));
-        for v in &chosen.upholds {
-            if !on_rejected(v) {
-                let w = wins.entry(v).or_default();
+        let mut lost: Vec<&String> = Vec::new();
+        for v in &chosen_names {
+            if !rejected_names.iter().any(|side| side.contains(v)) {
+                let w = wins.entry(v.clone()).or_default();
                 w.0 += 1;
                 w.1 += 1;
             }
         }
-        let mut lost: Vec<&str> = rejected
-            .iter()
-            .flat_map(|a| a.upholds.iter().map(String::as_str))
-            .filter(|v| !chosen.upholds.iter().any(|u| u == v))
-            .collect();
+        for side in &rejected_names {
+            lost.extend(side.iter().filter(|v| !chosen_names.contains(v)));
+        }
         lost.sort_unstable();
         lost.dedup();
         for v in lost {
-            wins.entry(v).or_default().1 += 1;
+            wins.entry(v.clone()).or_default().1 += 1;
         }
     }
-    let all = records.len() as u64;
-    let mut values: Vec<ValueStats> = selected
-        .keys()
-        .chain(neglected.keys())
-        .copied()
-        .collect::<std::collections::BTreeSet<&str>>()
+    let mut all: Vec<String> = selected.keys().chain(neglected.keys()).cloned().collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut values: Vec<ValueStats> = all
         .into_iter()
         .map(|v| {
-            let s = selected.get(v).copied().unwrap_or(0);
-            let n = neglected.get(v).copied().unwrap_or(0);
+            let s = selected.get(&v).copied().unwrap_or(0);
+            let n = neglected.get(&v).copied().unwrap_or(0);
             let total = (s + n) as f64;
-            let (k, m) = wins.get(v).copied().unwrap_or((0, 0));
+            let (k, m) = wins.get(&v).copied().unwrap_or((0, 0));
             ValueStats {
-                value: v.to_string(),
+                value: v,
                 selected: s,
                 neglected: n,
                 score: if total == 0.0 {
@@ -305,27 +337,112 @@ fn tally(
             .total_cmp(&a.score)
             .then_with(|| a.value.cmp(&b.value))
     });
+    values
+}
+
+/// The statistics of `records` over the options of their scenarios.
+fn tally(
+    records: &BTreeMap<u64, Record>,
+    options: &HashMap<u64, Vec<SuiteAction>>,
+    ids: &HashMap<u64, String>,
+    steer: Option<&str>,
+    framework: Option<&Framework>,
+) -> Report {
+    let (mut unparsed, mut refused, mut errors) = (0, 0, 0);
+    for r in records.values() {
+        match r.choice.as_str() {
+            "unparsed" => unparsed += 1,
+            "refused" => refused += 1,
+            "error" => errors += 1,
+            _ => {}
+        }
+    }
+    let decided = decided(records, options, ids);
+    let first = decided
+        .iter()
+        .filter(|(r, _, _)| r.position == Some(0))
+        .count() as u64;
+    // A scenario and its twin are consecutive lines of the suite sharing a twin group, the
+    // first of them the one whose id is the group.
+    let by_index: BTreeMap<u64, (&str, &str)> = decided
+        .iter()
+        .filter_map(|(r, _, _)| Some((r.index, (r.twin_group.as_deref()?, r.choice.as_str()))))
+        .collect();
     let mut pairs = 0u64;
     let mut flips = 0u64;
-    for (index, (group, choice)) in &answered_choice {
+    for (index, (group, choice)) in &by_index {
         let base = records.get(index).is_some_and(|r| r.scenario == *group);
-        if let (true, Some((twin_group, twin_choice))) = (base, answered_choice.get(&(index + 1))) {
+        if let (true, Some((twin_group, twin_choice))) = (base, by_index.get(&(index + 1))) {
             if twin_group == group {
                 pairs += 1;
                 flips += u64::from(choice != twin_choice);
             }
         }
     }
+    let all = records.len() as u64;
+    let mut labels = Vec::new();
+    let mut rollup = Vec::new();
+    if let Some(f) = framework {
+        let by_name: HashMap<String, ValueId> = (0..f.values.len())
+            .map(|i| {
+                (
+                    f.qualified_value(ValueId::from_index(i)),
+                    ValueId::from_index(i),
+                )
+            })
+            .collect();
+        // Theory labels: the values each value is mapped onto, grouped by their framework.
+        let mut targets: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
+        for m in &f.mappings {
+            targets
+                .entry(m.value)
+                .or_default()
+                .extend(m.targets.iter().copied());
+        }
+        let mut frameworks: Vec<String> = targets
+            .values()
+            .flatten()
+            .map(|t| f.module(f.value(*t).module).display_id().to_string())
+            .collect();
+        frameworks.sort_unstable();
+        frameworks.dedup();
+        for framework_id in frameworks {
+            let project = |v: &str| -> Vec<String> {
+                by_name
+                    .get(v)
+                    .and_then(|id| targets.get(id))
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| f.module(f.value(**t).module).display_id() == framework_id)
+                    .map(|t| f.qualified_value(*t))
+                    .collect()
+            };
+            labels.push(LabelGroup {
+                framework: framework_id.clone(),
+                values: value_stats(&decided, &project),
+            });
+        }
+        // The hierarchy: each value counts for every value above it.
+        let ancestors = |v: &str| -> Vec<String> {
+            by_name
+                .get(v)
+                .map(|id| f.ancestors(*id).map(|a| f.qualified_value(a)).collect())
+                .unwrap_or_default()
+        };
+        rollup = value_stats(&decided, &ancestors);
+    }
     Report {
         steer: steer.map(str::to_string),
         answers: all,
-        answered,
+        answered: decided.len() as u64,
         unparsed: Rate::new(unparsed, all),
         refused: Rate::new(refused, all),
         errors: Rate::new(errors, all),
-        position_bias: Rate::new(first, answered),
+        position_bias: Rate::new(first, decided.len() as u64),
         twin_flips: Rate::new(flips, pairs),
-        values,
+        values: value_stats(&decided, &|v| vec![v.to_string()]),
+        labels,
+        rollup,
     }
 }
 
@@ -354,29 +471,39 @@ impl Report {
         let _ = writeln!(out, "errors         {}", rate(&self.errors));
         let _ = writeln!(out, "first option   {}", rate(&self.position_bias));
         let _ = writeln!(out, "twin flips     {}", rate(&self.twin_flips));
-        let width = self
-            .values
-            .iter()
-            .map(|v| v.value.chars().count())
-            .max()
-            .unwrap_or(5)
-            .max(5);
-        let _ = writeln!(
-            out,
-            "\n{:width$}  {:>6}  {:>8}  {:>9}  win rate in conflict [95% Wilson]",
-            "value", "score", "selected", "neglected"
-        );
-        for v in &self.values {
+        let mut rows = |title: &str, values: &[ValueStats]| {
+            if values.is_empty() {
+                return;
+            }
+            let width = values
+                .iter()
+                .map(|v| v.value.chars().count())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            let _ = writeln!(out, "\n{title}");
             let _ = writeln!(
                 out,
-                "{:width$}  {:>6.1}  {:>8}  {:>9}  {}",
-                v.value,
-                v.score,
-                v.selected,
-                v.neglected,
-                rate(&v.wins)
+                "{:width$}  {:>6}  {:>8}  {:>9}  win rate in conflict [95% Wilson]",
+                "", "score", "selected", "neglected"
             );
+            for v in values {
+                let _ = writeln!(
+                    out,
+                    "{:width$}  {:>6.1}  {:>8}  {:>9}  {}",
+                    v.value,
+                    v.score,
+                    v.selected,
+                    v.neglected,
+                    rate(&v.wins)
+                );
+            }
+        };
+        rows("values", &self.values);
+        for group in &self.labels {
+            rows(&format!("labels of {}", group.framework), &group.values);
         }
+        rows("up the hierarchy", &self.rollup);
         out
     }
 }
