@@ -25,7 +25,8 @@
 //!
 //! Position bias: first option chosen in s0, s3, s4 of 5 answered → 3/5. Twin flips: the
 //! pair (s3, s4) chose a1 then a2 → 1/1. Unparsed 1/6, errors 0/6 (s2's error was
-//! superseded).
+//! superseded). Readings: s0 read a1 from both log-probabilities and text (agree), s1 read
+//! a1 and a2 (disagree) → 1/2.
 
 use quandary::report::report;
 
@@ -43,6 +44,7 @@ fn six_scenarios_by_hand() {
     assert_eq!((r.errors.k, r.errors.n), (0, 6));
     assert_eq!((r.position_bias.k, r.position_bias.n), (3, 5));
     assert_eq!((r.twin_flips.k, r.twin_flips.n), (1, 1));
+    assert_eq!((r.readings_agree.k, r.readings_agree.n), (1, 2));
 
     let names: Vec<&str> = r.values.iter().map(|v| v.value.as_str()).collect();
     assert_eq!(names, ["x.fairness", "x.care", "x.loyalty"]);

@@ -103,6 +103,9 @@ pub struct Report {
     pub position_bias: Rate,
     /// Among twin groups with both twins answered, the share answered differently.
     pub twin_flips: Rate,
+    /// Among answers read both from log-probabilities and from the text, the share where
+    /// the two readings name the same option.
+    pub readings_agree: Rate,
     /// Per value, by score (highest first), ties by name.
     pub values: Vec<ValueStats>,
     /// Per framework the values are mapped onto (`map`), per label: each answer's values
@@ -379,6 +382,14 @@ fn tally(
             }
         }
     }
+    // Both readings present and each naming an option or a failure.
+    let (mut agree, mut both) = (0u64, 0u64);
+    for r in records.values() {
+        if let (Some(a), Some(b)) = (r.readings.get("logprobs"), r.readings.get("parse")) {
+            both += 1;
+            agree += u64::from(a == b);
+        }
+    }
     let all = records.len() as u64;
     let mut labels = Vec::new();
     let mut rollup = Vec::new();
@@ -440,6 +451,7 @@ fn tally(
         errors: Rate::new(errors, all),
         position_bias: Rate::new(first, decided.len() as u64),
         twin_flips: Rate::new(flips, pairs),
+        readings_agree: Rate::new(agree, both),
         values: value_stats(&decided, &|v| vec![v.to_string()]),
         labels,
         rollup,
@@ -471,6 +483,9 @@ impl Report {
         let _ = writeln!(out, "errors         {}", rate(&self.errors));
         let _ = writeln!(out, "first option   {}", rate(&self.position_bias));
         let _ = writeln!(out, "twin flips     {}", rate(&self.twin_flips));
+        if self.readings_agree.n > 0 {
+            let _ = writeln!(out, "readings agree {}", rate(&self.readings_agree));
+        }
         let mut rows = |title: &str, values: &[ValueStats]| {
             if values.is_empty() {
                 return;
