@@ -504,9 +504,8 @@ impl<'a> Printer<'a> {
     ) {
         while let Some(comment) = self.take_before(before) {
             let start = comment.span.start as usize;
-            let after_code = !self.lines.is_empty() && !self.text[*prev_end..start].contains('\n');
-            if after_code {
-                let last = self.lines.last_mut().expect("a line was printed");
+            let after_code = !self.text[*prev_end..start].contains('\n');
+            if let Some(last) = self.lines.last_mut().filter(|_| after_code) {
                 last.push_str("  ");
                 last.push_str(&comment.text);
             } else {

@@ -169,14 +169,12 @@ impl Ids {
 
     /// `base` if it is free, else the first free `base_N` with N ≥ 2.
     pub fn unique(&mut self, base: String) -> String {
-        let id = if self.taken.contains(&base) {
-            (2..)
-                .map(|n| format!("{base}_{n}"))
-                .find(|id| !self.taken.contains(id))
-                .expect("some suffix is free")
-        } else {
-            base
-        };
+        let mut id = base.clone();
+        let mut n = 1u64;
+        while self.taken.contains(&id) {
+            n += 1;
+            id = format!("{base}_{n}");
+        }
         self.taken.insert(id.clone());
         id
     }
