@@ -1,6 +1,7 @@
 //! Reports against hand-computed expectations: six scenarios (tests/report/six.*.jsonl).
 //!
-//! The answers (s2 was first an error, then asked again: the latest line counts):
+//! The answers of the plain run (s2 was first an error, then asked again: the latest line
+//! counts). Scenarios s0–s2 come from template t1, s3–s5 from t2:
 //!
 //! | scenario | options shown (upholds)        | chosen | position |
 //! |----------|--------------------------------|--------|----------|
@@ -22,13 +23,57 @@
 //! 1.96·sqrt(0.0625 + 3.8415/64)/1.96037 = 0.34997 → [0.1500, 0.8500].
 //! Wilson for 1/4: centre (0.25 + 0.48019)/1.96037 = 0.37247, half
 //! 1.96·sqrt(0.046875 + 0.060023)/1.96037 = 0.32682 → [0.0456, 0.6993].
+//! The score's interval maps the Wilson interval of sel/(sel + neg) by 100·(2q − 1): care
+//! 2/4 → [−69.99, 69.99]; loyalty 1/4 → [−90.88, 39.87].
+//!
+//! The cluster bootstrap resamples the two templates. Per template: care wins 1 of 2 in t1
+//! (s0 won, s1 lost) and 1 of 2 in t2 (s3 won, s4 lost), so every resample gives 0.5 →
+//! [0.5, 0.5]; its score is 0 in both → [0, 0]. Loyalty wins 0 of 2 in t1 and 1 of 2 in t2:
+//! a resample of (t1, t1) gives 0/4, a mixed one 1/4, (t2, t2) 2/4, with chances 1/4, 1/2,
+//! 1/4, so the central 95% runs from 0 to 0.5; its scores are −100 (t1: sel 0, neg 2),
+//! −50, 0 (t2: sel 1, neg 1) → [−100, 0]. Fairness appears in t1 only: no bootstrap
+//! interval (one cluster says nothing of the spread).
+//!
+//! Bradley–Terry: care beat loyalty in s0 and s3, fairness beat care (s1) and loyalty (s2),
+//! loyalty beat care (s4). Fairness never lost (2–0), care went 2–2, loyalty 1–3, so the
+//! order is fairness > care > loyalty; all three met, so they form one group. Pairs:
+//! care–fairness 0 of 1 to care, care–loyalty 2 of 3 to care, fairness–loyalty 1 of 1 to
+//! fairness.
 //!
 //! Position bias: first option chosen in s0, s3, s4 of 5 answered → 3/5. Twin flips: the
 //! pair (s3, s4) chose a1 then a2 → 1/1. Unparsed 1/6, errors 0/6 (s2's error was
 //! superseded). Readings: s0 read a1 from both log-probabilities and text (agree), s1 read
 //! a1 and a2 (disagree) → 1/2.
+//!
+//! The steer `fair`: s0 a2 (loyalty), s1 a2 (fairness), s2 a2 (fairness), s3 a2 (loyalty),
+//! s4 a2 (loyalty, shown first), s5 a1 (care and honesty against honesty). Selected:
+//! loyalty 3, fairness 2, care 1, honesty 1; neglected: care 4 (s0, s1, s3, s4), loyalty 1
+//! (s2), honesty 1 (s5). Scores: fairness 100, loyalty 100·2/4 = 50, honesty 0, care
+//! 100·(1 − 4)/5 = −60. Shifts against the plain run (values in both): loyalty −50 → 50 =
+//! +100, fairness 0, care 0 → −60 = −60. Newcombe for loyalty (q 1/4 → 3/4, Wilson
+//! [0.0456, 0.6994] and [0.3006, 0.9544]): d = 0.5, low 0.5 − sqrt(0.4494² + 0.4494²) =
+//! −0.1355, high 0.5 + sqrt(0.2044² + 0.2044²) = 0.7891, times 200 → [−27.1, 157.8]: it
+//! includes 0, so the shift is not beyond chance. Care (q 2/4 → 1/5): [−137.3, 50.0].
 
-use quandary::report::report;
+use std::path::Path;
+
+use quandary::report::{Options, Report, Sources};
+
+fn report(
+    results: &Path,
+    suite: Option<&Path>,
+    steer: Option<&str>,
+) -> Result<Report, quandary::Diagnostic> {
+    quandary::report::report(
+        &Sources {
+            results,
+            suite,
+            framework: None,
+            steer,
+        },
+        &Options::default(),
+    )
+}
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 5e-4
@@ -105,6 +150,8 @@ fn a_missing_suite_and_a_non_results_file_are_diagnostics() {
 /// 2/2 → 0, wins 2/4.
 /// Up the hierarchy (patience, kindness under personal; duty under social): personal 2/2
 /// → 0 and social 2/2 → 0, each winning 2 of 4.
+/// Bradley–Terry: kindness beat duty twice, duty beat patience twice → kindness > duty >
+/// patience, the order of the profile's weights (0.9, 0.5, 0.1): Spearman 1 over 3 values.
 #[test]
 fn labels_and_the_hierarchy_by_hand() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -172,6 +219,19 @@ fn labels_and_the_hierarchy_by_hand() {
             row("theory.order", 2, 2, 0.0, 2, 4),
         ]
     );
+    let ranking: Vec<&str> = json["ranking"]
+        .as_array()
+        .expect("a ranking")
+        .iter()
+        .map(|r| r["value"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        ranking,
+        ["mapped.kindness", "mapped.duty", "mapped.patience"]
+    );
+    assert_eq!(json["profiles"][0]["profile"], "mapped.kind_first");
+    assert_eq!(json["profiles"][0]["values"], 3);
+    assert_eq!(json["profiles"][0]["spearman"], 1.0);
     assert_eq!(
         stats(&json["rollup"]),
         [
@@ -179,4 +239,202 @@ fn labels_and_the_hierarchy_by_hand() {
             row("mapped.social", 2, 2, 0.0, 2, 4),
         ]
     );
+}
+
+fn six() -> Report {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads")
+}
+
+fn interval_is(i: Option<quandary::report::Interval>, low: f64, high: f64) {
+    let i = i.expect("an interval");
+    assert!(
+        close(i.low, low) && close(i.high, high),
+        "{i:?}, wanted [{low}, {high}]"
+    );
+}
+
+#[test]
+fn six_scenarios_intervals_by_hand() {
+    let r = six();
+    let v = |name: &str| {
+        r.values
+            .iter()
+            .find(|v| v.value == name)
+            .expect("value")
+            .clone()
+    };
+    assert_eq!(r.clusters, 2);
+    assert_eq!(r.resamples, 1000);
+    let near = |i: quandary::report::Interval, low: f64, high: f64| {
+        assert!(
+            (i.low - low).abs() < 0.01 && (i.high - high).abs() < 0.01,
+            "{i:?}"
+        );
+    };
+    near(v("x.care").score_interval, -69.99, 69.99);
+    near(v("x.loyalty").score_interval, -90.88, 39.87);
+    interval_is(v("x.care").wins_bootstrap, 0.5, 0.5);
+    interval_is(v("x.care").score_bootstrap, 0.0, 0.0);
+    interval_is(v("x.loyalty").wins_bootstrap, 0.0, 0.5);
+    interval_is(v("x.loyalty").score_bootstrap, -100.0, 0.0);
+    assert_eq!(v("x.fairness").wins_bootstrap, None);
+    assert_eq!(v("x.fairness").score_bootstrap, None);
+}
+
+#[test]
+fn six_scenarios_ranking_by_hand() {
+    let r = six();
+    let order: Vec<(&str, u64, u64, u32)> = r
+        .ranking
+        .iter()
+        .map(|x| (x.value.as_str(), x.wins, x.games, x.group))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("x.fairness", 2, 2, 1),
+            ("x.care", 2, 4, 1),
+            ("x.loyalty", 1, 4, 1)
+        ]
+    );
+    let sum: f64 = r.ranking.iter().map(|x| x.strength).sum();
+    assert!(sum.abs() < 1e-9, "strengths are centred");
+    for x in &r.ranking {
+        let i = x.interval.expect("a Wald interval");
+        assert!(i.low < x.strength && x.strength < i.high, "{x:?}");
+    }
+    let pairs: Vec<(&str, &str, u64, u64)> = r
+        .pairs
+        .iter()
+        .map(|p| (p.a.as_str(), p.b.as_str(), p.a_wins.k, p.a_wins.n))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("x.care", "x.fairness", 0, 1),
+            ("x.care", "x.loyalty", 2, 3),
+            ("x.fairness", "x.loyalty", 1, 1)
+        ]
+    );
+}
+
+#[test]
+fn six_scenarios_steer_by_hand() {
+    let r = six();
+    assert_eq!(r.steers.len(), 1);
+    let s = &r.steers[0];
+    assert_eq!(s.steer, "fair");
+    assert_eq!(s.answered, 6);
+    let shifts: Vec<(&str, f64, f64, f64)> = s
+        .values
+        .iter()
+        .map(|x| (x.value.as_str(), x.base_score, x.score, x.delta))
+        .collect();
+    assert_eq!(
+        shifts,
+        [
+            ("x.loyalty", -50.0, 50.0, 100.0),
+            ("x.fairness", 100.0, 100.0, 0.0),
+            ("x.care", 0.0, -60.0, -60.0)
+        ]
+    );
+    let loyalty = &s.values[0];
+    assert!((loyalty.interval.low + 27.10).abs() < 0.05, "{loyalty:?}");
+    assert!((loyalty.interval.high - 157.82).abs() < 0.05, "{loyalty:?}");
+    assert!(!loyalty.changed);
+    let care = &s.values[2];
+    assert!((care.interval.low + 137.28).abs() < 0.05, "{care:?}");
+    assert!((care.interval.high - 50.03).abs() < 0.05, "{care:?}");
+    assert_eq!(s.changed, 0);
+    // The steered run reported on its own.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fair = report(
+        &root.join("tests/report/six.results.jsonl"),
+        None,
+        Some("fair"),
+    )
+    .expect("reads");
+    let names: Vec<(&str, f64)> = fair
+        .values
+        .iter()
+        .map(|v| (v.value.as_str(), v.score))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("x.fairness", 100.0),
+            ("x.loyalty", 50.0),
+            ("x.honesty", 0.0),
+            ("x.care", -60.0)
+        ]
+    );
+    let err = report(
+        &root.join("tests/report/six.results.jsonl"),
+        None,
+        Some("fiar"),
+    )
+    .expect_err("unknown steer");
+    assert_eq!(err.help.as_deref(), Some("did you mean `fair`?"));
+}
+
+/// `diff` of the plain run against a journal holding the steered answers as its plain run
+/// gives the same shifts as the report's steer section.
+#[test]
+fn diff_agrees_with_the_steer_shifts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_diff");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let journal =
+        std::fs::read_to_string(root.join("tests/report/six.results.jsonl")).expect("six");
+    let mut lines = journal.lines();
+    let header = lines.next().expect("a header").replace(
+        r#""steers":[{"id":"fair","system":"Be fair."}]"#,
+        r#""steers":[]"#,
+    );
+    let mut other = header + "\n";
+    for line in lines.filter(|l| l.contains(r#""steer":"fair""#)) {
+        other.push_str(&line.replace(r#""steer":"fair""#, r#""steer":null"#));
+        other.push('\n');
+    }
+    let other_path = dir.join("other.results.jsonl");
+    std::fs::write(&other_path, other).expect("writes");
+    let base = Sources {
+        results: &root.join("tests/report/six.results.jsonl"),
+        suite: None,
+        framework: None,
+        steer: None,
+    };
+    let d = quandary::report::diff(
+        &base,
+        &Sources {
+            results: &other_path,
+            ..base.clone()
+        },
+        &Options::default(),
+    )
+    .expect("compares");
+    assert!(d.same_suite);
+    assert_eq!((d.base_answered, d.answered), (5, 6));
+    let r = six();
+    assert_eq!(d.values, r.steers[0].values);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args(["diff", "tests/report/six.results.jsonl"])
+        .arg(&other_path)
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("moved beyond chance  0 of 3 values"),
+        "{table}"
+    );
+    assert!(table.contains("loyalty"), "{table}");
 }

@@ -49,8 +49,10 @@ enum Command {
     Explain(expand::ExplainArgs),
     /// Ask a model (or a value-system agent) every scenario of a suite; resumable
     Eval(eval::Args),
-    /// Which values the answers upheld and neglected: scores, win rates with intervals
+    /// Which values the answers upheld and neglected: scores, win rates, rankings, intervals
     Report(report::Args),
+    /// Compare two results journals value by value: shifts with intervals
+    Diff(report::DiffArgs),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
 }
@@ -149,6 +151,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => expand::explain(args),
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
+        Command::Diff(args) => report::diff(args),
         Command::Cache(args) => cache::run(args),
     };
     if ok {

@@ -1,9 +1,10 @@
-//! `quandary report RESULTS.jsonl`
+//! `quandary report RESULTS.jsonl` and `quandary diff BASE.jsonl OTHER.jsonl`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use quandary::SourceMap;
+use quandary::report::{self, Options, Sources};
+use quandary::{Code, Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
 
@@ -16,14 +17,43 @@ pub struct Args {
     /// The suite the results answer (default: the one named in the results header)
     #[arg(long, value_name = "FILE")]
     pub suite: Option<PathBuf>,
+    /// The framework for theory labels, the hierarchy and profiles (default: the file the
+    /// suite was expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
     /// Report on the run under this steer (default: the run without a steer)
     #[arg(long, value_name = "ID")]
     pub steer: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Write the report to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
+}
+
+/// How intervals are resampled.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BootstrapArgs {
+    /// Seed of the cluster bootstrap (the same seed gives the same report)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Bootstrap resamples of the templates (0: Wilson and Newcombe intervals only)
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub resamples: u32,
+}
+
+impl BootstrapArgs {
+    pub fn options(&self) -> Options {
+        Options {
+            seed: self.seed,
+            resamples: self.resamples,
+        }
+    }
 }
 
 /// How `report` prints.
@@ -31,29 +61,138 @@ pub struct Args {
 pub enum ReportFormat {
     /// An aligned table
     Table,
+    /// Markdown
+    Md,
     /// One JSON object
     Json,
+    /// One self-contained HTML page
+    Html,
+}
+
+/// Arguments of `diff`.
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// The base results journal (a model, a checkpoint, a plain run)
+    #[arg(value_name = "BASE.jsonl")]
+    pub base: PathBuf,
+    /// The journal compared with it
+    #[arg(value_name = "OTHER.jsonl")]
+    pub other: PathBuf,
+    /// The framework for theory labels and the hierarchy (default: the file the base suite
+    /// was expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
+    /// Compare the runs under this steer in both journals (default: the plain runs)
+    #[arg(long, value_name = "ID")]
+    pub steer: Option<String>,
+    /// Output format (`html` is not offered: use `report` on each)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the comparison to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
+    diagnostics.report(&[d], &SourceMap::new());
+    false
+}
+
+/// Writes `text` to `output` (atomically) or to standard output.
+pub fn emit(text: &str, output: Option<&Path>, diagnostics: &DiagnosticArgs) -> bool {
+    match output {
+        None => super::print(text),
+        Some(path) => match write_atomically(path, text.as_bytes()) {
+            Ok(()) => true,
+            Err(e) => fail(
+                diagnostics,
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot write `{}`: {}",
+                        path.display(),
+                        e.to_string().to_lowercase()
+                    ),
+                )
+                .help("give a writable path with -o"),
+            ),
+        },
+    }
+}
+
+/// Writes beside the target, then renames, so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+pub fn render(report: &report::Report, format: ReportFormat) -> Result<String, Diagnostic> {
+    Ok(match format {
+        ReportFormat::Table => report.table(),
+        ReportFormat::Md => report.markdown(),
+        ReportFormat::Html => report.html(),
+        ReportFormat::Json => json(report)?,
+    })
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String, Diagnostic> {
+    serde_json::to_string_pretty(value)
+        .map(|j| j + "\n")
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write the report as JSON: {e}")))
 }
 
 pub fn run(args: Args) -> bool {
-    let report =
-        match quandary::report::report(&args.results, args.suite.as_deref(), args.steer.as_deref())
-        {
-            Ok(r) => r,
-            Err(d) => {
-                args.diagnostics.report(&[d], &SourceMap::new());
-                return false;
-            }
-        };
-    let text = match args.format {
-        ReportFormat::Table => report.table(),
-        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(j) => j + "\n",
-            Err(e) => {
-                eprintln!("error: cannot write the report as JSON: {e}");
-                return false;
-            }
-        },
+    let sources = Sources {
+        results: &args.results,
+        suite: args.suite.as_deref(),
+        framework: args.framework.as_deref(),
+        steer: args.steer.as_deref(),
     };
-    super::print(&text)
+    let text =
+        report::report(&sources, &args.bootstrap.options()).and_then(|r| render(&r, args.format));
+    match text {
+        Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
+        Err(d) => fail(&args.diagnostics, d),
+    }
+}
+
+pub fn diff(args: DiffArgs) -> bool {
+    let base = Sources {
+        results: &args.base,
+        suite: None,
+        framework: args.framework.as_deref(),
+        steer: args.steer.as_deref(),
+    };
+    let other = Sources {
+        results: &args.other,
+        ..base.clone()
+    };
+    let text = report::diff(&base, &other, &args.bootstrap.options()).and_then(|d| {
+        Ok(match args.format {
+            ReportFormat::Table => d.table(),
+            ReportFormat::Md => d.markdown(),
+            ReportFormat::Json => json(&d)?,
+            ReportFormat::Html => {
+                return Err(Diagnostic::new(
+                    Code::InvalidSetting,
+                    "`diff` has no HTML form",
+                )
+                .help("use --format table, md or json, or `quandary report --format html` on each journal"));
+            }
+        })
+    });
+    match text {
+        Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
+        Err(d) => fail(&args.diagnostics, d),
+    }
 }

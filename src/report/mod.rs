@@ -1,98 +1,248 @@
-//! Reports: which values a model upholds and neglects, read from a results journal and the
-//! suite it answered.
+//! Reports: which values a model upholds and neglects, and how sure we can be, read from a
+//! results journal and the suite it answered.
 //!
 //! For every answered scenario, the values upheld by the chosen option are *selected* and
 //! the values upheld by each option not chosen (distractors aside) are *neglected*. Per
-//! value:
-//! - the DailyDilemmas score: `100·selected/total − 100·neglected/total`, with
-//!   `total = selected + neglected`;
+//! value (and per theory label reached through `map`, and per value up the hierarchy):
+//! - the DailyDilemmas score `100·selected/total − 100·neglected/total`, `total = selected
+//!   + neglected`, with an interval from the Wilson interval of `selected/total`;
 //! - the win rate in conflict: among the scenarios where the value stood on one side only,
-//!   the share in which its side was chosen, with a 95% Wilson interval.
+//!   the share in which its side was chosen, with a 95% Wilson interval;
+//! - both also with a cluster-bootstrap interval: templates are resampled with replacement
+//!   (seeded), because scenarios of one template share their wording and are not
+//!   independent.
 //!
-//! Across the run: position bias (the share of answers choosing the first option shown),
-//! the twin flip rate (order-swapped twins answered differently), and the rates of
-//! unparsed, refused and failed answers.
+//! Across values: a Bradley–Terry ranking from the pairwise conflicts ([`bt`]), the win rate
+//! of every pair that met, and the rank correlation of the ranking with each `profile` of the
+//! framework. Across the run: position bias, twin flips, failure rates and the agreement of
+//! two readings of one answer. Per steer: the shift of every value against the plain run
+//! ([`Shift`]); [`diff`] compares two journals the same way.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
+pub mod bt;
+mod html;
+pub mod stats;
+pub mod tally;
+mod text;
+
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use indexmap::IndexSet;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::Serialize;
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::eval::Record;
-use crate::model::{Framework, ValueId};
+pub use stats::{Interval, Rate, wilson};
+pub use tally::{Example, ExampleOption, Sources};
 
-/// `z` of a two-sided 95% interval.
-const Z95: f64 = 1.959_963_984_540_054;
+use crate::diagnostic::Diagnostic;
+use crate::eval::adapters::Profile;
+use crate::expand::rng;
+use crate::model::{Framework, ProfileId, ValueId};
+use tally::{Counts, NEGLECTED, SELECTED, TRIALS, Tally, WINS};
 
-/// A proportion with its 95% Wilson score interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Rate {
-    /// Successes.
-    pub k: u64,
-    /// Trials.
-    pub n: u64,
-    /// `k / n` (0 when `n` is 0).
-    pub rate: f64,
-    /// Lower bound of the 95% Wilson interval.
-    pub low: f64,
-    /// Upper bound of the 95% Wilson interval.
-    pub high: f64,
+/// Settings of a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Seed of the bootstrap's resampling.
+    pub seed: u64,
+    /// Bootstrap resamples (0: no bootstrap intervals).
+    pub resamples: u32,
 }
 
-impl Rate {
-    /// `k` successes in `n` trials.
-    pub fn new(k: u64, n: u64) -> Rate {
-        let (low, high) = wilson(k, n, Z95);
-        Rate {
-            k,
-            n,
-            rate: if n == 0 { 0.0 } else { k as f64 / n as f64 },
-            low,
-            high,
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 0,
+            resamples: 1000,
         }
     }
 }
 
-/// The Wilson score interval of `k` successes in `n` trials at `z` (both bounds 0 when
-/// `n` is 0).
-pub fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 0.0);
-    }
-    let n = n as f64;
-    let p = k as f64 / n;
-    let z2 = z * z;
-    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
-    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
-    ((centre - half).max(0.0), (centre + half).min(1.0))
-}
+/// The most values whose Bradley–Terry strengths get Wald intervals: the inverse of the
+/// information matrix costs the cube of their number.
+const WALD_LIMIT: usize = 2000;
 
-/// What the report says about one value.
+/// What the report says about one value (or theory label, or value up the hierarchy).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ValueStats {
     /// The value (`framework.value`).
     pub value: String,
+    /// Its label, when the framework gives one.
+    pub label: Option<String>,
+    /// The value it sits under, if any.
+    pub parent: Option<String>,
     /// Times upheld by the chosen option.
     pub selected: u64,
     /// Times upheld by an option not chosen.
     pub neglected: u64,
     /// The DailyDilemmas score, from −100 to 100.
     pub score: f64,
-    /// The win rate in conflict.
+    /// The score's interval from the Wilson interval of `selected / (selected + neglected)`.
+    pub score_interval: Interval,
+    /// The score's cluster-bootstrap interval.
+    pub score_bootstrap: Option<Interval>,
+    /// The win rate in conflict, with its Wilson interval.
     pub wins: Rate,
+    /// The win rate's cluster-bootstrap interval.
+    pub wins_bootstrap: Option<Interval>,
 }
 
-/// A report of one run (one steer) of a results journal.
+/// The statistics per label of one framework that values are mapped onto.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelGroup {
+    /// The framework's id.
+    pub framework: String,
+    /// Per label.
+    pub values: Vec<ValueStats>,
+}
+
+/// A value's place in the Bradley–Terry ranking.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ranked {
+    /// 1 for the strongest.
+    pub rank: u32,
+    /// The value.
+    pub value: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// Which connected group of the conflict graph it belongs to (1 is the group of the
+    /// strongest value, and so on): strengths compare within a group; across groups only the
+    /// model's weak prior relates them.
+    pub group: u32,
+    /// Its log-strength, centred on the mean of all ranked values: value `i` beats value `j`
+    /// with probability `1 / (1 + exp(θⱼ − θᵢ))`.
+    pub strength: f64,
+    /// The 95% Wald interval of the strength (from the Fisher information).
+    pub interval: Option<Interval>,
+    /// The strength's cluster-bootstrap interval.
+    pub bootstrap: Option<Interval>,
+    /// Conflicts won.
+    pub wins: u64,
+    /// Conflicts.
+    pub games: u64,
+}
+
+/// How two values fared against each other.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PairStats {
+    /// One value.
+    pub a: String,
+    /// The other.
+    pub b: String,
+    /// The share of their conflicts `a` won.
+    pub a_wins: Rate,
+}
+
+/// How well the revealed order of values matches a profile's weights.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProfileAgreement {
+    /// The profile (`framework.profile`).
+    pub profile: String,
+    /// Ranked values the profile weighs.
+    pub values: u64,
+    /// Spearman's rank correlation of the Bradley–Terry strengths with the weights (none for
+    /// fewer than three values or constant weights).
+    pub spearman: Option<f64>,
+    /// Its cluster-bootstrap interval.
+    pub bootstrap: Option<Interval>,
+}
+
+/// How one value moved from a base run to another.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Shift {
+    /// The value.
+    pub value: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// The score in the base run.
+    pub base_score: f64,
+    /// The score in the other run.
+    pub score: f64,
+    /// `score − base_score`.
+    pub delta: f64,
+    /// The interval of `delta` (Newcombe's, from the two Wilson intervals).
+    pub interval: Interval,
+    /// The paired cluster-bootstrap interval of `delta` (templates resampled together).
+    pub bootstrap: Option<Interval>,
+    /// The win rate in conflict in the base run.
+    pub base_wins: Rate,
+    /// The win rate in conflict in the other run.
+    pub wins: Rate,
+    /// The change of the win rate, with Newcombe's interval.
+    pub wins_delta: f64,
+    /// Newcombe's interval of `wins_delta`.
+    pub wins_interval: Interval,
+    /// The paired cluster-bootstrap interval of `wins_delta`.
+    pub wins_bootstrap: Option<Interval>,
+    /// Whether the score moved beyond chance: both intervals of `delta` exclude zero.
+    pub changed: bool,
+}
+
+/// Shifts per label of one framework.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShiftGroup {
+    /// The framework's id.
+    pub framework: String,
+    /// Per label.
+    pub values: Vec<Shift>,
+}
+
+/// What steering did: every value's shift against the plain run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SteerShift {
+    /// The steer.
+    pub steer: String,
+    /// Answers naming an option under it.
+    pub answered: u64,
+    /// Values that moved beyond chance.
+    pub changed: u64,
+    /// Per value, by shift (largest first).
+    pub values: Vec<Shift>,
+    /// Per theory label.
+    pub labels: Vec<ShiftGroup>,
+    /// Up the hierarchy.
+    pub rollup: Vec<Shift>,
+}
+
+/// The scenarios behind the cells of a report (for the HTML report; not in its JSON).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Examples {
+    /// Per value or label (`view:name`), scenario indexes.
+    pub by_value: Vec<(String, Vec<u64>)>,
+    /// Per pair of values, scenario indexes.
+    pub by_pair: Vec<((String, String), Vec<u64>)>,
+    /// The scenarios, by index.
+    pub scenarios: Vec<Example>,
+}
+
+/// A report of one results journal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
-    /// The steer reported on (`None`: the plain run).
+    /// The quandary version that made it.
+    pub quandary: String,
+    /// The results file.
+    pub results: String,
+    /// The suite file.
+    pub suite_file: String,
+    /// The suite's name.
+    pub suite: Option<String>,
+    /// The adapter's fingerprint.
+    pub adapter: Option<String>,
+    /// The model.
+    pub model: Option<String>,
+    /// The run reported on (`None`: the plain run).
     pub steer: Option<String>,
-    /// Answers recorded (latest per scenario).
+    /// Seed of the bootstrap.
+    pub seed: u64,
+    /// Bootstrap resamples (0 when there was no bootstrap).
+    pub resamples: u32,
+    /// Templates (the bootstrap's clusters) with answers.
+    pub clusters: u64,
+    /// Answers recorded (latest per scenario) that belong to the suite.
     pub answers: u64,
     /// Answers naming an option.
     pub answered: u64,
+    /// Answers in the journal that belong to no scenario of the suite.
+    pub unmatched: u64,
     /// Rates of `unparsed`, `refused` and `error` answers among all.
     pub unparsed: Rate,
     /// See [`Report::unparsed`].
@@ -114,430 +264,961 @@ pub struct Report {
     /// Up the hierarchy: each value counted for every value above it (derived → core →
     /// dimension).
     pub rollup: Vec<ValueStats>,
+    /// The Bradley–Terry ranking of the values that met in conflict.
+    pub ranking: Vec<Ranked>,
+    /// Every pair of values that met in conflict.
+    pub pairs: Vec<PairStats>,
+    /// Agreement of the ranking with each profile of the framework.
+    pub profiles: Vec<ProfileAgreement>,
+    /// Per steer in the journal, its shifts against the plain run.
+    pub steers: Vec<SteerShift>,
+    /// What the reader should know.
+    pub notes: Vec<String>,
+    /// The scenarios behind cells (kept out of the JSON).
+    #[serde(skip)]
+    pub examples: Examples,
 }
 
-/// The statistics per label of one framework that values are mapped onto.
+/// Two journals compared value by value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LabelGroup {
-    /// The framework's id.
-    pub framework: String,
-    /// Per label.
-    pub values: Vec<ValueStats>,
+pub struct Diff {
+    /// The quandary version that made it.
+    pub quandary: String,
+    /// The base journal.
+    pub base: String,
+    /// The journal compared with it.
+    pub other: String,
+    /// Whether both answer the same suite (same source hash and seed).
+    pub same_suite: bool,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+    /// Bootstrap resamples (0 when there was no bootstrap).
+    pub resamples: u32,
+    /// Templates of either run.
+    pub clusters: u64,
+    /// Answers naming an option in the base journal.
+    pub base_answered: u64,
+    /// Answers naming an option in the other.
+    pub answered: u64,
+    /// Values that moved beyond chance.
+    pub changed: u64,
+    /// Per value, by shift (largest first).
+    pub values: Vec<Shift>,
+    /// Per theory label.
+    pub labels: Vec<ShiftGroup>,
+    /// Up the hierarchy.
+    pub rollup: Vec<Shift>,
+    /// What the reader should know.
+    pub notes: Vec<String>,
 }
 
-/// The options of a suite's scenarios, as far as a report needs them.
-#[derive(Deserialize)]
-struct SuiteLine {
-    id: String,
-    #[serde(default)]
-    index: u64,
-    actions: Vec<SuiteAction>,
-}
-
-#[derive(Deserialize)]
-struct SuiteAction {
-    id: String,
-    #[serde(default)]
-    upholds: Vec<String>,
-    #[serde(default)]
-    distractor: bool,
-}
-
-/// The first source file named in a suite's header.
-fn suite_header_files(suite: &Path) -> Option<std::path::PathBuf> {
-    let file = std::fs::File::open(suite).ok()?;
-    let mut line = String::new();
-    std::io::BufReader::new(file).read_line(&mut line).ok()?;
-    let header: serde_json::Value = serde_json::from_str(&line).ok()?;
-    header["files"][0].as_str().map(std::path::PathBuf::from)
-}
-
-fn io_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(Code::Io, format!("cannot read `{}`: {why}", path.display()))
-        .path(path.display().to_string())
-}
-
-/// Reads the results journal at `results` and the suite it names (or `suite`), and reports
-/// on the run under `steer`.
-pub fn report(
-    results: &Path,
-    suite: Option<&Path>,
-    steer: Option<&str>,
-) -> Result<Report, Diagnostic> {
-    let file = std::fs::File::open(results)
-        .map_err(|e| io_error(results, e.to_string().to_lowercase()))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let header: serde_json::Value = lines
-        .next()
-        .transpose()
-        .map_err(|e| io_error(results, e))?
-        .and_then(|l| serde_json::from_str(&l).ok())
-        .filter(|h: &serde_json::Value| h.get("format").and_then(|f| f.as_str()) == Some("results"))
-        .ok_or_else(|| {
-            io_error(results, "its first line is not a results header")
-                .help("give a results file written by `quandary eval`")
-        })?;
-    // Latest record per scenario index: a re-asked scenario counts once.
-    let mut records: BTreeMap<u64, Record> = BTreeMap::new();
-    for (n, line) in lines.enumerate() {
-        let line = line.map_err(|e| io_error(results, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(&line) {
-            Ok(r) if r.steer.as_deref() == steer => {
-                records.insert(r.index, r);
-            }
-            Ok(_) => {}
-            // A torn last line from a killed run is no result.
-            Err(_) => {
-                return Err(io_error(results, format!("line {} is not a result", n + 2))
-                    .help("run the same `quandary eval` again: it drops a torn last line"));
-            }
-        }
-    }
-    let suite_path = match suite {
-        Some(p) => p.to_path_buf(),
-        None => header
-            .get("suite_file")
-            .and_then(|f| f.as_str())
-            .map(std::path::PathBuf::from)
-            .ok_or_else(|| {
-                io_error(results, "its header names no suite file")
-                    .help("give the suite with --suite FILE")
-            })?,
-    };
-    let suite_file = std::fs::File::open(&suite_path).map_err(|e| {
-        io_error(&suite_path, e.to_string().to_lowercase()).help("give the suite with --suite FILE")
-    })?;
-    let mut options: HashMap<u64, Vec<SuiteAction>> = HashMap::new();
-    let mut ids: HashMap<u64, String> = HashMap::new();
-    for (n, line) in std::io::BufReader::new(suite_file)
-        .lines()
-        .enumerate()
-        .skip(1)
-    {
-        let line = line.map_err(|e| io_error(&suite_path, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let s: SuiteLine = serde_json::from_str(&line).map_err(|e| {
-            io_error(
-                &suite_path,
-                format!("line {} is not a scenario: {e}", n + 1),
-            )
-        })?;
-        ids.insert(s.index, s.id);
-        options.insert(s.index, s.actions);
-    }
-    // The framework the suite was expanded from, for theory labels and the hierarchy; a
-    // report is still made without it.
-    let loaded = suite_header_files(&suite_path)
-        .map(crate::load_path)
-        .filter(|l| !l.has_errors());
-    Ok(tally(
-        &records,
-        &options,
-        &ids,
-        steer,
+/// Reads a results journal (and its suite and framework) and reports on it.
+pub fn report(sources: &Sources<'_>, options: &Options) -> Result<Report, Diagnostic> {
+    let (tally, loaded) = Tally::read(sources)?;
+    Ok(build(
+        &tally,
+        sources.results,
         loaded.as_ref().map(|l| &l.framework),
+        options,
     ))
 }
 
-/// The answered scenarios: each with the chosen option and the rejected ones.
-fn decided<'a>(
-    records: &'a BTreeMap<u64, Record>,
-    options: &'a HashMap<u64, Vec<SuiteAction>>,
-    ids: &HashMap<u64, String>,
-) -> Vec<(&'a Record, &'a SuiteAction, Vec<&'a SuiteAction>)> {
-    records
-        .values()
-        .filter_map(|r| {
-            let actions = options.get(&r.index)?;
-            // A line of another suite (ids differ) is not counted.
-            if ids.get(&r.index).is_some_and(|id| *id != r.scenario) {
-                return None;
-            }
-            let chosen = actions.iter().find(|a| a.id == r.choice)?;
-            let rejected = actions
-                .iter()
-                .filter(|a| a.id != chosen.id && !a.distractor)
-                .collect();
-            Some((r, chosen, rejected))
+/// Compares the journal `other` with `base`: per value, the shift of its score and win rate.
+pub fn diff(
+    base: &Sources<'_>,
+    other: &Sources<'_>,
+    options: &Options,
+) -> Result<Diff, Diagnostic> {
+    let (a, loaded_a) = Tally::read(base)?;
+    let (b, loaded_b) = Tally::read(other)?;
+    let framework = loaded_a
+        .as_ref()
+        .or(loaded_b.as_ref())
+        .map(|l| &l.framework);
+    let mut space = Space::default();
+    let ca = space.add(&a, a.primary);
+    let cb = space.add(&b, b.primary);
+    let active = active_clusters(&[&ca, &cb]);
+    let boot = Bootstrap::new(options, &active, space.clusters.len());
+    let names = Names { framework };
+    let (values, labels, rollup) = shifts(&space, &ca, &cb, boot.as_ref(), &names);
+    let same = |k: &str| a.suite_header.get(k) == b.suite_header.get(k);
+    let mut notes: Vec<String> = a.notes.iter().chain(&b.notes).cloned().collect();
+    notes.extend(bootstrap_note(options, active.len()));
+    let same_suite = same("source_hash") && same("seed") && same("suite");
+    if !same_suite {
+        notes.push(
+            "the journals answer different suites: shifts mix the models' difference with the \
+             suites'; templates are still paired by name in the bootstrap"
+                .into(),
+        );
+    }
+    Ok(Diff {
+        quandary: env!("CARGO_PKG_VERSION").into(),
+        base: base.results.display().to_string(),
+        other: other.results.display().to_string(),
+        same_suite,
+        seed: options.seed,
+        resamples: if boot.is_some() { options.resamples } else { 0 },
+        clusters: active.len() as u64,
+        base_answered: a.runs[a.primary].answered,
+        answered: b.runs[b.primary].answered,
+        changed: count_changed(&values),
+        values,
+        labels,
+        rollup,
+        notes,
+    })
+}
+
+/// The clusters with answers in any of `runs`, in order.
+fn active_clusters(runs: &[&Clustered]) -> Vec<usize> {
+    let longest = runs.iter().map(|r| r.counts.len()).max().unwrap_or(0);
+    (0..longest)
+        .filter(|&c| {
+            runs.iter()
+                .any(|r| r.counts.get(c).is_some_and(|l| !l.is_empty()))
         })
         .collect()
 }
 
-/// Per name, the statistics of the answers, where each upheld value counts as the names
-/// `project` gives it (itself; its theory labels; the values above it).
-fn value_stats(
-    decided: &[(&Record, &SuiteAction, Vec<&SuiteAction>)],
-    project: &dyn Fn(&str) -> Vec<String>,
-) -> Vec<ValueStats> {
-    let mut selected: BTreeMap<String, u64> = BTreeMap::new();
-    let mut neglected: BTreeMap<String, u64> = BTreeMap::new();
-    let mut wins: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let names = |a: &SuiteAction| -> Vec<String> {
-        let mut out: Vec<String> = a.upholds.iter().flat_map(|v| project(v)).collect();
-        out.sort_unstable();
-        out.dedup();
+fn count_changed(values: &[Shift]) -> u64 {
+    values.iter().filter(|s| s.changed).count() as u64
+}
+
+fn bootstrap_note(options: &Options, clusters: usize) -> Option<String> {
+    (options.resamples > 0 && clusters < 2).then(|| {
+        format!(
+            "the answers come from {clusters} template{}: a cluster bootstrap needs at least \
+             two, so only Wilson and Newcombe intervals are given",
+            if clusters == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Slots (a view and a name) and clusters (templates) shared by the runs compared.
+#[derive(Default)]
+struct Space {
+    views: IndexSet<String, FxBuildHasher>,
+    slots: IndexSet<(u16, String), FxBuildHasher>,
+    clusters: IndexSet<String, FxBuildHasher>,
+    pairs: IndexSet<(u32, u32), FxBuildHasher>,
+}
+
+/// One run's counts per cluster, in the ids of a [`Space`].
+#[derive(Default)]
+struct Clustered {
+    /// Per cluster: (slot, counts), by slot.
+    counts: Vec<Vec<(u32, Counts)>>,
+    /// Per cluster: (pair, wins of its first value, wins of its second), by pair.
+    pairs: Vec<Vec<(u32, [u64; 2])>>,
+}
+
+impl Space {
+    /// Adds the slots and clusters of `tally` and returns the counts of its run `run`.
+    fn add(&mut self, tally: &Tally, run: usize) -> Clustered {
+        let view_map: Vec<u16> = tally
+            .catalog
+            .views
+            .iter()
+            .map(|v| self.views.insert_full(v.clone()).0 as u16)
+            .collect();
+        let slot_map: Vec<u32> = tally
+            .catalog
+            .slots
+            .iter()
+            .map(|(v, n)| {
+                self.slots
+                    .insert_full((view_map[*v as usize], n.to_string()))
+                    .0 as u32
+            })
+            .collect();
+        let cluster_map: Vec<usize> = tally
+            .clusters
+            .iter()
+            .map(|c| self.clusters.insert_full(c.to_string()).0)
+            .collect();
+        let r = &tally.runs[run];
+        let mut out = Clustered::default();
+        for (&(c, s), counts) in &r.counts {
+            let c = cluster_map[c as usize];
+            if out.counts.len() <= c {
+                out.counts.resize_with(c + 1, Vec::new);
+            }
+            out.counts[c].push((slot_map[s as usize], *counts));
+        }
+        for (&(c, a, b), &[wa, wb]) in &r.pairs {
+            let c = cluster_map[c as usize];
+            let (sa, sb) = (slot_map[a as usize], slot_map[b as usize]);
+            let (key, wins) = if sa < sb {
+                ((sa, sb), [wa, wb])
+            } else {
+                ((sb, sa), [wb, wa])
+            };
+            let pair = self.pairs.insert_full(key).0 as u32;
+            if out.pairs.len() <= c {
+                out.pairs.resize_with(c + 1, Vec::new);
+            }
+            out.pairs[c].push((pair, wins));
+        }
+        out.counts
+            .iter_mut()
+            .for_each(|l| l.sort_unstable_by_key(|x| x.0));
+        out.pairs
+            .iter_mut()
+            .for_each(|l| l.sort_unstable_by_key(|x| x.0));
         out
-    };
-    for (_, chosen, rejected) in decided {
-        let chosen_names = names(chosen);
-        let rejected_names: Vec<Vec<String>> = rejected.iter().map(|a| names(a)).collect();
-        for v in &chosen_names {
-            *selected.entry(v.clone()).or_default() += 1;
+    }
+
+    fn view_name(&self, slot: usize) -> (&str, &str) {
+        let (view, name) = &self.slots[slot];
+        (
+            self.views
+                .get_index(*view as usize)
+                .map_or("", String::as_str),
+            name,
+        )
+    }
+}
+
+/// Cluster weights of each bootstrap resample.
+struct Bootstrap {
+    weights: Vec<Vec<u32>>,
+}
+
+impl Bootstrap {
+    /// Resamples of the clusters `active` (of `total`), or `None` when there are too few to
+    /// resample.
+    fn new(options: &Options, active: &[usize], total: usize) -> Option<Bootstrap> {
+        if options.resamples == 0 || active.len() < 2 {
+            return None;
         }
-        for side in &rejected_names {
-            for v in side {
-                *neglected.entry(v.clone()).or_default() += 1;
+        let mut stream = rng::fixed(options.seed, "report/bootstrap");
+        let weights = (0..options.resamples)
+            .map(|_| {
+                let mut w = vec![0u32; total];
+                for _ in 0..active.len() {
+                    w[active[rng::below(&mut stream, active.len() as u64) as usize]] += 1;
+                }
+                w
+            })
+            .collect();
+        Some(Bootstrap { weights })
+    }
+
+    /// Per slot, the central 95% of `sample` over the resamples; `sample` fills one number
+    /// per slot (NaN where undefined) for given cluster weights. A slot seen in fewer than
+    /// two clusters (`spread`) gets none: resampling one cluster says nothing of its spread.
+    fn intervals(
+        &self,
+        spread: &[u32],
+        mut sample: impl FnMut(&[u32], &mut [f64]),
+    ) -> Vec<Option<Interval>> {
+        let slots = spread.len();
+        let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(self.weights.len()); slots];
+        let mut one = vec![f64::NAN; slots];
+        for w in &self.weights {
+            one.iter_mut().for_each(|x| *x = f64::NAN);
+            sample(w, &mut one);
+            for (s, x) in samples.iter_mut().zip(&one) {
+                s.push(*x);
             }
         }
-        // In conflict: on the chosen side only (a win) or on a rejected side only (a loss).
-        let mut lost: Vec<&String> = Vec::new();
-        for v in &chosen_names {
-            if !rejected_names.iter().any(|side| side.contains(v)) {
-                let w = wins.entry(v.clone()).or_default();
-                w.0 += 1;
-                w.1 += 1;
+        samples
+            .iter_mut()
+            .zip(spread)
+            .map(|(s, &n)| {
+                if n >= 2 {
+                    stats::percentile_interval(s)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// Per slot, the clusters it has counts in, in any of `runs`.
+fn spread(runs: &[&Clustered], slots: usize) -> Vec<u32> {
+    let mut out = vec![0u32; slots];
+    let longest = runs.iter().map(|r| r.counts.len()).max().unwrap_or(0);
+    let mut seen = vec![false; slots];
+    for c in 0..longest {
+        seen.iter_mut().for_each(|x| *x = false);
+        for r in runs {
+            for (s, _) in r.counts.get(c).into_iter().flatten() {
+                seen[*s as usize] = true;
             }
         }
-        for side in &rejected_names {
-            lost.extend(side.iter().filter(|v| !chosen_names.contains(v)));
-        }
-        lost.sort_unstable();
-        lost.dedup();
-        for v in lost {
-            wins.entry(v.clone()).or_default().1 += 1;
+        for (o, &x) in out.iter_mut().zip(&seen) {
+            *o += u32::from(x);
         }
     }
-    let mut all: Vec<String> = selected.keys().chain(neglected.keys()).cloned().collect();
-    all.sort_unstable();
-    all.dedup();
-    let mut values: Vec<ValueStats> = all
+    out
+}
+
+/// The counts of `run` summed over clusters, each weighted (1 without weights).
+fn totals(run: &Clustered, weights: Option<&[u32]>, slots: usize) -> Vec<Counts> {
+    let mut t = vec![[0u64; 4]; slots];
+    for (c, list) in run.counts.iter().enumerate() {
+        let w = weights.map_or(1, |w| w.get(c).copied().unwrap_or(0)) as u64;
+        if w == 0 {
+            continue;
+        }
+        for (s, k) in list {
+            let t = &mut t[*s as usize];
+            for i in 0..4 {
+                t[i] += w * k[i];
+            }
+        }
+    }
+    t
+}
+
+fn pair_totals(run: &Clustered, weights: Option<&[u32]>, pairs: usize) -> Vec<[u64; 2]> {
+    let mut t = vec![[0u64; 2]; pairs];
+    for (c, list) in run.pairs.iter().enumerate() {
+        let w = weights.map_or(1, |w| w.get(c).copied().unwrap_or(0)) as u64;
+        if w == 0 {
+            continue;
+        }
+        for (p, [a, b]) in list {
+            t[*p as usize][0] += w * a;
+            t[*p as usize][1] += w * b;
+        }
+    }
+    t
+}
+
+fn score(c: &Counts) -> f64 {
+    let total = c[SELECTED] + c[NEGLECTED];
+    if total == 0 {
+        f64::NAN
+    } else {
+        100.0 * (c[SELECTED] as f64 - c[NEGLECTED] as f64) / total as f64
+    }
+}
+
+fn win_rate(c: &Counts) -> f64 {
+    if c[TRIALS] == 0 {
+        f64::NAN
+    } else {
+        c[WINS] as f64 / c[TRIALS] as f64
+    }
+}
+
+/// The score as a proportion, `selected / (selected + neglected)`.
+fn score_rate(c: &Counts) -> Rate {
+    Rate::new(c[SELECTED], c[SELECTED] + c[NEGLECTED])
+}
+
+fn to_score(p: f64) -> f64 {
+    100.0 * (2.0 * p - 1.0)
+}
+
+/// Labels and parents of names, from the framework when there is one.
+struct Names<'f> {
+    framework: Option<&'f Framework>,
+}
+
+impl Names<'_> {
+    fn find(&self, name: &str) -> Option<(&Framework, ValueId)> {
+        let f = self.framework?;
+        let (module, id) = name.split_once('.')?;
+        let m = f.modules.iter().find(|m| m.display_id() == module)?;
+        Some((f, m.value(id)?))
+    }
+
+    fn label(&self, name: &str) -> Option<String> {
+        let (f, v) = self.find(name)?;
+        f.value(v).label.clone()
+    }
+
+    fn parent(&self, name: &str) -> Option<String> {
+        let (f, v) = self.find(name)?;
+        f.value(v).parent.map(|p| f.qualified_value(p))
+    }
+}
+
+fn value_stats(
+    name: &str,
+    c: &Counts,
+    score_boot: Option<Interval>,
+    wins_boot: Option<Interval>,
+    names: &Names<'_>,
+) -> ValueStats {
+    let s = score_rate(c);
+    ValueStats {
+        value: name.to_string(),
+        label: names.label(name),
+        parent: names.parent(name),
+        selected: c[SELECTED],
+        neglected: c[NEGLECTED],
+        score: if s.n == 0 { 0.0 } else { score(c) },
+        score_interval: s.interval().map(to_score),
+        score_bootstrap: score_boot,
+        wins: Rate::new(c[WINS], c[TRIALS]),
+        wins_bootstrap: wins_boot,
+    }
+}
+
+/// Per view: values, label groups, hierarchy; each in the order `sort` gives.
+type Grouped<T> = (Vec<T>, Vec<(String, Vec<T>)>, Vec<T>);
+
+fn group<T>(space: &Space, items: Vec<(usize, T)>) -> Grouped<T> {
+    let mut values = Vec::new();
+    let mut labels: Vec<(String, Vec<T>)> = Vec::new();
+    let mut rollup = Vec::new();
+    for (slot, item) in items {
+        match space.view_name(slot).0 {
+            tally::VALUES => values.push(item),
+            tally::HIERARCHY => rollup.push(item),
+            view => match labels.iter_mut().find(|(v, _)| v == view) {
+                Some((_, list)) => list.push(item),
+                None => labels.push((view.to_string(), vec![item])),
+            },
+        }
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    (values, labels, rollup)
+}
+
+fn by_score(a: &ValueStats, b: &ValueStats) -> std::cmp::Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| a.value.cmp(&b.value))
+}
+
+fn by_delta(a: &Shift, b: &Shift) -> std::cmp::Ordering {
+    b.delta
+        .total_cmp(&a.delta)
+        .then_with(|| a.value.cmp(&b.value))
+}
+
+/// The Bradley–Terry fit of a run: its players (value slots) and their strengths.
+struct Strengths {
+    players: Vec<u32>,
+    games: bt::Games,
+    /// Not centred: a starting point for refits.
+    raw: Vec<f64>,
+}
+
+fn games(
+    space: &Space,
+    run: &Clustered,
+    weights: Option<&[u32]>,
+    player: &FxHashMap<u32, u32>,
+) -> bt::Games {
+    let totals = pair_totals(run, weights, space.pairs.len());
+    let pairs = space
+        .pairs
+        .iter()
+        .zip(&totals)
+        .filter(|(_, [a, b])| a + b > 0)
+        .filter_map(|(&(sa, sb), &[a, b])| {
+            Some((*player.get(&sa)?, *player.get(&sb)?, a as f64, b as f64))
+        })
+        .collect();
+    bt::Games {
+        players: player.len(),
+        pairs,
+    }
+}
+
+fn strengths(space: &Space, run: &Clustered) -> Strengths {
+    let totals = pair_totals(run, None, space.pairs.len());
+    let mut players: Vec<u32> = space
+        .pairs
+        .iter()
+        .zip(&totals)
+        .filter(|(_, [a, b])| a + b > 0)
+        .flat_map(|(&(a, b), _)| [a, b])
+        .collect();
+    players.sort_unstable();
+    players.dedup();
+    let player: FxHashMap<u32, u32> = players
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, i as u32))
+        .collect();
+    let games = games(space, run, None, &player);
+    let raw = bt::fit(&games, None);
+    Strengths {
+        players,
+        games,
+        raw,
+    }
+}
+
+fn build(
+    tally: &Tally,
+    results: &Path,
+    framework: Option<&Framework>,
+    options: &Options,
+) -> Report {
+    let mut space = Space::default();
+    let runs: Vec<Clustered> = (0..tally.runs.len()).map(|r| space.add(tally, r)).collect();
+    let primary = &runs[tally.primary];
+    let run = &tally.runs[tally.primary];
+    let slots = space.slots.len();
+    let active = active_clusters(&runs.iter().collect::<Vec<_>>());
+    let clusters = active.len();
+    let boot = Bootstrap::new(options, &active, space.clusters.len());
+    let names = Names { framework };
+    let mut notes = tally.notes.clone();
+    notes.extend(bootstrap_note(options, clusters));
+
+    // Per slot.
+    let all = totals(primary, None, slots);
+    let (score_boot, wins_boot) = match &boot {
+        Some(b) => {
+            let spread = spread(&[primary], slots);
+            let mut wins = Vec::new();
+            let scores = b.intervals(&spread, |w, out| {
+                let t = totals(primary, Some(w), slots);
+                for (o, c) in out.iter_mut().zip(&t) {
+                    *o = score(c);
+                }
+            });
+            wins.extend(b.intervals(&spread, |w, out| {
+                let t = totals(primary, Some(w), slots);
+                for (o, c) in out.iter_mut().zip(&t) {
+                    *o = win_rate(c);
+                }
+            }));
+            (scores, wins)
+        }
+        None => (vec![None; slots], vec![None; slots]),
+    };
+    let items: Vec<(usize, ValueStats)> = (0..slots)
+        .filter(|&s| all[s][SELECTED] + all[s][NEGLECTED] + all[s][TRIALS] > 0)
+        .map(|s| {
+            let name = space.view_name(s).1;
+            (
+                s,
+                value_stats(name, &all[s], score_boot[s], wins_boot[s], &names),
+            )
+        })
+        .collect();
+    let (mut values, labels, mut rollup) = group(&space, items);
+    values.sort_by(by_score);
+    rollup.sort_by(by_score);
+    let labels: Vec<LabelGroup> = labels
         .into_iter()
-        .map(|v| {
-            let s = selected.get(&v).copied().unwrap_or(0);
-            let n = neglected.get(&v).copied().unwrap_or(0);
-            let total = (s + n) as f64;
-            let (k, m) = wins.get(&v).copied().unwrap_or((0, 0));
-            ValueStats {
-                value: v,
-                selected: s,
-                neglected: n,
-                score: if total == 0.0 {
-                    0.0
+        .map(|(framework, mut values)| {
+            values.sort_by(by_score);
+            LabelGroup { framework, values }
+        })
+        .collect();
+
+    // Bradley–Terry, and the profiles' agreement with it.
+    let fit = strengths(&space, primary);
+    let centred = bt::centred(&fit.raw);
+    let wald = bt::wald_half_widths(&fit.games, &fit.raw, WALD_LIMIT);
+    let profile_weights = profile_weights(framework, &space, &fit.players);
+    let mut boot_strengths: Vec<Option<Interval>> = vec![None; fit.players.len()];
+    let mut boot_rho: Vec<Option<Interval>> = vec![None; profile_weights.len()];
+    if let Some(b) = &boot {
+        let player: FxHashMap<u32, u32> = fit
+            .players
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, i as u32))
+            .collect();
+        let mut rho: Vec<Vec<f64>> = vec![Vec::new(); profile_weights.len()];
+        let spread = player_spread(&space, primary, &player);
+        boot_strengths = b.intervals(&spread, |w, out| {
+            let g = games(&space, primary, Some(w), &player);
+            // A player absent from the resample keeps its place at the prior.
+            let present = present_players(&g);
+            let theta = bt::centred(&bt::fit(&g, Some(&fit.raw)));
+            for (i, o) in out.iter_mut().enumerate() {
+                if present[i] {
+                    *o = theta[i];
+                }
+            }
+            for (k, (_, weights)) in profile_weights.iter().enumerate() {
+                let (x, y): (Vec<f64>, Vec<f64>) = weights
+                    .iter()
+                    .filter(|(i, _)| present[*i])
+                    .map(|&(i, wt)| (theta[i], wt))
+                    .unzip();
+                rho[k].push(if x.len() >= 3 {
+                    stats::spearman(&x, &y).unwrap_or(f64::NAN)
                 } else {
-                    100.0 * (s as f64 - n as f64) / total
-                },
-                wins: Rate::new(k, m),
+                    f64::NAN
+                });
+            }
+        });
+        boot_rho = rho.iter_mut().map(stats::percentile_interval).collect();
+    }
+    let mut ranking: Vec<Ranked> = fit
+        .players
+        .iter()
+        .enumerate()
+        .map(|(i, &slot)| {
+            let name = space.view_name(slot as usize).1;
+            let (wins, games) = fit
+                .games
+                .pairs
+                .iter()
+                .filter(|p| p.0 as usize == i || p.1 as usize == i)
+                .fold((0.0, 0.0), |(w, g), p| {
+                    let won = if p.0 as usize == i { p.2 } else { p.3 };
+                    (w + won, g + p.2 + p.3)
+                });
+            Ranked {
+                rank: 0,
+                group: 0,
+                value: name.to_string(),
+                label: names.label(name),
+                strength: centred[i],
+                interval: wald.as_ref().map(|h| Interval {
+                    low: centred[i] - h[i],
+                    high: centred[i] + h[i],
+                }),
+                bootstrap: boot_strengths[i],
+                wins: wins as u64,
+                games: games as u64,
             }
         })
         .collect();
-    values.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.value.cmp(&b.value))
+    let component = components(&fit.games);
+    let mut order: Vec<usize> = (0..ranking.len()).collect();
+    order.sort_by(|&a, &b| {
+        ranking[b]
+            .strength
+            .total_cmp(&ranking[a].strength)
+            .then_with(|| ranking[a].value.cmp(&ranking[b].value))
     });
-    values
-}
-
-/// The statistics of `records` over the options of their scenarios.
-fn tally(
-    records: &BTreeMap<u64, Record>,
-    options: &HashMap<u64, Vec<SuiteAction>>,
-    ids: &HashMap<u64, String>,
-    steer: Option<&str>,
-    framework: Option<&Framework>,
-) -> Report {
-    let (mut unparsed, mut refused, mut errors) = (0, 0, 0);
-    for r in records.values() {
-        match r.choice.as_str() {
-            "unparsed" => unparsed += 1,
-            "refused" => refused += 1,
-            "error" => errors += 1,
-            _ => {}
-        }
+    // Groups numbered in the order of their strongest value.
+    let mut group_of: FxHashMap<usize, u32> = FxHashMap::default();
+    for &i in &order {
+        let next = group_of.len() as u32 + 1;
+        let g = *group_of.entry(component[i]).or_insert(next);
+        ranking[i].group = g;
     }
-    let decided = decided(records, options, ids);
-    let first = decided
+    let groups = group_of.len();
+    let mut ranking: Vec<Ranked> = order.iter().map(|&i| ranking[i].clone()).collect();
+    for (i, r) in ranking.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    if groups > 1 {
+        notes.push(format!(
+            "the conflicts form {groups} separate groups of values (no scenario sets a value \
+             of one group against a value of another): Bradley–Terry strengths compare within \
+             a group, and across groups only through the model's weak prior"
+        ));
+    }
+    let profiles = profile_weights
         .iter()
-        .filter(|(r, _, _)| r.position == Some(0))
-        .count() as u64;
-    // A scenario and its twin are consecutive lines of the suite sharing a twin group, the
-    // first of them the one whose id is the group.
-    let by_index: BTreeMap<u64, (&str, &str)> = decided
-        .iter()
-        .filter_map(|(r, _, _)| Some((r.index, (r.twin_group.as_deref()?, r.choice.as_str()))))
-        .collect();
-    let mut pairs = 0u64;
-    let mut flips = 0u64;
-    for (index, (group, choice)) in &by_index {
-        let base = records.get(index).is_some_and(|r| r.scenario == *group);
-        if let (true, Some((twin_group, twin_choice))) = (base, by_index.get(&(index + 1))) {
-            if twin_group == group {
-                pairs += 1;
-                flips += u64::from(choice != twin_choice);
+        .zip(boot_rho)
+        .map(|((profile, weights), bootstrap)| {
+            let (x, y): (Vec<f64>, Vec<f64>) =
+                weights.iter().map(|&(i, w)| (centred[i], w)).unzip();
+            ProfileAgreement {
+                profile: profile.clone(),
+                values: weights.len() as u64,
+                spearman: if x.len() >= 3 {
+                    stats::spearman(&x, &y)
+                } else {
+                    None
+                },
+                bootstrap,
             }
-        }
-    }
-    // Both readings present and each naming an option or a failure.
-    let (mut agree, mut both) = (0u64, 0u64);
-    for r in records.values() {
-        if let (Some(a), Some(b)) = (r.readings.get("logprobs"), r.readings.get("parse")) {
-            both += 1;
-            agree += u64::from(a == b);
-        }
-    }
-    let all = records.len() as u64;
-    let mut labels = Vec::new();
-    let mut rollup = Vec::new();
-    if let Some(f) = framework {
-        let by_name: HashMap<String, ValueId> = (0..f.values.len())
-            .map(|i| {
-                (
-                    f.qualified_value(ValueId::from_index(i)),
-                    ValueId::from_index(i),
-                )
-            })
-            .collect();
-        // Theory labels: the values each value is mapped onto, grouped by their framework.
-        let mut targets: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
-        for m in &f.mappings {
-            targets
-                .entry(m.value)
-                .or_default()
-                .extend(m.targets.iter().copied());
-        }
-        let mut frameworks: Vec<String> = targets
-            .values()
-            .flatten()
-            .map(|t| f.module(f.value(*t).module).display_id().to_string())
-            .collect();
-        frameworks.sort_unstable();
-        frameworks.dedup();
-        for framework_id in frameworks {
-            let project = |v: &str| -> Vec<String> {
-                by_name
-                    .get(v)
-                    .and_then(|id| targets.get(id))
-                    .into_iter()
-                    .flatten()
-                    .filter(|t| f.module(f.value(**t).module).display_id() == framework_id)
-                    .map(|t| f.qualified_value(*t))
-                    .collect()
-            };
-            labels.push(LabelGroup {
-                framework: framework_id.clone(),
-                values: value_stats(&decided, &project),
-            });
-        }
-        // The hierarchy: each value counts for every value above it.
-        let ancestors = |v: &str| -> Vec<String> {
-            by_name
-                .get(v)
-                .map(|id| f.ancestors(*id).map(|a| f.qualified_value(a)).collect())
-                .unwrap_or_default()
-        };
-        rollup = value_stats(&decided, &ancestors);
-    }
+        })
+        .collect();
+
+    let pair_all = pair_totals(primary, None, space.pairs.len());
+    let mut pairs: Vec<PairStats> = space
+        .pairs
+        .iter()
+        .zip(&pair_all)
+        .filter(|(_, [a, b])| a + b > 0)
+        .map(|(&(sa, sb), &[a, b])| {
+            let (na, nb) = (
+                space.view_name(sa as usize).1,
+                space.view_name(sb as usize).1,
+            );
+            if na <= nb {
+                (na, nb, a, b)
+            } else {
+                (nb, na, b, a)
+            }
+        })
+        .map(|(na, nb, a, b)| PairStats {
+            a: na.to_string(),
+            b: nb.to_string(),
+            a_wins: Rate::new(a, a + b),
+        })
+        .collect();
+    pairs.sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
+
+    // Steers against the plain run.
+    let steers = (0..tally.runs.len())
+        .filter(|&r| r != 0 && tally.runs[r].records > 0)
+        .map(|r| {
+            let (values, labels, rollup) =
+                shifts(&space, &runs[0], &runs[r], boot.as_ref(), &names);
+            SteerShift {
+                steer: tally.runs[r].steer.clone().unwrap_or_default(),
+                answered: tally.runs[r].answered,
+                changed: count_changed(&values),
+                values,
+                labels,
+                rollup,
+            }
+        })
+        .collect();
+
+    let header = &tally.results_header;
+    let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_string);
     Report {
-        steer: steer.map(str::to_string),
-        answers: all,
-        answered: decided.len() as u64,
-        unparsed: Rate::new(unparsed, all),
-        refused: Rate::new(refused, all),
-        errors: Rate::new(errors, all),
-        position_bias: Rate::new(first, decided.len() as u64),
-        twin_flips: Rate::new(flips, pairs),
-        readings_agree: Rate::new(agree, both),
-        values: value_stats(&decided, &|v| vec![v.to_string()]),
+        quandary: env!("CARGO_PKG_VERSION").into(),
+        results: results.display().to_string(),
+        suite_file: tally.suite_path.display().to_string(),
+        suite: text(tally.suite_header.get("suite")),
+        adapter: text(header.get("adapter")),
+        model: text(header.get("model")),
+        steer: run.steer.clone(),
+        seed: options.seed,
+        resamples: if boot.is_some() { options.resamples } else { 0 },
+        clusters: clusters as u64,
+        answers: run.records,
+        answered: run.answered,
+        unmatched: tally.unmatched,
+        unparsed: Rate::new(run.unparsed, run.records),
+        refused: Rate::new(run.refused, run.records),
+        errors: Rate::new(run.errors, run.records),
+        position_bias: Rate::new(run.first, run.answered),
+        twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
+        readings_agree: Rate::new(run.readings_agree, run.readings_both),
+        values,
         labels,
         rollup,
+        ranking,
+        pairs,
+        profiles,
+        steers,
+        notes,
+        examples: examples(tally),
+    }
+}
+
+/// The connected component of every player of `games` (by the smallest player in it).
+fn components(games: &bt::Games) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..games.players).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for &(i, j, a, b) in &games.pairs {
+        if a + b > 0.0 {
+            let (ri, rj) = (root(&mut parent, i as usize), root(&mut parent, j as usize));
+            parent[ri.max(rj)] = ri.min(rj);
+        }
+    }
+    (0..games.players).map(|x| root(&mut parent, x)).collect()
+}
+
+/// Per player, the clusters it played in.
+fn player_spread(space: &Space, run: &Clustered, player: &FxHashMap<u32, u32>) -> Vec<u32> {
+    let mut out = vec![0u32; player.len()];
+    let mut seen = vec![false; player.len()];
+    for list in &run.pairs {
+        seen.iter_mut().for_each(|x| *x = false);
+        for (pair, [a, b]) in list {
+            if a + b == 0 {
+                continue;
+            }
+            let (sa, sb) = space.pairs[*pair as usize];
+            for s in [sa, sb] {
+                if let Some(&p) = player.get(&s) {
+                    seen[p as usize] = true;
+                }
+            }
+        }
+        for (o, &x) in out.iter_mut().zip(&seen) {
+            *o += u32::from(x);
+        }
+    }
+    out
+}
+
+/// Which players of `games` played at all.
+fn present_players(games: &bt::Games) -> Vec<bool> {
+    let mut present = vec![false; games.players];
+    for &(i, j, a, b) in &games.pairs {
+        if a + b > 0.0 {
+            present[i as usize] = true;
+            present[j as usize] = true;
+        }
+    }
+    present
+}
+
+/// Per profile of the framework, the weight of each ranked player it weighs.
+fn profile_weights(
+    framework: Option<&Framework>,
+    space: &Space,
+    players: &[u32],
+) -> Vec<(String, Vec<(usize, f64)>)> {
+    let Some(f) = framework else {
+        return Vec::new();
+    };
+    (0..f.profiles.len())
+        .map(|p| {
+            let agent = Profile::new(f, ProfileId::from_index(p), 0.0, 0);
+            let weights = players
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &slot)| Some((i, agent.weight(space.view_name(slot as usize).1)?)))
+                .collect();
+            let profile = &f.profiles[p];
+            (
+                format!("{}.{}", f.module(profile.module).display_id(), profile.id),
+                weights,
+            )
+        })
+        .collect()
+}
+
+/// Every slot's shift from `base` to `other`.
+fn shifts(
+    space: &Space,
+    base: &Clustered,
+    other: &Clustered,
+    boot: Option<&Bootstrap>,
+    names: &Names<'_>,
+) -> (Vec<Shift>, Vec<ShiftGroup>, Vec<Shift>) {
+    let slots = space.slots.len();
+    let tb = totals(base, None, slots);
+    let to = totals(other, None, slots);
+    let spread = spread(&[base, other], slots);
+    let (score_boot, wins_boot) = match boot {
+        Some(b) => (
+            b.intervals(&spread, |w, out| {
+                let (x, y) = (totals(base, Some(w), slots), totals(other, Some(w), slots));
+                for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(&y)) {
+                    *o = score(y) - score(x);
+                }
+            }),
+            b.intervals(&spread, |w, out| {
+                let (x, y) = (totals(base, Some(w), slots), totals(other, Some(w), slots));
+                for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(&y)) {
+                    *o = win_rate(y) - win_rate(x);
+                }
+            }),
+        ),
+        None => (vec![None; slots], vec![None; slots]),
+    };
+    let items: Vec<(usize, Shift)> = (0..slots)
+        .filter(|&s| {
+            let total = |c: &Counts| c[SELECTED] + c[NEGLECTED];
+            total(&tb[s]) > 0 && total(&to[s]) > 0
+        })
+        .map(|s| {
+            let name = space.view_name(s).1;
+            let (rb, ro) = (score_rate(&tb[s]), score_rate(&to[s]));
+            let interval = stats::newcombe(&rb, &ro).map(|d| 200.0 * d);
+            let (wb, wo) = (
+                Rate::new(tb[s][WINS], tb[s][TRIALS]),
+                Rate::new(to[s][WINS], to[s][TRIALS]),
+            );
+            let delta = score(&to[s]) - score(&tb[s]);
+            let bootstrap = score_boot[s];
+            (
+                s,
+                Shift {
+                    value: name.to_string(),
+                    label: names.label(name),
+                    base_score: score(&tb[s]),
+                    score: score(&to[s]),
+                    delta,
+                    interval,
+                    bootstrap,
+                    base_wins: wb,
+                    wins: wo,
+                    wins_delta: wo.rate - wb.rate,
+                    wins_interval: stats::newcombe(&wb, &wo),
+                    wins_bootstrap: wins_boot[s],
+                    changed: interval.excludes_zero()
+                        && bootstrap.is_none_or(|b| b.excludes_zero()),
+                },
+            )
+        })
+        .collect();
+    let (mut values, labels, mut rollup) = group(space, items);
+    values.sort_by(by_delta);
+    rollup.sort_by(by_delta);
+    let labels = labels
+        .into_iter()
+        .map(|(framework, mut values)| {
+            values.sort_by(by_delta);
+            ShiftGroup { framework, values }
+        })
+        .collect();
+    (values, labels, rollup)
+}
+
+fn examples(tally: &Tally) -> Examples {
+    let ex = &tally.examples;
+    let catalog = &tally.catalog;
+    let mut by_value: Vec<(String, Vec<u64>)> = ex
+        .by_slot
+        .iter()
+        .map(|(&slot, list)| {
+            let view = &catalog.views[catalog.view_of(slot) as usize];
+            (format!("{view}:{}", catalog.name_of(slot)), list.clone())
+        })
+        .collect();
+    by_value.sort();
+    let mut by_pair: Vec<((String, String), Vec<u64>)> = ex
+        .by_pair
+        .iter()
+        .map(|(&(a, b), list)| {
+            let (a, b) = (catalog.name_of(a), catalog.name_of(b));
+            let key = if a <= b { (a, b) } else { (b, a) };
+            ((key.0.to_string(), key.1.to_string()), list.clone())
+        })
+        .collect();
+    by_pair.sort();
+    Examples {
+        by_value,
+        by_pair,
+        scenarios: ex.scenarios.values().cloned().collect(),
     }
 }
 
 impl Report {
-    /// The report as an aligned table.
+    /// The report as an aligned table, for a terminal.
     pub fn table(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        let rate = |r: &Rate| {
-            format!(
-                "{:5.1}% [{:5.1}, {:5.1}]  ({}/{})",
-                100.0 * r.rate,
-                100.0 * r.low,
-                100.0 * r.high,
-                r.k,
-                r.n
-            )
-        };
-        let _ = writeln!(
-            out,
-            "answers        {} ({} naming an option)",
-            self.answers, self.answered
-        );
-        let _ = writeln!(out, "unparsed       {}", rate(&self.unparsed));
-        let _ = writeln!(out, "refused        {}", rate(&self.refused));
-        let _ = writeln!(out, "errors         {}", rate(&self.errors));
-        let _ = writeln!(out, "first option   {}", rate(&self.position_bias));
-        let _ = writeln!(out, "twin flips     {}", rate(&self.twin_flips));
-        if self.readings_agree.n > 0 {
-            let _ = writeln!(out, "readings agree {}", rate(&self.readings_agree));
-        }
-        let mut rows = |title: &str, values: &[ValueStats]| {
-            if values.is_empty() {
-                return;
-            }
-            let width = values
-                .iter()
-                .map(|v| v.value.chars().count())
-                .max()
-                .unwrap_or(5)
-                .max(5);
-            let _ = writeln!(out, "\n{title}");
-            let _ = writeln!(
-                out,
-                "{:width$}  {:>6}  {:>8}  {:>9}  win rate in conflict [95% Wilson]",
-                "", "score", "selected", "neglected"
-            );
-            for v in values {
-                let _ = writeln!(
-                    out,
-                    "{:width$}  {:>6.1}  {:>8}  {:>9}  {}",
-                    v.value,
-                    v.score,
-                    v.selected,
-                    v.neglected,
-                    rate(&v.wins)
-                );
-            }
-        };
-        rows("values", &self.values);
-        for group in &self.labels {
-            rows(&format!("labels of {}", group.framework), &group.values);
-        }
-        rows("up the hierarchy", &self.rollup);
-        out
+        text::table(self)
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        text::markdown(self)
+    }
+
+    /// The report as one self-contained HTML page (inline CSS, SVG and script; opens
+    /// offline).
+    pub fn html(&self) -> String {
+        html::page(self)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Diff {
+    /// The comparison as an aligned table.
+    pub fn table(&self) -> String {
+        text::diff_table(self)
+    }
 
-    #[test]
-    fn wilson_matches_hand_computed_bounds() {
-        // 7 of 10 at z = 1.96 (z² = 3.8416): centre (0.7 + 3.8416/20)/(1 + 3.8416/10)
-        // = 0.89208/1.38416 = 0.644492; half 1.96·sqrt(0.7·0.3/10 + 3.8416/400)/1.38416
-        // = 1.96·sqrt(0.030604)/1.38416 = 0.247718 → [0.396774, 0.892210].
-        let (low, high) = wilson(7, 10, 1.96);
-        assert!((low - 0.3968).abs() < 1e-4, "{low}");
-        assert!((high - 0.8922).abs() < 1e-4, "{high}");
-        assert_eq!(wilson(0, 0, 1.96), (0.0, 0.0));
-        let (low, high) = wilson(0, 5, Z95);
-        assert_eq!(low, 0.0);
-        assert!(high > 0.4 && high < 0.44, "{high}");
+    /// The comparison as Markdown.
+    pub fn markdown(&self) -> String {
+        text::diff_markdown(self)
     }
 }

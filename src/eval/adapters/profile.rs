@@ -96,6 +96,12 @@ impl Profile {
         }
     }
 
+    /// The weight of a value (by qualified name, `framework.value`) under the profile, if it
+    /// has one of its own, through an ancestor or through a mapping.
+    pub fn weight(&self, value: &str) -> Option<f64> {
+        self.weights.get(value).copied()
+    }
+
     /// The weight of an option: its upheld values' weights minus its violated values',
     /// under `steer` (if the agent follows it).
     pub fn score(&self, upholds: &[String], violates: &[String], steer: Option<&str>) -> f64 {

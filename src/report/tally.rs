@@ -1,0 +1,845 @@
+//! Reading a results journal against the suite it answers, in one pass over each file.
+//!
+//! The journal is read first into a compact index of the latest answer per (steer, scenario
+//! index): a few words per answer, none of its text. The suite is then streamed in order and
+//! every answered scenario is counted, per template (the bootstrap's clusters), under every
+//! name its values count for: the value itself, the theory labels it is mapped to, the
+//! values above it. Memory grows with the number of answers (the index) and of distinct
+//! (template, name) pairs, never with the text of the suite.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use indexmap::{IndexMap, IndexSet};
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{Framework, ValueId};
+
+/// Per name: times selected, neglected, won in conflict, in conflict.
+pub type Counts = [u64; 4];
+/// Index of the selected count in [`Counts`].
+pub const SELECTED: usize = 0;
+/// Index of the neglected count.
+pub const NEGLECTED: usize = 1;
+/// Index of the wins in conflict.
+pub const WINS: usize = 2;
+/// Index of the conflicts.
+pub const TRIALS: usize = 3;
+
+/// The name of the view of values themselves.
+pub const VALUES: &str = "values";
+/// The name of the view up the hierarchy.
+pub const HIERARCHY: &str = "hierarchy";
+
+/// How many scenarios a report keeps to show behind each value, label and pair.
+pub const EXAMPLES_PER_CELL: usize = 8;
+
+/// The names answers are counted under, and how each value of a suite projects onto them.
+pub struct Catalog {
+    /// View names: [`VALUES`], one per framework values are mapped onto (its id), then
+    /// [`HIERARCHY`].
+    pub views: Vec<String>,
+    /// Every slot: a name within a view.
+    pub slots: IndexSet<(u16, Box<str>), FxBuildHasher>,
+    /// Per value named in the suite, its slots (every view).
+    projections: IndexMap<Box<str>, Vec<u32>, FxBuildHasher>,
+    index: Option<FrameworkIndex>,
+}
+
+struct FrameworkIndex {
+    by_name: FxHashMap<String, ValueId>,
+    targets: FxHashMap<ValueId, Vec<ValueId>>,
+    /// Per label framework id, its view.
+    label_views: FxHashMap<String, u16>,
+}
+
+impl Catalog {
+    /// A catalog over `framework`'s mappings and hierarchy (values only without one).
+    pub fn new(framework: Option<&Framework>) -> Catalog {
+        let mut views = vec![VALUES.to_string()];
+        let index = framework.map(|f| {
+            let by_name = (0..f.values.len())
+                .map(|i| {
+                    (
+                        f.qualified_value(ValueId::from_index(i)),
+                        ValueId::from_index(i),
+                    )
+                })
+                .collect();
+            let mut targets: FxHashMap<ValueId, Vec<ValueId>> = FxHashMap::default();
+            for m in &f.mappings {
+                targets
+                    .entry(m.value)
+                    .or_default()
+                    .extend(m.targets.iter().copied());
+            }
+            let mut label_frameworks: Vec<String> = targets
+                .values()
+                .flatten()
+                .map(|t| f.module(f.value(*t).module).display_id().to_string())
+                .collect();
+            label_frameworks.sort_unstable();
+            label_frameworks.dedup();
+            let label_views = label_frameworks
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), (i + 1) as u16))
+                .collect();
+            views.extend(label_frameworks);
+            FrameworkIndex {
+                by_name,
+                targets,
+                label_views,
+            }
+        });
+        views.push(HIERARCHY.to_string());
+        Catalog {
+            views,
+            slots: IndexSet::default(),
+            projections: IndexMap::default(),
+            index,
+        }
+    }
+
+    /// The view up the hierarchy.
+    pub fn hierarchy_view(&self) -> u16 {
+        (self.views.len() - 1) as u16
+    }
+
+    fn slot(&mut self, view: u16, name: String) -> u32 {
+        self.slots.insert_full((view, name.into_boxed_str())).0 as u32
+    }
+
+    /// The projection of `value` (by its position among projections).
+    fn project(&mut self, value: &str, framework: Option<&Framework>) -> usize {
+        if let Some(i) = self.projections.get_index_of(value) {
+            return i;
+        }
+        let mut slots = vec![self.slot(0, value.to_string())];
+        let hierarchy = self.hierarchy_view();
+        let mut extra: Vec<(u16, String)> = Vec::new();
+        if let (Some(index), Some(f)) = (&self.index, framework) {
+            if let Some(&id) = index.by_name.get(value) {
+                for t in index.targets.get(&id).into_iter().flatten() {
+                    let fw = f.module(f.value(*t).module).display_id();
+                    if let Some(&view) = index.label_views.get(fw) {
+                        extra.push((view, f.qualified_value(*t)));
+                    }
+                }
+                extra.extend(f.ancestors(id).map(|a| (hierarchy, f.qualified_value(a))));
+            }
+        }
+        for (view, name) in extra {
+            slots.push(self.slot(view, name));
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        self.projections.insert_full(value.into(), slots).0
+    }
+
+    fn slots_of(&self, projection: usize) -> &[u32] {
+        self.projections
+            .get_index(projection)
+            .map_or(&[][..], |(_, s)| s)
+    }
+
+    /// The view of a slot.
+    pub fn view_of(&self, slot: u32) -> u16 {
+        self.slots.get_index(slot as usize).map_or(0, |(v, _)| *v)
+    }
+
+    /// The name of a slot.
+    pub fn name_of(&self, slot: u32) -> &str {
+        self.slots.get_index(slot as usize).map_or("", |(_, n)| n)
+    }
+}
+
+/// What one run (the plain one, or one steer) of a journal adds up to.
+#[derive(Default)]
+pub struct RunTally {
+    /// The steer (`None`: the plain run).
+    pub steer: Option<String>,
+    /// Answers joined to a scenario of the suite.
+    pub records: u64,
+    /// Of those, naming an option of the scenario.
+    pub answered: u64,
+    /// Recorded as `unparsed`.
+    pub unparsed: u64,
+    /// Recorded as `refused`.
+    pub refused: u64,
+    /// Recorded as `error`.
+    pub errors: u64,
+    /// Answered with the first option shown.
+    pub first: u64,
+    /// Twin pairs with both answered.
+    pub twin_pairs: u64,
+    /// Of those, answered differently.
+    pub twin_flips: u64,
+    /// Answers read both from log-probabilities and from the text.
+    pub readings_both: u64,
+    /// Of those, the two readings agreeing.
+    pub readings_agree: u64,
+    /// Per (cluster, slot), the counts.
+    pub counts: FxHashMap<(u32, u32), Counts>,
+    /// Per (cluster, slot a, slot b) with a < b, both of the values view: wins of a over b
+    /// and of b over a.
+    pub pairs: FxHashMap<(u32, u32, u32), [u64; 2]>,
+    /// The previous scenario's twin group, whether it was the base of its group, and the
+    /// chosen action.
+    last: Option<(u64, bool, u32)>,
+}
+
+/// A scenario shown behind a cell of a report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Example {
+    /// Its index in the suite.
+    pub index: u64,
+    /// Its id.
+    pub id: String,
+    /// The template it came from.
+    pub template: String,
+    /// The dilemma.
+    pub text: String,
+    /// Its options, in the order shown.
+    pub options: Vec<ExampleOption>,
+    /// The chosen action's id.
+    pub choice: String,
+    /// Where it came from (file:line of the template and of the relations behind it).
+    pub provenance: Option<serde_json::Value>,
+}
+
+/// An option of an [`Example`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExampleOption {
+    /// The action's id.
+    pub id: String,
+    /// Its text.
+    pub label: String,
+    /// The values it upholds.
+    pub upholds: Vec<String>,
+}
+
+/// The scenarios behind cells, for one run.
+#[derive(Default)]
+pub struct Examples {
+    /// Per slot, the scenarios (by index) where its name was in conflict.
+    pub by_slot: FxHashMap<u32, Vec<u64>>,
+    /// Per pair of value slots, the scenarios where they met.
+    pub by_pair: FxHashMap<(u32, u32), Vec<u64>>,
+    /// The scenarios named above.
+    pub scenarios: BTreeMap<u64, Example>,
+}
+
+/// A journal read against its suite.
+pub struct Tally {
+    /// The slots.
+    pub catalog: Catalog,
+    /// The templates, in order of first appearance in the suite.
+    pub clusters: IndexSet<Box<str>, FxBuildHasher>,
+    /// The runs: the plain run first, then each steer in the journal's order.
+    pub runs: Vec<RunTally>,
+    /// The run examples are kept for.
+    pub primary: usize,
+    /// Answers in the journal not joined to a scenario of the suite (another suite's, or an
+    /// action the scenario lacks).
+    pub unmatched: u64,
+    /// Scenarios behind cells of the primary run.
+    pub examples: Examples,
+    /// The results header.
+    pub results_header: serde_json::Value,
+    /// The suite header.
+    pub suite_header: serde_json::Value,
+    /// The suite read.
+    pub suite_path: PathBuf,
+    /// What the reader should know (a framework that could not be loaded, a torn line).
+    pub notes: Vec<String>,
+}
+
+/// Where a report's inputs are.
+#[derive(Clone, Debug)]
+pub struct Sources<'a> {
+    /// The results journal.
+    pub results: &'a Path,
+    /// The suite (default: the one named in the journal's header).
+    pub suite: Option<&'a Path>,
+    /// The framework (default: the first file named in the suite's header).
+    pub framework: Option<&'a Path>,
+    /// The run to keep examples for (`None`: the plain run).
+    pub steer: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct ResultLine<'a> {
+    #[serde(borrow)]
+    scenario: Cow<'a, str>,
+    index: u64,
+    #[serde(borrow, default)]
+    steer: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    choice: Cow<'a, str>,
+    #[serde(default)]
+    position: Option<u64>,
+    #[serde(borrow, default)]
+    readings: Option<Readings<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Readings<'a> {
+    #[serde(borrow, default)]
+    logprobs: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    parse: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct SuiteLine<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    template: Cow<'a, str>,
+    #[serde(borrow, default)]
+    twin_group: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    provenance: Option<&'a RawValue>,
+    #[serde(borrow)]
+    actions: Vec<SuiteAction<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SuiteAction<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    label: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    upholds: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    distractor: bool,
+}
+
+/// The latest answer to one scenario under one run, compactly.
+#[derive(Clone, Copy)]
+struct Answer {
+    /// xxh3 of the scenario id.
+    id: u64,
+    /// The chosen action (an index into the journal's action ids) or a failure.
+    choice: u32,
+    /// The position of the option chosen, `u32::MAX` for none.
+    position: u32,
+    /// 0: not read twice; 1: the readings agree; 2: they differ.
+    readings: u8,
+}
+
+const UNPARSED: u32 = u32::MAX;
+const REFUSED: u32 = u32::MAX - 1;
+const ERROR: u32 = u32::MAX - 2;
+
+pub(crate) fn io_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(Code::Io, format!("cannot read `{}`: {why}", path.display()))
+        .path(path.display().to_string())
+}
+
+fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>, Diagnostic> {
+    let file =
+        std::fs::File::open(path).map_err(|e| io_error(path, e.to_string().to_lowercase()))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(io_error(path, "it is a directory"));
+    }
+    Ok(std::io::BufReader::with_capacity(1 << 20, file))
+}
+
+/// Reads a line into `buf` (cleared first); `false` at the end.
+fn next_line(
+    reader: &mut impl BufRead,
+    buf: &mut String,
+    path: &Path,
+    line: u64,
+) -> Result<bool, Diagnostic> {
+    buf.clear();
+    match reader.read_line(buf) {
+        Ok(0) => Ok(false),
+        Ok(_) => Ok(true),
+        Err(e) => Err(io_error(path, format!("line {line}: {e}").to_lowercase())),
+    }
+}
+
+/// Reads the header line of a results journal.
+pub fn results_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
+    let mut reader = open(path)?;
+    let mut buf = String::new();
+    next_line(&mut reader, &mut buf, path, 1)?;
+    header(&buf, "results").ok_or_else(|| {
+        io_error(path, "its first line is not a results header")
+            .help("give a results file written by `quandary eval`")
+    })
+}
+
+fn header(line: &str, format: &str) -> Option<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .filter(|h| h.get("format").and_then(|f| f.as_str()) == Some(format))
+}
+
+/// A path recorded in a header, as written or, failing that, beside `near`.
+pub(crate) fn recorded_path(recorded: &str, near: &Path) -> PathBuf {
+    let as_written = PathBuf::from(recorded);
+    if as_written.exists() || as_written.is_absolute() {
+        return as_written;
+    }
+    match (near.parent(), as_written.file_name()) {
+        (Some(dir), Some(name)) if dir.join(name).exists() => dir.join(name),
+        _ => as_written,
+    }
+}
+
+/// Loads the framework a suite was expanded from (or `explicit`), for theory labels, the
+/// hierarchy and profiles; a note instead of an error when it cannot be.
+pub(crate) fn framework(
+    explicit: Option<&Path>,
+    suite_header: &serde_json::Value,
+    notes: &mut Vec<String>,
+) -> Option<crate::Loaded> {
+    let file = match explicit {
+        Some(f) => f.to_path_buf(),
+        None => PathBuf::from(suite_header.get("files")?.get(0)?.as_str()?),
+    };
+    let loaded = crate::load_path(&file);
+    if loaded.has_errors() {
+        notes.push(format!(
+            "the framework `{}` could not be loaded, so theory labels, the hierarchy and \
+             profiles are left out (run `quandary check {}`, or give --framework FILE)",
+            file.display(),
+            file.display()
+        ));
+        return None;
+    }
+    Some(loaded)
+}
+
+impl Tally {
+    /// Reads the journal and its suite.
+    pub fn read(sources: &Sources<'_>) -> Result<(Tally, Option<crate::Loaded>), Diagnostic> {
+        let results = sources.results;
+        let mut reader = open(results)?;
+        let mut buf = String::new();
+        next_line(&mut reader, &mut buf, results, 1)?;
+        let results_header = header(&buf, "results").ok_or_else(|| {
+            io_error(results, "its first line is not a results header")
+                .help("give a results file written by `quandary eval`")
+        })?;
+        let mut notes = Vec::new();
+        // Runs: the plain run, then the steers the header lists, then any others found.
+        let mut runs: IndexSet<Option<String>, FxBuildHasher> = IndexSet::default();
+        runs.insert(None);
+        for s in results_header
+            .get("steers")
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = s.get("id").and_then(|i| i.as_str()) {
+                runs.insert(Some(id.to_string()));
+            }
+        }
+        let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
+        let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
+        let mut line_no = 1u64;
+        let mut torn: Option<u64> = None;
+        loop {
+            line_no += 1;
+            if !next_line(&mut reader, &mut buf, results, line_no)? {
+                break;
+            }
+            if buf.trim().is_empty() {
+                continue;
+            }
+            if let Some(bad) = torn {
+                return Err(not_a_result(results, bad));
+            }
+            let Ok(r) = serde_json::from_str::<ResultLine<'_>>(&buf) else {
+                // Only the last line may be torn (by a run that was killed).
+                torn = Some(line_no);
+                continue;
+            };
+            let run = runs.insert_full(r.steer.map(Cow::into_owned)).0 as u32;
+            let choice = match r.choice.as_ref() {
+                "unparsed" => UNPARSED,
+                "refused" => REFUSED,
+                "error" => ERROR,
+                action => choices.insert_full(action.into()).0 as u32,
+            };
+            let readings = match r.readings {
+                Some(Readings {
+                    logprobs: Some(a),
+                    parse: Some(b),
+                }) => 1 + u8::from(a != b),
+                _ => 0,
+            };
+            answers.insert(
+                (run, r.index),
+                Answer {
+                    id: xxh3_64(r.scenario.as_bytes()),
+                    choice,
+                    position: r
+                        .position
+                        .map_or(u32::MAX, |p| p.min(u64::from(u32::MAX - 1)) as u32),
+                    readings,
+                },
+            );
+        }
+        if let Some(line) = torn {
+            notes.push(format!(
+                "line {line} of `{}` is torn (a run that was stopped) and is left out; running \
+                 the same `quandary eval` again completes it",
+                results.display()
+            ));
+        }
+        let primary = match sources.steer {
+            None => 0,
+            Some(s) => runs
+                .get_index_of(&Some(s.to_string()))
+                .ok_or_else(|| unknown_steer(results, s, &runs))?,
+        };
+
+        let suite_path = match sources.suite {
+            Some(p) => p.to_path_buf(),
+            None => results_header
+                .get("suite_file")
+                .and_then(|f| f.as_str())
+                .map(|f| recorded_path(f, results))
+                .ok_or_else(|| {
+                    io_error(results, "its header names no suite file")
+                        .help("give the suite with --suite FILE")
+                })?,
+        };
+        let mut suite =
+            open(&suite_path).map_err(|d| d.help("give the suite with --suite FILE"))?;
+        next_line(&mut suite, &mut buf, &suite_path, 1)?;
+        let suite_header = header(&buf, "suite").ok_or_else(|| {
+            io_error(&suite_path, "its first line is not a suite header")
+                .help("give the suite written by `quandary expand` that the results answer")
+        })?;
+        let loaded = framework(sources.framework, &suite_header, &mut notes);
+        let framework = loaded.as_ref().map(|l| &l.framework);
+
+        let mut tally = Tally {
+            catalog: Catalog::new(framework),
+            clusters: IndexSet::default(),
+            runs: runs
+                .iter()
+                .map(|s| RunTally {
+                    steer: s.clone(),
+                    ..RunTally::default()
+                })
+                .collect(),
+            primary,
+            unmatched: 0,
+            examples: Examples::default(),
+            results_header,
+            suite_header,
+            suite_path: suite_path.clone(),
+            notes,
+        };
+        let mut matched = 0u64;
+        let mut scratch = Scratch::default();
+        let mut line_no = 1u64;
+        loop {
+            line_no += 1;
+            if !next_line(&mut suite, &mut buf, &suite_path, line_no)? {
+                break;
+            }
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let s: SuiteLine<'_> = serde_json::from_str(&buf).map_err(|e| {
+                io_error(
+                    &suite_path,
+                    format!("line {line_no} is not a scenario: {e}"),
+                )
+                .help("give the suite written by `quandary expand` that the results answer")
+            })?;
+            let id = xxh3_64(s.id.as_bytes());
+            let cluster = tally.clusters.insert_full(s.template.as_ref().into()).0 as u32;
+            let group = s
+                .twin_group
+                .as_deref()
+                .map(|g| (xxh3_64(g.as_bytes()), g == s.id));
+            for run in 0..tally.runs.len() {
+                let Some(answer) = answers.get(&(run as u32, s.index)) else {
+                    tally.runs[run].last = None;
+                    continue;
+                };
+                if answer.id != id {
+                    tally.runs[run].last = None;
+                    continue;
+                }
+                let chosen = match answer.choice {
+                    UNPARSED | REFUSED | ERROR => None,
+                    c => {
+                        let name = choices.get_index(c as usize).map(|n| n.as_ref());
+                        match s.actions.iter().position(|a| Some(a.id.as_ref()) == name) {
+                            Some(k) => Some(k),
+                            // An action the scenario lacks: another suite's answer.
+                            None => {
+                                tally.runs[run].last = None;
+                                continue;
+                            }
+                        }
+                    }
+                };
+                matched += 1;
+                let keep_examples = run == tally.primary;
+                tally.count(
+                    run,
+                    cluster,
+                    &s,
+                    answer,
+                    chosen,
+                    group,
+                    framework,
+                    &mut scratch,
+                    keep_examples,
+                );
+            }
+        }
+        tally.unmatched = answers.len() as u64 - matched;
+        Ok((tally, loaded))
+    }
+
+    /// Counts one answered scenario.
+    #[allow(clippy::too_many_arguments)]
+    fn count(
+        &mut self,
+        run: usize,
+        cluster: u32,
+        s: &SuiteLine<'_>,
+        answer: &Answer,
+        chosen: Option<usize>,
+        group: Option<(u64, bool)>,
+        framework: Option<&Framework>,
+        scratch: &mut Scratch,
+        keep_examples: bool,
+    ) {
+        let r = &mut self.runs[run];
+        r.records += 1;
+        match answer.choice {
+            UNPARSED => r.unparsed += 1,
+            REFUSED => r.refused += 1,
+            ERROR => r.errors += 1,
+            _ => {}
+        }
+        match answer.readings {
+            1 => {
+                r.readings_both += 1;
+                r.readings_agree += 1;
+            }
+            2 => r.readings_both += 1,
+            _ => {}
+        }
+        let Some(k) = chosen else {
+            r.last = None;
+            return;
+        };
+        r.answered += 1;
+        r.first += u64::from(answer.position == 0);
+        // A twin is the line after its base, in the same group.
+        if let Some((g, base)) = group {
+            if let (false, Some((last_group, true, last_choice))) = (base, r.last) {
+                if last_group == g {
+                    r.twin_pairs += 1;
+                    r.twin_flips += u64::from(last_choice != answer.choice);
+                }
+            }
+            r.last = Some((g, base, answer.choice));
+        } else {
+            r.last = None;
+        }
+
+        // The slots of the chosen option and of each rejected one.
+        scratch.chosen.clear();
+        scratch.rejected.clear();
+        for v in &s.actions[k].upholds {
+            let p = self.catalog.project(v, framework);
+            scratch.chosen.extend_from_slice(self.catalog.slots_of(p));
+        }
+        scratch.chosen.sort_unstable();
+        scratch.chosen.dedup();
+        for (i, a) in s.actions.iter().enumerate() {
+            if i == k || a.distractor {
+                continue;
+            }
+            let start = scratch.rejected.len();
+            for v in &a.upholds {
+                let p = self.catalog.project(v, framework);
+                scratch.rejected.extend_from_slice(self.catalog.slots_of(p));
+            }
+            scratch.rejected[start..].sort_unstable();
+            let mut end = start;
+            for i in start..scratch.rejected.len() {
+                if end == start || scratch.rejected[end - 1] != scratch.rejected[i] {
+                    scratch.rejected[end] = scratch.rejected[i];
+                    end += 1;
+                }
+            }
+            scratch.rejected.truncate(end);
+        }
+        // Every slot of a rejected side, once.
+        scratch.lost.clear();
+        scratch.lost.extend_from_slice(&scratch.rejected);
+        scratch.lost.sort_unstable();
+        scratch.lost.dedup();
+
+        let r = &mut self.runs[run];
+        for &slot in &scratch.chosen {
+            let c = r.counts.entry((cluster, slot)).or_default();
+            c[SELECTED] += 1;
+            if scratch.lost.binary_search(&slot).is_err() {
+                c[WINS] += 1;
+                c[TRIALS] += 1;
+            }
+        }
+        for &slot in &scratch.rejected {
+            r.counts.entry((cluster, slot)).or_default()[NEGLECTED] += 1;
+        }
+        scratch.losers.clear();
+        for &slot in &scratch.lost {
+            if scratch.chosen.binary_search(&slot).is_err() {
+                r.counts.entry((cluster, slot)).or_default()[TRIALS] += 1;
+                scratch.losers.push(slot);
+            }
+        }
+        // Pairwise games between values (not labels): every winner against every loser.
+        scratch.winners.clear();
+        scratch.winners.extend(
+            scratch
+                .chosen
+                .iter()
+                .copied()
+                .filter(|s| scratch.lost.binary_search(s).is_err()),
+        );
+        let catalog = &self.catalog;
+        for &w in &scratch.winners {
+            if catalog.view_of(w) != 0 {
+                continue;
+            }
+            for &l in &scratch.losers {
+                if catalog.view_of(l) != 0 {
+                    continue;
+                }
+                let (key, side) = if w < l { ((w, l), 0) } else { ((l, w), 1) };
+                r.pairs.entry((cluster, key.0, key.1)).or_default()[side] += 1;
+            }
+        }
+        if keep_examples {
+            self.keep_example(s, k, scratch);
+        }
+    }
+
+    fn keep_example(&mut self, s: &SuiteLine<'_>, chosen: usize, scratch: &Scratch) {
+        let mut wanted = false;
+        let ex = &mut self.examples;
+        let in_conflict = scratch
+            .winners
+            .iter()
+            .chain(&scratch.losers)
+            .copied()
+            .filter(|&slot| self.catalog.view_of(slot) != self.catalog.hierarchy_view());
+        for slot in in_conflict {
+            let list = ex.by_slot.entry(slot).or_default();
+            if list.len() < EXAMPLES_PER_CELL {
+                list.push(s.index);
+                wanted = true;
+            }
+        }
+        for &w in &scratch.winners {
+            for &l in &scratch.losers {
+                if self.catalog.view_of(w) != 0 || self.catalog.view_of(l) != 0 {
+                    continue;
+                }
+                let list = ex.by_pair.entry((w.min(l), w.max(l))).or_default();
+                if list.len() < EXAMPLES_PER_CELL {
+                    list.push(s.index);
+                    wanted = true;
+                }
+            }
+        }
+        if !wanted {
+            return;
+        }
+        let text = |raw: Option<&RawValue>| -> String {
+            raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+                .unwrap_or_default()
+        };
+        ex.scenarios.insert(
+            s.index,
+            Example {
+                index: s.index,
+                id: s.id.to_string(),
+                template: s.template.to_string(),
+                text: text(s.text),
+                options: s
+                    .actions
+                    .iter()
+                    .map(|a| ExampleOption {
+                        id: a.id.to_string(),
+                        label: text(a.label),
+                        upholds: a.upholds.iter().map(|v| v.to_string()).collect(),
+                    })
+                    .collect(),
+                choice: s.actions[chosen].id.to_string(),
+                provenance: s
+                    .provenance
+                    .and_then(|r| serde_json::from_str(r.get()).ok()),
+            },
+        );
+    }
+}
+
+/// Buffers reused from one scenario to the next.
+#[derive(Default)]
+struct Scratch {
+    chosen: Vec<u32>,
+    rejected: Vec<u32>,
+    lost: Vec<u32>,
+    winners: Vec<u32>,
+    losers: Vec<u32>,
+}
+
+fn not_a_result(path: &Path, line: u64) -> Diagnostic {
+    io_error(path, format!("line {line} is not a result"))
+        .help("only a torn last line is left out; check the file was written by `quandary eval`")
+}
+
+fn unknown_steer(
+    path: &Path,
+    steer: &str,
+    runs: &IndexSet<Option<String>, FxBuildHasher>,
+) -> Diagnostic {
+    let names: Vec<&str> = runs.iter().flatten().map(String::as_str).collect();
+    Diagnostic::new(
+        Code::UnknownReference,
+        format!(
+            "`{}` holds no answers under the steer `{steer}`",
+            path.display()
+        ),
+    )
+    .help(
+        match crate::suggest::similar(steer, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if names.is_empty() => {
+                "the journal holds only the plain run: leave out --steer".into()
+            }
+            None => format!("its steers are {}", names.join(", ")),
+        },
+    )
+}

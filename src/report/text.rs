@@ -1,0 +1,488 @@
+//! Reports as text: an aligned table for a terminal, and Markdown. Both are drawn from the
+//! same sections, so they say the same things.
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthStr;
+
+use super::{Diff, Interval, Rate, Report, Shift, ValueStats};
+
+/// A titled table: headers, rows, and which columns are numbers (right-aligned).
+struct Section {
+    title: String,
+    headers: Vec<&'static str>,
+    numeric: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}", 100.0 * x)
+}
+
+fn rate(r: &Rate) -> String {
+    format!("{}%", pct(r.rate))
+}
+
+fn interval(i: Option<Interval>, scale: f64) -> String {
+    match i {
+        Some(i) => format!("[{:.1}, {:.1}]", scale * i.low, scale * i.high),
+        None => "–".into(),
+    }
+}
+
+fn signed(x: f64) -> String {
+    if x.is_nan() {
+        "–".into()
+    } else {
+        format!("{x:+.1}")
+    }
+}
+
+/// A value as a row names it: its name, and its label where the label says more than the
+/// id (`honesty` needs no "(Honesty)").
+fn name(value: &str, label: Option<&str>) -> String {
+    let id = value.rsplit('.').next().unwrap_or(value);
+    let same = |l: &str| l.to_lowercase().replace([' ', '-'], "_") == id.to_lowercase();
+    match label {
+        Some(l) if !l.is_empty() && !same(l) => format!("{value} ({l})"),
+        _ => value.to_string(),
+    }
+}
+
+/// Drops the framework prefix every row's value shares, saying it in the title instead.
+fn strip_common_prefix(section: &mut Section) {
+    let Some(col) = section.headers.iter().position(|h| *h == "value") else {
+        return;
+    };
+    let Some(first) = section.rows.first().and_then(|r| r.get(col)) else {
+        return;
+    };
+    let Some((prefix, _)) = first.split_once('.') else {
+        return;
+    };
+    let prefix = format!("{prefix}.");
+    if !section
+        .rows
+        .iter()
+        .all(|r| r.get(col).is_some_and(|c| c.starts_with(&prefix)))
+    {
+        return;
+    }
+    for row in &mut section.rows {
+        if let Some(c) = row.get_mut(col) {
+            *c = c[prefix.len()..].to_string();
+        }
+    }
+    let framework = &prefix[..prefix.len() - 1];
+    if !section.title.ends_with(framework) {
+        section.title = format!("{} ({framework})", section.title);
+    }
+}
+
+fn value_section(title: String, values: &[ValueStats]) -> Section {
+    Section {
+        title,
+        headers: vec![
+            "value",
+            "score",
+            "95% Wilson",
+            "95% bootstrap",
+            "selected",
+            "neglected",
+            "win rate",
+            "95% Wilson",
+            "95% bootstrap",
+            "conflicts",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true, true, true],
+        rows: values
+            .iter()
+            .map(|v| {
+                vec![
+                    name(&v.value, v.label.as_deref()),
+                    format!("{:.1}", v.score),
+                    interval(Some(v.score_interval), 1.0),
+                    interval(v.score_bootstrap, 1.0),
+                    v.selected.to_string(),
+                    v.neglected.to_string(),
+                    rate(&v.wins),
+                    interval(Some(v.wins.interval()), 100.0),
+                    interval(v.wins_bootstrap, 100.0),
+                    v.wins.n.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn shift_section(title: String, shifts: &[&Shift]) -> Section {
+    Section {
+        title,
+        headers: vec![
+            "value",
+            "base",
+            "score",
+            "shift",
+            "95% Newcombe",
+            "95% bootstrap",
+            "win rate shift",
+            "95% Newcombe",
+            "beyond chance",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true, false],
+        rows: shifts
+            .iter()
+            .map(|s| {
+                vec![
+                    name(&s.value, s.label.as_deref()),
+                    format!("{:.1}", s.base_score),
+                    format!("{:.1}", s.score),
+                    signed(s.delta),
+                    interval(Some(s.interval), 1.0),
+                    interval(s.bootstrap, 1.0),
+                    signed(100.0 * s.wins_delta),
+                    interval(Some(s.wins_interval), 100.0),
+                    if s.changed { "yes" } else { "" }.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
+    let with = |x: &Rate| {
+        format!(
+            "{} [{}, {}] ({}/{})",
+            rate(x),
+            pct(x.low),
+            pct(x.high),
+            x.k,
+            x.n
+        )
+    };
+    let mut out = vec![
+        (
+            "suite".to_string(),
+            format!("{} ({})", r.suite.as_deref().unwrap_or("?"), r.suite_file),
+        ),
+        (
+            "answered by".into(),
+            match (&r.model, &r.adapter) {
+                (Some(m), Some(a)) if a.contains(m.as_str()) => a.clone(),
+                (Some(m), Some(a)) => format!("{m} ({a})"),
+                (None, Some(a)) => a.clone(),
+                (m, None) => m.clone().unwrap_or_else(|| "?".into()),
+            },
+        ),
+    ];
+    if let Some(s) = &r.steer {
+        out.push(("steer".into(), s.clone()));
+    }
+    out.extend([
+        (
+            "answers".into(),
+            format!("{} ({} naming an option)", r.answers, r.answered),
+        ),
+        ("unparsed".into(), with(&r.unparsed)),
+        ("refused".into(), with(&r.refused)),
+        ("errors".into(), with(&r.errors)),
+        ("first option chosen".into(), with(&r.position_bias)),
+        ("twin flips".into(), with(&r.twin_flips)),
+    ]);
+    if r.readings_agree.n > 0 {
+        out.push(("readings agree".into(), with(&r.readings_agree)));
+    }
+    if r.unmatched > 0 {
+        out.push((
+            "not in the suite".into(),
+            format!("{} answers", r.unmatched),
+        ));
+    }
+    out.push((
+        "bootstrap".into(),
+        if r.resamples > 0 {
+            format!(
+                "{} resamples of {} templates, seed {}",
+                r.resamples, r.clusters, r.seed
+            )
+        } else {
+            format!("none ({} templates)", r.clusters)
+        },
+    ));
+    out
+}
+
+fn sections(r: &Report) -> Vec<Section> {
+    let mut out = Vec::new();
+    if !r.values.is_empty() {
+        out.push(value_section("Values".into(), &r.values));
+    }
+    for g in &r.labels {
+        out.push(value_section(
+            format!("Labels of {}", g.framework),
+            &g.values,
+        ));
+    }
+    if !r.rollup.is_empty() {
+        out.push(value_section("Up the hierarchy".into(), &r.rollup));
+    }
+    if !r.ranking.is_empty() {
+        out.push(Section {
+            title: "Bradley–Terry ranking".into(),
+            headers: vec![
+                "rank",
+                "value",
+                "group",
+                "strength",
+                "95% Wald",
+                "95% bootstrap",
+                "won",
+                "conflicts",
+            ],
+            numeric: vec![true, false, true, true, true, true, true, true],
+            rows: r
+                .ranking
+                .iter()
+                .map(|x| {
+                    vec![
+                        x.rank.to_string(),
+                        name(&x.value, x.label.as_deref()),
+                        x.group.to_string(),
+                        format!("{:+.2}", x.strength),
+                        interval2(x.interval),
+                        interval2(x.bootstrap),
+                        x.wins.to_string(),
+                        x.games.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !r.profiles.is_empty() {
+        out.push(Section {
+            title: "Agreement with profiles".into(),
+            headers: vec!["profile", "Spearman", "95% bootstrap", "values"],
+            numeric: vec![false, true, true, true],
+            rows: r
+                .profiles
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.profile.clone(),
+                        p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
+                        interval2(p.bootstrap),
+                        p.values.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    for s in &r.steers {
+        let moved: Vec<&Shift> = s
+            .values
+            .iter()
+            .chain(s.labels.iter().flat_map(|g| &g.values))
+            .filter(|x| x.changed)
+            .collect();
+        out.push(shift_section(
+            format!(
+                "Steer {}: {} answered; {} value{} moved beyond chance{}",
+                s.steer,
+                s.answered,
+                s.changed,
+                if s.changed == 1 { "" } else { "s" },
+                if moved.is_empty() {
+                    ""
+                } else {
+                    " (values and labels that moved)"
+                }
+            ),
+            &moved,
+        ));
+    }
+    out
+}
+
+fn interval2(i: Option<Interval>) -> String {
+    match i {
+        Some(i) => format!("[{:+.2}, {:+.2}]", i.low, i.high),
+        None => "–".into(),
+    }
+}
+
+fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+fn grid(out: &mut String, mut s: Section) {
+    strip_common_prefix(&mut s);
+    let s = &s;
+    let _ = writeln!(out, "\n{}", s.title);
+    if s.rows.is_empty() {
+        return;
+    }
+    let mut widths: Vec<usize> = s.headers.iter().map(|h| width(h)).collect();
+    for row in &s.rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            let pad = widths[i].saturating_sub(width(cell));
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if s.numeric[i] {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(out, &mut s.headers.iter().copied());
+    for row in &s.rows {
+        line(out, &mut row.iter().map(String::as_str));
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn md(out: &mut String, mut s: Section) {
+    strip_common_prefix(&mut s);
+    let s = &s;
+    let _ = writeln!(out, "\n## {}\n", s.title);
+    if s.rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "| {} |", s.headers.join(" | "));
+    let rule: Vec<&str> = s
+        .numeric
+        .iter()
+        .map(|&n| if n { "---:" } else { "---" })
+        .collect();
+    let _ = writeln!(out, "| {} |", rule.join(" | "));
+    for row in &s.rows {
+        let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+pub(super) fn table(r: &Report) -> String {
+    let mut out = String::new();
+    let facts = summary(r);
+    let w = facts.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    for (k, v) in &facts {
+        let _ = writeln!(out, "{k:w$}  {v}");
+    }
+    for s in sections(r) {
+        grid(&mut out, s);
+    }
+    notes(&mut out, &r.notes, "\nnote: ");
+    out
+}
+
+pub(super) fn markdown(r: &Report) -> String {
+    let mut out = format!(
+        "# Report: {}\n\n| | |\n|---|---|\n",
+        r.suite.as_deref().unwrap_or("results")
+    );
+    for (k, v) in summary(r) {
+        let _ = writeln!(out, "| {} | {} |", md_cell(&k), md_cell(&v));
+    }
+    for s in sections(r) {
+        md(&mut out, s);
+    }
+    notes(&mut out, &r.notes, "\n> ");
+    out
+}
+
+fn notes(out: &mut String, notes: &[String], prefix: &str) {
+    for n in notes {
+        let _ = writeln!(out, "{prefix}{n}");
+    }
+}
+
+fn diff_facts(d: &Diff) -> Vec<(String, String)> {
+    vec![
+        (
+            "base".into(),
+            format!("{} ({} answered)", d.base, d.base_answered),
+        ),
+        (
+            "compared".into(),
+            format!("{} ({} answered)", d.other, d.answered),
+        ),
+        (
+            "same suite".into(),
+            if d.same_suite { "yes" } else { "no" }.into(),
+        ),
+        (
+            "bootstrap".into(),
+            if d.resamples > 0 {
+                format!(
+                    "{} paired resamples of {} templates, seed {}",
+                    d.resamples, d.clusters, d.seed
+                )
+            } else {
+                format!("none ({} templates)", d.clusters)
+            },
+        ),
+        (
+            "moved beyond chance".into(),
+            format!("{} of {} values", d.changed, d.values.len()),
+        ),
+    ]
+}
+
+fn diff_sections(d: &Diff) -> Vec<Section> {
+    let mut out = vec![shift_section(
+        "Values".into(),
+        &d.values.iter().collect::<Vec<_>>(),
+    )];
+    for g in &d.labels {
+        out.push(shift_section(
+            format!("Labels of {}", g.framework),
+            &g.values.iter().collect::<Vec<_>>(),
+        ));
+    }
+    if !d.rollup.is_empty() {
+        out.push(shift_section(
+            "Up the hierarchy".into(),
+            &d.rollup.iter().collect::<Vec<_>>(),
+        ));
+    }
+    out
+}
+
+pub(super) fn diff_table(d: &Diff) -> String {
+    let mut out = String::new();
+    let facts = diff_facts(d);
+    let w = facts.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    for (k, v) in &facts {
+        let _ = writeln!(out, "{k:w$}  {v}");
+    }
+    for s in diff_sections(d) {
+        grid(&mut out, s);
+    }
+    notes(&mut out, &d.notes, "\nnote: ");
+    out
+}
+
+pub(super) fn diff_markdown(d: &Diff) -> String {
+    let mut out = "# Comparison\n\n| | |\n|---|---|\n".to_string();
+    for (k, v) in diff_facts(d) {
+        let _ = writeln!(out, "| {} | {} |", md_cell(&k), md_cell(&v));
+    }
+    for s in diff_sections(d) {
+        md(&mut out, s);
+    }
+    notes(&mut out, &d.notes, "\n> ");
+    out
+}
