@@ -53,6 +53,8 @@ enum Command {
     Report(report::Args),
     /// Compare two results journals value by value: shifts with intervals
     Diff(report::DiffArgs),
+    /// Infer a value system's weights from the choices, as a `profile` block
+    Fit(report::FitArgs),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
 }
@@ -152,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::Diff(args) => report::diff(args),
+        Command::Fit(args) => report::fit(args),
         Command::Cache(args) => cache::run(args),
     };
     if ok {

@@ -196,3 +196,81 @@ pub fn diff(args: DiffArgs) -> bool {
         Err(d) => fail(&args.diagnostics, d),
     }
 }
+
+/// Arguments of `fit`.
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    /// A results journal written by `quandary eval`
+    #[arg(value_name = "RESULTS.jsonl")]
+    pub results: PathBuf,
+    /// The suite the results answer (default: the one named in the results header)
+    #[arg(long, value_name = "FILE")]
+    pub suite: Option<PathBuf>,
+    /// The framework file the profile is for: values are written as it names them (default:
+    /// the file the suite was expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
+    /// Fit the run under this steer (default: the run without a steer)
+    #[arg(long, value_name = "ID")]
+    pub steer: Option<String>,
+    /// The id of the profile printed
+    #[arg(long, default_value = "fitted", value_name = "ID")]
+    pub name: String,
+    /// The L2 penalty on the utilities (a Gaussian prior; keeps them finite when choices are
+    /// deterministic)
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub l2: f64,
+    /// Output: a `profile` block of the language, or JSON
+    #[arg(long, value_enum, default_value_t = FitFormat::Qd)]
+    pub format: FitFormat,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// How `fit` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitFormat {
+    /// A `profile` block to paste into a framework
+    Qd,
+    /// One JSON object
+    Json,
+}
+
+pub fn fit(args: FitArgs) -> bool {
+    let valid_id = args
+        .name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && args
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_id {
+        return fail(
+            &args.diagnostics,
+            Diagnostic::new(
+                Code::InvalidSetting,
+                format!("`{}` is not an identifier", args.name),
+            )
+            .help("give --name a snake_case id such as `fitted_gpt4`"),
+        );
+    }
+    let sources = Sources {
+        results: &args.results,
+        suite: args.suite.as_deref(),
+        framework: args.framework.as_deref(),
+        steer: args.steer.as_deref(),
+    };
+    let text = report::fit::fit(&sources, args.l2).and_then(|f| match args.format {
+        FitFormat::Qd => Ok(f.profile(&args.name)),
+        FitFormat::Json => json(&f),
+    });
+    match text {
+        Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
+        Err(d) => fail(&args.diagnostics, d),
+    }
+}

@@ -189,17 +189,10 @@ pub fn wald_half_widths(games: &Games, theta: &[f64], limit: usize) -> Option<Ve
     let mut info = vec![0.0; n * n];
     information(games, theta, &mut info);
     let cov = spd_inverse(&info, n)?;
-    // var(θᵢ − mean θ) = Cᵢᵢ − 2·mean_j Cᵢⱼ + mean_jk Cⱼₖ.
-    let row_means: Vec<f64> = (0..n)
-        .map(|i| cov[i * n..(i + 1) * n].iter().sum::<f64>() / n as f64)
-        .collect();
-    let grand = row_means.iter().sum::<f64>() / n as f64;
     Some(
-        (0..n)
-            .map(|i| {
-                let var = cov[i * n + i] - 2.0 * row_means[i] + grand;
-                Z95 * var.max(0.0).sqrt()
-            })
+        super::stats::centred_variances(&cov, n)
+            .into_iter()
+            .map(|var| Z95 * var.sqrt())
             .collect(),
     )
 }

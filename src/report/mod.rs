@@ -19,6 +19,7 @@
 //! ([`Shift`]); [`diff`] compares two journals the same way.
 
 pub mod bt;
+pub mod fit;
 mod html;
 pub mod stats;
 pub mod tally;

@@ -238,6 +238,18 @@ pub fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(inv)
 }
 
+/// The variances of `xᵢ − mean(x)` given the covariance `cov` (row-major `n × n`) of `x`:
+/// `Cᵢᵢ − 2·mean_j Cᵢⱼ + mean_jk Cⱼₖ`.
+pub fn centred_variances(cov: &[f64], n: usize) -> Vec<f64> {
+    let row_means: Vec<f64> = (0..n)
+        .map(|i| cov[i * n..(i + 1) * n].iter().sum::<f64>() / n as f64)
+        .collect();
+    let grand = row_means.iter().sum::<f64>() / n.max(1) as f64;
+    (0..n)
+        .map(|i| (cov[i * n + i] - 2.0 * row_means[i] + grand).max(0.0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

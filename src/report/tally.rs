@@ -298,33 +298,35 @@ struct Readings<'a> {
 }
 
 #[derive(Deserialize)]
-struct SuiteLine<'a> {
+pub(crate) struct SuiteLine<'a> {
     #[serde(borrow)]
-    id: Cow<'a, str>,
+    pub id: Cow<'a, str>,
     #[serde(default)]
-    index: u64,
+    pub index: u64,
     #[serde(borrow, default)]
-    template: Cow<'a, str>,
+    pub template: Cow<'a, str>,
     #[serde(borrow, default)]
-    twin_group: Option<Cow<'a, str>>,
+    pub twin_group: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     text: Option<&'a RawValue>,
     #[serde(borrow, default)]
     provenance: Option<&'a RawValue>,
     #[serde(borrow)]
-    actions: Vec<SuiteAction<'a>>,
+    pub actions: Vec<SuiteAction<'a>>,
 }
 
 #[derive(Deserialize)]
-struct SuiteAction<'a> {
+pub(crate) struct SuiteAction<'a> {
     #[serde(borrow)]
-    id: Cow<'a, str>,
+    pub id: Cow<'a, str>,
     #[serde(borrow, default)]
     label: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    upholds: Vec<Cow<'a, str>>,
+    pub upholds: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub violates: Vec<Cow<'a, str>>,
     #[serde(default)]
-    distractor: bool,
+    pub distractor: bool,
 }
 
 /// The latest answer to one scenario under one run, compactly.
@@ -426,22 +428,41 @@ pub(crate) fn framework(
     Some(loaded)
 }
 
-impl Tally {
-    /// Reads the journal and its suite.
-    pub fn read(sources: &Sources<'_>) -> Result<(Tally, Option<crate::Loaded>), Diagnostic> {
-        let results = sources.results;
-        let mut reader = open(results)?;
+/// A results journal, compactly: the latest answer per (run, scenario index).
+pub(crate) struct Journal {
+    /// Its header.
+    pub header: serde_json::Value,
+    /// The runs: the plain run, then the steers the header lists, then any others found.
+    pub runs: IndexSet<Option<String>, FxBuildHasher>,
+    choices: IndexSet<Box<str>, FxBuildHasher>,
+    answers: FxHashMap<(u32, u64), Answer>,
+    /// What the reader should know (a torn last line).
+    pub notes: Vec<String>,
+}
+
+/// How a scenario of the suite was answered in one run.
+enum Joined<'a> {
+    /// Not at all (or by an answer to another suite's scenario).
+    No,
+    /// Recorded as unparsed, refused or an error.
+    Failed(&'a Answer),
+    /// With the option at this position of the scenario's actions.
+    Chose(&'a Answer, usize),
+}
+
+impl Journal {
+    /// Reads the journal at `path`.
+    pub fn read(path: &Path) -> Result<Journal, Diagnostic> {
+        let mut reader = open(path)?;
         let mut buf = String::new();
-        next_line(&mut reader, &mut buf, results, 1)?;
-        let results_header = header(&buf, "results").ok_or_else(|| {
-            io_error(results, "its first line is not a results header")
+        next_line(&mut reader, &mut buf, path, 1)?;
+        let header = header(&buf, "results").ok_or_else(|| {
+            io_error(path, "its first line is not a results header")
                 .help("give a results file written by `quandary eval`")
         })?;
-        let mut notes = Vec::new();
-        // Runs: the plain run, then the steers the header lists, then any others found.
         let mut runs: IndexSet<Option<String>, FxBuildHasher> = IndexSet::default();
         runs.insert(None);
-        for s in results_header
+        for s in header
             .get("steers")
             .and_then(|s| s.as_array())
             .into_iter()
@@ -453,18 +474,19 @@ impl Tally {
         }
         let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
         let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
+        let mut notes = Vec::new();
         let mut line_no = 1u64;
         let mut torn: Option<u64> = None;
         loop {
             line_no += 1;
-            if !next_line(&mut reader, &mut buf, results, line_no)? {
+            if !next_line(&mut reader, &mut buf, path, line_no)? {
                 break;
             }
             if buf.trim().is_empty() {
                 continue;
             }
             if let Some(bad) = torn {
-                return Err(not_a_result(results, bad));
+                return Err(not_a_result(path, bad));
             }
             let Ok(r) = serde_json::from_str::<ResultLine<'_>>(&buf) else {
                 // Only the last line may be torn (by a run that was killed).
@@ -501,41 +523,172 @@ impl Tally {
             notes.push(format!(
                 "line {line} of `{}` is torn (a run that was stopped) and is left out; running \
                  the same `quandary eval` again completes it",
-                results.display()
+                path.display()
             ));
         }
-        let primary = match sources.steer {
-            None => 0,
-            Some(s) => runs
-                .get_index_of(&Some(s.to_string()))
-                .ok_or_else(|| unknown_steer(results, s, &runs))?,
-        };
+        Ok(Journal {
+            header,
+            runs,
+            choices,
+            answers,
+            notes,
+        })
+    }
 
-        let suite_path = match sources.suite {
-            Some(p) => p.to_path_buf(),
-            None => results_header
+    /// The run of `steer` (0, the plain run, for none).
+    pub fn run(&self, steer: Option<&str>, path: &Path) -> Result<usize, Diagnostic> {
+        match steer {
+            None => Ok(0),
+            Some(s) => self
+                .runs
+                .get_index_of(&Some(s.to_string()))
+                .ok_or_else(|| unknown_steer(path, s, &self.runs)),
+        }
+    }
+
+    /// Answers held.
+    pub fn len(&self) -> usize {
+        self.answers.len()
+    }
+
+    /// The suite the journal answers: `explicit`, or the one its header names.
+    pub fn suite_path(&self, explicit: Option<&Path>, path: &Path) -> Result<PathBuf, Diagnostic> {
+        match explicit {
+            Some(p) => Ok(p.to_path_buf()),
+            None => self
+                .header
                 .get("suite_file")
                 .and_then(|f| f.as_str())
-                .map(|f| recorded_path(f, results))
+                .map(|f| recorded_path(f, path))
                 .ok_or_else(|| {
-                    io_error(results, "its header names no suite file")
+                    io_error(path, "its header names no suite file")
                         .help("give the suite with --suite FILE")
-                })?,
+                }),
+        }
+    }
+
+    /// How run `run` answered the scenario `s` (whose id hashes to `id`).
+    fn join(&self, run: usize, s: &SuiteLine<'_>, id: u64) -> Joined<'_> {
+        let Some(answer) = self.answers.get(&(run as u32, s.index)) else {
+            return Joined::No;
         };
-        let mut suite =
-            open(&suite_path).map_err(|d| d.help("give the suite with --suite FILE"))?;
-        next_line(&mut suite, &mut buf, &suite_path, 1)?;
-        let suite_header = header(&buf, "suite").ok_or_else(|| {
-            io_error(&suite_path, "its first line is not a suite header")
+        if answer.id != id {
+            return Joined::No;
+        }
+        match answer.choice {
+            UNPARSED | REFUSED | ERROR => Joined::Failed(answer),
+            c => {
+                let name = self.choices.get_index(c as usize).map(|n| n.as_ref());
+                match s.actions.iter().position(|a| Some(a.id.as_ref()) == name) {
+                    Some(k) => Joined::Chose(answer, k),
+                    // An action the scenario lacks: another suite's answer.
+                    None => Joined::No,
+                }
+            }
+        }
+    }
+}
+
+/// A suite file read line by line.
+pub(crate) struct SuiteFile {
+    reader: std::io::BufReader<std::fs::File>,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its header.
+    pub header: serde_json::Value,
+}
+
+impl SuiteFile {
+    /// Opens the suite at `path` and reads its header.
+    pub fn open(path: &Path) -> Result<SuiteFile, Diagnostic> {
+        let mut reader = open(path).map_err(|d| d.help("give the suite with --suite FILE"))?;
+        let mut buf = String::new();
+        next_line(&mut reader, &mut buf, path, 1)?;
+        let header = header(&buf, "suite").ok_or_else(|| {
+            io_error(path, "its first line is not a suite header")
                 .help("give the suite written by `quandary expand` that the results answer")
         })?;
-        let loaded = framework(sources.framework, &suite_header, &mut notes);
+        Ok(SuiteFile {
+            reader,
+            path: path.to_path_buf(),
+            header,
+        })
+    }
+
+    /// Calls `f` on every scenario with the hash of its id.
+    pub fn each(
+        &mut self,
+        mut f: impl FnMut(&SuiteLine<'_>, u64) -> Result<(), Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let mut buf = String::new();
+        let mut line_no = 1u64;
+        loop {
+            line_no += 1;
+            if !next_line(&mut self.reader, &mut buf, &self.path, line_no)? {
+                return Ok(());
+            }
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let s: SuiteLine<'_> = serde_json::from_str(&buf).map_err(|e| {
+                io_error(&self.path, format!("line {line_no} is not a scenario: {e}"))
+                    .help("give the suite written by `quandary expand` that the results answer")
+            })?;
+            let id = xxh3_64(s.id.as_bytes());
+            f(&s, id)?;
+        }
+    }
+}
+
+/// The answers of one run, joined to the suite's scenarios: `f` gets each answered scenario
+/// and the position of the option chosen (`None` for a failed answer). Returns the journal's
+/// answers that belong to no scenario, and the journal's and the suite's notes.
+pub(crate) fn each_answer(
+    journal: &Journal,
+    suite: &mut SuiteFile,
+    run: usize,
+    mut f: impl FnMut(&SuiteLine<'_>, Option<usize>),
+) -> Result<u64, Diagnostic> {
+    let mut matched = 0u64;
+    suite.each(|s, id| {
+        match journal.join(run, s, id) {
+            Joined::No => {}
+            Joined::Failed(_) => {
+                matched += 1;
+                f(s, None);
+            }
+            Joined::Chose(_, k) => {
+                matched += 1;
+                f(s, Some(k));
+            }
+        }
+        Ok(())
+    })?;
+    let in_run = journal
+        .answers
+        .keys()
+        .filter(|(r, _)| *r as usize == run)
+        .count() as u64;
+    Ok(in_run - matched)
+}
+
+impl Tally {
+    /// Reads the journal and its suite.
+    pub fn read(sources: &Sources<'_>) -> Result<(Tally, Option<crate::Loaded>), Diagnostic> {
+        let results = sources.results;
+        let journal = Journal::read(results)?;
+        let mut notes = journal.notes.clone();
+        let primary = journal.run(sources.steer, results)?;
+        let suite_path = journal.suite_path(sources.suite, results)?;
+        let mut suite = SuiteFile::open(&suite_path)?;
+        let loaded = framework(sources.framework, &suite.header, &mut notes);
         let framework = loaded.as_ref().map(|l| &l.framework);
 
         let mut tally = Tally {
             catalog: Catalog::new(framework),
             clusters: IndexSet::default(),
-            runs: runs
+            runs: journal
+                .runs
                 .iter()
                 .map(|s| RunTally {
                     steer: s.clone(),
@@ -545,64 +698,34 @@ impl Tally {
             primary,
             unmatched: 0,
             examples: Examples::default(),
-            results_header,
-            suite_header,
+            results_header: journal.header.clone(),
+            suite_header: suite.header.clone(),
             suite_path: suite_path.clone(),
             notes,
         };
         let mut matched = 0u64;
         let mut scratch = Scratch::default();
-        let mut line_no = 1u64;
-        loop {
-            line_no += 1;
-            if !next_line(&mut suite, &mut buf, &suite_path, line_no)? {
-                break;
-            }
-            if buf.trim().is_empty() {
-                continue;
-            }
-            let s: SuiteLine<'_> = serde_json::from_str(&buf).map_err(|e| {
-                io_error(
-                    &suite_path,
-                    format!("line {line_no} is not a scenario: {e}"),
-                )
-                .help("give the suite written by `quandary expand` that the results answer")
-            })?;
-            let id = xxh3_64(s.id.as_bytes());
+        suite.each(|s, id| {
             let cluster = tally.clusters.insert_full(s.template.as_ref().into()).0 as u32;
             let group = s
                 .twin_group
                 .as_deref()
                 .map(|g| (xxh3_64(g.as_bytes()), g == s.id));
             for run in 0..tally.runs.len() {
-                let Some(answer) = answers.get(&(run as u32, s.index)) else {
-                    tally.runs[run].last = None;
-                    continue;
-                };
-                if answer.id != id {
-                    tally.runs[run].last = None;
-                    continue;
-                }
-                let chosen = match answer.choice {
-                    UNPARSED | REFUSED | ERROR => None,
-                    c => {
-                        let name = choices.get_index(c as usize).map(|n| n.as_ref());
-                        match s.actions.iter().position(|a| Some(a.id.as_ref()) == name) {
-                            Some(k) => Some(k),
-                            // An action the scenario lacks: another suite's answer.
-                            None => {
-                                tally.runs[run].last = None;
-                                continue;
-                            }
-                        }
+                let (answer, chosen) = match journal.join(run, s, id) {
+                    Joined::No => {
+                        tally.runs[run].last = None;
+                        continue;
                     }
+                    Joined::Failed(a) => (a, None),
+                    Joined::Chose(a, k) => (a, Some(k)),
                 };
                 matched += 1;
                 let keep_examples = run == tally.primary;
                 tally.count(
                     run,
                     cluster,
-                    &s,
+                    s,
                     answer,
                     chosen,
                     group,
@@ -611,8 +734,9 @@ impl Tally {
                     keep_examples,
                 );
             }
-        }
-        tally.unmatched = answers.len() as u64 - matched;
+            Ok(())
+        })?;
+        tally.unmatched = journal.len() as u64 - matched;
         Ok((tally, loaded))
     }
 
