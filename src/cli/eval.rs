@@ -16,21 +16,30 @@ pub struct Args {
     /// A suite written by `quandary expand`
     #[arg(value_name = "SUITE.jsonl")]
     pub suite: PathBuf,
-    /// Who answers: `profile` (the first profile of the suite's framework) or
-    /// `profile:NAME`, `random`, `openai`, `command` (with --command) or `replay` (with
-    /// --from)
-    #[arg(long, default_value = "profile", value_name = "ADAPTER")]
-    pub adapter: String,
     /// The results journal (default: SUITE.results.jsonl beside the suite); run the same
     /// command again to resume it
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Requests in flight at once
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub concurrency: u64,
     /// Print how many requests the run would make and an estimate of prompt tokens, and stop
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub ask: AskArgs,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// Who answers and how they are asked: shared by `eval` and `run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AskArgs {
+    /// Who answers: `profile` (the first profile of the suite's framework) or
+    /// `profile:NAME`, `random`, `openai`, `command` (with --command) or `replay` (with
+    /// --from) [default: profile]
+    #[arg(long, value_name = "ADAPTER")]
+    pub adapter: Option<String>,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: u64,
     /// Ask again the scenarios whose recorded answer is an error
     #[arg(long)]
     pub retry_errors: bool,
@@ -43,7 +52,12 @@ pub struct Args {
     pub temperature: f64,
     /// Seed of the random and profile adapters, and the sampling seed the `openai` adapter
     /// asks for
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(
+        id = "adapter_seed",
+        long = "adapter-seed",
+        default_value_t = 0,
+        value_name = "N"
+    )]
     pub seed: u64,
     /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
     #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
@@ -95,8 +109,13 @@ pub struct Args {
     /// Ask every request, neither reading nor writing the response cache
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
-    #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+}
+
+impl AskArgs {
+    /// The adapter asked for (`profile` when none is).
+    pub fn adapter_name(&self) -> &str {
+        self.adapter.as_deref().unwrap_or("profile")
+    }
 }
 
 /// How the `openai` adapter reads an answer.
@@ -119,16 +138,16 @@ pub enum LabelStyle {
     Actions,
 }
 
-fn fail(args: &Args, d: Diagnostic) -> bool {
-    args.diagnostics.report(&[d], &SourceMap::new());
+fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
+    diagnostics.report(&[d], &SourceMap::new());
     false
 }
 
 /// Builds the adapter named by `--adapter`.
-fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, Diagnostic> {
-    let (kind, name) = match args.adapter.split_once(':') {
+fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter>, Diagnostic> {
+    let (kind, name) = match args.adapter_name().split_once(':') {
         Some((k, n)) => (k, Some(n)),
-        None => (args.adapter.as_str(), None),
+        None => (args.adapter_name(), None),
     };
     match kind {
         "random" => Ok(Box::new(eval::adapters::Random { seed: args.seed })),
@@ -231,7 +250,7 @@ fn adapter(args: &Args, header: &serde_json::Value) -> Result<Box<dyn Adapter>, 
 
 /// The framework the suite was expanded from (or `--framework`).
 fn framework(
-    args: &Args,
+    args: &AskArgs,
     header: &serde_json::Value,
 ) -> Result<(PathBuf, quandary::Loaded), Diagnostic> {
     let file = match &args.framework {
@@ -258,7 +277,7 @@ fn framework(
 
 /// The presentation and steers the flags ask for.
 fn presentation(
-    args: &Args,
+    args: &AskArgs,
     header: &serde_json::Value,
 ) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
     let labels = match args.labels {
@@ -334,22 +353,15 @@ fn presentation(
 }
 
 pub fn run(args: Args) -> bool {
-    let header = match eval::suite_header(&args.suite) {
-        Ok(h) => h,
-        Err(d) => return fail(&args, d),
-    };
-    let (presentation, steers) = match presentation(&args, &header) {
-        Ok(p) => p,
-        Err(d) => return fail(&args, d),
-    };
-    let settings = Settings {
-        presentation,
-        steers,
-        concurrency: args.concurrency as usize,
-        retry_errors: args.retry_errors,
-    };
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| eval::default_results_path(&args.suite));
     if args.dry_run {
-        return match eval::dry_run(&args.suite, &settings) {
+        let plan = eval::suite_header(&args.suite)
+            .and_then(|header| settings(&args.ask, &header))
+            .and_then(|settings| eval::dry_run(&args.suite, &settings));
+        return match plan {
             Ok(plan) => super::print(&format!(
                 "{} requests ({} scenarios × {} steer{}), about {} prompt tokens\n",
                 plan.requests,
@@ -358,18 +370,40 @@ pub fn run(args: Args) -> bool {
                 if plan.steers == 1 { "" } else { "s" },
                 plan.prompt_tokens
             )),
-            Err(d) => fail(&args, d),
+            Err(d) => fail(&args.diagnostics, d),
         };
     }
-    let adapter = match adapter(&args, &header) {
-        Ok(a) => a,
-        Err(d) => return fail(&args, d),
+    evaluate(&args.suite, &output, &args.ask, &args.diagnostics)
+}
+
+/// The run settings the flags ask for.
+fn settings(ask: &AskArgs, header: &serde_json::Value) -> Result<Settings, Diagnostic> {
+    let (presentation, steers) = presentation(ask, header)?;
+    Ok(Settings {
+        presentation,
+        steers,
+        concurrency: ask.concurrency as usize,
+        retry_errors: ask.retry_errors,
+    })
+}
+
+/// Evaluates `suite` into the journal `output` as `ask` says, with a progress bar on a
+/// terminal and a summary on stderr; `false` (diagnostics reported) if it fails.
+pub fn evaluate(
+    suite: &std::path::Path,
+    output: &std::path::Path,
+    ask: &AskArgs,
+    diagnostics: &DiagnosticArgs,
+) -> bool {
+    let prepared = eval::suite_header(suite).and_then(|header| {
+        let settings = settings(ask, &header)?;
+        Ok((settings, adapter(ask, &header)?))
+    });
+    let (settings, adapter) = match prepared {
+        Ok(p) => p,
+        Err(d) => return fail(diagnostics, d),
     };
-    let (adapter, cache) = with_cache(&args, adapter);
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| eval::default_results_path(&args.suite));
+    let (adapter, cache) = with_cache(ask, adapter);
     let bar = (std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -386,13 +420,7 @@ pub fn run(args: Args) -> bool {
             bar.set_message(format!("{errors} failed"));
         }
     };
-    let result = eval::run(
-        &args.suite,
-        &output,
-        adapter.as_ref(),
-        &settings,
-        &mut progress,
-    );
+    let result = eval::run(suite, output, adapter.as_ref(), &settings, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -414,7 +442,7 @@ pub fn run(args: Args) -> bool {
             report_cache(cache.as_ref());
             true
         }
-        Err(d) => fail(&args, d),
+        Err(d) => fail(diagnostics, d),
     }
 }
 
@@ -423,7 +451,7 @@ pub fn run(args: Args) -> bool {
 const CACHEABLE: [&str; 2] = ["command", "openai"];
 
 /// The `command` adapter: `--command "PROGRAM ARGS…"`.
-fn command_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
+fn command_adapter(args: &AskArgs) -> Result<Box<dyn Adapter>, Diagnostic> {
     let Some(line) = &args.command else {
         return Err(Diagnostic::new(
             Code::InvalidSetting,
@@ -454,7 +482,7 @@ fn command_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
 }
 
 /// The `replay` adapter: `--from FILE`.
-fn replay_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
+fn replay_adapter(args: &AskArgs) -> Result<Box<dyn Adapter>, Diagnostic> {
     let Some(from) = &args.from else {
         return Err(Diagnostic::new(
             Code::InvalidSetting,
@@ -471,8 +499,8 @@ fn replay_adapter(args: &Args) -> Result<Box<dyn Adapter>, Diagnostic> {
 type CacheUse = (std::sync::Arc<eval::cache::Counters>, PathBuf);
 
 /// Wraps a cacheable adapter in the response cache, unless `--no-cache`.
-fn with_cache(args: &Args, adapter: Box<dyn Adapter>) -> (Box<dyn Adapter>, Option<CacheUse>) {
-    let kind = args.adapter.split(':').next().unwrap_or_default();
+fn with_cache(args: &AskArgs, adapter: Box<dyn Adapter>) -> (Box<dyn Adapter>, Option<CacheUse>) {
+    let kind = args.adapter_name().split(':').next().unwrap_or_default();
     if args.no_cache || !CACHEABLE.contains(&kind) {
         return (adapter, None);
     }

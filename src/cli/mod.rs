@@ -11,6 +11,7 @@ mod fmt;
 mod graph;
 mod import;
 mod report;
+mod run;
 mod stats;
 mod tree;
 
@@ -31,6 +32,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Expand a suite, ask every scenario and report, into a run folder (the main job)
+    Run(run::Args),
     /// Parse, resolve and validate files, reporting every error and warning
     Check(check::Args),
     /// Print files in the canonical layout, check it, or rewrite files in place
@@ -143,6 +146,7 @@ pub fn main() -> ExitCode {
         }
     };
     let ok = match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Stats(args) => stats::run(args),

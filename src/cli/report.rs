@@ -40,7 +40,12 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct BootstrapArgs {
     /// Seed of the cluster bootstrap (the same seed gives the same report)
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(
+        id = "bootstrap_seed",
+        long = "bootstrap-seed",
+        default_value_t = 0,
+        value_name = "N"
+    )]
     pub seed: u64,
     /// Bootstrap resamples of the templates (0: Wilson and Newcombe intervals only)
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]

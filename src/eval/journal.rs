@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
 
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -15,9 +17,48 @@ use super::Record;
 pub struct Journal {
     file: File,
     path: PathBuf,
-    /// For every (scenario index, steer) recorded: whether its latest answer is an error.
-    /// The index, not the id: a suite without `dedupe` may hold one scenario twice.
-    done: HashMap<(u64, Option<String>), bool>,
+}
+
+/// What a journal already holds: for every (scenario index, steer) recorded, whether its
+/// latest answer is an error. The index, not the id: a suite without `dedupe` may hold one
+/// scenario twice.
+#[derive(Debug, Default)]
+pub struct Done {
+    steers: Vec<Option<String>>,
+    map: HashMap<(u64, u32), bool>,
+}
+
+impl Done {
+    fn steer(&mut self, steer: Option<&str>) -> u32 {
+        match self.steers.iter().position(|s| s.as_deref() == steer) {
+            Some(i) => i as u32,
+            None => {
+                self.steers.push(steer.map(str::to_string));
+                (self.steers.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Whether (`index`, `steer`) needs no asking: recorded, and not an error to retry.
+    pub fn is_done(&self, index: u64, steer: Option<&str>, retry_errors: bool) -> bool {
+        let Some(s) = self.steers.iter().position(|s| s.as_deref() == steer) else {
+            return false;
+        };
+        match self.map.get(&(index, s as u32)) {
+            Some(&error) => !(retry_errors && error),
+            None => false,
+        }
+    }
+
+    /// How many (scenario, steer) pairs are recorded.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
 }
 
 /// The header fields that must match for a journal to be resumed.
@@ -30,107 +71,122 @@ const IDENTITY: [&str; 6] = [
     "steers",
 ];
 
+/// As much of a result line as resuming needs.
+#[derive(Deserialize)]
+struct Seen<'a> {
+    index: u64,
+    #[serde(borrow, default)]
+    steer: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    choice: std::borrow::Cow<'a, str>,
+}
+
 impl Journal {
     /// Opens the journal at `path`: creates it with `header`, or resumes it when it holds a
-    /// run of the same suite, adapter, presentation and steers.
-    pub fn open(path: &Path, header: &serde_json::Value) -> Result<Journal, Diagnostic> {
+    /// run of the same suite, adapter, presentation and steers. Returns what it holds.
+    pub fn open(path: &Path, header: &serde_json::Value) -> Result<(Journal, Done), Diagnostic> {
         let error = |why: String| {
             Diagnostic::new(Code::Io, format!("cannot use `{}`: {why}", path.display()))
                 .path(path.display().to_string())
         };
+        let io = |e: std::io::Error| error(e.to_string().to_lowercase());
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(|e| error(e.to_string().to_lowercase()).help("check the path"))?;
-        let mut text = Vec::new();
-        file.read_to_end(&mut text)
-            .map_err(|e| error(e.to_string().to_lowercase()))?;
-        let mut done = HashMap::new();
-        if text.is_empty() {
+        let mut done = Done::default();
+        let length = file.metadata().map_err(io)?.len();
+        if length == 0 {
             let mut line = header.to_string();
             line.push('\n');
-            file.write_all(line.as_bytes())
-                .map_err(|e| error(e.to_string().to_lowercase()))?;
-            return Ok(Journal {
-                file,
-                path: path.to_path_buf(),
+            file.write_all(line.as_bytes()).map_err(io)?;
+            return Ok((
+                Journal {
+                    file,
+                    path: path.to_path_buf(),
+                },
                 done,
-            });
+            ));
         }
-        // Keep whole lines only: a process killed mid-write leaves a torn last line.
-        let mut good = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut lines: Vec<&[u8]> = text[..good].split(|&b| b == b'\n').collect();
-        lines.pop();
-        let Some(first) = lines.first() else {
+        // Line by line: the end of the last whole, readable line is where appending resumes.
+        let mut reader = BufReader::with_capacity(1 << 20, file.try_clone().map_err(io)?);
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut buf = Vec::new();
+        let mut good = 0u64;
+        let mut offset = 0u64;
+        let mut line_no = 0usize;
+        // A line that did not parse, kept until the next one shows it was not the last.
+        let mut unreadable: Option<(usize, String)> = None;
+        loop {
+            buf.clear();
+            let n = reader.read_until(b'\n', &mut buf).map_err(io)? as u64;
+            if n == 0 {
+                break;
+            }
+            offset += n;
+            line_no += 1;
+            if let Some((line, why)) = unreadable.take() {
+                return Err(error(format!("line {line} is not a result: {why}"))
+                    .help("repair or remove that line, then run again"));
+            }
+            if buf.last() != Some(&b'\n') {
+                // A torn last line.
+                break;
+            }
+            let text = &buf[..buf.len() - 1];
+            if line_no == 1 {
+                let found: serde_json::Value = serde_json::from_slice(text).map_err(|_| {
+                    error("its first line is not a results header".into())
+                        .help("give a new results file with -o, or delete this one")
+                })?;
+                if found.get("format").and_then(|f| f.as_str()) != Some("results") {
+                    return Err(error("it is not a results file".into())
+                        .help("give a new results file with -o"));
+                }
+                for key in IDENTITY {
+                    if found.get(key) != header.get(key) {
+                        return Err(error(format!(
+                            "it holds a run with another {}",
+                            key.replace('_', " ")
+                        ))
+                        .help("results of different runs do not mix: give a new file with -o"));
+                    }
+                }
+                good = offset;
+                continue;
+            }
+            match serde_json::from_slice::<Seen<'_>>(text) {
+                Ok(r) => {
+                    let steer = done.steer(r.steer.as_deref());
+                    done.map.insert((r.index, steer), r.choice == "error");
+                    good = offset;
+                }
+                Err(e) => unreadable = Some((line_no, e.to_string())),
+            }
+        }
+        if line_no == 0 {
             return Err(error("it has no header line".into())
                 .help("give a new results file with -o, or delete this one"));
-        };
-        let found: serde_json::Value = serde_json::from_slice(first).map_err(|_| {
-            error("its first line is not a results header".into())
-                .help("give a new results file with -o, or delete this one")
-        })?;
-        if found.get("format").and_then(|f| f.as_str()) != Some("results") {
-            return Err(
-                error("it is not a results file".into()).help("give a new results file with -o")
-            );
         }
-        for key in IDENTITY {
-            if found.get(key) != header.get(key) {
-                return Err(error(format!(
-                    "it holds a run with another {}",
-                    key.replace('_', " ")
-                ))
-                .help("results of different runs do not mix: give a new file with -o"));
-            }
+        if good < length {
+            file.set_len(good).map_err(io)?;
         }
-        let count = lines.len();
-        for (i, line) in lines.iter().enumerate().skip(1) {
-            match serde_json::from_slice::<Record>(line) {
-                Ok(r) => {
-                    done.insert((r.index, r.steer), r.choice == "error");
-                }
-                // Only the last line can be torn; a bad line elsewhere is damage.
-                Err(_) if i + 1 == count => {
-                    good -= line.len() + 1;
-                }
-                Err(e) => {
-                    return Err(error(format!("line {} is not a result: {e}", i + 1))
-                        .help("repair or remove that line, then run again"));
-                }
-            }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+        if good == 0 {
+            // Even the header was torn: write it again.
+            let mut line = header.to_string();
+            line.push('\n');
+            file.write_all(line.as_bytes()).map_err(io)?;
         }
-        if good < text.len() {
-            file.set_len(good as u64)
-                .map_err(|e| error(e.to_string().to_lowercase()))?;
-            file.seek(SeekFrom::End(0))
-                .map_err(|e| error(e.to_string().to_lowercase()))?;
-        }
-        Ok(Journal {
-            file,
-            path: path.to_path_buf(),
+        Ok((
+            Journal {
+                file,
+                path: path.to_path_buf(),
+            },
             done,
-        })
-    }
-
-    /// Whether (scenario index, steer) has an answer to keep: any answer, or with
-    /// `retry_errors` any but an error.
-    pub fn is_done(&self, index: u64, steer: Option<&str>, retry_errors: bool) -> bool {
-        match self.done.get(&(index, steer.map(str::to_string))) {
-            Some(&error) => !(retry_errors && error),
-            None => false,
-        }
-    }
-
-    /// How many (scenario, steer) pairs are recorded.
-    pub fn len(&self) -> usize {
-        self.done.len()
-    }
-
-    /// Whether nothing is recorded yet.
-    pub fn is_empty(&self) -> bool {
-        self.done.is_empty()
+        ))
     }
 
     /// Appends a decision, in one write: once this returns, a killed process loses nothing.
@@ -144,11 +200,6 @@ impl Journal {
                 format!("cannot write to `{}`: {e}", self.path.display()),
             )
             .help("check the free space; run the same command again to resume")
-        })?;
-        self.done.insert(
-            (record.index, record.steer.clone()),
-            record.choice == "error",
-        );
-        Ok(())
+        })
     }
 }

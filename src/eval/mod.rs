@@ -335,48 +335,44 @@ pub fn run(
         "presentation": settings.presentation.fingerprint(),
         "steers": settings.steers,
     });
-    // The whole suite is read before the journal is touched: a suite that cannot be read
-    // leaves no results file behind.
-    let mut scenarios: Vec<Scenario> = Vec::new();
-    let reader = std::io::BufReader::new(open(suite)?);
-    for (n, line) in reader.lines().enumerate().skip(1) {
-        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        scenarios.push(
-            serde_json::from_str(&line).map_err(|e| {
-                read_error(suite, &format!("line {} is not a scenario: {e}", n + 1))
-            })?,
-        );
-    }
-    let mut journal = Journal::open(results, &header)?;
+    // The suite is read through once before the journal is touched, so a suite that cannot
+    // be read leaves no results file behind; then it is streamed again to the workers, so
+    // memory does not grow with its size.
     let steers: Vec<Option<&Steer>> = std::iter::once(None)
         .chain(settings.steers.iter().map(Some))
         .collect();
-    let mut outcome = Outcome::default();
-    // The requests to make, in suite order.
-    let mut todo: Vec<(Scenario, Option<Steer>)> = Vec::new();
-    for scenario in scenarios {
+    let mut scenarios = 0u64;
+    each_scenario(suite, |_| {
+        scenarios += 1;
+        Ok(())
+    })?;
+    let (mut journal, done) = Journal::open(results, &header)?;
+    let mut outcome = Outcome {
+        requests: scenarios * steers.len() as u64,
+        ..Outcome::default()
+    };
+    each_scenario(suite, |scenario| {
         for steer in &steers {
-            outcome.requests += 1;
-            let steer_id = steer.map(|s| s.id.as_str());
-            if journal.is_done(scenario.index, steer_id, settings.retry_errors) {
-                outcome.resumed += 1;
-                continue;
-            }
-            todo.push((scenario.clone(), steer.cloned()));
+            let steer = steer.map(|s| s.id.as_str());
+            outcome.resumed +=
+                u64::from(done.is_done(scenario.index, steer, settings.retry_errors));
         }
-    }
+        Ok(())
+    })?;
     let total = outcome.requests;
-    let mut done = outcome.resumed;
+    let mut done_count = outcome.resumed;
     let mut failures = 0;
-    progress(done, total, failures);
-    let workers = settings.concurrency.max(1).min(todo.len().max(1));
-    let (job_tx, job_rx) = mpsc::channel::<(Scenario, Option<Steer>)>();
-    let job_rx = std::sync::Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Record>();
+    progress(done_count, total, failures);
+    let todo = outcome.requests - outcome.resumed;
+    let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
+    // Bounded queues: the reader stays a few requests ahead of the workers.
+    let (job_tx, job_rx) = mpsc::sync_channel::<(Scenario, Option<Steer>)>(4 * workers);
+    // The receiver is taken away when the writer fails, which stops the reader.
+    let job_rx = std::sync::Mutex::new(Some(job_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<Record>(4 * workers);
     let presentation = &settings.presentation;
+    let done = &done;
+    let steers = &steers;
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
         for _ in 0..workers {
             let job_rx = &job_rx;
@@ -384,7 +380,10 @@ pub fn run(
             scope.spawn(move || {
                 loop {
                     let job = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
+                        Ok(rx) => match rx.as_ref() {
+                            Some(rx) => rx.recv(),
+                            None => break,
+                        },
                         Err(_) => break,
                     };
                     let Ok((scenario, steer)) = job else { break };
@@ -396,11 +395,35 @@ pub fn run(
             });
         }
         drop(done_tx);
-        for job in todo {
-            // The workers stop only when this side does.
-            let _ = job_tx.send(job);
-        }
-        drop(job_tx);
+        let reader = scope.spawn(move || -> Result<(), Diagnostic> {
+            each_scenario(suite, |scenario| {
+                let index = scenario.index;
+                let wanted: Vec<Option<Steer>> = steers
+                    .iter()
+                    .filter(|s| {
+                        !done.is_done(index, s.map(|s| s.id.as_str()), settings.retry_errors)
+                    })
+                    .map(|s| s.cloned())
+                    .collect();
+                let mut scenario = Some(scenario);
+                let last = wanted.len().saturating_sub(1);
+                for (i, steer) in wanted.into_iter().enumerate() {
+                    // The last request takes the scenario itself; the others a copy.
+                    let job = if i == last {
+                        scenario.take()
+                    } else {
+                        scenario.clone()
+                    };
+                    let Some(job) = job else { break };
+                    // The workers stop only when the writer does; then so does this.
+                    if job_tx.send((job, steer)).is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            })
+        });
+        let mut written: Result<(), Diagnostic> = Ok(());
         for record in done_rx {
             if record.position.is_some() {
                 outcome.answered += 1;
@@ -411,14 +434,52 @@ pub fn run(
             outcome.asked += 1;
             outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
             outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
-            journal.append(&record)?;
-            done += 1;
-            progress(done, total, failures);
+            if let Err(d) = journal.append(&record) {
+                written = Err(d);
+                if let Ok(mut rx) = job_rx.lock() {
+                    rx.take();
+                }
+                break;
+            }
+            done_count += 1;
+            progress(done_count, total, failures);
         }
-        Ok(())
+        // Dropping the receiver (on an error) stops the workers, and then the reader.
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(Diagnostic::new(
+                Code::Io,
+                "the suite reader stopped unexpectedly",
+            ))
+        });
+        written.and(read)
     })?;
     outcome.seconds = started.elapsed().as_secs_f64();
     Ok(outcome)
+}
+
+/// Calls `f` with every scenario of the suite file at `path`, in order.
+fn each_scenario(
+    path: &Path,
+    mut f: impl FnMut(Scenario) -> Result<(), Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, open(path)?);
+    let mut line = String::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        n += 1;
+        match reader.read_line(&mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(read_error(path, &format!("line {n}: {e}"))),
+        }
+        if n == 1 || line.trim().is_empty() {
+            continue;
+        }
+        let scenario: Scenario = serde_json::from_str(&line)
+            .map_err(|e| read_error(path, &format!("line {n} is not a scenario: {e}")))?;
+        f(scenario)?;
+    }
 }
 
 /// Asks one scenario (under one steer) and turns the answer into a result record.

@@ -1200,6 +1200,12 @@ impl Report {
         text::table(self)
     }
 
+    /// The report in brief: the `rows` highest and lowest values of each long table, and no
+    /// ranking.
+    pub fn brief(&self, rows: usize) -> String {
+        text::brief(self, rows)
+    }
+
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         text::markdown(self)

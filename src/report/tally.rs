@@ -329,6 +329,26 @@ pub(crate) struct SuiteAction<'a> {
     pub distractor: bool,
 }
 
+/// Result lines.
+struct ResultLines;
+
+impl Line for ResultLines {
+    type Out<'a> = ResultLine<'a>;
+    fn parse(bytes: &[u8]) -> Result<ResultLine<'_>, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// Scenario lines.
+struct SuiteLines;
+
+impl Line for SuiteLines {
+    type Out<'a> = SuiteLine<'a>;
+    fn parse(bytes: &[u8]) -> Result<SuiteLine<'_>, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
 /// The latest answer to one scenario under one run, compactly.
 #[derive(Clone, Copy)]
 struct Answer {
@@ -373,6 +393,92 @@ fn next_line(
         Ok(_) => Ok(true),
         Err(e) => Err(io_error(path, format!("line {line}: {e}").to_lowercase())),
     }
+}
+
+/// A kind of JSON line that can be parsed borrowing from its bytes.
+pub(crate) trait Line {
+    /// The parsed line.
+    type Out<'a>: Send;
+    /// Parses one line.
+    fn parse(bytes: &[u8]) -> Result<Self::Out<'_>, serde_json::Error>;
+}
+
+/// Bytes read at a time, cut at the last whole line.
+const BATCH_BYTES: usize = 8 << 20;
+
+/// Reads the JSON lines left in `reader` (after the header: the first is line 2) in
+/// batches, parses each batch on two threads, and hands the lines to `each` in order with
+/// their line numbers. Blank lines are skipped.
+pub(crate) fn each_line<L: Line>(
+    reader: &mut impl std::io::Read,
+    path: &Path,
+    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line_no = 1u64;
+    let mut at_end = false;
+    while !at_end {
+        buf.clear();
+        buf.append(&mut carry);
+        // Fill the batch (past a line longer than a batch, if need be).
+        let target = BATCH_BYTES.max(buf.len() + (1 << 20));
+        while buf.len() < target {
+            let start = buf.len();
+            buf.resize(start + (1 << 20), 0);
+            match reader.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    return Err(io_error(path, e.to_string().to_lowercase()));
+                }
+            }
+        }
+        // Whole lines only; the rest waits for the next batch.
+        let cut = if at_end {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => {
+                    carry = std::mem::take(&mut buf);
+                    continue;
+                }
+            }
+        };
+        carry.extend_from_slice(&buf[cut..]);
+        let chunk = &buf[..cut];
+        let mut lines: Vec<(u64, &[u8])> = Vec::new();
+        for (i, l) in chunk.split(|&b| b == b'\n').enumerate() {
+            if !l.iter().all(u8::is_ascii_whitespace) {
+                lines.push((line_no + 1 + i as u64, l));
+            }
+        }
+        line_no += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        let mid = lines.len() / 2;
+        let (first, second) = lines.split_at(mid);
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| parse_part::<L>(second));
+            let a = parse_part::<L>(first);
+            (a, other.join())
+        });
+        let b = b.map_err(|_| io_error(path, "a parsing thread stopped unexpectedly"))?;
+        for (parsed, n) in a.into_iter().chain(b) {
+            each(parsed, n)?;
+        }
+    }
+    Ok(())
+}
+
+type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
+
+fn parse_part<'a, L: Line>(part: &[(u64, &'a [u8])]) -> Parsed<'a, L> {
+    part.iter().map(|(n, l)| (L::parse(l), *n)).collect()
 }
 
 /// Reads the header line of a results journal.
@@ -475,30 +581,25 @@ impl Journal {
         let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
         let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
         let mut notes = Vec::new();
-        let mut line_no = 1u64;
         let mut torn: Option<u64> = None;
-        loop {
-            line_no += 1;
-            if !next_line(&mut reader, &mut buf, path, line_no)? {
-                break;
-            }
-            if buf.trim().is_empty() {
-                continue;
-            }
+        each_line::<ResultLines>(&mut reader, path, |parsed, line_no| {
             if let Some(bad) = torn {
                 return Err(not_a_result(path, bad));
             }
-            let Ok(r) = serde_json::from_str::<ResultLine<'_>>(&buf) else {
+            let Ok(r) = parsed else {
                 // Only the last line may be torn (by a run that was killed).
                 torn = Some(line_no);
-                continue;
+                return Ok(());
             };
             let run = runs.insert_full(r.steer.map(Cow::into_owned)).0 as u32;
             let choice = match r.choice.as_ref() {
                 "unparsed" => UNPARSED,
                 "refused" => REFUSED,
                 "error" => ERROR,
-                action => choices.insert_full(action.into()).0 as u32,
+                action => match choices.get_index_of(action) {
+                    Some(i) => i as u32,
+                    None => choices.insert_full(action.into()).0 as u32,
+                },
             };
             let readings = match r.readings {
                 Some(Readings {
@@ -518,7 +619,8 @@ impl Journal {
                     readings,
                 },
             );
-        }
+            Ok(())
+        })?;
         if let Some(line) = torn {
             notes.push(format!(
                 "line {line} of `{}` is torn (a run that was stopped) and is left out; running \
@@ -620,23 +722,15 @@ impl SuiteFile {
         &mut self,
         mut f: impl FnMut(&SuiteLine<'_>, u64) -> Result<(), Diagnostic>,
     ) -> Result<(), Diagnostic> {
-        let mut buf = String::new();
-        let mut line_no = 1u64;
-        loop {
-            line_no += 1;
-            if !next_line(&mut self.reader, &mut buf, &self.path, line_no)? {
-                return Ok(());
-            }
-            if buf.trim().is_empty() {
-                continue;
-            }
-            let s: SuiteLine<'_> = serde_json::from_str(&buf).map_err(|e| {
-                io_error(&self.path, format!("line {line_no} is not a scenario: {e}"))
+        let path = self.path.clone();
+        each_line::<SuiteLines>(&mut self.reader, &path, |parsed, line_no| {
+            let s = parsed.map_err(|e| {
+                io_error(&path, format!("line {line_no} is not a scenario: {e}"))
                     .help("give the suite written by `quandary expand` that the results answer")
             })?;
             let id = xxh3_64(s.id.as_bytes());
-            f(&s, id)?;
-        }
+            f(&s, id)
+        })
     }
 }
 

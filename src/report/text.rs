@@ -388,6 +388,40 @@ pub(super) fn table(r: &Report) -> String {
     out
 }
 
+/// The report in brief, for a terminal after a run: the facts, the values (the `rows`
+/// highest and lowest when there are more), every theory label, the hierarchy, the
+/// agreement with profiles and one line per steer.
+pub(super) fn brief(r: &Report, rows: usize) -> String {
+    let mut out = String::new();
+    let facts = summary(r);
+    let w = facts.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    for (k, v) in &facts {
+        let _ = writeln!(out, "{k:w$}  {v}");
+    }
+    for mut s in sections(r) {
+        if s.title.starts_with("Steer ") {
+            let _ = writeln!(out, "\n{}", s.title);
+            continue;
+        }
+        if s.title.starts_with("Bradley") {
+            continue;
+        }
+        strip_common_prefix(&mut s);
+        if s.rows.len() > 2 * rows {
+            let hidden = s.rows.len() - 2 * rows;
+            let tail = s.rows.split_off(s.rows.len() - rows);
+            s.rows.truncate(rows);
+            let mut gap = vec![String::new(); s.headers.len()];
+            gap[0] = format!("… {hidden} more");
+            s.rows.push(gap);
+            s.rows.extend(tail);
+        }
+        grid(&mut out, s);
+    }
+    notes(&mut out, &r.notes, "\nnote: ");
+    out
+}
+
 pub(super) fn markdown(r: &Report) -> String {
     let mut out = format!(
         "# Report: {}\n\n| | |\n|---|---|\n",
