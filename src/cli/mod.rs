@@ -7,6 +7,7 @@ mod cache;
 mod check;
 mod eval;
 mod expand;
+mod export;
 mod fmt;
 mod graph;
 mod import;
@@ -53,6 +54,8 @@ enum Command {
     Report(report::Args),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
+    /// Hand a suite to Inspect, lm-evaluation-harness or promptfoo, or results to preference tuning
+    Export(export::Args),
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -150,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Export(args) => export::run(args),
     };
     if ok {
         ExitCode::SUCCESS
