@@ -25,6 +25,7 @@ mod check;
 pub mod diagnostic;
 pub mod eval;
 pub mod expand;
+pub mod export;
 pub mod format;
 pub mod graph;
 pub mod import;

@@ -1,7 +1,7 @@
 //! `quandary eval SUITE.jsonl`
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use quandary::eval::present::Labels;
@@ -189,7 +189,7 @@ fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter
             Ok(Box::new(OpenAi::new(options)))
         }
         "profile" => {
-            let (file, loaded) = framework(args, header)?;
+            let (file, loaded) = framework(args.framework.as_deref(), header)?;
             let f = &loaded.framework;
             let found = match name {
                 Some(n) => f.profiles.iter().position(|p| p.id == n),
@@ -248,13 +248,13 @@ fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter
     }
 }
 
-/// The framework the suite was expanded from (or `--framework`).
-fn framework(
-    args: &AskArgs,
+/// The framework the suite was expanded from, or the file `--framework` names.
+pub(super) fn framework(
+    framework: Option<&Path>,
     header: &serde_json::Value,
 ) -> Result<(PathBuf, quandary::Loaded), Diagnostic> {
-    let file = match &args.framework {
-        Some(f) => f.clone(),
+    let file = match framework {
+        Some(f) => f.to_path_buf(),
         None => header
             .get("files")
             .and_then(|f| f.get(0))
@@ -275,12 +275,21 @@ fn framework(
     Ok((file, loaded))
 }
 
-/// The presentation and steers the flags ask for.
-fn presentation(
-    args: &AskArgs,
+/// The flags that decide how scenarios are shown: `--prompt`, `--labels`, `--framework` and
+/// `--steer`. `eval` and `export` take the same ones, so an export shows what a run shows.
+pub(super) struct PresentationFlags<'a> {
+    pub prompt: Option<&'a str>,
+    pub labels: LabelStyle,
+    pub framework: Option<&'a Path>,
+    pub steers: &'a [String],
+}
+
+/// The presentation and steers the flags ask for, for the suite with this header.
+pub(super) fn presentation(
+    flags: &PresentationFlags<'_>,
     header: &serde_json::Value,
 ) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
-    let labels = match args.labels {
+    let labels = match flags.labels {
         LabelStyle::Letters => Labels::Letters,
         LabelStyle::Actions => Labels::Actions,
     };
@@ -289,16 +298,16 @@ fn presentation(
         ..Presentation::default()
     };
     // Without --prompt or --steer a framework that cannot be read is no obstacle.
-    let loaded = match framework(args, header) {
+    let loaded = match framework(flags.framework, header) {
         Ok((_, l)) => l,
-        Err(_) if args.prompt.is_none() && args.steers.is_empty() => {
+        Err(_) if flags.prompt.is_none() && flags.steers.is_empty() => {
             return Ok((plain, Vec::new()));
         }
         Err(d) => return Err(d),
     };
     let f = &loaded.framework;
-    let presentation = match &args.prompt {
-        Some(name) => match f.prompts.iter().find(|p| p.id == *name) {
+    let presentation = match flags.prompt {
+        Some(name) => match f.prompts.iter().find(|p| p.id == name) {
             Some(p) => Presentation::from_prompt(p),
             None => {
                 let names: Vec<&str> = f.prompts.iter().map(|p| p.id.as_str()).collect();
@@ -320,7 +329,7 @@ fn presentation(
         None => f.prompts.first().map_or(plain, Presentation::from_prompt),
     };
     let mut steers = Vec::new();
-    for name in &args.steers {
+    for name in flags.steers {
         let chosen: Vec<&quandary::model::Steer> = if name == "all" {
             f.steers.iter().collect()
         } else {
@@ -378,7 +387,13 @@ pub fn run(args: Args) -> bool {
 
 /// The run settings the flags ask for.
 fn settings(ask: &AskArgs, header: &serde_json::Value) -> Result<Settings, Diagnostic> {
-    let (presentation, steers) = presentation(ask, header)?;
+    let flags = PresentationFlags {
+        prompt: ask.prompt.as_deref(),
+        labels: ask.labels,
+        framework: ask.framework.as_deref(),
+        steers: &ask.steers,
+    };
+    let (presentation, steers) = presentation(&flags, header)?;
     Ok(Settings {
         presentation,
         steers,

@@ -7,6 +7,7 @@ mod cache;
 mod check;
 mod eval;
 mod expand;
+mod export;
 mod fmt;
 mod graph;
 mod import;
@@ -60,6 +61,8 @@ enum Command {
     Fit(report::FitArgs),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
+    /// Hand a suite to Inspect, lm-evaluation-harness or promptfoo, or results to preference tuning
+    Export(export::Args),
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -160,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => report::diff(args),
         Command::Fit(args) => report::fit(args),
         Command::Cache(args) => cache::run(args),
+        Command::Export(args) => export::run(args),
     };
     if ok {
         ExitCode::SUCCESS

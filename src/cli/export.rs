@@ -1,0 +1,293 @@
+//! `quandary export SUITE.jsonl --to FORMAT` and `quandary export RESULTS.jsonl --to
+//! preference-pairs`
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use quandary::export::{self, Format, SuiteExport};
+use quandary::{Code, Diagnostic, SourceMap};
+
+use super::DiagnosticArgs;
+use super::eval::{LabelStyle, PresentationFlags, presentation};
+
+/// Arguments of `export`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A suite written by `quandary expand`, or, for `preference-pairs`, a results file
+    /// written by `quandary eval`
+    #[arg(value_name = "SUITE.jsonl|RESULTS.jsonl")]
+    pub input: PathBuf,
+    /// What to write: `inspect`, `lm-eval`, `promptfoo` or `preference-pairs`
+    #[arg(long, value_name = "FORMAT")]
+    pub to: String,
+    /// Where to write: a file for `inspect` and `preference-pairs` (default: standard
+    /// output), a directory for `lm-eval` and `promptfoo` (required)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// A results file of the same suite whose recorded choices become the targets (not for
+    /// `preference-pairs`)
+    #[arg(long, value_name = "RESULTS.jsonl")]
+    pub target: Option<PathBuf>,
+    /// For `preference-pairs`: the suite the results answer (default: the one named in the
+    /// results header)
+    #[arg(long, value_name = "FILE")]
+    pub suite: Option<PathBuf>,
+    /// Show the scenarios under this steer or constitution, as `eval --steer` does, and read
+    /// the answers of the run under it (default: the run without a steer)
+    #[arg(long, value_name = "ID")]
+    pub steer: Option<String>,
+    /// The `prompt` block that shows scenarios (default: the framework's first, if any)
+    #[arg(long, value_name = "NAME")]
+    pub prompt: Option<String>,
+    /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
+    #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
+    pub labels: LabelStyle,
+    /// The framework file with the prompts and steers (default: the file the suite was
+    /// expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+fn fail(args: &Args, d: Diagnostic) -> bool {
+    args.diagnostics.report(&[d], &SourceMap::new());
+    false
+}
+
+fn misplaced(flag: &str, format: Format, help: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidSetting,
+        format!("{flag} does not apply to `--to {}`", format.name()),
+    )
+    .help(help.to_string())
+}
+
+pub fn run(args: Args) -> bool {
+    let format = match Format::from_name(&args.to) {
+        Ok(f) => f,
+        Err(d) => return fail(&args, d),
+    };
+    if format.reads_results() && args.target.is_some() {
+        return fail(
+            &args,
+            misplaced(
+                "--target",
+                format,
+                "preference pairs take their choices from the results file itself",
+            ),
+        );
+    }
+    if !format.reads_results() && args.suite.is_some() {
+        return fail(
+            &args,
+            misplaced(
+                "--suite",
+                format,
+                "give the suite itself as the input; --suite names the suite of a results file",
+            ),
+        );
+    }
+    if format.writes_directory() && args.output.is_none() {
+        return fail(
+            &args,
+            Diagnostic::new(
+                Code::InvalidSetting,
+                format!(
+                    "`--to {}` writes several files and needs a directory",
+                    format.name()
+                ),
+            )
+            .help(format!("give one with -o DIR, e.g. `-o {}`", format.name())),
+        );
+    }
+    if args.steer.as_deref() == Some("all") {
+        return fail(
+            &args,
+            Diagnostic::new(
+                Code::InvalidSetting,
+                "an export holds one run, not `all` steers",
+            )
+            .help("give one steer's id, and export once per steer"),
+        );
+    }
+    let result = if format.reads_results() {
+        pairs(&args)
+    } else {
+        suite(&args, format)
+    };
+    match result {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            true
+        }
+        Err(d) => fail(&args, d),
+    }
+}
+
+fn flags<'a>(args: &'a Args, steers: &'a [String]) -> PresentationFlags<'a> {
+    PresentationFlags {
+        prompt: args.prompt.as_deref(),
+        labels: args.labels,
+        framework: args.framework.as_deref(),
+        steers,
+    }
+}
+
+/// Exports a suite; says what was written.
+fn suite(args: &Args, format: Format) -> Result<String, Diagnostic> {
+    let header = export::suite_header(&args.input)?;
+    let steers: Vec<String> = args.steer.iter().cloned().collect();
+    let (presentation, steers) = presentation(&flags(args, &steers), &header)?;
+    let settings = SuiteExport {
+        presentation,
+        steer: steers.into_iter().next(),
+        target: args.target.clone(),
+    };
+    let (written, place) = if format == Format::Inspect {
+        let w = match &args.output {
+            Some(path) => export::to_file(path, |out| {
+                export::inspect::write(&args.input, &settings, out)
+            })?,
+            None => export::inspect::write(
+                &args.input,
+                &settings,
+                &mut std::io::BufWriter::new(Stdout::new()),
+            )?,
+        };
+        (w, place(args.output.as_deref()))
+    } else {
+        let dir = args.output.as_deref().unwrap_or(Path::new("."));
+        let w = if format == Format::LmEval {
+            export::lm_eval::write(&args.input, &settings, dir)?
+        } else {
+            export::promptfoo::write(&args.input, &settings, dir)?
+        };
+        let files: Vec<String> = w.files.iter().map(|f| f.display().to_string()).collect();
+        let place = files.join(" and ");
+        (w, place)
+    };
+    let noun = match format {
+        Format::LmEval => "documents",
+        Format::Promptfoo => "test cases",
+        _ => "samples",
+    };
+    let mut summary = format!("wrote {} {noun} to {place}", written.samples);
+    if written.untargeted > 0 {
+        summary.push_str(&format!(
+            "; {} left out: the target run chose no option there",
+            plural(written.untargeted, "scenario")
+        ));
+    }
+    Ok(summary)
+}
+
+fn place(output: Option<&Path>) -> String {
+    output.map_or_else(
+        || "standard output".to_string(),
+        |p| p.display().to_string(),
+    )
+}
+
+fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Exports the preference pairs of a results file; says what was written and skipped.
+fn pairs(args: &Args) -> Result<String, Diagnostic> {
+    let header = export::results_header(&args.input)?;
+    let suite_path = match &args.suite {
+        Some(s) => s.clone(),
+        None => header
+            .get("suite_file")
+            .and_then(|f| f.as_str())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "the header of `{}` names no suite file",
+                        args.input.display()
+                    ),
+                )
+                .help("give the suite with --suite FILE")
+            })?,
+    };
+    // The suite's header names the framework, and with it the prompt the run used.
+    let suite_header = export::suite_header(&suite_path)
+        .map_err(|d| d.help("give the suite with --suite FILE"))?;
+    let (presentation, _) = presentation(&flags(args, &[]), &suite_header)?;
+    let steer = args.steer.as_deref();
+    let p = match &args.output {
+        Some(path) => export::to_file(path, |out| {
+            export::preference_pairs::write(
+                &args.input,
+                Some(&suite_path),
+                &presentation,
+                steer,
+                out,
+            )
+        })?,
+        None => export::preference_pairs::write(
+            &args.input,
+            Some(&suite_path),
+            &presentation,
+            steer,
+            &mut std::io::BufWriter::new(Stdout::new()),
+        )?,
+    };
+    Ok(format!(
+        "wrote {} from {} to {}; skipped {} unparsed, {} refused and {} failed, and {} without an answer",
+        plural(p.pairs, "pair"),
+        plural(p.answered, "answered scenario"),
+        place(args.output.as_deref()),
+        p.unparsed,
+        p.refused,
+        p.errors,
+        plural(p.unanswered, "scenario"),
+    ))
+}
+
+/// Standard output that treats a closed pipe (`… | head`) as the reader having had enough:
+/// what follows is dropped, and the export ends without an error.
+struct Stdout {
+    out: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn new() -> Stdout {
+        Stdout {
+            out: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.out.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}

@@ -1,0 +1,802 @@
+//! Export: suites handed to other evaluation harnesses, and results to preference tuning.
+//!
+//! A suite becomes an [Inspect](inspect) dataset, an [lm-evaluation-harness](lm_eval) task or
+//! a [promptfoo](promptfoo) test file; a results journal becomes
+//! [preference pairs](preference_pairs) in the shape TRL's `DPOTrainer` reads. Every prompt
+//! is the one `eval` sends: the same [`Presentation`] lays it out.
+//!
+//! Each export reads its input line by line and writes as it goes; only a results file read
+//! for its answers is held in memory, as the latest choice per scenario index. The output
+//! depends only on the input and the settings, so the same export gives the same bytes.
+
+pub mod inspect;
+pub mod lm_eval;
+pub mod preference_pairs;
+pub mod promptfoo;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Lines, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::{Choice, Presentation, Scenario, ScenarioAction, Steer};
+
+/// What an export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An Inspect dataset: JSON Lines of samples.
+    Inspect,
+    /// An lm-evaluation-harness task: a task YAML and the JSON Lines it reads.
+    LmEval,
+    /// A promptfoo test file and a configuration that runs it.
+    Promptfoo,
+    /// Preference pairs from a results file, as TRL's `DPOTrainer` reads them.
+    PreferencePairs,
+}
+
+impl Format {
+    /// Every format, in the order the documentation lists them.
+    pub const ALL: [Format; 4] = [
+        Format::Inspect,
+        Format::LmEval,
+        Format::Promptfoo,
+        Format::PreferencePairs,
+    ];
+
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Inspect => "inspect",
+            Format::LmEval => "lm-eval",
+            Format::Promptfoo => "promptfoo",
+            Format::PreferencePairs => "preference-pairs",
+        }
+    }
+
+    /// The format called `name`; an unknown name is a diagnostic with a suggestion.
+    pub fn from_name(name: &str) -> Result<Format, Diagnostic> {
+        if let Some(f) = Format::ALL.iter().find(|f| f.name() == name) {
+            return Ok(*f);
+        }
+        let names = Format::ALL.map(Format::name);
+        let help = match crate::suggest::similar(name, names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the formats are {}", names.join(", ")),
+        };
+        Err(Diagnostic::new(
+            Code::InvalidSetting,
+            format!("`{name}` is not an export format"),
+        )
+        .help(help))
+    }
+
+    /// Whether the format writes several files into a directory (else one file or a
+    /// stream).
+    pub fn writes_directory(self) -> bool {
+        matches!(self, Format::LmEval | Format::Promptfoo)
+    }
+
+    /// Whether the format reads a results file (else a suite).
+    pub fn reads_results(self) -> bool {
+        self == Format::PreferencePairs
+    }
+}
+
+/// The settings of a suite export (Inspect, lm-eval, promptfoo).
+#[derive(Clone, Debug, Default)]
+pub struct SuiteExport {
+    /// How scenarios are shown, as `eval` shows them.
+    pub presentation: Presentation,
+    /// The steer whose system prompt follows the presentation's, as in `eval --steer`; the
+    /// answers of `target` are then read from the run under it.
+    pub steer: Option<Steer>,
+    /// A results file of the same suite whose recorded choices become the targets.
+    pub target: Option<PathBuf>,
+}
+
+/// What a suite export wrote.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Written {
+    /// Samples (lines, test cases) written.
+    pub samples: u64,
+    /// Scenarios left out because the target run chose no option there (or has no answer).
+    pub untargeted: u64,
+    /// The files written, in the order written (empty for a stream).
+    pub files: Vec<PathBuf>,
+}
+
+// ------------------------------------------------------------------ reading a suite
+
+/// A scenario line of a suite, with what the exports carry besides what `eval` needs.
+#[derive(Deserialize)]
+struct Line {
+    id: String,
+    #[serde(default)]
+    index: u64,
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    topic: Option<String>,
+    #[serde(default)]
+    bindings: Value,
+    text: String,
+    actions: Vec<LineAction>,
+    #[serde(default)]
+    seed: Value,
+    #[serde(default)]
+    draw: Value,
+    #[serde(default)]
+    suite: Option<String>,
+    #[serde(default)]
+    twin_group: Option<String>,
+    #[serde(default)]
+    provenance: Value,
+}
+
+#[derive(Deserialize)]
+struct LineAction {
+    id: String,
+    label: String,
+    #[serde(default)]
+    upholds: Vec<String>,
+    #[serde(default)]
+    violates: Vec<String>,
+    #[serde(default)]
+    affects: Value,
+    #[serde(default)]
+    distractor: bool,
+}
+
+/// One scenario of a suite as an export sees it: what `eval` reads, and the rest.
+pub(crate) struct Item {
+    pub scenario: Scenario,
+    pub topic: Option<String>,
+    pub bindings: Value,
+    pub seed: Value,
+    pub draw: Value,
+    pub suite: Option<String>,
+    pub provenance: Value,
+    /// Per action, in the suite's order: whether it is a distractor, and the parties it
+    /// affects.
+    pub distractor: Vec<bool>,
+    pub affects: Vec<Value>,
+}
+
+impl From<Line> for Item {
+    fn from(line: Line) -> Item {
+        let mut actions = Vec::with_capacity(line.actions.len());
+        let mut distractor = Vec::with_capacity(line.actions.len());
+        let mut affects = Vec::with_capacity(line.actions.len());
+        for a in line.actions {
+            distractor.push(a.distractor);
+            affects.push(a.affects);
+            actions.push(ScenarioAction {
+                id: a.id,
+                label: a.label,
+                upholds: a.upholds,
+                violates: a.violates,
+            });
+        }
+        Item {
+            scenario: Scenario {
+                id: line.id,
+                index: line.index,
+                twin_group: line.twin_group,
+                template: line.template,
+                text: line.text,
+                actions,
+            },
+            topic: line.topic,
+            bindings: line.bindings,
+            seed: line.seed,
+            draw: line.draw,
+            suite: line.suite,
+            provenance: line.provenance,
+            distractor,
+            affects,
+        }
+    }
+}
+
+fn suite_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot read the suite `{}`: {why}", path.display()),
+    )
+    .path(path.display().to_string())
+    .help("give a suite written by `quandary expand`")
+}
+
+fn lowercase(e: &std::io::Error) -> String {
+    e.to_string().to_lowercase()
+}
+
+/// A suite file read one scenario at a time.
+pub(crate) struct SuiteReader {
+    path: PathBuf,
+    lines: Lines<BufReader<File>>,
+    /// The number of the last line read, from 1.
+    line: usize,
+    /// The header line.
+    pub header: Value,
+}
+
+impl SuiteReader {
+    /// Opens the suite at `path` and reads its header.
+    pub fn open(path: &Path) -> Result<SuiteReader, Diagnostic> {
+        let file = File::open(path).map_err(|e| suite_error(path, lowercase(&e)))?;
+        let mut lines = BufReader::new(file).lines();
+        let first = match lines.next() {
+            Some(l) => l.map_err(|e| suite_error(path, lowercase(&e)))?,
+            None => return Err(suite_error(path, "it is empty")),
+        };
+        let header: Value = serde_json::from_str(&first)
+            .map_err(|e| suite_error(path, format!("its first line is not a suite header: {e}")))?;
+        match header.get("format").and_then(Value::as_str) {
+            Some("suite") => {}
+            Some("results") => {
+                return Err(Diagnostic::new(
+                    Code::Io,
+                    format!("`{}` is a results file, not a suite", path.display()),
+                )
+                .path(path.display().to_string())
+                .help(format!(
+                    "export the suite it answers (its header's `suite_file`) with --target {} to use its answers as targets, or export it --to preference-pairs",
+                    path.display()
+                )));
+            }
+            _ => {
+                return Err(suite_error(
+                    path,
+                    "its first line is not a suite header (`\"format\":\"suite\"`)",
+                ));
+            }
+        }
+        Ok(SuiteReader {
+            path: path.to_path_buf(),
+            lines,
+            line: 1,
+            header,
+        })
+    }
+
+    /// The next scenario, or `None` at the end of the file.
+    pub fn next_item(&mut self) -> Result<Option<Item>, Diagnostic> {
+        for line in self.lines.by_ref() {
+            self.line += 1;
+            let line = line.map_err(|e| suite_error(&self.path, lowercase(&e)))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed: Line = serde_json::from_str(&line).map_err(|e| {
+                suite_error(
+                    &self.path,
+                    format!("line {} is not a scenario: {e}", self.line),
+                )
+            })?;
+            return Ok(Some(parsed.into()));
+        }
+        Ok(None)
+    }
+
+    /// The suite's id, from its header.
+    pub fn suite_id(&self) -> &str {
+        self.header
+            .get("suite")
+            .and_then(Value::as_str)
+            .unwrap_or("suite")
+    }
+}
+
+/// Reads the header of the suite at `path`; a file that is not a suite (a results file, say)
+/// is a diagnostic saying what it is.
+pub fn suite_header(path: &Path) -> Result<Value, Diagnostic> {
+    Ok(SuiteReader::open(path)?.header)
+}
+
+// ------------------------------------------------------------------ reading results
+
+/// The latest answer recorded for one scenario index.
+pub(crate) struct Latest {
+    /// The scenario's id, as the results file names it.
+    pub scenario: String,
+    /// The chosen action's id, or `unparsed`, `refused` or `error`.
+    pub choice: String,
+}
+
+#[derive(Deserialize)]
+struct ResultLine {
+    scenario: String,
+    index: u64,
+    #[serde(default)]
+    steer: Option<String>,
+    choice: String,
+}
+
+fn results_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot read the results `{}`: {why}", path.display()),
+    )
+    .path(path.display().to_string())
+}
+
+/// Reads the header of the results file at `path`.
+pub fn results_header(path: &Path) -> Result<Value, Diagnostic> {
+    let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
+    let mut first = String::new();
+    BufReader::new(file)
+        .read_line(&mut first)
+        .map_err(|e| results_error(path, lowercase(&e)))?;
+    check_results_header(path, &first)
+}
+
+fn check_results_header(path: &Path, first: &str) -> Result<Value, Diagnostic> {
+    let header: Option<Value> = serde_json::from_str(first).ok();
+    match header
+        .as_ref()
+        .and_then(|h| h.get("format"))
+        .and_then(Value::as_str)
+    {
+        Some("results") => Ok(header.unwrap_or_default()),
+        Some("suite") => Err(Diagnostic::new(
+            Code::Io,
+            format!("`{}` is a suite, not a results file", path.display()),
+        )
+        .path(path.display().to_string())
+        .help(format!(
+            "give the results of a run on it: `quandary eval {}` writes them",
+            path.display()
+        ))),
+        _ => Err(
+            results_error(path, "its first line is not a results header")
+                .help("give a results file written by `quandary eval`"),
+        ),
+    }
+}
+
+/// The results file's header and, per scenario index, the latest answer of the run under
+/// `steer` (`None`: the plain run). The journal is append-only: a re-asked scenario's last
+/// line counts.
+pub(crate) fn latest_answers(
+    path: &Path,
+    steer: Option<&str>,
+) -> Result<(Value, BTreeMap<u64, Latest>), Diagnostic> {
+    let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
+    let mut lines = BufReader::new(file).lines();
+    let first = match lines.next() {
+        Some(l) => l.map_err(|e| results_error(path, lowercase(&e)))?,
+        None => String::new(),
+    };
+    let header = check_results_header(path, &first)?;
+    let mut latest = BTreeMap::new();
+    for (n, line) in lines.enumerate() {
+        let line = line.map_err(|e| results_error(path, lowercase(&e)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: ResultLine = serde_json::from_str(&line).map_err(|e| {
+            results_error(path, format!("line {} is not a result: {e}", n + 2))
+                .help("run the same `quandary eval` again: it drops a torn last line")
+        })?;
+        if record.steer.as_deref() == steer {
+            latest.insert(
+                record.index,
+                Latest {
+                    scenario: record.scenario,
+                    choice: record.choice,
+                },
+            );
+        }
+    }
+    Ok((header, latest))
+}
+
+/// Checks that the results with `results_header` answer the suite with `suite_header`.
+pub(crate) fn check_same_suite(
+    results: &Path,
+    results_header: &Value,
+    suite: &Path,
+    suite_header: &Value,
+) -> Result<(), Diagnostic> {
+    let same = results_header.get("suite") == suite_header.get("suite")
+        && results_header.get("seed") == suite_header.get("seed")
+        && results_header.get("suite_hash") == suite_header.get("source_hash");
+    if same {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        Code::Io,
+        format!(
+            "`{}` holds answers to another suite than `{}`",
+            results.display(),
+            suite.display()
+        ),
+    )
+    .path(results.display().to_string())
+    .help(
+        "give the results of `quandary eval` on this suite: their header names it in `suite_file`",
+    ))
+}
+
+/// The error for a result line that answers another scenario than the suite's at its index.
+pub(crate) fn other_scenario(
+    results: &Path,
+    index: u64,
+    answered: &str,
+    suite: &Path,
+    expected: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!(
+            "`{}` answers scenario `{answered}` at index {index}, but scenario {index} of `{}` is `{expected}`",
+            results.display(),
+            suite.display()
+        ),
+    )
+    .path(results.display().to_string())
+    .help("give the results of a run of this very suite (the same --seed and --count)")
+}
+
+/// The targets of a suite export: the label of the option the target run chose, per
+/// scenario index.
+pub(crate) struct Targets {
+    path: PathBuf,
+    suite: PathBuf,
+    answers: BTreeMap<u64, Latest>,
+}
+
+impl Targets {
+    /// Reads the target run of `path` (under `steer`) for the suite at `suite`.
+    pub fn read(
+        path: &Path,
+        steer: Option<&str>,
+        suite: &Path,
+        suite_header: &Value,
+    ) -> Result<Targets, Diagnostic> {
+        let (header, answers) = latest_answers(path, steer)?;
+        check_same_suite(path, &header, suite, suite_header)?;
+        Ok(Targets {
+            path: path.to_path_buf(),
+            suite: suite.to_path_buf(),
+            answers,
+        })
+    }
+
+    /// The position, among `options`, of the option recorded for `scenario`; `None` when
+    /// the run chose none there.
+    pub fn position(
+        &self,
+        scenario: &Scenario,
+        options: &[Choice],
+    ) -> Result<Option<usize>, Diagnostic> {
+        let Some(latest) = self.answers.get(&scenario.index) else {
+            return Ok(None);
+        };
+        if latest.scenario != scenario.id {
+            return Err(other_scenario(
+                &self.path,
+                scenario.index,
+                &latest.scenario,
+                &self.suite,
+                &scenario.id,
+            ));
+        }
+        Ok(options.iter().position(|o| o.action == latest.choice))
+    }
+}
+
+// ------------------------------------------------------------------ what a model is shown
+
+/// A scenario as `eval` shows it: the labelled options, the user prompt and the system
+/// prompt.
+pub(crate) struct Shown {
+    pub options: Vec<Choice>,
+    pub prompt: String,
+    pub system: Option<String>,
+}
+
+impl Shown {
+    pub fn new(presentation: &Presentation, steer: Option<&Steer>, scenario: &Scenario) -> Shown {
+        let options = presentation.options(scenario);
+        let prompt = presentation.prompt(scenario, &options);
+        let system = presentation.system(steer.map(|s| s.system.as_str()));
+        Shown {
+            options,
+            prompt,
+            system,
+        }
+    }
+
+    /// The chat messages of the request: the system prompt, if any, then the user prompt.
+    pub fn messages(&self) -> Value {
+        let mut messages = Vec::with_capacity(2);
+        if let Some(system) = &self.system {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        messages.push(json!({"role": "user", "content": self.prompt}));
+        Value::Array(messages)
+    }
+}
+
+/// What the exports record about a scenario besides the prompt: where it came from and what
+/// each option stands for.
+pub(crate) fn metadata(
+    item: &Item,
+    shown: &Shown,
+    suite_header: &Value,
+    presentation: &Presentation,
+    steer: Option<&Steer>,
+) -> serde_json::Map<String, Value> {
+    let options: Vec<Value> = shown
+        .options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            json!({
+                "label": o.label,
+                "action": o.action,
+                "text": o.text,
+                "upholds": o.upholds,
+                "violates": o.violates,
+                "affects": item.affects.get(i).cloned().unwrap_or(Value::Null),
+                "distractor": item.distractor.get(i).copied().unwrap_or(false),
+            })
+        })
+        .collect();
+    let s = &item.scenario;
+    let mut m = serde_json::Map::new();
+    m.insert("scenario".into(), json!(s.id));
+    m.insert("index".into(), json!(s.index));
+    m.insert(
+        "suite".into(),
+        json!(
+            item.suite
+                .as_deref()
+                .or(suite_header.get("suite").and_then(Value::as_str))
+        ),
+    );
+    m.insert(
+        "suite_seed".into(),
+        suite_header.get("seed").cloned().unwrap_or(Value::Null),
+    );
+    m.insert(
+        "source_hash".into(),
+        suite_header
+            .get("source_hash")
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    m.insert("seed".into(), item.seed.clone());
+    m.insert("draw".into(), item.draw.clone());
+    m.insert("template".into(), json!(s.template));
+    m.insert("topic".into(), json!(item.topic));
+    m.insert("bindings".into(), item.bindings.clone());
+    m.insert("twin_group".into(), json!(s.twin_group));
+    m.insert("provenance".into(), item.provenance.clone());
+    m.insert("presentation".into(), json!(presentation.fingerprint()));
+    m.insert("steer".into(), json!(steer.map(|s| &s.id)));
+    m.insert("options".into(), Value::Array(options));
+    m
+}
+
+// ------------------------------------------------------------------ writing
+
+/// A file written under a temporary name beside it and renamed into place when complete, so
+/// that a failed export never leaves a half-written file under the final name.
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: std::io::BufWriter<File>,
+    committed: bool,
+}
+
+fn write_error(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot write `{}`: {}", path.display(), lowercase(e)),
+    )
+    .path(path.display().to_string())
+    .help("make sure the output folder exists and is writable")
+}
+
+impl AtomicFile {
+    /// Starts writing the file at `path`.
+    pub fn create(path: &Path) -> Result<AtomicFile, Diagnostic> {
+        let name = path
+            .file_name()
+            .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+        let temp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let file = File::create(&temp).map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot create `{}`: {}", path.display(), lowercase(&e)),
+            )
+            .path(path.display().to_string())
+            .help("make sure the output folder exists and is writable")
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            temp,
+            file: std::io::BufWriter::new(file),
+            committed: false,
+        })
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.file
+    }
+
+    /// Flushes the file and moves it to its final name.
+    pub fn commit(mut self) -> Result<PathBuf, Diagnostic> {
+        self.file.flush().map_err(|e| write_error(&self.path, &e))?;
+        self.file
+            .get_ref()
+            .sync_all()
+            .map_err(|e| write_error(&self.path, &e))?;
+        std::fs::rename(&self.temp, &self.path).map_err(|e| write_error(&self.path, &e))?;
+        self.committed = true;
+        Ok(self.path.clone())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes the file at `path` with `write`, atomically: on an error nothing is left behind.
+pub fn to_file<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<T, Diagnostic>,
+) -> Result<T, Diagnostic> {
+    let mut file = AtomicFile::create(path)?;
+    let out = write(file.writer())?;
+    file.commit()?;
+    Ok(out)
+}
+
+/// Creates the output directory of a directory format (and its parents).
+pub(crate) fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!(
+                "cannot create the directory `{}`: {}",
+                dir.display(),
+                lowercase(&e)
+            ),
+        )
+        .path(dir.display().to_string())
+        .help("give -o a directory that can be created or written")
+    })
+}
+
+/// Writes one JSON line.
+pub(crate) fn json_line(out: &mut dyn Write, value: &Value, to: &str) -> Result<(), Diagnostic> {
+    let mut line = serde_json::to_vec(value)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {e}")))?;
+    line.push(b'\n');
+    out.write_all(&line)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
+}
+
+/// Writes `text`.
+pub(crate) fn write_text(out: &mut dyn Write, text: &str, to: &str) -> Result<(), Diagnostic> {
+    out.write_all(text.as_bytes())
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
+}
+
+/// Flushes `out`.
+pub(crate) fn flush(out: &mut dyn Write, to: &str) -> Result<(), Diagnostic> {
+    out.flush()
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
+}
+
+/// The system prompt of a steer recorded in a results header, by id.
+pub(crate) fn recorded_steer(
+    results: &Path,
+    header: &Value,
+    id: &str,
+) -> Result<Steer, Diagnostic> {
+    let steers: Vec<Steer> = header
+        .get("steers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| {
+                    Some(Steer {
+                        id: s.get("id")?.as_str()?.to_string(),
+                        system: s.get("system")?.as_str()?.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(s) = steers.iter().find(|s| s.id == id) {
+        return Ok(s.clone());
+    }
+    let names: Vec<&str> = steers.iter().map(|s| s.id.as_str()).collect();
+    let help = match crate::suggest::similar(id, names.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None if names.is_empty() => "the run was made without steers: leave out --steer".into(),
+        None => format!("the run's steers are {}", names.join(", ")),
+    };
+    Err(Diagnostic::new(
+        Code::UnknownReference,
+        format!(
+            "`{}` holds no run under the steer `{id}`",
+            results.display()
+        ),
+    )
+    .path(results.display().to_string())
+    .help(help))
+}
+
+/// Checks that `presentation` shows scenarios as the run recorded in `header` did.
+pub(crate) fn check_presentation(
+    results: &Path,
+    header: &Value,
+    presentation: &Presentation,
+) -> Result<(), Diagnostic> {
+    let recorded = header.get("presentation").and_then(Value::as_str);
+    let ours = presentation.fingerprint();
+    if recorded.is_none_or(|r| r == ours) {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        Code::InvalidSetting,
+        format!(
+            "the run in `{}` showed its scenarios another way (`{}`) than these settings would (`{ours}`)",
+            results.display(),
+            recorded.unwrap_or_default()
+        ),
+    )
+    .path(results.display().to_string())
+    .help("give the --prompt, --labels and --framework the run was made with"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_name() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.name()), Ok(f));
+        }
+        let e = Format::from_name("inspekt").unwrap_err();
+        assert_eq!(e.message, "`inspekt` is not an export format");
+        assert_eq!(e.help.as_deref(), Some("did you mean `inspect`?"));
+        let e = Format::from_name("csv").unwrap_err();
+        assert!(e.help.unwrap_or_default().starts_with("the formats are"));
+    }
+
+    #[test]
+    fn a_failed_file_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("quandary-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.jsonl");
+        let r: Result<(), Diagnostic> = to_file(&path, |w| {
+            w.write_all(b"half").unwrap();
+            Err(Diagnostic::new(Code::Io, "stopped"))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        to_file(&path, |w| write_text(w, "whole\n", "a test")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole\n");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
