@@ -156,7 +156,8 @@ codes! {
     /// A reference distribution whose shares do not sum to 1; it is normalised.
     UnnormalisedDistribution = "Q0306", Warning, "distribution does not sum to 1";
     /// A suite setting that can have no effect: a pass mark for a population no question of
-    /// the suite has a reference for, or a persona or pass mark in a suite without questions.
+    /// the suite has a reference for, or a persona or pass mark in a suite without questions
+    /// or without references.
     IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
 }
 

@@ -375,29 +375,54 @@ pub(super) fn check_suite(
         .flat_map(|q| q.references.iter().map(|r| r.population.as_str()))
         .collect();
     let has_questions = questions(framework, suite).next().is_some();
-    if !has_questions {
-        if let Some(persona) = &suite.persona {
+    if let Some(persona) = &suite.persona {
+        let (message, help) = if !has_questions {
+            (
+                format!("suite `{}` has a persona but no questions", suite.id),
+                "a persona is put before the suite's questions: list some with `from`, or \
+                 remove it",
+            )
+        } else if populations.is_empty() {
+            (
+                format!(
+                    "suite `{}` has a persona but none of its questions has a reference",
+                    suite.id
+                ),
+                "a question is asked with the persona once for every population it has a \
+                 `reference` for: give them references, or remove the persona",
+            )
+        } else {
+            (String::new(), "")
+        };
+        if !message.is_empty() {
             out.push(
-                Diagnostic::new(
-                    Code::IneffectiveSetting,
-                    format!("suite `{}` has a persona but no questions", suite.id),
-                )
-                .label(persona.span, "asks nothing")
-                .help("a persona is put before the suite's questions: list some with `from`, or remove it"),
+                Diagnostic::new(Code::IneffectiveSetting, message)
+                    .label(persona.span, "asks nothing")
+                    .help(help),
             );
         }
     }
     for mark in &suite.pass {
-        let Some(population) = &mark.population else {
-            if !has_questions {
-                out.push(no_questions(suite, mark.span));
-            }
-            continue;
-        };
         if !has_questions {
             out.push(no_questions(suite, mark.span));
             continue;
         }
+        let Some(population) = &mark.population else {
+            if populations.is_empty() {
+                out.push(
+                    Diagnostic::new(
+                        Code::IneffectiveSetting,
+                        format!(
+                            "suite `{}` has a pass mark but none of its questions has a reference",
+                            suite.id
+                        ),
+                    )
+                    .label(mark.span, "nothing is compared with it")
+                    .help("give the suite's questions a `reference` for each population, or remove the mark"),
+                );
+            }
+            continue;
+        };
         let key = population_key(population);
         if populations.iter().any(|p| population_key(p) == key) {
             continue;
