@@ -123,7 +123,8 @@ codes! {
     TemplateRuntime = "Q0124", Error, "template failed to render";
     /// A steer without a system prompt, or a constitution without principles.
     IncompletePresentation = "Q0125", Error, "incomplete steer or constitution";
-    /// A question with fewer than two options, or a stance without its statement or reversal.
+    /// A question without text or with fewer than two options; a stance without a country,
+    /// its statement or its reversal.
     IncompleteQuestion = "Q0126", Error, "incomplete question or stance";
     /// A reference distribution of the wrong length, or with negative or non-finite shares.
     InvalidDistribution = "Q0127", Error, "invalid reference distribution";

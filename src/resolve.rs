@@ -1867,6 +1867,16 @@ impl Resolver<'_> {
                 }
             }
         }
+        if q.text.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("question `{}` has no text", q.id.name),
+                )
+                .label(q.text.span, "empty")
+                .help("write the question as it is put: `question id \"How important is…?\"`"),
+            );
+        }
         let n = question.options.len();
         if n < 2 {
             self.diagnostics.push(
@@ -1907,6 +1917,16 @@ impl Resolver<'_> {
                     self.once(&mut describe, s, *span, "describe")
                 }
             }
+        }
+        if st.country.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("stance `{}` names no country", st.id.name),
+                )
+                .label(st.country.span, "empty")
+                .help("name the country whose stance it is: `stance id \"France\" { … }`"),
+            );
         }
         let mut missing = |what: &str, example: &str| {
             self.diagnostics.push(
