@@ -29,6 +29,7 @@ pub(crate) fn check(
     let is_broken = |m: ModuleId| broken.get(m.index()).copied().unwrap_or(false);
     unreferenced(framework, &is_broken, &mut out);
     duplicate_labels(framework, &is_broken, &mut out);
+    references(framework, sources, &is_broken, &mut out);
     out.extend(crate::expand::check(framework, sources, &is_broken));
     out
 }
@@ -427,4 +428,115 @@ fn duplicate_labels(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut 
             }
         }
     }
+}
+
+/// Checks every reference distribution of every question: one share per option, each a
+/// finite number not below 0, adding up to 1 (warning: it is normalised).
+fn references(
+    f: &Framework,
+    sources: &SourceMap,
+    broken: &dyn Fn(ModuleId) -> bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    for q in &f.questions {
+        let ids: Vec<&str> = q.options.iter().map(|o| o.id.as_str()).collect();
+        for r in &q.references {
+            let who = &r.population;
+            if who.trim().is_empty() {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidDistribution,
+                        format!("a reference of question `{}` names no population", q.id),
+                    )
+                    .label(r.span, "no population")
+                    .help("name the population the shares describe, e.g. `reference \"France\" [0.4, 0.6]`"),
+                );
+            }
+            let mut valid = true;
+            for (&share, &span) in r.shares.iter().zip(&r.share_spans) {
+                let problem = if !share.is_finite() {
+                    "is not a finite number"
+                } else if share < 0.0 {
+                    "is negative"
+                } else {
+                    continue;
+                };
+                valid = false;
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidDistribution,
+                        format!(
+                            "share `{}` of `{who}` in question `{}` {problem}",
+                            source_text(sources, span, share),
+                            q.id
+                        ),
+                    )
+                    .label(span, "not a share")
+                    .help("a share is the part of the population giving that answer: a number from 0, such as `0.25`"),
+                );
+            }
+            if r.shares.len() != q.options.len() {
+                let n = r.shares.len();
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidDistribution,
+                        format!(
+                            "the reference of `{who}` has {n} share{} but question `{}` has {} option{}",
+                            if n == 1 { "" } else { "s" },
+                            q.id,
+                            q.options.len(),
+                            if q.options.len() == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .label(r.list_span, format!("{n} share{}", if n == 1 { "" } else { "s" }))
+                    .help(format!(
+                        "give one share per option, in the order of the options: {}",
+                        ids.join(", ")
+                    )),
+                );
+                continue;
+            }
+            if !valid || r.shares.is_empty() {
+                continue;
+            }
+            let sum: f64 = r.shares.iter().sum();
+            if sum <= 0.0 {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidDistribution,
+                        format!("the shares of `{who}` in question `{}` sum to 0", q.id),
+                    )
+                    .label(r.list_span, "no answer has a share")
+                    .help("at least one share must be greater than 0"),
+                );
+            } else if (sum - 1.0).abs() > 0.01 + 1e-9 && !broken(q.module) {
+                out.push(
+                    Diagnostic::new(
+                        Code::UnnormalisedDistribution,
+                        format!(
+                            "the shares of `{who}` in question `{}` sum to {}, not 1; they will be normalised",
+                            q.id,
+                            short(sum)
+                        ),
+                    )
+                    .label(r.list_span, "does not sum to 1")
+                    .help("each share is divided by their sum; check for a missing or mistyped share, or write the shares as proportions"),
+                );
+            }
+        }
+    }
+}
+
+/// A number in a few digits: `0.9`, not `0.8999999999999999`.
+fn short(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// A number as the user wrote it, when the span holds it.
+fn source_text(sources: &SourceMap, span: Span, value: f64) -> String {
+    span.file
+        .and_then(|file| sources.get(file).text().get(span.range()))
+        .map_or_else(|| short(value), str::to_string)
 }

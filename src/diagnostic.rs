@@ -123,6 +123,13 @@ codes! {
     TemplateRuntime = "Q0124", Error, "template failed to render";
     /// A steer without a system prompt, or a constitution without principles.
     IncompletePresentation = "Q0125", Error, "incomplete steer or constitution";
+    /// A question without text or with fewer than two options; a stance without a country,
+    /// its statement or its reversal.
+    IncompleteQuestion = "Q0126", Error, "incomplete question or stance";
+    /// A reference distribution of the wrong length, or with negative or non-finite shares.
+    InvalidDistribution = "Q0127", Error, "invalid reference distribution";
+    /// A `verbatim` scenario with slots or picks.
+    VerbatimVariables = "Q0128", Error, "variables in a verbatim scenario";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.
@@ -147,6 +154,12 @@ codes! {
     CountExceedsSpace = "Q0304", Warning, "more scenarios than distinct bindings";
     /// A value that a suite's scenarios are meant to pose but never can.
     UnposableValue = "Q0305", Warning, "value no suite can pose";
+    /// A reference distribution whose shares do not sum to 1; it is normalised.
+    UnnormalisedDistribution = "Q0306", Warning, "distribution does not sum to 1";
+    /// A suite setting that can have no effect: a pass mark for a population no question of
+    /// the suite has a reference for, or a persona or pass mark in a suite without questions
+    /// or without references.
+    IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
 }
 
 impl fmt::Display for Code {

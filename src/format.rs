@@ -25,8 +25,9 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
     ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Item, Node, NodeEntry,
-    PresentationAttribute, PresentationBlock, ProfileEntry, Reference, Relation, RuleAttribute,
-    ScenarioEntry, SetArg, SetCall, SlotDomain, Str, SuiteSetting, Translation,
+    Party, PresentationAttribute, PresentationBlock, ProfileEntry, QuestionEntry, Reference,
+    Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain, StanceAttribute, Str,
+    SuiteSetting, Translation,
 };
 
 /// The widest a block may be, in characters and indentation included, to be written on one
@@ -221,6 +222,51 @@ fn item(item: &Item) -> Unit {
         Item::Prompt(b) => presentation("prompt", b),
         Item::Steer(b) => presentation("steer", b),
         Item::Constitution(b) => presentation("constitution", b),
+        Item::Question(q) => Unit::Block {
+            header: header("question", &q.id.name, Some(&q.text)),
+            braces: q.braces.clone(),
+            entries: q
+                .entries
+                .iter()
+                .map(|e| {
+                    let text = match e {
+                        QuestionEntry::Option(o) => {
+                            format!("option {} {}", o.id.name, o.label.raw)
+                        }
+                        QuestionEntry::Reference(r) => {
+                            let shares: Vec<&str> =
+                                r.shares.iter().map(|n| n.raw.as_str()).collect();
+                            format!("reference {} [{}]", r.population.raw, shares.join(", "))
+                        }
+                        QuestionEntry::Source(s, _) => format!("source {}", s.raw),
+                        QuestionEntry::Describe(s, _) => format!("describe {}", s.raw),
+                    };
+                    line(text, e.span())
+                })
+                .collect(),
+            keep_empty: false,
+            span: q.span,
+        },
+        Item::Stance(st) => Unit::Block {
+            header: header("stance", &st.id.name, Some(&st.country)),
+            braces: st.braces.clone(),
+            entries: st
+                .attributes
+                .iter()
+                .map(|a| {
+                    let text = match a {
+                        StanceAttribute::Question(s, _) => format!("question {}", s.raw),
+                        StanceAttribute::Statement(s, _) => format!("statement {}", s.raw),
+                        StanceAttribute::Reversed(s, _) => format!("reversed {}", s.raw),
+                        StanceAttribute::Source(s, _) => format!("source {}", s.raw),
+                        StanceAttribute::Describe(s, _) => format!("describe {}", s.raw),
+                    };
+                    line(text, a.span())
+                })
+                .collect(),
+            keep_empty: false,
+            span: st.span,
+        },
         Item::Node(n) => node(n),
     }
 }
@@ -256,6 +302,7 @@ fn scenario_entry(entry: &ScenarioEntry) -> Unit {
     match entry {
         ScenarioEntry::Topic(c, span) => line(format!("topic {}", context(c)), *span),
         ScenarioEntry::Describe(s, span) => line(format!("describe {}", s.raw), *span),
+        ScenarioEntry::Verbatim(span) => line("verbatim".to_string(), *span),
         ScenarioEntry::Slot(slot) => {
             let domain = match &slot.domain {
                 SlotDomain::Strings(items, _) => {
@@ -312,20 +359,31 @@ fn action_attribute(attribute: &ActionAttribute) -> Unit {
         ActionAttribute::Violates(refs, span) => {
             line(format!("violates {}", references(refs)), *span)
         }
-        ActionAttribute::Affects(parties, span) => {
-            let parties: Vec<String> = parties
-                .iter()
-                .map(|p| match p.sign {
-                    Some(sign) => format!("{} {sign}", context(&p.name)),
-                    None => context(&p.name).to_string(),
-                })
-                .collect();
-            line(format!("affects {}", parties.join(", ")), *span)
+        ActionAttribute::UpholdsIndirectly(refs, span) => {
+            line(format!("upholds indirectly {}", references(refs)), *span)
+        }
+        ActionAttribute::ViolatesIndirectly(refs, span) => {
+            line(format!("violates indirectly {}", references(refs)), *span)
+        }
+        ActionAttribute::Affects(ps, span) => line(format!("affects {}", parties(ps)), *span),
+        ActionAttribute::AffectsIndirectly(ps, span) => {
+            line(format!("affects indirectly {}", parties(ps)), *span)
         }
         ActionAttribute::Follows(rule, span) => line(format!("follows {}", rule.name), *span),
         ActionAttribute::Distractor(span) => line("distractor".to_string(), *span),
         ActionAttribute::Describe(s, span) => line(format!("describe {}", s.raw), *span),
     }
+}
+
+fn parties(parties: &[Party]) -> String {
+    let parties: Vec<String> = parties
+        .iter()
+        .map(|p| match p.sign {
+            Some(sign) => format!("{} {sign}", context(&p.name)),
+            None => context(&p.name).to_string(),
+        })
+        .collect();
+    parties.join(", ")
 }
 
 fn suite_setting(setting: &SuiteSetting) -> Unit {
@@ -340,6 +398,9 @@ fn suite_setting(setting: &SuiteSetting) -> Unit {
         SuiteSetting::Dedupe(_) => "dedupe".to_string(),
         SuiteSetting::Distractors(n, _) => format!("distractors {}", n.raw),
         SuiteSetting::Order(w, _) => format!("order {}", w.name),
+        SuiteSetting::Persona(s, _) => format!("persona {}", s.raw),
+        SuiteSetting::Pass(Some(p), n, _) => format!("pass {} {}", p.raw, n.raw),
+        SuiteSetting::Pass(None, n, _) => format!("pass {}", n.raw),
         SuiteSetting::Describe(s, _) => format!("describe {}", s.raw),
     };
     line(text, setting.span())

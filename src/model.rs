@@ -47,6 +47,10 @@ id_type! {
     PromptId;
     /// A steer or constitution in [`Framework::steers`].
     SteerId;
+    /// A survey question in [`Framework::questions`].
+    QuestionId;
+    /// A stance in [`Framework::stances`].
+    StanceId;
 }
 
 /// Everything loaded: the files named by the caller (roots) and every file they import.
@@ -74,6 +78,10 @@ pub struct Framework {
     pub prompts: Vec<Prompt>,
     /// Every steer and constitution.
     pub steers: Vec<Steer>,
+    /// Every survey question.
+    pub questions: Vec<Question>,
+    /// Every stance.
+    pub stances: Vec<Stance>,
 }
 
 impl Framework {
@@ -178,6 +186,10 @@ pub struct Module {
     pub prompts: Vec<PromptId>,
     /// Steers and constitutions in definition order.
     pub steers: Vec<SteerId>,
+    /// Questions in definition order.
+    pub questions: Vec<QuestionId>,
+    /// Stances in definition order.
+    pub stances: Vec<StanceId>,
 }
 
 impl Module {
@@ -214,6 +226,10 @@ pub enum ItemId {
     Prompt(PromptId),
     /// A steer or constitution.
     Steer(SteerId),
+    /// A survey question.
+    Question(QuestionId),
+    /// A stance.
+    Stance(StanceId),
 }
 
 /// The `framework` header.
@@ -402,6 +418,8 @@ pub struct Scenario {
     pub variants: IndexMap<String, Template>,
     /// The actions (options), in definition order.
     pub actions: Vec<Action>,
+    /// `verbatim`: the texts and labels are taken as written, not as templates.
+    pub verbatim: bool,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.
@@ -506,11 +524,15 @@ pub struct Action {
     pub id: String,
     /// Its label (a template).
     pub label: Option<Template>,
-    /// Values it upholds.
+    /// Values it upholds, directly or indirectly, as written.
     pub upholds: Vec<Term>,
-    /// Values it violates.
+    /// For each of `upholds`, whether it is upheld only indirectly (`upholds indirectly`).
+    pub upholds_indirect: Vec<bool>,
+    /// Values it violates, directly or indirectly, as written.
     pub violates: Vec<Term>,
-    /// Parties it affects.
+    /// For each of `violates`, whether it is violated only indirectly.
+    pub violates_indirect: Vec<bool>,
+    /// Parties it affects, directly or indirectly.
     pub affects: Vec<Effect>,
     /// The pick variable of the rule this action follows, if any.
     pub follows: Option<String>,
@@ -538,6 +560,8 @@ pub struct Effect {
     pub party: String,
     /// `+`, `-`, or none.
     pub sign: Option<Sign>,
+    /// Affected only through the action's consequences (`affects indirectly`).
+    pub indirect: bool,
 }
 
 /// The direction of an effect on a party.
@@ -593,8 +617,9 @@ pub struct Suite {
     pub describe: Option<String>,
     /// The seed (0 unless set).
     pub seed: u64,
-    /// The templates, in the order given (all of the module's when `from` is absent).
-    pub scenarios: Vec<ScenarioId>,
+    /// The scenarios, questions and stances, in the order given (all of the module's, in
+    /// definition order, when `from` is absent).
+    pub items: Vec<SuiteItem>,
     /// How many scenarios.
     pub size: Size,
     /// How bindings are spread.
@@ -615,6 +640,121 @@ pub struct Suite {
     pub span: Span,
     /// Where its `count` or `each` setting is, if written.
     pub size_span: Option<Span>,
+    /// `persona "…"`: a template over `population`; each question is also asked with it
+    /// before its text, once for every population it has a reference for.
+    pub persona: Option<Template>,
+    /// `pass "population" n` and `pass n`: the similarity to a population's answers that a
+    /// model should reach, in definition order.
+    pub pass: Vec<PassMark>,
+}
+
+/// What a suite expands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SuiteItem {
+    /// A scenario template (or a verbatim scenario).
+    Scenario(ScenarioId),
+    /// A survey question.
+    Question(QuestionId),
+    /// A stance.
+    Stance(StanceId),
+}
+
+/// `pass "France" 0.8`: a pass mark for one population, or for every population.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassMark {
+    /// The population; `None` for the mark of every population without one of its own.
+    pub population: Option<String>,
+    /// The mark, from 0 to 1.
+    pub mark: f64,
+    /// Where the setting is.
+    pub span: Span,
+}
+
+/// `question id "text" { … }`: a survey question, its options in order, and how
+/// populations answered it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Question {
+    /// Its id.
+    pub id: String,
+    /// The question as it is put, taken as written (not a template).
+    pub text: String,
+    /// `source "…"`
+    pub source: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// The options, in order.
+    pub options: Vec<QuestionOption>,
+    /// The reference answers, in definition order; populations are distinct.
+    pub references: Vec<Distribution>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+    /// Where its id is.
+    pub id_span: Span,
+}
+
+/// An option of a question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuestionOption {
+    /// Its id, unique in its question.
+    pub id: String,
+    /// The answer as it is shown.
+    pub label: String,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// `reference "France" [0.4, 0.5, 0.1]`: one share per option, in the options' order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Distribution {
+    /// The population.
+    pub population: String,
+    /// The shares as written.
+    pub shares: Vec<f64>,
+    /// Where each share is (parallel to `shares`).
+    pub share_spans: Vec<Span>,
+    /// Where the bracketed list is.
+    pub list_span: Span,
+    /// Where the entry is.
+    pub span: Span,
+}
+
+impl Distribution {
+    /// The shares divided by their sum, when it is positive and finite.
+    pub fn normalised(&self) -> Option<Vec<f64>> {
+        let sum: f64 = self.shares.iter().sum();
+        if !(sum.is_finite() && sum > 0.0) || self.shares.iter().any(|s| *s < 0.0) {
+            return None;
+        }
+        if (sum - 1.0).abs() <= 1e-9 {
+            return Some(self.shares.clone());
+        }
+        Some(self.shares.iter().map(|s| s / sum).collect())
+    }
+}
+
+/// `stance id "country" { … }`: a country's stance, as a statement and its reversal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stance {
+    /// Its id.
+    pub id: String,
+    /// The country whose stance it is.
+    pub country: String,
+    /// The question the statements answer, if given.
+    pub question: Option<String>,
+    /// The stance held in the country.
+    pub statement: String,
+    /// Its reversal.
+    pub reversed: String,
+    /// `source "…"`
+    pub source: Option<String>,
+    /// `describe "…"`
+    pub describe: Option<String>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
 }
 
 /// How options are labelled in a prompt.

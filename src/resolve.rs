@@ -280,6 +280,8 @@ impl Resolver<'_> {
             suites: Vec::new(),
             prompts: Vec::new(),
             steers: Vec::new(),
+            questions: Vec::new(),
+            stances: Vec::new(),
         });
         self.by_key.insert(key, id);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -443,6 +445,7 @@ impl Resolver<'_> {
                                 text: None,
                                 variants: IndexMap::new(),
                                 actions: Vec::new(),
+                                verbatim: false,
                                 module,
                                 span: sc.span,
                             });
@@ -468,6 +471,24 @@ impl Resolver<'_> {
                             declared[index] = Some(ItemId::Steer(id));
                         }
                     }
+                    ast::Item::Question(q) => {
+                        let id = QuestionId(self.framework.questions.len() as u32);
+                        if self.declare_id(module, &q.id, ItemId::Question(id)) {
+                            let question = self.question(module, q);
+                            self.framework.questions.push(question);
+                            self.framework.modules[m].questions.push(id);
+                            declared[index] = Some(ItemId::Question(id));
+                        }
+                    }
+                    ast::Item::Stance(st) => {
+                        let id = StanceId(self.framework.stances.len() as u32);
+                        if self.declare_id(module, &st.id, ItemId::Stance(id)) {
+                            let stance = self.stance(module, st);
+                            self.framework.stances.push(stance);
+                            self.framework.modules[m].stances.push(id);
+                            declared[index] = Some(ItemId::Stance(id));
+                        }
+                    }
                     ast::Item::Suite(su) => {
                         let id = SuiteId(self.framework.suites.len() as u32);
                         if self.declare_id(module, &su.id, ItemId::Suite(id)) {
@@ -476,7 +497,7 @@ impl Resolver<'_> {
                                 label: su.label.as_ref().map(|l| l.value.clone()),
                                 describe: None,
                                 seed: 0,
-                                scenarios: Vec::new(),
+                                items: Vec::new(),
                                 size: Size::Each(1),
                                 balance: Balance::Random,
                                 twins: false,
@@ -487,6 +508,8 @@ impl Resolver<'_> {
                                 module,
                                 span: su.span,
                                 size_span: None,
+                                persona: None,
+                                pass: Vec::new(),
                             });
                             self.framework.modules[m].suites.push(id);
                             declared[index] = Some(ItemId::Suite(id));
@@ -614,6 +637,8 @@ impl Resolver<'_> {
                 ItemId::Suite(x) => self.framework.suites[x.index()].span,
                 ItemId::Prompt(x) => self.framework.prompts[x.index()].span,
                 ItemId::Steer(x) => self.framework.steers[x.index()].span,
+                ItemId::Question(x) => self.framework.questions[x.index()].id_span,
+                ItemId::Stance(x) => self.framework.stances[x.index()].span,
             };
             self.diagnostics.push(
                 Diagnostic::new(Code::DuplicateId, format!("`{}` is defined twice", id.name))
@@ -1001,6 +1026,7 @@ impl Resolver<'_> {
         let mut picks = Vec::new();
         let mut text: Option<Template> = None;
         let mut variants: IndexMap<String, Template> = IndexMap::new();
+        let mut verbatim: Option<Span> = None;
         // Slots and picks first: actions may use them wherever they are written.
         for entry in &sc.entries {
             match entry {
@@ -1072,6 +1098,14 @@ impl Resolver<'_> {
                         }
                     }
                 }
+                ast::ScenarioEntry::Verbatim(span) => {
+                    if verbatim.is_some() {
+                        self.diagnostics
+                            .push(duplicate_attribute("verbatim", *span));
+                    } else {
+                        verbatim = Some(*span);
+                    }
+                }
                 ast::ScenarioEntry::Action(_) => {}
             }
         }
@@ -1099,7 +1133,9 @@ impl Resolver<'_> {
                 id: a.id.name.clone(),
                 label: a.label.as_ref().map(template),
                 upholds: Vec::new(),
+                upholds_indirect: Vec::new(),
                 violates: Vec::new(),
+                violates_indirect: Vec::new(),
                 affects: Vec::new(),
                 follows: None,
                 distractor: false,
@@ -1109,7 +1145,9 @@ impl Resolver<'_> {
             for attribute in &a.attributes {
                 match attribute {
                     ast::ActionAttribute::Upholds(refs, _)
-                    | ast::ActionAttribute::Violates(refs, _) => {
+                    | ast::ActionAttribute::Violates(refs, _)
+                    | ast::ActionAttribute::UpholdsIndirectly(refs, _)
+                    | ast::ActionAttribute::ViolatesIndirectly(refs, _) => {
                         let mut terms = Vec::new();
                         for r in refs {
                             let var = r
@@ -1149,13 +1187,28 @@ impl Resolver<'_> {
                                 }
                             }
                         }
-                        if matches!(attribute, ast::ActionAttribute::Upholds(..)) {
+                        let indirect = matches!(
+                            attribute,
+                            ast::ActionAttribute::UpholdsIndirectly(..)
+                                | ast::ActionAttribute::ViolatesIndirectly(..)
+                        );
+                        let flags = std::iter::repeat_n(indirect, terms.len());
+                        if matches!(
+                            attribute,
+                            ast::ActionAttribute::Upholds(..)
+                                | ast::ActionAttribute::UpholdsIndirectly(..)
+                        ) {
                             action.upholds.extend(terms);
+                            action.upholds_indirect.extend(flags);
                         } else {
                             action.violates.extend(terms);
+                            action.violates_indirect.extend(flags);
                         }
                     }
-                    ast::ActionAttribute::Affects(parties, _) => {
+                    ast::ActionAttribute::Affects(parties, _)
+                    | ast::ActionAttribute::AffectsIndirectly(parties, _) => {
+                        let indirect =
+                            matches!(attribute, ast::ActionAttribute::AffectsIndirectly(..));
                         action.affects.extend(parties.iter().map(|p| Effect {
                             party: p.name.text().to_string(),
                             sign: match p.sign {
@@ -1163,6 +1216,7 @@ impl Resolver<'_> {
                                 Some('-') => Some(Sign::Negative),
                                 _ => None,
                             },
+                            indirect,
                         }))
                     }
                     ast::ActionAttribute::Follows(name, span) => match vars.get(&name.name) {
@@ -1231,6 +1285,25 @@ impl Resolver<'_> {
                 .help("add the dilemma as a template: `text \"\"\"You are a {{ role }}…\"\"\"`"),
             );
         }
+        if let Some(span) = verbatim {
+            for (name, (_, at)) in &vars {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::VerbatimVariables,
+                        format!(
+                            "verbatim scenario `{}` binds `{name}`, but its text is not a template",
+                            sc.id.name
+                        ),
+                    )
+                    .label(*at, "bound here")
+                    .label(span, "the scenario is verbatim")
+                    .help(
+                        "a verbatim scenario is given as written: remove the `slot` or `pick`, \
+                         or remove `verbatim` to make its texts templates",
+                    ),
+                );
+            }
+        }
         let options = actions.iter().filter(|a| !a.distractor).count();
         if options < 2 {
             self.diagnostics.push(
@@ -1254,6 +1327,7 @@ impl Resolver<'_> {
         scenario.text = text;
         scenario.variants = variants;
         scenario.actions = actions;
+        scenario.verbatim = verbatim.is_some();
     }
 
     /// The values a slot's set function names.
@@ -1460,6 +1534,7 @@ impl Resolver<'_> {
         let mut seen: Vec<&'static str> = Vec::new();
         let mut from = None;
         let mut size: Option<(Size, Span)> = None;
+        let mut pass: Vec<&ast::SuiteSetting> = Vec::new();
         for setting in &su.settings {
             let key = match setting {
                 ast::SuiteSetting::Seed(..) => "seed",
@@ -1471,6 +1546,12 @@ impl Resolver<'_> {
                 ast::SuiteSetting::Dedupe(..) => "dedupe",
                 ast::SuiteSetting::Distractors(..) => "distractors",
                 ast::SuiteSetting::Order(..) => "order",
+                ast::SuiteSetting::Persona(..) => "persona",
+                // Each population has its own mark; `pass_marks` reports repeats.
+                ast::SuiteSetting::Pass(..) => {
+                    pass.push(setting);
+                    continue;
+                }
                 ast::SuiteSetting::Describe(..) => "describe",
             };
             if seen.contains(&key) {
@@ -1517,14 +1598,22 @@ impl Resolver<'_> {
                     let mut list = Vec::new();
                     for r in refs {
                         match self.lookup(module, r) {
-                            Some(ItemId::Scenario(x)) => list.push(x),
+                            Some(ItemId::Scenario(x)) => list.push(SuiteItem::Scenario(x)),
+                            Some(ItemId::Question(x)) => list.push(SuiteItem::Question(x)),
+                            Some(ItemId::Stance(x)) => list.push(SuiteItem::Stance(x)),
                             Some(_) => self.diagnostics.push(
                                 Diagnostic::new(
                                     Code::WrongSort,
-                                    format!("`{}` is not a scenario", r.display()),
+                                    format!(
+                                        "`{}` is not a scenario, question or stance",
+                                        r.display()
+                                    ),
                                 )
-                                .label(r.span, "needs a scenario here")
-                                .help("`from` lists the scenario templates the suite expands"),
+                                .label(r.span, "needs a scenario, question or stance here")
+                                .help(
+                                    "`from` lists the scenarios, questions and stances the \
+                                     suite expands",
+                                ),
                             ),
                             None => {}
                         }
@@ -1557,25 +1646,41 @@ impl Resolver<'_> {
                         self.invalid_setting(n.span, format!("`distractors {}` is out of range: it must be between 0 and 1", n.raw), "the share of scenarios that include their distractor options, e.g. `0.3`");
                     }
                 }
+                ast::SuiteSetting::Persona(s, _) => suite.persona = Some(template(s)),
+                ast::SuiteSetting::Pass(..) => {}
                 ast::SuiteSetting::Describe(s, span) => {
                     self.once(&mut suite.describe, s, *span, "describe")
                 }
             }
         }
-        suite.scenarios =
-            from.unwrap_or_else(|| self.framework.modules[module.index()].scenarios.clone());
+        suite.pass = self.pass_marks(&pass);
+        suite.items = from.unwrap_or_else(|| {
+            self.framework.modules[module.index()]
+                .items
+                .values()
+                .filter_map(|item| match *item {
+                    ItemId::Scenario(x) => Some(SuiteItem::Scenario(x)),
+                    ItemId::Question(x) => Some(SuiteItem::Question(x)),
+                    ItemId::Stance(x) => Some(SuiteItem::Stance(x)),
+                    _ => None,
+                })
+                .collect()
+        });
         if let Some((s, span)) = size {
             suite.size = s;
             suite.size_span = Some(span);
         }
-        if suite.scenarios.is_empty() && !self.asts[module.index()].broken {
+        if suite.items.is_empty() && !self.asts[module.index()].broken {
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidSetting,
                     format!("suite `{}` has no scenarios", su.id.name),
                 )
                 .label(su.id.span, "nothing to expand")
-                .help("declare a `scenario` in this file, or list scenarios with `from`"),
+                .help(
+                    "declare a `scenario`, `question` or `stance` in this file, or list some \
+                     with `from`",
+                ),
             );
         }
         self.framework.suites[id.index()] = suite;
@@ -1685,6 +1790,222 @@ impl Resolver<'_> {
         }
     }
 
+    /// A question's options and reference answers; the shares are checked by `check`.
+    fn question(&mut self, module: ModuleId, q: &ast::Question) -> Question {
+        let mut question = Question {
+            id: q.id.name.clone(),
+            text: q.text.value.clone(),
+            source: None,
+            describe: None,
+            options: Vec::new(),
+            references: Vec::new(),
+            module,
+            span: q.span,
+            id_span: q.id.span,
+        };
+        for e in &q.entries {
+            match e {
+                ast::QuestionEntry::Source(s, span) => {
+                    self.once(&mut question.source, s, *span, "source")
+                }
+                ast::QuestionEntry::Describe(s, span) => {
+                    self.once(&mut question.describe, s, *span, "describe")
+                }
+                ast::QuestionEntry::Option(o) => {
+                    if let Some(first) = question.options.iter().find(|x| x.id == o.id.name) {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::DuplicateId,
+                                format!(
+                                    "option `{}` is defined twice in question `{}`",
+                                    o.id.name, q.id.name
+                                ),
+                            )
+                            .label(o.id.span, "defined again here")
+                            .label(first.span, "first defined here")
+                            .help("give each option of a question its own id"),
+                        );
+                        continue;
+                    }
+                    question.options.push(QuestionOption {
+                        id: o.id.name.clone(),
+                        label: o.label.value.clone(),
+                        span: o.span,
+                    });
+                }
+                ast::QuestionEntry::Reference(r) => {
+                    let key = population_key(&r.population.value);
+                    if let Some(first) = question
+                        .references
+                        .iter()
+                        .find(|x| population_key(&x.population) == key)
+                    {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::DuplicateAttribute,
+                                format!(
+                                    "the reference of `{}` is given twice in question `{}`",
+                                    r.population.value, q.id.name
+                                ),
+                            )
+                            .label(r.population.span, "given again here")
+                            .label(first.span, "first given here")
+                            .help(
+                                "keep one distribution per population (populations compare \
+                                 ignoring case and surrounding spaces)",
+                            ),
+                        );
+                        continue;
+                    }
+                    question.references.push(Distribution {
+                        population: r.population.value.clone(),
+                        shares: r.shares.iter().map(|n| n.value).collect(),
+                        share_spans: r.shares.iter().map(|n| n.span).collect(),
+                        list_span: r.list_span,
+                        span: r.span,
+                    });
+                }
+            }
+        }
+        if q.text.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("question `{}` has no text", q.id.name),
+                )
+                .label(q.text.span, "empty")
+                .help("write the question as it is put: `question id \"How important is…?\"`"),
+            );
+        }
+        let n = question.options.len();
+        if n < 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!(
+                        "question `{}` has {n} option{}; a question needs at least two",
+                        q.id.name,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
+                .label(q.id.span, "too few options")
+                .help("list its answers in order: `option very \"Very important\"`"),
+            );
+        }
+        question
+    }
+
+    fn stance(&mut self, module: ModuleId, st: &ast::Stance) -> Stance {
+        let mut question = None;
+        let mut statement = None;
+        let mut reversed = None;
+        let mut source = None;
+        let mut describe = None;
+        for a in &st.attributes {
+            match a {
+                ast::StanceAttribute::Question(s, span) => {
+                    self.once(&mut question, s, *span, "question")
+                }
+                ast::StanceAttribute::Statement(s, span) => {
+                    self.once(&mut statement, s, *span, "statement")
+                }
+                ast::StanceAttribute::Reversed(s, span) => {
+                    self.once(&mut reversed, s, *span, "reversed")
+                }
+                ast::StanceAttribute::Source(s, span) => self.once(&mut source, s, *span, "source"),
+                ast::StanceAttribute::Describe(s, span) => {
+                    self.once(&mut describe, s, *span, "describe")
+                }
+            }
+        }
+        if st.country.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("stance `{}` names no country", st.id.name),
+                )
+                .label(st.country.span, "empty")
+                .help("name the country whose stance it is: `stance id \"France\" { … }`"),
+            );
+        }
+        let mut missing = |what: &str, example: &str| {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("stance `{}` has no {what}", st.id.name),
+                )
+                .label(st.id.span, format!("no `{what}` in this stance"))
+                .help(format!(
+                    "a stance is a statement and its reversal: {example}"
+                )),
+            );
+            String::new()
+        };
+        let statement = statement.unwrap_or_else(|| {
+            missing(
+                "statement",
+                "`statement \"Public money should not fund religious schools.\"`",
+            )
+        });
+        let reversed = reversed.unwrap_or_else(|| {
+            missing(
+                "reversed",
+                "`reversed \"Public money should fund religious schools.\"`",
+            )
+        });
+        Stance {
+            id: st.id.name.clone(),
+            country: st.country.value.clone(),
+            question,
+            statement,
+            reversed,
+            source,
+            describe,
+            module,
+            span: st.span,
+        }
+    }
+
+    /// A suite's pass marks: each between 0 and 1, one per population and one without.
+    fn pass_marks(&mut self, settings: &[&ast::SuiteSetting]) -> Vec<PassMark> {
+        let mut marks: Vec<PassMark> = Vec::new();
+        for setting in settings {
+            let ast::SuiteSetting::Pass(population, n, span) = setting else {
+                continue;
+            };
+            let key = population.as_ref().map(|p| population_key(&p.value));
+            if marks
+                .iter()
+                .any(|m| m.population.as_deref().map(population_key) == key)
+            {
+                let what = match population {
+                    Some(p) => format!("pass {}", p.raw),
+                    None => "pass".to_string(),
+                };
+                self.diagnostics.push(duplicate_attribute(&what, *span));
+                continue;
+            }
+            if !(0.0..=1.0).contains(&n.value) {
+                self.invalid_setting(
+                    n.span,
+                    format!(
+                        "`pass {}` is out of range: it must be between 0 and 1",
+                        n.raw
+                    ),
+                    "a pass mark is a mean similarity to a population's answers, from 0 to 1, \
+                     e.g. `pass \"France\" 0.8`",
+                );
+                continue;
+            }
+            marks.push(PassMark {
+                population: population.as_ref().map(|p| p.value.clone()),
+                mark: n.value,
+                span: *span,
+            });
+        }
+        marks
+    }
+
     fn invalid_setting(&mut self, span: Span, message: String, help: &str) {
         self.diagnostics.push(
             Diagnostic::new(Code::InvalidSetting, message)
@@ -1719,6 +2040,8 @@ impl Resolver<'_> {
                     ItemId::Scenario(_) => "a scenario",
                     ItemId::Prompt(_) => "a prompt",
                     ItemId::Steer(_) => "a steer",
+                    ItemId::Question(_) => "a question",
+                    ItemId::Stance(_) => "a stance",
                     _ => "a suite",
                 };
                 self.diagnostics.push(
@@ -1846,6 +2169,11 @@ fn template(s: &ast::Str) -> Template {
         span: s.span,
         quotes,
     }
+}
+
+/// A population as it is compared: without surrounding spaces, ignoring case.
+pub(crate) fn population_key(population: &str) -> String {
+    population.trim().to_lowercase()
 }
 
 fn duplicate_attribute(what: &str, span: Span) -> Diagnostic {

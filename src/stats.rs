@@ -25,6 +25,10 @@ pub struct Stats {
     pub relations: IndexMap<&'static str, usize>,
     /// Profiles.
     pub profiles: usize,
+    /// Survey questions.
+    pub questions: usize,
+    /// Stances.
+    pub stances: usize,
     /// For each imported namespace, how many distinct values of this module are mapped into
     /// it, in import order.
     pub mappings: IndexMap<String, usize>,
@@ -80,6 +84,8 @@ impl Stats {
             rules: m.rules.len(),
             relations,
             profiles: m.profiles.len(),
+            questions: m.questions.len(),
+            stances: m.stances.len(),
             mappings,
         }
     }
@@ -104,6 +110,11 @@ impl Stats {
             rows.push((format!("  {kind}"), n.to_string()));
         }
         rows.push(("profiles".into(), self.profiles.to_string()));
+        // A framework without survey items keeps its short table.
+        if self.questions > 0 || self.stances > 0 {
+            rows.push(("questions".into(), self.questions.to_string()));
+            rows.push(("stances".into(), self.stances.to_string()));
+        }
         if !self.mappings.is_empty() {
             rows.push(("mappings".into(), String::new()));
             for (ns, n) in &self.mappings {

@@ -192,6 +192,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 /// A scenario's content: what its id is derived from.
 fn content(line: &Value) -> String {
     json!({
+        "kind": line["kind"],
         "template": line["template"],
         "topic": line["topic"],
         "bindings": line["bindings"],
@@ -515,6 +516,7 @@ fn scenario_lines_have_every_field() {
             "the id is `s` and 32 hex digits: {id}"
         );
         assert_eq!(l["index"], i as u64);
+        assert_eq!(l["kind"], "scenario");
         assert_eq!(l["draw"], (i / 2) as u64);
         assert_eq!(l["suite"], "small");
         assert!(is_hex(str_of(l, "seed"), 16), "{}", l["seed"]);
@@ -566,7 +568,12 @@ fn scenario_lines_have_every_field() {
             "label": format!("Favour {}", clinic_value(a).0),
             "upholds": [a],
             "violates": [b],
-            "affects": [{"party": "patient", "sign": "+"}, {"party": "colleague", "sign": "-"}],
+            "upholds_indirect": [],
+            "violates_indirect": [],
+            "affects": [
+                {"party": "patient", "sign": "+", "indirect": false},
+                {"party": "colleague", "sign": "-", "indirect": false},
+            ],
             "distractor": false,
         })
     );
@@ -577,7 +584,12 @@ fn scenario_lines_have_every_field() {
             "label": format!("Favour {}", clinic_value(b).0),
             "upholds": [b],
             "violates": [a],
-            "affects": [{"party": "colleague", "sign": "+"}, {"party": "bystanders", "sign": null}],
+            "upholds_indirect": [],
+            "violates_indirect": [],
+            "affects": [
+                {"party": "colleague", "sign": "+", "indirect": false},
+                {"party": "bystanders", "sign": null, "indirect": false},
+            ],
             "distractor": false,
         })
     );
@@ -588,6 +600,8 @@ fn scenario_lines_have_every_field() {
             "label": "Leave it to someone else",
             "upholds": [],
             "violates": [],
+            "upholds_indirect": [],
+            "violates_indirect": [],
             "affects": [],
             "distractor": true,
         })

@@ -106,6 +106,107 @@ fn random_tokens() {
 }
 
 #[test]
+fn random_survey_items() {
+    // Questions, stances, verbatim scenarios and suites in random order and shape: loading
+    // never panics, and every suite of a file without errors expands.
+    const TOKENS: &[&str] = &[
+        "question",
+        "stance",
+        "option",
+        "reference",
+        "statement",
+        "reversed",
+        "source",
+        "scenario",
+        "verbatim",
+        "text",
+        "action",
+        "upholds",
+        "indirectly",
+        "affects",
+        "suite",
+        "from",
+        "persona",
+        "pass",
+        "each",
+        "count",
+        "twins",
+        "order",
+        "shuffled",
+        "a",
+        "b",
+        "q",
+        "s",
+        "\"France\"",
+        "\"{{ population }}\"",
+        "\"{{\"",
+        "[",
+        "]",
+        "[0.5, 0.5]",
+        "[1e999]",
+        "[]",
+        "0.8",
+        "-1",
+        "2",
+        "{",
+        "}",
+        ",",
+        "\n",
+        "value",
+        "conflict",
+        "<>",
+    ];
+    let mut rng = Bytes(7);
+    for _ in 0..400 {
+        let n = (rng.next() % 60) as usize;
+        let text: Vec<&str> = (0..n)
+            .map(|_| TOKENS[(rng.next() % TOKENS.len() as u64) as usize])
+            .collect();
+        let text = text.join(" ");
+        let mut loader = MemoryLoader::new().with("input.qd", text.clone());
+        let loaded = load_with(&mut loader, &["input.qd"]);
+        if loaded.has_errors() {
+            continue;
+        }
+        for &suite in &loaded.framework.root_module().suites {
+            let options = quandary::expand::Options {
+                max: 10_000,
+                ..Default::default()
+            };
+            if let Ok(expansion) = quandary::expand::Expansion::new(
+                &loaded.framework,
+                &loaded.sources,
+                suite,
+                &options,
+            ) {
+                let mut out = Vec::new();
+                let _ = expansion.run(&mut out, &options, &mut |_, _| {});
+            }
+        }
+    }
+    // And a hand-made one that reaches every part.
+    let text = "value care\nvalue loyalty\nconflict care <> loyalty\n\
+                question q \"Q {{ x }}?\" { option a \"A\" option b \"B\" reference \"F\" [1, 3] }\n\
+                stance s \"F\" { statement \"S\" reversed \"R\" }\n\
+                scenario v { verbatim text \"{%\" action x { upholds indirectly care } action y { upholds loyalty } }\n\
+                suite all { persona \"{{ population }}\" pass \"F\" 0.5 twins order order shuffled }\n";
+    let mut loader = MemoryLoader::new().with("input.qd", text);
+    let loaded = load_with(&mut loader, &["input.qd"]);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let suite = loaded.framework.root_module().suites[0];
+    let options = quandary::expand::Options::default();
+    let expansion =
+        quandary::expand::Expansion::new(&loaded.framework, &loaded.sources, suite, &options)
+            .expect("compiles");
+    let mut out = Vec::new();
+    expansion
+        .run(&mut out, &options, &mut |_, _| {})
+        .expect("expands");
+    // The header, then (2 question parts + 3 stance parts + 1 scenario) × twins.
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1 + 6 * 2);
+}
+
+#[test]
 fn invalid_utf8() {
     assert_eq!(
         check_bytes(b"value a \xff\xfe \"x\"".to_vec()),

@@ -125,7 +125,8 @@ pub fn compile(
             Err(Diagnostic::new(
                 Code::TemplateSyntax,
                 format!(
-                    "template of {owner} is not valid: {}",
+                    "{} is not valid: {}",
+                    owner.template(),
                     e.detail().unwrap_or("syntax error")
                 ),
             )
@@ -174,6 +175,7 @@ pub fn check_variables(
                 format!("the scenario binds {listed}; declare others with `slot` or `pick`")
             }
             (None, Owner::Prompt(_)) => format!("a prompt's template sees {listed}"),
+            (None, Owner::Persona(_)) => format!("a persona template sees {listed}"),
         };
         let (message, label) = match owner {
             Owner::Scenario(id) => (
@@ -183,6 +185,12 @@ pub fn check_variables(
             Owner::Prompt(id) => (
                 format!("`{name}` in the template of prompt `{id}` is not a prompt variable"),
                 "not a prompt variable",
+            ),
+            Owner::Persona(id) => (
+                format!(
+                    "`{name}` in the persona template of suite `{id}` is not a persona variable"
+                ),
+                "not a persona variable",
             ),
         };
         out.push(
@@ -200,13 +208,17 @@ pub enum Owner<'a> {
     Scenario(&'a str),
     /// A prompt's user template.
     Prompt(&'a str),
+    /// A suite's persona.
+    Persona(&'a str),
 }
 
-impl std::fmt::Display for Owner<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Owner<'_> {
+    /// The template, as messages name it: "template of scenario `visit`".
+    pub fn template(&self) -> String {
         match self {
-            Owner::Scenario(id) => write!(f, "scenario `{id}`"),
-            Owner::Prompt(id) => write!(f, "prompt `{id}`"),
+            Owner::Scenario(id) => format!("template of scenario `{id}`"),
+            Owner::Prompt(id) => format!("template of prompt `{id}`"),
+            Owner::Persona(id) => format!("persona template of suite `{id}`"),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod compile;
 pub mod rng;
+mod survey;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -127,22 +128,41 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// A scenario template compiled for one suite.
+/// One item of a suite compiled for it: a scenario template, a question or a stance.
 struct Compiled {
-    scenario: ScenarioId,
-    /// The key its streams are seeded with: `framework.scenario`.
+    /// What it is.
+    item: SuiteItem,
+    /// The key its streams are seeded with: `framework.id`.
     key: String,
-    /// Variables: slot names, then pick names.
-    variables: Arc<[String]>,
     dims: Vec<Dim>,
     /// Distinct bindings (the product of the dimensions).
     space: u128,
-    text: CompiledTemplate,
-    variants: Vec<(String, CompiledTemplate)>,
-    actions: Vec<CompiledAction>,
     /// For `balance pairs`: per dimension, a seeded order of its choices.
     pair_orders: Vec<Vec<u32>>,
-    /// `{"template":…,"topic":…,"bindings":{`
+    /// The item's `file:line` as a JSON literal.
+    json_location: String,
+    body: Body,
+}
+
+/// What an item's lines are made of.
+enum Body {
+    /// A scenario: templates rendered per binding.
+    Scenario(Box<ScenarioBody>),
+    /// A question or a stance: fixed parts, assembled from fragments.
+    Survey(survey::Survey),
+}
+
+/// A scenario template's compiled parts.
+struct ScenarioBody {
+    scenario: ScenarioId,
+    /// Variables: slot names, then pick names.
+    variables: Arc<[String]>,
+    text: Piece,
+    variants: Vec<(String, Piece)>,
+    actions: Vec<CompiledAction>,
+    /// Texts and labels are literal: nothing is rendered.
+    verbatim: bool,
+    /// `{"kind":"scenario","template":…,"topic":…,"bindings":{`
     json_prefix: String,
     /// `"name":` for each variable.
     json_keys: Vec<String>,
@@ -150,8 +170,12 @@ struct Compiled {
     json_slot_strings: Vec<Vec<String>>,
     /// `"lang":` for each variant.
     json_variant_keys: Vec<String>,
-    /// The template's `file:line` as a JSON literal.
-    json_location: String,
+}
+
+/// A text of a scenario: a template, or, in a verbatim scenario, the text itself.
+enum Piece {
+    Template(CompiledTemplate),
+    Literal(String),
 }
 
 /// One axis of a template's binding space.
@@ -160,12 +184,14 @@ enum Dim {
     Slot(usize, u64),
     /// A pick: each candidate in either orientation.
     Pick(Candidates),
+    /// The parts of a question or stance: the lines it is asked in.
+    Part(u64),
 }
 
 impl Dim {
     fn size(&self) -> u64 {
         match self {
-            Dim::Slot(_, n) => *n,
+            Dim::Slot(_, n) | Dim::Part(n) => *n,
             Dim::Pick(c) => 2 * c.len() as u64,
         }
     }
@@ -182,7 +208,9 @@ struct CompiledAction {
     json_tail: String,
     label: Option<CompiledTemplate>,
     upholds: Vec<Term>,
+    upholds_indirect: Vec<bool>,
     violates: Vec<Term>,
+    violates_indirect: Vec<bool>,
     /// The variable (index) of the rule the action follows.
     follows: Option<usize>,
     distractor: bool,
@@ -195,6 +223,15 @@ struct Plan {
     seed: u64,
     choices: Vec<u64>,
     rng: ChaCha8Rng,
+}
+
+/// What one scenario line is made of, besides its plan and the order of its options.
+#[derive(Clone, Copy)]
+struct ScenarioLine<'b, 'r> {
+    bound: &'b [Bound<'r>],
+    text: &'b str,
+    variants: &'b [std::borrow::Cow<'b, str>],
+    labels: &'b [Option<String>],
 }
 
 /// A variable's value in one binding.
@@ -220,8 +257,16 @@ impl<'a> Expansion<'a> {
         let mut env = compile::environment();
         let mut diagnostics = Vec::new();
         let mut templates = Vec::new();
-        for (t, &sid) in suite.scenarios.iter().enumerate() {
-            match compile_scenario(framework, sources, &mut env, sid, t, seed) {
+        let personas = survey::Personas::new(framework, &mut env, suite)?;
+        for (t, &item) in suite.items.iter().enumerate() {
+            let compiled = match item {
+                SuiteItem::Scenario(sid) => {
+                    compile_scenario(framework, sources, &mut env, sid, t, seed)
+                }
+                SuiteItem::Question(q) => Ok(survey::question(framework, sources, q, &personas)),
+                SuiteItem::Stance(st) => Ok(survey::stance(framework, sources, st)),
+            };
+            match compiled {
                 Ok(c) => templates.push(c),
                 Err(mut d) => diagnostics.append(&mut d),
             }
@@ -236,7 +281,10 @@ impl<'a> Expansion<'a> {
                     format!("suite `{}` has no scenarios", suite.id),
                 )
                 .label(suite.span, "nothing to expand")
-                .help("declare a `scenario` in its file, or list scenarios with `from`"),
+                .help(
+                    "declare a `scenario`, `question` or `stance` in its file, or list some \
+                     with `from`",
+                ),
             ]);
         }
         let spaces: u128 = templates.iter().map(|t| t.space).sum();
@@ -244,12 +292,11 @@ impl<'a> Expansion<'a> {
             Size::Count(n) => u128::from(n),
             Size::Each(n) => spaces.saturating_mul(u128::from(n)),
         };
-        if templates.iter().any(|t| t.space == 0) {
+        if let Some(SuiteItem::Scenario(empty)) =
+            templates.iter().find(|t| t.space == 0).map(|t| t.item)
+        {
             // A pick or slot with no choice; `check` explains which.
-            let t = templates
-                .iter()
-                .find(|t| t.space == 0)
-                .map_or(0, |t| t.scenario.index());
+            let t = empty.index();
             return Err(vec![
                 Diagnostic::new(
                     Code::NoCandidates,
@@ -355,7 +402,7 @@ impl<'a> Expansion<'a> {
             "seed": self.seed,
             "source_hash": format!("xxh3-128:{:032x}", xxh3_128(&hasher)),
             "files": files,
-            "templates": self.templates.iter().map(|t| &self.framework.scenarios[t.scenario.index()].id).collect::<Vec<_>>(),
+            "templates": self.templates.iter().map(|t| item_id(self.framework, t.item)).collect::<Vec<_>>(),
             size: n,
             "balance": match self.suite.balance { Balance::Random => "random", Balance::Pairs => "pairs", Balance::Diverse => "diverse" },
             "twins": self.suite.twins,
@@ -363,6 +410,8 @@ impl<'a> Expansion<'a> {
             "dedupe": self.suite.dedupe,
             "order": match self.suite.order { Order::Fixed => "fixed", Order::Shuffled => "shuffled" },
             "distractors": self.suite.distractors,
+            "persona": self.suite.persona.as_ref().map(|p| compile::dedent(&p.source).0),
+            "pass": survey::pass_json(self.suite),
         });
         if let (Some(s), Some(map)) = (shard, header.as_object_mut()) {
             map.insert("shard".into(), format!("{}/{}", s.index, s.of).into());
@@ -415,7 +464,9 @@ impl<'a> Expansion<'a> {
                 })
                 .collect(),
         };
-        if self.suite.require_conflict && !self.conflicting(c, &choices) {
+        // Questions and stances pose no values in conflict: the filter keeps them.
+        let filtered = self.suite.require_conflict && matches!(c.body, Body::Scenario(_));
+        if filtered && !self.conflicting(c, &choices) {
             // A drawn binding may be redrawn; an enumerated one is simply dropped.
             if matches!(self.size, Size::Each(_)) {
                 return None;
@@ -445,13 +496,17 @@ impl<'a> Expansion<'a> {
         })
     }
 
-    /// The values each non-distractor action of a binding upholds.
+    /// The values each non-distractor action of a binding upholds (none for a question or
+    /// stance).
     fn upheld(&self, c: &Compiled, bound: &[Bound<'_>]) -> Vec<Vec<ValueId>> {
-        c.actions
+        let Body::Scenario(b) = &c.body else {
+            return Vec::new();
+        };
+        b.actions
             .iter()
             .filter(|a| !a.distractor)
             .map(|a| {
-                let (mut up, _) = self.action_values(c, a, bound);
+                let (mut up, _) = self.action_values(b, a, bound);
                 up.dedup();
                 up
             })
@@ -461,9 +516,12 @@ impl<'a> Expansion<'a> {
     /// Whether two actions of a binding uphold values in a declared conflict (directly or
     /// through the values above them).
     fn conflicting(&self, c: &Compiled, choices: &[u64]) -> bool {
+        let Body::Scenario(body) = &c.body else {
+            return false;
+        };
         let bound = self.bind(c, choices);
         // Two options following rules declared in conflict.
-        let followed: Vec<RuleId> = c
+        let followed: Vec<RuleId> = body
             .actions
             .iter()
             .filter(|a| !a.distractor)
@@ -497,12 +555,16 @@ impl<'a> Expansion<'a> {
         false
     }
 
-    /// The variables' values for a binding.
+    /// The variables' values for a binding (none for a question or stance).
     fn bind(&self, c: &Compiled, choices: &[u64]) -> Vec<Bound<'a>> {
-        let scenario = &self.framework.scenarios[c.scenario.index()];
-        let mut out = Vec::with_capacity(c.variables.len());
+        let Body::Scenario(body) = &c.body else {
+            return Vec::new();
+        };
+        let scenario = &self.framework.scenarios[body.scenario.index()];
+        let mut out = Vec::with_capacity(body.variables.len());
         for (dim, &choice) in c.dims.iter().zip(choices) {
             match dim {
+                Dim::Part(_) => {}
                 Dim::Slot(s, _) => out.push(match &scenario.slots[*s].domain {
                     SlotDomain::Strings(items) => Bound::Text(&items[choice as usize]),
                     SlotDomain::Values(values) => Bound::Value(values[choice as usize]),
@@ -529,11 +591,11 @@ impl<'a> Expansion<'a> {
     /// The values an action upholds and violates under a binding.
     fn action_values(
         &self,
-        c: &Compiled,
+        c: &ScenarioBody,
         a: &CompiledAction,
         bound: &[Bound<'_>],
     ) -> (Vec<ValueId>, Vec<ValueId>) {
-        let resolve = |terms: &[Term], c: &Compiled| -> Vec<ValueId> {
+        let resolve = |terms: &[Term], c: &ScenarioBody| -> Vec<ValueId> {
             terms
                 .iter()
                 .filter_map(|t| match t {
@@ -558,7 +620,8 @@ impl<'a> Expansion<'a> {
         (up, down)
     }
 
-    /// Renders one plan: the scenario, and its twin when the suite asks for twins.
+    /// Renders one plan: the scenario (or question or stance line), and its twin when the
+    /// suite asks for twins.
     fn render(
         &self,
         plan: &mut Plan,
@@ -568,57 +631,74 @@ impl<'a> Expansion<'a> {
         spans: &mut Vec<Rendered>,
     ) -> Result<(), Diagnostic> {
         let c = &self.templates[plan.template];
-        let scenario = &self.framework.scenarios[c.scenario.index()];
+        let body = match &c.body {
+            Body::Scenario(body) => body,
+            Body::Survey(survey) => {
+                self.render_survey(plan, c, survey, lines, out, spans);
+                return Ok(());
+            }
+        };
+        let scenario = &self.framework.scenarios[body.scenario.index()];
         let bound = self.bind(c, &plan.choices);
-        let values: Vec<Jinja> = bound
-            .iter()
-            .map(|b| match *b {
-                Bound::Text(s) => Jinja::from(s),
-                Bound::Value(v) => local
-                    .values
-                    .entry(v)
-                    .or_insert_with(|| self.value_view(v))
-                    .clone(),
-                Bound::Rule(r) => local
-                    .rules
-                    .entry(r)
-                    .or_insert_with(|| self.rule_view(r))
-                    .clone(),
-            })
-            .collect();
-        let names = local.variables.entry(plan.template).or_insert_with(|| {
-            // A copy per thread: sharing one would make every scenario touch the same
-            // reference count from both threads.
-            c.variables.iter().cloned().collect::<Vec<_>>().into()
-        });
-        let context = Jinja::from_object(Context {
-            names: Arc::clone(names),
-            values,
-        });
-        let text = self.run_template(&c.text, &context, plan, scenario)?;
-        let mut variants = Vec::with_capacity(c.variants.len());
-        for (_, t) in &c.variants {
-            variants.push(self.run_template(t, &context, plan, scenario)?);
+        // A verbatim scenario renders nothing, so it needs no template context.
+        let context = if body.verbatim {
+            None
+        } else {
+            let values: Vec<Jinja> = bound
+                .iter()
+                .map(|b| match *b {
+                    Bound::Text(s) => Jinja::from(s),
+                    Bound::Value(v) => local
+                        .values
+                        .entry(v)
+                        .or_insert_with(|| self.value_view(v))
+                        .clone(),
+                    Bound::Rule(r) => local
+                        .rules
+                        .entry(r)
+                        .or_insert_with(|| self.rule_view(r))
+                        .clone(),
+                })
+                .collect();
+            let names = local.variables.entry(plan.template).or_insert_with(|| {
+                // A copy per thread: sharing one would make every scenario touch the same
+                // reference count from both threads.
+                body.variables.iter().cloned().collect::<Vec<_>>().into()
+            });
+            Some(Jinja::from_object(Context {
+                names: Arc::clone(names),
+                values,
+            }))
+        };
+        let text = self.piece(&body.text, context.as_ref(), plan, scenario)?;
+        let mut variants = Vec::with_capacity(body.variants.len());
+        for (_, t) in &body.variants {
+            variants.push(self.piece(t, context.as_ref(), plan, scenario)?);
         }
         // Options: every non-distractor action; distractors as often as the suite says.
         let include_distractors = rng::unit(&mut plan.rng) < self.suite.distractors;
-        let mut options: Vec<usize> = (0..c.actions.len())
-            .filter(|&i| include_distractors || !c.actions[i].distractor)
+        let mut options: Vec<usize> = (0..body.actions.len())
+            .filter(|&i| include_distractors || !body.actions[i].distractor)
             .collect();
         if self.suite.order == Order::Shuffled {
             rng::shuffle(&mut plan.rng, &mut options);
         }
-        let mut labels: Vec<Option<String>> = Vec::with_capacity(c.actions.len());
-        for a in &c.actions {
-            labels.push(match (&a.json_label, &a.label) {
-                (Some(_), _) => None,
-                (None, Some(t)) => Some(self.run_template(t, &context, plan, scenario)?),
-                (None, None) => None,
+        let mut labels: Vec<Option<String>> = Vec::with_capacity(body.actions.len());
+        for a in &body.actions {
+            labels.push(match (&a.json_label, &a.label, &context) {
+                (None, Some(t), Some(context)) => {
+                    Some(self.run_template(t, context, plan, scenario)?)
+                }
+                _ => None,
             });
         }
-        let base = self.write_scenario(
-            plan, c, &bound, &text, &variants, &options, &labels, None, out, spans,
-        );
+        let scenario_line = ScenarioLine {
+            bound: &bound,
+            text: &text,
+            variants: &variants,
+            labels: &labels,
+        };
+        let base = self.write_scenario(plan, c, body, &scenario_line, &options, None, out, spans);
         if let Some((index, shard)) = lines {
             finish_line(out, spans, index, shard);
         }
@@ -627,11 +707,9 @@ impl<'a> Expansion<'a> {
             self.write_scenario(
                 plan,
                 c,
-                &bound,
-                &text,
-                &variants,
+                body,
+                &scenario_line,
                 &options,
-                &labels,
                 Some(base),
                 out,
                 spans,
@@ -641,6 +719,102 @@ impl<'a> Expansion<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Writes the line of a question or stance part, and its twin when the suite asks for
+    /// twins. Nothing is rendered: the lines are assembled from fragments made once.
+    fn render_survey(
+        &self,
+        plan: &mut Plan,
+        c: &Compiled,
+        survey: &survey::Survey,
+        lines: Option<(u64, Option<Shard>)>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) {
+        let part = survey.part(plan.choices.first().copied().unwrap_or(0));
+        // The draw of the distractors is made, though a question has none, so the stream
+        // of every draw is used in the same order.
+        let _ = rng::unit(&mut plan.rng);
+        let mut options: Vec<usize> = (0..survey.options(part).len()).collect();
+        if self.suite.order == Order::Shuffled {
+            rng::shuffle(&mut plan.rng, &mut options);
+        }
+        let base = self.write_survey(plan, c, survey, part, &options, None, out, spans);
+        if let Some((index, shard)) = lines {
+            finish_line(out, spans, index, shard);
+        }
+        if self.suite.twins {
+            options.reverse();
+            self.write_survey(plan, c, survey, part, &options, Some(base), out, spans);
+            if let Some((index, shard)) = lines {
+                finish_line(out, spans, index + 1, shard);
+            }
+        }
+    }
+
+    /// Writes one question or stance line, like [`Expansion::write_scenario`].
+    #[allow(clippy::too_many_arguments)]
+    fn write_survey(
+        &self,
+        plan: &Plan,
+        c: &Compiled,
+        survey: &survey::Survey,
+        part: &survey::Part,
+        options: &[usize],
+        twin_of: Option<u128>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) -> u128 {
+        let start = out.len();
+        out.extend_from_slice(part.head.as_bytes());
+        let actions = survey.options(part);
+        for (n, &i) in options.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(actions[i].as_bytes());
+        }
+        out.extend_from_slice(b"]}");
+        let id = xxh3_128(&out[start..]);
+        out.pop();
+        out.extend_from_slice(part.tail.as_bytes());
+        self.write_trailer(plan, c, id, twin_of, out);
+        out.extend_from_slice(b",\"relations\":[],\"rules\":[]}}\n");
+        spans.push(Rendered {
+            id,
+            start,
+            end: out.len(),
+        });
+        id
+    }
+
+    /// Writes the fields every line ends with, from `seed` to the provenance's `template`.
+    fn write_trailer(
+        &self,
+        plan: &Plan,
+        c: &Compiled,
+        id: u128,
+        twin_of: Option<u128>,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(b",\"seed\":\"");
+        push_hex(out, u128::from(plan.seed), 16);
+        out.extend_from_slice(b"\",\"draw\":");
+        push_u64(out, plan.draw);
+        out.extend_from_slice(b",\"suite\":");
+        out.extend_from_slice(self.json.suite.as_bytes());
+        out.extend_from_slice(b",\"twin_group\":");
+        match twin_of.or(self.suite.twins.then_some(id)) {
+            Some(group) => {
+                out.extend_from_slice(b"\"s");
+                push_hex(out, group, 32);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"provenance\":{\"template\":");
+        out.extend_from_slice(c.json_location.as_bytes());
     }
 
     /// A value as templates see it.
@@ -667,12 +841,14 @@ impl<'a> Expansion<'a> {
     }
 
     /// Writes `,`-separated JSON names of the values `terms` resolve to under `bound`, and
-    /// of those the followed rule adds.
+    /// of those the followed rule adds; with `only`, just the terms whose flag is set (and
+    /// none of the rule's).
     fn push_values(
         &self,
         out: &mut Vec<u8>,
-        c: &Compiled,
+        c: &ScenarioBody,
         terms: &[Term],
+        only: Option<&[bool]>,
         rule_values: &[ValueId],
         bound: &[Bound<'_>],
     ) {
@@ -684,7 +860,10 @@ impl<'a> Expansion<'a> {
             first = false;
             out.extend_from_slice(self.json.values[v.index()].as_bytes());
         };
-        for t in terms {
+        for (i, t) in terms.iter().enumerate() {
+            if only.is_some_and(|flags| !flags.get(i).copied().unwrap_or(false)) {
+                continue;
+            }
             match t {
                 Term::Value(v) => push(out, *v),
                 Term::Variable(name) => {
@@ -699,8 +878,28 @@ impl<'a> Expansion<'a> {
                 }
             }
         }
-        for &v in rule_values {
-            push(out, v);
+        if only.is_none() {
+            for &v in rule_values {
+                push(out, v);
+            }
+        }
+    }
+
+    /// A scenario's text under a binding: the template rendered, or the literal text.
+    fn piece<'p>(
+        &self,
+        piece: &'p Piece,
+        context: Option<&Jinja>,
+        plan: &Plan,
+        scenario: &Scenario,
+    ) -> Result<std::borrow::Cow<'p, str>, Diagnostic> {
+        match (piece, context) {
+            (Piece::Template(t), Some(context)) => self
+                .run_template(t, context, plan, scenario)
+                .map(std::borrow::Cow::Owned),
+            (Piece::Literal(text), _) => Ok(std::borrow::Cow::Borrowed(text)),
+            // A template needs a context; a verbatim scenario has only literals.
+            (Piece::Template(t), None) => Ok(std::borrow::Cow::Owned(t.source.clone())),
         }
     }
 
@@ -752,16 +951,20 @@ impl<'a> Expansion<'a> {
     fn write_scenario(
         &self,
         plan: &Plan,
-        c: &Compiled,
-        bound: &[Bound<'_>],
-        text: &str,
-        variants: &[String],
+        compiled: &Compiled,
+        c: &ScenarioBody,
+        line: &ScenarioLine<'_, '_>,
         options: &[usize],
-        labels: &[Option<String>],
         twin_of: Option<u128>,
         out: &mut Vec<u8>,
         spans: &mut Vec<Rendered>,
     ) -> u128 {
+        let ScenarioLine {
+            bound,
+            text,
+            variants,
+            labels,
+        } = *line;
         // The content comes first so the id can be hashed from it in place; the writer puts
         // `{"id":…,"index":…,` in front, in place of the content's own `{`.
         let start = out.len();
@@ -816,35 +1019,29 @@ impl<'a> Expansion<'a> {
                 None => (&[], &[]),
             };
             out.extend_from_slice(b",\"upholds\":[");
-            self.push_values(out, c, &a.upholds, rule_up, bound);
+            self.push_values(out, c, &a.upholds, None, rule_up, bound);
             out.extend_from_slice(b"],\"violates\":[");
-            self.push_values(out, c, &a.violates, rule_down, bound);
+            self.push_values(out, c, &a.violates, None, rule_down, bound);
+            out.extend_from_slice(b"],\"upholds_indirect\":[");
+            if a.upholds_indirect.contains(&true) {
+                let flags = Some(a.upholds_indirect.as_slice());
+                self.push_values(out, c, &a.upholds, flags, &[], bound);
+            }
+            out.extend_from_slice(b"],\"violates_indirect\":[");
+            if a.violates_indirect.contains(&true) {
+                let flags = Some(a.violates_indirect.as_slice());
+                self.push_values(out, c, &a.violates, flags, &[], bound);
+            }
             out.push(b']');
             out.extend_from_slice(a.json_tail.as_bytes());
         }
         out.extend_from_slice(b"]}");
         let id = xxh3_128(&out[start..]);
         out.pop();
-        out.extend_from_slice(b",\"seed\":\"");
-        push_hex(out, u128::from(plan.seed), 16);
-        out.extend_from_slice(b"\",\"draw\":");
-        push_u64(out, plan.draw);
-        out.extend_from_slice(b",\"suite\":");
-        out.extend_from_slice(self.json.suite.as_bytes());
-        out.extend_from_slice(b",\"twin_group\":");
-        match twin_of.or(self.suite.twins.then_some(id)) {
-            Some(group) => {
-                out.extend_from_slice(b"\"s");
-                push_hex(out, group, 32);
-                out.push(b'"');
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"provenance\":{\"template\":");
-        out.extend_from_slice(c.json_location.as_bytes());
+        self.write_trailer(plan, compiled, id, twin_of, out);
         out.extend_from_slice(b",\"relations\":[");
         let mut first = true;
-        for (dim, &choice) in c.dims.iter().zip(&plan.choices) {
+        for (dim, &choice) in compiled.dims.iter().zip(&plan.choices) {
             if let Dim::Pick(cands) = dim {
                 for &r in &cands[(choice / 2) as usize].relations {
                     if !first {
@@ -1099,7 +1296,6 @@ impl<'a> Expansion<'a> {
     fn explanation(&self, plan: &Plan, rendered: &[u8]) -> String {
         use std::fmt::Write as _;
         let c = &self.templates[plan.template];
-        let scenario = &self.framework.scenarios[c.scenario.index()];
         let bound = self.bind(c, &plan.choices);
         let line = |span: crate::source::Span| -> String {
             match span.file {
@@ -1117,9 +1313,24 @@ impl<'a> Expansion<'a> {
             "suite     {} (seed {}), draw {}, scenario seed {:016x}",
             self.suite.id, self.seed, plan.draw, plan.seed
         );
-        let _ = writeln!(out, "template  {}", line(scenario.span));
+        let body = match &c.body {
+            Body::Scenario(body) => body,
+            Body::Survey(survey) => {
+                let what = match c.item {
+                    SuiteItem::Stance(_) => "stance",
+                    _ => "question",
+                };
+                let _ = writeln!(out, "{what:<9} {}", line(item_span(self.framework, c.item)));
+                let part = survey.part(plan.choices.first().copied().unwrap_or(0));
+                let _ = writeln!(out, "part      {}", part.describe);
+                let _ = writeln!(out, "scenario");
+                let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
+                return out;
+            }
+        };
+        let _ = writeln!(out, "template  {}", line(item_span(self.framework, c.item)));
         let _ = writeln!(out, "bindings");
-        for (name, b) in c.variables.iter().zip(&bound) {
+        for (name, b) in body.variables.iter().zip(&bound) {
             let value = match b {
                 Bound::Text(s) => format!("{s:?}"),
                 Bound::Value(v) => format!(
@@ -1165,6 +1376,24 @@ impl<'a> Expansion<'a> {
         let _ = writeln!(out, "scenario");
         let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
         out
+    }
+}
+
+/// The id of a suite's item.
+fn item_id(framework: &Framework, item: SuiteItem) -> &str {
+    match item {
+        SuiteItem::Scenario(x) => &framework.scenarios[x.index()].id,
+        SuiteItem::Question(x) => &framework.questions[x.index()].id,
+        SuiteItem::Stance(x) => &framework.stances[x.index()].id,
+    }
+}
+
+/// Where a suite's item is declared.
+fn item_span(framework: &Framework, item: SuiteItem) -> crate::source::Span {
+    match item {
+        SuiteItem::Scenario(x) => framework.scenarios[x.index()].span,
+        SuiteItem::Question(x) => framework.questions[x.index()].span,
+        SuiteItem::Stance(x) => framework.stances[x.index()].span,
     }
 }
 
@@ -1241,19 +1470,20 @@ fn compile_scenario(
     let mut errors = Vec::new();
     let variables: Vec<String> = scenario.variables().map(str::to_string).collect();
     let var_refs: Vec<&str> = variables.iter().map(String::as_str).collect();
-    let mut template =
-        |name: String, tpl: &Template, errors: &mut Vec<Diagnostic>| match compile::compile(
-            env,
-            name,
-            tpl,
-            compile::Owner::Scenario(&scenario.id),
-        ) {
-            Ok(c) => Some(c),
+    let verbatim = scenario.verbatim;
+    // A verbatim scenario's texts are literals: nothing of them is compiled.
+    let mut template = |name: String, tpl: &Template, errors: &mut Vec<Diagnostic>| {
+        if verbatim {
+            return Some(Piece::Literal(tpl.source.clone()));
+        }
+        match compile::compile(env, name, tpl, compile::Owner::Scenario(&scenario.id)) {
+            Ok(c) => Some(Piece::Template(c)),
             Err(d) => {
                 errors.push(d);
                 None
             }
-        };
+        }
+    };
     let text = match &scenario.text {
         Some(tpl) => template(format!("{t}/{}", scenario.id), tpl, &mut errors),
         None => None,
@@ -1266,16 +1496,22 @@ fn compile_scenario(
     }
     let mut actions = Vec::new();
     for a in &scenario.actions {
-        let label = match &a.label {
-            Some(tpl) => template(format!("{t}/{}/{}", scenario.id, a.id), tpl, &mut errors),
-            None => None,
-        };
         let static_label = match (&a.label, &a.follows) {
+            (Some(t), _) if verbatim => Some(json_str(&t.source)),
             (Some(t), _) if !t.source.contains("{{") && !t.source.contains("{%") => {
                 Some(json_str(&compile::dedent(&t.source).0))
             }
             (None, None) => Some(json_str(&a.id)),
             _ => None,
+        };
+        let label = match &a.label {
+            Some(tpl) => {
+                match template(format!("{t}/{}/{}", scenario.id, a.id), tpl, &mut errors) {
+                    Some(Piece::Template(c)) => Some(c),
+                    _ => None,
+                }
+            }
+            None => None,
         };
         actions.push(CompiledAction {
             json_head: format!("{{\"id\":{},\"label\":", json_str(&a.id)),
@@ -1288,7 +1524,9 @@ fn compile_scenario(
             id: a.id.clone(),
             label,
             upholds: a.upholds.clone(),
+            upholds_indirect: a.upholds_indirect.clone(),
             violates: a.violates.clone(),
+            violates_indirect: a.violates_indirect.clone(),
             follows: a
                 .follows
                 .as_ref()
@@ -1297,11 +1535,14 @@ fn compile_scenario(
         });
     }
     let mut unknown = Vec::new();
-    for tpl in text
+    let compiled = text
         .iter()
         .chain(variants.iter().map(|(_, t)| t))
-        .chain(actions.iter().filter_map(|a| a.label.as_ref()))
-    {
+        .filter_map(|p| match p {
+            Piece::Template(t) => Some(t),
+            Piece::Literal(_) => None,
+        });
+    for tpl in compiled.chain(actions.iter().filter_map(|a| a.label.as_ref())) {
         compile::check_variables(
             env,
             tpl,
@@ -1339,23 +1580,9 @@ fn compile_scenario(
     let space = dims
         .iter()
         .fold(1u128, |acc, d| acc.saturating_mul(u128::from(d.size())));
-    let pair_orders = dims
-        .iter()
-        .enumerate()
-        .map(|(d, dim)| {
-            let mut order: Vec<u32> = match dim {
-                Dim::Pick(c) => (0..c.len() as u32).collect(),
-                Dim::Slot(..) => Vec::new(),
-            };
-            rng::shuffle(
-                &mut rng::fixed(seed, &format!("{key}/pairs/{d}")),
-                &mut order,
-            );
-            order
-        })
-        .collect();
+    let pair_orders = pair_orders(&dims, seed, &key);
     let json_prefix = format!(
-        "{{\"template\":{},\"topic\":{},\"bindings\":{{",
+        "{{\"kind\":\"scenario\",\"template\":{},\"topic\":{},\"bindings\":{{",
         json_str(&scenario.id),
         scenario
             .topic
@@ -1380,21 +1607,43 @@ fn compile_scenario(
         .collect();
     let location = compile::location(sources, scenario.span);
     Ok(Compiled {
-        json_prefix,
-        json_keys,
-        json_slot_strings,
-        json_variant_keys,
-        json_location: json_str(&location),
-        scenario: sid,
+        item: SuiteItem::Scenario(sid),
         key,
-        variables: variables.into(),
         dims,
         space,
-        text,
-        variants,
-        actions,
         pair_orders,
+        json_location: json_str(&location),
+        body: Body::Scenario(Box::new(ScenarioBody {
+            scenario: sid,
+            variables: variables.into(),
+            text,
+            variants,
+            actions,
+            verbatim,
+            json_prefix,
+            json_keys,
+            json_slot_strings,
+            json_variant_keys,
+        })),
     })
+}
+
+/// For `balance pairs`: per dimension, a seeded order of a pick's candidates.
+fn pair_orders(dims: &[Dim], seed: u64, key: &str) -> Vec<Vec<u32>> {
+    dims.iter()
+        .enumerate()
+        .map(|(d, dim)| {
+            let mut order: Vec<u32> = match dim {
+                Dim::Pick(c) => (0..c.len() as u32).collect(),
+                Dim::Slot(..) | Dim::Part(_) => Vec::new(),
+            };
+            rng::shuffle(
+                &mut rng::fixed(seed, &format!("{key}/pairs/{d}")),
+                &mut order,
+            );
+            order
+        })
+        .collect()
 }
 
 /// What one rendering thread keeps for itself: template views of values and rules, and the
@@ -1696,14 +1945,18 @@ pub(crate) fn check(
             Err(d) => out.push(d),
         }
     }
-    for suite in &framework.suites {
+    for (index, suite) in framework.suites.iter().enumerate() {
         if broken(suite.module) {
             continue;
         }
+        survey::check_suite(framework, &mut env, index, suite, &mut out);
         let Some(space) = suite
-            .scenarios
+            .items
             .iter()
-            .map(|s| spaces.get(s.index()).copied().flatten())
+            .map(|&item| match item {
+                SuiteItem::Scenario(s) => spaces.get(s.index()).copied().flatten(),
+                _ => Some(survey::space(framework, suite, item)),
+            })
             .try_fold(0u128, |acc, s| s.map(|s| acc.saturating_add(s)))
         else {
             continue;

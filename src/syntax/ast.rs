@@ -125,6 +125,10 @@ pub enum Item {
     Steer(Steer),
     /// `constitution id "label" { principle "…" … }`
     Constitution(Constitution),
+    /// `question id "text" { option …  reference … }`: a survey question
+    Question(Question),
+    /// `stance id "country" { statement …  reversed … }`: a country's stance
+    Stance(Stance),
     /// A value node, `keyword id "label" { … }`
     Node(Node),
 }
@@ -144,6 +148,8 @@ impl Item {
             Item::Prompt(x) => x.span,
             Item::Steer(x) => x.span,
             Item::Constitution(x) => x.span,
+            Item::Question(x) => x.span,
+            Item::Stance(x) => x.span,
             Item::Node(x) => x.span,
         }
     }
@@ -454,13 +460,17 @@ pub enum ScenarioEntry {
     Action(Action),
     /// `describe "…"`
     Describe(Str, Span),
+    /// `verbatim`: texts and labels are taken as written, not as templates
+    Verbatim(Span),
 }
 
 impl ScenarioEntry {
     /// Where the entry is.
     pub fn span(&self) -> Span {
         match self {
-            ScenarioEntry::Topic(_, s) | ScenarioEntry::Describe(_, s) => *s,
+            ScenarioEntry::Topic(_, s)
+            | ScenarioEntry::Describe(_, s)
+            | ScenarioEntry::Verbatim(s) => *s,
             ScenarioEntry::Slot(x) => x.span,
             ScenarioEntry::Pick(x) => x.span,
             ScenarioEntry::Text(x) => x.span,
@@ -563,8 +573,14 @@ pub enum ActionAttribute {
     Upholds(Vec<Reference>, Span),
     /// `violates b`
     Violates(Vec<Reference>, Span),
+    /// `upholds indirectly trust`: values upheld through the action's consequences
+    UpholdsIndirectly(Vec<Reference>, Span),
+    /// `violates indirectly trust`
+    ViolatesIndirectly(Vec<Reference>, Span),
     /// `affects colleague -, company +`
     Affects(Vec<Party>, Span),
+    /// `affects indirectly "the team"`: parties affected through the consequences
+    AffectsIndirectly(Vec<Party>, Span),
     /// `follows r1`: the action follows a picked rule
     Follows(Ident, Span),
     /// `distractor`: an irrelevant option
@@ -579,7 +595,10 @@ impl ActionAttribute {
         match self {
             ActionAttribute::Upholds(_, s)
             | ActionAttribute::Violates(_, s)
+            | ActionAttribute::UpholdsIndirectly(_, s)
+            | ActionAttribute::ViolatesIndirectly(_, s)
             | ActionAttribute::Affects(_, s)
+            | ActionAttribute::AffectsIndirectly(_, s)
             | ActionAttribute::Follows(_, s)
             | ActionAttribute::Distractor(s)
             | ActionAttribute::Describe(_, s) => *s,
@@ -636,6 +655,10 @@ pub enum SuiteSetting {
     Distractors(Number, Span),
     /// `order fixed` / `order shuffled`
     Order(Ident, Span),
+    /// `persona "Answer as someone from {{ population }} would."`
+    Persona(Str, Span),
+    /// `pass "France" 0.8`, or `pass 0.8` for every population
+    Pass(Option<Str>, Number, Span),
     /// `describe "…"`
     Describe(Str, Span),
 }
@@ -654,6 +677,8 @@ impl SuiteSetting {
             | SuiteSetting::Dedupe(s)
             | SuiteSetting::Distractors(_, s)
             | SuiteSetting::Order(_, s)
+            | SuiteSetting::Persona(_, s)
+            | SuiteSetting::Pass(_, _, s)
             | SuiteSetting::Describe(_, s) => *s,
         }
     }
@@ -721,3 +746,110 @@ pub type Prompt = PresentationBlock;
 pub type Steer = PresentationBlock;
 /// `constitution id "label" { principle "…" … }`
 pub type Constitution = PresentationBlock;
+
+/// `question id "text" { source …  option …  reference … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Question {
+    /// Its id.
+    pub id: Ident,
+    /// The question as it is put.
+    pub text: Str,
+    /// Its entries, in source order.
+    pub entries: Vec<QuestionEntry>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// What a question's block holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuestionEntry {
+    /// `option very "Very important"`
+    Option(QuestionOption),
+    /// `reference "France" [0.4, 0.5, 0.1]`
+    Reference(ReferenceAnswers),
+    /// `source "…"`
+    Source(Str, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl QuestionEntry {
+    /// Where the entry is.
+    pub fn span(&self) -> Span {
+        match self {
+            QuestionEntry::Option(o) => o.span,
+            QuestionEntry::Reference(r) => r.span,
+            QuestionEntry::Source(_, s) | QuestionEntry::Describe(_, s) => *s,
+        }
+    }
+}
+
+/// `option id "label"`: one answer a question offers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuestionOption {
+    /// Its id.
+    pub id: Ident,
+    /// The answer as it is shown.
+    pub label: Str,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// `reference "France" [0.40, 0.50, 0.10]`: how a population answered, one share per
+/// option in the order of the options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceAnswers {
+    /// The population.
+    pub population: Str,
+    /// The shares, as written.
+    pub shares: Vec<Number>,
+    /// The bracketed list.
+    pub list_span: Span,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// `stance id "country" { question …  statement …  reversed … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stance {
+    /// Its id.
+    pub id: Ident,
+    /// The country whose stance it is.
+    pub country: Str,
+    /// Its attributes, in source order.
+    pub attributes: Vec<StanceAttribute>,
+    /// The block's braces, if it has a block.
+    pub braces: Option<Braces>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// An attribute of a stance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StanceAttribute {
+    /// `question "…"`: the question the stance answers
+    Question(Str, Span),
+    /// `statement "…"`: the stance
+    Statement(Str, Span),
+    /// `reversed "…"`: the opposite stance
+    Reversed(Str, Span),
+    /// `source "…"`
+    Source(Str, Span),
+    /// `describe "…"`
+    Describe(Str, Span),
+}
+
+impl StanceAttribute {
+    /// Where the attribute is.
+    pub fn span(&self) -> Span {
+        match self {
+            StanceAttribute::Question(_, s)
+            | StanceAttribute::Statement(_, s)
+            | StanceAttribute::Reversed(_, s)
+            | StanceAttribute::Source(_, s)
+            | StanceAttribute::Describe(_, s) => *s,
+        }
+    }
+}

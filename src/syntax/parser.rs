@@ -71,6 +71,14 @@ pub const RESERVED: &[&str] = &[
     "toward",
     "away",
     "principle",
+    "verbatim",
+    "indirectly",
+    "persona",
+    "pass",
+    "option",
+    "reference",
+    "statement",
+    "reversed",
 ];
 
 /// Words that start a top-level item, for suggestions after a syntax error.
@@ -88,6 +96,8 @@ const ITEM_WORDS: &[&str] = &[
     "prompt",
     "steer",
     "constitution",
+    "question",
+    "stance",
 ];
 
 /// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
@@ -410,6 +420,9 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     if expected == ["a number"] {
         return "write a number such as `0.5`".into();
     }
+    if expected == [describe(Rule::number_list)] {
+        return "write one share per option, in brackets: `[0.4, 0.5, 0.1]`".into();
+    }
     if expected.contains(&"a name") {
         return "names are identifiers such as `honesty`, or `ns.id` for a name from an \
                 imported framework"
@@ -512,6 +525,8 @@ fn describe(r: Rule) -> &'static str {
         | Rule::prompt
         | Rule::steer
         | Rule::constitution
+        | Rule::question
+        | Rule::stance
         | Rule::profile => "an item",
         Rule::framework_body | Rule::rule_body | Rule::profile_body | Rule::node_body => "`{`",
         Rule::relation_attr => "`weight` or `note`",
@@ -553,6 +568,20 @@ fn describe(r: Rule) -> &'static str {
         Rule::kw_toward | Rule::toward_attr => "`toward`",
         Rule::kw_away | Rule::away_attr => "`away`",
         Rule::kw_principle | Rule::principle_attr => "`principle`",
+        Rule::kw_verbatim | Rule::verbatim_flag => "`verbatim`",
+        Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
+        Rule::action_upholds => "`upholds`",
+        Rule::action_violates => "`violates`",
+        Rule::kw_persona | Rule::persona_attr => "`persona`",
+        Rule::kw_pass | Rule::pass_attr => "`pass`",
+        Rule::kw_question | Rule::question_attr => "`question`",
+        Rule::kw_option | Rule::option_decl => "`option`",
+        Rule::kw_reference | Rule::reference_decl => "`reference`",
+        Rule::number_list => "a list of numbers such as `[0.4, 0.6]`",
+        Rule::kw_stance => "`stance`",
+        Rule::kw_statement | Rule::statement_attr => "`statement`",
+        Rule::kw_reversed | Rule::reversed_attr => "`reversed`",
+        Rule::question_body | Rule::stance_body => "`{`",
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::comma => "`,`",
     }
 }
@@ -618,6 +647,8 @@ impl Builder {
             Rule::prompt => Item::Prompt(self.presentation(pair)),
             Rule::steer => Item::Steer(self.presentation(pair)),
             Rule::constitution => Item::Constitution(self.presentation(pair)),
+            Rule::question => Item::Question(self.question(pair)),
+            Rule::stance => Item::Stance(self.stance(pair)),
             _ => Item::Node(self.node(pair)),
         }
     }
@@ -645,7 +676,9 @@ impl Builder {
                 | Rule::suite_body
                 | Rule::prompt_body
                 | Rule::steer_body
-                | Rule::constitution_body => {
+                | Rule::constitution_body
+                | Rule::question_body
+                | Rule::stance_body => {
                     let mut b = Braces::default();
                     for a in p.into_inner() {
                         let aspan = self.span(&a);
@@ -866,6 +899,7 @@ impl Builder {
                             Rule::describe_attr => {
                                 entries.push(ScenarioEntry::Describe(self.last_string(e), espan))
                             }
+                            Rule::verbatim_flag => entries.push(ScenarioEntry::Verbatim(espan)),
                             Rule::slot_decl => {
                                 let mut inner = e.into_inner().skip(1);
                                 let name = self.ident(inner.next());
@@ -980,15 +1014,36 @@ impl Builder {
     fn action(&self, pair: Pair<'_, Rule>) -> Action {
         let b = self.block(pair, |a, span| {
             Some(match a.as_rule() {
-                Rule::upholds_attr => ActionAttribute::Upholds(self.references(a), span),
-                Rule::violates_attr => ActionAttribute::Violates(self.references(a), span),
-                Rule::affects_attr => ActionAttribute::Affects(
-                    a.into_inner()
+                Rule::action_upholds | Rule::action_violates => {
+                    let upholds = a.as_rule() == Rule::action_upholds;
+                    let indirect = a
+                        .clone()
+                        .into_inner()
+                        .any(|p| p.as_rule() == Rule::indirectly);
+                    let refs = self.references(a);
+                    match (upholds, indirect) {
+                        (true, false) => ActionAttribute::Upholds(refs, span),
+                        (true, true) => ActionAttribute::UpholdsIndirectly(refs, span),
+                        (false, false) => ActionAttribute::Violates(refs, span),
+                        (false, true) => ActionAttribute::ViolatesIndirectly(refs, span),
+                    }
+                }
+                Rule::affects_attr => {
+                    let indirect = a
+                        .clone()
+                        .into_inner()
+                        .any(|p| p.as_rule() == Rule::indirectly);
+                    let parties = a
+                        .into_inner()
                         .filter(|p| p.as_rule() == Rule::party)
                         .map(|p| self.party(p))
-                        .collect(),
-                    span,
-                ),
+                        .collect();
+                    if indirect {
+                        ActionAttribute::AffectsIndirectly(parties, span)
+                    } else {
+                        ActionAttribute::Affects(parties, span)
+                    }
+                }
                 Rule::follows_attr => {
                     ActionAttribute::Follows(self.ident(a.into_inner().nth(1)), span)
                 }
@@ -1040,6 +1095,19 @@ impl Builder {
                         _ => SuiteSetting::Distractors(n, span),
                     }
                 }
+                Rule::persona_attr => SuiteSetting::Persona(self.last_string(a), span),
+                Rule::pass_attr => {
+                    let mut population = None;
+                    let mut mark = None;
+                    for p in a.into_inner() {
+                        match p.as_rule() {
+                            Rule::string => population = Some(self.string(Some(p))),
+                            Rule::number => mark = Some(self.number(p)),
+                            _ => {}
+                        }
+                    }
+                    SuiteSetting::Pass(population, mark?, span)
+                }
                 Rule::balance_attr | Rule::twins_attr | Rule::require_attr | Rule::order_attr => {
                     let word = self.ident(a.into_inner().nth(1));
                     match kind {
@@ -1085,6 +1153,72 @@ impl Builder {
             label: b.label,
             attributes: b.attributes,
             braces: b.braces.unwrap_or_default(),
+            span: b.span,
+        }
+    }
+
+    fn question(&self, pair: Pair<'_, Rule>) -> ast::Question {
+        let b = self.block(pair, |e, span| match e.as_rule() {
+            Rule::source_attr => Some(QuestionEntry::Source(self.last_string(e), span)),
+            Rule::describe_attr => Some(QuestionEntry::Describe(self.last_string(e), span)),
+            Rule::option_decl => {
+                let mut inner = e.into_inner().skip(1);
+                let id = self.ident(inner.next());
+                let label = self.string(inner.next());
+                Some(QuestionEntry::Option(QuestionOption { id, label, span }))
+            }
+            Rule::reference_decl => {
+                let mut population = None;
+                let mut shares = Vec::new();
+                let mut list_span = span;
+                for p in e.into_inner() {
+                    match p.as_rule() {
+                        Rule::string => population = Some(self.string(Some(p))),
+                        Rule::number_list => {
+                            list_span = self.span(&p);
+                            shares = p
+                                .into_inner()
+                                .filter(|n| n.as_rule() == Rule::number)
+                                .map(|n| self.number(n))
+                                .collect();
+                        }
+                        _ => {}
+                    }
+                }
+                Some(QuestionEntry::Reference(ReferenceAnswers {
+                    population: population.unwrap_or_else(|| self.empty_string(span)),
+                    shares,
+                    list_span,
+                    span,
+                }))
+            }
+            _ => None,
+        });
+        ast::Question {
+            text: b.label.unwrap_or_else(|| self.empty_string(b.span)),
+            id: b.id,
+            entries: b.attributes,
+            braces: b.braces,
+            span: b.span,
+        }
+    }
+
+    fn stance(&self, pair: Pair<'_, Rule>) -> ast::Stance {
+        let b = self.block(pair, |a, span| {
+            Some(match a.as_rule() {
+                Rule::question_attr => StanceAttribute::Question(self.last_string(a), span),
+                Rule::statement_attr => StanceAttribute::Statement(self.last_string(a), span),
+                Rule::reversed_attr => StanceAttribute::Reversed(self.last_string(a), span),
+                Rule::source_attr => StanceAttribute::Source(self.last_string(a), span),
+                Rule::describe_attr => StanceAttribute::Describe(self.last_string(a), span),
+                _ => return None,
+            })
+        });
+        ast::Stance {
+            country: b.label.unwrap_or_else(|| self.empty_string(b.span)),
+            id: b.id,
+            attributes: b.attributes,
+            braces: b.braces,
             span: b.span,
         }
     }
