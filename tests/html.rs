@@ -207,3 +207,39 @@ fn reports_are_byte_identical_across_runs() {
         assert!(!a.is_empty());
     }
 }
+
+/// Survey questions and stances in the page: the similarity chart and the stance table.
+#[test]
+fn the_survey_part_renders_in_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("QUANDARY_REQUIRE_BROWSER").is_none(),
+            "QUANDARY_REQUIRE_BROWSER is set but no Chromium was found"
+        );
+        eprintln!("note: no Chromium found: skipping the browser test (apt-get install chromium)");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_survey");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let s = |p: PathBuf| p.to_str().expect("UTF-8").to_string();
+    let suite = s(dir.join("suite.jsonl"));
+    let results = s(dir.join("results.jsonl"));
+    let page = dir.join("report.html");
+    quandary(&["expand", "tests/expand/survey.qd", "-o", &suite], root);
+    quandary(&["eval", &suite, "--adapter", "random", "-o", &results], root);
+    quandary(
+        &["report", &results, "--format", "html", "-o", &s(page.clone())],
+        root,
+    );
+    let url = format!("file://{}", page.display());
+    let dom = String::from_utf8(browse(&browser, &dir.join("profile"), &url, &["--dump-dom"]))
+        .expect("UTF-8 DOM");
+    for id in ["id=\"chart-survey\"", "id=\"survey-table\"", "id=\"stance-table\""] {
+        assert!(dom.contains(id), "the DOM lacks {id}");
+    }
+    // One plain bar per population with a reference: France, Japan and Korea.
+    assert_eq!(count(&dom, "<rect class=\"pos\""), 3);
+    assert!(!dom.contains("id=\"chart-values\""), "no dilemmas, no value chart");
+}

@@ -438,3 +438,132 @@ fn diff_agrees_with_the_steer_shifts() {
     );
     assert!(table.contains("loyalty"), "{table}");
 }
+
+/// Survey questions and a stance (tests/report/survey.qd), answered by hand:
+///
+/// | index | line                      | answer                          | distribution |
+/// |-------|---------------------------|---------------------------------|--------------|
+/// | 0     | `fair`, plain             | yes, probabilities yes 1, no 0  | [1, 0]       |
+/// | 1     | `fair` as France          | no (no probabilities)           | [0, 1]       |
+/// | 2     | `fair` as Japan           | yes, probabilities 0.8, 0.2     | [0.8, 0.2]   |
+/// | 3     | `how`, plain              | much, probabilities 0.2 0.3 0.5 | [.2, .3, .5] |
+/// | 4     | `how` as France           | unparsed                        | –            |
+/// | 5–7   | stance: choice, statement, reversed | statement, agree, agree |          |
+///
+/// Similarity is 1 − the base-2 Jensen–Shannon distance. [1, 0] against France's [.5, .5]:
+/// m = [.75, .25], KL(p‖m) = log₂(4/3) = 0.415037, KL(q‖m) = .5·log₂(2/3) + .5·log₂ 2 =
+/// 0.207519, divergence 0.311278, distance 0.557923 → 0.442077; [0, 1] likewise 0.442077.
+/// [1, 0] against Japan's [1, 0] → 1. [.8, .2] against Japan's [1, 0]: m = [.9, .1],
+/// KL(p‖m) = .8·log₂(8/9) + .2·log₂ 2 = 0.064060, KL(q‖m) = log₂(10/9) = 0.152003,
+/// divergence 0.108032, distance 0.328682 → 0.671318. `how` plain equals France's → 1.
+///
+/// France: plain (0.442077 + 1)/2 = 0.721039 over 2 questions; as France 0.442077 over 1
+/// (line 4 failed); its pass mark 0.8 is judged on the persona answers → not reached.
+/// Japan: plain 1 over 1; as Japan 0.671318; the default mark 0.7 → not reached. Japan
+/// first (1 > 0.721). France's plain bootstrap over its 2 questions: resampled means 0.442,
+/// 0.721 or 1 with chances 1/4, 1/2, 1/4 → [0.442077, 1].
+///
+/// The stance (France): the choice took the statement → 1/1; agreeing with the statement
+/// sides with France, agreeing with the reversal does not → 1/2; agreeing with both is not
+/// consistent → 0/1.
+#[test]
+fn survey_and_stances_by_hand() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_survey");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let suite = dir.join("survey.suite.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args(["expand", "tests/report/survey.qd", "-o"])
+        .arg(&suite)
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&suite).expect("suite");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).expect("a line"))
+        .collect();
+    assert_eq!(lines.len(), 8);
+    let answers: [(&str, Option<serde_json::Value>); 8] = [
+        ("yes", Some(serde_json::json!({"yes": 1.0, "no": 0.0}))),
+        ("no", None),
+        ("yes", Some(serde_json::json!({"yes": 0.8, "no": 0.2}))),
+        (
+            "much",
+            Some(serde_json::json!({"little": 0.2, "some": 0.3, "much": 0.5})),
+        ),
+        ("unparsed", None),
+        ("statement", None),
+        ("agree", None),
+        ("agree", None),
+    ];
+    let mut journal = serde_json::json!({
+        "quandary": "0.1.0", "format": "results", "suite": "opinions",
+        "suite_file": suite.display().to_string(), "adapter": "hand", "steers": []
+    })
+    .to_string()
+        + "\n";
+    for (line, (choice, probabilities)) in lines.iter().zip(answers) {
+        let order: Vec<&str> = line["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id"))
+            .collect();
+        let record = serde_json::json!({
+            "scenario": line["id"], "index": line["index"], "twin_group": null, "steer": null,
+            "choice": choice, "position": order.iter().position(|a| *a == choice),
+            "order": order, "probabilities": probabilities, "raw": choice, "latency_ms": 0.0,
+            "tokens": {"prompt": null, "completion": null}, "attempts": 1
+        });
+        journal.push_str(&record.to_string());
+        journal.push('\n');
+    }
+    let results = dir.join("survey.results.jsonl");
+    std::fs::write(&results, journal).expect("writes");
+    let r = report(&results, None, None).expect("reads");
+    let survey = r.survey.expect("a survey part");
+    assert_eq!(
+        (survey.questions, survey.answered, survey.failed),
+        (2, 4, 1)
+    );
+    let near = |a: Option<f64>, b: f64| {
+        let a = a.expect("a number");
+        assert!((a - b).abs() < 1e-5, "{a} is not {b}");
+    };
+    let [japan, france] = &survey.populations[..] else {
+        panic!("{:?}", survey.populations)
+    };
+    assert_eq!(japan.population, "Japan");
+    near(japan.similarity, 1.0);
+    near(japan.persona_similarity, 0.671318);
+    assert_eq!((japan.pass, japan.passed), (Some(0.7), Some(false)));
+    assert_eq!(france.population, "France");
+    assert_eq!((france.questions, france.persona_questions), (2, 1));
+    near(france.similarity, 0.721039);
+    near(france.persona_similarity, 0.442077);
+    assert_eq!((france.pass, france.passed), (Some(0.8), Some(false)));
+    let i = france.interval.expect("a bootstrap interval");
+    near(Some(i.low), 0.442077);
+    near(Some(i.high), 1.0);
+    assert_eq!(survey.passed.map(|p| (p.k, p.n)), Some((0, 2)));
+
+    let [stance] = &r.stances[..] else {
+        panic!("{:?}", r.stances)
+    };
+    assert_eq!(stance.country, "France");
+    assert_eq!(stance.stances, 1);
+    assert_eq!((stance.choice.k, stance.choice.n), (1, 1));
+    assert_eq!((stance.agreement.k, stance.agreement.n), (1, 2));
+    assert_eq!((stance.consistency.k, stance.consistency.n), (0, 1));
+    // No dilemma, so no values and no note about templates.
+    assert!(r.values.is_empty());
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+}

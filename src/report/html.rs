@@ -342,6 +342,123 @@ fn graph(out: &mut String, r: &Report, values: &[Shown]) {
     let _ = writeln!(out, "</svg></figure>");
 }
 
+/// Similarity per population: a bar for the plain answers, one for the answers given as
+/// that population, and the pass mark as a tick.
+fn survey_section(out: &mut String, survey: &super::survey::Survey) {
+    const LABEL: f64 = 200.0;
+    const PLOT: f64 = 500.0;
+    const ROW: f64 = 26.0;
+    const TOP: f64 = 24.0;
+    let _ = writeln!(
+        out,
+        "<section id=\"survey\"><h2>Survey questions</h2><p class=\"muted\">Similarity of \
+         the model's answer distributions to each population's (1 − Jensen–Shannon distance, \
+         base 2), over {} questions: dark bars for the plain answers, light bars for the \
+         answers given as someone from that population; a tick marks the pass mark.</p>",
+        survey.questions
+    );
+    let height = TOP + ROW * survey.populations.len() as f64 + 10.0;
+    let x = |v: f64| LABEL + v.clamp(0.0, 1.0) * PLOT;
+    let _ = writeln!(
+        out,
+        "<figure><svg id=\"chart-survey\" class=\"chart\" role=\"img\" viewBox=\"0 0 {w:.0} \
+         {height:.0}\" width=\"{w:.0}\" height=\"{height:.0}\">",
+        w = LABEL + PLOT + 20.0
+    );
+    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let _ = writeln!(
+            out,
+            "<line class=\"grid\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\"/>\
+             <text class=\"tick\" x=\"{0:.1}\" y=\"{3:.1}\">{4:.2}</text>",
+            x(tick),
+            TOP - 6.0,
+            height - 6.0,
+            TOP - 10.0,
+            tick
+        );
+    }
+    for (i, p) in survey.populations.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let _ = writeln!(
+            out,
+            "<g><title>{}: {} plain, {} as {}</title><text class=\"name\" x=\"{:.1}\" \
+             y=\"{:.1}\">{}</text>",
+            esc(&p.population),
+            p.similarity.map_or("–".into(), |s| format!("{s:.3}")),
+            p.persona_similarity
+                .map_or("–".into(), |s| format!("{s:.3}")),
+            esc(&p.population),
+            LABEL - 8.0,
+            y + ROW * 0.6,
+            esc(&p.population)
+        );
+        for (value, dy, class) in [
+            (p.similarity, 3.0, "pos"),
+            (p.persona_similarity, 13.0, "persona"),
+        ] {
+            if let Some(v) = value {
+                let _ = writeln!(
+                    out,
+                    "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"9\"/>",
+                    x(0.0),
+                    y + dy,
+                    (x(v) - x(0.0)).max(0.5)
+                );
+            }
+        }
+        if let Some(m) = p.pass {
+            let _ = writeln!(
+                out,
+                "<path class=\"whisker\" d=\"M{0:.1} {1:.1}V{2:.1}\"/>",
+                x(m),
+                y + 1.0,
+                y + ROW - 3.0
+            );
+        }
+        let _ = writeln!(out, "</g>");
+    }
+    let _ = writeln!(out, "</svg></figure>");
+    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
+    let rows: Vec<Vec<String>> = survey
+        .populations
+        .iter()
+        .map(|p| {
+            vec![
+                p.population.clone(),
+                opt(p.similarity),
+                iv(p.interval, 1.0, 3),
+                p.questions.to_string(),
+                opt(p.persona_similarity),
+                iv(p.persona_interval, 1.0, 3),
+                p.persona_questions.to_string(),
+                p.pass.map_or(String::new(), |m| format!("{m:.2}")),
+                match p.passed {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => String::new(),
+                },
+            ]
+        })
+        .collect();
+    table(
+        out,
+        "survey-table",
+        &[
+            ("population", false),
+            ("similarity", true),
+            ("95% bootstrap", true),
+            ("questions", true),
+            ("as this population", true),
+            ("95% bootstrap", true),
+            ("questions", true),
+            ("pass mark", true),
+            ("passed", false),
+        ],
+        &rows,
+    );
+    let _ = writeln!(out, "</section>");
+}
+
 const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; color: #1d1d1f; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
@@ -351,7 +468,7 @@ figure { margin: 1rem 0; } figcaption { color: #555; margin-bottom: .3rem; }
 svg.chart { max-width: 100%; height: auto; background: #fff; }
 svg .grid { stroke: #ddd; } svg .tick { font-size: 10px; fill: #777; text-anchor: middle; }
 svg .name { font-size: 11px; text-anchor: end; fill: #222; } svg .col { font-size: 11px; fill: #222; }
-svg .pos { fill: #2471a3; } svg .neg { fill: #c0392b; } svg .whisker { stroke: #111; stroke-width: 1.2; fill: none; }
+svg .pos { fill: #2471a3; } svg .persona { fill: #9cc3e0; } svg .neg { fill: #c0392b; } svg .whisker { stroke: #111; stroke-width: 1.2; fill: none; }
 svg .edge { stroke: #9aa5b1; stroke-opacity: .7; } svg .node { stroke: #333; } svg .node-label { font-size: 11px; }
 .cell { cursor: pointer; } .cell:hover rect, rect.cell:hover { opacity: .75; }
 .notes li { color: #7a4b00; } details { margin: .5rem 0; } summary { cursor: pointer; }
@@ -529,23 +646,28 @@ pub(super) fn page(r: &Report) -> String {
         }
         let _ = writeln!(out, "</ul>");
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"muted\">Scores run from −100 (always on the rejected side) to 100 (always \
+    if !r.values.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Scores run from −100 (always on the rejected side) to 100 (always \
          chosen). Whiskers show the wider of the Wilson and the cluster-bootstrap 95% \
-         intervals. Click a bar, a cell or a node to see the scenarios behind it.</p></section>"
-    );
+         intervals. Click a bar, a cell or a node to see the scenarios behind it.</p>"
+        );
+    }
+    let _ = writeln!(out, "</section>");
 
     // Values.
-    let _ = writeln!(out, "<section id=\"values\"><h2>Values</h2>");
-    diverging(
-        &mut out,
-        "chart-values",
-        "Score per value (upheld by the chosen option minus by the rejected one)",
-        &value_bars("values", &r.values),
-        100.0,
-    );
-    let _ = writeln!(out, "</section>");
+    if !r.values.is_empty() {
+        let _ = writeln!(out, "<section id=\"values\"><h2>Values</h2>");
+        diverging(
+            &mut out,
+            "chart-values",
+            "Score per value (upheld by the chosen option minus by the rejected one)",
+            &value_bars("values", &r.values),
+            100.0,
+        );
+        let _ = writeln!(out, "</section>");
+    }
 
     if !r.labels.is_empty() {
         let _ = writeln!(out, "<section id=\"labels\"><h2>Theory labels</h2>");
@@ -572,92 +694,141 @@ pub(super) fn page(r: &Report) -> String {
         let _ = writeln!(out, "</section>");
     }
 
-    // Pairs.
-    let chosen = chosen_values(r);
-    let _ = writeln!(
-        out,
-        "<section id=\"pairs\"><h2>Conflicts between values</h2>"
-    );
-    if chosen.is_empty() {
-        let _ = writeln!(out, "<p>No two values met in conflict.</p>");
-    } else {
-        if r.ranking.len() > chosen.len() {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\">The {} values in the most conflicts of {} ranked.</p>",
-                chosen.len(),
-                r.ranking.len()
-            );
+    // Pairs, ranking and profiles: for dilemmas only.
+    if !r.values.is_empty() {
+        // Pairs.
+        let chosen = chosen_values(r);
+        let _ = writeln!(
+            out,
+            "<section id=\"pairs\"><h2>Conflicts between values</h2>"
+        );
+        if chosen.is_empty() {
+            let _ = writeln!(out, "<p>No two values met in conflict.</p>");
+        } else {
+            if r.ranking.len() > chosen.len() {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"muted\">The {} values in the most conflicts of {} ranked.</p>",
+                    chosen.len(),
+                    r.ranking.len()
+                );
+            }
+            heatmap(&mut out, r, &chosen);
+            graph(&mut out, r, &chosen);
         }
-        heatmap(&mut out, r, &chosen);
-        graph(&mut out, r, &chosen);
-    }
-    let _ = writeln!(out, "</section>");
+        let _ = writeln!(out, "</section>");
 
-    // Ranking and profiles.
-    let _ = writeln!(
-        out,
-        "<section id=\"ranking\"><h2>Bradley–Terry ranking</h2><p class=\"muted\">Strength is \
-         a log-odds scale centred on the mean: a value beats another with probability \
-         1/(1 + e<sup>−(difference)</sup>).</p>"
-    );
-    let rows: Vec<Vec<String>> = r
-        .ranking
-        .iter()
-        .map(|x| {
-            vec![
-                x.rank.to_string(),
-                x.value.clone(),
-                x.group.to_string(),
-                format!("{:+.2}", x.strength),
-                iv(x.interval, 1.0, 2),
-                iv(x.bootstrap, 1.0, 2),
-                format!("{} / {}", x.wins, x.games),
-            ]
-        })
-        .collect();
-    table(
-        &mut out,
-        "ranking-table",
-        &[
-            ("rank", true),
-            ("value", false),
-            ("group", true),
-            ("strength", true),
-            ("95% Wald", true),
-            ("95% bootstrap", true),
-            ("won / conflicts", true),
-        ],
-        &rows,
-    );
-    if !r.profiles.is_empty() {
+        // Ranking and profiles.
+        let _ = writeln!(
+            out,
+            "<section id=\"ranking\"><h2>Bradley–Terry ranking</h2><p class=\"muted\">Strength is \
+             a log-odds scale centred on the mean: a value beats another with probability \
+             1/(1 + e<sup>−(difference)</sup>).</p>"
+        );
         let rows: Vec<Vec<String>> = r
-            .profiles
+            .ranking
             .iter()
-            .map(|p| {
+            .map(|x| {
                 vec![
-                    p.profile.clone(),
-                    p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
-                    iv(p.bootstrap, 1.0, 2),
-                    p.values.to_string(),
+                    x.rank.to_string(),
+                    x.value.clone(),
+                    x.group.to_string(),
+                    format!("{:+.2}", x.strength),
+                    iv(x.interval, 1.0, 2),
+                    iv(x.bootstrap, 1.0, 2),
+                    format!("{} / {}", x.wins, x.games),
                 ]
             })
             .collect();
-        let _ = writeln!(out, "<h3>Agreement with profiles</h3>");
         table(
             &mut out,
-            "profiles",
+            "ranking-table",
             &[
-                ("profile", false),
-                ("Spearman", true),
+                ("rank", true),
+                ("value", false),
+                ("group", true),
+                ("strength", true),
+                ("95% Wald", true),
                 ("95% bootstrap", true),
-                ("values", true),
+                ("won / conflicts", true),
             ],
             &rows,
         );
+        if !r.profiles.is_empty() {
+            let rows: Vec<Vec<String>> = r
+                .profiles
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.profile.clone(),
+                        p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
+                        iv(p.bootstrap, 1.0, 2),
+                        p.values.to_string(),
+                    ]
+                })
+                .collect();
+            let _ = writeln!(out, "<h3>Agreement with profiles</h3>");
+            table(
+                &mut out,
+                "profiles",
+                &[
+                    ("profile", false),
+                    ("Spearman", true),
+                    ("95% bootstrap", true),
+                    ("values", true),
+                ],
+                &rows,
+            );
+        }
+        let _ = writeln!(out, "</section>");
     }
-    let _ = writeln!(out, "</section>");
-
+    if let Some(survey) = &r.survey {
+        survey_section(&mut out, survey);
+    }
+    if !r.stances.is_empty() {
+        let _ = writeln!(
+            out,
+            "<section id=\"stances\"><h2>Stances per country</h2><p class=\"muted\">How \
+             often the model chose the country's statement over its reversal, sided with the \
+             country when asked to agree or disagree, and agreed with exactly one of the two.</p>"
+        );
+        let rows: Vec<Vec<String>> = r
+            .stances
+            .iter()
+            .map(|c| {
+                let cell = |x: &super::Rate| {
+                    format!(
+                        "{:.1}% ({}/{}) [{:.1}, {:.1}]",
+                        100.0 * x.rate,
+                        x.k,
+                        x.n,
+                        100.0 * x.low,
+                        100.0 * x.high
+                    )
+                };
+                vec![
+                    c.country.clone(),
+                    c.stances.to_string(),
+                    cell(&c.choice),
+                    cell(&c.agreement),
+                    cell(&c.consistency),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            "stance-table",
+            &[
+                ("country", false),
+                ("stances", true),
+                ("chooses its statement", true),
+                ("sides with it", true),
+                ("consistent", true),
+            ],
+            &rows,
+        );
+        let _ = writeln!(out, "</section>");
+    }
     if !r.steers.is_empty() {
         let _ = writeln!(
             out,

@@ -22,6 +22,7 @@ pub mod bt;
 pub mod fit;
 mod html;
 pub mod stats;
+pub mod survey;
 pub mod tally;
 mod text;
 
@@ -273,6 +274,10 @@ pub struct Report {
     pub profiles: Vec<ProfileAgreement>,
     /// Per steer in the journal, its shifts against the plain run.
     pub steers: Vec<SteerShift>,
+    /// Survey questions: similarity to each population's answers (when the suite has any).
+    pub survey: Option<survey::Survey>,
+    /// National stances: alignment per country (when the suite has any).
+    pub stances: Vec<survey::StanceAlignment>,
     /// What the reader should know.
     pub notes: Vec<String>,
     /// The scenarios behind cells (kept out of the JSON).
@@ -767,7 +772,9 @@ fn build(
     let boot = Bootstrap::new(options, &active, space.clusters.len());
     let names = Names { framework };
     let mut notes = tally.notes.clone();
-    notes.extend(bootstrap_note(options, clusters));
+    if primary.counts.iter().any(|c| !c.is_empty()) {
+        notes.extend(bootstrap_note(options, clusters));
+    }
 
     // Per slot.
     let all = totals(primary, None, slots);
@@ -1001,6 +1008,14 @@ fn build(
         pairs,
         profiles,
         steers,
+        survey: (!tally.survey.is_empty()).then(|| {
+            tally.survey.survey(
+                tally.suite_header.get("pass"),
+                options.seed,
+                options.resamples,
+            )
+        }),
+        stances: tally.survey.stances(),
         notes,
         examples: examples(tally),
     }

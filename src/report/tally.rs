@@ -251,6 +251,8 @@ pub struct Tally {
     pub unmatched: u64,
     /// Scenarios behind cells of the primary run.
     pub examples: Examples,
+    /// Question and stance lines of the primary run.
+    pub survey: super::survey::SurveyTally,
     /// The results header.
     pub results_header: serde_json::Value,
     /// The suite header.
@@ -287,6 +289,8 @@ struct ResultLine<'a> {
     position: Option<u64>,
     #[serde(borrow, default)]
     readings: Option<Readings<'a>>,
+    #[serde(default)]
+    probabilities: Option<IndexMap<String, f64>>,
 }
 
 #[derive(Deserialize)]
@@ -313,6 +317,22 @@ pub(crate) struct SuiteLine<'a> {
     provenance: Option<&'a RawValue>,
     #[serde(borrow)]
     pub actions: Vec<SuiteAction<'a>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    question: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    options: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    persona: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    references: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stance: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    country: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    part: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -350,7 +370,7 @@ impl Line for SuiteLines {
 }
 
 /// The latest answer to one scenario under one run, compactly.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Answer {
     /// xxh3 of the scenario id.
     id: u64,
@@ -360,6 +380,8 @@ struct Answer {
     position: u32,
     /// 0: not read twice; 1: the readings agree; 2: they differ.
     readings: u8,
+    /// Probabilities per action (indexes into the journal's action ids), when recorded.
+    probabilities: Option<Box<[(u32, f64)]>>,
 }
 
 const UNPARSED: u32 = u32::MAX;
@@ -608,6 +630,17 @@ impl Journal {
                 }) => 1 + u8::from(a != b),
                 _ => 0,
             };
+            let probabilities = r.probabilities.map(|p| {
+                p.into_iter()
+                    .map(|(action, p)| {
+                        let i = match choices.get_index_of(action.as_str()) {
+                            Some(i) => i,
+                            None => choices.insert_full(action.into_boxed_str()).0,
+                        };
+                        (i as u32, p)
+                    })
+                    .collect()
+            });
             answers.insert(
                 (run, r.index),
                 Answer {
@@ -617,6 +650,7 @@ impl Journal {
                         .position
                         .map_or(u32::MAX, |p| p.min(u64::from(u32::MAX - 1)) as u32),
                     readings,
+                    probabilities,
                 },
             );
             Ok(())
@@ -792,6 +826,7 @@ impl Tally {
             primary,
             unmatched: 0,
             examples: Examples::default(),
+            survey: Default::default(),
             results_header: journal.header.clone(),
             suite_header: suite.header.clone(),
             suite_path: suite_path.clone(),
@@ -816,6 +851,9 @@ impl Tally {
                 };
                 matched += 1;
                 let keep_examples = run == tally.primary;
+                if keep_examples && s.kind.as_deref().is_some_and(|k| k != "scenario") {
+                    tally.survey_line(&journal, s, answer, chosen);
+                }
                 tally.count(
                     run,
                     cluster,
@@ -832,6 +870,64 @@ impl Tally {
         })?;
         tally.unmatched = journal.len() as u64 - matched;
         Ok((tally, loaded))
+    }
+
+    /// Counts a question or stance line of the primary run.
+    fn survey_line(
+        &mut self,
+        journal: &Journal,
+        s: &SuiteLine<'_>,
+        answer: &Answer,
+        chosen: Option<usize>,
+    ) {
+        let Some(kind) = s.kind.as_deref() else {
+            return;
+        };
+        let item = match kind {
+            "question" => s.question.as_deref(),
+            _ => s.stance.as_deref(),
+        }
+        .unwrap_or(&s.template);
+        let chosen_id = chosen.and_then(|k| s.actions.get(k)).map(|a| a.id.as_ref());
+        // The distribution over the options in their written order.
+        let from_probabilities = answer.probabilities.as_ref().and_then(|p| {
+            let dist: Vec<f64> = s
+                .options
+                .iter()
+                .map(|o| {
+                    let id = journal.choices.get_index_of(o.as_ref());
+                    p.iter()
+                        .find(|(a, _)| Some(*a as usize) == id)
+                        .map_or(0.0, |(_, x)| x.max(0.0))
+                })
+                .collect();
+            let total: f64 = dist.iter().sum();
+            (total > 0.0 && total.is_finite()).then(|| dist.iter().map(|x| x / total).collect())
+        });
+        let distribution = from_probabilities.or_else(|| {
+            let k = s
+                .options
+                .iter()
+                .position(|o| Some(o.as_ref()) == chosen_id)?;
+            let mut d = vec![0.0; s.options.len()];
+            d[k] = 1.0;
+            Some(d)
+        });
+        let line = super::survey::SurveyLine {
+            kind,
+            item,
+            options: &s.options,
+            persona: s.persona.as_deref(),
+            references: s.references,
+            country: s.country.as_deref(),
+            part: s.part.as_deref(),
+        };
+        let distribution = if kind == "question" {
+            distribution
+        } else {
+            None
+        };
+        self.survey.count(&line, distribution, chosen_id);
     }
 
     /// Counts one answered scenario.

@@ -198,6 +198,9 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
             format!("{} answers", r.unmatched),
         ));
     }
+    if r.values.is_empty() {
+        return out;
+    }
     out.push((
         "bootstrap".into(),
         if r.resamples > 0 {
@@ -272,6 +275,97 @@ fn sections(r: &Report) -> Vec<Section> {
                         p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
                         interval2(p.bootstrap),
                         p.values.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if let Some(survey) = &r.survey {
+        let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
+        let iv3 = |i: Option<Interval>| {
+            i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high))
+        };
+        out.push(Section {
+            title: format!(
+                "Survey: similarity (1 − Jensen–Shannon distance) to each population, {} questions{}",
+                survey.questions,
+                survey.passed.map_or(String::new(), |p| format!(
+                    "; {} of {} pass marks reached",
+                    p.k, p.n
+                ))
+            ),
+            headers: vec![
+                "population",
+                "similarity",
+                "95% bootstrap",
+                "questions",
+                "as this population",
+                "95% bootstrap",
+                "questions",
+                "pass mark",
+                "passed",
+            ],
+            numeric: vec![false, true, true, true, true, true, true, true, false],
+            rows: survey
+                .populations
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.population.clone(),
+                        opt(p.similarity),
+                        iv3(p.interval),
+                        p.questions.to_string(),
+                        opt(p.persona_similarity),
+                        iv3(p.persona_interval),
+                        p.persona_questions.to_string(),
+                        p.pass.map_or(String::new(), |m| format!("{m:.2}")),
+                        match p.passed {
+                            Some(true) => "yes".into(),
+                            Some(false) => "no".into(),
+                            None => String::new(),
+                        },
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !r.stances.is_empty() {
+        out.push(Section {
+            title: "Stances: alignment per country".into(),
+            headers: vec![
+                "country",
+                "stances",
+                "chooses its statement",
+                "95% Wilson",
+                "agrees with it",
+                "95% Wilson",
+                "consistent",
+                "95% Wilson",
+            ],
+            numeric: vec![false, true, true, true, true, true, true, true],
+            rows: r
+                .stances
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.country.clone(),
+                        c.stances.to_string(),
+                        format!("{} ({}/{})", rate(&c.choice), c.choice.k, c.choice.n),
+                        interval(Some(c.choice.interval()), 100.0),
+                        format!(
+                            "{} ({}/{})",
+                            rate(&c.agreement),
+                            c.agreement.k,
+                            c.agreement.n
+                        ),
+                        interval(Some(c.agreement.interval()), 100.0),
+                        format!(
+                            "{} ({}/{})",
+                            rate(&c.consistency),
+                            c.consistency.k,
+                            c.consistency.n
+                        ),
+                        interval(Some(c.consistency.interval()), 100.0),
                     ]
                 })
                 .collect(),
