@@ -228,18 +228,40 @@ fn the_survey_part_renders_in_chromium() {
     let results = s(dir.join("results.jsonl"));
     let page = dir.join("report.html");
     quandary(&["expand", "tests/expand/survey.qd", "-o", &suite], root);
-    quandary(&["eval", &suite, "--adapter", "random", "-o", &results], root);
     quandary(
-        &["report", &results, "--format", "html", "-o", &s(page.clone())],
+        &["eval", &suite, "--adapter", "random", "-o", &results],
+        root,
+    );
+    quandary(
+        &[
+            "report",
+            &results,
+            "--format",
+            "html",
+            "-o",
+            &s(page.clone()),
+        ],
         root,
     );
     let url = format!("file://{}", page.display());
-    let dom = String::from_utf8(browse(&browser, &dir.join("profile"), &url, &["--dump-dom"]))
-        .expect("UTF-8 DOM");
-    for id in ["id=\"chart-survey\"", "id=\"survey-table\"", "id=\"stance-table\""] {
+    let dom = String::from_utf8(browse(
+        &browser,
+        &dir.join("profile"),
+        &url,
+        &["--dump-dom"],
+    ))
+    .expect("UTF-8 DOM");
+    for id in [
+        "id=\"chart-survey\"",
+        "id=\"survey-table\"",
+        "id=\"stance-table\"",
+    ] {
         assert!(dom.contains(id), "the DOM lacks {id}");
     }
     // One plain bar per population with a reference: France, Japan and Korea.
     assert_eq!(count(&dom, "<rect class=\"pos\""), 3);
-    assert!(!dom.contains("id=\"chart-values\""), "no dilemmas, no value chart");
+    assert!(
+        !dom.contains("id=\"chart-values\""),
+        "no dilemmas, no value chart"
+    );
 }
