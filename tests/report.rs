@@ -567,3 +567,119 @@ fn survey_and_stances_by_hand() {
     assert!(r.values.is_empty());
     assert!(r.notes.is_empty(), "{:?}", r.notes);
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs")
+}
+
+/// Every malformed input is a diagnostic naming the file (and the line), never a panic.
+#[test]
+fn bad_inputs_are_diagnostics() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_bad");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let six = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report/six.results.jsonl"),
+    )
+    .expect("six");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("writes");
+        p.to_str().expect("UTF-8").to_string()
+    };
+    // A torn last line is left out with a note; the report still comes.
+    let torn = write("torn.jsonl", &format!("{six}{{\"scenario\":\"s0\",\"ind"));
+    let out = cli(&["report", &torn, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        json["notes"][0]
+            .as_str()
+            .expect("a note")
+            .contains("is torn")
+    );
+    // A bad line in the middle is an error with its number.
+    let mut lines: Vec<&str> = six.lines().collect();
+    lines.insert(3, "not json");
+    let middle = write("middle.jsonl", &(lines.join("\n") + "\n"));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["report".into(), middle.clone()],
+            "line 4 is not a result",
+        ),
+        (
+            vec!["report".into(), "tests/report/none.jsonl".into()],
+            "cannot read",
+        ),
+        (
+            vec!["report".into(), "tests/report".into()],
+            "it is a directory",
+        ),
+        (
+            vec!["report".into(), "tests/report/six.suite.jsonl".into()],
+            "not a results header",
+        ),
+        (
+            vec![
+                "report".into(),
+                "tests/report/six.results.jsonl".into(),
+                "--suite".into(),
+                "tests/report/six.results.jsonl".into(),
+            ],
+            "not a suite header",
+        ),
+        (
+            vec![
+                "report".into(),
+                "tests/report/six.results.jsonl".into(),
+                "--suite".into(),
+                write("badsuite.jsonl", "{\"format\":\"suite\"}\n{\"id\": 3}\n"),
+            ],
+            "line 2 is not a scenario",
+        ),
+        (
+            vec![
+                "diff".into(),
+                "tests/report/six.results.jsonl".into(),
+                middle.clone(),
+            ],
+            "line 4 is not a result",
+        ),
+        (
+            vec![
+                "diff".into(),
+                "tests/report/six.results.jsonl".into(),
+                "tests/report/six.results.jsonl".into(),
+                "--format".into(),
+                "html".into(),
+            ],
+            "has no HTML form",
+        ),
+        (vec!["fit".into(), middle.clone()], "line 4 is not a result"),
+        (
+            vec![
+                "report".into(),
+                "tests/report/six.results.jsonl".into(),
+                "-o".into(),
+                "/nonexistent/dir/report.txt".into(),
+            ],
+            "cannot write",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cli(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(wanted), "{args:?}: wanted `{wanted}` in {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
