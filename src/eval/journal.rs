@@ -189,11 +189,15 @@ impl Journal {
         ))
     }
 
-    /// Appends a decision, in one write: once this returns, a killed process loses nothing.
-    pub fn append(&mut self, record: &Record) -> Result<(), Diagnostic> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| Diagnostic::new(Code::Io, format!("cannot record a result: {e}")))?;
-        line.push(b'\n');
+    /// Appends decisions, in one write: once this returns, a killed process loses none of
+    /// them.
+    pub fn append(&mut self, records: &[Record]) -> Result<(), Diagnostic> {
+        let mut line = Vec::with_capacity(512 * records.len());
+        for record in records {
+            serde_json::to_writer(&mut line, record)
+                .map_err(|e| Diagnostic::new(Code::Io, format!("cannot record a result: {e}")))?;
+            line.push(b'\n');
+        }
         self.file.write_all(&line).map_err(|e| {
             Diagnostic::new(
                 Code::Io,

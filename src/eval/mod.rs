@@ -365,11 +365,16 @@ pub fn run(
     progress(done_count, total, failures);
     let todo = outcome.requests - outcome.resumed;
     let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
-    // Bounded queues: the reader stays a few requests ahead of the workers.
-    let (job_tx, job_rx) = mpsc::sync_channel::<(Scenario, Option<Steer>)>(4 * workers);
+    // One worker asks in batches, so a fast in-process adapter is not held up by handing
+    // each request between threads; several workers take one request at a time, so slow
+    // requests spread over all of them.
+    let batch = if workers == 1 { 256 } else { 1 };
+    // Bounded queues: the reader stays a few batches ahead of the workers.
+    type Job = (Scenario, Option<Steer>);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(4 * workers);
     // The receiver is taken away when the writer fails, which stops the reader.
     let job_rx = std::sync::Mutex::new(Some(job_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<Record>(4 * workers);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(4 * workers);
     let presentation = &settings.presentation;
     let done = &done;
     let steers = &steers;
@@ -379,16 +384,29 @@ pub fn run(
             let done_tx = done_tx.clone();
             scope.spawn(move || {
                 loop {
-                    let job = match job_rx.lock() {
+                    let jobs = match job_rx.lock() {
                         Ok(rx) => match rx.as_ref() {
                             Some(rx) => rx.recv(),
                             None => break,
                         },
                         Err(_) => break,
                     };
-                    let Ok((scenario, steer)) = job else { break };
-                    let record = ask(adapter, presentation, &scenario, steer.as_ref());
-                    if done_tx.send(record).is_err() {
+                    let Ok(jobs) = jobs else { break };
+                    // Answers go to the writer at least every few milliseconds: one by one
+                    // from a slow model, so a killed run loses nothing it was told, and in
+                    // batches from a fast agent.
+                    let mut records = Vec::new();
+                    let mut since = Instant::now();
+                    for (scenario, steer) in &jobs {
+                        records.push(ask(adapter, presentation, scenario, steer.as_ref()));
+                        if since.elapsed() >= FLUSH_AFTER {
+                            if done_tx.send(std::mem::take(&mut records)).is_err() {
+                                return;
+                            }
+                            since = Instant::now();
+                        }
+                    }
+                    if !records.is_empty() && done_tx.send(records).is_err() {
                         break;
                     }
                 }
@@ -396,6 +414,7 @@ pub fn run(
         }
         drop(done_tx);
         let reader = scope.spawn(move || -> Result<(), Diagnostic> {
+            let mut jobs: Vec<Job> = Vec::with_capacity(batch);
             each_scenario(suite, |scenario| {
                 let index = scenario.index;
                 let wanted: Vec<Option<Steer>> = steers
@@ -415,33 +434,44 @@ pub fn run(
                         scenario.clone()
                     };
                     let Some(job) = job else { break };
+                    jobs.push((job, steer));
                     // The workers stop only when the writer does; then so does this.
-                    if job_tx.send((job, steer)).is_err() {
+                    if jobs.len() >= batch
+                        && job_tx
+                            .send(std::mem::replace(&mut jobs, Vec::with_capacity(batch)))
+                            .is_err()
+                    {
                         return Ok(());
                     }
                 }
                 Ok(())
-            })
+            })?;
+            if !jobs.is_empty() {
+                let _ = job_tx.send(jobs);
+            }
+            Ok(())
         });
         let mut written: Result<(), Diagnostic> = Ok(());
-        for record in done_rx {
-            if record.position.is_some() {
-                outcome.answered += 1;
-            } else {
-                outcome.failed += 1;
-                failures += 1;
+        for records in done_rx {
+            for record in &records {
+                if record.position.is_some() {
+                    outcome.answered += 1;
+                } else {
+                    outcome.failed += 1;
+                    failures += 1;
+                }
+                outcome.asked += 1;
+                outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
+                outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
             }
-            outcome.asked += 1;
-            outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
-            outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
-            if let Err(d) = journal.append(&record) {
+            if let Err(d) = journal.append(&records) {
                 written = Err(d);
                 if let Ok(mut rx) = job_rx.lock() {
                     rx.take();
                 }
                 break;
             }
-            done_count += 1;
+            done_count += records.len() as u64;
             progress(done_count, total, failures);
         }
         // Dropping the receiver (on an error) stops the workers, and then the reader.
@@ -456,6 +486,9 @@ pub fn run(
     outcome.seconds = started.elapsed().as_secs_f64();
     Ok(outcome)
 }
+
+/// The longest a worker holds answers before handing them to the writer.
+const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Calls `f` with every scenario of the suite file at `path`, in order.
 fn each_scenario(
