@@ -523,18 +523,25 @@ fn ask(
     steer: Option<&Steer>,
 ) -> Record {
     let options = presentation.options(scenario);
-    let prompt = presentation.prompt(scenario, &options);
+    let prompt = presentation.try_prompt(scenario, &options);
     let system = presentation.system(steer.map(|s| s.system.as_str()));
-    let request = Request {
-        scenario: &scenario.id,
-        group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
-        steer: steer.map(|s| s.id.as_str()),
-        system: system.as_deref(),
-        prompt: &prompt,
-        options: &options,
-    };
     let started = Instant::now();
-    let result = adapter.decide(&request);
+    // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
+    let result = match &prompt {
+        Ok(prompt) => adapter.decide(&Request {
+            scenario: &scenario.id,
+            group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
+            steer: steer.map(|s| s.id.as_str()),
+            system: system.as_deref(),
+            prompt,
+            options: &options,
+        }),
+        Err(why) => Err(AdapterError {
+            message: why.clone(),
+            attempts: 0,
+            raw: None,
+        }),
+    };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let order: Vec<String> = options.iter().map(|o| o.action.clone()).collect();
     let name = |a: &Answer| match a {

@@ -16,7 +16,7 @@ pub enum Labels {
 pub const PROMPT_VARIABLES: [&str; 3] = ["text", "options", "instruction"];
 
 /// How scenarios are shown.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Presentation {
     /// A system prompt, if any (a steer's system prompt comes after it).
     pub system: Option<String>,
@@ -27,6 +27,30 @@ pub struct Presentation {
     /// A minijinja template for the user message, over `text`, `options` (each with
     /// `label`, `text`, `action`) and `instruction`; the default lays them out in turn.
     pub user: Option<String>,
+    /// `user`, compiled on first use: leave it to its default.
+    pub compiled: PromptCache,
+}
+
+/// A `user` template compiled on first use, with the source it was compiled from; shared by
+/// clones of a [`Presentation`].
+#[derive(Clone, Debug, Default)]
+pub struct PromptCache(std::sync::Arc<std::sync::OnceLock<(String, Compiled)>>);
+
+type Compiled = Result<minijinja::Environment<'static>, String>;
+
+impl PartialEq for Presentation {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.system, self.labels, &self.instruction, &self.user)
+            == (&other.system, other.labels, &other.instruction, &other.user)
+    }
+}
+
+fn compile(user: &str) -> Compiled {
+    let mut env = crate::expand::compile::environment();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    env.add_template_owned("user", user.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(env)
 }
 
 impl Presentation {
@@ -43,6 +67,7 @@ impl Presentation {
                 .user
                 .as_ref()
                 .map(|t| crate::expand::compile::dedent(&t.source).0),
+            compiled: Default::default(),
         }
     }
 }
@@ -86,27 +111,54 @@ impl Presentation {
             .collect()
     }
 
-    /// The user prompt: the dilemma, the options, the instruction.
+    /// The user prompt: the dilemma, the options, the instruction. A `user` template that
+    /// fails to render (which `check` makes unlikely) gives the default layout; see
+    /// [`Presentation::try_prompt`].
     pub fn prompt(&self, scenario: &Scenario, options: &[Choice]) -> String {
+        self.try_prompt(scenario, options)
+            .unwrap_or_else(|_| self.default_prompt(scenario, options))
+    }
+
+    /// The user prompt, or why the `user` template failed to render. The template is
+    /// compiled once, on first use.
+    pub fn try_prompt(&self, scenario: &Scenario, options: &[Choice]) -> Result<String, String> {
+        let Some(user) = &self.user else {
+            return Ok(self.default_prompt(scenario, options));
+        };
+        let (source, compiled) = self
+            .compiled
+            .0
+            .get_or_init(|| (user.clone(), compile(user)));
+        // A template changed after first use is compiled afresh.
+        let fresh;
+        let env = if source == user {
+            compiled
+        } else {
+            fresh = compile(user);
+            &fresh
+        };
+        let env = env
+            .as_ref()
+            .map_err(|e| format!("the prompt template is not valid: {e}"))?;
         let instruction = self.instruction(options);
-        if let Some(user) = &self.user {
-            let mut env = crate::expand::compile::environment();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
-            let options: Vec<minijinja::Value> = options
-                .iter()
-                .map(|o| {
-                    minijinja::context! { label => &o.label, text => &o.text, action => &o.action }
+        let options: Vec<minijinja::Value> = options
+            .iter()
+            .map(
+                |o| minijinja::context! { label => &o.label, text => &o.text, action => &o.action },
+            )
+            .collect();
+        env.get_template("user")
+            .and_then(|t| {
+                t.render(minijinja::context! {
+                    text => scenario.text.trim(), options, instruction => &instruction
                 })
-                .collect();
-            let rendered = env.render_str(
-                user,
-                minijinja::context! { text => scenario.text.trim(), options, instruction => &instruction },
-            );
-            // `check` has compiled the template and checked its variables.
-            if let Ok(text) = rendered {
-                return text;
-            }
-        }
+            })
+            .map_err(|e| format!("the prompt template failed: {e}"))
+    }
+
+    /// The default layout: the dilemma, the labelled options, the instruction.
+    fn default_prompt(&self, scenario: &Scenario, options: &[Choice]) -> String {
+        let instruction = self.instruction(options);
         let mut out = String::with_capacity(scenario.text.len() + 200);
         out.push_str(scenario.text.trim());
         out.push_str("\n\n");
@@ -292,6 +344,40 @@ fn contains_word(hay: &str, word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scenario(text: &str) -> Scenario {
+        Scenario {
+            id: "s1".into(),
+            index: 0,
+            twin_group: None,
+            template: "t".into(),
+            text: text.into(),
+            actions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_user_template_is_compiled_once_and_its_failures_are_reported() {
+        let p = Presentation {
+            user: Some("Q: {{ text }} ({{ options | length }})".into()),
+            ..Presentation::default()
+        };
+        let s = scenario("Why?");
+        assert_eq!(p.try_prompt(&s, &[]).as_deref(), Ok("Q: Why? (0)"));
+        assert!(p.compiled.0.get().is_some(), "compiled on first use");
+        // Clones share the compiled template; a changed template is compiled afresh.
+        let mut q = p.clone();
+        q.user = Some("{{ text }}!".into());
+        assert_eq!(q.try_prompt(&s, &[]).as_deref(), Ok("Why?!"));
+        let broken = Presentation {
+            user: Some("{{ text | int }}".into()),
+            ..Presentation::default()
+        };
+        let err = broken.try_prompt(&s, &[]).expect_err("not a number");
+        assert!(err.starts_with("the prompt template failed"), "{err}");
+        // `prompt` falls back to the default layout.
+        assert!(broken.prompt(&s, &[]).starts_with("Why?"));
+    }
 
     fn options(labels: Labels) -> Vec<Choice> {
         let p = Presentation {
