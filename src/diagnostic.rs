@@ -144,6 +144,8 @@ codes! {
     ImportRow = "Q0401", Error, "malformed row in imported data";
     /// Imported data uses a label its label set lacks; the label is added.
     ImportExtraLabel = "Q0402", Warning, "label missing from the label set";
+    /// An entry of imported data given twice (a card, a vote); the later one is left out.
+    ImportDuplicate = "Q0403", Warning, "duplicate entry in imported data";
     /// A value that no relation, rule, mapping or profile refers to.
     UnreferencedValue = "Q0301", Warning, "value referenced by nothing";
     /// The same relation (or mapping) declared twice.

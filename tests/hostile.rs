@@ -299,3 +299,206 @@ fn very_long_lines_and_huge_numbers() {
     let codes = check_bytes(text.into_bytes());
     assert_eq!(codes, [Code::WeightOutOfRange, Code::WeightOutOfRange]);
 }
+
+/// A JSON value drawn from `rng`, often of the shape the importers read, often not.
+fn json_value(rng: &mut Bytes, depth: u32) -> serde_json::Value {
+    use serde_json::{Value, json};
+    const STRINGS: &[&str] = &[
+        "",
+        " ",
+        "Justice",
+        "justice",
+        "Procedural justice",
+        "公正",
+        "Society",
+        "Person",
+        "Friendship",
+        "upgrade",
+        "no_upgrade",
+        "not_sure",
+        "a \"quoted\" \\ word",
+        "line\nbreak\r\ttab\u{0}\u{7f}",
+        "# not a comment",
+        "\"\"\"",
+        "1",
+        "rule",
+        "}",
+    ];
+    match rng.next() % if depth > 2 { 5 } else { 8 } {
+        0 => Value::Null,
+        1 => json!(rng.next() % 5),
+        2 => json!(-1.5),
+        3 | 4 => json!(STRINGS[(rng.next() % STRINGS.len() as u64) as usize]),
+        5 => Value::Array(
+            (0..rng.next() % 4)
+                .map(|_| json_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => {
+            const KEYS: &[&str] = &[
+                "rule",
+                "level",
+                "core values",
+                "derived values",
+                "id",
+                "title",
+                "description",
+                "policies",
+                "fromId",
+                "toId",
+                "contextId",
+                "relationship",
+                "userId",
+                "sourceValueId",
+                "wiserValueId",
+                "contexts",
+                "counts",
+                "markedWiser",
+                "values",
+                "edges",
+                "upgrades",
+            ];
+            let mut object = serde_json::Map::new();
+            for _ in 0..rng.next() % 6 {
+                let key = KEYS[(rng.next() % KEYS.len() as u64) as usize];
+                object.insert(key.to_string(), json_value(rng, depth + 1));
+            }
+            Value::Object(object)
+        }
+    }
+}
+
+/// An object of one of the shapes the importers read (`kind` 0: a rule, 1: a values card,
+/// 2: a vote), its fields mostly of the right type, their text drawn at random.
+fn shaped(rng: &mut Bytes, kind: u64) -> serde_json::Value {
+    use serde_json::json;
+    const TEXT: &[&str] = &[
+        "Officials should be fair.",
+        "a \"quoted\" \\ word",
+        "line\nbreak\r\ttab\u{0}\u{7f}",
+        "# not a comment",
+        "\"\"\"",
+        "Care",
+        "care!",
+        "公正",
+        "}",
+    ];
+    const NAMES: &[&str] = &[
+        "Society",
+        "person",
+        "Justice",
+        "Integrity",
+        "Friendship",
+        "Procedural justice",
+        "sincerity",
+        "程序公正",
+        "Prosperity",
+        "Nonsense",
+    ];
+    const ANSWERS: &[&str] = &[
+        "upgrade",
+        "upgrade",
+        "upgrade",
+        "no_upgrade",
+        "not_sure",
+        "maybe",
+    ];
+    let pick =
+        |rng: &mut Bytes, from: &[&'static str]| from[(rng.next() % from.len() as u64) as usize];
+    let names =
+        |rng: &mut Bytes| -> Vec<&str> { (0..rng.next() % 3).map(|_| pick(rng, NAMES)).collect() };
+    let odd = |rng: &mut Bytes, usual: serde_json::Value| {
+        if rng.next() % 8 == 0 {
+            json_value(rng, 3)
+        } else {
+            usual
+        }
+    };
+    // Names that fit together (a level, a core value of it, a derived value of that), or not.
+    const FITTING: &[[&str; 3]] = &[
+        ["Society", "Justice", "Procedural justice"],
+        ["person", "integrity", "sincerity"],
+        ["个人", "Friendship", "Caring for others"],
+        ["Nation", "Prosperity", "Reform innovation"],
+    ];
+    match kind {
+        0 => {
+            let rule = json!(pick(rng, TEXT));
+            let [level, core, derived] = if rng.next() % 4 == 0 {
+                [json!(names(rng)), json!(names(rng)), json!(names(rng))]
+            } else {
+                let [l, c, d] = FITTING[(rng.next() % FITTING.len() as u64) as usize];
+                let derived = if rng.next() % 2 == 0 { vec![d] } else { vec![] };
+                [json!([l]), json!([c]), json!(derived)]
+            };
+            json!({
+                "rule": odd(rng, rule), "level": odd(rng, level), "core values": odd(rng, core),
+                "derived values": derived,
+            })
+        }
+        1 => {
+            let title = json!(pick(rng, TEXT));
+            json!({
+                "id": rng.next() % 4, "title": odd(rng, title), "description": pick(rng, TEXT),
+                "policies": [pick(rng, TEXT)],
+            })
+        }
+        _ => {
+            let context = json!(pick(rng, TEXT));
+            json!({
+                "fromId": rng.next() % 4, "toId": rng.next() % 5, "contextId": odd(rng, context),
+                "relationship": pick(rng, ANSWERS), "userId": rng.next() % 3,
+            })
+        }
+    }
+}
+
+#[test]
+fn importers_survive_random_json_and_write_files_that_load() {
+    use quandary::import::{Options, cvc_rules, mge};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cvc_text = std::fs::read_to_string(root.join("rules/cvc.qd")).expect("cvc.qd");
+    let cvc = load_with(
+        &mut MemoryLoader::new().with("cvc.qd", cvc_text.clone()),
+        &["cvc.qd"],
+    );
+    let mut rng = Bytes(7);
+    for round in 0..400 {
+        // Rules every other round, cards and votes in between, and some JSON of any shape.
+        let items: Vec<serde_json::Value> = (0..rng.next() % 12)
+            .map(|_| match rng.next() % 6 {
+                0 => json_value(&mut rng, 0),
+                k => shaped(&mut rng, if round % 2 == 0 { 0 } else { 1 + k % 2 }),
+            })
+            .collect();
+        let lines: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+        let text = if round % 3 == 0 {
+            serde_json::json!({"values": items.clone(), "edges": items}).to_string()
+        } else {
+            lines.join("\n")
+        };
+        let mut bytes = text.into_bytes();
+        if round % 7 == 0 {
+            // A line cut short, maybe inside a character.
+            bytes.truncate(bytes.len() / 2);
+        }
+        let strict = round % 4 == 0;
+        let options = Options { strict };
+        let imported =
+            cvc_rules::import_rules(&bytes, "rules.jsonl", &cvc.framework, "cvc.qd", &options);
+        for (path, written) in &imported.files {
+            let mut loader = MemoryLoader::new()
+                .with("cvc.qd", cvc_text.clone())
+                .with(path, written.clone());
+            let loaded = load_with(&mut loader, &[path]);
+            assert!(!loaded.has_errors(), "{written}\n{:?}", loaded.diagnostics);
+        }
+        let name = if round % 3 == 0 { "g.json" } else { "g.jsonl" };
+        let imported = mge::import_graph(&[(name, &bytes)], "g", &options);
+        for (path, written) in &imported.files {
+            let mut loader = MemoryLoader::new().with(path, written.clone());
+            let loaded = load_with(&mut loader, &[path]);
+            assert!(!loaded.has_errors(), "{written}\n{:?}", loaded.diagnostics);
+        }
+    }
+}

@@ -33,6 +33,77 @@ pub enum Format {
     /// Import steering principles (a CSV with the columns `principle` and `source`, such as
     /// DailyDilemmas' principle_openai.csv) as a constitution and one steer per principle
     Principles(PrinciplesArgs),
+    /// Import value rules in the shape of the Chinese Values Corpus (JSON Lines with the keys
+    /// `rule`, `level`, `core values` and `derived values`) as rules of a framework
+    ///
+    /// Writes DIR/STEM.qd (STEM: the input's name without its extension), which `use`s the
+    /// framework by a path relative to DIR and holds one rule per row, r0001, r0002, … after
+    /// the row's line number. A rule upholds the derived values its row names, and the core
+    /// values it names without a derived value under them. Names match the framework's
+    /// labels, ids, aliases and translations, ignoring case.
+    ///
+    /// A row that is not a JSON object, has no rule, names a value the framework lacks, a
+    /// derived value under none of its core values, or a core value outside its levels, is
+    /// reported with its line number and left out; the rest is still written, and the exit
+    /// status is 1. With --strict nothing is written when a row is bad.
+    #[command(name = "cvc-rules")]
+    CvcRules(CvcRulesArgs),
+    /// Import a Moral Graph Elicitation export (values cards and votes on which card is wiser
+    /// in a context) as a framework with a value per card and weighted `wiser` relations
+    ///
+    /// The inputs are JSON files: an object with a `values` list of cards and an `edges` (or
+    /// `upgrades`) list of votes, or lists of cards and votes, or JSON Lines (`.jsonl`) of
+    /// them; cards and votes may come in separate files. Writes DIR/NAME.qd: a value per
+    /// card, and `wiser TO > FROM in "CONTEXT" weight N` for N `upgrade` votes from card FROM
+    /// to card TO in that context, with the other answers counted in the note.
+    ///
+    /// A card or vote that cannot be read, or a vote naming a card no input holds, is
+    /// reported with its line number and left out; the rest is still written, and the exit
+    /// status is 1. A card given twice is a warning. With --strict nothing is written when
+    /// an entry is bad.
+    Mge(MgeArgs),
+}
+
+/// Arguments of `import cvc-rules`.
+#[derive(clap::Args, Debug)]
+pub struct CvcRulesArgs {
+    /// The rules, JSON Lines: one object a line with the keys `rule`, `level`, `core values`
+    /// and `derived values`
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// The framework the rules' values belong to, with three levels (dimension, core,
+    /// derived)
+    #[arg(long, value_name = "FILE", default_value = "rules/cvc.qd")]
+    pub framework: PathBuf,
+    /// The directory to write into (created if missing; a file of the same name is replaced)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// Arguments of `import mge`.
+#[derive(clap::Args, Debug)]
+pub struct MgeArgs {
+    /// The export's files: JSON (an object with `values` and `edges` or `upgrades` lists, or
+    /// a list of cards and votes) or JSON Lines (`.jsonl`, `.ndjson`)
+    #[arg(required = true, value_name = "EXPORT")]
+    pub inputs: Vec<PathBuf>,
+    /// The framework's id and the file's name (NAME.qd); by default made from the first
+    /// input's name
+    #[arg(long, value_name = "ID")]
+    pub name: Option<String>,
+    /// The directory to write into (created if missing; a file of the same name is replaced)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
 }
 
 /// Arguments of `import principles`.
@@ -81,6 +152,153 @@ pub fn run(args: Args) -> bool {
     match args.format {
         Format::DailyDilemmas(args) => daily_dilemmas(args),
         Format::Principles(args) => principles(args),
+        Format::CvcRules(args) => cvc_rules(args),
+        Format::Mge(args) => mge(args),
+    }
+}
+
+fn cvc_rules(args: CvcRulesArgs) -> bool {
+    let sources = SourceMap::new();
+    let bytes = match read_input(&args.input) {
+        Ok(b) => b,
+        Err(d) => {
+            args.diagnostics.report(&[d], &sources);
+            return false;
+        }
+    };
+    let loaded = quandary::load_path(&args.framework);
+    if loaded.has_errors() {
+        args.diagnostics
+            .report(&loaded.diagnostics, &loaded.sources);
+        return false;
+    }
+    let imported = import::cvc_rules::import_rules(
+        &bytes,
+        &display(&args.input),
+        &loaded.framework,
+        &relative_path(&args.output, &args.framework),
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    // Never write the rules over the framework they use.
+    let framework = std::fs::canonicalize(&args.framework).ok();
+    if let Some((name, _)) = imported.files.first() {
+        let target = absolute(&args.output.join(name));
+        if framework.is_some() && target == framework {
+            let d = Diagnostic::new(
+                Code::Io,
+                format!(
+                    "the rules would be written to `{}`, the framework they use",
+                    display(&args.output.join(name))
+                ),
+            )
+            .path(display(&args.framework))
+            .help("write them into another directory with -o");
+            args.diagnostics.report(&[d], &sources);
+            return false;
+        }
+    }
+    write_all(&args.output, imported, &args.diagnostics)
+}
+
+fn mge(args: MgeArgs) -> bool {
+    let sources = SourceMap::new();
+    let mut read = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.inputs {
+        match read_input(path) {
+            Ok(bytes) => read.push((display(path), bytes)),
+            Err(d) => problems.push(d),
+        }
+    }
+    if !problems.is_empty() {
+        args.diagnostics.report(&problems, &sources);
+        return false;
+    }
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => {
+            let first = &args.inputs[0];
+            let stem = first
+                .file_stem()
+                .map_or_else(|| display(first), |s| s.to_string_lossy().into_owned());
+            import::ident(&stem)
+        }
+    };
+    if import::ident(&name) != name {
+        let d = Diagnostic::new(
+            Code::InvalidSetting,
+            format!("`{name}` is not an identifier"),
+        )
+        .help(format!(
+            "use lowercase letters, digits and `_`, e.g. `{}`",
+            import::ident(&name)
+        ));
+        args.diagnostics.report(&[d], &sources);
+        return false;
+    }
+    let inputs: Vec<(&str, &[u8])> = read
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let imported = import::mge::import_graph(
+        &inputs,
+        &name,
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    write_all(&args.output, imported, &args.diagnostics)
+}
+
+/// The path of `target` as written in a file in the directory `dir`: relative to `dir`, with
+/// `/` between components (the absolute path when there is no relative one).
+fn relative_path(dir: &Path, target: &Path) -> String {
+    let (Some(dir), Some(target)) = (absolute(dir), absolute(target)) else {
+        return display(target).replace('\\', "/");
+    };
+    let common = dir
+        .components()
+        .zip(target.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return display(&target);
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); dir.components().count() - common];
+    parts.extend(
+        target
+            .components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// `path` made absolute, through the real path of the longest part of it that exists, so
+/// that symbolic links and `..` are resolved as the file system resolves them.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(path).ok()?;
+    let mut missing = Vec::new();
+    let mut existing = path.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            let mut out = real;
+            for part in missing.iter().rev() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    c => out.push(c.as_os_str()),
+                }
+            }
+            return Some(out);
+        }
+        let mut components = existing.components();
+        missing.push(components.next_back()?);
+        existing = components.as_path();
     }
 }
 

@@ -7,10 +7,12 @@
 //! unless [`Options::strict`] is set: then the importer stops at the first problem and
 //! produces no files.
 //!
-//! The helpers here ([`ident`], [`quote`], [`Ids`], [`framework_block`], [`layout`]) are
-//! shared by the importers so that they all write the same canonical layout.
+//! The helpers here ([`ident`], [`quote`], [`Ids`], [`framework_block`], [`block`],
+//! [`layout`]) are shared by the importers so that they all write the same canonical layout.
 
+pub mod cvc_rules;
 pub mod daily_dilemmas;
+pub mod mge;
 pub mod principles;
 
 use std::collections::HashSet;
@@ -200,15 +202,59 @@ pub fn quote(text: &str) -> String {
     out
 }
 
-/// A `framework` header block in the canonical layout: `framework id "label" {`, one
-/// indented `keyword "text"` line per attribute, `}`.
+/// A `framework` header in the canonical layout: `framework id "label"` and a block with
+/// one `keyword "text"` entry per attribute (see [`block`]).
 pub fn framework_block(id: &str, label: &str, attributes: &[(&str, &str)]) -> String {
-    let mut out = format!("framework {id} {} {{\n", quote(label));
-    for (keyword, text) in attributes {
-        out.push_str(&format!("  {keyword} {}\n", quote(text)));
+    let entries: Vec<String> = attributes
+        .iter()
+        .map(|(keyword, text)| format!("{keyword} {}", quote(text)))
+        .collect();
+    block(&format!("framework {id} {}", quote(label)), &entries)
+}
+
+/// An item with its block in the canonical layout: `head` alone when there are no entries;
+/// `head { entry }` on one line when there is a single entry that is not a comment and the
+/// line fits in [`crate::format::MAX_WIDTH`] characters; else `head {`, one entry per line
+/// indented by two spaces, `}`.
+pub fn block<S: AsRef<str>>(head: &str, entries: &[S]) -> String {
+    match entries {
+        [] => head.to_string(),
+        [entry] if !entry.as_ref().starts_with('#') => {
+            let one_line = format!("{head} {{ {} }}", entry.as_ref());
+            if one_line.chars().count() <= crate::format::MAX_WIDTH {
+                one_line
+            } else {
+                format!("{head} {{\n  {}\n}}", entry.as_ref())
+            }
+        }
+        _ => {
+            let mut out = format!("{head} {{\n");
+            for entry in entries {
+                out.push_str("  ");
+                out.push_str(entry.as_ref());
+                out.push('\n');
+            }
+            out.push('}');
+            out
+        }
     }
-    out.push('}');
-    out
+}
+
+/// Text for a comment: every run of whitespace and control characters turned into one
+/// space, so that the text stays on the comment's line.
+pub fn comment_text(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A JSON error's message without the position serde_json appends to it
+/// (`expected value at line 1 column 5` → `expected value`).
+pub fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_string()
 }
 
 /// A whole file in the canonical layout from its groups of lines (a header comment, the
@@ -266,6 +312,28 @@ mod tests {
     fn strings_are_escaped() {
         assert_eq!(quote(r#"say "hi" \ bye"#), r#""say \"hi\" \\ bye""#);
         assert_eq!(quote("a\nb\u{7}"), r#""a\nb\u{7}""#);
+    }
+
+    #[test]
+    fn blocks_go_on_one_line_when_they_can() {
+        assert_eq!(block::<&str>("value a", &[]), "value a");
+        assert_eq!(block("value a", &["kind duty"]), "value a { kind duty }");
+        assert_eq!(
+            block("value a", &["# why", "kind duty"]),
+            "value a {\n  # why\n  kind duty\n}"
+        );
+        let long = format!("describe {}", quote(&"x".repeat(90)));
+        assert_eq!(
+            block("value a", &[long.as_str()]),
+            format!("value a {{\n  {long}\n}}")
+        );
+        assert_eq!(comment_text(" a\n b\t\u{7}c "), "a b c");
+    }
+
+    #[test]
+    fn json_messages_lose_their_position() {
+        let e = serde_json::from_str::<serde_json::Value>("{\"a\": }").unwrap_err();
+        assert_eq!(json_message(&e), "expected value");
     }
 
     #[test]

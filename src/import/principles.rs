@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{Imported, Options, Problems, file_error, layout, line_error, quote};
+use super::{Imported, Options, Problems, block, file_error, layout, line_error, quote};
 
 /// Imports a principles CSV (its bytes, named `file` in messages) as `NAME.qd`: a
 /// constitution `name` labelled `label`, and steers `name_01`, `name_02`, ….
@@ -92,13 +92,7 @@ pub fn import_principles(
                 .clone()
                 .unwrap_or_else(|| format!("{label}, principle {}", i + 1));
             let head = format!("steer {name}_{:0width$} {}", i + 1, quote(&steer_label));
-            // The canonical layout: a block with one attribute stays on one line if it fits.
-            let one_line = format!("{head} {{ system {} }}", quote(p));
-            if one_line.chars().count() <= crate::format::MAX_WIDTH {
-                one_line
-            } else {
-                format!("{head} {{\n  system {}\n}}", quote(p))
-            }
+            block(&head, &[format!("system {}", quote(p))])
         })
         .collect();
     let mut groups = vec![

@@ -1,0 +1,403 @@
+//! `quandary import mge` through the built binary, on the small invented moral graph of
+//! `tests/data/mge/`: four values cards, two contexts and the votes of six participants.
+//!
+//! `graph.json` holds it all in one export (`values` and `edges`), with a card given twice,
+//! a participant's vote given twice and a vote naming a card that does not exist;
+//! `cards.json` and `votes.jsonl` hold the same cards and votes in two files, with two bad
+//! lines of their own instead; `summary.json` is the tool's summarised shape.
+//!
+//! The votes ("from → to": is card `to` wiser than card `from`?), by participant:
+//!
+//! | context | from → to | upgrade | no_upgrade | not_sure |
+//! |---|---|---|---|---|
+//! | grieving | 4 Gentle Reassurance → 1 Attentive Listening | 1, 2, 3 | 4 | |
+//! | grieving | 3 Honest Counsel → 1 Attentive Listening | 1, 2 | | 5 |
+//! | medical decision | 4 Gentle Reassurance → 2 Informed Autonomy | 1, 3 (1 again: left out) | | |
+//! | medical decision | 1 Attentive Listening → 2 Informed Autonomy | 2 | 4 | |
+//! | medical decision | 3 Honest Counsel → 2 Informed Autonomy | | 1, 5 | |
+//! | medical decision | 4 Gentle Reassurance → 3 Honest Counsel | 5 | | |
+//! | grieving | 2 Informed Autonomy → 9 (no such card: left out) | 6 | | |
+//!
+//! So five `wiser` relations, weighted 3, 2, 2, 1 and 1, and one pair that nobody upgraded
+//! (Honest Counsel → Informed Autonomy), which is a comment.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DATA: &str = "tests/data/mge";
+const GRIEF: &str = "When someone is grieving";
+const MEDICAL: &str = "When someone faces a hard medical decision";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("quandary-import-mge-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn quandary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+/// Imports the named files of `tests/data/mge` into `out_dir`.
+fn import(inputs: &[&str], out_dir: &Path, extra: &[&str]) -> Output {
+    let paths: Vec<String> = inputs.iter().map(|i| format!("{DATA}/{i}")).collect();
+    let mut args = vec!["import", "mge"];
+    args.extend(paths.iter().map(String::as_str));
+    args.extend(["-o", out_dir.to_str().unwrap(), "--error-format", "plain"]);
+    args.extend(extra);
+    quandary(&args)
+}
+
+/// The written file checks without errors or warnings and is in the canonical layout.
+fn assert_checks(path: &Path) {
+    let check = quandary(&["check", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(stderr(&check).is_empty(), "{}", stderr(&check));
+    let fmt = quandary(&["fmt", "--check", path.to_str().unwrap()]);
+    assert_eq!(fmt.status.code(), Some(0), "{}", stderr(&fmt));
+}
+
+/// The `wiser` relations of a file: (wiser, other, context, weight, note).
+fn relations(path: &Path) -> Vec<(String, String, Option<String>, f64, String)> {
+    let loaded = quandary::load_path(path);
+    assert!(!loaded.has_errors());
+    let f = &loaded.framework;
+    f.relations
+        .iter()
+        .map(|r| {
+            let name = |e: quandary::model::Endpoint| match e {
+                quandary::model::Endpoint::Value(v) => f.value(v).id.clone(),
+                quandary::model::Endpoint::Rule(r) => f.rule(r).id.clone(),
+            };
+            (
+                name(r.left),
+                name(r.right),
+                r.context.clone(),
+                r.weight.unwrap(),
+                r.note.clone().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn expected_relations() -> Vec<(String, String, Option<String>, f64, String)> {
+    [
+        (
+            "attentive_listening",
+            "gentle_reassurance",
+            GRIEF,
+            3.0,
+            "3 upgrade, 1 no_upgrade, 0 not_sure",
+        ),
+        (
+            "attentive_listening",
+            "honest_counsel",
+            GRIEF,
+            2.0,
+            "2 upgrade, 0 no_upgrade, 1 not_sure",
+        ),
+        (
+            "informed_autonomy",
+            "gentle_reassurance",
+            MEDICAL,
+            2.0,
+            "2 upgrade, 0 no_upgrade, 0 not_sure",
+        ),
+        (
+            "informed_autonomy",
+            "attentive_listening",
+            MEDICAL,
+            1.0,
+            "1 upgrade, 1 no_upgrade, 0 not_sure",
+        ),
+        (
+            "honest_counsel",
+            "gentle_reassurance",
+            MEDICAL,
+            1.0,
+            "1 upgrade, 0 no_upgrade, 0 not_sure",
+        ),
+    ]
+    .into_iter()
+    .map(|(a, b, c, w, n)| (a.into(), b.into(), Some(c.into()), w, n.into()))
+    .collect()
+}
+
+#[test]
+fn one_file_export_becomes_a_framework() {
+    let tmp = TempDir::new("one");
+    let out_dir = tmp.path("out");
+    let out = import(&["graph.json"], &out_dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let written = out_dir.join("graph.qd");
+    assert_eq!(stdout(&out), format!("{}\n", written.display()));
+    let err = stderr(&out);
+    for expected in [
+        "warning[Q0403]: graph.json line 32: card `2` is given twice (first in graph.json line \
+         12); the later one is left out",
+        "warning[Q0403]: graph.json line 53: participant `1` votes on card `2` against card `4` \
+         in this context twice (first in graph.json line 46); the later vote is left out",
+        "error[Q0401]: graph.json line 54: the vote from card `2` to card `9` names a card no \
+         input holds (no values card has the id `9`); it is left out",
+        "1 error, 2 warnings",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+    assert_checks(&written);
+
+    // One value per card, named after its title, described by its description.
+    let loaded = quandary::load_path(&written);
+    let f = &loaded.framework;
+    let values: Vec<(&str, &str, Option<&str>)> = f
+        .root_module()
+        .values
+        .iter()
+        .map(|&v| {
+            let v = f.value(v);
+            (
+                v.id.as_str(),
+                v.label.as_deref().unwrap(),
+                v.describe.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [
+            (
+                "attentive_listening",
+                "Attentive Listening",
+                Some("Giving someone room to say what they feel before offering anything.")
+            ),
+            (
+                "informed_autonomy",
+                "Informed Autonomy",
+                Some(
+                    "Helping a person see their options clearly, so that the choice stays theirs."
+                )
+            ),
+            (
+                "honest_counsel",
+                "Honest Counsel",
+                Some("Saying plainly what one believes will happen, even when it is unwelcome.")
+            ),
+            (
+                "gentle_reassurance",
+                "Gentle Reassurance",
+                Some("Calming someone's fear with warmth before turning to the facts.")
+            ),
+        ]
+    );
+    assert_eq!(relations(&written), expected_relations());
+    let text = std::fs::read_to_string(&written).unwrap();
+    // The policies are comments in the card's block; the pair nobody upgraded is a comment.
+    assert!(text.contains(
+        "value gentle_reassurance \"Gentle Reassurance\" {\n  # card 4\n  \
+         describe \"Calming someone's fear with warmth before turning to the facts.\"\n  \
+         # Policies:\n  # - WORDS that soften \"the worst\" without denying it\n}\n"
+    ));
+    assert!(text.ends_with(
+        "# Asked, but no participant judged the card wiser (so no `wiser` relation):\n\
+         # informed_autonomy > honest_counsel in \"When someone faces a hard medical decision\": \
+         0 upgrade, 2 no_upgrade, 0 not_sure\n"
+    ));
+}
+
+#[test]
+fn the_ranking_follows_the_votes() {
+    let tmp = TempDir::new("rank");
+    let out_dir = tmp.path("out");
+    import(&["graph.json"], &out_dir, &[]);
+    let out = quandary(&[
+        "graph",
+        "--rank",
+        out_dir.join("graph.qd").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // By hand, with R Gentle Reassurance, H Honest Counsel, L Attentive Listening and A
+    // Informed Autonomy: an edge "a is wiser than b" passes b's rank to a in proportion to
+    // its weight among b's edges. R's edges weigh 3 (to L), 2 (to A) and 1 (to H), H's 2 (to
+    // L), L's 1 (to A); A is wiser than nothing, so it passes its rank to all four equally.
+    // With damping 0.85 and four values, each gets 0.15/4 + 0.85·A/4 = 0.0375 + 0.2125·A
+    // from that, which is all R gets:
+    //   R = 0.0375 + 0.2125·A
+    //   H = R + 0.85·R/6                = 1.141667·R
+    //   L = R + 0.85·(3R/6 + H)          = 2.395417·R
+    //   A = R + 0.85·(2R/6 + L)          = 3.319437·R
+    // The four add up to 7.856521·R = 1, so R = 0.1273, H = 0.1453, L = 0.3049, A = 0.4225:
+    // the card wiser than everything it was compared with comes first, the card judged less
+    // wise than every other last.
+    let table = stdout(&out);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["1", "graph.informed_autonomy", "0.4225"],
+            ["2", "graph.attentive_listening", "0.3049"],
+            ["3", "graph.honest_counsel", "0.1453"],
+            ["4", "graph.gentle_reassurance", "0.1273"],
+        ],
+        "{table}"
+    );
+}
+
+#[test]
+fn cards_and_votes_may_come_in_separate_files() {
+    let tmp = TempDir::new("split");
+    let out_dir = tmp.path("out");
+    let out = import(&["cards.json", "votes.jsonl"], &out_dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "error[Q0401]: votes.jsonl line 15: not valid JSON (expected ident at column 2); the line \
+         is left out",
+        "error[Q0401]: votes.jsonl line 16: `upgraded` is not an answer (`upgrade`, `no_upgrade` \
+         or `not_sure`); the vote is left out",
+        "help: did you mean `upgrade`?",
+        "2 errors",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+    // Named after the first input; the same values and relations as the one-file export
+    // (votes.jsonl gives the answer as `type` and the context as `context`, and line 3's
+    // vote without an answer is an upgrade).
+    let written = out_dir.join("cards.qd");
+    assert_checks(&written);
+    assert_eq!(relations(&written), expected_relations());
+    let one = TempDir::new("split-one");
+    import(&["graph.json"], &one.0, &[]);
+    let body = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.split_once("\n}\n\nvalue ").unwrap().1.to_string()
+    };
+    assert_eq!(body(&written), body(&one.path("graph.qd")));
+}
+
+#[test]
+fn summarised_edges_keep_their_counts() {
+    let tmp = TempDir::new("summary");
+    let out = import(&["summary.json"], &tmp.0, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = tmp.path("summary.qd");
+    assert_checks(&written);
+    // markedWiser is the weight; an edge of several contexts has none, and lists them.
+    assert_eq!(
+        relations(&written),
+        [
+            (
+                "attentive_listening".to_string(),
+                "honest_counsel".to_string(),
+                Some(GRIEF.to_string()),
+                4.0,
+                "4 upgrade, 1 no_upgrade, 1 not_sure".to_string()
+            ),
+            (
+                "informed_autonomy".to_string(),
+                "attentive_listening".to_string(),
+                None,
+                2.0,
+                format!(
+                    "2 upgrade, 0 no_upgrade, 0 not_sure; in the contexts: {GRIEF} | {MEDICAL}"
+                )
+            ),
+        ]
+    );
+}
+
+#[test]
+fn strict_writes_nothing() {
+    let tmp = TempDir::new("strict");
+    let out_dir = tmp.path("out");
+    let out = import(&["cards.json", "votes.jsonl"], &out_dir, &["--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("votes.jsonl line 15"), "{err}");
+    assert!(!err.contains("line 16"), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert!(files_in(&out_dir).is_empty());
+
+    // Warnings do not stop a strict import; the error after them does.
+    let out = import(&["graph.json"], &out_dir, &["--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("1 error, 2 warnings"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(files_in(&out_dir).is_empty());
+}
+
+#[test]
+fn output_is_deterministic_and_named_on_request() {
+    let tmp = TempDir::new("again");
+    let (a, b) = (tmp.path("a"), tmp.path("b"));
+    import(&["graph.json"], &a, &[]);
+    import(&["graph.json"], &b, &[]);
+    let first = std::fs::read(a.join("graph.qd")).unwrap();
+    assert_eq!(first, std::fs::read(b.join("graph.qd")).unwrap());
+    import(&["graph.json"], &a, &[]);
+    assert_eq!(first, std::fs::read(a.join("graph.qd")).unwrap());
+    assert_eq!(files_in(&a).len(), 1, "no temporary files left");
+
+    let out = import(&["summary.json"], &a, &["--name", "grief_graph"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(a.join("grief_graph.qd")).unwrap();
+    assert!(
+        text.contains("\nframework grief_graph \"Moral graph\" {\n"),
+        "{text}"
+    );
+
+    let out = import(&["summary.json"], &a, &["--name", "Grief graph"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`Grief graph` is not an identifier"),
+        "{}",
+        stderr(&out)
+    );
+}
