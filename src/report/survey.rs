@@ -108,13 +108,13 @@ pub struct SurveyTally {
 }
 
 /// What a question or stance line says, as far as the tally needs it.
-pub struct SurveyLine<'a> {
+pub(crate) struct SurveyLine<'a> {
     /// `question`, `stance_choice` or `stance_agree`.
     pub kind: &'a str,
     /// The question's or stance's id.
     pub item: &'a str,
     /// The question's option ids, in order.
-    pub options: &'a [std::borrow::Cow<'a, str>],
+    pub options: &'a [super::tally::Name<'a>],
     /// The persona population, for a persona line.
     pub persona: Option<&'a str>,
     /// The references, as written in the line.
@@ -129,7 +129,7 @@ impl SurveyTally {
     /// Counts one line: `distribution` over the line's options in `options` order (from
     /// recorded probabilities or the option chosen), `chosen` the action id chosen, or
     /// neither for a failed answer.
-    pub fn count(
+    pub(crate) fn count(
         &mut self,
         line: &SurveyLine<'_>,
         distribution: Option<Vec<f64>>,

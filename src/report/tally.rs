@@ -289,8 +289,31 @@ struct ResultLine<'a> {
     position: Option<u64>,
     #[serde(borrow, default)]
     readings: Option<Readings<'a>>,
-    #[serde(default)]
-    probabilities: Option<IndexMap<String, f64>>,
+    #[serde(borrow, default)]
+    probabilities: Option<Probabilities<'a>>,
+}
+
+/// A JSON object of probabilities per action, kept as its pairs, keys borrowed.
+struct Probabilities<'a>(Vec<(Name<'a>, f64)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
+            type Value = Probabilities<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of probabilities per action")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(2));
+                while let Some((k, v)) = map.next_entry::<Name<'de>, f64>()? {
+                    out.push((k, v));
+                }
+                Ok(Probabilities(out))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -322,7 +345,7 @@ pub(crate) struct SuiteLine<'a> {
     #[serde(borrow, default)]
     question: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    options: Vec<Cow<'a, str>>,
+    options: Vec<Name<'a>>,
     #[serde(borrow, default)]
     persona: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -335,6 +358,18 @@ pub(crate) struct SuiteLine<'a> {
     part: Option<Cow<'a, str>>,
 }
 
+/// A name in a JSON list, borrowed from the line when it has no escapes (a `Cow` inside a
+/// `Vec` would always be copied).
+#[derive(Deserialize)]
+pub(crate) struct Name<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl std::ops::Deref for Name<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct SuiteAction<'a> {
     #[serde(borrow)]
@@ -342,9 +377,9 @@ pub(crate) struct SuiteAction<'a> {
     #[serde(borrow, default)]
     label: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    pub upholds: Vec<Cow<'a, str>>,
+    pub upholds: Vec<Name<'a>>,
     #[serde(borrow, default)]
-    pub violates: Vec<Cow<'a, str>>,
+    pub violates: Vec<Name<'a>>,
     #[serde(default)]
     pub distractor: bool,
 }
@@ -465,7 +500,7 @@ pub(crate) fn each_line<L: Line>(
         let cut = if at_end {
             buf.len()
         } else {
-            match buf.iter().rposition(|&b| b == b'\n') {
+            match memchr::memrchr(b'\n', &buf) {
                 Some(i) => i + 1,
                 None => {
                     carry = std::mem::take(&mut buf);
@@ -475,13 +510,16 @@ pub(crate) fn each_line<L: Line>(
         };
         carry.extend_from_slice(&buf[cut..]);
         let chunk = &buf[..cut];
-        let mut lines: Vec<(u64, &[u8])> = Vec::new();
-        for (i, l) in chunk.split(|&b| b == b'\n').enumerate() {
+        let mut lines: Vec<(u64, &[u8])> = Vec::with_capacity(chunk.len() / 256 + 1);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk).chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut)) {
+            line_no += 1;
+            let l = &chunk[start..end];
+            start = end + 1;
             if !l.iter().all(u8::is_ascii_whitespace) {
-                lines.push((line_no + 1 + i as u64, l));
+                lines.push((line_no, l));
             }
         }
-        line_no += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         let mid = lines.len() / 2;
         let (first, second) = lines.split_at(mid);
         let (a, b) = std::thread::scope(|scope| {
@@ -631,11 +669,11 @@ impl Journal {
                 _ => 0,
             };
             let probabilities = r.probabilities.map(|p| {
-                p.into_iter()
+                p.0.into_iter()
                     .map(|(action, p)| {
-                        let i = match choices.get_index_of(action.as_str()) {
+                        let i = match choices.get_index_of(&*action) {
                             Some(i) => i,
-                            None => choices.insert_full(action.into_boxed_str()).0,
+                            None => choices.insert_full(action.0.into()).0,
                         };
                         (i as u32, p)
                     })
@@ -895,7 +933,7 @@ impl Tally {
                 .options
                 .iter()
                 .map(|o| {
-                    let id = journal.choices.get_index_of(o.as_ref());
+                    let id = journal.choices.get_index_of(&**o);
                     p.iter()
                         .find(|(a, _)| Some(*a as usize) == id)
                         .map_or(0.0, |(_, x)| x.max(0.0))
@@ -1107,7 +1145,7 @@ impl Tally {
                     .map(|a| ExampleOption {
                         id: a.id.to_string(),
                         label: text(a.label),
-                        upholds: a.upholds.iter().map(|v| v.to_string()).collect(),
+                        upholds: a.upholds.iter().map(|v| v.0.to_string()).collect(),
                     })
                     .collect(),
                 choice: s.actions[chosen].id.to_string(),
