@@ -25,9 +25,15 @@ pub enum Format {
     /// values and maps each onto its labels in those theories, then prints the path of each
     /// file written.
     ///
+    /// Given the per-action dilemmas file too (dilemmas_with_detail_by_action.csv), it also
+    /// writes dilemmas.qd (one verbatim scenario per dilemma and a suite over them), the
+    /// suite expanded into dilemmas.suite.jsonl, and one results journal per model whose
+    /// choices the file records (gpt4.results.jsonl, …), ready for `quandary report`.
+    ///
     /// A row that cannot be read is reported with its line number and left out; the rest is
     /// still written, and the exit status is 1. A label the label config lacks is added to
-    /// its theory with a warning. With --strict nothing is written when a row is bad.
+    /// its theory with a warning, and so is a value the values file lacks to dilemmas.qd.
+    /// With --strict nothing is written when a row is bad.
     #[command(name = "daily-dilemmas")]
     DailyDilemmas(DailyDilemmasArgs),
     /// Import steering principles (a CSV with the columns `principle` and `source`, such as
@@ -62,6 +68,22 @@ pub enum Format {
     /// status is 1. A card given twice is a warning. With --strict nothing is written when
     /// an entry is bad.
     Mge(MgeArgs),
+    /// Import GlobalOpinionQA (Durmus et al. 2023; Anthropic/llm_global_opinions): survey
+    /// questions with the answers of each country
+    ///
+    /// Reads the data set's CSV (columns `question`, `options`, `selections`, `source`) and
+    /// writes NAME.qd: one question per row (NAME_0001, …) with a reference per country, and
+    /// a suite asking each question as it is and, under a persona, as someone from each of
+    /// its countries. Shares that do not sum to 1 are normalised with a warning. A row or a
+    /// country that cannot be read is reported with its line number and left out.
+    Goqa(GoqaArgs),
+    /// Import NaVAB (national values alignment): a statement held in a country, its
+    /// reversal and the question it answers, as stances
+    ///
+    /// Reads JSON arrays (the data set's files), JSON Lines or CSV, and writes NAME.qd: one
+    /// stance per record (NAME_0001, …) and a suite asking each as a choice and as agree or
+    /// disagree. A record that cannot be read is reported with its line number and left out.
+    Navab(NavabArgs),
 }
 
 /// Arguments of `import cvc-rules`.
@@ -85,6 +107,28 @@ pub struct CvcRulesArgs {
     pub diagnostics: DiagnosticArgs,
 }
 
+/// Arguments of `import goqa`.
+#[derive(clap::Args, Debug)]
+pub struct GoqaArgs {
+    /// The data set's CSV (global_opinions.csv)
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// The directory to write into (created if missing)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The file is NAME.qd, its suite NAME and its questions NAME_0001, …
+    #[arg(long, value_name = "ID", default_value = import::goqa::DEFAULT_NAME)]
+    pub name: String,
+    /// The suite's persona, a template over `population`
+    #[arg(long, value_name = "TEXT", default_value = import::goqa::DEFAULT_PERSONA)]
+    pub persona: String,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
 /// Arguments of `import mge`.
 #[derive(clap::Args, Debug)]
 pub struct MgeArgs {
@@ -99,6 +143,28 @@ pub struct MgeArgs {
     /// The directory to write into (created if missing; a file of the same name is replaced)
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// Arguments of `import navab`.
+#[derive(clap::Args, Debug)]
+pub struct NavabArgs {
+    /// The input files: JSON arrays, JSON Lines or CSV
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The directory to write into (created if missing)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The file is NAME.qd, its suite NAME and its stances NAME_0001, …
+    #[arg(long, value_name = "ID", default_value = import::navab::DEFAULT_NAME)]
+    pub name: String,
+    /// The country of every record that names none (the data set's files name none)
+    #[arg(long, value_name = "NAME")]
+    pub country: Option<String>,
     /// Stop at the first problem in the input and write nothing
     #[arg(long)]
     pub strict: bool,
@@ -132,9 +198,10 @@ pub struct PrinciplesArgs {
 #[derive(clap::Args, Debug)]
 pub struct DailyDilemmasArgs {
     /// The input files, recognised by their content: the values file (a CSV whose header
-    /// has a `value` column and the columns WVS, MFT, Virtue, Emotion and Maslow), and
-    /// optionally a label config (a `.json` file such as five_theories_label_config.json;
-    /// the data set's own config is built in)
+    /// has a `value` column and the columns WVS, MFT, Virtue, Emotion and Maslow),
+    /// optionally the per-action dilemmas file (a CSV whose header has the columns idx,
+    /// dilemma_situation, action_type and action), and optionally a label config (a `.json`
+    /// file such as five_theories_label_config.json; the data set's own config is built in)
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// The directory to write the source files into (created if missing; files of the same
@@ -154,6 +221,8 @@ pub fn run(args: Args) -> bool {
         Format::Principles(args) => principles(args),
         Format::CvcRules(args) => cvc_rules(args),
         Format::Mge(args) => mge(args),
+        Format::Goqa(args) => goqa(args),
+        Format::Navab(args) => navab(args),
     }
 }
 
@@ -302,6 +371,86 @@ fn absolute(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Says whether `name` is an identifier, reporting it when not.
+fn valid_name(name: &str, diagnostics: &DiagnosticArgs) -> bool {
+    let fixed = import::ident(name);
+    if fixed == name {
+        return true;
+    }
+    let d = Diagnostic::new(
+        Code::InvalidSetting,
+        format!("`{name}` is not an identifier"),
+    )
+    .help(format!(
+        "use lowercase letters, digits and `_`, e.g. `{fixed}`"
+    ));
+    diagnostics.report(&[d], &SourceMap::new());
+    false
+}
+
+fn goqa(args: GoqaArgs) -> bool {
+    if !valid_name(&args.name, &args.diagnostics) {
+        return false;
+    }
+    let bytes = match read_input(&args.input) {
+        Ok(b) => b,
+        Err(d) => {
+            args.diagnostics.report(&[d], &SourceMap::new());
+            return false;
+        }
+    };
+    let settings = import::goqa::Settings {
+        name: args.name.clone(),
+        persona: args.persona.clone(),
+    };
+    let imported = import::goqa::import_goqa(
+        &bytes,
+        &display(&args.input),
+        &settings,
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    write_all(&args.output, imported, &args.diagnostics)
+}
+
+fn navab(args: NavabArgs) -> bool {
+    if !valid_name(&args.name, &args.diagnostics) {
+        return false;
+    }
+    let mut read = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.inputs {
+        match read_input(path) {
+            Ok(bytes) => read.push((display(path), bytes)),
+            Err(d) => problems.push(d),
+        }
+    }
+    if !problems.is_empty() {
+        args.diagnostics.report(&problems, &SourceMap::new());
+        return false;
+    }
+    let inputs: Vec<import::navab::Input<'_>> = read
+        .iter()
+        .map(|(name, bytes)| import::navab::Input {
+            name: name.clone(),
+            bytes,
+        })
+        .collect();
+    let settings = import::navab::Settings {
+        name: args.name.clone(),
+        country: args.country.clone(),
+    };
+    let imported = import::navab::import_navab(
+        &inputs,
+        &settings,
+        &import::Options {
+            strict: args.strict,
+        },
+    );
+    write_all(&args.output, imported, &args.diagnostics)
+}
+
 fn principles(args: PrinciplesArgs) -> bool {
     let sources = SourceMap::new();
     let bytes = match read_input(&args.input) {
@@ -403,11 +552,27 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
         }
     };
 
-    // The values file: the CSV whose header names the value and theory columns.
+    // The values file: the CSV whose header names the value and theory columns; the
+    // dilemmas file: the one with the columns of actions.
     let mut values: Option<(String, Vec<u8>)> = None;
+    let mut dilemmas: Option<(String, Vec<u8>)> = None;
     for (path, bytes) in tables {
         let name = display(path);
         let header = csv_header(&bytes);
+        if daily_dilemmas::dilemmas::is_dilemmas_header(&header) {
+            if let Some((first, _)) = &dilemmas {
+                return fail(vec![
+                    Diagnostic::new(
+                        Code::Io,
+                        format!("two dilemmas files are given: `{first}` and `{name}`"),
+                    )
+                    .path(name)
+                    .help("import one dilemmas file at a time"),
+                ]);
+            }
+            dilemmas = Some((name, bytes));
+            continue;
+        }
         if !daily_dilemmas::is_values_header(&header, &theories) {
             let columns: Vec<&str> = std::iter::once(daily_dilemmas::VALUE_COLUMN)
                 .chain(theories.iter().map(|t| t.key.as_str()))
@@ -423,7 +588,8 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
                 .path(name)
                 .help(format!(
                     "the values file is a CSV with the columns {} (in any order and case); \
-                     a label config is a `.json` file",
+                     the dilemmas file one with the columns `idx`, `dilemma_situation`, \
+                     `action_type` and `action`; a label config is a `.json` file",
                     columns
                         .iter()
                         .map(|c| format!("`{c}`"))
@@ -458,10 +624,15 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
     if let Some((name, _)) = &labels {
         names.labels = name.clone();
     }
-    let imported = daily_dilemmas::import_values(
+    if let Some((name, _)) = &dilemmas {
+        names.dilemmas = name.clone();
+    }
+    let imported = daily_dilemmas::import(
         &values_bytes,
         labels.as_ref().map(|(_, t)| t.as_str()),
+        dilemmas.as_ref().map(|(_, b)| b.as_slice()),
         &names,
+        &args.output,
         &import::Options {
             strict: args.strict,
         },

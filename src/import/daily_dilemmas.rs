@@ -12,12 +12,18 @@
 //! [`import_values`] turns them into one framework per theory (`wvs.qd`, …, one `value` per
 //! label) and `values.qd`, which lists the values and `map`s each onto its theory labels.
 //! A theory's column is found by its key, ignoring case (`Virtue` for `virtue`).
+//!
+//! [`import`] also reads the dilemmas, one CSV row per action, with the choices of the
+//! models the data set recorded (see [`dilemmas`]).
+
+pub mod dilemmas;
 
 use crate::diagnostic::{Code, Diagnostic};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::table::{Lines, csv_error};
 use super::{Ids, Imported, Options, Problems, file_error, framework_block, layout, line_error};
 
 /// The label config of the data set, used when none is given: an unmodified copy of
@@ -105,6 +111,8 @@ pub struct Names {
     pub values: String,
     /// The label config, as shown in diagnostics.
     pub labels: String,
+    /// The per-action dilemmas file, as shown in diagnostics.
+    pub dilemmas: String,
 }
 
 impl Default for Names {
@@ -112,7 +120,43 @@ impl Default for Names {
         Names {
             values: "values.csv".into(),
             labels: "five_theories_label_config.json".into(),
+            dilemmas: "dilemmas_with_detail_by_action.csv".into(),
         }
+    }
+}
+
+/// Imports the values file as [`import_values`] does and, given the bytes of a per-action
+/// dilemmas file, its dilemmas: `dilemmas.qd`, the suite expanded into
+/// `dilemmas.suite.jsonl` and one results journal per model column (see [`dilemmas`]).
+/// `dir` is the output directory as the user names it: the suite and the journals record
+/// the paths of the files they refer to under it, as `quandary expand DIR/dilemmas.qd -o
+/// DIR/dilemmas.suite.jsonl` would.
+pub fn import(
+    values_csv: impl AsRef<[u8]>,
+    labels_json: Option<&str>,
+    dilemmas_csv: Option<&[u8]>,
+    names: &Names,
+    dir: &Path,
+    options: &Options,
+) -> Imported {
+    let values = import_values(values_csv, labels_json, names, options);
+    let Some(csv) = dilemmas_csv else {
+        return values;
+    };
+    if values.files.is_empty() {
+        return values;
+    }
+    let mut problems = Problems {
+        strict: options.strict,
+        diagnostics: values.diagnostics,
+    };
+    match dilemmas::import(csv, &names.dilemmas, &values.files, dir, &mut problems) {
+        Ok(more) => {
+            let mut files = values.files;
+            files.extend(more);
+            problems.finish(files)
+        }
+        Err(_) => problems.stop(),
     }
 }
 
@@ -370,55 +414,11 @@ pub fn import_values(
     problems.finish(files)
 }
 
-/// Line numbers of byte offsets. (The CSV reader's own line numbers are one short after a
-/// CRLF line ending, which the data set uses.)
-struct Lines<'a> {
-    bytes: &'a [u8],
-    /// Offsets up to here are counted…
-    counted: usize,
-    /// …and hold this many line breaks.
-    breaks: u64,
-}
-
-impl<'a> Lines<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Lines {
-            bytes,
-            counted: 0,
-            breaks: 0,
-        }
-    }
-
-    /// The 1-based line of the record starting at byte `offset`: the line of the first byte
-    /// after any line breaks and blank lines there. Offsets must not decrease.
-    fn at(&mut self, offset: u64) -> u64 {
-        let mut start = (offset as usize).min(self.bytes.len());
-        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start > self.counted {
-            self.breaks += self.bytes[self.counted..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            self.counted = start;
-        }
-        self.breaks + 1
-    }
-}
-
 fn value_lines(lines: &[(String, &str)]) -> String {
     lines
         .iter()
         .map(|(id, label)| format!("value {id} {}\n", super::quote(label)))
         .collect()
-}
-
-fn csv_error(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Io(e) => format!("cannot be read: {e}"),
-        _ => format!("is not valid CSV: {e}"),
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@ pub mod daily_dilemmas;
 pub mod mge;
 pub mod principles;
 
+pub mod goqa;
+pub mod navab;
+mod pyrepr;
+mod table;
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -73,6 +78,28 @@ pub(crate) fn file_name(path: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(path)
+}
+
+/// Loads the files an importer made (paths relative to the output directory) as `quandary
+/// check ENTRY` would. An error among them is a fault of the importer, never of the data:
+/// it comes back as one diagnostic saying so, to be reported rather than written.
+pub(crate) fn check_output(files: &[(PathBuf, String)], entry: &str) -> Option<Diagnostic> {
+    let mut loader = crate::MemoryLoader::new();
+    for (path, text) in files {
+        loader = loader.with(path, text.clone());
+    }
+    let loaded = crate::load_with(&mut loader, &[entry]);
+    let first = loaded.diagnostics.iter().find(|d| d.is_error())?;
+    Some(
+        Diagnostic::new(
+            Code::ImportRow,
+            format!(
+                "the file `{entry}` made from the input does not check ({}); it is not written",
+                first.message
+            ),
+        )
+        .help("this is a fault of the importer: please report it with the input"),
+    )
 }
 
 /// Collects an importer's diagnostics and tells it when to stop.

@@ -304,7 +304,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object of probabilities per action")
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(2));
                 while let Some((k, v)) = map.next_entry::<Name<'de>, f64>()? {
                     out.push((k, v));
@@ -512,7 +515,9 @@ pub(crate) fn each_line<L: Line>(
         let chunk = &buf[..cut];
         let mut lines: Vec<(u64, &[u8])> = Vec::with_capacity(chunk.len() / 256 + 1);
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk).chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut)) {
+        for end in memchr::memchr_iter(b'\n', chunk)
+            .chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
+        {
             line_no += 1;
             let l = &chunk[start..end];
             start = end + 1;
@@ -1017,12 +1022,18 @@ impl Tally {
             r.last = None;
         }
 
-        // The slots of the chosen option and of each rejected one.
+        // Selected and neglected pool the names of every value of an option, as DailyDilemmas
+        // pools theory labels: a label two values of the chosen option map to is selected
+        // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets.
+        let r = &mut self.runs[run];
         scratch.chosen.clear();
         scratch.rejected.clear();
         for v in &s.actions[k].upholds {
             let p = self.catalog.project(v, framework);
-            scratch.chosen.extend_from_slice(self.catalog.slots_of(p));
+            for &slot in self.catalog.slots_of(p) {
+                r.counts.entry((cluster, slot)).or_default()[SELECTED] += 1;
+                scratch.chosen.push(slot);
+            }
         }
         scratch.chosen.sort_unstable();
         scratch.chosen.dedup();
@@ -1030,20 +1041,13 @@ impl Tally {
             if i == k || a.distractor {
                 continue;
             }
-            let start = scratch.rejected.len();
             for v in &a.upholds {
                 let p = self.catalog.project(v, framework);
-                scratch.rejected.extend_from_slice(self.catalog.slots_of(p));
-            }
-            scratch.rejected[start..].sort_unstable();
-            let mut end = start;
-            for i in start..scratch.rejected.len() {
-                if end == start || scratch.rejected[end - 1] != scratch.rejected[i] {
-                    scratch.rejected[end] = scratch.rejected[i];
-                    end += 1;
+                for &slot in self.catalog.slots_of(p) {
+                    r.counts.entry((cluster, slot)).or_default()[NEGLECTED] += 1;
+                    scratch.rejected.push(slot);
                 }
             }
-            scratch.rejected.truncate(end);
         }
         // Every slot of a rejected side, once.
         scratch.lost.clear();
@@ -1051,17 +1055,12 @@ impl Tally {
         scratch.lost.sort_unstable();
         scratch.lost.dedup();
 
-        let r = &mut self.runs[run];
         for &slot in &scratch.chosen {
-            let c = r.counts.entry((cluster, slot)).or_default();
-            c[SELECTED] += 1;
             if scratch.lost.binary_search(&slot).is_err() {
+                let c = r.counts.entry((cluster, slot)).or_default();
                 c[WINS] += 1;
                 c[TRIALS] += 1;
             }
-        }
-        for &slot in &scratch.rejected {
-            r.counts.entry((cluster, slot)).or_default()[NEGLECTED] += 1;
         }
         scratch.losers.clear();
         for &slot in &scratch.lost {

@@ -1,0 +1,277 @@
+//! `quandary import goqa`: GlobalOpinionQA's CSV as questions with references, through the
+//! built binary, on `tests/data/goqa/opinions.csv` — invented rows in the data set's shape
+//! (columns `question`, `selections`, `options`, `source`), some of them malformed:
+//!
+//! | line | row | what happens |
+//! |---|---|---|
+//! | 2 | trust, WVS: Belgium [0.2, 0.5, 0.3], Côte d'Ivoire [0.1, 0.3, 0.6] | `goqa_0001`, two references |
+//! | 3 | travel, GAS: France [0.7, 0.2, 0.07], Japan [0.5, 0.3, nan] | `goqa_0002`; France sums to 0.97, so it is normalised (warning): 0.7/0.97 = 0.721649, 0.2/0.97 = 0.206186, 0.07/0.97 = 0.072165; Japan holds `nan` (error, left out) |
+//! | 4 | news: options `['Yes', 'No'` not closed | error, row left out (record 3) |
+//! | 5–6 | children, a question with a line break: Brazil [55, 45], Kenya [60, 40, 0] | `goqa_0004`; Brazil sums to 100, normalised to [0.55, 0.45] (warning); Kenya has 3 shares for 2 answers (error, left out) |
+//! | 7 | weather: selections a list, not a dict | error, row left out (record 5) |
+//! | 8 | two fields only | error, row left out (record 6) |
+//! | 9 | braces, `{}` selections | `goqa_0007`, no reference |
+//!
+//! So 4 questions, with 2 + 1 + 1 + 0 references: under the persona the suite asks
+//! (1 + 2) + (1 + 1) + (1 + 1) + 1 = 8 lines. 5 errors, 2 warnings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn input() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/goqa/opinions.csv")
+        .display()
+        .to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("import_goqa_{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn quandary(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> String {
+    let out = quandary(cwd, args);
+    assert!(
+        out.status.success(),
+        "quandary {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json_lines(path: impl AsRef<Path>) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("a file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn questions_check_expand_and_are_answered() {
+    let dir = scratch("data");
+    let input = input();
+    let args = [
+        "import",
+        "goqa",
+        &input,
+        "-o",
+        "out",
+        "--error-format",
+        "plain",
+    ];
+    let out = quandary(&dir, &args);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out/goqa.qd\n");
+    let err = stderr(&out);
+    for expected in [
+        "opinions.csv line 3: the shares of `France` in question `goqa_0002` sum to 0.97, not 1; they are divided by their sum",
+        "opinions.csv line 3: the shares of `Japan` hold `nan` for answer 3; the country is left out of question `goqa_0002`",
+        "opinions.csv line 4: the `options` cannot be read: the text ends before the closing `]` at character 13; the row is left out",
+        "opinions.csv line 5: the shares of `Brazil` in question `goqa_0004` sum to 100, not 1; they are divided by their sum",
+        "opinions.csv line 5: the shares of `Kenya` are 3 numbers for 2 answers; the country is left out of question `goqa_0004`",
+        "opinions.csv line 7: the `selections` are a list, not a dict of countries; the row is left out",
+        "opinions.csv line 8: 2 fields where the header has 4; the row is left out",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(err.contains("5 errors, 2 warnings"), "{err}");
+
+    let text = std::fs::read_to_string(dir.join("out/goqa.qd")).expect("goqa.qd");
+    for expected in [
+        "question goqa_0001 \"How much do you trust people you meet for the first time?\" {\n  \
+         source \"GlobalOpinionQA (Durmus et al. 2023), WVS\"\n  \
+         option trust_completely \"Trust completely\"\n  \
+         option trust_somewhat \"Trust somewhat\"\n  \
+         option do_not_trust_very_much \"Do not trust very much\"\n  \
+         reference \"Belgium\" [0.2, 0.5, 0.3]\n  \
+         reference \"Côte d'Ivoire\" [0.1, 0.3, 0.6]\n}\n",
+        "  option don_t_know_refused \"Don't know/Refused\"\n  \
+         reference \"France\" [0.721649, 0.206186, 0.072165]\n}\n",
+        "question goqa_0004 \"Thinking about the next ten years,\\nwill children be better off than their parents?\" {",
+        "  reference \"Brazil\" [0.55, 0.45]\n}\n",
+        "question goqa_0007 \"Should {{ braces }} be read literally?\" {",
+        "  persona \"Answer as someone from {{ population }} would.\"\n",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert!(!text.contains("Japan") && !text.contains("Kenya") && !text.contains("Peru"));
+
+    ok(&dir, &["check", "--deny-warnings", "out/goqa.qd"]);
+    ok(&dir, &["fmt", "--check", "out/goqa.qd"]);
+    ok(&dir, &["expand", "out/goqa.qd", "-o", "suite.jsonl"]);
+    let suite = json_lines(dir.join("suite.jsonl"));
+    assert_eq!(suite.len(), 1 + 8);
+    let asked: Vec<(&str, Option<&str>)> = suite[1..]
+        .iter()
+        .map(|l| (l["question"].as_str().unwrap(), l["persona"].as_str()))
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("goqa_0001", None),
+            ("goqa_0001", Some("Belgium")),
+            ("goqa_0001", Some("Côte d'Ivoire")),
+            ("goqa_0002", None),
+            ("goqa_0002", Some("France")),
+            ("goqa_0004", None),
+            ("goqa_0004", Some("Brazil")),
+            ("goqa_0007", None),
+        ]
+    );
+    assert_eq!(
+        suite[3]["text"],
+        "Answer as someone from Côte d'Ivoire would.\n\nHow much do you trust people you meet for the first time?"
+    );
+    assert_eq!(suite[8]["text"], "Should {{ braces }} be read literally?");
+    assert_eq!(
+        suite[5]["references"]["France"],
+        serde_json::json!([0.721649, 0.206186, 0.072165])
+    );
+
+    ok(
+        &dir,
+        &[
+            "eval",
+            "suite.jsonl",
+            "--adapter",
+            "random",
+            "-o",
+            "results.jsonl",
+        ],
+    );
+    let results = json_lines(dir.join("results.jsonl"));
+    assert_eq!(results.len(), 1 + 8);
+    for (answer, line) in results[1..].iter().zip(&suite[1..]) {
+        assert_eq!(answer["scenario"], line["id"]);
+        let options: Vec<&str> = line["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap())
+            .collect();
+        assert!(
+            options.contains(&answer["choice"].as_str().unwrap()),
+            "{answer}"
+        );
+    }
+
+    // The same input gives the same bytes.
+    let first = std::fs::read(dir.join("out/goqa.qd")).unwrap();
+    quandary(&dir, &args);
+    assert_eq!(std::fs::read(dir.join("out/goqa.qd")).unwrap(), first);
+}
+
+#[test]
+fn strict_stops_at_the_first_error_and_names_are_chosen() {
+    let dir = scratch("strict");
+    let input = input();
+    // Line 3's France is a warning and does not stop it; Japan, on the same line, does.
+    let out = quandary(
+        &dir,
+        &[
+            "import",
+            "goqa",
+            &input,
+            "-o",
+            "out",
+            "--strict",
+            "--error-format",
+            "plain",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("`Japan`"), "{err}");
+    assert!(!err.contains("line 4"), "{err}");
+    assert!(!dir.join("out").exists());
+
+    let out = quandary(
+        &dir,
+        &[
+            "import",
+            "goqa",
+            &input,
+            "-o",
+            "named",
+            "--name",
+            "survey",
+            "--persona",
+            "Imagine you live in {{ population }}.",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(dir.join("named/survey.qd")).unwrap();
+    assert!(text.contains("question survey_0001 "), "{text}");
+    assert!(text.contains("suite survey "), "{text}");
+    assert!(
+        text.contains("persona \"Imagine you live in {{ population }}.\""),
+        "{text}"
+    );
+
+    let out = quandary(
+        &dir,
+        &["import", "goqa", &input, "-o", "bad", "--name", "Bad-Name"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("`Bad-Name` is not an identifier"));
+    assert!(!dir.join("bad").exists());
+}
+
+#[test]
+fn inputs_that_are_not_the_data_set_are_refused() {
+    let dir = scratch("refused");
+    std::fs::write(dir.join("other.csv"), "prompt,answer\nx,y\n").unwrap();
+    let out = quandary(&dir, &["import", "goqa", "other.csv", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has no `question` column"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("empty.csv"), "").unwrap();
+    let out = quandary(&dir, &["import", "goqa", "empty.csv", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is empty"), "{}", stderr(&out));
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn damaged_inputs_never_panic() {
+    use quandary::import::Options;
+    use quandary::import::goqa::{Settings, import_goqa};
+    let bytes = std::fs::read(input()).unwrap();
+    for n in 0..bytes.len() {
+        let imported = import_goqa(
+            &bytes[..n],
+            "opinions.csv",
+            &Settings::default(),
+            &Options::default(),
+        );
+        // Whatever was written checks.
+        for (path, text) in &imported.files {
+            let loaded = quandary::load_str(&path.display().to_string(), text);
+            assert!(
+                !loaded.has_errors(),
+                "prefix of {n} bytes: {:?}",
+                loaded.diagnostics
+            );
+        }
+    }
+}
