@@ -24,15 +24,89 @@ const PRIOR_GAMES: f64 = 1.0;
 /// Newton's method (cubic cost per step, few steps).
 const NEWTON_LIMIT: usize = 400;
 
-/// Maximum-a-posteriori log-strengths (not centred), starting from `start` when given:
-/// Newton's method on the strictly concave log-posterior for up to [`NEWTON_LIMIT`] players,
-/// else the MM algorithm of Hunter (2004).
+/// The connected component of every player (by the smallest player in it): players that
+/// never met, directly or through others, are in different components.
+pub fn components(games: &Games) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..games.players).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for &(i, j, a, b) in &games.pairs {
+        if a + b > 0.0 {
+            let (ri, rj) = (root(&mut parent, i as usize), root(&mut parent, j as usize));
+            parent[ri.max(rj)] = ri.min(rj);
+        }
+    }
+    (0..games.players).map(|x| root(&mut parent, x)).collect()
+}
+
+/// The games split by component: each component's players (in order) and its games with
+/// the players renumbered from 0. The prior ties a player only to the fixed reference, so
+/// components are independent problems.
+fn split(games: &Games) -> Vec<(Vec<usize>, Games)> {
+    let component = components(games);
+    let mut index: Vec<usize> = vec![0; games.players];
+    let mut groups: Vec<(usize, Vec<usize>, Games)> = Vec::new();
+    for (player, &c) in component.iter().enumerate() {
+        let g = match groups.iter().position(|(root, _, _)| *root == c) {
+            Some(g) => g,
+            None => {
+                groups.push((c, Vec::new(), Games::default()));
+                groups.len() - 1
+            }
+        };
+        index[player] = groups[g].1.len();
+        groups[g].1.push(player);
+        groups[g].2.players += 1;
+    }
+    let group_of: Vec<usize> = component
+        .iter()
+        .map(|c| {
+            groups
+                .iter()
+                .position(|(root, _, _)| root == c)
+                .unwrap_or(0)
+        })
+        .collect();
+    for &(i, j, a, b) in &games.pairs {
+        let g = group_of[i as usize];
+        if group_of[j as usize] == g {
+            groups[g]
+                .2
+                .pairs
+                .push((index[i as usize] as u32, index[j as usize] as u32, a, b));
+        }
+    }
+    groups.into_iter().map(|(_, p, g)| (p, g)).collect()
+}
+
+/// Maximum-a-posteriori log-strengths (not centred), starting from `start` when given,
+/// component by component: Newton's method on the strictly concave log-posterior for up to
+/// [`NEWTON_LIMIT`] players, else the MM algorithm of Hunter (2004).
 pub fn fit(games: &Games, start: Option<&[f64]>) -> Vec<f64> {
     let n = games.players;
     let mut theta: Vec<f64> = match start {
         Some(s) if s.len() == n => s.to_vec(),
         _ => vec![0.0; n],
     };
+    for (players, group) in split(games) {
+        let begin: Vec<f64> = players.iter().map(|&p| theta[p]).collect();
+        let fitted = fit_connected(&group, &begin);
+        for (&p, t) in players.iter().zip(fitted) {
+            theta[p] = t;
+        }
+    }
+    theta
+}
+
+/// [`fit`] of one component.
+fn fit_connected(games: &Games, start: &[f64]) -> Vec<f64> {
+    let n = games.players;
+    let mut theta = start.to_vec();
     if n == 0 {
         return theta;
     }
@@ -186,13 +260,29 @@ pub fn wald_half_widths(games: &Games, theta: &[f64], limit: usize) -> Option<Ve
     if n == 0 || n > limit {
         return None;
     }
-    let mut info = vec![0.0; n * n];
-    information(games, theta, &mut info);
-    let cov = spd_inverse(&info, n)?;
+    // The covariance is block-diagonal by component: invert each block, then centre.
+    let mut diagonal = vec![0.0; n];
+    let mut row_sums = vec![0.0; n];
+    for (players, group) in split(games) {
+        let m = group.players;
+        let sub: Vec<f64> = players.iter().map(|&p| theta[p]).collect();
+        let mut info = vec![0.0; m * m];
+        information(&group, &sub, &mut info);
+        let cov = spd_inverse(&info, m)?;
+        for (k, &p) in players.iter().enumerate() {
+            diagonal[p] = cov[k * m + k];
+            row_sums[p] = cov[k * m..(k + 1) * m].iter().sum();
+        }
+    }
+    // var(θᵢ − mean θ) = Cᵢᵢ − 2·(Σⱼ Cᵢⱼ)/n + (Σⱼₖ Cⱼₖ)/n².
+    let grand: f64 = row_sums.iter().sum();
+    let n = n as f64;
     Some(
-        super::stats::centred_variances(&cov, n)
-            .into_iter()
-            .map(|var| Z95 * var.sqrt())
+        (0..games.players)
+            .map(|i| {
+                let var = diagonal[i] - 2.0 * row_sums[i] / n + grand / (n * n);
+                Z95 * var.max(0.0).sqrt()
+            })
             .collect(),
     )
 }
@@ -225,6 +315,42 @@ mod tests {
         }
         // Value 2 beat both others and lost nothing; value 0 beat 1 twice and lost once.
         assert!(theta[2] > theta[0] && theta[0] > theta[1], "{theta:?}");
+    }
+
+    /// Two separate groups of values: fitting and inverting them apart gives what the whole
+    /// problem gives.
+    #[test]
+    fn components_are_fitted_and_inverted_apart_as_a_whole() {
+        let games = Games {
+            players: 5,
+            pairs: vec![
+                (0, 2, 4.0, 1.0),
+                (1, 3, 2.0, 2.0),
+                (3, 4, 0.0, 3.0),
+                (1, 4, 1.0, 0.0),
+            ],
+        };
+        assert_eq!(components(&games), [0, 1, 0, 1, 1]);
+        let theta = fit(&games, None);
+        let mut whole = vec![0.0; 5];
+        assert!(newton(&games, &mut whole));
+        for k in 0..5 {
+            assert!((theta[k] - whole[k]).abs() < 1e-8, "{theta:?} {whole:?}");
+        }
+        let apart = wald_half_widths(&games, &theta, 10).expect("invertible");
+        let mut info = vec![0.0; 25];
+        information(&games, &theta, &mut info);
+        let cov = spd_inverse(&info, 5).expect("invertible");
+        let together: Vec<f64> = crate::report::stats::centred_variances(&cov, 5)
+            .into_iter()
+            .map(|v| Z95 * v.sqrt())
+            .collect();
+        for k in 0..5 {
+            assert!(
+                (apart[k] - together[k]).abs() < 1e-9,
+                "{apart:?} {together:?}"
+            );
+        }
     }
 
     #[test]

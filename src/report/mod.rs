@@ -893,7 +893,7 @@ fn build(
             }
         })
         .collect();
-    let component = components(&fit.games);
+    let component = bt::components(&fit.games);
     let mut order: Vec<usize> = (0..ranking.len()).collect();
     order.sort_by(|&a, &b| {
         ranking[b]
@@ -1021,25 +1021,6 @@ fn build(
         notes,
         examples: examples(tally),
     }
-}
-
-/// The connected component of every player of `games` (by the smallest player in it).
-fn components(games: &bt::Games) -> Vec<usize> {
-    let mut parent: Vec<usize> = (0..games.players).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    for &(i, j, a, b) in &games.pairs {
-        if a + b > 0.0 {
-            let (ri, rj) = (root(&mut parent, i as usize), root(&mut parent, j as usize));
-            parent[ri.max(rj)] = ri.min(rj);
-        }
-    }
-    (0..games.players).map(|x| root(&mut parent, x)).collect()
 }
 
 /// Per player, the clusters it played in.

@@ -16,6 +16,7 @@ use indexmap::{IndexMap, IndexSet};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -342,7 +343,7 @@ pub(crate) struct SuiteLine<'a> {
     #[serde(borrow, default)]
     provenance: Option<&'a RawValue>,
     #[serde(borrow)]
-    pub actions: Vec<SuiteAction<'a>>,
+    pub actions: SmallVec<[SuiteAction<'a>; 2]>,
     #[serde(borrow, default)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -380,9 +381,9 @@ pub(crate) struct SuiteAction<'a> {
     #[serde(borrow, default)]
     label: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    pub upholds: Vec<Name<'a>>,
+    pub upholds: SmallVec<[Name<'a>; 4]>,
     #[serde(borrow, default)]
-    pub violates: Vec<Name<'a>>,
+    pub violates: SmallVec<[Name<'a>; 4]>,
     #[serde(default)]
     pub distractor: bool,
 }
@@ -392,8 +393,8 @@ struct ResultLines;
 
 impl Line for ResultLines {
     type Out<'a> = ResultLine<'a>;
-    fn parse(bytes: &[u8]) -> Result<ResultLine<'_>, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    fn parse(text: Text<'_>) -> Result<ResultLine<'_>, serde_json::Error> {
+        text.parse()
     }
 }
 
@@ -402,8 +403,8 @@ struct SuiteLines;
 
 impl Line for SuiteLines {
     type Out<'a> = SuiteLine<'a>;
-    fn parse(bytes: &[u8]) -> Result<SuiteLine<'_>, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    fn parse(text: Text<'_>) -> Result<SuiteLine<'_>, serde_json::Error> {
+        text.parse()
     }
 }
 
@@ -460,7 +461,32 @@ pub(crate) trait Line {
     /// The parsed line.
     type Out<'a>: Send;
     /// Parses one line.
-    fn parse(bytes: &[u8]) -> Result<Self::Out<'_>, serde_json::Error>;
+    fn parse(text: Text<'_>) -> Result<Self::Out<'_>, serde_json::Error>;
+}
+
+/// A line: text already known to be UTF-8 (parsed without checking it again), or bytes.
+#[derive(Clone, Copy)]
+pub(crate) enum Text<'a> {
+    /// Checked text.
+    Str(&'a str),
+    /// Unchecked bytes.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Text<'a> {
+    fn parse<T: Deserialize<'a>>(self) -> Result<T, serde_json::Error> {
+        match self {
+            Text::Str(s) => serde_json::from_str(s),
+            Text::Bytes(b) => serde_json::from_slice(b),
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        match self {
+            Text::Str(s) => s.bytes().all(|b| b.is_ascii_whitespace()),
+            Text::Bytes(b) => b.iter().all(u8::is_ascii_whitespace),
+        }
+    }
 }
 
 /// Bytes read at a time, cut at the last whole line.
@@ -513,15 +539,21 @@ pub(crate) fn each_line<L: Line>(
         };
         carry.extend_from_slice(&buf[cut..]);
         let chunk = &buf[..cut];
-        let mut lines: Vec<(u64, &[u8])> = Vec::with_capacity(chunk.len() / 256 + 1);
+        // The batch is checked as UTF-8 once, not string by string; a batch that is not
+        // (a torn or damaged line) is parsed as bytes, line by line.
+        let text = std::str::from_utf8(chunk).ok();
+        let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', chunk)
             .chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
         {
             line_no += 1;
-            let l = &chunk[start..end];
+            let l = match text {
+                Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
+                None => Text::Bytes(&chunk[start..end]),
+            };
             start = end + 1;
-            if !l.iter().all(u8::is_ascii_whitespace) {
+            if !l.is_blank() {
                 lines.push((line_no, l));
             }
         }
@@ -542,8 +574,8 @@ pub(crate) fn each_line<L: Line>(
 
 type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
 
-fn parse_part<'a, L: Line>(part: &[(u64, &'a [u8])]) -> Parsed<'a, L> {
-    part.iter().map(|(n, l)| (L::parse(l), *n)).collect()
+fn parse_part<'a, L: Line>(part: &[(u64, Text<'a>)]) -> Parsed<'a, L> {
+    part.iter().map(|(n, l)| (L::parse(*l), *n)).collect()
 }
 
 /// Reads the header line of a results journal.
@@ -878,7 +910,10 @@ impl Tally {
         let mut matched = 0u64;
         let mut scratch = Scratch::default();
         suite.each(|s, id| {
-            let cluster = tally.clusters.insert_full(s.template.as_ref().into()).0 as u32;
+            let cluster = match tally.clusters.get_index_of(s.template.as_ref()) {
+                Some(c) => c,
+                None => tally.clusters.insert_full(s.template.as_ref().into()).0,
+            } as u32;
             let group = s
                 .twin_group
                 .as_deref()
