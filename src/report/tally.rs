@@ -557,19 +557,76 @@ pub(crate) fn each_line<L: Line>(
                 lines.push((line_no, l));
             }
         }
-        let mid = lines.len() / 2;
-        let (first, second) = lines.split_at(mid);
-        let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| parse_part::<L>(second));
-            let a = parse_part::<L>(first);
-            (a, other.join())
-        });
-        let b = b.map_err(|_| io_error(path, "a parsing thread stopped unexpectedly"))?;
-        for (parsed, n) in a.into_iter().chain(b) {
-            each(parsed, n)?;
-        }
+        consume_in_order::<L>(&lines, &mut each).map_err(|e| {
+            e.unwrap_or_else(|| io_error(path, "a parsing thread stopped unexpectedly"))
+        })?;
     }
     Ok(())
+}
+
+/// Lines parsed at a time by one thread.
+const PART_LINES: usize = 256;
+
+/// Parses `lines` in parts on two threads and hands them to `each` in order as they are
+/// ready: a second thread parses parts ahead, and this one, while the next part is not
+/// ready, parses a part itself. So parsing overlaps with what `each` does.
+fn consume_in_order<L: Line>(
+    lines: &[(u64, Text<'_>)],
+    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+) -> Result<(), Option<Diagnostic>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();
+    let slots: Vec<Mutex<Option<Parsed<'_, L>>>> = parts.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let ready = (Mutex::new(()), Condvar::new());
+    // Takes the next part nobody has taken and parses it into its slot; `false` when none
+    // is left.
+    let work = || -> bool {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(part) = parts.get(i) else {
+            return false;
+        };
+        let parsed = parse_part::<L>(part);
+        if let Ok(mut slot) = slots[i].lock() {
+            *slot = Some(parsed);
+        }
+        // Under the lock the consumer checks with, so no wake-up is lost.
+        let _guard = ready.0.lock();
+        ready.1.notify_all();
+        true
+    };
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| while work() {});
+        let mut result = Ok(());
+        'parts: for slot in &slots {
+            loop {
+                let taken = slot.lock().map_err(|_| None)?.take();
+                if let Some(parsed) = taken {
+                    for (line, n) in parsed {
+                        if let Err(d) = each(line, n) {
+                            result = Err(Some(d));
+                            break 'parts;
+                        }
+                    }
+                    break;
+                }
+                if work() {
+                    continue;
+                }
+                // Every part is taken: wait for the helper to finish this one.
+                let guard = ready.0.lock().map_err(|_| None)?;
+                if slot.lock().map_err(|_| None)?.is_some() {
+                    continue;
+                }
+                drop(ready.1.wait(guard).map_err(|_| None)?);
+            }
+        }
+        // On an error, the helper takes no further part.
+        next.store(parts.len(), Ordering::Relaxed);
+        helper.join().map_err(|_| None)?;
+        result
+    })
 }
 
 type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
