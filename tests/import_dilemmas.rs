@@ -9,7 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{json_lines, ok, quandary, stderr};
 
 const DATA: &str = "tests/data/daily_dilemmas";
 const SAMPLE: &str = "dilemmas_with_detail_by_action_test.csv";
@@ -25,47 +29,12 @@ fn data(name: &str) -> String {
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("import_dilemmas_{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
-
-/// Runs the binary in `cwd`.
-fn quandary(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Runs the binary in `cwd` and insists on success; its standard output.
-fn ok(cwd: &Path, args: &[&str]) -> String {
-    let out = quandary(cwd, args);
-    assert!(
-        out.status.success(),
-        "quandary {}: {}",
-        args.join(" "),
-        stderr(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cli::scratch(&format!("import_dilemmas_{name}"))
 }
 
 fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn json_lines(path: impl AsRef<Path>) -> Vec<serde_json::Value> {
-    read(path)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
 }
 
 /// Per label of a report's `labels` groups: (selected, neglected, score rounded to 0.01).

@@ -15,8 +15,11 @@
 //! So 4 questions, with 2 + 1 + 1 + 0 references: under the persona the suite asks
 //! (1 + 2) + (1 + 1) + (1 + 1) + 1 = 8 lines. 5 errors, 2 warnings.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{json_lines, ok, quandary, stderr};
 
 fn input() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,42 +28,9 @@ fn input() -> String {
         .to_string()
 }
 
+/// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("import_goqa_{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
-
-fn quandary(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(cwd: &Path, args: &[&str]) -> String {
-    let out = quandary(cwd, args);
-    assert!(
-        out.status.success(),
-        "quandary {}: {}",
-        args.join(" "),
-        stderr(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json_lines(path: impl AsRef<Path>) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .expect("a file")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    cli::scratch(&format!("import_goqa_{name}"))
 }
 
 #[test]

@@ -1,0 +1,49 @@
+//! Running the built binary from integration tests: shared by the test files that include
+//! it with `#[path = "support/cli.rs"] mod cli;`. Not every file uses every helper.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh, empty directory under the test target's scratch space.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// Runs the binary in `cwd`.
+pub fn quandary(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+/// Its standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs the binary in `cwd` and insists on success; its standard output.
+pub fn ok(cwd: &Path, args: &[&str]) -> String {
+    let out = quandary(cwd, args);
+    assert!(
+        out.status.success(),
+        "quandary {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every line of a JSON Lines file, parsed.
+pub fn json_lines(path: impl AsRef<Path>) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("a file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
