@@ -133,6 +133,16 @@ impl Framework {
         format!("{}.{}", self.module(v.module).display_id(), v.id)
     }
 
+    /// The value a qualified name (`framework_id.value_id`, as [`Framework::qualified_value`]
+    /// writes it) names, if any.
+    pub fn find_qualified(&self, name: &str) -> Option<ValueId> {
+        let (module, id) = name.split_once('.')?;
+        self.modules
+            .iter()
+            .filter(|m| m.display_id() == module)
+            .find_map(|m| m.value(id))
+    }
+
     /// The rule's name independent of any file: `framework_id.rule_id`.
     pub fn qualified_rule(&self, id: RuleId) -> String {
         let r = self.rule(id);

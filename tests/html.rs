@@ -74,30 +74,21 @@ fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 
-#[test]
-fn the_html_report_renders_in_chromium() {
-    let Some(browser) = chromium() else {
-        return;
-    };
+/// Expands `expand` (a file and its flags) into a fresh folder `name`, answers it with the
+/// random baseline and writes the HTML report: the folder and the page.
+fn page_of(name: &str, expand: &[&str]) -> (PathBuf, PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
     let s = |p: PathBuf| p.to_str().expect("UTF-8").to_string();
     let suite = s(dir.join("suite.jsonl"));
     let results = s(dir.join("results.jsonl"));
     let page = dir.join("report.html");
-    quandary(
-        &[
-            "expand",
-            "scenarios/everyday.qd",
-            "--count",
-            "300",
-            "-o",
-            &suite,
-        ],
-        root,
-    );
+    let mut args = vec!["expand"];
+    args.extend_from_slice(expand);
+    args.extend(["-o", &suite]);
+    quandary(&args, root);
     quandary(
         &["eval", &suite, "--adapter", "random", "-o", &results],
         root,
@@ -113,6 +104,15 @@ fn the_html_report_renders_in_chromium() {
         ],
         root,
     );
+    (dir, page)
+}
+
+#[test]
+fn the_html_report_renders_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let (dir, page) = page_of("html_report", &["scenarios/everyday.qd", "--count", "300"]);
     let html = std::fs::read_to_string(&page).expect("the page");
     // Self-contained: nothing is fetched.
     for remote in ["http://", "https://", "src=\""] {
@@ -219,30 +219,7 @@ fn the_survey_part_renders_in_chromium() {
     let Some(browser) = chromium() else {
         return;
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_survey");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let s = |p: PathBuf| p.to_str().expect("UTF-8").to_string();
-    let suite = s(dir.join("suite.jsonl"));
-    let results = s(dir.join("results.jsonl"));
-    let page = dir.join("report.html");
-    quandary(&["expand", "tests/expand/survey.qd", "-o", &suite], root);
-    quandary(
-        &["eval", &suite, "--adapter", "random", "-o", &results],
-        root,
-    );
-    quandary(
-        &[
-            "report",
-            &results,
-            "--format",
-            "html",
-            "-o",
-            &s(page.clone()),
-        ],
-        root,
-    );
+    let (dir, page) = page_of("html_survey", &["tests/expand/survey.qd"]);
     let url = format!("file://{}", page.display());
     let dom = String::from_utf8(browse(
         &browser,

@@ -189,7 +189,7 @@ fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter
             Ok(Box::new(OpenAi::new(options)))
         }
         "profile" => {
-            let (file, loaded) = framework(args.framework.as_deref(), header)?;
+            let (file, loaded) = eval::suite_framework(args.framework.as_deref(), header)?;
             let f = &loaded.framework;
             let found = match name {
                 Some(n) => f.profiles.iter().position(|p| p.id == n),
@@ -248,33 +248,6 @@ fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter
     }
 }
 
-/// The framework the suite was expanded from, or the file `--framework` names.
-pub(super) fn framework(
-    framework: Option<&Path>,
-    header: &serde_json::Value,
-) -> Result<(PathBuf, quandary::Loaded), Diagnostic> {
-    let file = match framework {
-        Some(f) => f.to_path_buf(),
-        None => header
-            .get("files")
-            .and_then(|f| f.get(0))
-            .and_then(|f| f.as_str())
-            .map(PathBuf::from)
-            .ok_or_else(|| {
-                Diagnostic::new(Code::Io, "the suite's header names no source file")
-                    .help("give the framework with --framework FILE")
-            })?,
-    };
-    let loaded = quandary::load_path(&file);
-    if loaded.has_errors() {
-        return Err(
-            Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
-                .help(format!("run `quandary check {}`", file.display())),
-        );
-    }
-    Ok((file, loaded))
-}
-
 /// The flags that decide how scenarios are shown: `--prompt`, `--labels`, `--framework` and
 /// `--steer`. `eval` and `export` take the same ones, so an export shows what a run shows.
 pub(super) struct PresentationFlags<'a> {
@@ -298,7 +271,7 @@ pub(super) fn presentation(
         ..Presentation::default()
     };
     // Without --prompt or --steer a framework that cannot be read is no obstacle.
-    let loaded = match framework(flags.framework, header) {
+    let loaded = match eval::suite_framework(flags.framework, header) {
         Ok((_, l)) => l,
         Err(_) if flags.prompt.is_none() && flags.steers.is_empty() => {
             return Ok((plain, Vec::new()));

@@ -107,38 +107,27 @@ fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
     false
 }
 
-/// Writes `text` to `output` (atomically) or to standard output.
+/// Writes `text` to `output` (atomically: nothing is left behind on an error) or to standard
+/// output.
 pub fn emit(text: &str, output: Option<&Path>, diagnostics: &DiagnosticArgs) -> bool {
     match output {
         None => super::print(text),
-        Some(path) => match write_atomically(path, text.as_bytes()) {
+        Some(path) => match quandary::export::to_file(path, |w| {
+            quandary::export::write_text(w, text, &path.display().to_string())
+        }) {
             Ok(()) => true,
-            Err(e) => fail(
-                diagnostics,
-                Diagnostic::new(
-                    Code::Io,
-                    format!(
-                        "cannot write `{}`: {}",
-                        path.display(),
-                        e.to_string().to_lowercase()
-                    ),
-                )
-                .help("give a writable path with -o"),
-            ),
+            Err(d) => {
+                let help = d.help.clone();
+                let mut d =
+                    Diagnostic::new(Code::Io, format!("cannot write the output: {}", d.message))
+                        .path(path.display().to_string());
+                if let Some(help) = help {
+                    d = d.help(help);
+                }
+                fail(diagnostics, d)
+            }
         },
     }
-}
-
-/// Writes beside the target, then renames, so a reader never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 pub fn render(report: &report::Report, format: ReportFormat) -> Result<String, Diagnostic> {

@@ -10,7 +10,7 @@ use quandary::{Code, Diagnostic, SourceMap};
 use super::DiagnosticArgs;
 use super::eval::AskArgs;
 use super::expand::SuiteArgs;
-use super::report::{BootstrapArgs, write_atomically};
+use super::report::BootstrapArgs;
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug)]
@@ -103,29 +103,16 @@ pub fn run(args: Args) -> bool {
                 .help("give another run folder with -o DIR, or remove this one"),
             );
         }
-        let tmp = dir.join(".suite.jsonl.tmp");
-        let written = std::fs::File::create(&tmp)
-            .map_err(|e| io(&tmp, "create", e))
-            .and_then(|f| {
-                let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
-                let summary = expansion.run(&mut out, &options, &mut |_, _| {})?;
-                std::io::Write::flush(&mut out).map_err(|e| io(&tmp, "write", e))?;
-                Ok(summary)
-            })
-            .and_then(|summary| {
-                std::fs::rename(&tmp, &suite_file).map_err(|e| io(&suite_file, "write", e))?;
-                Ok(summary)
-            });
+        let written = quandary::export::to_file(&suite_file, |out| {
+            expansion.run(out, &options, &mut |_, _| {})
+        });
         match written {
             Ok(summary) => eprintln!(
                 "expanded {} scenarios into {}",
                 summary.written,
                 suite_file.display()
             ),
-            Err(d) => {
-                let _ = std::fs::remove_file(&tmp);
-                return fail(&args.diagnostics, d);
-            }
+            Err(d) => return fail(&args.diagnostics, d),
         }
     }
 
@@ -170,8 +157,11 @@ pub fn run(args: Args) -> bool {
         ("report.html", report.html()),
     ] {
         let path = dir.join(name);
-        if let Err(e) = write_atomically(&path, text.as_bytes()) {
-            return fail(&args.diagnostics, io(&path, "write", e));
+        let written = quandary::export::to_file(&path, |w| {
+            quandary::export::write_text(w, &text, &path.display().to_string())
+        });
+        if let Err(d) = written {
+            return fail(&args.diagnostics, d);
         }
     }
     let ok = super::print(&report.brief(args.rows));

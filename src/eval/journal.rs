@@ -61,6 +61,12 @@ impl Done {
     }
 }
 
+/// Where a journal's last whole, readable line ends: appending resumes there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tail {
+    good: u64,
+}
+
 /// The header fields that must match for a journal to be resumed.
 const IDENTITY: [&str; 6] = [
     "suite",
@@ -85,34 +91,32 @@ impl Journal {
     /// Opens the journal at `path`: creates it with `header`, or resumes it when it holds a
     /// run of the same suite, adapter, presentation and steers. Returns what it holds.
     pub fn open(path: &Path, header: &serde_json::Value) -> Result<(Journal, Done), Diagnostic> {
+        let (done, tail) = Journal::inspect(path, header)?;
+        Ok((Journal::resume(path, header, &tail)?, done))
+    }
+
+    /// Reads what the journal at `path` holds without changing it (a missing file holds
+    /// nothing): refused when it holds another run. [`Journal::resume`] then opens it for
+    /// appending, so a run can check everything else before it touches the file.
+    pub fn inspect(path: &Path, header: &serde_json::Value) -> Result<(Done, Tail), Diagnostic> {
         let error = |why: String| {
             Diagnostic::new(Code::Io, format!("cannot use `{}`: {why}", path.display()))
                 .path(path.display().to_string())
         };
         let io = |e: std::io::Error| error(e.to_string().to_lowercase());
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| error(e.to_string().to_lowercase()).help("check the path"))?;
         let mut done = Done::default();
-        let length = file.metadata().map_err(io)?.len();
-        if length == 0 {
-            let mut line = header.to_string();
-            line.push('\n');
-            file.write_all(line.as_bytes()).map_err(io)?;
-            return Ok((
-                Journal {
-                    file,
-                    path: path.to_path_buf(),
-                },
-                done,
-            ));
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((done, Tail { good: 0 }));
+            }
+            Err(e) => return Err(error(e.to_string().to_lowercase()).help("check the path")),
+        };
+        if file.metadata().map_err(io)?.len() == 0 {
+            return Ok((done, Tail { good: 0 }));
         }
         // Line by line: the end of the last whole, readable line is where appending resumes.
-        let mut reader = BufReader::with_capacity(1 << 20, file.try_clone().map_err(io)?);
-        reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut buf = Vec::new();
         let mut good = 0u64;
         let mut offset = 0u64;
@@ -170,23 +174,48 @@ impl Journal {
             return Err(error("it has no header line".into())
                 .help("give a new results file with -o, or delete this one"));
         }
-        if good < length {
-            file.set_len(good).map_err(io)?;
+        Ok((done, Tail { good }))
+    }
+
+    /// Opens the journal [`Journal::inspect`] read for appending: creates it with `header`
+    /// when it held nothing, and cuts off a torn last line.
+    pub fn resume(
+        path: &Path,
+        header: &serde_json::Value,
+        tail: &Tail,
+    ) -> Result<Journal, Diagnostic> {
+        let io = |e: std::io::Error| {
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot use `{}`: {}",
+                    path.display(),
+                    e.to_string().to_lowercase()
+                ),
+            )
+            .path(path.display().to_string())
+            .help("check the path")
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        if tail.good < file.metadata().map_err(io)?.len() {
+            file.set_len(tail.good).map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        if good == 0 {
-            // Even the header was torn: write it again.
+        if tail.good == 0 {
+            // A new journal, or one whose header was torn: write the header.
             let mut line = header.to_string();
             line.push('\n');
             file.write_all(line.as_bytes()).map_err(io)?;
         }
-        Ok((
-            Journal {
-                file,
-                path: path.to_path_buf(),
-            },
-            done,
-        ))
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Appends decisions, in one write: once this returns, a killed process loses none of

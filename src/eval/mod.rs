@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic};
-pub use journal::Journal;
+pub use journal::{Done, Journal, Tail};
 pub use present::Presentation;
 
 /// One option of a scenario as an adapter sees it.
@@ -279,6 +279,34 @@ pub struct Tokens {
     pub completion: Option<u64>,
 }
 
+/// Loads the framework a suite was expanded from (the first file its header names), or
+/// `explicit`: for profiles, prompts, steers, theory labels and the hierarchy.
+pub fn suite_framework(
+    explicit: Option<&Path>,
+    header: &serde_json::Value,
+) -> Result<(PathBuf, crate::Loaded), Diagnostic> {
+    let file = match explicit {
+        Some(f) => f.to_path_buf(),
+        None => header
+            .get("files")
+            .and_then(|f| f.get(0))
+            .and_then(|f| f.as_str())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                Diagnostic::new(Code::Io, "the suite's header names no source file")
+                    .help("give the framework with --framework FILE")
+            })?,
+    };
+    let loaded = crate::load_path(&file);
+    if loaded.has_errors() {
+        return Err(
+            Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
+                .help(format!("run `quandary check {}`", file.display())),
+        );
+    }
+    Ok((file, loaded))
+}
+
 /// Reads the header line of a suite file.
 pub fn suite_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
     let file = open(path)?;
@@ -335,30 +363,25 @@ pub fn run(
         "presentation": settings.presentation.fingerprint(),
         "steers": settings.steers,
     });
-    // The suite is read through once before the journal is touched, so a suite that cannot
-    // be read leaves no results file behind; then it is streamed again to the workers, so
-    // memory does not grow with its size.
+    // What the journal holds is read first, without touching it; then the suite is read
+    // through once (checked, counted, the requests already answered found) before the
+    // journal is opened for appending, so a suite that cannot be read changes no results
+    // file; then it is streamed to the workers, so memory does not grow with its size.
+    let (done, tail) = Journal::inspect(results, &header)?;
     let steers: Vec<Option<&Steer>> = std::iter::once(None)
         .chain(settings.steers.iter().map(Some))
         .collect();
-    let mut scenarios = 0u64;
-    each_scenario(suite, |_| {
-        scenarios += 1;
-        Ok(())
-    })?;
-    let (mut journal, done) = Journal::open(results, &header)?;
-    let mut outcome = Outcome {
-        requests: scenarios * steers.len() as u64,
-        ..Outcome::default()
-    };
+    let mut outcome = Outcome::default();
     each_scenario(suite, |scenario| {
         for steer in &steers {
             let steer = steer.map(|s| s.id.as_str());
+            outcome.requests += 1;
             outcome.resumed +=
                 u64::from(done.is_done(scenario.index, steer, settings.retry_errors));
         }
         Ok(())
     })?;
+    let mut journal = Journal::resume(results, &header, &tail)?;
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
     let mut failures = 0;

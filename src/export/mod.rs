@@ -691,8 +691,8 @@ pub(crate) fn json_line(out: &mut dyn Write, value: &Value, to: &str) -> Result<
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
 }
 
-/// Writes `text`.
-pub(crate) fn write_text(out: &mut dyn Write, text: &str, to: &str) -> Result<(), Diagnostic> {
+/// Writes `text` to `out`; `to` names the destination in the error.
+pub fn write_text(out: &mut dyn Write, text: &str, to: &str) -> Result<(), Diagnostic> {
     out.write_all(text.as_bytes())
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
 }

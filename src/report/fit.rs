@@ -193,11 +193,8 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
 
 /// How the framework's file writes a value (its qualified name when it is not found).
 fn written_name(framework: Option<&Framework>, qualified: &str) -> String {
-    let found = framework.and_then(|f| {
-        let (module, id) = qualified.split_once('.')?;
-        let m = f.modules.iter().find(|m| m.display_id() == module)?;
-        Some(f.value_name(m.value(id)?, *f.roots.first()?))
-    });
+    let found =
+        framework.and_then(|f| Some(f.value_name(f.find_qualified(qualified)?, *f.roots.first()?)));
     found.unwrap_or_else(|| qualified.to_string())
 }
 

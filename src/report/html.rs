@@ -418,44 +418,7 @@ fn survey_section(out: &mut String, survey: &super::survey::Survey) {
         let _ = writeln!(out, "</g>");
     }
     let _ = writeln!(out, "</svg></figure>");
-    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
-    let rows: Vec<Vec<String>> = survey
-        .populations
-        .iter()
-        .map(|p| {
-            vec![
-                p.population.clone(),
-                opt(p.similarity),
-                iv(p.interval, 1.0, 3),
-                p.questions.to_string(),
-                opt(p.persona_similarity),
-                iv(p.persona_interval, 1.0, 3),
-                p.persona_questions.to_string(),
-                p.pass.map_or(String::new(), |m| format!("{m:.2}")),
-                match p.passed {
-                    Some(true) => "yes".into(),
-                    Some(false) => "no".into(),
-                    None => String::new(),
-                },
-            ]
-        })
-        .collect();
-    table(
-        out,
-        "survey-table",
-        &[
-            ("population", false),
-            ("similarity", true),
-            ("95% bootstrap", true),
-            ("questions", true),
-            ("as this population", true),
-            ("95% bootstrap", true),
-            ("questions", true),
-            ("pass mark", true),
-            ("passed", false),
-        ],
-        &rows,
-    );
+    section_table(out, "survey-table", &super::text::survey_section(survey));
     let _ = writeln!(out, "</section>");
 }
 
@@ -560,16 +523,15 @@ fn table(out: &mut String, id: &str, headers: &[(&str, bool)], rows: &[Vec<Strin
     let _ = writeln!(out, "</tbody></table>");
 }
 
-fn iv(i: Option<Interval>, scale: f64, decimals: usize) -> String {
-    i.map_or("–".into(), |i| {
-        format!(
-            "[{:.*}, {:.*}]",
-            decimals,
-            scale * i.low,
-            decimals,
-            scale * i.high
-        )
-    })
+/// A table of the text report's `section`, without its title.
+fn section_table(out: &mut String, id: &str, section: &super::text::Section) {
+    let headers: Vec<(&str, bool)> = section
+        .headers
+        .iter()
+        .copied()
+        .zip(section.numeric.iter().copied())
+        .collect();
+    table(out, id, &headers, &section.rows);
 }
 
 fn id_part(s: &str) -> String {
@@ -725,60 +687,12 @@ pub(super) fn page(r: &Report) -> String {
              a log-odds scale centred on the mean: a value beats another with probability \
              1/(1 + e<sup>−(difference)</sup>).</p>"
         );
-        let rows: Vec<Vec<String>> = r
-            .ranking
-            .iter()
-            .map(|x| {
-                vec![
-                    x.rank.to_string(),
-                    x.value.clone(),
-                    x.group.to_string(),
-                    format!("{:+.2}", x.strength),
-                    iv(x.interval, 1.0, 2),
-                    iv(x.bootstrap, 1.0, 2),
-                    format!("{} / {}", x.wins, x.games),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            "ranking-table",
-            &[
-                ("rank", true),
-                ("value", false),
-                ("group", true),
-                ("strength", true),
-                ("95% Wald", true),
-                ("95% bootstrap", true),
-                ("won / conflicts", true),
-            ],
-            &rows,
-        );
-        if !r.profiles.is_empty() {
-            let rows: Vec<Vec<String>> = r
-                .profiles
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.profile.clone(),
-                        p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
-                        iv(p.bootstrap, 1.0, 2),
-                        p.values.to_string(),
-                    ]
-                })
-                .collect();
+        if let Some(section) = super::text::ranking_section(r) {
+            section_table(&mut out, "ranking-table", &section);
+        }
+        if let Some(section) = super::text::profiles_section(r) {
             let _ = writeln!(out, "<h3>Agreement with profiles</h3>");
-            table(
-                &mut out,
-                "profiles",
-                &[
-                    ("profile", false),
-                    ("Spearman", true),
-                    ("95% bootstrap", true),
-                    ("values", true),
-                ],
-                &rows,
-            );
+            section_table(&mut out, "profiles", &section);
         }
         let _ = writeln!(out, "</section>");
     }
@@ -792,41 +706,9 @@ pub(super) fn page(r: &Report) -> String {
              often the model chose the country's statement over its reversal, sided with the \
              country when asked to agree or disagree, and agreed with exactly one of the two.</p>"
         );
-        let rows: Vec<Vec<String>> = r
-            .stances
-            .iter()
-            .map(|c| {
-                let cell = |x: &super::Rate| {
-                    format!(
-                        "{:.1}% ({}/{}) [{:.1}, {:.1}]",
-                        100.0 * x.rate,
-                        x.k,
-                        x.n,
-                        100.0 * x.low,
-                        100.0 * x.high
-                    )
-                };
-                vec![
-                    c.country.clone(),
-                    c.stances.to_string(),
-                    cell(&c.choice),
-                    cell(&c.agreement),
-                    cell(&c.consistency),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            "stance-table",
-            &[
-                ("country", false),
-                ("stances", true),
-                ("chooses its statement", true),
-                ("sides with it", true),
-                ("consistent", true),
-            ],
-            &rows,
-        );
+        if let Some(section) = super::text::stances_section(r) {
+            section_table(&mut out, "stance-table", &section);
+        }
         let _ = writeln!(out, "</section>");
     }
     if !r.steers.is_empty() {

@@ -522,27 +522,45 @@ impl Bootstrap {
         spread: &[u32],
         mut sample: impl FnMut(&[u32], &mut [f64]),
     ) -> Vec<Option<Interval>> {
+        let [one] = self.sampled(spread, |w, [out]| sample(w, out));
+        one
+    }
+
+    /// [`Bootstrap::intervals`] of `K` numbers per slot drawn from one resample at a time,
+    /// so what they share (the resampled totals) is summed once.
+    fn sampled<const K: usize>(
+        &self,
+        spread: &[u32],
+        mut sample: impl FnMut(&[u32], &mut [&mut [f64]; K]),
+    ) -> [Vec<Option<Interval>>; K] {
         let slots = spread.len();
-        let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(self.weights.len()); slots];
-        let mut one = vec![f64::NAN; slots];
+        let mut samples: [Vec<Vec<f64>>; K] =
+            std::array::from_fn(|_| vec![Vec::with_capacity(self.weights.len()); slots]);
+        let mut current: [Vec<f64>; K] = std::array::from_fn(|_| vec![f64::NAN; slots]);
         for w in &self.weights {
-            one.iter_mut().for_each(|x| *x = f64::NAN);
-            sample(w, &mut one);
-            for (s, x) in samples.iter_mut().zip(&one) {
-                s.push(*x);
+            current
+                .iter_mut()
+                .for_each(|c| c.iter_mut().for_each(|x| *x = f64::NAN));
+            let mut outs = current.each_mut().map(|c| c.as_mut_slice());
+            sample(w, &mut outs);
+            for (kept, one) in samples.iter_mut().zip(&current) {
+                for (s, x) in kept.iter_mut().zip(one) {
+                    s.push(*x);
+                }
             }
         }
-        samples
-            .iter_mut()
-            .zip(spread)
-            .map(|(s, &n)| {
-                if n >= 2 {
-                    stats::percentile_interval(s)
-                } else {
-                    None
-                }
-            })
-            .collect()
+        samples.map(|mut kept| {
+            kept.iter_mut()
+                .zip(spread)
+                .map(|(s, &n)| {
+                    if n >= 2 {
+                        stats::percentile_interval(s)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
     }
 }
 
@@ -632,9 +650,7 @@ struct Names<'f> {
 impl Names<'_> {
     fn find(&self, name: &str) -> Option<(&Framework, ValueId)> {
         let f = self.framework?;
-        let (module, id) = name.split_once('.')?;
-        let m = f.modules.iter().find(|m| m.display_id() == module)?;
-        Some((f, m.value(id)?))
+        Some((f, f.find_qualified(name)?))
     }
 
     fn label(&self, name: &str) -> Option<String> {
@@ -783,19 +799,12 @@ fn build(
     let (score_boot, wins_boot) = match &boot {
         Some(b) => {
             let spread = spread(&[primary], slots);
-            let mut wins = Vec::new();
-            let scores = b.intervals(&spread, |w, out| {
-                let t = totals(primary, Some(w), slots);
-                for (o, c) in out.iter_mut().zip(&t) {
-                    *o = score(c);
+            let [scores, wins] = b.sampled(&spread, |w, [scores, wins]| {
+                for (i, c) in totals(primary, Some(w), slots).iter().enumerate() {
+                    scores[i] = score(c);
+                    wins[i] = win_rate(c);
                 }
             });
-            wins.extend(b.intervals(&spread, |w, out| {
-                let t = totals(primary, Some(w), slots);
-                for (o, c) in out.iter_mut().zip(&t) {
-                    *o = win_rate(c);
-                }
-            }));
             (scores, wins)
         }
         None => (vec![None; slots], vec![None; slots]),
@@ -1098,20 +1107,16 @@ fn shifts(
     let to = totals(other, None, slots);
     let spread = spread(&[base, other], slots);
     let (score_boot, wins_boot) = match boot {
-        Some(b) => (
-            b.intervals(&spread, |w, out| {
+        Some(b) => {
+            let [scores, wins] = b.sampled(&spread, |w, [scores, wins]| {
                 let (x, y) = (totals(base, Some(w), slots), totals(other, Some(w), slots));
-                for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(&y)) {
-                    *o = score(y) - score(x);
+                for (i, (x, y)) in x.iter().zip(&y).enumerate() {
+                    scores[i] = score(y) - score(x);
+                    wins[i] = win_rate(y) - win_rate(x);
                 }
-            }),
-            b.intervals(&spread, |w, out| {
-                let (x, y) = (totals(base, Some(w), slots), totals(other, Some(w), slots));
-                for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(&y)) {
-                    *o = win_rate(y) - win_rate(x);
-                }
-            }),
-        ),
+            });
+            (scores, wins)
+        }
         None => (vec![None; slots], vec![None; slots]),
     };
     let items: Vec<(usize, Shift)> = (0..slots)

@@ -54,7 +54,6 @@ pub struct Catalog {
 }
 
 struct FrameworkIndex {
-    by_name: FxHashMap<String, ValueId>,
     targets: FxHashMap<ValueId, Vec<ValueId>>,
     /// Per label framework id, its view.
     label_views: FxHashMap<String, u16>,
@@ -65,14 +64,6 @@ impl Catalog {
     pub fn new(framework: Option<&Framework>) -> Catalog {
         let mut views = vec![VALUES.to_string()];
         let index = framework.map(|f| {
-            let by_name = (0..f.values.len())
-                .map(|i| {
-                    (
-                        f.qualified_value(ValueId::from_index(i)),
-                        ValueId::from_index(i),
-                    )
-                })
-                .collect();
             let mut targets: FxHashMap<ValueId, Vec<ValueId>> = FxHashMap::default();
             for m in &f.mappings {
                 targets
@@ -94,7 +85,6 @@ impl Catalog {
                 .collect();
             views.extend(label_frameworks);
             FrameworkIndex {
-                by_name,
                 targets,
                 label_views,
             }
@@ -126,7 +116,7 @@ impl Catalog {
         let hierarchy = self.hierarchy_view();
         let mut extra: Vec<(u16, String)> = Vec::new();
         if let (Some(index), Some(f)) = (&self.index, framework) {
-            if let Some(&id) = index.by_name.get(value) {
+            if let Some(id) = f.find_qualified(value) {
                 for t in index.targets.get(&id).into_iter().flatten() {
                     let fw = f.module(f.value(*t).module).display_id();
                     if let Some(&view) = index.label_views.get(fw) {
@@ -635,17 +625,6 @@ fn parse_part<'a, L: Line>(part: &[(u64, Text<'a>)]) -> Parsed<'a, L> {
     part.iter().map(|(n, l)| (L::parse(*l), *n)).collect()
 }
 
-/// Reads the header line of a results journal.
-pub fn results_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
-    let mut reader = open(path)?;
-    let mut buf = String::new();
-    next_line(&mut reader, &mut buf, path, 1)?;
-    header(&buf, "results").ok_or_else(|| {
-        io_error(path, "its first line is not a results header")
-            .help("give a results file written by `quandary eval`")
-    })
-}
-
 fn header(line: &str, format: &str) -> Option<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(line)
         .ok()
@@ -671,21 +650,23 @@ pub(crate) fn framework(
     suite_header: &serde_json::Value,
     notes: &mut Vec<String>,
 ) -> Option<crate::Loaded> {
-    let file = match explicit {
-        Some(f) => f.to_path_buf(),
-        None => PathBuf::from(suite_header.get("files")?.get(0)?.as_str()?),
-    };
-    let loaded = crate::load_path(&file);
-    if loaded.has_errors() {
-        notes.push(format!(
-            "the framework `{}` could not be loaded, so theory labels, the hierarchy and \
-             profiles are left out (run `quandary check {}`, or give --framework FILE)",
-            file.display(),
-            file.display()
-        ));
-        return None;
+    match crate::eval::suite_framework(explicit, suite_header) {
+        Ok((_, loaded)) => Some(loaded),
+        // A suite that names no file (written by hand) simply has no framework.
+        Err(_)
+            if explicit.is_none() && suite_header.get("files").and_then(|f| f.get(0)).is_none() =>
+        {
+            None
+        }
+        Err(d) => {
+            notes.push(format!(
+                "{}, so theory labels, the hierarchy and profiles are left out ({})",
+                d.message,
+                d.help.as_deref().unwrap_or("give --framework FILE")
+            ));
+            None
+        }
     }
-    Some(loaded)
 }
 
 /// A results journal, compactly: the latest answer per (run, scenario index).

@@ -7,12 +7,13 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{Diff, Interval, Rate, Report, Shift, ValueStats};
 
-/// A titled table: headers, rows, and which columns are numbers (right-aligned).
-struct Section {
-    title: String,
-    headers: Vec<&'static str>,
-    numeric: Vec<bool>,
-    rows: Vec<Vec<String>>,
+/// A titled table: headers, rows, and which columns are numbers (right-aligned). The text
+/// and the HTML report draw their tables from the same sections.
+pub(super) struct Section {
+    pub title: String,
+    pub headers: Vec<&'static str>,
+    pub numeric: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
 }
 
 fn pct(x: f64) -> String {
@@ -215,6 +216,160 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     out
 }
 
+pub(super) fn ranking_section(r: &Report) -> Option<Section> {
+    if r.ranking.is_empty() {
+        return None;
+    }
+    Some(Section {
+        title: "Bradley–Terry ranking".into(),
+        headers: vec![
+            "rank",
+            "value",
+            "group",
+            "strength",
+            "95% Wald",
+            "95% bootstrap",
+            "won",
+            "conflicts",
+        ],
+        numeric: vec![true, false, true, true, true, true, true, true],
+        rows: r
+            .ranking
+            .iter()
+            .map(|x| {
+                vec![
+                    x.rank.to_string(),
+                    name(&x.value, x.label.as_deref()),
+                    x.group.to_string(),
+                    format!("{:+.2}", x.strength),
+                    interval2(x.interval),
+                    interval2(x.bootstrap),
+                    x.wins.to_string(),
+                    x.games.to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
+pub(super) fn profiles_section(r: &Report) -> Option<Section> {
+    if r.profiles.is_empty() {
+        return None;
+    }
+    Some(Section {
+        title: "Agreement with profiles".into(),
+        headers: vec!["profile", "Spearman", "95% bootstrap", "values"],
+        numeric: vec![false, true, true, true],
+        rows: r
+            .profiles
+            .iter()
+            .map(|p| {
+                vec![
+                    p.profile.clone(),
+                    p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
+                    interval2(p.bootstrap),
+                    p.values.to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
+pub(super) fn survey_section(survey: &super::survey::Survey) -> Section {
+    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
+    let iv3 =
+        |i: Option<Interval>| i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high));
+    Section {
+        title: format!(
+            "Survey: similarity (1 − Jensen–Shannon distance) to each population, {} questions{}",
+            survey.questions,
+            survey.passed.map_or(String::new(), |p| format!(
+                "; {} of {} pass marks reached",
+                p.k, p.n
+            ))
+        ),
+        headers: vec![
+            "population",
+            "similarity",
+            "95% bootstrap",
+            "questions",
+            "as this population",
+            "95% bootstrap",
+            "questions",
+            "pass mark",
+            "passed",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true, false],
+        rows: survey
+            .populations
+            .iter()
+            .map(|p| {
+                vec![
+                    p.population.clone(),
+                    opt(p.similarity),
+                    iv3(p.interval),
+                    p.questions.to_string(),
+                    opt(p.persona_similarity),
+                    iv3(p.persona_interval),
+                    p.persona_questions.to_string(),
+                    p.pass.map_or(String::new(), |m| format!("{m:.2}")),
+                    match p.passed {
+                        Some(true) => "yes".into(),
+                        Some(false) => "no".into(),
+                        None => String::new(),
+                    },
+                ]
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn stances_section(r: &Report) -> Option<Section> {
+    if r.stances.is_empty() {
+        return None;
+    }
+    Some(Section {
+        title: "Stances: alignment per country".into(),
+        headers: vec![
+            "country",
+            "stances",
+            "chooses its statement",
+            "95% Wilson",
+            "agrees with it",
+            "95% Wilson",
+            "consistent",
+            "95% Wilson",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true],
+        rows: r
+            .stances
+            .iter()
+            .map(|c| {
+                vec![
+                    c.country.clone(),
+                    c.stances.to_string(),
+                    format!("{} ({}/{})", rate(&c.choice), c.choice.k, c.choice.n),
+                    interval(Some(c.choice.interval()), 100.0),
+                    format!(
+                        "{} ({}/{})",
+                        rate(&c.agreement),
+                        c.agreement.k,
+                        c.agreement.n
+                    ),
+                    interval(Some(c.agreement.interval()), 100.0),
+                    format!(
+                        "{} ({}/{})",
+                        rate(&c.consistency),
+                        c.consistency.k,
+                        c.consistency.n
+                    ),
+                    interval(Some(c.consistency.interval()), 100.0),
+                ]
+            })
+            .collect(),
+    })
+}
+
 fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
     if !r.values.is_empty() {
@@ -229,148 +384,10 @@ fn sections(r: &Report) -> Vec<Section> {
     if !r.rollup.is_empty() {
         out.push(value_section("Up the hierarchy".into(), &r.rollup));
     }
-    if !r.ranking.is_empty() {
-        out.push(Section {
-            title: "Bradley–Terry ranking".into(),
-            headers: vec![
-                "rank",
-                "value",
-                "group",
-                "strength",
-                "95% Wald",
-                "95% bootstrap",
-                "won",
-                "conflicts",
-            ],
-            numeric: vec![true, false, true, true, true, true, true, true],
-            rows: r
-                .ranking
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.rank.to_string(),
-                        name(&x.value, x.label.as_deref()),
-                        x.group.to_string(),
-                        format!("{:+.2}", x.strength),
-                        interval2(x.interval),
-                        interval2(x.bootstrap),
-                        x.wins.to_string(),
-                        x.games.to_string(),
-                    ]
-                })
-                .collect(),
-        });
-    }
-    if !r.profiles.is_empty() {
-        out.push(Section {
-            title: "Agreement with profiles".into(),
-            headers: vec!["profile", "Spearman", "95% bootstrap", "values"],
-            numeric: vec![false, true, true, true],
-            rows: r
-                .profiles
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.profile.clone(),
-                        p.spearman.map_or("–".into(), |x| format!("{x:+.2}")),
-                        interval2(p.bootstrap),
-                        p.values.to_string(),
-                    ]
-                })
-                .collect(),
-        });
-    }
-    if let Some(survey) = &r.survey {
-        let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
-        let iv3 = |i: Option<Interval>| {
-            i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high))
-        };
-        out.push(Section {
-            title: format!(
-                "Survey: similarity (1 − Jensen–Shannon distance) to each population, {} questions{}",
-                survey.questions,
-                survey.passed.map_or(String::new(), |p| format!(
-                    "; {} of {} pass marks reached",
-                    p.k, p.n
-                ))
-            ),
-            headers: vec![
-                "population",
-                "similarity",
-                "95% bootstrap",
-                "questions",
-                "as this population",
-                "95% bootstrap",
-                "questions",
-                "pass mark",
-                "passed",
-            ],
-            numeric: vec![false, true, true, true, true, true, true, true, false],
-            rows: survey
-                .populations
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.population.clone(),
-                        opt(p.similarity),
-                        iv3(p.interval),
-                        p.questions.to_string(),
-                        opt(p.persona_similarity),
-                        iv3(p.persona_interval),
-                        p.persona_questions.to_string(),
-                        p.pass.map_or(String::new(), |m| format!("{m:.2}")),
-                        match p.passed {
-                            Some(true) => "yes".into(),
-                            Some(false) => "no".into(),
-                            None => String::new(),
-                        },
-                    ]
-                })
-                .collect(),
-        });
-    }
-    if !r.stances.is_empty() {
-        out.push(Section {
-            title: "Stances: alignment per country".into(),
-            headers: vec![
-                "country",
-                "stances",
-                "chooses its statement",
-                "95% Wilson",
-                "agrees with it",
-                "95% Wilson",
-                "consistent",
-                "95% Wilson",
-            ],
-            numeric: vec![false, true, true, true, true, true, true, true],
-            rows: r
-                .stances
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.country.clone(),
-                        c.stances.to_string(),
-                        format!("{} ({}/{})", rate(&c.choice), c.choice.k, c.choice.n),
-                        interval(Some(c.choice.interval()), 100.0),
-                        format!(
-                            "{} ({}/{})",
-                            rate(&c.agreement),
-                            c.agreement.k,
-                            c.agreement.n
-                        ),
-                        interval(Some(c.agreement.interval()), 100.0),
-                        format!(
-                            "{} ({}/{})",
-                            rate(&c.consistency),
-                            c.consistency.k,
-                            c.consistency.n
-                        ),
-                        interval(Some(c.consistency.interval()), 100.0),
-                    ]
-                })
-                .collect(),
-        });
-    }
+    out.extend(ranking_section(r));
+    out.extend(profiles_section(r));
+    out.extend(r.survey.as_ref().map(survey_section));
+    out.extend(stances_section(r));
     for s in &r.steers {
         let moved: Vec<&Shift> = s
             .values
