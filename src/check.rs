@@ -367,10 +367,10 @@ fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<
     }
     // A value is in use when it or anything below it is.
     for i in (0..f.values.len()).rev() {
-        if used[i] {
-            if let Some(p) = f.values[i].parent {
-                used[p.index()] = true;
-            }
+        if used[i]
+            && let Some(p) = f.values[i].parent
+        {
+            used[p.index()] = true;
         }
     }
     for (m, module) in f.modules.iter().enumerate() {

@@ -130,6 +130,8 @@ codes! {
     InvalidDistribution = "Q0127", Error, "invalid reference distribution";
     /// A `verbatim` scenario with slots or picks.
     VerbatimVariables = "Q0128", Error, "variables in a verbatim scenario";
+    /// A suite with `require conflict` none of whose bindings can meet it.
+    UnsatisfiableRequirement = "Q0129", Error, "requirement no scenario can meet";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.
@@ -162,6 +164,8 @@ codes! {
     /// the suite has a reference for, or a persona or pass mark in a suite without questions
     /// or without references.
     IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
+    /// A suite with `require conflict` that no binding tried could meet.
+    RareRequirement = "Q0308", Warning, "requirement rarely met";
 }
 
 impl fmt::Display for Code {

@@ -650,6 +650,8 @@ pub struct Suite {
     pub span: Span,
     /// Where its `count` or `each` setting is, if written.
     pub size_span: Option<Span>,
+    /// Where its `require conflict` setting is, if written.
+    pub require_span: Option<Span>,
     /// `persona "…"`: a template over `population`; each question is also asked with it
     /// before its text, once for every population it has a reference for.
     pub persona: Option<Template>,

@@ -18,15 +18,31 @@ pub enum ErrorFormat {
     Json,
 }
 
-/// Renders `diagnostic` in `format`; `color` applies to [`ErrorFormat::Human`] only.
+/// The width [`render`] wraps human-readable text at.
+pub const WIDTH: usize = 100;
+
+/// Renders `diagnostic` in `format`; `color` applies to [`ErrorFormat::Human`] only, which
+/// wraps its text at [`WIDTH`] columns.
 pub fn render(
     diagnostic: &Diagnostic,
     sources: &SourceMap,
     format: ErrorFormat,
     color: bool,
 ) -> String {
+    render_wrapped(diagnostic, sources, format, color, Some(WIDTH))
+}
+
+/// As [`render`], with the human-readable text wrapped at `width` columns, or not at all
+/// (`None`: for output read by programs, or searched, rather than read on a terminal).
+pub fn render_wrapped(
+    diagnostic: &Diagnostic,
+    sources: &SourceMap,
+    format: ErrorFormat,
+    color: bool,
+    width: Option<usize>,
+) -> String {
     match format {
-        ErrorFormat::Human => human(diagnostic, sources, color),
+        ErrorFormat::Human => human(diagnostic, sources, color, width),
         ErrorFormat::Plain => plain(diagnostic, sources),
         ErrorFormat::Json => {
             let mut s = json(diagnostic, sources).to_string();
@@ -90,73 +106,202 @@ pub fn json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
 }
 
 /// Plain ASCII: `file:line:col: error[Q0101]: message`, the source line, a caret
-/// underline, and the help.
+/// underline, and the help. Control characters from the input are shown escaped, and a
+/// long line is shown as a window around the label.
 pub fn plain(d: &Diagnostic, sources: &SourceMap) -> String {
     let mut out = String::new();
     let head = match d.primary_span().and_then(|s| locate(sources, s)) {
-        Some((file, line, column)) => format!("{}:{line}:{column}: ", file.name()),
+        Some((file, line, column)) => format!("{}:{line}:{column}: ", visible(file.name())),
         None => d
             .path
             .as_ref()
-            .map(|p| format!("{p}: "))
+            .map(|p| format!("{}: ", visible(p)))
             .unwrap_or_default(),
     };
-    let _ = writeln!(out, "{head}{}[{}]: {}", d.severity, d.code, d.message);
+    let _ = writeln!(
+        out,
+        "{head}{}[{}]: {}",
+        d.severity,
+        d.code,
+        visible(&d.message)
+    );
     for label in &d.labels {
         let Some((file, line, column)) = locate(sources, label.span) else {
             continue;
         };
         let text = file.line_text(line);
-        // Pad and underline by display width, so carets sit under wide (CJK) characters.
-        let start = label.span.start as usize;
+        let start = floor_boundary(file.text(), label.span.start as usize);
         let line_start = start - text_before(file.text(), start).len();
-        let before = &file.text()[line_start..start];
         let (end_line, _) = file.line_col(label.span.end as usize);
-        let covered = if end_line == line {
-            &file.text()[start..(label.span.end as usize).min(file.text().len())]
+        let end = if end_line == line {
+            floor_boundary(file.text(), label.span.end as usize).max(start)
         } else {
-            &text[before.len().min(text.len())..]
+            line_start + text.len()
         };
-        let pad = unicode_width::UnicodeWidthStr::width(before);
-        let width = unicode_width::UnicodeWidthStr::width(covered).max(1);
+        let (shown, pad, width) = excerpt(text, start - line_start, end - line_start);
         let gutter = line.to_string().len();
         if label.span.file != d.primary_span().and_then(|s| s.file) {
-            let _ = writeln!(out, "{:gutter$}--> {}:{line}:{column}", "", file.name());
+            let _ = writeln!(
+                out,
+                "{:gutter$}--> {}:{line}:{column}",
+                "",
+                visible(file.name())
+            );
         }
-        let _ = writeln!(out, "{line} | {text}");
+        let _ = writeln!(out, "{line} | {shown}");
         let _ = writeln!(
             out,
-            "{:gutter$} | {:pad$}{} {}",
+            "{:gutter$} | {}{} {}",
             "",
-            "",
-            "^".repeat(width),
-            label.message,
+            " ".repeat(pad),
+            "^".repeat(width.max(1)),
+            visible(&label.message),
         );
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "  help: {help}");
+        let _ = writeln!(out, "  help: {}", visible(help));
     }
     out
 }
 
+/// The longest source line (in bytes) shown whole; a longer one is shown as a window around
+/// the label.
+const WHOLE_LINE: usize = 240;
+
+/// The most characters of a source line shown before, inside and after a label.
+const WINDOW_BEFORE: usize = 60;
+const WINDOW_INSIDE: usize = 100;
+const WINDOW_AFTER: usize = 40;
+
+/// What to show of `line` for a label over its bytes `start..end`: the text (escaped,
+/// and cut to a window marked with `...` when long), the display width before the label and
+/// the label's width, so carets sit under wide (CJK) characters.
+fn excerpt(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    let start = floor_boundary(line, start);
+    let mut end = floor_boundary(line, end).max(start);
+    // An empty label sits under the character it stands before.
+    if end == start {
+        end = line[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+    }
+    if line.len() <= WHOLE_LINE {
+        let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+        let (before, covered) = (visible(&line[..start]), visible(&line[start..end]));
+        return (visible(line).into_owned(), width(&before), width(&covered));
+    }
+    let from = line[..start]
+        .char_indices()
+        .rev()
+        .take(WINDOW_BEFORE)
+        .last()
+        .map_or(start, |(i, _)| i);
+    let inside_end = line[start..end]
+        .char_indices()
+        .nth(WINDOW_INSIDE)
+        .map_or(end, |(i, _)| start + i);
+    let to = if inside_end < end {
+        inside_end
+    } else {
+        line[end..]
+            .char_indices()
+            .nth(WINDOW_AFTER)
+            .map_or(line.len(), |(i, _)| end + i)
+    };
+    let lead = if from > 0 { "..." } else { "" };
+    let tail = if to < line.len() { "..." } else { "" };
+    let before = visible(&line[from..start]);
+    let covered = visible(&line[start..inside_end]);
+    let after = visible(&line[inside_end..to]);
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    (
+        format!("{lead}{before}{covered}{after}{tail}"),
+        width(lead) + width(&before),
+        width(&covered),
+    )
+}
+
+/// `at`, or the start of the character it falls inside.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Whether `c` must not reach a terminal as it is: control characters (which can move
+/// the cursor or change colours), line and paragraph separators, and the bidirectional
+/// controls that can make text read differently from what it is.
+fn is_hidden(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that must not reach a terminal written as `\u{…}`.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The part of `text`'s line that lies before byte `at`.
 fn text_before(text: &str, at: usize) -> &str {
-    let at = at.min(text.len());
+    let at = floor_boundary(text, at);
     let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
     &text[start..at]
 }
 
+/// The longest source line miette is given: past it, or where a labelled line holds a
+/// character that must not reach a terminal, the plain rendering (which shows a window
+/// of the line, escaped) serves instead.
+const HUMAN_MAX_LINE: usize = 400;
+
+/// Whether the graphical renderer can show every labelled line of `d` as it is.
+fn human_can_show(d: &Diagnostic, sources: &SourceMap) -> bool {
+    d.labels.iter().all(|l| {
+        let Some((file, line, _)) = locate(sources, l.span) else {
+            return true;
+        };
+        let (end_line, _) = file.line_col(l.span.end as usize);
+        (line..=end_line).all(|n| {
+            let text = file.line_text(n);
+            text.len() <= HUMAN_MAX_LINE && !text.chars().any(is_hidden)
+        })
+    }) && !d.message.chars().any(is_hidden)
+        && !d.help.as_deref().is_some_and(|h| h.chars().any(is_hidden))
+        && !d.labels.iter().any(|l| l.message.chars().any(is_hidden))
+}
+
+/// The width given to miette for text that is not to be wrapped.
+#[cfg(feature = "cli")]
+const UNWRAPPED: usize = 1 << 16;
+
 /// Graphical output through miette, with every label shown against its file.
 #[cfg(feature = "cli")]
-pub fn human(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+pub fn human(d: &Diagnostic, sources: &SourceMap, color: bool, width: Option<usize>) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
     let handler = miette::GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
+        // Unwrapped is as wide as a message can be.
+        .with_width(width.unwrap_or(UNWRAPPED))
         .with_links(false);
+    if !human_can_show(d, sources) {
+        return plain(d, sources);
+    }
     let view = MietteView::new(d, sources);
     let mut out = String::new();
     if handler.render_report(&mut out, &view).is_err() {
@@ -170,7 +315,7 @@ pub fn human(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
 
 /// Without the `cli` feature there is no graphical renderer: plain text serves.
 #[cfg(not(feature = "cli"))]
-pub fn human(d: &Diagnostic, sources: &SourceMap, _color: bool) -> String {
+pub fn human(d: &Diagnostic, sources: &SourceMap, _color: bool, _width: Option<usize>) -> String {
     plain(d, sources)
 }
 

@@ -31,14 +31,7 @@ pub struct FsLoader;
 
 impl Loader for FsLoader {
     fn read(&mut self, path: &Path) -> Result<Vec<u8>, String> {
-        if path.is_dir() {
-            return Err("it is a directory".into());
-        }
-        std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string().to_lowercase(),
-        })
+        crate::input::read(path, crate::input::MAX_SOURCE)
     }
 
     fn key(&self, path: &Path) -> PathBuf {
@@ -152,10 +145,10 @@ pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded
     };
     for path in paths {
         let path = path.as_ref();
-        if let Some(m) = r.load(path, None) {
-            if !r.framework.roots.contains(&m) {
-                r.framework.roots.push(m);
-            }
+        if let Some(m) = r.load(path, None)
+            && !r.framework.roots.contains(&m)
+        {
+            r.framework.roots.push(m);
         }
     }
     r.declare_all();
@@ -508,6 +501,7 @@ impl Resolver<'_> {
                                 module,
                                 span: su.span,
                                 size_span: None,
+                                require_span: None,
                                 persona: None,
                                 pass: Vec::new(),
                             });
@@ -687,7 +681,10 @@ impl Resolver<'_> {
         };
         let expected = parent.map_or(0, |p| self.framework.values[p.index()].level + 1);
         let levels = &self.framework.modules[module.index()].levels;
-        if level != expected && levels.get(level) == Some(keyword) {
+        // Under a parent whose own keyword was unknown there is no order to check.
+        let parent_known =
+            parent.is_none_or(|p| self.framework.values[p.index()].level < levels.len());
+        if level != expected && parent_known && levels.get(level) == Some(keyword) {
             let d = match parent {
                 None => Diagnostic::new(
                     Code::MisorderedLevel,
@@ -799,10 +796,10 @@ impl Resolver<'_> {
             m.values.push(id);
         }
         for e in &node.entries {
-            if let ast::NodeEntry::Child(child) = e {
-                if let Some(c) = self.declare_node(module, child, Some(id)) {
-                    self.framework.values[id.index()].children.push(c);
-                }
+            if let ast::NodeEntry::Child(child) = e
+                && let Some(c) = self.declare_node(module, child, Some(id))
+            {
+                self.framework.values[id.index()].children.push(c);
             }
         }
         declared.then_some(id)
@@ -842,12 +839,12 @@ impl Resolver<'_> {
                             continue;
                         };
                         for e in &p.entries {
-                            if let ast::ProfileEntry::Weight(r, n, span) = e {
-                                if let Some(v) = self.value(module, r) {
-                                    let profile = &mut self.framework.profiles[id.index()];
-                                    profile.weights.push((v, n.value));
-                                    profile.weight_spans.push(*span);
-                                }
+                            if let ast::ProfileEntry::Weight(r, n, span) = e
+                                && let Some(v) = self.value(module, r)
+                            {
+                                let profile = &mut self.framework.profiles[id.index()];
+                                profile.weights.push((v, n.value));
+                                profile.weight_spans.push(*span);
                             }
                         }
                     }
@@ -1629,8 +1626,11 @@ impl Resolver<'_> {
                     "order" => suite.twins = true,
                     _ => self.invalid_word(w, "twins", &["order"]),
                 },
-                ast::SuiteSetting::Require(w, _) => match w.name.as_str() {
-                    "conflict" => suite.require_conflict = true,
+                ast::SuiteSetting::Require(w, span) => match w.name.as_str() {
+                    "conflict" => {
+                        suite.require_conflict = true;
+                        suite.require_span = Some(*span);
+                    }
                     _ => self.invalid_word(w, "require", &["conflict"]),
                 },
                 ast::SuiteSetting::Order(w, _) => match w.name.as_str() {

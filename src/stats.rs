@@ -60,10 +60,10 @@ impl Stats {
             let mapping = &framework.mappings[i];
             for &t in &mapping.targets {
                 let target_module = framework.value(t).module;
-                if let Some((ns, _)) = m.imports.iter().find(|(_, id)| **id == target_module) {
-                    if let Some(list) = mapped.get_mut(ns) {
-                        list.push(mapping.value);
-                    }
+                if let Some((ns, _)) = m.imports.iter().find(|(_, id)| **id == target_module)
+                    && let Some(list) = mapped.get_mut(ns)
+                {
+                    list.push(mapping.value);
                 }
             }
         }

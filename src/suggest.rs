@@ -4,27 +4,50 @@
 ///
 /// Similarity is normalised Damerau–Levenshtein similarity; ties go to the earliest
 /// candidate, so suggestions are deterministic.
+///
+/// Names longer than [`MAX_COMPARED`] characters get no suggestion (nobody mistypes a name
+/// that long), and a candidate whose length alone rules it out is not compared, so a
+/// suggestion costs little however long the name or the list.
 pub fn similar<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let length = name.chars().count();
+    if length > MAX_COMPARED {
+        return None;
+    }
     let lower = name.to_lowercase();
+    // One slip in a short word weighs more: `pears` for `pairs` is 0.6.
+    let threshold = if length <= 5 { 0.6 } else { 0.7 };
     let mut best: Option<(&'a str, f64)> = None;
     for candidate in candidates {
         if candidate == name {
             continue;
         }
-        let score = if candidate.to_lowercase() == lower {
-            1.0
-        } else {
-            strsim::normalized_damerau_levenshtein(&lower, &candidate.to_lowercase())
-        };
-        // One slip in a short word weighs more: `pears` for `pairs` is 0.6.
-        let threshold = if name.chars().count() <= 5 { 0.6 } else { 0.7 };
         let prefix = candidate.starts_with(name) && name.len() >= 4;
+        // The similarity is at most 1 − (difference of lengths) / (the longer length).
+        let other = candidate.chars().count();
+        let bound = 1.0 - length.abs_diff(other) as f64 / length.max(other).max(1) as f64;
+        if !prefix && (bound < threshold || other > MAX_COMPARED) {
+            continue;
+        }
+        if best.is_some_and(|(_, s)| bound <= s) {
+            continue;
+        }
+        let candidate_lower = candidate.to_lowercase();
+        let score = if candidate_lower == lower {
+            1.0
+        } else if other > MAX_COMPARED {
+            0.0
+        } else {
+            strsim::normalized_damerau_levenshtein(&lower, &candidate_lower)
+        };
         if (score >= threshold || prefix) && best.is_none_or(|(_, s)| score > s) {
             best = Some((candidate, score));
         }
     }
     best.map(|(c, _)| c)
 }
+
+/// The longest name compared for a suggestion, in characters.
+pub const MAX_COMPARED: usize = 256;
 
 #[cfg(test)]
 mod tests {
@@ -37,5 +60,16 @@ mod tests {
         assert_eq!(similar("Care", names), Some("care"));
         assert_eq!(similar("fair", names), Some("fairness"));
         assert_eq!(similar("zebra", names), None);
+    }
+
+    #[test]
+    fn long_names_cost_little() {
+        let names: Vec<String> = (0..3000).map(|i| format!("value_{i}")).collect();
+        let long = "x".repeat(1_000_000);
+        assert_eq!(similar(&long, names.iter().map(String::as_str)), None);
+        assert_eq!(
+            similar("value_29999", names.iter().map(String::as_str)),
+            Some("value_2999")
+        );
     }
 }

@@ -1020,15 +1020,15 @@ fn templates_that_fail_while_rendering_are_q0124_not_hangs() {
     let cases = [
         ("run_fuel", "ran out of fuel"),
         ("run_big", "more than the limit of 65536"),
-        ("run_include", "include"),
         ("run_divide", "1 // 0"),
         ("run_filter", "shout"),
         ("run_attribute", "role.missing"),
     ];
     for (suite, detail) in cases {
         let out = tmp(&format!("safety-{suite}.jsonl"));
+        std::fs::write(&out, "what was there before\n").expect("a file");
         let out_arg = out.to_string_lossy().into_owned();
-        let (code, _, err) = quandary_within(
+        let (code, stdout, err) = quandary_within(
             &[
                 "expand",
                 SAFETY,
@@ -1036,8 +1036,6 @@ fn templates_that_fail_while_rendering_are_q0124_not_hangs() {
                 suite,
                 "--error-format",
                 "plain",
-                "-o",
-                &out_arg,
             ],
             Duration::from_secs(60),
             &format!("safety-{suite}"),
@@ -1047,9 +1045,20 @@ fn templates_that_fail_while_rendering_are_q0124_not_hangs() {
         assert!(err.contains(detail), "{suite}: `{detail}` not in {err}");
         assert!(err.contains("failed for draw 0"), "{suite}: {err}");
         // Only the header was written, and it is complete.
-        let (header, lines) = parse(&std::fs::read(&out).expect("output"));
+        let (header, lines) = parse(stdout.as_bytes());
         assert_eq!(header["suite"], suite);
         assert!(lines.is_empty());
+        // A file given with -o is not replaced by a failed expansion.
+        let (code, _, _) = quandary_within(
+            &["expand", SAFETY, "--suite", suite, "-o", &out_arg],
+            Duration::from_secs(60),
+            &format!("safety-{suite}-file"),
+        );
+        assert_eq!(code, Some(1), "{suite}");
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("the file"),
+            "what was there before\n"
+        );
 
         // The library reports the same diagnostic.
         let loaded = load(SAFETY);
@@ -1063,8 +1072,6 @@ fn templates_that_fail_while_rendering_are_q0124_not_hangs() {
 #[test]
 fn a_template_failure_keeps_the_lines_before_it() {
     for threads in ["1", "4"] {
-        let out = tmp(&format!("late-{threads}.jsonl"));
-        let out_arg = out.to_string_lossy().into_owned();
         let o = quandary(&[
             "expand",
             SAFETY,
@@ -1074,16 +1081,14 @@ fn a_template_failure_keeps_the_lines_before_it() {
             threads,
             "--error-format",
             "plain",
-            "-o",
-            &out_arg,
         ]);
         assert_eq!(o.status.code(), Some(1));
         let err = stderr(&o);
         assert!(err.contains("error[Q0124]"), "{err}");
         assert!(err.contains("failed for draw 6000"), "{err}");
         assert!(err.contains("`v.zh` is undefined"), "{err}");
-        // The header and draws 0 to 5999, each a complete line.
-        let (header, lines) = parse(&std::fs::read(&out).expect("output"));
+        // On standard output: the header and draws 0 to 5999, each a complete line.
+        let (header, lines) = parse(&o.stdout);
         assert_eq!(header["suite"], "run_late");
         assert_eq!(lines.len(), 6000, "--threads {threads}");
         for (i, l) in lines.iter().enumerate() {

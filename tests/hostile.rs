@@ -408,7 +408,7 @@ fn shaped(rng: &mut Bytes, kind: u64) -> serde_json::Value {
     let names =
         |rng: &mut Bytes| -> Vec<&str> { (0..rng.next() % 3).map(|_| pick(rng, NAMES)).collect() };
     let odd = |rng: &mut Bytes, usual: serde_json::Value| {
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             json_value(rng, 3)
         } else {
             usual
@@ -424,11 +424,15 @@ fn shaped(rng: &mut Bytes, kind: u64) -> serde_json::Value {
     match kind {
         0 => {
             let rule = json!(pick(rng, TEXT));
-            let [level, core, derived] = if rng.next() % 4 == 0 {
+            let [level, core, derived] = if rng.next().is_multiple_of(4) {
                 [json!(names(rng)), json!(names(rng)), json!(names(rng))]
             } else {
                 let [l, c, d] = FITTING[(rng.next() % FITTING.len() as u64) as usize];
-                let derived = if rng.next() % 2 == 0 { vec![d] } else { vec![] };
+                let derived = if rng.next().is_multiple_of(2) {
+                    vec![d]
+                } else {
+                    vec![]
+                };
                 [json!([l]), json!([c]), json!(derived)]
             };
             json!({

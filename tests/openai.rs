@@ -3,6 +3,8 @@
 
 #[path = "support/stub.rs"]
 mod stub;
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -669,8 +671,9 @@ fn a_real_model_answers_every_scenario() {
         .ok()
         .filter(|u| !u.trim().is_empty())
     else {
-        eprintln!(
-            "note: QUANDARY_LLM_URL is not set: skipping the real-model test (see scripts/llm-server.py)"
+        tools::skip(
+            "a_real_model_answers_every_scenario",
+            "QUANDARY_LLM_URL does not give the small model's server (scripts/llm-server.py)",
         );
         return;
     };
@@ -749,4 +752,121 @@ fn a_real_model_answers_every_scenario() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fails when any piece of the key eight bytes long is in `text`.
+fn assert_no_key_piece(text: &str, where_: &str) {
+    for start in 0..=KEY.len() - 8 {
+        let piece = &KEY[start..start + 8];
+        assert!(
+            !text.contains(piece),
+            "`{piece}` of the key is in {where_}: {text}"
+        );
+    }
+}
+
+#[test]
+fn no_piece_of_the_key_survives_an_error_body_cut_short() {
+    let dir = temp("key_pieces");
+    let suite = suite(&dir, 2);
+    // The key straddles the 500th character, where error bodies are cut; a second server
+    // echoes the key cut short, and a third ends its body with the key's first bytes.
+    let stub = Stub::start(|seen: &Seen| {
+        let body = match seen.n % 3 {
+            0 => format!("{}you sent: Bearer {KEY} and more", "x".repeat(480)),
+            1 => format!("invalid key: {}…", &KEY[..14]),
+            _ => format!("invalid key: {}", &KEY[..6]),
+        };
+        Reply::Status {
+            code: 401,
+            retry_after: None,
+            body,
+            delay: Duration::ZERO,
+        }
+    });
+    let out = eval(&suite, &dir.join("results.jsonl"), &stub.url, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("results.jsonl")).unwrap();
+    assert!(text.contains("HTTP 401"), "{text}");
+    assert!(text.contains("***"), "{text}");
+    assert_no_key_piece(&text, "the results");
+    assert_no_key_piece(&String::from_utf8_lossy(&out.stderr), "stderr");
+    // The last bytes of a body that are the key's first are hidden too.
+    assert!(
+        !text.contains(&format!("invalid key: {}\"", &KEY[..6])),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_key_in_the_base_url_is_not_recorded() {
+    let dir = temp("key_in_url");
+    let suite = suite(&dir, 2);
+    let stub = Stub::start(|_: &Seen| Reply::answer("A", " A", &[(" A", 0.9), (" B", 0.1)]));
+    let url = format!("{}?api-key=QUERY-SECRET-4711&api-version=2024", stub.url);
+    let out = eval(&suite, &dir.join("results.jsonl"), &url, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, records) = results(&dir.join("results.jsonl"));
+    assert_eq!(records.len(), 4);
+    assert!(
+        records.iter().all(|r| r["choice"] != "error"),
+        "{records:?}"
+    );
+    assert!(
+        header["adapter"]
+            .as_str()
+            .unwrap()
+            .contains("?api-key=***&api-version=***"),
+        "{header}"
+    );
+    let mut todo = vec![dir.clone()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                assert!(!text.contains("QUERY-SECRET"), "{}", path.display());
+            }
+        }
+    }
+    // The query reached the server after the path.
+    assert!(stub.requests() >= 1);
+}
+
+#[test]
+fn an_absurd_retry_after_is_an_error_not_a_crash() {
+    let dir = temp("retry_after");
+    let suite = suite(&dir, 1);
+    for value in ["18446744073709551615", "1e23", "-5", "soon"] {
+        let value = value.to_string();
+        let stub = Stub::start(move |_: &Seen| Reply::Status {
+            code: 429,
+            retry_after: Some(value.clone()),
+            body: "slow down".into(),
+            delay: Duration::ZERO,
+        });
+        let results = dir.join("results.jsonl");
+        let _ = std::fs::remove_file(&results);
+        let out = eval(&suite, &results, &stub.url, &["--max-retries", "0"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, records) = self::results(&results);
+        assert!(
+            records.iter().all(|r| r["choice"] == "error"),
+            "{records:?}"
+        );
+    }
 }

@@ -48,7 +48,7 @@ pub struct AskArgs {
     pub framework: Option<PathBuf>,
     /// Softmax temperature of the profile agent (0: always the heaviest option), and the
     /// sampling temperature the `openai` adapter asks for
-    #[arg(long, default_value_t = 0.0, value_name = "T")]
+    #[arg(long, default_value_t = 0.0, value_name = "T", value_parser = super::temperature)]
     pub temperature: f64,
     /// Seed of the random and profile adapters, and the sampling seed the `openai` adapter
     /// asks for
@@ -74,18 +74,18 @@ pub struct AskArgs {
     #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
     /// The longest answer the `openai` adapter asks for, in tokens
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_tokens: u32,
     /// How the `openai` adapter reads an answer: the first token's `logprobs`, parsing the
     /// text, or both (the logprobs decide when they name an option)
     #[arg(long, value_enum, default_value_t = ReadMode::Both)]
     pub mode: ReadMode,
     /// Seconds one `openai` request, or one `command` answer, may take
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = super::seconds)]
     pub timeout: f64,
     /// Retries of an `openai` request after a 429, a 5xx, a timeout or a lost connection
     /// (exponential backoff with jitter, or the server's Retry-After)
-    #[arg(long, value_name = "N", default_value_t = 6)]
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_retries: u32,
     /// The `prompt` block that shows scenarios (default: the framework's first, if any)
     #[arg(long, value_name = "NAME")]
@@ -162,15 +162,6 @@ fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter
                 )
                 .help("give --model NAME (a local server takes any name)"));
             };
-            if !(args.timeout.is_finite() && args.timeout > 0.0) {
-                return Err(Diagnostic::new(
-                    Code::InvalidSetting,
-                    format!(
-                        "--timeout {} is not a positive number of seconds",
-                        args.timeout
-                    ),
-                ));
-            }
             let mut options = OpenAiOptions::new(args.base_url.clone(), model);
             options.api_key = std::env::var(&args.api_key_env)
                 .ok()
@@ -402,13 +393,16 @@ pub fn evaluate(
         bar
     });
     let mut progress = |done: u64, total: u64, errors: u64| {
+        super::progress(done, total);
         if let Some(bar) = &bar {
             bar.set_length(total);
             bar.set_position(done);
             bar.set_message(format!("{errors} failed"));
         }
     };
+    super::journal_in_use(Some(output));
     let result = eval::run(suite, output, adapter.as_ref(), &settings, &mut progress);
+    super::journal_in_use(None);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -455,17 +449,10 @@ fn command_adapter(args: &AskArgs) -> Result<Box<dyn Adapter>, Diagnostic> {
         Diagnostic::new(Code::Io, format!("cannot use --command: {e}"))
             .help("give the program's path, or a program on the PATH")
     })?;
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Diagnostic::new(
-            Code::InvalidSetting,
-            format!(
-                "--timeout {} is not a positive number of seconds",
-                args.timeout
-            ),
-        )
-        .help("give how long one answer may take, e.g. --timeout 60"));
-    }
-    let command = command.with_timeout(Some(std::time::Duration::from_secs_f64(args.timeout)));
+    let command = command
+        .with_timeout(Some(std::time::Duration::from_secs_f64(args.timeout)))
+        .hide_env(&args.api_key_env)
+        .with_stderr(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
     Ok(Box::new(command))
 }
 

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
     /// Rendering threads (default: the number of cores); the output does not depend on it
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::threads)]
     pub threads: Option<usize>,
     /// Write the suite to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
@@ -147,31 +147,26 @@ pub fn run(args: Args) -> bool {
             return false;
         }
     };
-    let (mut out, name): (Box<dyn Write>, String) = match &args.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => (
-                Box::new(BufWriter::with_capacity(1 << 20, f)),
-                path.display().to_string(),
-            ),
-            Err(e) => {
-                let d = Diagnostic::new(
-                    Code::Io,
-                    format!(
-                        "cannot create `{}`: {}",
-                        path.display(),
-                        e.to_string().to_lowercase()
-                    ),
-                )
-                .path(path.display().to_string())
-                .help("check that the folder exists and is writable");
+    // A regular file is written under a temporary name and put in place when whole, so a
+    // failed expansion leaves the previous file as it was; a device or FIFO is written
+    // through.
+    let mut file = match &args.output {
+        Some(path) => match quandary::output::Output::create(path) {
+            Ok(f) => Some(f),
+            Err(d) => {
                 args.diagnostics.report(&[d], &loaded.sources);
                 return false;
             }
         },
-        None => (
-            Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
-            "standard output".to_string(),
-        ),
+        None => None,
+    };
+    let mut stdout;
+    let (out, name): (&mut dyn Write, String) = match (&mut file, &args.output) {
+        (Some(f), Some(path)) => (f.writer(), path.display().to_string()),
+        _ => {
+            stdout = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            (&mut stdout, "standard output".to_string())
+        }
     };
     let bar = progress_bar(expansion.planned());
     let mut on_progress = |done: u64, _total: u64| {
@@ -179,10 +174,14 @@ pub fn run(args: Args) -> bool {
             bar.set_position(done);
         }
     };
-    let result = expansion.run(&mut out, &options, &mut on_progress);
+    let result = expansion.run(out, &options, &mut on_progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let result = match (result, file) {
+        (Ok(summary), Some(file)) => file.commit().map(|_| summary),
+        (result, _) => result,
+    };
     match result {
         Ok(summary) => {
             let mut line = format!(

@@ -1,6 +1,6 @@
 //! `quandary fmt [--check | --write] FILE…`
 
-use std::io::Read as _;
+use quandary::input;
 use std::path::{Path, PathBuf};
 
 use quandary::{Code, Diagnostic, SourceMap, Span};
@@ -67,12 +67,11 @@ pub fn run(args: Args) -> bool {
             }
         } else if args.write && !stdin {
             if formatted != text {
-                if let Err(why) = write_atomically(path, &formatted) {
-                    diagnostics.push(
-                        Diagnostic::new(Code::Io, format!("cannot write `{display}`: {why}"))
-                            .path(display)
-                            .help("check that the file and its directory are writable"),
-                    );
+                let written = quandary::output::to_file(path, |w| {
+                    quandary::output::write_text(w, &formatted, &format!("`{display}`"))
+                });
+                if let Err(d) = written {
+                    diagnostics.push(d.help("check that the file and its directory are writable"));
                 }
             }
         } else if !super::print(&formatted) {
@@ -91,19 +90,9 @@ fn read(
     sources: &mut SourceMap,
 ) -> Result<String, Diagnostic> {
     let bytes = if stdin {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map(|_| bytes)
-            .map_err(|e| e.to_string().to_lowercase())
-    } else if path.is_dir() {
-        Err("it is a directory".to_string())
+        input::read_all(std::io::stdin().lock(), input::MAX_SOURCE).map_err(|e| input::why(&e))
     } else {
-        std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string().to_lowercase(),
-        })
+        input::read(path, input::MAX_SOURCE)
     };
     let bytes = bytes.map_err(|why| {
         Diagnostic::new(Code::Io, format!("cannot read `{display}`: {why}"))
@@ -126,29 +115,4 @@ fn read(
         .label(Span::new(file, offset..offset), "the invalid byte is here")
         .help("save the file as UTF-8")
     })
-}
-
-/// Replaces the contents of `path` with `text`: writes a temporary file next to it, then
-/// renames it over the original, so that the file is never left half-written. The file
-/// keeps its permissions.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    // Through a symbolic link, rewrite the file it points to and keep the link.
-    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.{}.fmt.tmp", std::process::id()));
-    let result = (|| {
-        std::fs::write(&temp, text)?;
-        if let Ok(metadata) = std::fs::metadata(path) {
-            std::fs::set_permissions(&temp, metadata.permissions())?;
-        }
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }

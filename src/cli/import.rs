@@ -665,69 +665,42 @@ fn write_all(dir: &Path, imported: Imported, diagnostics: &DiagnosticArgs) -> bo
     super::print(&listing) && !failed
 }
 
-/// Writes every file to a temporary name first and renames them into place once all are
-/// written, so a failure leaves no half-written file behind.
+/// Writes every file (each as [`quandary::output`] writes one) and puts them in place only
+/// once all are written, so a failure leaves no half-written file behind.
 fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let io_error = |path: &Path, what: &str, e: std::io::Error| {
-        let name = display(path);
-        Diagnostic::new(
-            Code::Io,
-            format!("cannot {what} `{name}`: {}", e.to_string().to_lowercase()),
-        )
-        .path(name)
+    let create_dir = |dir: &Path| {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            let name = display(dir);
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot create the directory `{name}`: {}",
+                    e.to_string().to_lowercase()
+                ),
+            )
+            .path(name)
+        })
     };
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create the directory", e))?;
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
-        for (temp, _) in temps {
-            let _ = std::fs::remove_file(temp);
-        }
-    };
+    create_dir(dir)?;
+    let mut outputs = Vec::with_capacity(files.len());
     for (relative, text) in files {
         let target = dir.join(relative);
-        let file_name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        if let Some(parent) = temp.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                cleanup(&temps);
-                return Err(io_error(parent, "create the directory", e));
-            }
+        if let Some(parent) = target.parent() {
+            create_dir(parent)?;
         }
-        if let Err(e) = std::fs::write(&temp, text) {
-            let _ = std::fs::remove_file(&temp);
-            cleanup(&temps);
-            return Err(io_error(&target, "write", e));
-        }
-        temps.push((temp, target));
+        let mut output = quandary::output::Output::create(&target)?;
+        quandary::output::write_text(output.writer(), text, &format!("`{}`", display(&target)))?;
+        outputs.push(output);
     }
-    let mut written = Vec::new();
-    for (i, (temp, target)) in temps.iter().enumerate() {
-        if let Err(e) = std::fs::rename(temp, target) {
-            cleanup(&temps[i..]);
-            return Err(io_error(target, "write", e));
-        }
-        written.push(target.clone());
-    }
-    Ok(written)
+    outputs.into_iter().map(|o| o.commit()).collect()
 }
 
 /// Reads an input file, or says why it cannot be read.
 fn read_input(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let name = display(path);
-    let why = if path.is_dir() {
-        "it is a directory".to_string()
-    } else {
-        match std::fs::read(path) {
-            Ok(bytes) => return Ok(bytes),
-            Err(e) => match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                _ => e.to_string().to_lowercase(),
-            },
-        }
+    let why = match quandary::input::read(path, quandary::input::MAX_DATA) {
+        Ok(bytes) => return Ok(bytes),
+        Err(why) => why,
     };
     Err(
         Diagnostic::new(Code::Io, format!("cannot read `{name}`: {why}"))

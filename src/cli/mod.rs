@@ -94,7 +94,10 @@ impl DiagnosticArgs {
             ErrorFormatArg::Plain => ErrorFormat::Plain,
             ErrorFormatArg::Json => ErrorFormat::Json,
         };
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let terminal = std::io::stderr().is_terminal();
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
+        // Wrapped for people at a terminal; whole lines for a file, a pipe or a test.
+        let width = terminal.then_some(render::WIDTH);
         let mut stderr = std::io::stderr().lock();
         let mut errors = 0;
         let mut warnings = 0;
@@ -104,7 +107,8 @@ impl DiagnosticArgs {
             } else {
                 warnings += 1;
             }
-            let _ = stderr.write_all(render::render(d, sources, format, color).as_bytes());
+            let _ = stderr
+                .write_all(render::render_wrapped(d, sources, format, color, width).as_bytes());
         }
         if format != ErrorFormat::Json && (errors > 0 || warnings > 0) {
             let _ = writeln!(stderr, "{}", summary(errors, warnings));
@@ -122,6 +126,56 @@ fn summary(errors: usize, warnings: usize) -> String {
     }
 }
 
+/// The most threads a command may be asked to start.
+const MAX_THREADS: usize = 256;
+
+/// `--threads N`: from 1 to [`MAX_THREADS`].
+fn threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n @ 1..) if n <= MAX_THREADS as u64 => Ok(n as usize),
+        Ok(0) => Err("give at least 1 thread".into()),
+        Ok(_) => Err(format!("give at most {MAX_THREADS} threads")),
+        Err(_) => Err(format!("`{text}` is not a whole number of threads")),
+    }
+}
+
+/// The longest a single request may be given: a week.
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// `--timeout SECONDS`: a positive number of seconds, at most [`MAX_SECONDS`].
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("`{text}` is not a positive number of seconds"));
+    }
+    if value > MAX_SECONDS {
+        return Err(format!(
+            "`{text}` seconds is longer than a week ({MAX_SECONDS} s), the longest allowed"
+        ));
+    }
+    Ok(value)
+}
+
+/// The highest sampling temperature accepted.
+const MAX_TEMPERATURE: f64 = 100.0;
+
+/// `--temperature T`: a finite number from 0 to [`MAX_TEMPERATURE`].
+fn temperature(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !(value.is_finite() && (0.0..=MAX_TEMPERATURE).contains(&value)) {
+        return Err(format!(
+            "`{text}` is not a temperature: give a number from 0 to {MAX_TEMPERATURE}"
+        ));
+    }
+    Ok(value)
+}
+
 /// Writes to stdout, treating a closed pipe (`| head`) as success.
 pub fn print(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
@@ -135,7 +189,52 @@ pub fn print(text: &str) -> bool {
     }
 }
 
+/// The results journal an evaluation is writing, for the message when interrupted.
+static JOURNAL: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+/// Requests answered and in all, as the evaluation's progress last said.
+static ANSWERED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Says which journal an evaluation writes (`None` when it is done), so an interruption
+/// can tell what was kept.
+pub fn journal_in_use(path: Option<&std::path::Path>) {
+    if let Ok(mut j) = JOURNAL.lock() {
+        *j = path.map(std::path::Path::to_path_buf);
+    }
+}
+
+/// Records an evaluation's progress, for the message when interrupted.
+pub fn progress(done: u64, total: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    ANSWERED.store(done, Relaxed);
+    REQUESTS.store(total, Relaxed);
+}
+
+/// On Ctrl-C, SIGTERM or SIGHUP: stop the programs the `command` adapter started (with
+/// their process groups), say what was kept and how to go on, and exit with 130.
+fn handle_interrupts() {
+    let _ = ctrlc::set_handler(|| {
+        use std::sync::atomic::Ordering::Relaxed;
+        quandary::eval::adapters::terminate_commands(std::time::Duration::from_secs(1));
+        let journal = JOURNAL.lock().ok().and_then(|j| j.clone());
+        let mut err = std::io::stderr().lock();
+        let _ = match journal {
+            Some(path) => writeln!(
+                err,
+                "\ninterrupted: {} of {} requests are answered in {}, every answer received \
+                 kept; run the same command again to resume",
+                ANSWERED.load(Relaxed),
+                REQUESTS.load(Relaxed),
+                render::visible(&path.display().to_string())
+            ),
+            None => writeln!(err, "\ninterrupted"),
+        };
+        std::process::exit(130);
+    });
+}
+
 pub fn main() -> ExitCode {
+    handle_interrupts();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

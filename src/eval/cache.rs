@@ -157,7 +157,7 @@ impl Cache {
 
     /// The decision stored under `key`, if a readable entry holds it.
     pub fn get(&self, key: &str) -> Option<Decision> {
-        let text = std::fs::read(self.path(key)).ok()?;
+        let text = crate::input::read_file(&self.path(key), crate::input::MAX_LINE as u64).ok()?;
         let entry: Entry = serde_json::from_slice(&text).ok()?;
         if entry.version != VERSION || entry.key != key {
             return None;
@@ -263,7 +263,7 @@ impl Cache {
             if !entry {
                 continue;
             }
-            let Ok(text) = std::fs::read(&path) else {
+            let Ok(text) = crate::input::read_file(&path, crate::input::MAX_LINE as u64) else {
                 continue;
             };
             stats.entries += 1;
@@ -288,12 +288,11 @@ impl Cache {
                 cleared.bytes += bytes;
             }
             // Empty fan-out folders go too; a folder still holding something stays.
-            if let Some(b) = path.parent() {
-                if std::fs::remove_dir(b).is_ok() {
-                    if let Some(a) = b.parent() {
-                        let _ = std::fs::remove_dir(a);
-                    }
-                }
+            if let Some(b) = path.parent()
+                && std::fs::remove_dir(b).is_ok()
+                && let Some(a) = b.parent()
+            {
+                let _ = std::fs::remove_dir(a);
             }
         }
         let _ = std::fs::remove_file(self.dir.join(TAG));
@@ -409,16 +408,15 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let decision = self.inner.decide(request)?;
-        if let Err(e) = self.cache.put(&key, &self.fingerprint, &decision) {
-            if self.counters.write_errors.fetch_add(1, Ordering::Relaxed) == 0 {
-                if let Ok(mut first) = self.counters.first_write_error.lock() {
-                    *first = Some(format!(
-                        "cannot write to the cache `{}`: {}",
-                        self.cache.dir.display(),
-                        e.to_string().to_lowercase()
-                    ));
-                }
-            }
+        if let Err(e) = self.cache.put(&key, &self.fingerprint, &decision)
+            && self.counters.write_errors.fetch_add(1, Ordering::Relaxed) == 0
+            && let Ok(mut first) = self.counters.first_write_error.lock()
+        {
+            *first = Some(format!(
+                "cannot write to the cache `{}`: {}",
+                self.cache.dir.display(),
+                e.to_string().to_lowercase()
+            ));
         }
         Ok(decision)
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -13,10 +13,167 @@ use crate::diagnostic::{Code, Diagnostic};
 
 use super::Record;
 
-/// An open results file.
+/// An open results file, locked for as long as it is open.
 pub struct Journal {
     file: File,
     path: PathBuf,
+    _lock: Lock,
+}
+
+/// An advisory lock on a results journal, held for as long as a run appends to it: two
+/// runs writing one journal would each cut it back to their own view of its end and ask
+/// every request twice. The lock is a file beside the journal (`results.jsonl.lock`)
+/// holding who has it; the operating system releases it when its holder ends, however it
+/// ends, and a holder that finishes removes the file.
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock of the journal at `journal`, or says which run holds it.
+    pub fn acquire(journal: &Path) -> Result<Lock, Diagnostic> {
+        // A journal is read back to resume: nothing but a regular file will do, and no lock
+        // is made beside anything else (`/dev/…`).
+        if std::fs::metadata(journal).is_ok_and(|m| !m.is_file()) {
+            return Err(Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot use `{}`: it is not a regular file",
+                    journal.display()
+                ),
+            )
+            .path(journal.display().to_string())
+            .help("a results journal is read back to resume a run: give a file with -o"));
+        }
+        // Through a symbolic link, the file written is the one locked.
+        let target = std::fs::canonicalize(journal).unwrap_or_else(|_| journal.to_path_buf());
+        let name = target
+            .file_name()
+            .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+        let path = target.with_file_name(format!("{name}.lock"));
+        let error = |why: String| {
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot use `{}`: {why}", journal.display()),
+            )
+            .path(journal.display().to_string())
+        };
+        loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| {
+                    error(format!(
+                        "cannot create its lock `{}`: {}",
+                        path.display(),
+                        crate::input::why(&e)
+                    ))
+                    .help("check that the folder exists and is writable")
+                })?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = (&file).take(4096).read_to_string(&mut holder);
+                    let holder = holder.trim();
+                    let who = if holder.is_empty() {
+                        "another run".to_string()
+                    } else {
+                        format!("another run ({holder})")
+                    };
+                    return Err(error(format!("{who} is writing it")).help(
+                        "wait for that run to finish (or stop it), or give another results \
+                         file with -o; two runs writing one journal would lose answers",
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(error(format!(
+                        "cannot lock `{}`: {}",
+                        path.display(),
+                        crate::input::why(&e)
+                    ))
+                    .help("the journal's folder must allow file locks (a local file system)"));
+                }
+            }
+            // A run finishing removes its lock file: the file locked here must still be the
+            // one at the path, or another run may be holding a new one.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let mut lock = Lock { file, path };
+            lock.describe();
+            return Ok(lock);
+        }
+    }
+
+    /// Writes who holds the lock into its file, for a run that finds it taken.
+    fn describe(&mut self) {
+        let mut args = std::env::args().skip(1);
+        let command = args.next().filter(|c| !c.starts_with('-'));
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let text = format!(
+            "quandary{}{} with pid {}, since {}\n",
+            if command.is_some() { " " } else { "" },
+            command.unwrap_or_default(),
+            std::process::id(),
+            utc(since)
+        );
+        let _ = self.file.set_len(0);
+        let _ = (&self.file).write_all(text.as_bytes());
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Removed while still held, so no other run can lock the file being removed and
+        // go on with it (a run that opened it just before sees it gone, and tries again).
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `file` is the file at `path`.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// `2026-12-06 10:24:33 UTC` for seconds since the epoch.
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// What a journal already holds: for every (scenario index, steer) recorded, whether its
@@ -25,7 +182,8 @@ pub struct Journal {
 #[derive(Debug, Default)]
 pub struct Done {
     steers: Vec<Option<String>>,
-    map: HashMap<(u64, u32), bool>,
+    /// (index, steer) → (hash of the scenario id recorded, whether the answer is an error).
+    map: HashMap<(u64, u32), (u64, bool)>,
 }
 
 impl Done {
@@ -45,9 +203,17 @@ impl Done {
             return false;
         };
         match self.map.get(&(index, s as u32)) {
-            Some(&error) => !(retry_errors && error),
+            Some(&(_, error)) => !(retry_errors && error),
             None => false,
         }
+    }
+
+    /// The scenario id recorded at `index` under any steer, when it is not `id`: a journal
+    /// whose answers belong to other scenarios than the suite's must not be resumed.
+    pub fn mismatch(&self, index: u64, id: &str) -> bool {
+        let hash = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
+        (0..self.steers.len() as u32)
+            .any(|s| matches!(self.map.get(&(index, s)), Some(&(h, _)) if h != hash))
     }
 
     /// How many (scenario, steer) pairs are recorded.
@@ -80,6 +246,8 @@ const IDENTITY: [&str; 6] = [
 /// As much of a result line as resuming needs.
 #[derive(Deserialize)]
 struct Seen<'a> {
+    #[serde(borrow)]
+    scenario: std::borrow::Cow<'a, str>,
     index: u64,
     #[serde(borrow, default)]
     steer: Option<std::borrow::Cow<'a, str>>,
@@ -91,8 +259,9 @@ impl Journal {
     /// Opens the journal at `path`: creates it with `header`, or resumes it when it holds a
     /// run of the same suite, adapter, presentation and steers. Returns what it holds.
     pub fn open(path: &Path, header: &serde_json::Value) -> Result<(Journal, Done), Diagnostic> {
+        let lock = Lock::acquire(path)?;
         let (done, tail) = Journal::inspect(path, header)?;
-        Ok((Journal::resume(path, header, &tail)?, done))
+        Ok((Journal::resume(path, header, &tail, lock)?, done))
     }
 
     /// Reads what the journal at `path` holds without changing it (a missing file holds
@@ -115,6 +284,10 @@ impl Journal {
         if file.metadata().map_err(io)?.len() == 0 {
             return Ok((done, Tail { good: 0 }));
         }
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(error("it is not a regular file".into())
+                .help("a results journal is read back to resume a run: give a file with -o"));
+        }
         // Line by line: the end of the last whole, readable line is where appending resumes.
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut buf = Vec::new();
@@ -124,8 +297,9 @@ impl Journal {
         // A line that did not parse, kept until the next one shows it was not the last.
         let mut unreadable: Option<(usize, String)> = None;
         loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(io)? as u64;
+            let n = crate::input::read_line(&mut reader, &mut buf, crate::input::MAX_LINE)
+                .map_err(|e| error(format!("line {}: {}", line_no + 1, crate::input::why(&e))))?
+                as u64;
             if n == 0 {
                 break;
             }
@@ -140,6 +314,10 @@ impl Journal {
                 break;
             }
             let text = &buf[..buf.len() - 1];
+            if line_no > 1 && crate::input::is_blank(text) {
+                good = offset;
+                continue;
+            }
             if line_no == 1 {
                 let found: serde_json::Value = serde_json::from_slice(text).map_err(|_| {
                     error("its first line is not a results header".into())
@@ -164,7 +342,8 @@ impl Journal {
             match serde_json::from_slice::<Seen<'_>>(text) {
                 Ok(r) => {
                     let steer = done.steer(r.steer.as_deref());
-                    done.map.insert((r.index, steer), r.choice == "error");
+                    let id = xxhash_rust::xxh3::xxh3_64(r.scenario.as_bytes());
+                    done.map.insert((r.index, steer), (id, r.choice == "error"));
                     good = offset;
                 }
                 Err(e) => unreadable = Some((line_no, e.to_string())),
@@ -178,11 +357,13 @@ impl Journal {
     }
 
     /// Opens the journal [`Journal::inspect`] read for appending: creates it with `header`
-    /// when it held nothing, and cuts off a torn last line.
+    /// when it held nothing, and cuts off a torn last line. `lock`, taken before it was
+    /// inspected, is held until the journal is dropped.
     pub fn resume(
         path: &Path,
         header: &serde_json::Value,
         tail: &Tail,
+        lock: Lock,
     ) -> Result<Journal, Diagnostic> {
         let io = |e: std::io::Error| {
             Diagnostic::new(
@@ -215,6 +396,7 @@ impl Journal {
         Ok(Journal {
             file,
             path: path.to_path_buf(),
+            _lock: lock,
         })
     }
 

@@ -9,7 +9,6 @@ pub mod cache;
 mod journal;
 pub mod present;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -17,7 +16,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic};
-pub use journal::{Done, Journal, Tail};
+pub use journal::{Done, Journal, Lock, Tail};
 pub use present::Presentation;
 
 /// One option of a scenario as an adapter sees it.
@@ -297,6 +296,25 @@ pub fn suite_framework(
                     .help("give the framework with --framework FILE")
             })?,
     };
+    if !file.is_file() {
+        let what = if file.is_dir() {
+            "is a directory"
+        } else {
+            "is not found"
+        };
+        let help = if explicit.is_some() {
+            "check the path given with --framework"
+        } else {
+            "the suite's header names the files it was expanded from: run from the folder it \
+             was expanded in, or give the framework with --framework FILE"
+        };
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!("the framework `{}` {what}", file.display()),
+        )
+        .path(file.display().to_string())
+        .help(help));
+    }
     let loaded = crate::load_path(&file);
     if loaded.has_errors() {
         return Err(
@@ -309,12 +327,12 @@ pub fn suite_framework(
 
 /// Reads the header line of a suite file.
 pub fn suite_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
-    let file = open(path)?;
-    let mut line = String::new();
-    std::io::BufReader::new(file)
-        .read_line(&mut line)
-        .map_err(|e| read_error(path, &e.to_string()))?;
-    let header: serde_json::Value = serde_json::from_str(&line)
+    let mut lines = crate::input::Lines::new(std::io::BufReader::new(open(path)?));
+    let line = lines
+        .next_line()
+        .map_err(|e| read_error(path, &crate::input::why(&e)))?
+        .map_or(&[][..], |(_, l)| l);
+    let header: serde_json::Value = serde_json::from_slice(line)
         .map_err(|e| read_error(path, &format!("its first line is not a suite header: {e}")))?;
     if header.get("format").and_then(|f| f.as_str()) != Some("suite") {
         return Err(read_error(
@@ -367,12 +385,30 @@ pub fn run(
     // through once (checked, counted, the requests already answered found) before the
     // journal is opened for appending, so a suite that cannot be read changes no results
     // file; then it is streamed to the workers, so memory does not grow with its size.
+    let lock = journal::Lock::acquire(results)?;
     let (done, tail) = Journal::inspect(results, &header)?;
     let steers: Vec<Option<&Steer>> = std::iter::once(None)
         .chain(settings.steers.iter().map(Some))
         .collect();
     let mut outcome = Outcome::default();
     each_scenario(suite, |scenario| {
+        if done.mismatch(scenario.index, &scenario.id) {
+            return Err(Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot use `{}`: it records another scenario at index {} than the \
+                     suite's `{}`",
+                    results.display(),
+                    scenario.index,
+                    scenario.id
+                ),
+            )
+            .path(results.display().to_string())
+            .help(
+                "the journal answers another expansion of the suite: give a new results \
+                 file with -o, or the suite it answers",
+            ));
+        }
         for steer in &steers {
             let steer = steer.map(|s| s.id.as_str());
             outcome.requests += 1;
@@ -381,7 +417,7 @@ pub fn run(
         }
         Ok(())
     })?;
-    let mut journal = Journal::resume(results, &header, &tail)?;
+    let mut journal = Journal::resume(results, &header, &tail, lock)?;
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
     let mut failures = 0;
@@ -518,21 +554,23 @@ fn each_scenario(
     path: &Path,
     mut f: impl FnMut(Scenario) -> Result<(), Diagnostic>,
 ) -> Result<(), Diagnostic> {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, open(path)?);
-    let mut line = String::new();
-    let mut n = 0u64;
+    let mut lines =
+        crate::input::Lines::new(std::io::BufReader::with_capacity(1 << 20, open(path)?));
     loop {
-        line.clear();
-        n += 1;
-        match reader.read_line(&mut line) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(read_error(path, &format!("line {n}: {e}"))),
-        }
-        if n == 1 || line.trim().is_empty() {
+        let (n, line) = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                return Err(read_error(
+                    path,
+                    &format!("line {}: {}", lines.number(), crate::input::why(&e)),
+                ));
+            }
+        };
+        if n == 1 || crate::input::is_blank(line) {
             continue;
         }
-        let scenario: Scenario = serde_json::from_str(&line)
+        let scenario: Scenario = serde_json::from_slice(line)
             .map_err(|e| read_error(path, &format!("line {n} is not a scenario: {e}")))?;
         f(scenario)?;
     }
@@ -658,19 +696,13 @@ pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> 
         .system
         .as_ref()
         .map_or(0, |s| s.len() as u64);
-    let reader = std::io::BufReader::new(open(suite)?);
-    for (n, line) in reader.lines().enumerate().skip(1) {
-        let line = line.map_err(|e| read_error(suite, &e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let scenario: Scenario = serde_json::from_str(&line)
-            .map_err(|e| read_error(suite, &format!("line {} is not a scenario: {e}", n + 1)))?;
+    each_scenario(suite, |scenario| {
         let options = settings.presentation.options(&scenario);
         let prompt = settings.presentation.prompt(&scenario, &options).len() as u64;
         out.scenarios += 1;
         out.prompt_tokens += ((prompt + system) * out.steers + steer_bytes).div_ceil(4);
-    }
+        Ok(())
+    })?;
     out.requests = out.scenarios * out.steers;
     Ok(out)
 }

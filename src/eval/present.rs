@@ -48,6 +48,7 @@ impl PartialEq for Presentation {
 fn compile(user: &str) -> Compiled {
     let mut env = crate::expand::compile::environment();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    crate::expand::compile::guard(user).map_err(|(_, why, _)| why)?;
     env.add_template_owned("user", user.to_string())
         .map_err(|e| e.to_string())?;
     Ok(env)

@@ -41,7 +41,11 @@ impl CompiledTemplate {
             return self.span;
         };
         let at = |pos: usize| {
-            let pos = pos.min(self.source.len());
+            // The engine's offsets may fall inside a character (`{{ 名字 }}`).
+            let mut pos = pos.min(self.source.len());
+            while !self.source.is_char_boundary(pos) {
+                pos -= 1;
+            }
             let line = self.source[..pos].matches('\n').count();
             let line_start = self.source[..pos].rfind('\n').map_or(0, |n| n + 1);
             offsets.get(line).map(|o| o + pos - line_start)
@@ -101,6 +105,141 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
+/// The most operators, filters, tests, attribute and index accesses and calls one
+/// `{{ … }}` or `{% … %}` tag may hold. The engine parses and renders expressions
+/// recursively, so an expression nested without bound would overflow the stack; real
+/// templates use a handful.
+pub const MAX_TAG_OPERATORS: usize = 200;
+
+/// The longest template source, in bytes: the engine counts lines and columns in 16 bits,
+/// and a rendered text may be at most [`MAX_OUTPUT`] anyway.
+pub const MAX_TEMPLATE: usize = 60_000;
+
+/// Statements that would reach other templates: the sandbox has none to offer.
+const FORBIDDEN_TAGS: [&str; 4] = ["include", "extends", "import", "from"];
+
+/// Checks what the engine must not be given: a tag with more than
+/// [`MAX_TAG_OPERATORS`] operators, or an `include`, `extends`, `import` or `from`
+/// statement. Returns the byte range of the offending tag in `source`, why, and how to fix
+/// it.
+pub fn guard(source: &str) -> Result<(), (std::ops::Range<usize>, String, &'static str)> {
+    // The engine counts lines and columns in 16 bits.
+    if source.len() > MAX_TEMPLATE {
+        return Err((
+            0..source.len(),
+            format!(
+                "it is {} bytes long; a template may be at most {MAX_TEMPLATE}",
+                source.len()
+            ),
+            "shorten the template, or give a long fixed text as a `verbatim` scenario",
+        ));
+    }
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while let Some(open) = memchr::memchr(b'{', &bytes[i..]).map(|n| n + i) {
+        let Some(&kind) = bytes.get(open + 1) else {
+            break;
+        };
+        let close: &[u8] = match kind {
+            b'{' => b"}}",
+            b'%' => b"%}",
+            b'#' => b"#}",
+            _ => {
+                i = open + 1;
+                continue;
+            }
+        };
+        let start = open + 2;
+        if kind == b'#' {
+            i = memchr::memmem::find(&bytes[start..], close).map_or(bytes.len(), |n| start + n + 2);
+            continue;
+        }
+        // Through the tag, skipping string literals.
+        let mut j = start;
+        let mut operators = 0usize;
+        let mut words: Vec<&str> = Vec::new();
+        let end = loop {
+            let Some(&c) = bytes.get(j) else {
+                break bytes.len();
+            };
+            match c {
+                b'"' | b'\'' => {
+                    j += 1;
+                    while let Some(&d) = bytes.get(j) {
+                        j += if d == b'\\' { 2 } else { 1 };
+                        if d == c {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                _ if bytes[j..].starts_with(close) => break j + 2,
+                b'+' | b'-' | b'*' | b'/' | b'%' | b'~' | b'|' | b'.' | b'[' | b'(' | b'='
+                | b'<' | b'>' | b'!' => operators += 1,
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    let from = j;
+                    while bytes
+                        .get(j)
+                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    {
+                        j += 1;
+                    }
+                    let word = &source[from..j];
+                    if matches!(word, "not" | "and" | "or" | "is" | "if" | "in") {
+                        operators += 1;
+                    }
+                    if words.len() < 2 {
+                        words.push(word);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+        };
+        if operators > MAX_TAG_OPERATORS {
+            return Err((
+                open..end,
+                format!(
+                    "an expression here has {operators} operators, filters or accesses; \
+                     at most {MAX_TAG_OPERATORS} are allowed in one tag"
+                ),
+                "split the expression, or compute the value in a slot",
+            ));
+        }
+        if kind == b'%' {
+            if let Some(word) = words.first().filter(|w| FORBIDDEN_TAGS.contains(w)) {
+                return Err((
+                    open..end,
+                    format!("`{word}` is not available: a template cannot reach other templates"),
+                    "write the text in this template: each template stands alone",
+                ));
+            }
+            // What a raw block holds is text, not tags.
+            if words.first() == Some(&"raw") {
+                let rest = &source[end.min(source.len())..];
+                i = find_endraw(rest).map_or(source.len(), |n| end + n);
+                continue;
+            }
+        }
+        i = end;
+    }
+    Ok(())
+}
+
+/// Where the `{% endraw %}` tag in `text` ends.
+fn find_endraw(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(open) = text[from..].find("{%").map(|n| n + from) {
+        let inner = text[open + 2..].trim_start_matches(['-', '+', ' ', '\t', '\n', '\r']);
+        if inner.starts_with("endraw") {
+            return text[open..].find("%}").map(|n| open + n + 2);
+        }
+        from = open + 2;
+    }
+    None
+}
+
 /// Compiles `template` into `env` under `name`; a syntax error becomes a diagnostic.
 pub fn compile(
     env: &mut Environment<'static>,
@@ -118,6 +257,14 @@ pub fn compile(
         line_offsets,
         span: template.span,
     };
+    if let Err((range, why, help)) = guard(&source) {
+        return Err(Diagnostic::new(
+            Code::TemplateSyntax,
+            format!("{} is not valid: {why}", owner.template()),
+        )
+        .label(compiled.span_of(range), "here")
+        .help(help));
+    }
     match env.add_template_owned(name, source) {
         Ok(()) => Ok(compiled),
         Err(e) => {
@@ -350,10 +497,11 @@ pub fn candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Ve
             let chosen: HashSet<RuleId> = rules.iter().copied().collect();
             // Declared conflicts between rules.
             for (i, r) in value_conflicts.clone() {
-                if let (Endpoint::Rule(a), Endpoint::Rule(b)) = (r.left, r.right) {
-                    if chosen.contains(&a) && chosen.contains(&b) {
-                        add(r.left, r.right, RelationId(i as u32), &mut out);
-                    }
+                if let (Endpoint::Rule(a), Endpoint::Rule(b)) = (r.left, r.right)
+                    && chosen.contains(&a)
+                    && chosen.contains(&b)
+                {
+                    add(r.left, r.right, RelationId(i as u32), &mut out);
                 }
             }
             // Rules whose upheld values are in a declared conflict.

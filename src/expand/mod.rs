@@ -496,6 +496,38 @@ impl<'a> Expansion<'a> {
         })
     }
 
+    /// Whether `require conflict` can keep anything: `Some(true)` when some binding of the
+    /// suite poses values (or rules) in conflict, or the suite asks questions or stances
+    /// (which the filter keeps); `Some(false)` when every binding was tried and none does;
+    /// `None` when none of `budget` bindings drawn from a larger template does.
+    pub(crate) fn conflict_possible(&self, budget: u64) -> Option<bool> {
+        let mut tried_all = true;
+        for c in &self.templates {
+            if !matches!(c.body, Body::Scenario(_)) {
+                return Some(true);
+            }
+            if c.space <= u128::from(budget) {
+                if (0..c.space).any(|number| self.conflicting(c, &decode(&c.dims, number))) {
+                    return Some(true);
+                }
+            } else {
+                tried_all = false;
+                let mut rng = rng::fixed(self.seed, &c.key);
+                for _ in 0..budget {
+                    let choices: Vec<u64> = c
+                        .dims
+                        .iter()
+                        .map(|d| rng::below(&mut rng, d.size()))
+                        .collect();
+                    if self.conflicting(c, &choices) {
+                        return Some(true);
+                    }
+                }
+            }
+        }
+        tried_all.then_some(false)
+    }
+
     /// The values each non-distractor action of a binding upholds (none for a question or
     /// stance).
     fn upheld(&self, c: &Compiled, bound: &[Bound<'_>]) -> Vec<Vec<ValueId>> {
@@ -1218,11 +1250,11 @@ impl<'a> Expansion<'a> {
                 chunk.draws.push(Draw::Filtered);
                 continue;
             };
-            if let Some(s) = skip {
-                if !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1) {
-                    chunk.draws.push(Draw::Skipped);
-                    continue;
-                }
+            if let Some(s) = skip
+                && !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1)
+            {
+                chunk.draws.push(Draw::Skipped);
+                continue;
             }
             let mut spans = Vec::with_capacity(2);
             let lines = chunk.complete.then_some((k * per_plan, skip));
@@ -1950,6 +1982,40 @@ pub(crate) fn check(
             continue;
         }
         survey::check_suite(framework, &mut env, index, suite, &mut out);
+        let templates_fine = suite.items.iter().all(|item| match item {
+            SuiteItem::Scenario(s) => spaces.get(s.index()).copied().flatten().is_some(),
+            _ => true,
+        });
+        if suite.require_conflict && templates_fine {
+            let id = SuiteId(index as u32);
+            if let Ok(expansion) = Expansion::new(framework, sources, id, &Options::default()) {
+                match expansion.conflict_possible(REQUIREMENT_BUDGET) {
+                    Some(true) => {}
+                    Some(false) => out.push(
+                        Diagnostic::new(
+                            Code::UnsatisfiableRequirement,
+                            format!(
+                                "no scenario of suite `{}` can meet `require conflict`: no binding of its templates has options upholding values in a declared conflict",
+                                suite.id
+                            ),
+                        )
+                        .label(suite.require_span.unwrap_or(suite.span), "every draw would be dropped")
+                        .help("declare a `conflict` between values the options uphold, pick the options' values with `conflicts(…)`, or remove `require conflict`"),
+                    ),
+                    None => out.push(
+                        Diagnostic::new(
+                            Code::RareRequirement,
+                            format!(
+                                "none of {REQUIREMENT_BUDGET} bindings tried per template of suite `{}` meets `require conflict`",
+                                suite.id
+                            ),
+                        )
+                        .label(suite.require_span.unwrap_or(suite.span), "most draws, perhaps all, will be dropped")
+                        .help("declare a `conflict` between values the options uphold, pick the options' values with `conflicts(…)`, or remove `require conflict`"),
+                    ),
+                }
+            }
+        }
         let Some(space) = suite
             .items
             .iter()
@@ -1968,9 +2034,11 @@ pub(crate) fn check(
         .saturating_mul(if suite.twins { 2 } else { 1 });
         if total > u128::from(DEFAULT_MAX) {
             out.push(too_large(suite, total, DEFAULT_MAX));
-        } else if let Size::Count(n) = suite.size {
-            if u128::from(n) > space && space > 0 {
-                out.push(
+        } else if let Size::Count(n) = suite.size
+            && u128::from(n) > space
+            && space > 0
+        {
+            out.push(
                     Diagnostic::new(
                         Code::CountExceedsSpace,
                         format!("suite `{}` asks for {n} scenarios but its templates have only {space} distinct bindings", suite.id),
@@ -1978,11 +2046,14 @@ pub(crate) fn check(
                     .label(suite.size_span.unwrap_or(suite.span), "more than can be distinct")
                     .help("some scenarios will repeat; lower the count, add slot choices, or use `each 1` for every binding once"),
                 );
-            }
         }
     }
     out
 }
+
+/// Bindings of a template tried at `check` time for `require conflict`: every one of a
+/// smaller template, this many drawn from a larger one.
+const REQUIREMENT_BUDGET: u64 = 20_000;
 
 fn no_candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Diagnostic {
     let help = match &pick.source {

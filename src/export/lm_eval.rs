@@ -17,8 +17,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{AtomicFile, Shown, SuiteExport, SuiteReader, Targets, Written};
+use super::{Shown, SuiteExport, SuiteReader, Targets, Written};
 use crate::diagnostic::Diagnostic;
+use crate::output::Output;
 
 /// The task's name for the suite `suite` (under `steer`): `quandary_SUITE[_STEER]`.
 pub fn task_name(suite: &str, steer: Option<&str>) -> String {
@@ -48,7 +49,7 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
     let data_path = dir.join(format!("{task}.jsonl"));
     let yaml_path = dir.join(format!("{task}.yaml"));
     let mut written = Written::default();
-    let mut data = AtomicFile::create(&data_path)?;
+    let mut data = Output::create(&data_path)?;
     while let Some(item) = reader.next_item()? {
         let shown = Shown::new(&settings.presentation, steer, &item.scenario);
         let target = match &targets {
@@ -92,7 +93,7 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
         &reader.header,
         settings,
     );
-    let mut file = AtomicFile::create(&yaml_path)?;
+    let mut file = Output::create(&yaml_path)?;
     super::write_text(file.writer(), &yaml, "the task")?;
     written.files.push(file.commit()?);
     Ok(written)

@@ -17,7 +17,7 @@ mod yaml;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Lines, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -219,9 +219,7 @@ fn lowercase(e: &std::io::Error) -> String {
 /// A suite file read one scenario at a time.
 pub(crate) struct SuiteReader {
     path: PathBuf,
-    lines: Lines<BufReader<File>>,
-    /// The number of the last line read, from 1.
-    line: usize,
+    lines: crate::input::Lines<BufReader<File>>,
     /// The header line.
     pub header: Value,
 }
@@ -230,12 +228,13 @@ impl SuiteReader {
     /// Opens the suite at `path` and reads its header.
     pub fn open(path: &Path) -> Result<SuiteReader, Diagnostic> {
         let file = File::open(path).map_err(|e| suite_error(path, lowercase(&e)))?;
-        let mut lines = BufReader::new(file).lines();
-        let first = match lines.next() {
-            Some(l) => l.map_err(|e| suite_error(path, lowercase(&e)))?,
-            None => return Err(suite_error(path, "it is empty")),
+        let mut lines = crate::input::Lines::new(BufReader::new(file));
+        let first = match lines.next_line() {
+            Ok(Some((_, l))) => l,
+            Ok(None) => return Err(suite_error(path, "it is empty")),
+            Err(e) => return Err(suite_error(path, crate::input::why(&e))),
         };
-        let header: Value = serde_json::from_str(&first)
+        let header: Value = serde_json::from_slice(first)
             .map_err(|e| suite_error(path, format!("its first line is not a suite header: {e}")))?;
         match header.get("format").and_then(Value::as_str) {
             Some("suite") => {}
@@ -260,28 +259,31 @@ impl SuiteReader {
         Ok(SuiteReader {
             path: path.to_path_buf(),
             lines,
-            line: 1,
             header,
         })
     }
 
     /// The next scenario, or `None` at the end of the file.
     pub fn next_item(&mut self) -> Result<Option<Item>, Diagnostic> {
-        for line in self.lines.by_ref() {
-            self.line += 1;
-            let line = line.map_err(|e| suite_error(&self.path, lowercase(&e)))?;
-            if line.trim().is_empty() {
+        loop {
+            let (n, line) = match self.lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    let n = self.lines.number();
+                    return Err(suite_error(
+                        &self.path,
+                        format!("line {n}: {}", crate::input::why(&e)),
+                    ));
+                }
+            };
+            if crate::input::is_blank(line) {
                 continue;
             }
-            let parsed: Line = serde_json::from_str(&line).map_err(|e| {
-                suite_error(
-                    &self.path,
-                    format!("line {} is not a scenario: {e}", self.line),
-                )
-            })?;
+            let parsed: Line = serde_json::from_slice(line)
+                .map_err(|e| suite_error(&self.path, format!("line {n} is not a scenario: {e}")))?;
             return Ok(Some(parsed.into()));
         }
-        Ok(None)
     }
 
     /// The suite's id, from its header.
@@ -329,15 +331,16 @@ fn results_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
 /// Reads the header of the results file at `path`.
 pub fn results_header(path: &Path) -> Result<Value, Diagnostic> {
     let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
-    let mut first = String::new();
-    BufReader::new(file)
-        .read_line(&mut first)
-        .map_err(|e| results_error(path, lowercase(&e)))?;
-    check_results_header(path, &first)
+    let mut lines = crate::input::Lines::new(BufReader::new(file));
+    let first = match lines.next_line() {
+        Ok(l) => l.map_or(&[][..], |(_, l)| l),
+        Err(e) => return Err(results_error(path, crate::input::why(&e))),
+    };
+    check_results_header(path, first)
 }
 
-fn check_results_header(path: &Path, first: &str) -> Result<Value, Diagnostic> {
-    let header: Option<Value> = serde_json::from_str(first).ok();
+fn check_results_header(path: &Path, first: &[u8]) -> Result<Value, Diagnostic> {
+    let header: Option<Value> = serde_json::from_slice(first).ok();
     match header
         .as_ref()
         .and_then(|h| h.get("format"))
@@ -368,20 +371,29 @@ pub(crate) fn latest_answers(
     steer: Option<&str>,
 ) -> Result<(Value, BTreeMap<u64, Latest>), Diagnostic> {
     let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
-    let mut lines = BufReader::new(file).lines();
-    let first = match lines.next() {
-        Some(l) => l.map_err(|e| results_error(path, lowercase(&e)))?,
-        None => String::new(),
+    let mut lines = crate::input::Lines::new(BufReader::new(file));
+    let header = match lines.next_line() {
+        Ok(l) => check_results_header(path, l.map_or(&[][..], |(_, l)| l))?,
+        Err(e) => return Err(results_error(path, crate::input::why(&e))),
     };
-    let header = check_results_header(path, &first)?;
     let mut latest = BTreeMap::new();
-    for (n, line) in lines.enumerate() {
-        let line = line.map_err(|e| results_error(path, lowercase(&e)))?;
-        if line.trim().is_empty() {
+    loop {
+        let (n, line) = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                let n = lines.number();
+                return Err(results_error(
+                    path,
+                    format!("line {n}: {}", crate::input::why(&e)),
+                ));
+            }
+        };
+        if crate::input::is_blank(line) {
             continue;
         }
-        let record: ResultLine = serde_json::from_str(&line).map_err(|e| {
-            results_error(path, format!("line {} is not a result: {e}", n + 2))
+        let record: ResultLine = serde_json::from_slice(line).map_err(|e| {
+            results_error(path, format!("line {n} is not a result: {e}"))
                 .help("run the same `quandary eval` again: it drops a torn last line")
         })?;
         if record.steer.as_deref() == steer {
@@ -588,83 +600,7 @@ pub(crate) fn metadata(
 
 // ------------------------------------------------------------------ writing
 
-/// A file written under a temporary name beside it and renamed into place when complete, so
-/// that a failed export never leaves a half-written file under the final name.
-pub struct AtomicFile {
-    path: PathBuf,
-    temp: PathBuf,
-    file: std::io::BufWriter<File>,
-    committed: bool,
-}
-
-fn write_error(path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::new(
-        Code::Io,
-        format!("cannot write `{}`: {}", path.display(), lowercase(e)),
-    )
-    .path(path.display().to_string())
-    .help("make sure the output folder exists and is writable")
-}
-
-impl AtomicFile {
-    /// Starts writing the file at `path`.
-    pub fn create(path: &Path) -> Result<AtomicFile, Diagnostic> {
-        let name = path
-            .file_name()
-            .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let file = File::create(&temp).map_err(|e| {
-            Diagnostic::new(
-                Code::Io,
-                format!("cannot create `{}`: {}", path.display(), lowercase(&e)),
-            )
-            .path(path.display().to_string())
-            .help("make sure the output folder exists and is writable")
-        })?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            temp,
-            file: std::io::BufWriter::new(file),
-            committed: false,
-        })
-    }
-
-    /// The writer.
-    pub fn writer(&mut self) -> &mut dyn Write {
-        &mut self.file
-    }
-
-    /// Flushes the file and moves it to its final name.
-    pub fn commit(mut self) -> Result<PathBuf, Diagnostic> {
-        self.file.flush().map_err(|e| write_error(&self.path, &e))?;
-        self.file
-            .get_ref()
-            .sync_all()
-            .map_err(|e| write_error(&self.path, &e))?;
-        std::fs::rename(&self.temp, &self.path).map_err(|e| write_error(&self.path, &e))?;
-        self.committed = true;
-        Ok(self.path.clone())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// Writes the file at `path` with `write`, atomically: on an error nothing is left behind.
-pub fn to_file<T>(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<T, Diagnostic>,
-) -> Result<T, Diagnostic> {
-    let mut file = AtomicFile::create(path)?;
-    let out = write(file.writer())?;
-    file.commit()?;
-    Ok(out)
-}
+pub use crate::output::{to_file, write_text};
 
 /// Creates the output directory of a directory format (and its parents).
 pub(crate) fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
@@ -688,12 +624,6 @@ pub(crate) fn json_line(out: &mut dyn Write, value: &Value, to: &str) -> Result<
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {e}")))?;
     line.push(b'\n');
     out.write_all(&line)
-        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
-}
-
-/// Writes `text` to `out`; `to` names the destination in the error.
-pub fn write_text(out: &mut dyn Write, text: &str, to: &str) -> Result<(), Diagnostic> {
-    out.write_all(text.as_bytes())
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
 }
 
@@ -780,23 +710,5 @@ mod tests {
         assert_eq!(e.help.as_deref(), Some("did you mean `inspect`?"));
         let e = Format::from_name("csv").unwrap_err();
         assert!(e.help.unwrap_or_default().starts_with("the formats are"));
-    }
-
-    #[test]
-    fn a_failed_file_leaves_nothing() {
-        let dir = std::env::temp_dir().join(format!("quandary-atomic-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("out.jsonl");
-        let r: Result<(), Diagnostic> = to_file(&path, |w| {
-            w.write_all(b"half").unwrap();
-            Err(Diagnostic::new(Code::Io, "stopped"))
-        });
-        assert!(r.is_err());
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-        to_file(&path, |w| write_text(w, "whole\n", "a test")).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole\n");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

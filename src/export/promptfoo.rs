@@ -11,8 +11,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{AtomicFile, Shown, SuiteExport, SuiteReader, Targets, Written};
+use super::{Shown, SuiteExport, SuiteReader, Targets, Written};
 use crate::diagnostic::Diagnostic;
+use crate::output::Output;
 
 /// The name of the test file in the output directory.
 pub const TESTS: &str = "tests.yaml";
@@ -35,7 +36,7 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
     };
     super::create_dir(dir)?;
     let mut written = Written::default();
-    let mut tests = AtomicFile::create(&dir.join(TESTS))?;
+    let mut tests = Output::create(&dir.join(TESTS))?;
     super::write_text(
         tests.writer(),
         "# promptfoo test cases written by `quandary export`, one per scenario.\n",
@@ -81,7 +82,7 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
         super::write_text(tests.writer(), "[]\n", "the test file")?;
     }
     written.files.push(tests.commit()?);
-    let mut config = AtomicFile::create(&dir.join(CONFIG))?;
+    let mut config = Output::create(&dir.join(CONFIG))?;
     super::write_text(
         config.writer(),
         &config_yaml(&reader.header),

@@ -115,16 +115,16 @@ impl Catalog {
         let mut slots = vec![self.slot(0, value.to_string())];
         let hierarchy = self.hierarchy_view();
         let mut extra: Vec<(u16, String)> = Vec::new();
-        if let (Some(index), Some(f)) = (&self.index, framework) {
-            if let Some(id) = f.find_qualified(value) {
-                for t in index.targets.get(&id).into_iter().flatten() {
-                    let fw = f.module(f.value(*t).module).display_id();
-                    if let Some(&view) = index.label_views.get(fw) {
-                        extra.push((view, f.qualified_value(*t)));
-                    }
+        if let (Some(index), Some(f)) = (&self.index, framework)
+            && let Some(id) = f.find_qualified(value)
+        {
+            for t in index.targets.get(&id).into_iter().flatten() {
+                let fw = f.module(f.value(*t).module).display_id();
+                if let Some(&view) = index.label_views.get(fw) {
+                    extra.push((view, f.qualified_value(*t)));
                 }
-                extra.extend(f.ancestors(id).map(|a| (hierarchy, f.qualified_value(a))));
             }
+            extra.extend(f.ancestors(id).map(|a| (hierarchy, f.qualified_value(a))));
         }
         for (view, name) in extra {
             slots.push(self.slot(view, name));
@@ -438,11 +438,16 @@ fn next_line(
     path: &Path,
     line: u64,
 ) -> Result<bool, Diagnostic> {
-    buf.clear();
-    match reader.read_line(buf) {
+    let mut bytes = std::mem::take(buf).into_bytes();
+    let read = crate::input::read_line(reader, &mut bytes, crate::input::MAX_LINE);
+    *buf = String::from_utf8_lossy(&bytes).into_owned();
+    match read {
         Ok(0) => Ok(false),
         Ok(_) => Ok(true),
-        Err(e) => Err(io_error(path, format!("line {line}: {e}").to_lowercase())),
+        Err(e) => Err(io_error(
+            path,
+            format!("line {line}: {}", crate::input::why(&e)),
+        )),
     }
 }
 
@@ -521,6 +526,16 @@ pub(crate) fn each_line<L: Line>(
         } else {
             match memchr::memrchr(b'\n', &buf) {
                 Some(i) => i + 1,
+                None if buf.len() > crate::input::MAX_LINE => {
+                    return Err(io_error(
+                        path,
+                        format!(
+                            "line {}: {}",
+                            line_no + 1,
+                            crate::input::why(&crate::input::line_too_long(crate::input::MAX_LINE))
+                        ),
+                    ));
+                }
                 None => {
                     carry = std::mem::take(&mut buf);
                     continue;
@@ -1084,11 +1099,11 @@ impl Tally {
         r.first += u64::from(answer.position == 0);
         // A twin is the line after its base, in the same group.
         if let Some((g, base)) = group {
-            if let (false, Some((last_group, true, last_choice))) = (base, r.last) {
-                if last_group == g {
-                    r.twin_pairs += 1;
-                    r.twin_flips += u64::from(last_choice != answer.choice);
-                }
+            if let (false, Some((last_group, true, last_choice))) = (base, r.last)
+                && last_group == g
+            {
+                r.twin_pairs += 1;
+                r.twin_flips += u64::from(last_choice != answer.choice);
             }
             r.last = Some((g, base, answer.choice));
         } else {

@@ -168,10 +168,10 @@ fn chunks(text: &str, resync: &[usize]) -> Vec<(usize, usize)> {
     for k in 1..threads {
         let target = text.len() * k / threads;
         let at = resync.partition_point(|&r| r < target);
-        if let Some(&r) = resync.get(at) {
-            if r > *bounds.last().unwrap_or(&0) {
-                bounds.push(r);
-            }
+        if let Some(&r) = resync.get(at)
+            && r > *bounds.last().unwrap_or(&0)
+        {
+            bounds.push(r);
         }
     }
     bounds.push(text.len());
@@ -388,10 +388,11 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    if !first_word.is_empty() && !RESERVED.contains(&first_word.as_str()) {
-        if let Some(s) = suggest::similar(&first_word, ITEM_WORDS.iter().copied()) {
-            return format!("did you mean `{s}`?");
-        }
+    if !first_word.is_empty()
+        && !RESERVED.contains(&first_word.as_str())
+        && let Some(s) = suggest::similar(&first_word, ITEM_WORDS.iter().copied())
+    {
+        return format!("did you mean `{s}`?");
     }
     let word: String = text[at..]
         .chars()
@@ -404,12 +405,11 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     {
         return format!("`{word}` is given twice here; keep one");
     }
-    if !word.is_empty() {
-        if let Some(s) = suggest::similar(&word, RESERVED.iter().copied()) {
-            if s != word {
-                return format!("did you mean `{s}`?");
-            }
-        }
+    if !word.is_empty()
+        && let Some(s) = suggest::similar(&word, RESERVED.iter().copied())
+        && s != word
+    {
+        return format!("did you mean `{s}`?");
     }
     if expected.contains(&"`}`") && expected.len() <= 2 {
         return "close the block with `}`".into();

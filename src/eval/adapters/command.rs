@@ -55,12 +55,23 @@
 //! waits, means the program lost track of the protocol: it is stopped and the waiting
 //! requests fail.
 //!
-//! The program's standard error is passed through to quandary's own, and its last line is
-//! kept for these messages. When the adapter is dropped the program's standard input is
-//! closed; the program should then exit, and is killed if it has not after five seconds.
+//! The program's standard error is handed line by line to a sink the embedder chooses
+//! ([`Command::with_stderr`]; the command-line tool copies it to its own), and its last line
+//! is kept for these messages. Lines longer than [`crate::input::MAX_LINE`] are not read
+//! whole: such an answer fails the request it answers.
+//!
+//! # Secrets and lifetime
+//!
+//! The program does not inherit `OPENAI_API_KEY` or the variables named with
+//! [`Command::hide_env`], and their values are hidden (`***`) in everything kept of what it
+//! writes. It runs in a process group of its own. When the adapter is dropped the program's
+//! standard input is closed; the program should then exit, and after five seconds its
+//! process group is sent SIGTERM, and a second later SIGKILL. On Linux the program is also
+//! killed when quandary ends, however it ends; [`terminate_all`] stops every program still
+//! running (the command-line tool calls it when interrupted).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
@@ -70,6 +81,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::eval::{Adapter, AdapterError, Answer, Choice, Decision, Request, present};
+use crate::input;
+
+/// Variables no program started by the adapter inherits.
+const HIDDEN_ALWAYS: [&str; 1] = ["OPENAI_API_KEY"];
+
+/// Where the program's standard error goes, a line at a time (without its line break).
+pub type StderrSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The longest excerpt of a bad answer kept in a message.
 const EXCERPT: usize = 300;
@@ -81,6 +99,9 @@ pub struct Command {
     io: Mutex<Io>,
     /// How long one answer may take; `None` waits for ever.
     timeout: Option<Duration>,
+    /// Variables the program does not inherit.
+    hidden: Vec<String>,
+    stderr: Option<StderrSink>,
 }
 
 /// The writing side: one request line at a time.
@@ -89,6 +110,8 @@ struct Io {
     started: bool,
     next_id: u64,
     reader: Option<JoinHandle<()>>,
+    /// Dropped to end the thread that started the program (see [`spawn_kept`]).
+    keeper: Option<mpsc::Sender<()>>,
 }
 
 /// What the writing side, the reader thread and the adapter's owner share.
@@ -96,6 +119,17 @@ struct Shared {
     child: Mutex<Option<Child>>,
     pending: Mutex<Pending>,
     last_stderr: Mutex<Option<String>>,
+    /// Values hidden in everything kept of the program's output.
+    secrets: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// `text` with every secret hidden.
+    fn scrub(&self, text: &str) -> String {
+        lock(&self.secrets)
+            .iter()
+            .fold(text.to_string(), |text, secret| super::scrub(&text, secret))
+    }
 }
 
 struct Pending {
@@ -115,6 +149,8 @@ enum Reply {
     Bare(String),
     /// A line that starts like JSON but is not.
     Garbage(String),
+    /// A line longer than the longest read.
+    TooLong,
     /// The program can answer no more.
     Failed(String),
 }
@@ -154,15 +190,35 @@ impl Command {
                     abandoned: Default::default(),
                 }),
                 last_stderr: Mutex::new(None),
+                secrets: Mutex::new(Vec::new()),
             }),
             io: Mutex::new(Io {
                 stdin: None,
                 started: false,
                 next_id: 1,
                 reader: None,
+                keeper: None,
             }),
             timeout: None,
+            hidden: HIDDEN_ALWAYS.iter().map(|s| s.to_string()).collect(),
+            stderr: None,
         }
+    }
+
+    /// Keeps the environment variable `name` from the program, and hides its value in
+    /// everything kept of what the program writes (`OPENAI_API_KEY` always is).
+    pub fn hide_env(mut self, name: &str) -> Command {
+        if !self.hidden.iter().any(|h| h == name) {
+            self.hidden.push(name.to_string());
+        }
+        self
+    }
+
+    /// Hands the program's standard error to `sink`, a line at a time (secrets hidden);
+    /// without a sink only its last line is kept, for messages.
+    pub fn with_stderr(mut self, sink: StderrSink) -> Command {
+        self.stderr = Some(sink);
+        self
     }
 
     /// The program and its arguments.
@@ -211,12 +267,25 @@ impl Command {
     /// Starts the program; on failure, marks the adapter dead with the reason.
     fn start(&self, io: &mut Io) {
         io.started = true;
-        let spawned = std::process::Command::new(&self.argv[0])
+        *lock(&self.shared.secrets) = self
+            .hidden
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .filter(|value| value.len() >= 4)
+            .collect();
+        let mut command = std::process::Command::new(&self.argv[0]);
+        command
             .args(&self.argv[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+            .stderr(Stdio::piped());
+        for name in &self.hidden {
+            command.env_remove(name);
+        }
+        let spawned = spawn_kept(command).map(|(child, keeper)| {
+            io.keeper = Some(keeper);
+            child
+        });
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
@@ -231,10 +300,12 @@ impl Command {
         io.stdin = child.stdin.take();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        register(child.id());
         *lock(&self.shared.child) = Some(child);
         let echo = stderr.map(|stderr| {
             let shared = Arc::clone(&self.shared);
-            std::thread::spawn(move || pass_stderr(stderr, &shared))
+            let sink = self.stderr.clone();
+            std::thread::spawn(move || pass_stderr(stderr, &shared, sink))
         });
         let shared = Arc::clone(&self.shared);
         io.reader = stdout.map(|stdout| std::thread::spawn(move || read(stdout, &shared, echo)));
@@ -336,22 +407,35 @@ impl Drop for Command {
         // End of input: the program's signal to finish.
         io.stdin = None;
         let reader = io.reader.take();
+        let keeper = io.keeper.take();
         if let Some(child) = lock(&self.shared.child).as_mut() {
-            let deadline = Instant::now() + Duration::from_secs(5);
+            // Five seconds to finish after the end of input, then SIGTERM to its process
+            // group, and a second later SIGKILL.
+            let mut deadline = Instant::now() + Duration::from_secs(5);
+            let mut signals = [Signal::Term, Signal::Kill].into_iter();
             loop {
                 match child.try_wait() {
-                    Ok(Some(_)) => break,
                     Ok(None) if Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(5));
                     }
-                    _ => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
+                    Ok(None) => match signals.next() {
+                        Some(signal) => {
+                            signal_group(child, signal);
+                            deadline = Instant::now() + Duration::from_secs(1);
+                        }
+                        None => {
+                            let _ = child.wait();
+                            break;
+                        }
+                    },
+                    _ => break,
                 }
             }
+            // What the program left behind in its group goes with it.
+            signal_group(child, Signal::Kill);
+            unregister(child.id());
         }
+        drop(keeper);
         // The reader ends at the end of the program's output; a grandchild still holding it
         // open would keep it reading, so it is not waited for long.
         if let Some(reader) = reader {
@@ -378,22 +462,30 @@ fn request_line(id: u64, request: &Request<'_>) -> Value {
     })
 }
 
-/// Copies the program's standard error to ours, keeping its last non-empty line.
-fn pass_stderr(stderr: impl Read, shared: &Shared) {
+/// Hands the program's standard error to `sink` a line at a time, secrets hidden, keeping
+/// its last non-empty line; a line too long to read whole is cut.
+fn pass_stderr(stderr: impl Read, shared: &Shared, sink: Option<StderrSink>) {
     let mut reader = BufReader::new(stderr);
     let mut buf = Vec::new();
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let _ = std::io::stderr().lock().write_all(&buf);
-                let line = String::from_utf8_lossy(&buf);
-                let line = line.trim();
-                if !line.is_empty() {
-                    *lock(&shared.last_stderr) = Some(excerpt(line));
+        match input::read_line(&mut reader, &mut buf, input::MAX_LINE) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                if input::skip_line(&mut reader).is_err() {
+                    break;
                 }
             }
+            Err(_) => break,
+        }
+        let line = shared.scrub(&String::from_utf8_lossy(&buf));
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some(sink) = &sink {
+            sink(line);
+        }
+        let line = line.trim();
+        if !line.is_empty() {
+            *lock(&shared.last_stderr) = Some(excerpt(line));
         }
     }
 }
@@ -404,18 +496,30 @@ fn read(stdout: impl Read, shared: &Shared, echo: Option<JoinHandle<()>>) {
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
     let ended = loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
+        let too_long = match input::read_line(&mut reader, &mut buf, input::MAX_LINE) {
             Ok(0) => break None,
+            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                // The rest of the line is dropped; the answer fails the request it answers.
+                match input::skip_line(&mut reader) {
+                    Ok(_) => true,
+                    Err(e) => break Some(e.to_string().to_lowercase()),
+                }
+            }
             Err(e) => break Some(e.to_string().to_lowercase()),
-            Ok(_) => {}
-        }
-        let line = String::from_utf8_lossy(&buf);
+        };
+        let line = if too_long {
+            String::new()
+        } else {
+            shared.scrub(&String::from_utf8_lossy(&buf))
+        };
         let line = line.trim();
-        if line.is_empty() {
+        if line.is_empty() && !too_long {
             continue;
         }
-        let (id, reply) = if line.starts_with('{') {
+        let (id, reply) = if too_long {
+            (None, Reply::TooLong)
+        } else if line.starts_with('{') {
             match serde_json::from_str::<Value>(line) {
                 Ok(Value::Object(map)) => match map.get("id") {
                     None | Some(Value::Null) => (None, Reply::Json(map)),
@@ -515,8 +619,120 @@ fn fail_all(shared: &Shared, why: String) {
 fn stop(shared: &Shared, why: String) {
     fail_all(shared, why);
     if let Some(child) = lock(&shared.child).as_mut() {
+        signal_group(child, Signal::Kill);
         let _ = child.kill();
     }
+}
+
+/// A signal for a program's process group.
+#[derive(Clone, Copy)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+/// Sends `signal` to the process group the program leads (on Unix; elsewhere the program
+/// alone is killed).
+fn signal_group(child: &mut Child, signal: Signal) {
+    #[cfg(unix)]
+    {
+        let number = match signal {
+            Signal::Term => libc::SIGTERM,
+            Signal::Kill => libc::SIGKILL,
+        };
+        if let Ok(group) = i32::try_from(child.id()) {
+            // SAFETY: `kill` has no memory effects; a negative pid names a process group,
+            // and the group is the one the program was started in (its id is the program's).
+            unsafe {
+                libc::kill(-group, number);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if matches!(signal, Signal::Kill) {
+        let _ = child.kill();
+    }
+}
+
+/// The process groups of the programs running now, for [`terminate_all`].
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn register(id: u32) {
+    lock(&RUNNING).push(id);
+}
+
+fn unregister(id: u32) {
+    lock(&RUNNING).retain(|&g| g != id);
+}
+
+/// Stops every program the `command` adapter started that is still running, with its
+/// process group: SIGTERM, then after up to `grace` SIGKILL. For a process that is about to
+/// end (the command-line tool calls it when interrupted); the adapters stay unusable.
+pub fn terminate_all(grace: Duration) {
+    let groups: Vec<u32> = lock(&RUNNING).clone();
+    #[cfg(unix)]
+    {
+        let send = |number| {
+            for &group in &groups {
+                if let Ok(group) = i32::try_from(group) {
+                    // SAFETY: as in `signal_group`.
+                    unsafe {
+                        libc::kill(-group, number);
+                    }
+                }
+            }
+        };
+        send(libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        // SAFETY: `kill` with signal 0 only checks that the group exists.
+        let alive = |g: &u32| i32::try_from(*g).is_ok_and(|g| unsafe { libc::kill(-g, 0) } == 0);
+        while Instant::now() < deadline && groups.iter().any(alive) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        send(libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = (groups, grace);
+}
+
+/// Starts `command` in a process group of its own, from a thread that lives until the
+/// returned sender is dropped. On Linux the program is told to die with the thread that
+/// started it, so it dies with the adapter — or with quandary, however quandary ends.
+fn spawn_kept(mut command: std::process::Command) -> std::io::Result<(Child, mpsc::Sender<()>)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        {
+            let parent = std::process::id();
+            // SAFETY: between fork and exec only async-signal-safe calls are made: `prctl`
+            // and `getppid`.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    // quandary may have ended before the line above took effect.
+                    if libc::getppid() as u32 != parent {
+                        return Err(std::io::Error::other("quandary has ended"));
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+    let (child_tx, child_rx) = mpsc::channel();
+    let (keep_tx, keep_rx) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("quandary-command".into())
+        .spawn(move || {
+            let _ = child_tx.send(command.spawn());
+            // Until the adapter lets go.
+            let _ = keep_rx.recv();
+        })?;
+    let child = child_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the thread starting the program stopped"))??;
+    Ok((child, keep_tx))
 }
 
 /// `status 1`, `signal 9`.
@@ -555,6 +771,14 @@ fn interpret(reply: Reply, options: &[Choice]) -> Result<Decision, AdapterError>
     match reply {
         Reply::Failed(why) => Err(Command::dead_error(why)),
         Reply::Garbage(line) => Err(garbage(&line)),
+        Reply::TooLong => Err(AdapterError {
+            message: format!(
+                "the command's answer is longer than {}, the longest read",
+                input::size(input::MAX_LINE as u64)
+            ),
+            attempts: 1,
+            raw: None,
+        }),
         Reply::Bare(line) => match present::parse(&line, options) {
             Answer::Unparsed => Err(garbage(&line)),
             answer => Ok(Decision {

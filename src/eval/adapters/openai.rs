@@ -168,6 +168,9 @@ impl fmt::Debug for OpenAiOptions {
 pub struct OpenAi {
     options: OpenAiOptions,
     url: String,
+    /// What must never be shown: the key, and the secrets a URL may carry (a password,
+    /// the values of query parameters).
+    secrets: Vec<String>,
     agent: ureq::Agent,
     gate: Gate,
 }
@@ -185,7 +188,19 @@ impl OpenAi {
     pub fn new(mut options: OpenAiOptions) -> OpenAi {
         options.base_url = options.base_url.trim_end_matches('/').to_string();
         options.concurrency = options.concurrency.max(1);
-        let url = format!("{}/chat/completions", options.base_url);
+        // A query (`?api-version=…`) stays after the path.
+        let url = match options.base_url.split_once('?') {
+            Some((base, query)) => {
+                format!("{}/chat/completions?{query}", base.trim_end_matches('/'))
+            }
+            None => format!("{}/chat/completions", options.base_url),
+        };
+        let secrets = options
+            .api_key
+            .iter()
+            .cloned()
+            .chain(url_secrets(&options.base_url))
+            .collect();
         let pool = options.concurrency.max(4);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -203,6 +218,7 @@ impl OpenAi {
             gate: Gate::new(options.concurrency),
             options,
             url,
+            secrets,
             agent,
         }
     }
@@ -242,10 +258,15 @@ impl OpenAi {
 
     /// Replaces the API key, wherever it appears, by `***`.
     fn scrub(&self, text: String) -> String {
-        match &self.options.api_key {
-            Some(key) if key.len() >= 4 && text.contains(key.as_str()) => text.replace(key, "***"),
-            _ => text,
-        }
+        self.secrets
+            .iter()
+            .fold(text, |text, secret| super::scrub(&text, secret))
+    }
+
+    /// The start of a body, for an error message: the key hidden before the body is cut,
+    /// so no part of it survives the cut.
+    fn excerpt(&self, text: &str) -> String {
+        self.scrub(excerpt(&self.scrub(text.to_string())))
     }
 
     fn error(&self, message: String, attempts: u32, raw: Option<String>) -> AdapterError {
@@ -292,14 +313,14 @@ impl OpenAi {
             self.error(
                 format!("the server's answer is not a chat completion: {e}"),
                 attempts,
-                Some(excerpt(&text)),
+                Some(self.excerpt(&text)),
             )
         })?;
         let Some(choice) = response.choices.into_iter().next() else {
             return Err(self.error(
                 "the server's answer has no choices".into(),
                 attempts,
-                Some(excerpt(&text)),
+                Some(self.excerpt(&text)),
             ));
         };
         let message = choice.message.unwrap_or_default();
@@ -311,13 +332,13 @@ impl OpenAi {
             ..Decision::default()
         };
         // A model that declines through the API's own refusal field.
-        if content.is_empty() {
-            if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
-                decision.answer = Some(Answer::Refused);
-                decision.readings.push(("parse".into(), Answer::Refused));
-                decision.raw = Some(self.scrub(refusal));
-                return Ok(decision);
-            }
+        if content.is_empty()
+            && let Some(refusal) = message.refusal.filter(|r| !r.is_empty())
+        {
+            decision.answer = Some(Answer::Refused);
+            decision.readings.push(("parse".into(), Answer::Refused));
+            decision.raw = Some(self.scrub(refusal));
+            return Ok(decision);
         }
         let parsed = present::parse(&content, request.options);
         let forced = match self.options.mode {
@@ -405,10 +426,10 @@ impl Adapter for OpenAi {
                         self.gate.throttled();
                     }
                     if !retryable {
-                        return Err(self.error(why, attempts, Some(excerpt(&text))));
+                        return Err(self.error(why, attempts, Some(self.excerpt(&text))));
                     }
                     let wait = retry_after.as_deref().and_then(parse_retry_after);
-                    (why, Some(excerpt(&text)), wait)
+                    (why, Some(self.excerpt(&text)), wait)
                 }
                 Err(e) => {
                     let retryable = matches!(
@@ -621,8 +642,10 @@ fn uniform() -> f64 {
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
+        // Capped before it becomes a duration: `1e23` or `18446744073709551615` seconds
+        // are a server's mistake, not a reason to stop.
         return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds).min(MAX_RETRY_AFTER));
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let at = http_date(value)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
@@ -664,14 +687,60 @@ fn http_date(value: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
-/// A URL with any `user:password@` replaced by `***@`.
+/// What a URL may carry that is secret: the password of `user:password@`, and the values
+/// of query parameters.
+fn url_secrets(url: &str) -> Vec<String> {
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    let (base, query) = without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""));
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    let host = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let password = host
+        .rfind('@')
+        .map(|at| &host[..at])
+        .map(|user| user.split_once(':').map_or(user, |(_, p)| p));
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(_, v)| v))
+        .chain(password)
+        .chain(url.split_once('#').map(|(_, f)| f))
+        .filter(|v| v.len() >= 4)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A URL with what may be a secret hidden: `user:password@` becomes `***@`, the value of
+/// every query parameter `***` (`?key=***`), and a fragment `#***`.
 fn redact_url(url: &str) -> String {
+    let (url, fragment) = match url.split_once('#') {
+        Some((u, _)) => (u, "#***"),
+        None => (url, ""),
+    };
+    let (url, query) = match url.split_once('?') {
+        Some((u, q)) => (u, Some(q)),
+        None => (url, None),
+    };
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
+    let mut out = match rest[..host_end].rfind('@') {
         Some(at) if !scheme.is_empty() => format!("{scheme}://***@{}", &rest[at + 1..]),
         _ => url.to_string(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) => format!("{k}=***"),
+                None if pair.is_empty() => String::new(),
+                None => "***".to_string(),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
     }
+    out.push_str(fragment);
+    out
 }
 
 /// The start of a body, for an error message.
@@ -948,6 +1017,14 @@ mod tests {
     #[test]
     fn urls_lose_their_credentials() {
         assert_eq!(redact_url("https://u:p@host/v1"), "https://***@host/v1");
+        assert_eq!(
+            redact_url("https://host/v1?api-key=sk-secret&v=2#tok"),
+            "https://host/v1?api-key=***&v=***#***"
+        );
+        assert_eq!(
+            redact_url("https://host/v1?sk-secret"),
+            "https://host/v1?***"
+        );
         assert_eq!(
             redact_url("http://127.0.0.1:8080/v1"),
             "http://127.0.0.1:8080/v1"

@@ -63,14 +63,10 @@ enum Pick {
 impl Replay {
     /// Reads the answers in the file at `path`.
     pub fn from_path(path: &Path) -> Result<Replay, Diagnostic> {
-        let text = std::fs::read(path).map_err(|e| {
+        let text = crate::input::read(path, crate::input::MAX_DATA).map_err(|why| {
             Diagnostic::new(
                 Code::Io,
-                format!(
-                    "cannot read the answers `{}`: {}",
-                    path.display(),
-                    e.to_string().to_lowercase()
-                ),
+                format!("cannot read the answers `{}`: {why}", path.display()),
             )
             .path(path.display().to_string())
             .help("give a results file, or a JSON Lines or CSV file of scenario ids and choices")
