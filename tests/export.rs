@@ -5,7 +5,7 @@
 //! The prompts are compared with what `eval` sends ([`Presentation`]), the targets with the
 //! recorded choices, and a second export with the first, byte for byte. Then the errors.
 //!
-//! With `QUANDARY_INSPECT_PYTHON` naming a Python that has `inspect_ai` (`.ci/run` installs
+//! With `QUANDARY_INSPECT_PYTHON` naming a Python that has `inspect_ai` (`scripts/test` installs
 //! one in `.venv-inspect/`), the Inspect dataset is also loaded with Inspect's own
 //! `json_dataset`.
 
@@ -16,6 +16,9 @@ use std::process::{Command, Output};
 use quandary::eval::{Presentation, Scenario};
 use serde::Deserialize;
 use serde_json::Value;
+
+#[path = "support/tools.rs"]
+mod tools;
 
 const WARD: &str = "tests/export/ward.qd";
 const SURVEY: &str = "tests/export/survey.qd";
@@ -473,8 +476,9 @@ fn inspect_targets_are_the_recorded_choices_under_the_steer() {
 #[test]
 fn inspect_reads_the_dataset() {
     let Some(python) = std::env::var_os("QUANDARY_INSPECT_PYTHON").filter(|p| !p.is_empty()) else {
-        eprintln!(
-            "note: QUANDARY_INSPECT_PYTHON is not set: skipping the test with inspect_ai (see .ci/run)"
+        tools::skip(
+            "inspect_reads_the_dataset",
+            "QUANDARY_INSPECT_PYTHON does not name a Python with inspect_ai",
         );
         return;
     };

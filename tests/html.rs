@@ -1,12 +1,15 @@
 //! The HTML report in a real browser: headless Chromium loads the page from disk, runs its
 //! script, and the test reads the resulting DOM and a screenshot.
 //!
-//! Chromium is Debian's `chromium` package (`.ci/run` installs it and sets
-//! `QUANDARY_REQUIRE_BROWSER=1`, so CI cannot skip this test); `QUANDARY_CHROMIUM` names
-//! another binary. Without a browser and without that variable the test says so and passes.
+//! Chromium is Debian's `chromium` package (`scripts/test` installs it and sets
+//! `QUANDARY_REQUIRE_TOOLS=1`, so CI cannot skip this test); `QUANDARY_CHROMIUM` names
+//! another binary. Without a browser the test is skipped and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "support/tools.rs"]
+mod tools;
 
 fn quandary(args: &[&str], dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_quandary"))
@@ -22,8 +25,8 @@ fn quandary(args: &[&str], dir: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The browser to test with; `None` (the test then passes, saying so) when there is none and
-/// `QUANDARY_REQUIRE_BROWSER` is not set.
+/// The browser to test with; `None` (the test skipped, see `support/tools.rs`) when there
+/// is none.
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("QUANDARY_CHROMIUM") {
         return Some(PathBuf::from(p));
@@ -33,11 +36,10 @@ fn chromium() -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|p| p.exists());
     if found.is_none() {
-        assert!(
-            std::env::var_os("QUANDARY_REQUIRE_BROWSER").is_none(),
-            "QUANDARY_REQUIRE_BROWSER is set but no Chromium was found"
+        tools::skip(
+            "the HTML report in a browser",
+            "no Chromium found (apt-get install chromium)",
         );
-        eprintln!("note: no Chromium found: skipping the browser test (apt-get install chromium)");
     }
     found
 }
