@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -111,7 +111,9 @@ fn prefer_cycles(f: &Framework, out: &mut Vec<Diagnostic>) {
         for (i, rel) in rels.iter().enumerate() {
             graph.add_edge(rel.left, rel.right, i);
         }
-        let mut components = tarjan_scc(&graph);
+        // Kosaraju's algorithm walks the graph without recursion: a chain of many thousand
+        // preferences must not overflow the stack.
+        let mut components = kosaraju_scc(&graph);
         components.retain(|c| c.len() > 1);
         // Report cycles in the order their first relation was written.
         components.sort_by_key(|c| {
@@ -122,16 +124,17 @@ fn prefer_cycles(f: &Framework, out: &mut Vec<Diagnostic>) {
         for component in components {
             let cycle = find_cycle(&graph, &component, &rels);
             let module = rels[cycle[0]].module;
-            let mut names: Vec<String> = cycle
+            // A long cycle is named by its start; its length is said.
+            let shown = &cycle[..cycle.len().min(CYCLE_SHOWN)];
+            let mut names: Vec<String> = shown
                 .iter()
-                .map(|&i| endpoint_name(f, rels[i].left, module))
+                .map(|&i| format!("`{}`", endpoint_name(f, rels[i].left, module)))
                 .collect();
+            if shown.len() < cycle.len() {
+                names.push(format!("… ({} preferences in all)", cycle.len()));
+            }
             names.push(names[0].clone());
-            let chain = names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(" > ");
+            let chain = names.join(" > ");
             let where_ = match context {
                 Some(c) => format!("in context `{c}`"),
                 None => "without a context".to_string(),
@@ -140,7 +143,7 @@ fn prefer_cycles(f: &Framework, out: &mut Vec<Diagnostic>) {
                 Code::PreferCycle,
                 format!("preferences {where_} form a cycle: {chain}"),
             );
-            for &i in &cycle {
+            for &i in shown {
                 d = d.label(rels[i].span, "part of the cycle");
             }
             out.push(d.help(
@@ -152,6 +155,9 @@ fn prefer_cycles(f: &Framework, out: &mut Vec<Diagnostic>) {
 }
 
 /// One cycle through a strongly connected component, as indexes into `rels` in order.
+/// The most preferences of a cycle named and pointed at in its diagnostic.
+const CYCLE_SHOWN: usize = 12;
+
 fn find_cycle(
     graph: &DiGraphMap<Endpoint, usize, std::hash::RandomState>,
     component: &[Endpoint],

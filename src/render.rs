@@ -267,18 +267,24 @@ fn text_before(text: &str, at: usize) -> &str {
 /// of the line, escaped) serves instead.
 const HUMAN_MAX_LINE: usize = 400;
 
+/// The most labels the graphical renderer is given.
+const HUMAN_MAX_LABELS: usize = 32;
+
 /// Whether the graphical renderer can show every labelled line of `d` as it is.
 fn human_can_show(d: &Diagnostic, sources: &SourceMap) -> bool {
-    d.labels.iter().all(|l| {
-        let Some((file, line, _)) = locate(sources, l.span) else {
-            return true;
-        };
-        let (end_line, _) = file.line_col(l.span.end as usize);
-        (line..=end_line).all(|n| {
-            let text = file.line_text(n);
-            text.len() <= HUMAN_MAX_LINE && !text.chars().any(is_hidden)
+    // The graphical renderer's time grows with the square of the labels.
+    d.labels.len() <= HUMAN_MAX_LABELS
+        && d.labels.iter().all(|l| {
+            let Some((file, line, _)) = locate(sources, l.span) else {
+                return true;
+            };
+            let (end_line, _) = file.line_col(l.span.end as usize);
+            (line..=end_line).all(|n| {
+                let text = file.line_text(n);
+                text.len() <= HUMAN_MAX_LINE && !text.chars().any(is_hidden)
+            })
         })
-    }) && !d.message.chars().any(is_hidden)
+        && !d.message.chars().any(is_hidden)
         && !d.help.as_deref().is_some_and(|h| h.chars().any(is_hidden))
         && !d.labels.iter().any(|l| l.message.chars().any(is_hidden))
 }

@@ -506,3 +506,39 @@ fn importers_survive_random_json_and_write_files_that_load() {
         }
     }
 }
+
+#[test]
+fn a_long_preference_cycle_is_named_by_its_start() {
+    // 3,000 preferences in a ring: one diagnostic, naming twelve of them and the length,
+    // pointing at twelve (the graphical renderer's time grows with the square of labels).
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!("value v{i}\n"));
+    }
+    for i in 0..3000 {
+        text.push_str(&format!("prefer v{i} > v{}\n", (i + 1) % 3000));
+    }
+    let mut loader = MemoryLoader::new().with("ring.qd", text);
+    let loaded = load_with(&mut loader, &["ring.qd"]);
+    let cycles: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::PreferCycle)
+        .collect();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(cycles[0].labels.len(), 12);
+    assert!(
+        cycles[0]
+            .message
+            .contains("… (3000 preferences in all) > `v0`"),
+        "{}",
+        cycles[0].message
+    );
+    let shown = quandary::render::render(
+        cycles[0],
+        &loaded.sources,
+        quandary::render::ErrorFormat::Human,
+        false,
+    );
+    assert_eq!(shown.matches("part of the cycle").count(), 12, "{shown}");
+}
