@@ -13,7 +13,8 @@ use quandary::eval::adapters::Profile;
 use quandary::eval::{self, Settings};
 use quandary::expand::{DEFAULT_MAX, Expansion, Options};
 use quandary::model::ProfileId;
-use quandary::report::{self, Sources};
+use quandary::project::ReportInputs;
+use quandary::report;
 
 const SCENARIOS: u64 = 500_000;
 
@@ -61,12 +62,9 @@ fn inputs() -> (PathBuf, PathBuf) {
 
 fn bench(c: &mut Criterion) {
     let (suite, results) = inputs();
-    let sources = Sources {
-        results: &results,
-        suite: Some(&suite),
-        framework: None,
-        steer: None,
-    };
+    // The framework is loaded once, outside the measured work: a report never loads sources.
+    let found = ReportInputs::find(&results, Some(&suite), None).expect("inputs");
+    let sources = found.sources(&results, None);
     let options = report::Options {
         seed: 0,
         resamples: 1000,

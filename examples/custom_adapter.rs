@@ -1,11 +1,17 @@
 //! An embedder's own adapter: an agent that always takes the option upholding the most
 //! values. The example writes a framework in code, expands a suite of it, evaluates the
-//! suite with the agent, and prints each scenario with the choice.
+//! suite with the agent, and prints each scenario with the choice — all in memory.
 //!
 //!     cargo run --example custom_adapter
 
+use std::collections::HashMap;
+
+use quandary::Project;
 use quandary::eval::{self, Adapter, AdapterError, Decision, Request, Settings};
-use quandary::expand::{Expansion, Options};
+use quandary::expand::Options;
+use quandary::formats::Input;
+use quandary::formats::results::ResultsFile;
+use quandary::formats::suite::SuiteReader;
 
 /// Takes the option that upholds the most values (the first of those, on a tie).
 struct MostValues;
@@ -58,44 +64,25 @@ suite demo "A demo" {
 "#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let loaded = quandary::load_str("office.qd", FRAMEWORK);
-    if loaded.has_errors() {
-        return Err(format!("the framework has errors: {:?}", loaded.diagnostics).into());
+    let project = Project::load_str("office.qd", FRAMEWORK);
+    if project.has_errors() {
+        return Err(format!("the framework has errors: {:?}", project.diagnostics()).into());
     }
-    let framework = &loaded.framework;
-    let suite = framework.root_module().suites[0];
-    let options = Options::default();
-    let expansion = Expansion::new(framework, &loaded.sources, suite, &options)
-        .map_err(|d| format!("the suite does not expand: {d:?}"))?;
+    // Everything in memory: the suite file's bytes, then the results journal's.
+    let suite = project.expand_to_vec(project.suite(None)?, &Options::default())?;
+    let (results, outcome) = eval::run_in_memory(&suite, &MostValues, &Settings::default())?;
 
-    // `eval::run` reads a suite file and writes a results file.
-    let dir = std::env::temp_dir().join(format!("quandary-example-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let suite_path = dir.join("demo.suite.jsonl");
-    let results_path = dir.join("demo.results.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&suite_path)?);
-    expansion.run(&mut file, &options, &mut |_, _| {})?;
-    drop(file);
-
-    let outcome = eval::run(
-        &suite_path,
-        &results_path,
-        &MostValues,
-        &Settings::default(),
-        &mut |_, _, _| {},
-    )?;
-    let scenarios: Vec<eval::Scenario> = std::fs::read_to_string(&suite_path)?
-        .lines()
-        .skip(1)
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
-    for line in std::fs::read_to_string(&results_path)?.lines().skip(1) {
-        let record: eval::Record = serde_json::from_str(line)?;
-        let scenario = scenarios.iter().find(|s| s.id == record.scenario);
-        let text = scenario.map_or("", |s| s.text.as_str());
+    // Each answer with its scenario's text, joined by id.
+    let mut texts = HashMap::new();
+    SuiteReader::open(Input::Bytes("suite", &suite))?.each(|s| {
+        texts.insert(s.id, s.text);
+        Ok(())
+    })?;
+    ResultsFile::open(Input::Bytes("results", &results))?.each(|record| {
+        let text = texts.get(&record.scenario).map_or("", String::as_str);
         println!("{text}\n  -> {}", record.choice);
-    }
+        Ok(())
+    })?;
     println!("{} asked, {} answered", outcome.asked, outcome.answered);
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -7,9 +7,9 @@ use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::RelationKind;
 use crate::model::*;
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::RelationKind;
 
 /// Checks `framework`. `broken[m]` says module `m` had syntax errors: its warnings are not
 /// reported, as they may only reflect the items that did not parse.

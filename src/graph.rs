@@ -65,9 +65,9 @@ use indexmap::IndexMap;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use serde::Serialize;
 
+use crate::model::RelationKind;
 use crate::model::{Endpoint, Framework, ModuleId, RuleId, ValueId};
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::RelationKind;
 
 /// The canonical name of a value: `framework_id.value_id`, where `framework_id` is the id
 /// in its module's header, or the file's stem for a module without one (as

@@ -97,7 +97,7 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 /// bytes read, 0 at the end. A line longer than `limit` fails with [`line_too_long`] — the
 /// reader is then somewhere inside that line.
 pub fn read_line(
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + ?Sized),
     buf: &mut Vec<u8>,
     limit: usize,
 ) -> std::io::Result<usize> {
@@ -143,6 +143,16 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
+    /// Lines read from `reader`, the first of them numbered `first` (2 after a header read
+    /// apart).
+    pub fn numbered_from(reader: R, first: u64) -> Lines<R> {
+        Lines {
+            reader,
+            buf: Vec::new(),
+            number: first.saturating_sub(1),
+        }
+    }
+
     /// The number of the line read last (or being read, after an error).
     pub fn number(&self) -> u64 {
         self.number
@@ -169,7 +179,7 @@ pub fn is_blank(line: &[u8]) -> bool {
 }
 
 /// Skips the rest of the current line (through its `\n`); returns the bytes skipped.
-pub fn skip_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
+pub fn skip_line(reader: &mut (impl BufRead + ?Sized)) -> std::io::Result<u64> {
     let mut skipped = 0u64;
     loop {
         let available = match reader.fill_buf() {

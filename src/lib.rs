@@ -27,22 +27,27 @@ pub mod eval;
 pub mod expand;
 pub mod export;
 pub mod format;
+pub mod formats;
 pub mod graph;
 pub mod import;
 pub mod input;
+mod load;
 pub mod model;
 pub mod output;
+pub mod project;
 pub mod render;
 pub mod report;
 mod resolve;
+mod rng;
 pub mod source;
 pub mod stats;
 pub mod suggest;
 pub mod syntax;
+mod template;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
+pub use load::{Loaded, load_files, load_path, load_str, load_with};
 pub use model::Framework;
-pub use resolve::{
-    FsLoader, Loaded, Loader, MemoryLoader, load_files, load_path, load_str, load_with,
-};
+pub use project::{Project, RunFolder};
+pub use resolve::{FsLoader, Loader, MemoryLoader};
 pub use source::{FileId, SourceMap, Span};

@@ -6,7 +6,6 @@
 use indexmap::IndexMap;
 
 use crate::source::{FileId, Span};
-use crate::syntax::ast::RelationKind;
 
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
@@ -85,6 +84,46 @@ pub struct Framework {
 }
 
 impl Framework {
+    /// The weight profile `profile` gives every value that has one, by qualified name
+    /// (`framework.value`): the profile's weight for the value, else for its nearest
+    /// ancestor that has one, else the mean weight of the values it is mapped to (`map`) in
+    /// other frameworks (found the same way). So a profile over the Moral Foundations weighs
+    /// DailyDilemmas values through their mapping. A value with none is left out.
+    pub fn profile_weights(&self, profile: ProfileId) -> std::collections::HashMap<String, f64> {
+        use std::collections::HashMap;
+        let p = &self.profiles[profile.index()];
+        let explicit: HashMap<ValueId, f64> = p.weights.iter().copied().collect();
+        let own = |v: ValueId| -> Option<f64> {
+            std::iter::once(v)
+                .chain(self.ancestors(v))
+                .find_map(|x| explicit.get(&x).copied())
+        };
+        let mut targets: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
+        for m in &self.mappings {
+            targets
+                .entry(m.value)
+                .or_default()
+                .extend(m.targets.iter().copied());
+        }
+        let mut weights = HashMap::new();
+        for i in 0..self.values.len() {
+            let v = ValueId(i as u32);
+            let weight = own(v).or_else(|| {
+                let mapped: Vec<f64> = std::iter::once(v)
+                    .chain(self.ancestors(v))
+                    .filter_map(|x| targets.get(&x))
+                    .flatten()
+                    .filter_map(|&t| own(t))
+                    .collect();
+                (!mapped.is_empty()).then(|| mapped.iter().sum::<f64>() / mapped.len() as f64)
+            });
+            if let Some(w) = weight {
+                weights.insert(self.qualified_value(v), w);
+            }
+        }
+        weights
+    }
+
     /// The first root module (the file passed to [`crate::load_path`] or [`crate::load_str`]).
     ///
     /// # Panics
@@ -821,4 +860,55 @@ pub struct Steer {
     pub module: ModuleId,
     /// Where it is declared.
     pub span: Span,
+}
+
+/// The sort of a relation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelationKind {
+    /// `conflict a <> b`: a symmetric tension.
+    Conflict,
+    /// `prefer a > b`: a priority claim.
+    Prefer,
+    /// `wiser a > b`: a moral-graph edge, `a` is wiser than `b` (in a context).
+    Wiser,
+}
+
+impl RelationKind {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RelationKind::Conflict => "conflict",
+            RelationKind::Prefer => "prefer",
+            RelationKind::Wiser => "wiser",
+        }
+    }
+
+    /// The operator between the two sides.
+    pub fn operator(self) -> &'static str {
+        match self {
+            RelationKind::Conflict => "<>",
+            _ => ">",
+        }
+    }
+
+    /// The word introducing a context (`when` for prefer, `in` for wiser).
+    pub fn context_word(self) -> &'static str {
+        match self {
+            RelationKind::Wiser => "in",
+            _ => "when",
+        }
+    }
+
+    /// All kinds in a fixed order.
+    pub const ALL: [RelationKind; 3] = [
+        RelationKind::Conflict,
+        RelationKind::Prefer,
+        RelationKind::Wiser,
+    ];
+}
+
+/// A population as it is compared: without surrounding spaces, ignoring case.
+pub(crate) fn population_key(population: &str) -> String {
+    population.trim().to_lowercase()
 }

@@ -265,12 +265,15 @@ fn text_before(text: &str, at: usize) -> &str {
 /// The longest source line miette is given: past it, or where a labelled line holds a
 /// character that must not reach a terminal, the plain rendering (which shows a window
 /// of the line, escaped) serves instead.
+#[cfg(feature = "cli")]
 const HUMAN_MAX_LINE: usize = 400;
 
 /// The most labels the graphical renderer is given.
+#[cfg(feature = "cli")]
 const HUMAN_MAX_LABELS: usize = 32;
 
 /// Whether the graphical renderer can show every labelled line of `d` as it is.
+#[cfg(feature = "cli")]
 fn human_can_show(d: &Diagnostic, sources: &SourceMap) -> bool {
     // The graphical renderer's time grows with the square of the labels.
     d.labels.len() <= HUMAN_MAX_LABELS

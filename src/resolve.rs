@@ -6,8 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use crate::check;
-use crate::diagnostic::{self, Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::{FileId, SourceMap, Span};
 use crate::suggest;
@@ -67,73 +66,19 @@ impl Loader for MemoryLoader {
     }
 }
 
-/// The result of loading: the model, every diagnostic, and the sources they point into.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The resolved model (as complete as the errors allow).
+/// What resolving gives: the model, the resolver's diagnostics (not yet checked, sorted or
+/// deduplicated), the sources, and which modules had syntax errors.
+pub(crate) struct Resolved {
     pub framework: Framework,
-    /// Every error and warning, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
-    /// The files read.
     pub sources: SourceMap,
+    /// Per module, whether its file had syntax errors (items may be missing).
+    pub broken: Vec<bool>,
 }
 
-impl Loaded {
-    /// Whether any diagnostic is an error.
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
-    }
-
-    /// Whether any diagnostic is a warning.
-    pub fn has_warnings(&self) -> bool {
-        self.diagnostics.iter().any(|d| !d.is_error())
-    }
-}
-
-/// Loads, resolves and checks the file at `path` and everything it imports.
-pub fn load_path(path: impl AsRef<Path>) -> Loaded {
-    load_files(&[path.as_ref()])
-}
-
-/// Loads, resolves and checks several files (each with its imports) into one model.
-pub fn load_files<P: AsRef<Path>>(paths: &[P]) -> Loaded {
-    load_with(&mut FsLoader, paths)
-}
-
-/// Loads source text that has no file on disk; its `use` paths are read from disk,
-/// relative to the current directory.
-pub fn load_str(name: &str, text: &str) -> Loaded {
-    let mut loader = StrLoader {
-        name: PathBuf::from(name),
-        text: text.to_string(),
-    };
-    load_with(&mut loader, &[name])
-}
-
-struct StrLoader {
-    name: PathBuf,
-    text: String,
-}
-
-impl Loader for StrLoader {
-    fn read(&mut self, path: &Path) -> Result<Vec<u8>, String> {
-        if path == self.name {
-            Ok(self.text.clone().into_bytes())
-        } else {
-            FsLoader.read(path)
-        }
-    }
-    fn key(&self, path: &Path) -> PathBuf {
-        if path == self.name {
-            path.to_path_buf()
-        } else {
-            FsLoader.key(path)
-        }
-    }
-}
-
-/// Loads, resolves and checks `paths` with a caller-provided [`Loader`].
-pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded {
+/// Reads `paths` (and what they import) through `loader` and resolves them into one model.
+/// Checking the model is a separate step ([`crate::check`]).
+pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
     let mut r = Resolver {
         loader,
         sources: SourceMap::new(),
@@ -153,23 +98,10 @@ pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded
     }
     r.declare_all();
     r.bind_all();
-    let broken: Vec<bool> = r.asts.iter().map(|a| a.broken).collect();
-    r.diagnostics
-        .extend(check::check(&r.framework, &r.sources, &broken));
-    let mut diagnostics = r.diagnostics;
-    diagnostic::sort(&mut diagnostics);
-    // Spans compare equal to every span, so compare their positions explicitly: a
-    // diagnostic reported twice for one place is shown once.
-    diagnostics.dedup_by(|a, b| {
-        a == b
-            && a.labels.len() == b.labels.len()
-            && a.labels.iter().zip(&b.labels).all(|(x, y)| {
-                (x.span.file, x.span.start, x.span.end) == (y.span.file, y.span.start, y.span.end)
-            })
-    });
-    Loaded {
+    Resolved {
+        broken: r.asts.iter().map(|a| a.broken).collect(),
         framework: r.framework,
-        diagnostics,
+        diagnostics: r.diagnostics,
         sources: r.sources,
     }
 }
@@ -2169,11 +2101,6 @@ fn template(s: &ast::Str) -> Template {
         span: s.span,
         quotes,
     }
-}
-
-/// A population as it is compared: without surrounding spaces, ignoring case.
-pub(crate) fn population_key(population: &str) -> String {
-    population.trim().to_lowercase()
 }
 
 fn duplicate_attribute(what: &str, span: Span) -> Diagnostic {

@@ -146,6 +146,18 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// `file:line` of a span (empty for a span in no file): where a scenario, relation or rule
+    /// came from, for provenance.
+    pub fn location(&self, span: Span) -> String {
+        match span.file {
+            Some(f) => {
+                let file = self.get(f);
+                format!("{}:{}", file.name(), file.line_col(span.start as usize).0)
+            }
+            None => String::new(),
+        }
+    }
+
     /// An empty map.
     pub fn new() -> Self {
         SourceMap::default()

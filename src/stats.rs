@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::model::RelationKind;
 use crate::model::{Framework, ModuleId, ValueId};
-use crate::syntax::ast::RelationKind;
 
 /// Counts over one module (the relations, rules and mappings it declares).
 #[derive(Clone, Debug, PartialEq, Serialize)]

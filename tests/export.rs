@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use quandary::eval::{Presentation, Scenario};
+use quandary::eval::{Presentation, ScenarioLine};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ fn ward(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The suite's scenarios, as `eval` reads them, and the actions flagged as distractors.
-fn scenarios(suite: &Path) -> Vec<(Scenario, Vec<bool>)> {
+fn scenarios(suite: &Path) -> Vec<(ScenarioLine, Vec<bool>)> {
     std::fs::read_to_string(suite)
         .expect("the suite")
         .lines()
@@ -108,7 +108,7 @@ fn scenarios(suite: &Path) -> Vec<(Scenario, Vec<bool>)> {
                 .iter()
                 .map(|a| a["distractor"].as_bool().expect("a flag"))
                 .collect();
-            (serde_json::from_value(v).expect("a scenario"), distractors)
+            (serde_json::from_str(l).expect("a scenario"), distractors)
         })
         .collect()
 }
@@ -310,7 +310,7 @@ struct Pair {
 }
 
 /// What `eval` sends for a scenario: the system prompt (if any) and the user message.
-fn sent(p: &Presentation, steer: Option<&str>, scenario: &Scenario) -> Vec<Message> {
+fn sent(p: &Presentation, steer: Option<&str>, scenario: &ScenarioLine) -> Vec<Message> {
     let mut out = Vec::new();
     if let Some(system) = p.system(steer) {
         out.push(Message {

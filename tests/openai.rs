@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use quandary::eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
 use quandary::eval::present::Labels;
-use quandary::eval::{self, Adapter, Presentation, Scenario, Settings};
+use quandary::eval::{self, Adapter, Presentation, ScenarioLine, Settings};
 use stub::{Reply, Seen, Stub};
 
 const KEY_VAR: &str = "QUANDARY_TEST_OPENAI_KEY";
@@ -51,7 +51,7 @@ fn suite(dir: &Path, count: u64) -> PathBuf {
     path
 }
 
-fn scenarios(suite: &Path) -> Vec<Scenario> {
+fn scenarios(suite: &Path) -> Vec<ScenarioLine> {
     std::fs::read_to_string(suite)
         .unwrap()
         .lines()
@@ -62,7 +62,7 @@ fn scenarios(suite: &Path) -> Vec<Scenario> {
 }
 
 /// The user prompt the run sends for `scenario` with the default presentation.
-fn prompt_of(scenario: &Scenario) -> String {
+fn prompt_of(scenario: &ScenarioLine) -> String {
     let p = Presentation::default();
     p.prompt(scenario, &p.options(scenario))
 }
@@ -266,7 +266,8 @@ fn every_fault_ends_answered_or_recorded() {
         .map(|r| r["scenario"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), records.len());
-    let by_id: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_id: HashMap<&str, &ScenarioLine> =
+        scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
     assert_eq!(ids, by_id.keys().copied().collect());
     // Requests the stub saw per prompt: what `attempts` counts.
     let log = server.log();

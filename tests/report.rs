@@ -57,22 +57,16 @@
 
 use std::path::Path;
 
-use quandary::report::{Options, Report, Sources};
+use quandary::project::ReportInputs;
+use quandary::report::{Options, Report};
 
 fn report(
     results: &Path,
     suite: Option<&Path>,
     steer: Option<&str>,
 ) -> Result<Report, quandary::Diagnostic> {
-    quandary::report::report(
-        &Sources {
-            results,
-            suite,
-            framework: None,
-            steer,
-        },
-        &Options::default(),
-    )
+    let inputs = ReportInputs::find(results, suite, None)?;
+    quandary::report::report(&inputs.sources(results, steer), &Options::default())
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -132,7 +126,7 @@ fn a_missing_suite_and_a_non_results_file_are_diagnostics() {
     let err =
         report(&root.join("tests/report/six.suite.jsonl"), None, None).expect_err("not results");
     assert!(
-        err.message.contains("not a results header"),
+        err.message.contains("is a suite, not a results file"),
         "{}",
         err.message
     );
@@ -400,18 +394,12 @@ fn diff_agrees_with_the_steer_shifts() {
     }
     let other_path = dir.join("other.results.jsonl");
     std::fs::write(&other_path, other).expect("writes");
-    let base = Sources {
-        results: &root.join("tests/report/six.results.jsonl"),
-        suite: None,
-        framework: None,
-        steer: None,
-    };
+    let base_path = root.join("tests/report/six.results.jsonl");
+    let base = ReportInputs::find(&base_path, None, None).expect("inputs");
+    let other = ReportInputs::find(&other_path, None, None).expect("inputs");
     let d = quandary::report::diff(
-        &base,
-        &Sources {
-            results: &other_path,
-            ..base.clone()
-        },
+        &base.sources(&base_path, None),
+        &other.sources(&other_path, None),
         &Options::default(),
     )
     .expect("compares");
@@ -625,7 +613,7 @@ fn bad_inputs_are_diagnostics() {
         ),
         (
             vec!["report".into(), "tests/report/six.suite.jsonl".into()],
-            "not a results header",
+            "is a suite, not a results file",
         ),
         (
             vec![
@@ -634,7 +622,7 @@ fn bad_inputs_are_diagnostics() {
                 "--suite".into(),
                 "tests/report/six.results.jsonl".into(),
             ],
-            "not a suite header",
+            "is a results file, not a suite",
         ),
         (
             vec![

@@ -4,9 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
+use quandary::eval::adapters::{AdapterSpec, Built, Mode};
 use quandary::eval::present::Labels;
-use quandary::eval::{self, Adapter, Presentation, Settings};
-use quandary::{Code, Diagnostic, SourceMap};
+use quandary::eval::{self, Presentation, Settings};
+use quandary::project::{self, Project};
+use quandary::{Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
 
@@ -143,185 +145,77 @@ fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
     false
 }
 
-/// Builds the adapter named by `--adapter`.
-fn adapter(args: &AskArgs, header: &serde_json::Value) -> Result<Box<dyn Adapter>, Diagnostic> {
-    let (kind, name) = match args.adapter_name().split_once(':') {
-        Some((k, n)) => (k, Some(n)),
-        None => (args.adapter_name(), None),
-    };
-    match kind {
-        "random" => Ok(Box::new(eval::adapters::Random { seed: args.seed })),
-        "command" => command_adapter(args),
-        "replay" => replay_adapter(args),
-        "openai" => {
-            use eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
-            let Some(model) = args.model.clone() else {
-                return Err(Diagnostic::new(
-                    Code::InvalidSetting,
-                    "the `openai` adapter needs a model",
-                )
-                .help("give --model NAME (a local server takes any name)"));
-            };
-            let mut options = OpenAiOptions::new(args.base_url.clone(), model);
-            options.api_key = std::env::var(&args.api_key_env)
-                .ok()
-                .filter(|k| !k.trim().is_empty());
-            options.temperature = args.temperature;
-            options.max_tokens = args.max_tokens;
-            options.seed = Some(args.seed);
-            options.timeout = std::time::Duration::from_secs_f64(args.timeout);
-            options.max_retries = args.max_retries;
-            options.concurrency = args.concurrency as usize;
-            options.mode = match args.mode {
+impl AskArgs {
+    /// The adapter the flags describe, for the library to build.
+    pub fn spec(&self) -> AdapterSpec {
+        AdapterSpec {
+            name: self.adapter_name().to_string(),
+            temperature: self.temperature,
+            seed: self.seed,
+            model: self.model.clone(),
+            base_url: self.base_url.clone(),
+            api_key_env: self.api_key_env.clone(),
+            max_tokens: self.max_tokens,
+            mode: match self.mode {
                 ReadMode::Logprobs => Mode::Logprobs,
                 ReadMode::Parse => Mode::Parse,
                 ReadMode::Both => Mode::Both,
-            };
-            Ok(Box::new(OpenAi::new(options)))
+            },
+            timeout: std::time::Duration::from_secs_f64(self.timeout),
+            max_retries: self.max_retries,
+            concurrency: self.concurrency as usize,
+            command: self.command.clone(),
+            stderr: Some(std::sync::Arc::new(|line: &str| eprintln!("{line}"))),
+            from: self.from.clone(),
+            cache: (!self.no_cache).then(|| {
+                self.cache_dir
+                    .clone()
+                    .unwrap_or_else(eval::cache::Cache::default_dir)
+            }),
         }
-        "profile" => {
-            let (file, loaded) = eval::suite_framework(args.framework.as_deref(), header)?;
-            let f = &loaded.framework;
-            let found = match name {
-                Some(n) => f.profiles.iter().position(|p| p.id == n),
-                None => (0..f.profiles.len()).next(),
-            };
-            let Some(p) = found else {
-                let names: Vec<&str> = f.profiles.iter().map(|p| p.id.as_str()).collect();
-                let help = match (name, names.is_empty()) {
-                    (_, true) => "add a `profile id \"label\" { value 0.8 … }` block, or give another file with --framework".to_string(),
-                    (Some(n), false) => match quandary::suggest::similar(n, names.iter().copied()) {
-                        Some(s) => format!("did you mean `profile:{s}`?"),
-                        None => format!("the profiles are {}", names.join(", ")),
-                    },
-                    (None, false) => String::new(),
-                };
-                return Err(Diagnostic::new(
-                    Code::UnknownReference,
-                    match name {
-                        Some(n) => format!(
-                            "no profile `{n}` in `{}` or what it imports",
-                            file.display()
-                        ),
-                        None => format!(
-                            "`{}` and what it imports declare no profile",
-                            file.display()
-                        ),
-                    },
-                )
-                .help(help));
-            };
-            let mut agent = eval::adapters::Profile::new(
-                f,
-                quandary::model::ProfileId::from_index(p),
-                args.temperature,
-                args.seed,
-            );
-            // Under a steer the agent leans toward and away from the steer's values.
-            for steer in &f.steers {
-                agent.steer(f, steer);
-            }
-            Ok(Box::new(agent))
-        }
-        other => {
-            let known = ["profile", "random", "openai", "command", "replay"];
-            let help = match quandary::suggest::similar(other, known) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "the adapters are `profile`, `profile:NAME`, `random`, `openai`, \
-                         `command` and `replay`"
-                    .to_string(),
-            };
-            Err(
-                Diagnostic::new(Code::InvalidSetting, format!("`{other}` is not an adapter"))
-                    .help(help),
-            )
-        }
+    }
+
+    fn labels(&self) -> Labels {
+        labels(self.labels)
     }
 }
 
-/// The flags that decide how scenarios are shown: `--prompt`, `--labels`, `--framework` and
-/// `--steer`. `eval` and `export` take the same ones, so an export shows what a run shows.
-pub(super) struct PresentationFlags<'a> {
-    pub prompt: Option<&'a str>,
-    pub labels: LabelStyle,
-    pub framework: Option<&'a Path>,
-    pub steers: &'a [String],
-}
-
-/// The presentation and steers the flags ask for, for the suite with this header.
-pub(super) fn presentation(
-    flags: &PresentationFlags<'_>,
-    header: &serde_json::Value,
-) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
-    let labels = match flags.labels {
+/// The library's label style.
+pub(super) fn labels(style: LabelStyle) -> Labels {
+    match style {
         LabelStyle::Letters => Labels::Letters,
         LabelStyle::Actions => Labels::Actions,
-    };
-    let plain = Presentation {
-        labels,
-        ..Presentation::default()
-    };
-    // Without --prompt or --steer a framework that cannot be read is no obstacle.
-    let loaded = match eval::suite_framework(flags.framework, header) {
-        Ok((_, l)) => l,
-        Err(_) if flags.prompt.is_none() && flags.steers.is_empty() => {
-            return Ok((plain, Vec::new()));
-        }
-        Err(d) => return Err(d),
-    };
-    let f = &loaded.framework;
-    let presentation = match flags.prompt {
-        Some(name) => match f.prompts.iter().find(|p| p.id == name) {
-            Some(p) => Presentation::from_prompt(p),
-            None => {
-                let names: Vec<&str> = f.prompts.iter().map(|p| p.id.as_str()).collect();
-                return Err(Diagnostic::new(
-                    Code::UnknownReference,
-                    format!("no prompt `{name}` in the suite's framework"),
-                )
-                .help(
-                    match quandary::suggest::similar(name, names.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None if names.is_empty() => {
-                            "declare one: `prompt id { system \"…\" }`".into()
-                        }
-                        None => format!("the prompts are {}", names.join(", ")),
-                    },
-                ));
-            }
-        },
-        None => f.prompts.first().map_or(plain, Presentation::from_prompt),
-    };
-    let mut steers = Vec::new();
-    for name in flags.steers {
-        let chosen: Vec<&quandary::model::Steer> = if name == "all" {
-            f.steers.iter().collect()
-        } else {
-            f.steers.iter().filter(|s| s.id == *name).collect()
-        };
-        if chosen.is_empty() {
-            let names: Vec<&str> = f.steers.iter().map(|s| s.id.as_str()).collect();
-            return Err(Diagnostic::new(
-                Code::UnknownReference,
-                format!("no steer or constitution `{name}` in the suite's framework"),
-            )
-            .help(
-                match quandary::suggest::similar(name, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None if names.is_empty() => "declare one: `steer id { system \"…\" }`".into(),
-                    None => format!("the steers are {} (or `all`)", names.join(", ")),
-                },
-            ));
-        }
-        for s in chosen {
-            if !steers.iter().any(|x: &eval::Steer| x.id == s.id) {
-                steers.push(eval::Steer {
-                    id: s.id.clone(),
-                    system: s.system.clone(),
-                });
-            }
-        }
     }
+}
+
+/// The framework of the suite with `header` (or `explicit`), when a run needs it: for the
+/// `profile` adapter, a prompt or steers — or to show scenarios with its first prompt, when
+/// it can be loaded.
+pub(super) fn framework_for(
+    explicit: Option<&Path>,
+    header: &serde_json::Value,
+    needed: bool,
+) -> Result<Option<Project>, Diagnostic> {
+    match project::suite_project(explicit, header) {
+        Ok((_, p)) => Ok(Some(p)),
+        Err(d) if needed => Err(d),
+        // Without a profile, prompt or steer, a framework that cannot be read is no obstacle.
+        Err(_) => Ok(None),
+    }
+}
+
+/// The presentation and steers the flags ask for, with `framework` (when there is one).
+pub(super) fn presentation(
+    framework: Option<&Project>,
+    prompt: Option<&str>,
+    labels: Labels,
+    steers: &[String],
+) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
+    let presentation = project::presentation(framework.map(Project::framework), prompt, labels)?;
+    let steers = match framework {
+        Some(p) => p.steers(steers)?,
+        None => Vec::new(),
+    };
     Ok((presentation, steers))
 }
 
@@ -332,8 +226,8 @@ pub fn run(args: Args) -> bool {
         .unwrap_or_else(|| eval::default_results_path(&args.suite));
     if args.dry_run {
         let plan = eval::suite_header(&args.suite)
-            .and_then(|header| settings(&args.ask, &header))
-            .and_then(|settings| eval::dry_run(&args.suite, &settings));
+            .and_then(|header| prepare(&args.ask, &header, false))
+            .and_then(|(settings, _)| eval::dry_run(&args.suite, &settings));
         return match plan {
             Ok(plan) => super::print(&format!(
                 "{} requests ({} scenarios × {} steer{}), about {} prompt tokens\n",
@@ -346,43 +240,75 @@ pub fn run(args: Args) -> bool {
             Err(d) => fail(&args.diagnostics, d),
         };
     }
-    evaluate(&args.suite, &output, &args.ask, &args.diagnostics)
+    let prepared = eval::suite_header(&args.suite).and_then(|header| {
+        let (settings, project) = prepare(&args.ask, &header, true)?;
+        let name = args
+            .ask
+            .framework
+            .as_deref()
+            .or_else(|| header_file(&header))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let built = args
+            .ask
+            .spec()
+            .build(project.as_ref().map(Project::framework), &name)?;
+        Ok((settings, built))
+    });
+    match prepared {
+        Ok((settings, built)) => {
+            evaluate(&args.suite, &output, &settings, built, &args.diagnostics)
+        }
+        Err(d) => fail(&args.diagnostics, d),
+    }
 }
 
-/// The run settings the flags ask for.
-fn settings(ask: &AskArgs, header: &serde_json::Value) -> Result<Settings, Diagnostic> {
-    let flags = PresentationFlags {
-        prompt: ask.prompt.as_deref(),
-        labels: ask.labels,
-        framework: ask.framework.as_deref(),
-        steers: &ask.steers,
-    };
-    let (presentation, steers) = presentation(&flags, header)?;
-    Ok(Settings {
-        presentation,
-        steers,
-        concurrency: ask.concurrency as usize,
-        retry_errors: ask.retry_errors,
-    })
+/// The first source file a suite's header names.
+fn header_file(header: &serde_json::Value) -> Option<&Path> {
+    header
+        .get("files")
+        .and_then(|f| f.get(0))
+        .and_then(|f| f.as_str())
+        .map(Path::new)
 }
 
-/// Evaluates `suite` into the journal `output` as `ask` says, with a progress bar on a
+/// The run settings the flags ask for, and the framework, when the run needs it (or, with
+/// `with_adapter`, when the adapter does).
+fn prepare(
+    ask: &AskArgs,
+    header: &serde_json::Value,
+    with_adapter: bool,
+) -> Result<(Settings, Option<Project>), Diagnostic> {
+    let needed = ask.prompt.is_some()
+        || !ask.steers.is_empty()
+        || (with_adapter && ask.spec().kind() == "profile");
+    let framework = framework_for(ask.framework.as_deref(), header, needed)?;
+    let (presentation, steers) = presentation(
+        framework.as_ref(),
+        ask.prompt.as_deref(),
+        ask.labels(),
+        &ask.steers,
+    )?;
+    Ok((
+        Settings {
+            presentation,
+            steers,
+            concurrency: ask.concurrency as usize,
+            retry_errors: ask.retry_errors,
+        },
+        framework,
+    ))
+}
+
+/// Evaluates `suite` into the journal `output` with `built`, with a progress bar on a
 /// terminal and a summary on stderr; `false` (diagnostics reported) if it fails.
 pub fn evaluate(
-    suite: &std::path::Path,
-    output: &std::path::Path,
-    ask: &AskArgs,
+    suite: &Path,
+    output: &Path,
+    settings: &Settings,
+    built: Built,
     diagnostics: &DiagnosticArgs,
 ) -> bool {
-    let prepared = eval::suite_header(suite).and_then(|header| {
-        let settings = settings(ask, &header)?;
-        Ok((settings, adapter(ask, &header)?))
-    });
-    let (settings, adapter) = match prepared {
-        Ok(p) => p,
-        Err(d) => return fail(diagnostics, d),
-    };
-    let (adapter, cache) = with_cache(ask, adapter);
     let bar = (std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -401,7 +327,13 @@ pub fn evaluate(
         }
     };
     super::journal_in_use(Some(output));
-    let result = eval::run(suite, output, adapter.as_ref(), &settings, &mut progress);
+    let result = eval::run(
+        suite,
+        output,
+        built.adapter.as_ref(),
+        settings,
+        &mut progress,
+    );
     super::journal_in_use(None);
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -421,76 +353,16 @@ pub fn evaluate(
                 o.seconds,
                 output.display()
             );
-            report_cache(cache.as_ref());
+            report_cache(&built);
             true
         }
         Err(d) => fail(diagnostics, d),
     }
 }
 
-/// The adapters whose answers the response cache keeps: those asking a slow or paid model.
-/// In-process agents answer faster than the cache, and `replay` already reads a file.
-const CACHEABLE: [&str; 2] = ["command", "openai"];
-
-/// The `command` adapter: `--command "PROGRAM ARGS…"`.
-fn command_adapter(args: &AskArgs) -> Result<Box<dyn Adapter>, Diagnostic> {
-    let Some(line) = &args.command else {
-        return Err(Diagnostic::new(
-            Code::InvalidSetting,
-            "the `command` adapter needs a program to run",
-        )
-        .help("give --command \"PROGRAM ARGS…\""));
-    };
-    let command = eval::adapters::Command::new(line).map_err(|e| {
-        Diagnostic::new(Code::InvalidSetting, format!("cannot use --command: {e}"))
-            .help("give --command \"PROGRAM ARGS…\", quoted as in a shell")
-    })?;
-    command.check().map_err(|e| {
-        Diagnostic::new(Code::Io, format!("cannot use --command: {e}"))
-            .help("give the program's path, or a program on the PATH")
-    })?;
-    let command = command
-        .with_timeout(Some(std::time::Duration::from_secs_f64(args.timeout)))
-        .hide_env(&args.api_key_env)
-        .with_stderr(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
-    Ok(Box::new(command))
-}
-
-/// The `replay` adapter: `--from FILE`.
-fn replay_adapter(args: &AskArgs) -> Result<Box<dyn Adapter>, Diagnostic> {
-    let Some(from) = &args.from else {
-        return Err(Diagnostic::new(
-            Code::InvalidSetting,
-            "the `replay` adapter needs the answers to replay",
-        )
-        .help(
-            "give --from FILE: a results file, or JSON Lines or CSV of scenario ids and choices",
-        ));
-    };
-    Ok(Box::new(eval::adapters::Replay::from_path(from)?))
-}
-
-/// The counters of the response cache a run uses, and its directory.
-type CacheUse = (std::sync::Arc<eval::cache::Counters>, PathBuf);
-
-/// Wraps a cacheable adapter in the response cache, unless `--no-cache`.
-fn with_cache(args: &AskArgs, adapter: Box<dyn Adapter>) -> (Box<dyn Adapter>, Option<CacheUse>) {
-    let kind = args.adapter_name().split(':').next().unwrap_or_default();
-    if args.no_cache || !CACHEABLE.contains(&kind) {
-        return (adapter, None);
-    }
-    let dir = args
-        .cache_dir
-        .clone()
-        .unwrap_or_else(eval::cache::Cache::default_dir);
-    let cached = eval::cache::Cached::new(adapter, eval::cache::Cache::new(&dir));
-    let counters = cached.counters();
-    (Box::new(cached), Some((counters, dir)))
-}
-
 /// Says how many answers came from the cache, and whether it could be written.
-fn report_cache(cache: Option<&CacheUse>) {
-    let Some((counters, dir)) = cache else {
+pub(super) fn report_cache(built: &Built) {
+    let Some((counters, dir)) = &built.cache else {
         return;
     };
     if counters.hits() > 0 {

@@ -1,11 +1,11 @@
 //! `quandary expand FILE` and `quandary explain FILE ID`
 
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use quandary::expand::{DEFAULT_MAX, Expansion, Options, Shard};
 use quandary::model::SuiteId;
-use quandary::{Code, Diagnostic, Loaded};
+use quandary::{Code, Diagnostic, Project};
 
 use super::DiagnosticArgs;
 
@@ -78,59 +78,36 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     Ok(Shard { index: k, of: n })
 }
 
-/// Loads `file`, reports its diagnostics, and finds the suite named `name` (or the first).
-pub fn load_suite(
-    file: &PathBuf,
-    name: Option<&str>,
-    diagnostics: &DiagnosticArgs,
-) -> Option<(Loaded, SuiteId)> {
-    let mut loaded = quandary::load_path(file);
+/// Loads `file` and reports its diagnostics; `None` when it has errors.
+pub fn load_project(file: &Path, diagnostics: &DiagnosticArgs) -> Option<Project> {
+    let mut project = Project::load(file);
     // `check` judges a suite's size against the default maximum; a run judges it against
     // its own (`--max-scenarios`) when it builds the expansion.
-    loaded.diagnostics.retain(|d| d.code != Code::SuiteTooLarge);
-    if diagnostics.report(&loaded.diagnostics, &loaded.sources) || loaded.has_errors() {
+    project.forget(Code::SuiteTooLarge);
+    if diagnostics.report(project.diagnostics(), project.sources()) || project.has_errors() {
         return None;
     }
-    let root = loaded.framework.root_module();
-    let suites: Vec<SuiteId> = root.suites.clone();
-    let names: Vec<&str> = suites
-        .iter()
-        .map(|s| loaded.framework.suites[s.index()].id.as_str())
-        .collect();
-    let found = match name {
-        Some(name) => suites
-            .iter()
-            .zip(&names)
-            .find(|(_, n)| **n == name)
-            .map(|(s, _)| *s),
-        None => suites.first().copied(),
-    };
-    match found {
-        Some(s) => Some((loaded, s)),
-        None => {
-            let message = match name {
-                Some(name) => format!("no suite `{name}` in `{}`", file.display()),
-                None => format!("`{}` declares no suite", file.display()),
-            };
-            let help = match (name, names.is_empty()) {
-                (_, true) => "declare one: `suite id \"label\" { seed 1  count 100 }`".to_string(),
-                (Some(n), false) => match quandary::suggest::similar(n, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the suites are {}", names.join(", ")),
-                },
-                (None, false) => String::new(),
-            };
-            let d = Diagnostic::new(Code::InvalidSetting, message)
-                .path(file.display().to_string())
-                .help(help);
-            diagnostics.report(&[d], &loaded.sources);
+    Some(project)
+}
+
+/// Loads `file`, reports its diagnostics, and finds the suite named `name` (or the first).
+pub fn load_suite(
+    file: &Path,
+    name: Option<&str>,
+    diagnostics: &DiagnosticArgs,
+) -> Option<(Project, SuiteId)> {
+    let project = load_project(file, diagnostics)?;
+    match project.suite(name) {
+        Ok(s) => Some((project, s)),
+        Err(d) => {
+            diagnostics.report(&[d], project.sources());
             None
         }
     }
 }
 
 pub fn run(args: Args) -> bool {
-    let Some((loaded, suite)) =
+    let Some((project, suite)) =
         load_suite(&args.file, args.suite.suite.as_deref(), &args.diagnostics)
     else {
         return false;
@@ -140,10 +117,10 @@ pub fn run(args: Args) -> bool {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let options = args.suite.options(threads, args.shard);
-    let expansion = match Expansion::new(&loaded.framework, &loaded.sources, suite, &options) {
+    let expansion = match project.expansion(suite, &options) {
         Ok(e) => e,
         Err(d) => {
-            args.diagnostics.report(&d, &loaded.sources);
+            args.diagnostics.report(&d, project.sources());
             return false;
         }
     };
@@ -154,7 +131,7 @@ pub fn run(args: Args) -> bool {
         Some(path) => match quandary::output::Output::create(path) {
             Ok(f) => Some(f),
             Err(d) => {
-                args.diagnostics.report(&[d], &loaded.sources);
+                args.diagnostics.report(&[d], project.sources());
                 return false;
             }
         },
@@ -205,7 +182,7 @@ pub fn run(args: Args) -> bool {
             if d.message.contains("Broken pipe") {
                 return true;
             }
-            args.diagnostics.report(&[d], &loaded.sources);
+            args.diagnostics.report(&[d], project.sources());
             false
         }
     }

@@ -8,7 +8,7 @@ use quandary::export::{self, Format, SuiteExport};
 use quandary::{Code, Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
-use super::eval::{LabelStyle, PresentationFlags, presentation};
+use super::eval::{LabelStyle, framework_for, labels, presentation};
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
@@ -125,20 +125,28 @@ pub fn run(args: Args) -> bool {
     }
 }
 
-fn flags<'a>(args: &'a Args, steers: &'a [String]) -> PresentationFlags<'a> {
-    PresentationFlags {
-        prompt: args.prompt.as_deref(),
-        labels: args.labels,
-        framework: args.framework.as_deref(),
+/// The presentation and steers the flags ask for, for the suite with `header`: an export
+/// shows what a run shows.
+fn shown(
+    args: &Args,
+    header: &serde_json::Value,
+    steers: &[String],
+) -> Result<(quandary::eval::Presentation, Vec<quandary::eval::Steer>), Diagnostic> {
+    let needed = args.prompt.is_some() || !steers.is_empty();
+    let framework = framework_for(args.framework.as_deref(), header, needed)?;
+    presentation(
+        framework.as_ref(),
+        args.prompt.as_deref(),
+        labels(args.labels),
         steers,
-    }
+    )
 }
 
 /// Exports a suite; says what was written.
 fn suite(args: &Args, format: Format) -> Result<String, Diagnostic> {
     let header = export::suite_header(&args.input)?;
     let steers: Vec<String> = args.steer.iter().cloned().collect();
-    let (presentation, steers) = presentation(&flags(args, &steers), &header)?;
+    let (presentation, steers) = shown(args, &header, &steers)?;
     let settings = SuiteExport {
         presentation,
         steer: steers.into_iter().next(),
@@ -216,7 +224,7 @@ fn pairs(args: &Args) -> Result<String, Diagnostic> {
     // The suite's header names the framework, and with it the prompt the run used.
     let suite_header = export::suite_header(&suite_path)
         .map_err(|d| d.help("give the suite with --suite FILE"))?;
-    let (presentation, _) = presentation(&flags(args, &[]), &suite_header)?;
+    let (presentation, _) = shown(args, &suite_header, &[])?;
     let steer = args.steer.as_deref();
     let p = match &args.output {
         Some(path) => export::to_file(path, |out| {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use quandary::expand::Expansion;
 use quandary::graph::{ConflictGraph, DrawOptions, EdgeKind};
 
 use super::DiagnosticArgs;
@@ -41,34 +40,34 @@ pub enum GraphFormat {
 }
 
 pub fn run(args: Args) -> bool {
-    let (loaded, suite) = match &args.suite {
+    let (project, suite) = match &args.suite {
         Some(name) => match super::expand::load_suite(&args.file, Some(name), &args.diagnostics) {
-            Some((loaded, suite)) => (loaded, Some(suite)),
+            Some((project, suite)) => (project, Some(suite)),
             None => return false,
         },
         None => {
-            let loaded = quandary::load_path(&args.file);
+            let project = quandary::Project::load(&args.file);
             if args
                 .diagnostics
-                .report(&loaded.diagnostics, &loaded.sources)
-                || loaded.has_errors()
+                .report(project.diagnostics(), project.sources())
+                || project.has_errors()
             {
                 return false;
             }
-            (loaded, None)
+            (project, None)
         }
     };
-    let Some(&root) = loaded.framework.roots.first() else {
+    let Some(&root) = project.framework().roots.first() else {
         return false;
     };
-    let mut graph = ConflictGraph::build(&loaded.framework, root);
-    graph.locate(&loaded.sources);
+    let mut graph = ConflictGraph::build(project.framework(), root);
+    graph.locate(project.sources());
     if let Some(suite) = suite {
         let options = quandary::expand::Options::default();
-        match Expansion::new(&loaded.framework, &loaded.sources, suite, &options) {
+        match project.expansion(suite, &options) {
             Ok(expansion) => graph.set_coverage(expansion.pair_counts()),
             Err(d) => {
-                args.diagnostics.report(&d, &loaded.sources);
+                args.diagnostics.report(&d, project.sources());
                 return false;
             }
         }

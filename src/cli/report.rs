@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use quandary::report::{self, Options, Sources};
+use quandary::project::ReportInputs;
+use quandary::report::{self, Options};
 use quandary::{Code, Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
@@ -146,14 +147,16 @@ fn json(value: &impl serde::Serialize) -> Result<String, Diagnostic> {
 }
 
 pub fn run(args: Args) -> bool {
-    let sources = Sources {
-        results: &args.results,
-        suite: args.suite.as_deref(),
-        framework: args.framework.as_deref(),
-        steer: args.steer.as_deref(),
-    };
-    let text =
-        report::report(&sources, &args.bootstrap.options()).and_then(|r| render(&r, args.format));
+    let text = ReportInputs::find(
+        &args.results,
+        args.suite.as_deref(),
+        args.framework.as_deref(),
+    )
+    .and_then(|inputs| {
+        let sources = inputs.sources(&args.results, args.steer.as_deref());
+        report::report(&sources, &args.bootstrap.options())
+    })
+    .and_then(|r| render(&r, args.format));
     match text {
         Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
         Err(d) => fail(&args.diagnostics, d),
@@ -161,17 +164,21 @@ pub fn run(args: Args) -> bool {
 }
 
 pub fn diff(args: DiffArgs) -> bool {
-    let base = Sources {
-        results: &args.base,
-        suite: None,
-        framework: args.framework.as_deref(),
-        steer: args.steer.as_deref(),
-    };
-    let other = Sources {
-        results: &args.other,
-        ..base.clone()
-    };
-    let text = report::diff(&base, &other, &args.bootstrap.options()).and_then(|d| {
+    let inputs = ReportInputs::find(&args.base, None, args.framework.as_deref()).and_then(|a| {
+        Ok((
+            a,
+            ReportInputs::find(&args.other, None, args.framework.as_deref())?,
+        ))
+    });
+    let text = inputs.and_then(|(a, b)| {
+        let steer = args.steer.as_deref();
+        report::diff(
+            &a.sources(&args.base, steer),
+            &b.sources(&args.other, steer),
+            &args.bootstrap.options(),
+        )
+    });
+    let text = text.and_then(|d| {
         Ok(match args.format {
             ReportFormat::Table => d.table(),
             ReportFormat::Md => d.markdown(),
@@ -253,13 +260,18 @@ pub fn fit(args: FitArgs) -> bool {
             .help("give --name a snake_case id such as `fitted_gpt4`"),
         );
     }
-    let sources = Sources {
-        results: &args.results,
-        suite: args.suite.as_deref(),
-        framework: args.framework.as_deref(),
-        steer: args.steer.as_deref(),
-    };
-    let text = report::fit::fit(&sources, args.l2).and_then(|f| match args.format {
+    let text = ReportInputs::find(
+        &args.results,
+        args.suite.as_deref(),
+        args.framework.as_deref(),
+    )
+    .and_then(|inputs| {
+        report::fit::fit(
+            &inputs.sources(&args.results, args.steer.as_deref()),
+            args.l2,
+        )
+    })
+    .and_then(|f| match args.format {
         FitFormat::Qd => Ok(f.profile(&args.name)),
         FitFormat::Json => json(&f),
     });

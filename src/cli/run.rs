@@ -1,11 +1,10 @@
 //! `quandary run FILE`: expand, evaluate and report in one command, into a run folder.
 
-use std::io::BufRead;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use quandary::expand::Expansion;
-use quandary::report::{self, Sources};
-use quandary::{Code, Diagnostic, SourceMap};
+use quandary::project::{Expanded, RunFolder, RunSpec};
+use quandary::{Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
 use super::eval::AskArgs;
@@ -39,132 +38,111 @@ fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
     false
 }
 
-fn io(path: &Path, what: &str, e: std::io::Error) -> Diagnostic {
-    Diagnostic::new(
-        Code::Io,
-        format!(
-            "cannot {what} `{}`: {}",
-            path.display(),
-            e.to_string().to_lowercase()
-        ),
-    )
-    .path(path.display().to_string())
-    .help("give a writable run folder with -o DIR")
-}
-
-/// The first line of a file, parsed, if it is JSON.
-fn first_line(path: &Path) -> Option<serde_json::Value> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut line = String::new();
-    std::io::BufReader::new(file).read_line(&mut line).ok()?;
-    serde_json::from_str(&line).ok()
-}
-
 pub fn run(args: Args) -> bool {
-    let Some((loaded, suite)) =
-        super::expand::load_suite(&args.file, args.suite.suite.as_deref(), &args.diagnostics)
-    else {
+    let Some(project) = super::expand::load_project(&args.file, &args.diagnostics) else {
         return false;
     };
-    let suite_name = loaded.framework.suites[suite.index()].id.clone();
+    let suite = match project.suite(args.suite.suite.as_deref()) {
+        Ok(s) => s,
+        Err(d) => {
+            args.diagnostics.report(&[d], project.sources());
+            return false;
+        }
+    };
+    let suite_name = project.framework().suites[suite.index()].id.clone();
     let dir = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&suite_name));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return fail(&args.diagnostics, io(&dir, "create the run folder", e));
-    }
-    let suite_file = dir.join("suite.jsonl");
-    let results = dir.join("results.jsonl");
-
-    // Expand, unless the folder already holds this very suite (a resumed run).
+    let folder = match RunFolder::create(&dir) {
+        Ok(f) => f,
+        Err(d) => return fail(&args.diagnostics, d),
+    };
+    // An explicit --framework supplies the profiles, prompts and steers instead.
+    let explicit = match &args.ask.framework {
+        Some(file) => {
+            match quandary::project::suite_project(Some(file), &serde_json::Value::Null) {
+                Ok((_, p)) => Some(p),
+                Err(d) => return fail(&args.diagnostics, d),
+            }
+        }
+        None => None,
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let options = args.suite.options(threads, None);
-    let expansion = match Expansion::new(&loaded.framework, &loaded.sources, suite, &options) {
-        Ok(e) => e,
-        Err(d) => {
-            args.diagnostics.report(&d, &loaded.sources);
-            return false;
+    let spec = RunSpec {
+        suite: Some(suite_name),
+        expand: args.suite.options(threads, None),
+        adapter: args.ask.spec(),
+        adapter_chosen: args.ask.adapter.is_some() || explicit.is_some(),
+        prompt: args.ask.prompt.clone(),
+        labels: super::eval::labels(args.ask.labels),
+        steers: args.ask.steers.clone(),
+        concurrency: args.ask.concurrency as usize,
+        retry_errors: args.ask.retry_errors,
+        report: args.bootstrap.options(),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut progress = |done: u64, total: u64, errors: u64| {
+        super::progress(done, total);
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(format!("{errors} failed"));
         }
     };
-    if first_line(&suite_file).as_ref() == Some(&expansion.header(None)) {
-        eprintln!("{} holds this suite already", suite_file.display());
-    } else {
-        if results.exists() {
-            return fail(
-                &args.diagnostics,
-                Diagnostic::new(
-                    Code::InvalidSetting,
-                    format!(
-                        "`{}` holds the results of another suite (other sources, seed or count)",
-                        dir.display()
-                    ),
-                )
-                .help("give another run folder with -o DIR, or remove this one"),
-            );
+    super::journal_in_use(Some(&folder.results()));
+    let result = match &explicit {
+        Some(framework) => {
+            // The suite comes from the file given; who answers, from the framework given.
+            project.run_with(framework, &folder, &spec, &mut progress)
         }
-        let written = quandary::export::to_file(&suite_file, |out| {
-            expansion.run(out, &options, &mut |_, _| {})
-        });
-        match written {
-            Ok(summary) => eprintln!(
-                "expanded {} scenarios into {}",
-                summary.written,
-                suite_file.display()
-            ),
-            Err(d) => return fail(&args.diagnostics, d),
+        None => project.run(&folder, &spec, &mut progress),
+    };
+    super::journal_in_use(None);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let outcome = match result {
+        Ok(o) => o,
+        Err(d) => return fail(&args.diagnostics, d),
+    };
+    match outcome.expanded {
+        Expanded::Kept => eprintln!("{} holds this suite already", folder.suite().display()),
+        Expanded::Written(n) => {
+            eprintln!("expanded {n} scenarios into {}", folder.suite().display())
         }
     }
-
-    // Evaluate: the framework's first profile unless told otherwise, or, for a framework
-    // without one, the random baseline.
-    let mut ask = args.ask.clone();
-    if ask.adapter.is_none() && ask.framework.is_none() && loaded.framework.profiles.is_empty() {
+    if outcome.baseline {
         eprintln!(
             "note: `{}` declares no profile, so the random baseline answers (give --adapter, \
              or add a `profile` block)",
             args.file.display()
         );
-        ask.adapter = Some("random".into());
     }
-    if !super::eval::evaluate(&suite_file, &results, &ask, &args.diagnostics) {
-        return false;
-    }
-
-    // Report.
-    let sources = Sources {
-        results: &results,
-        suite: Some(&suite_file),
-        framework: None,
-        steer: None,
-    };
-    let report = match report::report(&sources, &args.bootstrap.options()) {
-        Ok(r) => r,
-        Err(d) => return fail(&args.diagnostics, d),
-    };
-    let json = match serde_json::to_string_pretty(&report) {
-        Ok(j) => j + "\n",
-        Err(e) => {
-            return fail(
-                &args.diagnostics,
-                Diagnostic::new(Code::Io, format!("cannot write the report as JSON: {e}")),
-            );
-        }
-    };
-    for (name, text) in [
-        ("report.json", json),
-        ("report.md", report.markdown()),
-        ("report.html", report.html()),
-    ] {
-        let path = dir.join(name);
-        let written = quandary::export::to_file(&path, |w| {
-            quandary::export::write_text(w, &text, &path.display().to_string())
-        });
-        if let Err(d) = written {
-            return fail(&args.diagnostics, d);
-        }
-    }
-    let ok = super::print(&report.brief(args.rows));
+    let o = &outcome.evaluated;
+    eprintln!(
+        "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
+         tokens {} prompt, {} completion; {:.2} s; results in {}",
+        o.requests,
+        o.asked,
+        o.answered,
+        o.failed,
+        o.resumed,
+        o.prompt_tokens,
+        o.completion_tokens,
+        o.seconds,
+        folder.results().display()
+    );
+    super::eval::report_cache(&outcome.adapter);
+    let ok = super::print(&outcome.report.brief(args.rows));
     eprintln!(
         "\nthe run is in {}: suite.jsonl, results.jsonl, report.json, report.md, report.html",
         dir.display()

@@ -6,7 +6,6 @@
 
 pub mod adapters;
 pub mod cache;
-mod journal;
 pub mod present;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +15,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic};
-pub use journal::{Done, Journal, Lock, Tail};
+use crate::formats::Input;
+pub use crate::formats::results::{Done, Journal, Lock, Record, Tail, Tokens};
+use crate::formats::suite::SuiteReader;
+pub use crate::formats::suite::{ActionLine, ScenarioLine};
 pub use present::Presentation;
 
 /// One option of a scenario as an adapter sees it.
@@ -148,41 +150,6 @@ pub trait Adapter: Send + Sync {
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError>;
 }
 
-/// A scenario line of a suite file, as far as evaluation needs it.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Scenario {
-    /// Its id.
-    pub id: String,
-    /// Its index in the suite.
-    #[serde(default)]
-    pub index: u64,
-    /// Its twin group.
-    #[serde(default)]
-    pub twin_group: Option<String>,
-    /// The template it came from.
-    #[serde(default)]
-    pub template: String,
-    /// The dilemma.
-    pub text: String,
-    /// Its options.
-    pub actions: Vec<ScenarioAction>,
-}
-
-/// An option of a suite scenario.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ScenarioAction {
-    /// Its id.
-    pub id: String,
-    /// Its text.
-    pub label: String,
-    /// Values it upholds.
-    #[serde(default)]
-    pub upholds: Vec<String>,
-    /// Values it violates.
-    #[serde(default)]
-    pub violates: Vec<String>,
-}
-
 /// A system prompt a run can be repeated under.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Steer {
@@ -237,123 +204,9 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// One result line.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Record {
-    /// The scenario's id.
-    pub scenario: String,
-    /// The scenario's index in the suite.
-    pub index: u64,
-    /// Its twin group.
-    pub twin_group: Option<String>,
-    /// The steer, if any.
-    pub steer: Option<String>,
-    /// The chosen action's id, or `unparsed`, `refused` or `error`.
-    pub choice: String,
-    /// The chosen option's position among those shown (0-based).
-    pub position: Option<usize>,
-    /// The actions in the order shown.
-    pub order: Vec<String>,
-    /// Probabilities per action id, when known.
-    pub probabilities: Option<indexmap::IndexMap<String, f64>>,
-    /// Other readings of the answer (method → action id or failure).
-    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
-    pub readings: indexmap::IndexMap<String, String>,
-    /// The raw answer, or the error message.
-    pub raw: Option<String>,
-    /// Milliseconds the decision took.
-    pub latency_ms: f64,
-    /// Prompt and completion tokens.
-    pub tokens: Tokens,
-    /// Requests made.
-    pub attempts: u32,
-}
-
-/// Token counts.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Tokens {
-    /// Prompt tokens.
-    pub prompt: Option<u64>,
-    /// Completion tokens.
-    pub completion: Option<u64>,
-}
-
-/// Loads the framework a suite was expanded from (the first file its header names), or
-/// `explicit`: for profiles, prompts, steers, theory labels and the hierarchy.
-pub fn suite_framework(
-    explicit: Option<&Path>,
-    header: &serde_json::Value,
-) -> Result<(PathBuf, crate::Loaded), Diagnostic> {
-    let file = match explicit {
-        Some(f) => f.to_path_buf(),
-        None => header
-            .get("files")
-            .and_then(|f| f.get(0))
-            .and_then(|f| f.as_str())
-            .map(PathBuf::from)
-            .ok_or_else(|| {
-                Diagnostic::new(Code::Io, "the suite's header names no source file")
-                    .help("give the framework with --framework FILE")
-            })?,
-    };
-    if !file.is_file() {
-        let what = if file.is_dir() {
-            "is a directory"
-        } else {
-            "is not found"
-        };
-        let help = if explicit.is_some() {
-            "check the path given with --framework"
-        } else {
-            "the suite's header names the files it was expanded from: run from the folder it \
-             was expanded in, or give the framework with --framework FILE"
-        };
-        return Err(Diagnostic::new(
-            Code::Io,
-            format!("the framework `{}` {what}", file.display()),
-        )
-        .path(file.display().to_string())
-        .help(help));
-    }
-    let loaded = crate::load_path(&file);
-    if loaded.has_errors() {
-        return Err(
-            Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
-                .help(format!("run `quandary check {}`", file.display())),
-        );
-    }
-    Ok((file, loaded))
-}
-
 /// Reads the header line of a suite file.
 pub fn suite_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
-    let mut lines = crate::input::Lines::new(std::io::BufReader::new(open(path)?));
-    let line = lines
-        .next_line()
-        .map_err(|e| read_error(path, &crate::input::why(&e)))?
-        .map_or(&[][..], |(_, l)| l);
-    let header: serde_json::Value = serde_json::from_slice(line)
-        .map_err(|e| read_error(path, &format!("its first line is not a suite header: {e}")))?;
-    if header.get("format").and_then(|f| f.as_str()) != Some("suite") {
-        return Err(read_error(
-            path,
-            "its first line is not a suite header (`\"format\":\"suite\"`)",
-        ));
-    }
-    Ok(header)
-}
-
-fn open(path: &Path) -> Result<std::fs::File, Diagnostic> {
-    std::fs::File::open(path).map_err(|e| read_error(path, &e.to_string().to_lowercase()))
-}
-
-fn read_error(path: &Path, why: &str) -> Diagnostic {
-    Diagnostic::new(
-        Code::Io,
-        format!("cannot read the suite `{}`: {why}", path.display()),
-    )
-    .path(path.display().to_string())
-    .help("give a suite written by `quandary expand`")
+    crate::formats::suite::read_header(Input::Path(path))
 }
 
 /// Evaluates the suite at `suite` with `adapter`, appending results to the journal at
@@ -367,31 +220,14 @@ pub fn run(
     progress: &mut dyn FnMut(u64, u64, u64),
 ) -> Result<Outcome, Diagnostic> {
     let started = Instant::now();
-    let suite_header = suite_header(suite)?;
-    let header = serde_json::json!({
-        "quandary": env!("CARGO_PKG_VERSION"),
-        "format": "results",
-        "suite": suite_header.get("suite"),
-        "suite_file": suite.display().to_string(),
-        "suite_hash": suite_header.get("source_hash"),
-        "seed": suite_header.get("seed"),
-        "adapter": adapter.fingerprint(),
-        "model": adapter.model(),
-        "parameters": adapter.parameters(),
-        "presentation": settings.presentation.fingerprint(),
-        "steers": settings.steers,
-    });
+    let header = results_header(Input::Path(suite), adapter, settings)?;
     // What the journal holds is read first, without touching it; then the suite is read
     // through once (checked, counted, the requests already answered found) before the
     // journal is opened for appending, so a suite that cannot be read changes no results
     // file; then it is streamed to the workers, so memory does not grow with its size.
-    let lock = journal::Lock::acquire(results)?;
+    let lock = Lock::acquire(results)?;
     let (done, tail) = Journal::inspect(results, &header)?;
-    let steers: Vec<Option<&Steer>> = std::iter::once(None)
-        .chain(settings.steers.iter().map(Some))
-        .collect();
-    let mut outcome = Outcome::default();
-    each_scenario(suite, |scenario| {
+    let outcome = count(Input::Path(suite), &done, settings, |scenario| {
         if done.mismatch(scenario.index, &scenario.id) {
             return Err(Diagnostic::new(
                 Code::Io,
@@ -409,15 +245,86 @@ pub fn run(
                  file with -o, or the suite it answers",
             ));
         }
-        for steer in &steers {
-            let steer = steer.map(|s| s.id.as_str());
+        Ok(())
+    })?;
+    let mut journal = Journal::resume(results, &header, &tail, lock)?;
+    let mut write = |records: &[Record]| journal.append(records);
+    let outcome = drive(
+        Input::Path(suite),
+        &done,
+        adapter,
+        settings,
+        outcome,
+        progress,
+        &mut write,
+    )?;
+    Ok(Outcome {
+        seconds: started.elapsed().as_secs_f64(),
+        ..outcome
+    })
+}
+
+/// The header of the results of `suite` asked of `adapter` under `settings`.
+fn results_header(
+    suite: Input<'_>,
+    adapter: &dyn Adapter,
+    settings: &Settings,
+) -> Result<serde_json::Value, Diagnostic> {
+    let suite_header = crate::formats::suite::read_header(suite)?;
+    Ok(serde_json::json!({
+        "quandary": env!("CARGO_PKG_VERSION"),
+        "format": "results",
+        "suite": suite_header.get("suite"),
+        "suite_file": suite.name(),
+        "suite_hash": suite_header.get("source_hash"),
+        "seed": suite_header.get("seed"),
+        "adapter": adapter.fingerprint(),
+        "model": adapter.model(),
+        "parameters": adapter.parameters(),
+        "presentation": settings.presentation.fingerprint(),
+        "steers": settings.steers,
+    }))
+}
+
+/// Reads the suite through once: checks every line (with `check`, too), counts the requests
+/// and those `done` holds.
+fn count(
+    suite: Input<'_>,
+    done: &Done,
+    settings: &Settings,
+    mut check: impl FnMut(&ScenarioLine) -> Result<(), Diagnostic>,
+) -> Result<Outcome, Diagnostic> {
+    let steers: Vec<Option<&str>> = std::iter::once(None)
+        .chain(settings.steers.iter().map(|s| Some(s.id.as_str())))
+        .collect();
+    let mut outcome = Outcome::default();
+    each_scenario(suite, |scenario| {
+        check(&scenario)?;
+        for &steer in &steers {
             outcome.requests += 1;
             outcome.resumed +=
                 u64::from(done.is_done(scenario.index, steer, settings.retry_errors));
         }
         Ok(())
     })?;
-    let mut journal = Journal::resume(results, &header, &tail, lock)?;
+    Ok(outcome)
+}
+
+/// Asks every scenario of `suite` under every steer that `done` does not hold yet, on a
+/// bounded pool of workers, handing the records to `write` as they come; `outcome` holds
+/// the counts of the suite, and comes back with the answers added.
+fn drive(
+    suite: Input<'_>,
+    done: &Done,
+    adapter: &dyn Adapter,
+    settings: &Settings,
+    mut outcome: Outcome,
+    progress: &mut dyn FnMut(u64, u64, u64),
+    write: &mut dyn FnMut(&[Record]) -> Result<(), Diagnostic>,
+) -> Result<Outcome, Diagnostic> {
+    let steers: Vec<Option<&Steer>> = std::iter::once(None)
+        .chain(settings.steers.iter().map(Some))
+        .collect();
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
     let mut failures = 0;
@@ -429,13 +336,12 @@ pub fn run(
     // requests spread over all of them.
     let batch = if workers == 1 { 256 } else { 1 };
     // Bounded queues: the reader stays a few batches ahead of the workers.
-    type Job = (Scenario, Option<Steer>);
+    type Job = (ScenarioLine, Option<Steer>);
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(4 * workers);
     // The receiver is taken away when the writer fails, which stops the reader.
     let job_rx = std::sync::Mutex::new(Some(job_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(4 * workers);
     let presentation = &settings.presentation;
-    let done = &done;
     let steers = &steers;
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
         for _ in 0..workers {
@@ -523,7 +429,7 @@ pub fn run(
                 outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
                 outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
             }
-            if let Err(d) = journal.append(&records) {
+            if let Err(d) = write(&records) {
                 written = Err(d);
                 if let Ok(mut rx) = job_rx.lock() {
                     rx.take();
@@ -542,45 +448,66 @@ pub fn run(
         });
         written.and(read)
     })?;
-    outcome.seconds = started.elapsed().as_secs_f64();
     Ok(outcome)
+}
+
+/// Asks every scenario of a suite file's bytes (`suite`) of `adapter` under `settings`, in
+/// memory: the results journal's bytes (its header, then a line per answer, in the order
+/// answered) and what the run did.
+pub fn run_in_memory(
+    suite: &[u8],
+    adapter: &dyn Adapter,
+    settings: &Settings,
+) -> Result<(Vec<u8>, Outcome), Diagnostic> {
+    let started = Instant::now();
+    let input = Input::Bytes("suite", suite);
+    let header = results_header(input, adapter, settings)?;
+    let done = Done::default();
+    let outcome = count(input, &done, settings, |_| Ok(()))?;
+    let mut journal = header.to_string().into_bytes();
+    journal.push(b'\n');
+    let mut write = |records: &[Record]| {
+        for record in records {
+            serde_json::to_writer(&mut journal, record)
+                .map_err(|e| Diagnostic::new(Code::Io, format!("cannot record a result: {e}")))?;
+            journal.push(b'\n');
+        }
+        Ok(())
+    };
+    let outcome = drive(
+        input,
+        &done,
+        adapter,
+        settings,
+        outcome,
+        &mut |_, _, _| {},
+        &mut write,
+    )?;
+    Ok((
+        journal,
+        Outcome {
+            seconds: started.elapsed().as_secs_f64(),
+            ..outcome
+        },
+    ))
 }
 
 /// The longest a worker holds answers before handing them to the writer.
 const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// Calls `f` with every scenario of the suite file at `path`, in order.
+/// Calls `f` with every scenario of the suite, in order.
 fn each_scenario(
-    path: &Path,
-    mut f: impl FnMut(Scenario) -> Result<(), Diagnostic>,
+    suite: Input<'_>,
+    f: impl FnMut(ScenarioLine) -> Result<(), Diagnostic>,
 ) -> Result<(), Diagnostic> {
-    let mut lines =
-        crate::input::Lines::new(std::io::BufReader::with_capacity(1 << 20, open(path)?));
-    loop {
-        let (n, line) = match lines.next_line() {
-            Ok(Some(l)) => l,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                return Err(read_error(
-                    path,
-                    &format!("line {}: {}", lines.number(), crate::input::why(&e)),
-                ));
-            }
-        };
-        if n == 1 || crate::input::is_blank(line) {
-            continue;
-        }
-        let scenario: Scenario = serde_json::from_slice(line)
-            .map_err(|e| read_error(path, &format!("line {n} is not a scenario: {e}")))?;
-        f(scenario)?;
-    }
+    SuiteReader::open(suite)?.each(f)
 }
 
 /// Asks one scenario (under one steer) and turns the answer into a result record.
 fn ask(
     adapter: &dyn Adapter,
     presentation: &Presentation,
-    scenario: &Scenario,
+    scenario: &ScenarioLine,
     steer: Option<&Steer>,
 ) -> Record {
     let options = presentation.options(scenario);
@@ -696,7 +623,7 @@ pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> 
         .system
         .as_ref()
         .map_or(0, |s| s.len() as u64);
-    each_scenario(suite, |scenario| {
+    each_scenario(Input::Path(suite), |scenario| {
         let options = settings.presentation.options(&scenario);
         let prompt = settings.presentation.prompt(&scenario, &options).len() as u64;
         out.scenarios += 1;

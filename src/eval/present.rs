@@ -1,6 +1,6 @@
 //! How a scenario is shown to a model, and how its answer is read.
 
-use super::{Answer, Choice, Scenario};
+use super::{Answer, Choice, ScenarioLine};
 
 /// How options are labelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -11,9 +11,6 @@ pub enum Labels {
     /// `Action 1`, `Action 2`, … (as DailyDilemmas asks).
     Actions,
 }
-
-/// The variables a `prompt` block's `user` template may use.
-pub const PROMPT_VARIABLES: [&str; 3] = ["text", "options", "instruction"];
 
 /// How scenarios are shown.
 #[derive(Clone, Debug, Default)]
@@ -46,9 +43,9 @@ impl PartialEq for Presentation {
 }
 
 fn compile(user: &str) -> Compiled {
-    let mut env = crate::expand::compile::environment();
+    let mut env = crate::template::environment();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
-    crate::expand::compile::guard(user).map_err(|(_, why, _)| why)?;
+    crate::template::guard(user).map_err(|(_, why, _)| why)?;
     env.add_template_owned("user", user.to_string())
         .map_err(|e| e.to_string())?;
     Ok(env)
@@ -67,7 +64,7 @@ impl Presentation {
             user: prompt
                 .user
                 .as_ref()
-                .map(|t| crate::expand::compile::dedent(&t.source).0),
+                .map(|t| crate::template::dedent(&t.source).0),
             compiled: Default::default(),
         }
     }
@@ -97,7 +94,7 @@ impl Presentation {
     }
 
     /// The scenario's options, labelled, in the order of the suite.
-    pub fn options(&self, scenario: &Scenario) -> Vec<Choice> {
+    pub fn options(&self, scenario: &ScenarioLine) -> Vec<Choice> {
         scenario
             .actions
             .iter()
@@ -115,14 +112,18 @@ impl Presentation {
     /// The user prompt: the dilemma, the options, the instruction. A `user` template that
     /// fails to render (which `check` makes unlikely) gives the default layout; see
     /// [`Presentation::try_prompt`].
-    pub fn prompt(&self, scenario: &Scenario, options: &[Choice]) -> String {
+    pub fn prompt(&self, scenario: &ScenarioLine, options: &[Choice]) -> String {
         self.try_prompt(scenario, options)
             .unwrap_or_else(|_| self.default_prompt(scenario, options))
     }
 
     /// The user prompt, or why the `user` template failed to render. The template is
     /// compiled once, on first use.
-    pub fn try_prompt(&self, scenario: &Scenario, options: &[Choice]) -> Result<String, String> {
+    pub fn try_prompt(
+        &self,
+        scenario: &ScenarioLine,
+        options: &[Choice],
+    ) -> Result<String, String> {
         let Some(user) = &self.user else {
             return Ok(self.default_prompt(scenario, options));
         };
@@ -158,7 +159,7 @@ impl Presentation {
     }
 
     /// The default layout: the dilemma, the labelled options, the instruction.
-    fn default_prompt(&self, scenario: &Scenario, options: &[Choice]) -> String {
+    fn default_prompt(&self, scenario: &ScenarioLine, options: &[Choice]) -> String {
         let instruction = self.instruction(options);
         let mut out = String::with_capacity(scenario.text.len() + 200);
         out.push_str(scenario.text.trim());
@@ -346,14 +347,12 @@ fn contains_word(hay: &str, word: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn scenario(text: &str) -> Scenario {
-        Scenario {
+    fn scenario(text: &str) -> ScenarioLine {
+        ScenarioLine {
             id: "s1".into(),
-            index: 0,
-            twin_group: None,
             template: "t".into(),
             text: text.into(),
-            actions: Vec::new(),
+            ..ScenarioLine::default()
         }
     }
 

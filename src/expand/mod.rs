@@ -9,7 +9,6 @@
 //! scenarios whose index is `k-1` modulo `n`.
 
 pub mod compile;
-pub mod rng;
 mod survey;
 
 use std::collections::HashSet;
@@ -25,8 +24,10 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
+use crate::rng;
 use crate::source::SourceMap;
-use compile::{Candidate, Candidates, CompiledTemplate};
+use crate::template::{self, CompiledTemplate};
+use compile::{Candidate, Candidates};
 
 /// The most scenarios a suite may ask for unless the caller raises it.
 pub const DEFAULT_MAX: u64 = 100_000_000;
@@ -254,7 +255,7 @@ impl<'a> Expansion<'a> {
         let suite = &framework.suites[suite.index()];
         let seed = options.seed.unwrap_or(suite.seed);
         let size = options.count.map_or(suite.size, Size::Count);
-        let mut env = compile::environment();
+        let mut env = template::environment();
         let mut diagnostics = Vec::new();
         let mut templates = Vec::new();
         let personas = survey::Personas::new(framework, &mut env, suite)?;
@@ -344,12 +345,12 @@ impl<'a> Expansion<'a> {
             relation_locations: framework
                 .relations
                 .iter()
-                .map(|r| json_str(&compile::location(sources, r.span)))
+                .map(|r| json_str(&sources.location(r.span)))
                 .collect(),
             rule_locations: framework
                 .rules
                 .iter()
-                .map(|r| json_str(&compile::location(sources, r.span)))
+                .map(|r| json_str(&sources.location(r.span)))
                 .collect(),
             suite: json_str(&suite.id),
         };
@@ -410,7 +411,7 @@ impl<'a> Expansion<'a> {
             "dedupe": self.suite.dedupe,
             "order": match self.suite.order { Order::Fixed => "fixed", Order::Shuffled => "shuffled" },
             "distractors": self.suite.distractors,
-            "persona": self.suite.persona.as_ref().map(|p| compile::dedent(&p.source).0),
+            "persona": self.suite.persona.as_ref().map(|p| template::dedent(&p.source).0),
             "pass": survey::pass_json(self.suite),
         });
         if let (Some(s), Some(map)) = (shard, header.as_object_mut()) {
@@ -964,12 +965,12 @@ impl<'a> Expansion<'a> {
                 span,
             )
         })?;
-        if text.len() > compile::MAX_OUTPUT {
+        if text.len() > template::MAX_OUTPUT {
             return Err(failed(
                 format!(
                     "it produced {} bytes, more than the limit of {}",
                     text.len(),
-                    compile::MAX_OUTPUT
+                    template::MAX_OUTPUT
                 ),
                 t.span,
             ));
@@ -1508,7 +1509,7 @@ fn compile_scenario(
         if verbatim {
             return Some(Piece::Literal(tpl.source.clone()));
         }
-        match compile::compile(env, name, tpl, compile::Owner::Scenario(&scenario.id)) {
+        match template::compile(env, name, tpl, template::Owner::Scenario(&scenario.id)) {
             Ok(c) => Some(Piece::Template(c)),
             Err(d) => {
                 errors.push(d);
@@ -1531,7 +1532,7 @@ fn compile_scenario(
         let static_label = match (&a.label, &a.follows) {
             (Some(t), _) if verbatim => Some(json_str(&t.source)),
             (Some(t), _) if !t.source.contains("{{") && !t.source.contains("{%") => {
-                Some(json_str(&compile::dedent(&t.source).0))
+                Some(json_str(&template::dedent(&t.source).0))
             }
             (None, None) => Some(json_str(&a.id)),
             _ => None,
@@ -1575,11 +1576,11 @@ fn compile_scenario(
             Piece::Literal(_) => None,
         });
     for tpl in compiled.chain(actions.iter().filter_map(|a| a.label.as_ref())) {
-        compile::check_variables(
+        template::check_variables(
             env,
             tpl,
             &var_refs,
-            compile::Owner::Scenario(&scenario.id),
+            template::Owner::Scenario(&scenario.id),
             &mut unknown,
         );
     }
@@ -1637,7 +1638,7 @@ fn compile_scenario(
         .iter()
         .map(|(lang, _)| format!("{}:", json_str(lang)))
         .collect();
-    let location = compile::location(sources, scenario.span);
+    let location = sources.location(scenario.span);
     Ok(Compiled {
         item: SuiteItem::Scenario(sid),
         key,
@@ -1906,7 +1907,7 @@ pub(crate) fn check(
     broken: &dyn Fn(ModuleId) -> bool,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut env = compile::environment();
+    let mut env = template::environment();
     let mut spaces: Vec<Option<u128>> = Vec::with_capacity(framework.scenarios.len());
     for (i, scenario) in framework.scenarios.iter().enumerate() {
         if broken(scenario.module) {
@@ -1961,17 +1962,17 @@ pub(crate) fn check(
         if broken(prompt.module) {
             continue;
         }
-        match compile::compile(
+        match template::compile(
             &mut env,
             format!("prompt/{i}"),
             user,
-            compile::Owner::Prompt(&prompt.id),
+            template::Owner::Prompt(&prompt.id),
         ) {
-            Ok(t) => compile::check_variables(
+            Ok(t) => template::check_variables(
                 &env,
                 &t,
-                &crate::eval::present::PROMPT_VARIABLES,
-                compile::Owner::Prompt(&prompt.id),
+                &template::PROMPT_VARIABLES,
+                template::Owner::Prompt(&prompt.id),
                 &mut out,
             ),
             Err(d) => out.push(d),

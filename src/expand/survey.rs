@@ -10,14 +10,12 @@ use std::collections::HashMap;
 
 use minijinja::Environment;
 
-use super::{Body, Compiled, Dim, compile, json_str};
+use super::{Body, Compiled, Dim, json_str};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::population_key;
 use crate::model::{Framework, ModuleId, Question, QuestionId, Stance, StanceId, Suite, SuiteItem};
-use crate::resolve::population_key;
 use crate::source::{SourceMap, Span};
-
-/// The variables a persona template sees.
-pub const PERSONA_VARIABLES: [&str; 1] = ["population"];
+use crate::template::{self, PERSONA_VARIABLES};
 
 /// The text of a stance's multiple-choice line when the stance names no question.
 pub const CHOICE_TEXT: &str = "Which of these two statements do you agree with more?";
@@ -77,11 +75,11 @@ impl Personas {
         let Some(persona) = &suite.persona else {
             return Ok(personas);
         };
-        let owner = compile::Owner::Persona(&suite.id);
+        let owner = template::Owner::Persona(&suite.id);
         let compiled =
-            compile::compile(env, "persona".into(), persona, owner).map_err(|d| vec![d])?;
+            template::compile(env, "persona".into(), persona, owner).map_err(|d| vec![d])?;
         let mut errors = Vec::new();
-        compile::check_variables(env, &compiled, &PERSONA_VARIABLES, owner, &mut errors);
+        template::check_variables(env, &compiled, &PERSONA_VARIABLES, owner, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -99,11 +97,11 @@ impl Personas {
                     let detail = e.detail().map_or_else(|| e.to_string(), str::to_string);
                     vec![runtime_error(suite, &r.population, detail, span)]
                 })?;
-                if text.len() > compile::MAX_OUTPUT {
+                if text.len() > template::MAX_OUTPUT {
                     let detail = format!(
                         "it produced {} bytes, more than the limit of {}",
                         text.len(),
-                        compile::MAX_OUTPUT
+                        template::MAX_OUTPUT
                     );
                     return Err(vec![runtime_error(
                         suite,
@@ -226,7 +224,7 @@ fn compiled(
         dims: vec![Dim::Part(parts)],
         space: u128::from(parts),
         pair_orders: vec![Vec::new()],
-        json_location: json_str(&compile::location(sources, span)),
+        json_location: json_str(&sources.location(span)),
         body: Body::Survey(survey),
     }
 }
@@ -365,9 +363,9 @@ pub(super) fn check_suite(
     out: &mut Vec<Diagnostic>,
 ) {
     if let Some(persona) = &suite.persona {
-        let owner = compile::Owner::Persona(&suite.id);
-        match compile::compile(env, format!("persona/{index}"), persona, owner) {
-            Ok(t) => compile::check_variables(env, &t, &PERSONA_VARIABLES, owner, out),
+        let owner = template::Owner::Persona(&suite.id);
+        match template::compile(env, format!("persona/{index}"), persona, owner) {
+            Ok(t) => template::check_variables(env, &t, &PERSONA_VARIABLES, owner, out),
             Err(d) => out.push(d),
         }
     }

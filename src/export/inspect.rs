@@ -20,7 +20,7 @@ pub fn write(
     settings: &SuiteExport,
     out: &mut dyn Write,
 ) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(suite)?;
+    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
     let targets = match &settings.target {
         Some(t) => Some(Targets::read(
@@ -32,10 +32,10 @@ pub fn write(
         None => None,
     };
     let mut written = Written::default();
-    while let Some(item) = reader.next_item()? {
-        let shown = Shown::new(&settings.presentation, steer, &item.scenario);
+    while let Some(ref item) = reader.next_line()? {
+        let shown = Shown::new(&settings.presentation, steer, item);
         let target = match &targets {
-            Some(t) => match t.position(&item.scenario, &shown.options)? {
+            Some(t) => match t.position(item, &shown.options)? {
                 Some(p) => Some(p),
                 None => {
                     written.untargeted += 1;
@@ -45,7 +45,7 @@ pub fn write(
             None => None,
         };
         let mut metadata =
-            super::metadata(&item, &shown, &reader.header, &settings.presentation, steer);
+            super::metadata(item, &shown, &reader.header, &settings.presentation, steer);
         let mut sample = serde_json::Map::new();
         sample.insert(
             "input".into(),
@@ -62,7 +62,7 @@ pub fn write(
             sample.insert("target".into(), json!(shown.options[p].label));
             metadata.insert("target_action".into(), json!(shown.options[p].action));
         }
-        sample.insert("id".into(), json!(sample_id(&item.scenario)));
+        sample.insert("id".into(), json!(sample_id(item)));
         sample.insert("metadata".into(), Value::Object(metadata));
         super::json_line(out, &Value::Object(sample), "the dataset")?;
         written.samples += 1;
@@ -74,6 +74,6 @@ pub fn write(
 /// A sample's id: the scenario's id and its index. Inspect refuses a dataset with two
 /// samples of one id, and a suite without `dedupe` may hold one scenario twice; the index is
 /// unique within a suite and the same in every shard.
-pub(crate) fn sample_id(scenario: &crate::eval::Scenario) -> String {
+pub(crate) fn sample_id(scenario: &crate::formats::suite::ScenarioLine) -> String {
     format!("{}-{}", scenario.id, scenario.index)
 }

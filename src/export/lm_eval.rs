@@ -33,7 +33,7 @@ pub fn task_name(suite: &str, steer: Option<&str>) -> String {
 /// missing): `TASK.jsonl` and `TASK.yaml`. The YAML names the data file as `dir` is given
 /// joined with its name, so lm-eval finds it when run from the directory the export ran in.
 pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(suite)?;
+    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
     let targets = match &settings.target {
         Some(t) => Some(Targets::read(
@@ -50,10 +50,10 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
     let yaml_path = dir.join(format!("{task}.yaml"));
     let mut written = Written::default();
     let mut data = Output::create(&data_path)?;
-    while let Some(item) = reader.next_item()? {
-        let shown = Shown::new(&settings.presentation, steer, &item.scenario);
+    while let Some(ref item) = reader.next_line()? {
+        let shown = Shown::new(&settings.presentation, steer, item);
         let target = match &targets {
-            Some(t) => match t.position(&item.scenario, &shown.options)? {
+            Some(t) => match t.position(item, &shown.options)? {
                 Some(p) => p,
                 None => {
                     written.untargeted += 1;
@@ -62,7 +62,7 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
             },
             None => 0,
         };
-        let s = &item.scenario;
+        let s = item;
         let doc = json!({
             "id": super::inspect::sample_id(s),
             "scenario": s.id,

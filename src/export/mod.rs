@@ -16,15 +16,17 @@ pub mod promptfoo;
 mod yaml;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::eval::{Choice, Presentation, Scenario, ScenarioAction, Steer};
+use crate::eval::{Choice, Presentation, Steer};
+use crate::formats::Input;
+use crate::formats::results::ResultsFile;
+pub(crate) use crate::formats::suite::SuiteReader;
+use crate::formats::suite::{ScenarioLine, raw_value};
 
 /// What an export writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,192 +115,13 @@ pub struct Written {
 // ------------------------------------------------------------------ reading a suite
 
 /// A scenario line of a suite, with what the exports carry besides what `eval` needs.
-#[derive(Deserialize)]
-struct Line {
-    id: String,
-    #[serde(default)]
-    index: u64,
-    #[serde(default)]
-    template: String,
-    #[serde(default)]
-    topic: Option<String>,
-    #[serde(default)]
-    bindings: Value,
-    text: String,
-    actions: Vec<LineAction>,
-    #[serde(default)]
-    seed: Value,
-    #[serde(default)]
-    draw: Value,
-    #[serde(default)]
-    suite: Option<String>,
-    #[serde(default)]
-    twin_group: Option<String>,
-    #[serde(default)]
-    provenance: Value,
-}
+/// One scenario of a suite as an export sees it.
+pub(crate) type Item = ScenarioLine;
 
-#[derive(Deserialize)]
-struct LineAction {
-    id: String,
-    label: String,
-    #[serde(default)]
-    upholds: Vec<String>,
-    #[serde(default)]
-    violates: Vec<String>,
-    #[serde(default)]
-    affects: Value,
-    #[serde(default)]
-    distractor: bool,
-}
-
-/// One scenario of a suite as an export sees it: what `eval` reads, and the rest.
-pub(crate) struct Item {
-    pub scenario: Scenario,
-    pub topic: Option<String>,
-    pub bindings: Value,
-    pub seed: Value,
-    pub draw: Value,
-    pub suite: Option<String>,
-    pub provenance: Value,
-    /// Per action, in the suite's order: whether it is a distractor, and the parties it
-    /// affects.
-    pub distractor: Vec<bool>,
-    pub affects: Vec<Value>,
-}
-
-impl From<Line> for Item {
-    fn from(line: Line) -> Item {
-        let mut actions = Vec::with_capacity(line.actions.len());
-        let mut distractor = Vec::with_capacity(line.actions.len());
-        let mut affects = Vec::with_capacity(line.actions.len());
-        for a in line.actions {
-            distractor.push(a.distractor);
-            affects.push(a.affects);
-            actions.push(ScenarioAction {
-                id: a.id,
-                label: a.label,
-                upholds: a.upholds,
-                violates: a.violates,
-            });
-        }
-        Item {
-            scenario: Scenario {
-                id: line.id,
-                index: line.index,
-                twin_group: line.twin_group,
-                template: line.template,
-                text: line.text,
-                actions,
-            },
-            topic: line.topic,
-            bindings: line.bindings,
-            seed: line.seed,
-            draw: line.draw,
-            suite: line.suite,
-            provenance: line.provenance,
-            distractor,
-            affects,
-        }
-    }
-}
-
-fn suite_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(
-        Code::Io,
-        format!("cannot read the suite `{}`: {why}", path.display()),
-    )
-    .path(path.display().to_string())
-    .help("give a suite written by `quandary expand`")
-}
-
-fn lowercase(e: &std::io::Error) -> String {
-    e.to_string().to_lowercase()
-}
-
-/// A suite file read one scenario at a time.
-pub(crate) struct SuiteReader {
-    path: PathBuf,
-    lines: crate::input::Lines<BufReader<File>>,
-    /// The header line.
-    pub header: Value,
-}
-
-impl SuiteReader {
-    /// Opens the suite at `path` and reads its header.
-    pub fn open(path: &Path) -> Result<SuiteReader, Diagnostic> {
-        let file = File::open(path).map_err(|e| suite_error(path, lowercase(&e)))?;
-        let mut lines = crate::input::Lines::new(BufReader::new(file));
-        let first = match lines.next_line() {
-            Ok(Some((_, l))) => l,
-            Ok(None) => return Err(suite_error(path, "it is empty")),
-            Err(e) => return Err(suite_error(path, crate::input::why(&e))),
-        };
-        let header: Value = serde_json::from_slice(first)
-            .map_err(|e| suite_error(path, format!("its first line is not a suite header: {e}")))?;
-        match header.get("format").and_then(Value::as_str) {
-            Some("suite") => {}
-            Some("results") => {
-                return Err(Diagnostic::new(
-                    Code::Io,
-                    format!("`{}` is a results file, not a suite", path.display()),
-                )
-                .path(path.display().to_string())
-                .help(format!(
-                    "export the suite it answers (its header's `suite_file`) with --target {} to use its answers as targets, or export it --to preference-pairs",
-                    path.display()
-                )));
-            }
-            _ => {
-                return Err(suite_error(
-                    path,
-                    "its first line is not a suite header (`\"format\":\"suite\"`)",
-                ));
-            }
-        }
-        Ok(SuiteReader {
-            path: path.to_path_buf(),
-            lines,
-            header,
-        })
-    }
-
-    /// The next scenario, or `None` at the end of the file.
-    pub fn next_item(&mut self) -> Result<Option<Item>, Diagnostic> {
-        loop {
-            let (n, line) = match self.lines.next_line() {
-                Ok(Some(l)) => l,
-                Ok(None) => return Ok(None),
-                Err(e) => {
-                    let n = self.lines.number();
-                    return Err(suite_error(
-                        &self.path,
-                        format!("line {n}: {}", crate::input::why(&e)),
-                    ));
-                }
-            };
-            if crate::input::is_blank(line) {
-                continue;
-            }
-            let parsed: Line = serde_json::from_slice(line)
-                .map_err(|e| suite_error(&self.path, format!("line {n} is not a scenario: {e}")))?;
-            return Ok(Some(parsed.into()));
-        }
-    }
-
-    /// The suite's id, from its header.
-    pub fn suite_id(&self) -> &str {
-        self.header
-            .get("suite")
-            .and_then(Value::as_str)
-            .unwrap_or("suite")
-    }
-}
-
-/// Reads the header of the suite at `path`; a file that is not a suite (a results file, say)
-/// is a diagnostic saying what it is.
+/// The header of the suite at `path`; a file that is not a suite (a results file, say) is a
+/// diagnostic saying what it is.
 pub fn suite_header(path: &Path) -> Result<Value, Diagnostic> {
-    Ok(SuiteReader::open(path)?.header)
+    crate::formats::suite::read_header(Input::Path(path))
 }
 
 // ------------------------------------------------------------------ reading results
@@ -311,56 +134,9 @@ pub(crate) struct Latest {
     pub choice: String,
 }
 
-#[derive(Deserialize)]
-struct ResultLine {
-    scenario: String,
-    index: u64,
-    #[serde(default)]
-    steer: Option<String>,
-    choice: String,
-}
-
-fn results_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(
-        Code::Io,
-        format!("cannot read the results `{}`: {why}", path.display()),
-    )
-    .path(path.display().to_string())
-}
-
 /// Reads the header of the results file at `path`.
 pub fn results_header(path: &Path) -> Result<Value, Diagnostic> {
-    let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
-    let mut lines = crate::input::Lines::new(BufReader::new(file));
-    let first = match lines.next_line() {
-        Ok(l) => l.map_or(&[][..], |(_, l)| l),
-        Err(e) => return Err(results_error(path, crate::input::why(&e))),
-    };
-    check_results_header(path, first)
-}
-
-fn check_results_header(path: &Path, first: &[u8]) -> Result<Value, Diagnostic> {
-    let header: Option<Value> = serde_json::from_slice(first).ok();
-    match header
-        .as_ref()
-        .and_then(|h| h.get("format"))
-        .and_then(Value::as_str)
-    {
-        Some("results") => Ok(header.unwrap_or_default()),
-        Some("suite") => Err(Diagnostic::new(
-            Code::Io,
-            format!("`{}` is a suite, not a results file", path.display()),
-        )
-        .path(path.display().to_string())
-        .help(format!(
-            "give the results of a run on it: `quandary eval {}` writes them",
-            path.display()
-        ))),
-        _ => Err(
-            results_error(path, "its first line is not a results header")
-                .help("give a results file written by `quandary eval`"),
-        ),
-    }
+    crate::formats::results::read_header(Input::Path(path))
 }
 
 /// The results file's header and, per scenario index, the latest answer of the run under
@@ -370,32 +146,10 @@ pub(crate) fn latest_answers(
     path: &Path,
     steer: Option<&str>,
 ) -> Result<(Value, BTreeMap<u64, Latest>), Diagnostic> {
-    let file = File::open(path).map_err(|e| results_error(path, lowercase(&e)))?;
-    let mut lines = crate::input::Lines::new(BufReader::new(file));
-    let header = match lines.next_line() {
-        Ok(l) => check_results_header(path, l.map_or(&[][..], |(_, l)| l))?,
-        Err(e) => return Err(results_error(path, crate::input::why(&e))),
-    };
+    let file = ResultsFile::open(Input::Path(path))?;
+    let header = file.header.clone();
     let mut latest = BTreeMap::new();
-    loop {
-        let (n, line) = match lines.next_line() {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => {
-                let n = lines.number();
-                return Err(results_error(
-                    path,
-                    format!("line {n}: {}", crate::input::why(&e)),
-                ));
-            }
-        };
-        if crate::input::is_blank(line) {
-            continue;
-        }
-        let record: ResultLine = serde_json::from_slice(line).map_err(|e| {
-            results_error(path, format!("line {n} is not a result: {e}"))
-                .help("run the same `quandary eval` again: it drops a torn last line")
-        })?;
+    file.each(|record| {
         if record.steer.as_deref() == steer {
             latest.insert(
                 record.index,
@@ -405,7 +159,8 @@ pub(crate) fn latest_answers(
                 },
             );
         }
-    }
+        Ok(())
+    })?;
     Ok((header, latest))
 }
 
@@ -485,7 +240,7 @@ impl Targets {
     /// the run chose none there.
     pub fn position(
         &self,
-        scenario: &Scenario,
+        scenario: &ScenarioLine,
         options: &[Choice],
     ) -> Result<Option<usize>, Diagnostic> {
         let Some(latest) = self.answers.get(&scenario.index) else {
@@ -515,7 +270,11 @@ pub(crate) struct Shown {
 }
 
 impl Shown {
-    pub fn new(presentation: &Presentation, steer: Option<&Steer>, scenario: &Scenario) -> Shown {
+    pub fn new(
+        presentation: &Presentation,
+        steer: Option<&Steer>,
+        scenario: &ScenarioLine,
+    ) -> Shown {
         let options = presentation.options(scenario);
         let prompt = presentation.prompt(scenario, &options);
         let system = presentation.system(steer.map(|s| s.system.as_str()));
@@ -557,12 +316,12 @@ pub(crate) fn metadata(
                 "text": o.text,
                 "upholds": o.upholds,
                 "violates": o.violates,
-                "affects": item.affects.get(i).cloned().unwrap_or(Value::Null),
-                "distractor": item.distractor.get(i).copied().unwrap_or(false),
+                "affects": item.actions.get(i).map_or(Value::Null, |a| raw_value(&a.affects)),
+                "distractor": item.actions.get(i).is_some_and(|a| a.distractor),
             })
         })
         .collect();
-    let s = &item.scenario;
+    let s = item;
     let mut m = serde_json::Map::new();
     m.insert("scenario".into(), json!(s.id));
     m.insert("index".into(), json!(s.index));
@@ -585,13 +344,13 @@ pub(crate) fn metadata(
             .cloned()
             .unwrap_or(Value::Null),
     );
-    m.insert("seed".into(), item.seed.clone());
-    m.insert("draw".into(), item.draw.clone());
+    m.insert("seed".into(), raw_value(&item.seed));
+    m.insert("draw".into(), raw_value(&item.draw));
     m.insert("template".into(), json!(s.template));
     m.insert("topic".into(), json!(item.topic));
-    m.insert("bindings".into(), item.bindings.clone());
+    m.insert("bindings".into(), raw_value(&item.bindings));
     m.insert("twin_group".into(), json!(s.twin_group));
-    m.insert("provenance".into(), item.provenance.clone());
+    m.insert("provenance".into(), raw_value(&item.provenance));
     m.insert("presentation".into(), json!(presentation.fingerprint()));
     m.insert("steer".into(), json!(steer.map(|s| &s.id)));
     m.insert("options".into(), Value::Array(options));
@@ -610,7 +369,7 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
             format!(
                 "cannot create the directory `{}`: {}",
                 dir.display(),
-                lowercase(&e)
+                e.to_string().to_lowercase()
             ),
         )
         .path(dir.display().to_string())
@@ -623,14 +382,22 @@ pub(crate) fn json_line(out: &mut dyn Write, value: &Value, to: &str) -> Result<
     let mut line = serde_json::to_vec(value)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {e}")))?;
     line.push(b'\n');
-    out.write_all(&line)
-        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
+    out.write_all(&line).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot write {to}: {}", e.to_string().to_lowercase()),
+        )
+    })
 }
 
 /// Flushes `out`.
 pub(crate) fn flush(out: &mut dyn Write, to: &str) -> Result<(), Diagnostic> {
-    out.flush()
-        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {}", lowercase(&e))))
+    out.flush().map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot write {to}: {}", e.to_string().to_lowercase()),
+        )
+    })
 }
 
 /// The system prompt of a steer recorded in a results header, by id.

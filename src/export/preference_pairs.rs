@@ -55,15 +55,15 @@ pub fn write(
         Some(s) => s.to_path_buf(),
         None => suite_of(results, &header)?,
     };
-    let mut reader =
-        SuiteReader::open(&suite).map_err(|d| d.help("give the suite with --suite FILE"))?;
+    let mut reader = SuiteReader::open(crate::formats::Input::Path(&suite))
+        .map_err(|d| d.help("give the suite with --suite FILE"))?;
     super::check_same_suite(results, &header, &suite, &reader.header)?;
     let mut pairs = Pairs {
         suite: suite.clone(),
         ..Pairs::default()
     };
-    while let Some(item) = reader.next_item()? {
-        let s = &item.scenario;
+    while let Some(ref item) = reader.next_line()? {
+        let s = item;
         let Some(answer) = answers.get(&s.index) else {
             pairs.unanswered += 1;
             continue;
@@ -90,7 +90,7 @@ pub fn write(
         let prompt = shown.messages();
         let c = &shown.options[chosen];
         for (i, r) in shown.options.iter().enumerate() {
-            if i == chosen || item.distractor.get(i).copied().unwrap_or(false) {
+            if i == chosen || item.actions.get(i).is_some_and(|a| a.distractor) {
                 continue;
             }
             let row = json!({

@@ -23,7 +23,7 @@ pub const CONFIG: &str = "promptfooconfig.yaml";
 /// Writes the suite at `suite` as a promptfoo test file and configuration into the directory
 /// `dir` (created if missing).
 pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(suite)?;
+    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
     let targets = match &settings.target {
         Some(t) => Some(Targets::read(
@@ -42,10 +42,10 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
         "# promptfoo test cases written by `quandary export`, one per scenario.\n",
         "the test file",
     )?;
-    while let Some(item) = reader.next_item()? {
-        let shown = Shown::new(&settings.presentation, steer, &item.scenario);
+    while let Some(ref item) = reader.next_line()? {
+        let shown = Shown::new(&settings.presentation, steer, item);
         let target = match &targets {
-            Some(t) => match t.position(&item.scenario, &shown.options)? {
+            Some(t) => match t.position(item, &shown.options)? {
                 Some(p) => Some(p),
                 None => {
                     written.untargeted += 1;
@@ -55,8 +55,8 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
             None => None,
         };
         let mut metadata =
-            super::metadata(&item, &shown, &reader.header, &settings.presentation, steer);
-        let s = &item.scenario;
+            super::metadata(item, &shown, &reader.header, &settings.presentation, steer);
+        let s = item;
         let mut case = serde_json::Map::new();
         case.insert(
             "description".into(),

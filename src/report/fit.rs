@@ -17,8 +17,9 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 use super::stats::{self, Interval, Z95};
-use super::tally::{self, Journal, SuiteFile};
+use super::tally::{self, Journal};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::formats::suite::SuiteFile;
 use crate::model::Framework;
 
 /// The most values a fit takes on: each Newton step factors a matrix of their number
@@ -76,11 +77,10 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
         .help("give a penalty above 0, e.g. --l2 1"));
     }
     let journal = Journal::read(sources.results)?;
-    let run = journal.run(sources.steer, sources.results)?;
-    let suite_path = journal.suite_path(sources.suite, sources.results)?;
-    let mut suite = SuiteFile::open(&suite_path)?;
+    let run = journal.run(sources.steer, &sources.results.name())?;
+    let mut suite = SuiteFile::open(sources.suite)?;
     let mut notes = journal.notes.clone();
-    let loaded = tally::framework(sources.framework, &suite.header, &mut notes);
+    notes.extend(sources.notes.iter().cloned());
 
     let mut values: IndexSet<String, FxBuildHasher> = IndexSet::default();
     let mut patterns: FxHashMap<Vec<Features>, Vec<u64>> = FxHashMap::default();
@@ -126,7 +126,7 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
             Code::InvalidSetting,
             format!(
                 "`{}` holds no answer naming an option to fit",
-                sources.results.display()
+                sources.results.name()
             ),
         )
         .help("run `quandary eval` first, or choose the run with --steer"));
@@ -154,7 +154,7 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
             (a.min(x), b.max(x))
         });
-    let framework = loaded.as_ref().map(|l| &l.framework);
+    let framework = sources.framework;
     let mut fitted: Vec<FittedValue> = values
         .iter()
         .enumerate()
@@ -179,7 +179,7 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
             .then_with(|| a.value.cmp(&b.value))
     });
     Ok(Fitted {
-        results: sources.results.display().to_string(),
+        results: sources.results.name().to_string(),
         steer: journal.runs.get_index(run).cloned().flatten(),
         answers,
         patterns: pooled.len() as u64,

@@ -28,8 +28,6 @@ pub mod survey;
 pub mod tally;
 mod text;
 
-use std::path::Path;
-
 use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
@@ -38,9 +36,8 @@ pub use stats::{Interval, Rate, wilson};
 pub use tally::{Example, ExampleOption, Sources};
 
 use crate::diagnostic::Diagnostic;
-use crate::eval::adapters::Profile;
-use crate::expand::rng;
 use crate::model::{Framework, ProfileId, ValueId};
+use crate::rng;
 use tally::{Counts, NEGLECTED, SELECTED, TRIALS, Tally, WINS};
 
 /// Settings of a report.
@@ -320,13 +317,13 @@ pub struct Diff {
     pub notes: Vec<String>,
 }
 
-/// Reads a results journal (and its suite and framework) and reports on it.
+/// Reads a results journal and the suite it answers, and reports on it.
 pub fn report(sources: &Sources<'_>, options: &Options) -> Result<Report, Diagnostic> {
-    let (tally, loaded) = Tally::read(sources)?;
+    let tally = Tally::read(sources)?;
     Ok(build(
         &tally,
-        sources.results,
-        loaded.as_ref().map(|l| &l.framework),
+        &sources.results.name(),
+        sources.framework,
         options,
     ))
 }
@@ -337,12 +334,9 @@ pub fn diff(
     other: &Sources<'_>,
     options: &Options,
 ) -> Result<Diff, Diagnostic> {
-    let (a, loaded_a) = Tally::read(base)?;
-    let (b, loaded_b) = Tally::read(other)?;
-    let framework = loaded_a
-        .as_ref()
-        .or(loaded_b.as_ref())
-        .map(|l| &l.framework);
+    let a = Tally::read(base)?;
+    let b = Tally::read(other)?;
+    let framework = base.framework.or(other.framework);
     let mut space = Space::default();
     let ca = space.add(&a, a.primary);
     let cb = space.add(&b, b.primary);
@@ -363,8 +357,8 @@ pub fn diff(
     }
     Ok(Diff {
         quandary: env!("CARGO_PKG_VERSION").into(),
-        base: base.results.display().to_string(),
-        other: other.results.display().to_string(),
+        base: base.results.name(),
+        other: other.results.name(),
         same_suite,
         seed: options.seed,
         resamples: if boot.is_some() { options.resamples } else { 0 },
@@ -774,12 +768,7 @@ fn strengths(space: &Space, run: &Clustered) -> Strengths {
     }
 }
 
-fn build(
-    tally: &Tally,
-    results: &Path,
-    framework: Option<&Framework>,
-    options: &Options,
-) -> Report {
+fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &Options) -> Report {
     let mut space = Space::default();
     let runs: Vec<Clustered> = (0..tally.runs.len()).map(|r| space.add(tally, r)).collect();
     let primary = &runs[tally.primary];
@@ -994,8 +983,8 @@ fn build(
     let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_string);
     Report {
         quandary: env!("CARGO_PKG_VERSION").into(),
-        results: results.display().to_string(),
-        suite_file: tally.suite_path.display().to_string(),
+        results: results.to_string(),
+        suite_file: tally.suite_path.clone(),
         suite: text(tally.suite_header.get("suite")),
         adapter: text(header.get("adapter")),
         model: text(header.get("model")),
@@ -1079,11 +1068,11 @@ fn profile_weights(
     };
     (0..f.profiles.len())
         .map(|p| {
-            let agent = Profile::new(f, ProfileId::from_index(p), 0.0, 0);
+            let all = f.profile_weights(ProfileId::from_index(p));
             let weights = players
                 .iter()
                 .enumerate()
-                .filter_map(|(i, &slot)| Some((i, agent.weight(space.view_name(slot as usize).1)?)))
+                .filter_map(|(i, &slot)| Some((i, *all.get(space.view_name(slot as usize).1)?)))
                 .collect();
             let profile = &f.profiles[p];
             (

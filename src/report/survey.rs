@@ -22,7 +22,7 @@ use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 use super::stats::{self, Interval, Rate};
-use crate::expand::rng;
+use crate::rng;
 
 /// How similar the model's answers are to one population's.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -114,7 +114,7 @@ pub(crate) struct SurveyLine<'a> {
     /// The question's or stance's id.
     pub item: &'a str,
     /// The question's option ids, in order.
-    pub options: &'a [super::tally::Name<'a>],
+    pub options: &'a [crate::formats::suite::Name<'a>],
     /// The persona population, for a persona line.
     pub persona: Option<&'a str>,
     /// The references, as written in the line.

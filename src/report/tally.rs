@@ -9,17 +9,17 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
 
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
-use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::formats::Input;
+use crate::formats::results::{Readings, ResultsFile};
+use crate::formats::suite::{SuiteFile, SuiteLineRef};
 use crate::model::{Framework, ValueId};
 
 /// Per name: times selected, neglected, won in conflict, in conflict.
@@ -249,153 +249,27 @@ pub struct Tally {
     /// The suite header.
     pub suite_header: serde_json::Value,
     /// The suite read.
-    pub suite_path: PathBuf,
+    pub suite_path: String,
     /// What the reader should know (a framework that could not be loaded, a torn line).
     pub notes: Vec<String>,
 }
 
-/// Where a report's inputs are.
-#[derive(Clone, Debug)]
+/// What a report reads: the results, the suite they answer and the framework, each already
+/// found (a report never loads sources: [`crate::project`] finds and loads them).
+#[derive(Clone, Copy)]
 pub struct Sources<'a> {
     /// The results journal.
-    pub results: &'a Path,
-    /// The suite (default: the one named in the journal's header).
-    pub suite: Option<&'a Path>,
-    /// The framework (default: the first file named in the suite's header).
-    pub framework: Option<&'a Path>,
-    /// The run to keep examples for (`None`: the plain run).
+    pub results: Input<'a>,
+    /// The suite the results answer.
+    pub suite: Input<'a>,
+    /// The framework the suite was expanded from, for theory labels, the hierarchy and
+    /// profiles; `None` leaves them out.
+    pub framework: Option<&'a Framework>,
+    /// The run to report on and keep examples for (`None`: the plain run).
     pub steer: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct ResultLine<'a> {
-    #[serde(borrow)]
-    scenario: Cow<'a, str>,
-    index: u64,
-    #[serde(borrow, default)]
-    steer: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    choice: Cow<'a, str>,
-    #[serde(default)]
-    position: Option<u64>,
-    #[serde(borrow, default)]
-    readings: Option<Readings<'a>>,
-    #[serde(borrow, default)]
-    probabilities: Option<Probabilities<'a>>,
-}
-
-/// A JSON object of probabilities per action, kept as its pairs, keys borrowed.
-struct Probabilities<'a>(Vec<(Name<'a>, f64)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
-            type Value = Probabilities<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object of probabilities per action")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(2));
-                while let Some((k, v)) = map.next_entry::<Name<'de>, f64>()? {
-                    out.push((k, v));
-                }
-                Ok(Probabilities(out))
-            }
-        }
-        d.deserialize_map(Pairs(std::marker::PhantomData))
-    }
-}
-
-#[derive(Deserialize)]
-struct Readings<'a> {
-    #[serde(borrow, default)]
-    logprobs: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    parse: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SuiteLine<'a> {
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    #[serde(default)]
-    pub index: u64,
-    #[serde(borrow, default)]
-    pub template: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub twin_group: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    text: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    provenance: Option<&'a RawValue>,
-    #[serde(borrow)]
-    pub actions: SmallVec<[SuiteAction<'a>; 2]>,
-    #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    question: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    options: Vec<Name<'a>>,
-    #[serde(borrow, default)]
-    persona: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    references: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    stance: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    country: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    part: Option<Cow<'a, str>>,
-}
-
-/// A name in a JSON list, borrowed from the line when it has no escapes (a `Cow` inside a
-/// `Vec` would always be copied).
-#[derive(Deserialize)]
-pub(crate) struct Name<'a>(#[serde(borrow)] pub Cow<'a, str>);
-
-impl std::ops::Deref for Name<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SuiteAction<'a> {
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    label: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub upholds: SmallVec<[Name<'a>; 4]>,
-    #[serde(borrow, default)]
-    pub violates: SmallVec<[Name<'a>; 4]>,
-    #[serde(default)]
-    pub distractor: bool,
-}
-
-/// Result lines.
-struct ResultLines;
-
-impl Line for ResultLines {
-    type Out<'a> = ResultLine<'a>;
-    fn parse(text: Text<'_>) -> Result<ResultLine<'_>, serde_json::Error> {
-        text.parse()
-    }
-}
-
-/// Scenario lines.
-struct SuiteLines;
-
-impl Line for SuiteLines {
-    type Out<'a> = SuiteLine<'a>;
-    fn parse(text: Text<'_>) -> Result<SuiteLine<'_>, serde_json::Error> {
-        text.parse()
-    }
+    /// Notes for the reader from whoever found the inputs (a framework that could not be
+    /// loaded, say).
+    pub notes: &'a [String],
 }
 
 /// The latest answer to one scenario under one run, compactly.
@@ -416,273 +290,6 @@ struct Answer {
 const UNPARSED: u32 = u32::MAX;
 const REFUSED: u32 = u32::MAX - 1;
 const ERROR: u32 = u32::MAX - 2;
-
-pub(crate) fn io_error(path: &Path, why: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(Code::Io, format!("cannot read `{}`: {why}", path.display()))
-        .path(path.display().to_string())
-}
-
-fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>, Diagnostic> {
-    let file =
-        std::fs::File::open(path).map_err(|e| io_error(path, e.to_string().to_lowercase()))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(io_error(path, "it is a directory"));
-    }
-    Ok(std::io::BufReader::with_capacity(1 << 20, file))
-}
-
-/// Reads a line into `buf` (cleared first); `false` at the end.
-fn next_line(
-    reader: &mut impl BufRead,
-    buf: &mut String,
-    path: &Path,
-    line: u64,
-) -> Result<bool, Diagnostic> {
-    let mut bytes = std::mem::take(buf).into_bytes();
-    let read = crate::input::read_line(reader, &mut bytes, crate::input::MAX_LINE);
-    *buf = String::from_utf8_lossy(&bytes).into_owned();
-    match read {
-        Ok(0) => Ok(false),
-        Ok(_) => Ok(true),
-        Err(e) => Err(io_error(
-            path,
-            format!("line {line}: {}", crate::input::why(&e)),
-        )),
-    }
-}
-
-/// A kind of JSON line that can be parsed borrowing from its bytes.
-pub(crate) trait Line {
-    /// The parsed line.
-    type Out<'a>: Send;
-    /// Parses one line.
-    fn parse(text: Text<'_>) -> Result<Self::Out<'_>, serde_json::Error>;
-}
-
-/// A line: text already known to be UTF-8 (parsed without checking it again), or bytes.
-#[derive(Clone, Copy)]
-pub(crate) enum Text<'a> {
-    /// Checked text.
-    Str(&'a str),
-    /// Unchecked bytes.
-    Bytes(&'a [u8]),
-}
-
-impl<'a> Text<'a> {
-    fn parse<T: Deserialize<'a>>(self) -> Result<T, serde_json::Error> {
-        match self {
-            Text::Str(s) => serde_json::from_str(s),
-            Text::Bytes(b) => serde_json::from_slice(b),
-        }
-    }
-
-    fn is_blank(&self) -> bool {
-        match self {
-            Text::Str(s) => s.bytes().all(|b| b.is_ascii_whitespace()),
-            Text::Bytes(b) => b.iter().all(u8::is_ascii_whitespace),
-        }
-    }
-}
-
-/// Bytes read at a time, cut at the last whole line.
-const BATCH_BYTES: usize = 8 << 20;
-
-/// Reads the JSON lines left in `reader` (after the header: the first is line 2) in
-/// batches, parses each batch on two threads, and hands the lines to `each` in order with
-/// their line numbers. Blank lines are skipped.
-pub(crate) fn each_line<L: Line>(
-    reader: &mut impl std::io::Read,
-    path: &Path,
-    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
-) -> Result<(), Diagnostic> {
-    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));
-    let mut carry: Vec<u8> = Vec::new();
-    let mut line_no = 1u64;
-    let mut at_end = false;
-    while !at_end {
-        buf.clear();
-        buf.append(&mut carry);
-        // Fill the batch (past a line longer than a batch, if need be).
-        let target = BATCH_BYTES.max(buf.len() + (1 << 20));
-        while buf.len() < target {
-            let start = buf.len();
-            buf.resize(start + (1 << 20), 0);
-            match reader.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    at_end = true;
-                    break;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    return Err(io_error(path, e.to_string().to_lowercase()));
-                }
-            }
-        }
-        // Whole lines only; the rest waits for the next batch.
-        let cut = if at_end {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None if buf.len() > crate::input::MAX_LINE => {
-                    return Err(io_error(
-                        path,
-                        format!(
-                            "line {}: {}",
-                            line_no + 1,
-                            crate::input::why(&crate::input::line_too_long(crate::input::MAX_LINE))
-                        ),
-                    ));
-                }
-                None => {
-                    carry = std::mem::take(&mut buf);
-                    continue;
-                }
-            }
-        };
-        carry.extend_from_slice(&buf[cut..]);
-        let chunk = &buf[..cut];
-        // The batch is checked as UTF-8 once, not string by string; a batch that is not
-        // (a torn or damaged line) is parsed as bytes, line by line.
-        let text = std::str::from_utf8(chunk).ok();
-        let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk)
-            .chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
-        {
-            line_no += 1;
-            let l = match text {
-                Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
-                None => Text::Bytes(&chunk[start..end]),
-            };
-            start = end + 1;
-            if !l.is_blank() {
-                lines.push((line_no, l));
-            }
-        }
-        consume_in_order::<L>(&lines, &mut each).map_err(|e| {
-            e.unwrap_or_else(|| io_error(path, "a parsing thread stopped unexpectedly"))
-        })?;
-    }
-    Ok(())
-}
-
-/// Lines parsed at a time by one thread.
-const PART_LINES: usize = 256;
-
-/// Parses `lines` in parts on two threads and hands them to `each` in order as they are
-/// ready: a second thread parses parts ahead, and this one, while the next part is not
-/// ready, parses a part itself. So parsing overlaps with what `each` does.
-fn consume_in_order<L: Line>(
-    lines: &[(u64, Text<'_>)],
-    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
-) -> Result<(), Option<Diagnostic>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Condvar, Mutex};
-    let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();
-    let slots: Vec<Mutex<Option<Parsed<'_, L>>>> = parts.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let ready = (Mutex::new(()), Condvar::new());
-    // Takes the next part nobody has taken and parses it into its slot; `false` when none
-    // is left.
-    let work = || -> bool {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(part) = parts.get(i) else {
-            return false;
-        };
-        let parsed = parse_part::<L>(part);
-        if let Ok(mut slot) = slots[i].lock() {
-            *slot = Some(parsed);
-        }
-        // Under the lock the consumer checks with, so no wake-up is lost.
-        let _guard = ready.0.lock();
-        ready.1.notify_all();
-        true
-    };
-    std::thread::scope(|scope| {
-        let helper = scope.spawn(|| while work() {});
-        let mut result = Ok(());
-        'parts: for slot in &slots {
-            loop {
-                let taken = slot.lock().map_err(|_| None)?.take();
-                if let Some(parsed) = taken {
-                    for (line, n) in parsed {
-                        if let Err(d) = each(line, n) {
-                            result = Err(Some(d));
-                            break 'parts;
-                        }
-                    }
-                    break;
-                }
-                if work() {
-                    continue;
-                }
-                // Every part is taken: wait for the helper to finish this one.
-                let guard = ready.0.lock().map_err(|_| None)?;
-                if slot.lock().map_err(|_| None)?.is_some() {
-                    continue;
-                }
-                drop(ready.1.wait(guard).map_err(|_| None)?);
-            }
-        }
-        // On an error, the helper takes no further part.
-        next.store(parts.len(), Ordering::Relaxed);
-        helper.join().map_err(|_| None)?;
-        result
-    })
-}
-
-type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
-
-fn parse_part<'a, L: Line>(part: &[(u64, Text<'a>)]) -> Parsed<'a, L> {
-    part.iter().map(|(n, l)| (L::parse(*l), *n)).collect()
-}
-
-fn header(line: &str, format: &str) -> Option<serde_json::Value> {
-    serde_json::from_str::<serde_json::Value>(line)
-        .ok()
-        .filter(|h| h.get("format").and_then(|f| f.as_str()) == Some(format))
-}
-
-/// A path recorded in a header, as written or, failing that, beside `near`.
-pub(crate) fn recorded_path(recorded: &str, near: &Path) -> PathBuf {
-    let as_written = PathBuf::from(recorded);
-    if as_written.exists() || as_written.is_absolute() {
-        return as_written;
-    }
-    match (near.parent(), as_written.file_name()) {
-        (Some(dir), Some(name)) if dir.join(name).exists() => dir.join(name),
-        _ => as_written,
-    }
-}
-
-/// Loads the framework a suite was expanded from (or `explicit`), for theory labels, the
-/// hierarchy and profiles; a note instead of an error when it cannot be.
-pub(crate) fn framework(
-    explicit: Option<&Path>,
-    suite_header: &serde_json::Value,
-    notes: &mut Vec<String>,
-) -> Option<crate::Loaded> {
-    match crate::eval::suite_framework(explicit, suite_header) {
-        Ok((_, loaded)) => Some(loaded),
-        // A suite that names no file (written by hand) simply has no framework.
-        Err(_)
-            if explicit.is_none() && suite_header.get("files").and_then(|f| f.get(0)).is_none() =>
-        {
-            None
-        }
-        Err(d) => {
-            notes.push(format!(
-                "{}, so theory labels, the hierarchy and profiles are left out ({})",
-                d.message,
-                d.help.as_deref().unwrap_or("give --framework FILE")
-            ));
-            None
-        }
-    }
-}
 
 /// A results journal, compactly: the latest answer per (run, scenario index).
 pub(crate) struct Journal {
@@ -707,15 +314,12 @@ enum Joined<'a> {
 }
 
 impl Journal {
-    /// Reads the journal at `path`.
-    pub fn read(path: &Path) -> Result<Journal, Diagnostic> {
-        let mut reader = open(path)?;
-        let mut buf = String::new();
-        next_line(&mut reader, &mut buf, path, 1)?;
-        let header = header(&buf, "results").ok_or_else(|| {
-            io_error(path, "its first line is not a results header")
-                .help("give a results file written by `quandary eval`")
-        })?;
+    /// Reads the journal.
+    pub fn read(input: Input<'_>) -> Result<Journal, Diagnostic> {
+        let mut file = ResultsFile::open(input)?;
+        let header = file.header.clone();
+        let path = file.name.clone();
+        let path = path.as_str();
         let mut runs: IndexSet<Option<String>, FxBuildHasher> = IndexSet::default();
         runs.insert(None);
         for s in header
@@ -732,7 +336,7 @@ impl Journal {
         let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
         let mut notes = Vec::new();
         let mut torn: Option<u64> = None;
-        each_line::<ResultLines>(&mut reader, path, |parsed, line_no| {
+        file.each_borrowed(|parsed, line_no| {
             if let Some(bad) = torn {
                 return Err(not_a_result(path, bad));
             }
@@ -787,7 +391,7 @@ impl Journal {
             notes.push(format!(
                 "line {line} of `{}` is torn (a run that was stopped) and is left out; running \
                  the same `quandary eval` again completes it",
-                path.display()
+                path
             ));
         }
         Ok(Journal {
@@ -800,7 +404,7 @@ impl Journal {
     }
 
     /// The run of `steer` (0, the plain run, for none).
-    pub fn run(&self, steer: Option<&str>, path: &Path) -> Result<usize, Diagnostic> {
+    pub fn run(&self, steer: Option<&str>, path: &str) -> Result<usize, Diagnostic> {
         match steer {
             None => Ok(0),
             Some(s) => self
@@ -815,24 +419,8 @@ impl Journal {
         self.answers.len()
     }
 
-    /// The suite the journal answers: `explicit`, or the one its header names.
-    pub fn suite_path(&self, explicit: Option<&Path>, path: &Path) -> Result<PathBuf, Diagnostic> {
-        match explicit {
-            Some(p) => Ok(p.to_path_buf()),
-            None => self
-                .header
-                .get("suite_file")
-                .and_then(|f| f.as_str())
-                .map(|f| recorded_path(f, path))
-                .ok_or_else(|| {
-                    io_error(path, "its header names no suite file")
-                        .help("give the suite with --suite FILE")
-                }),
-        }
-    }
-
     /// How run `run` answered the scenario `s` (whose id hashes to `id`).
-    fn join(&self, run: usize, s: &SuiteLine<'_>, id: u64) -> Joined<'_> {
+    fn join(&self, run: usize, s: &SuiteLineRef<'_>, id: u64) -> Joined<'_> {
         let Some(answer) = self.answers.get(&(run as u32, s.index)) else {
             return Joined::No;
         };
@@ -853,60 +441,17 @@ impl Journal {
     }
 }
 
-/// A suite file read line by line.
-pub(crate) struct SuiteFile {
-    reader: std::io::BufReader<std::fs::File>,
-    /// Where it is.
-    pub path: PathBuf,
-    /// Its header.
-    pub header: serde_json::Value,
-}
-
-impl SuiteFile {
-    /// Opens the suite at `path` and reads its header.
-    pub fn open(path: &Path) -> Result<SuiteFile, Diagnostic> {
-        let mut reader = open(path).map_err(|d| d.help("give the suite with --suite FILE"))?;
-        let mut buf = String::new();
-        next_line(&mut reader, &mut buf, path, 1)?;
-        let header = header(&buf, "suite").ok_or_else(|| {
-            io_error(path, "its first line is not a suite header")
-                .help("give the suite written by `quandary expand` that the results answer")
-        })?;
-        Ok(SuiteFile {
-            reader,
-            path: path.to_path_buf(),
-            header,
-        })
-    }
-
-    /// Calls `f` on every scenario with the hash of its id.
-    pub fn each(
-        &mut self,
-        mut f: impl FnMut(&SuiteLine<'_>, u64) -> Result<(), Diagnostic>,
-    ) -> Result<(), Diagnostic> {
-        let path = self.path.clone();
-        each_line::<SuiteLines>(&mut self.reader, &path, |parsed, line_no| {
-            let s = parsed.map_err(|e| {
-                io_error(&path, format!("line {line_no} is not a scenario: {e}"))
-                    .help("give the suite written by `quandary expand` that the results answer")
-            })?;
-            let id = xxh3_64(s.id.as_bytes());
-            f(&s, id)
-        })
-    }
-}
-
 /// The answers of one run, joined to the suite's scenarios: `f` gets each answered scenario
 /// and the position of the option chosen (`None` for a failed answer). Returns the journal's
 /// answers that belong to no scenario, and the journal's and the suite's notes.
 pub(crate) fn each_answer(
     journal: &Journal,
-    suite: &mut SuiteFile,
+    suite: &mut SuiteFile<'_>,
     run: usize,
-    mut f: impl FnMut(&SuiteLine<'_>, Option<usize>),
+    mut f: impl FnMut(&SuiteLineRef<'_>, Option<usize>),
 ) -> Result<u64, Diagnostic> {
     let mut matched = 0u64;
-    suite.each(|s, id| {
+    suite.each_borrowed(|s, id| {
         match journal.join(run, s, id) {
             Joined::No => {}
             Joined::Failed(_) => {
@@ -930,15 +475,14 @@ pub(crate) fn each_answer(
 
 impl Tally {
     /// Reads the journal and its suite.
-    pub fn read(sources: &Sources<'_>) -> Result<(Tally, Option<crate::Loaded>), Diagnostic> {
-        let results = sources.results;
-        let journal = Journal::read(results)?;
+    pub fn read(sources: &Sources<'_>) -> Result<Tally, Diagnostic> {
+        let journal = Journal::read(sources.results)?;
         let mut notes = journal.notes.clone();
-        let primary = journal.run(sources.steer, results)?;
-        let suite_path = journal.suite_path(sources.suite, results)?;
-        let mut suite = SuiteFile::open(&suite_path)?;
-        let loaded = framework(sources.framework, &suite.header, &mut notes);
-        let framework = loaded.as_ref().map(|l| &l.framework);
+        notes.extend(sources.notes.iter().cloned());
+        let primary = journal.run(sources.steer, &sources.results.name())?;
+        let mut suite = SuiteFile::open(sources.suite)?;
+        let suite_path = suite.name.clone();
+        let framework = sources.framework;
 
         let mut tally = Tally {
             catalog: Catalog::new(framework),
@@ -962,7 +506,7 @@ impl Tally {
         };
         let mut matched = 0u64;
         let mut scratch = Scratch::default();
-        suite.each(|s, id| {
+        suite.each_borrowed(|s, id| {
             let cluster = match tally.clusters.get_index_of(s.template.as_ref()) {
                 Some(c) => c,
                 None => tally.clusters.insert_full(s.template.as_ref().into()).0,
@@ -1000,14 +544,14 @@ impl Tally {
             Ok(())
         })?;
         tally.unmatched = journal.len() as u64 - matched;
-        Ok((tally, loaded))
+        Ok(tally)
     }
 
     /// Counts a question or stance line of the primary run.
     fn survey_line(
         &mut self,
         journal: &Journal,
-        s: &SuiteLine<'_>,
+        s: &SuiteLineRef<'_>,
         answer: &Answer,
         chosen: Option<usize>,
     ) {
@@ -1067,7 +611,7 @@ impl Tally {
         &mut self,
         run: usize,
         cluster: u32,
-        s: &SuiteLine<'_>,
+        s: &SuiteLineRef<'_>,
         answer: &Answer,
         chosen: Option<usize>,
         group: Option<(u64, bool)>,
@@ -1184,7 +728,7 @@ impl Tally {
         }
     }
 
-    fn keep_example(&mut self, s: &SuiteLine<'_>, chosen: usize, scratch: &Scratch) {
+    fn keep_example(&mut self, s: &SuiteLineRef<'_>, chosen: usize, scratch: &Scratch) {
         let mut wanted = false;
         let ex = &mut self.examples;
         let in_conflict = scratch
@@ -1254,23 +798,20 @@ struct Scratch {
     losers: Vec<u32>,
 }
 
-fn not_a_result(path: &Path, line: u64) -> Diagnostic {
-    io_error(path, format!("line {line} is not a result"))
+fn not_a_result(path: &str, line: u64) -> Diagnostic {
+    crate::formats::io_error(path, format!("line {line} is not a result"))
         .help("only a torn last line is left out; check the file was written by `quandary eval`")
 }
 
 fn unknown_steer(
-    path: &Path,
+    path: &str,
     steer: &str,
     runs: &IndexSet<Option<String>, FxBuildHasher>,
 ) -> Diagnostic {
     let names: Vec<&str> = runs.iter().flatten().map(String::as_str).collect();
     Diagnostic::new(
         Code::UnknownReference,
-        format!(
-            "`{}` holds no answers under the steer `{steer}`",
-            path.display()
-        ),
+        format!("`{}` holds no answers under the steer `{steer}`", path),
     )
     .help(
         match crate::suggest::similar(steer, names.iter().copied()) {

@@ -243,51 +243,7 @@ pub struct Map {
     pub span: Span,
 }
 
-/// The sort of a relation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RelationKind {
-    /// `conflict a <> b`: a symmetric tension.
-    Conflict,
-    /// `prefer a > b`: a priority claim.
-    Prefer,
-    /// `wiser a > b`: a moral-graph edge, `a` is wiser than `b` (in a context).
-    Wiser,
-}
-
-impl RelationKind {
-    /// The keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RelationKind::Conflict => "conflict",
-            RelationKind::Prefer => "prefer",
-            RelationKind::Wiser => "wiser",
-        }
-    }
-
-    /// The operator between the two sides.
-    pub fn operator(self) -> &'static str {
-        match self {
-            RelationKind::Conflict => "<>",
-            _ => ">",
-        }
-    }
-
-    /// The word introducing a context (`when` for prefer, `in` for wiser).
-    pub fn context_word(self) -> &'static str {
-        match self {
-            RelationKind::Wiser => "in",
-            _ => "when",
-        }
-    }
-
-    /// All kinds in a fixed order.
-    pub const ALL: [RelationKind; 3] = [
-        RelationKind::Conflict,
-        RelationKind::Prefer,
-        RelationKind::Wiser,
-    ];
-}
+pub use crate::model::RelationKind;
 
 /// `conflict a <> b`, `prefer a > b when ctx`, `wiser a > b in "ctx"`, each with an optional
 /// `weight` and `note`.

@@ -1,16 +1,64 @@
 //! The built-in adapters.
 
 mod command;
+#[cfg(feature = "openai")]
 pub mod openai;
 mod profile;
 mod random;
 mod replay;
+mod spec;
 
 pub use command::{Command, StderrSink, terminate_all as terminate_commands};
+#[cfg(feature = "openai")]
 pub use openai::{OpenAi, OpenAiOptions};
 pub use profile::Profile;
 pub use random::Random;
 pub use replay::Replay;
+pub use spec::{AdapterSpec, Built, KINDS};
+
+/// Which readings of an answer to make, and which one decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Ask for `top_logprobs` and choose by them (falling back to parsing the text when they
+    /// name no option).
+    Logprobs,
+    /// Parse the answer text only; no logprobs are asked for.
+    Parse,
+    /// Both readings; the logprobs one decides when there is one.
+    #[default]
+    Both,
+}
+
+impl Mode {
+    /// Its name: `logprobs`, `parse` or `both`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Logprobs => "logprobs",
+            Mode::Parse => "parse",
+            Mode::Both => "both",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "logprobs" => Ok(Mode::Logprobs),
+            "parse" => Ok(Mode::Parse),
+            "both" => Ok(Mode::Both),
+            other => Err(format!(
+                "`{other}` is not a mode: the modes are logprobs, parse and both"
+            )),
+        }
+    }
+}
 
 /// A seeded stream for one request: the same (seed, scenario, steer) always draws the same.
 pub(crate) fn stream(
@@ -20,7 +68,7 @@ pub(crate) fn stream(
     what: &str,
 ) -> rand_chacha::ChaCha8Rng {
     let key = format!("{what}\u{1f}{scenario}\u{1f}{}", steer.unwrap_or(""));
-    crate::expand::rng::fixed(seed, &key)
+    crate::rng::fixed(seed, &key)
 }
 
 /// The shortest part of a secret that is hidden on its own: shorter fragments are too

@@ -57,49 +57,7 @@ const EXCERPT: usize = 500;
 /// The largest response body read.
 const MAX_BODY: u64 = 16 << 20;
 
-/// Which readings of an answer to make, and which one decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Ask for `top_logprobs` and choose by them (falling back to parsing the text when they
-    /// name no option).
-    Logprobs,
-    /// Parse the answer text only; no logprobs are asked for.
-    Parse,
-    /// Both readings; the logprobs one decides when there is one.
-    #[default]
-    Both,
-}
-
-impl Mode {
-    /// Its name: `logprobs`, `parse` or `both`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Logprobs => "logprobs",
-            Mode::Parse => "parse",
-            Mode::Both => "both",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
-        match s {
-            "logprobs" => Ok(Mode::Logprobs),
-            "parse" => Ok(Mode::Parse),
-            "both" => Ok(Mode::Both),
-            other => Err(format!(
-                "`{other}` is not a mode: the modes are logprobs, parse and both"
-            )),
-        }
-    }
-}
+pub use super::Mode;
 
 /// How to reach the endpoint and what to ask it.
 #[derive(Clone)]

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::eval::{Adapter, AdapterError, Decision, Request};
-use crate::expand::rng;
 use crate::model::{Framework, ProfileId, ValueId};
+use crate::rng;
 
 /// A value-system agent built from a `profile` block.
 #[derive(Clone, Debug)]
@@ -35,35 +35,7 @@ impl Profile {
     /// Moral Foundations weighs DailyDilemmas values through their mapping.
     pub fn new(framework: &Framework, profile: ProfileId, temperature: f64, seed: u64) -> Self {
         let p = &framework.profiles[profile.index()];
-        let explicit: HashMap<ValueId, f64> = p.weights.iter().copied().collect();
-        let own = |v: ValueId| -> Option<f64> {
-            std::iter::once(v)
-                .chain(framework.ancestors(v))
-                .find_map(|x| explicit.get(&x).copied())
-        };
-        let mut targets: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
-        for m in &framework.mappings {
-            targets
-                .entry(m.value)
-                .or_default()
-                .extend(m.targets.iter().copied());
-        }
-        let mut weights = HashMap::new();
-        for i in 0..framework.values.len() {
-            let v = ValueId(i as u32);
-            let weight = own(v).or_else(|| {
-                let mapped: Vec<f64> = std::iter::once(v)
-                    .chain(framework.ancestors(v))
-                    .filter_map(|x| targets.get(&x))
-                    .flatten()
-                    .filter_map(|&t| own(t))
-                    .collect();
-                (!mapped.is_empty()).then(|| mapped.iter().sum::<f64>() / mapped.len() as f64)
-            });
-            if let Some(w) = weight {
-                weights.insert(framework.qualified_value(v), w);
-            }
-        }
+        let weights = framework.profile_weights(profile);
         Profile {
             name: format!("{}.{}", framework.module(p.module).display_id(), p.id),
             weights,

@@ -1,7 +1,7 @@
 //! `random`: a seeded baseline that picks uniformly.
 
 use crate::eval::{Adapter, AdapterError, Decision, Request};
-use crate::expand::rng;
+use crate::rng;
 
 /// Picks an option uniformly at random, the same one every time for a given seed,
 /// scenario and steer.

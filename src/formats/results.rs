@@ -1,17 +1,72 @@
-//! The results journal: a JSON Lines file written one decision at a time. Reopening it
-//! resumes the run: the decisions it holds are not asked again, and a last line torn by a
-//! killed process is dropped.
+//! The results journal `quandary eval` writes: a header line (`"format":"results"`: the
+//! suite answered, the adapter's fingerprint, the presentation, the steers), then one
+//! [`Record`] per answer, appended as it arrives. Reopening a journal resumes its run: what
+//! it holds is not asked again, and a last line torn by a killed process is dropped. This
+//! module writes journals ([`Journal`], under a [`Lock`]) and reads them: whole records
+//! ([`ResultsFile::each`]), or borrowed from the text in batches.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
+
+use super::suite::Name;
+use super::{Input, Line, Text, first_line};
 use crate::diagnostic::{Code, Diagnostic};
 
-use super::Record;
+/// One result line.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// The scenario's id.
+    pub scenario: String,
+    /// The scenario's index in the suite.
+    pub index: u64,
+    /// Its twin group.
+    #[serde(default)]
+    pub twin_group: Option<String>,
+    /// The steer, if any.
+    #[serde(default)]
+    pub steer: Option<String>,
+    /// The chosen action's id, or `unparsed`, `refused` or `error`.
+    pub choice: String,
+    /// The chosen option's position among those shown (0-based).
+    #[serde(default)]
+    pub position: Option<usize>,
+    /// The actions in the order shown.
+    #[serde(default)]
+    pub order: Vec<String>,
+    /// Probabilities per action id, when known.
+    #[serde(default)]
+    pub probabilities: Option<indexmap::IndexMap<String, f64>>,
+    /// Other readings of the answer (method → action id or failure).
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub readings: indexmap::IndexMap<String, String>,
+    /// The raw answer, or the error message.
+    #[serde(default)]
+    pub raw: Option<String>,
+    /// Milliseconds the decision took.
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Prompt and completion tokens.
+    #[serde(default)]
+    pub tokens: Tokens,
+    /// Requests made.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Token counts.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tokens {
+    /// Prompt tokens.
+    pub prompt: Option<u64>,
+    /// Completion tokens.
+    pub completion: Option<u64>,
+}
 
 /// An open results file, locked for as long as it is open.
 pub struct Journal {
@@ -417,4 +472,164 @@ impl Journal {
             .help("check the free space; run the same command again to resume")
         })
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecordRef<'a> {
+    #[serde(borrow)]
+    pub scenario: Cow<'a, str>,
+    pub index: u64,
+    #[serde(borrow, default)]
+    pub steer: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub choice: Cow<'a, str>,
+    #[serde(default)]
+    pub position: Option<u64>,
+    #[serde(borrow, default)]
+    pub readings: Option<Readings<'a>>,
+    #[serde(borrow, default)]
+    pub probabilities: Option<Probabilities<'a>>,
+}
+
+/// A JSON object of probabilities per action, kept as its pairs, keys borrowed.
+pub(crate) struct Probabilities<'a>(pub Vec<(Name<'a>, f64)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
+            type Value = Probabilities<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of probabilities per action")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(2));
+                while let Some((k, v)) = map.next_entry::<Name<'de>, f64>()? {
+                    out.push((k, v));
+                }
+                Ok(Probabilities(out))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Readings<'a> {
+    #[serde(borrow, default)]
+    pub logprobs: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub parse: Option<Cow<'a, str>>,
+}
+
+/// Borrowed result lines, for the batched reader.
+pub(crate) struct RecordLines;
+
+impl Line for RecordLines {
+    type Out<'a> = RecordRef<'a>;
+    fn parse(text: Text<'_>) -> Result<RecordRef<'_>, serde_json::Error> {
+        text.parse()
+    }
+}
+
+fn results_error(name: &str, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(Code::Io, format!("cannot read the results `{name}`: {why}")).path(name)
+}
+
+/// Checks the first line of a results file and returns its header.
+fn check_header(name: &str, first: &[u8]) -> Result<serde_json::Value, Diagnostic> {
+    let header: Option<serde_json::Value> = serde_json::from_slice(first).ok();
+    match header
+        .as_ref()
+        .and_then(|h| h.get("format"))
+        .and_then(serde_json::Value::as_str)
+    {
+        Some("results") => Ok(header.unwrap_or_default()),
+        Some("suite") => Err(Diagnostic::new(
+            Code::Io,
+            format!("`{name}` is a suite, not a results file"),
+        )
+        .path(name)
+        .help(format!(
+            "give the results of a run on it: `quandary eval {name}` writes them"
+        ))),
+        _ => Err(
+            results_error(name, "its first line is not a results header")
+                .help("give a results file written by `quandary eval`"),
+        ),
+    }
+}
+
+/// A results file opened for reading: its header read and checked.
+pub struct ResultsFile<'a> {
+    reader: Box<dyn std::io::BufRead + Send + 'a>,
+    /// How messages name it.
+    pub name: String,
+    /// Its header.
+    pub header: serde_json::Value,
+}
+
+impl<'a> ResultsFile<'a> {
+    /// Opens the results and reads their header.
+    pub fn open(input: Input<'a>) -> Result<ResultsFile<'a>, Diagnostic> {
+        let name = input.name();
+        let mut reader = input.open()?;
+        let first = first_line(&mut reader, &name)?;
+        let header = check_header(&name, &first)?;
+        Ok(ResultsFile {
+            reader,
+            name,
+            header,
+        })
+    }
+
+    /// Calls `f` on every result, borrowed, with its line number; the lines are parsed in
+    /// batches on two threads. A line that is not a result comes as an error, for the caller
+    /// to decide (only a torn last line may be left out).
+    pub(crate) fn each_borrowed(
+        &mut self,
+        each: impl FnMut(Result<RecordRef<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let name = self.name.clone();
+        super::each_line::<RecordLines>(&mut self.reader, &name, each)
+    }
+
+    /// Calls `f` on every result, whole, in order.
+    pub fn each(
+        self,
+        mut f: impl FnMut(Record) -> Result<(), Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let name = self.name.clone();
+        let mut lines = crate::input::Lines::numbered_from(self.reader, 2);
+        loop {
+            let (n, line) = match lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let n = lines.number();
+                    return Err(results_error(
+                        &name,
+                        format!("line {n}: {}", crate::input::why(&e)),
+                    ));
+                }
+            };
+            if crate::input::is_blank(line) {
+                continue;
+            }
+            let record: Record = serde_json::from_slice(line).map_err(|e| {
+                results_error(&name, format!("line {n} is not a result: {e}"))
+                    .help("run the same `quandary eval` again: it drops a torn last line")
+            })?;
+            f(record)?;
+        }
+    }
+}
+
+/// The header of a results file; a file that is not one (a suite, say) is a diagnostic
+/// saying what it is.
+pub fn read_header(input: Input<'_>) -> Result<serde_json::Value, Diagnostic> {
+    Ok(ResultsFile::open(input)?.header)
 }

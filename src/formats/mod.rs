@@ -1,0 +1,262 @@
+//! The files quandary writes and reads, each with one owner: the suite (`suite`: a header
+//! line, then one scenario, question or stance line each) and the results journal
+//! (`results`: a header line, then one answer each). Each module has the typed lines, the
+//! one reader (owned lines, or borrowed lines parsed in batches on two threads) and the one
+//! writer of its format. Every reader takes an [`Input`]: a file, or bytes in memory.
+
+pub mod results;
+pub mod suite;
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::diagnostic::{Code, Diagnostic};
+
+/// Where a file's bytes come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// A file.
+    Path(&'a Path),
+    /// Bytes in memory, with the name messages give them.
+    Bytes(&'a str, &'a [u8]),
+}
+
+impl<'a> Input<'a> {
+    /// How messages name it: the path, or the name given.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Bytes(name, _) => (*name).to_string(),
+        }
+    }
+
+    /// The path, when it is a file.
+    pub fn path(&self) -> Option<&'a Path> {
+        match self {
+            Input::Path(p) => Some(p),
+            Input::Bytes(..) => None,
+        }
+    }
+
+    /// A reader from its start.
+    pub fn open(&self) -> Result<Box<dyn BufRead + Send + 'a>, Diagnostic> {
+        match *self {
+            Input::Bytes(_, bytes) => Ok(Box::new(bytes)),
+            Input::Path(path) => {
+                let file = std::fs::File::open(path)
+                    .map_err(|e| io_error(&self.name(), crate::input::why(&e)))?;
+                if file.metadata().is_ok_and(|m| m.is_dir()) {
+                    return Err(io_error(&self.name(), "it is a directory"));
+                }
+                Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))
+            }
+        }
+    }
+}
+
+/// `cannot read `NAME`: WHY`, about the file `name`.
+pub(crate) fn io_error(name: &str, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(Code::Io, format!("cannot read `{name}`: {why}")).path(name)
+}
+
+/// The first line of `reader`, without its line ending (empty for an empty file).
+pub(crate) fn first_line(reader: &mut dyn BufRead, name: &str) -> Result<Vec<u8>, Diagnostic> {
+    let mut buf = Vec::new();
+    crate::input::read_line(reader, &mut buf, crate::input::MAX_LINE)
+        .map_err(|e| io_error(name, format!("line 1: {}", crate::input::why(&e))))?;
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(buf)
+}
+
+/// A kind of JSON line that can be parsed borrowing from its bytes.
+pub(crate) trait Line {
+    /// The parsed line.
+    type Out<'a>: Send;
+    /// Parses one line.
+    fn parse(text: Text<'_>) -> Result<Self::Out<'_>, serde_json::Error>;
+}
+
+/// A line: text already known to be UTF-8 (parsed without checking it again), or bytes.
+#[derive(Clone, Copy)]
+pub(crate) enum Text<'a> {
+    /// Checked text.
+    Str(&'a str),
+    /// Unchecked bytes.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Text<'a> {
+    pub(crate) fn parse<T: Deserialize<'a>>(self) -> Result<T, serde_json::Error> {
+        match self {
+            Text::Str(s) => serde_json::from_str(s),
+            Text::Bytes(b) => serde_json::from_slice(b),
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        match self {
+            Text::Str(s) => s.bytes().all(|b| b.is_ascii_whitespace()),
+            Text::Bytes(b) => b.iter().all(u8::is_ascii_whitespace),
+        }
+    }
+}
+
+/// Bytes read at a time, cut at the last whole line.
+const BATCH_BYTES: usize = 8 << 20;
+
+/// Reads the JSON lines left in `reader` (after the header: the first is line 2) in
+/// batches, parses each batch on two threads, and hands the lines to `each` in order with
+/// their line numbers. Blank lines are skipped.
+pub(crate) fn each_line<L: Line>(
+    reader: &mut (impl std::io::Read + ?Sized),
+    path: &str,
+    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line_no = 1u64;
+    let mut at_end = false;
+    while !at_end {
+        buf.clear();
+        buf.append(&mut carry);
+        // Fill the batch (past a line longer than a batch, if need be).
+        let target = BATCH_BYTES.max(buf.len() + (1 << 20));
+        while buf.len() < target {
+            let start = buf.len();
+            buf.resize(start + (1 << 20), 0);
+            match reader.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    return Err(io_error(path, e.to_string().to_lowercase()));
+                }
+            }
+        }
+        // Whole lines only; the rest waits for the next batch.
+        let cut = if at_end {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None if buf.len() > crate::input::MAX_LINE => {
+                    return Err(io_error(
+                        path,
+                        format!(
+                            "line {}: {}",
+                            line_no + 1,
+                            crate::input::why(&crate::input::line_too_long(crate::input::MAX_LINE))
+                        ),
+                    ));
+                }
+                None => {
+                    carry = std::mem::take(&mut buf);
+                    continue;
+                }
+            }
+        };
+        carry.extend_from_slice(&buf[cut..]);
+        let chunk = &buf[..cut];
+        // The batch is checked as UTF-8 once, not string by string; a batch that is not
+        // (a torn or damaged line) is parsed as bytes, line by line.
+        let text = std::str::from_utf8(chunk).ok();
+        let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk)
+            .chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
+        {
+            line_no += 1;
+            let l = match text {
+                Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
+                None => Text::Bytes(&chunk[start..end]),
+            };
+            start = end + 1;
+            if !l.is_blank() {
+                lines.push((line_no, l));
+            }
+        }
+        consume_in_order::<L>(&lines, &mut each).map_err(|e| {
+            e.unwrap_or_else(|| io_error(path, "a parsing thread stopped unexpectedly"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Lines parsed at a time by one thread.
+const PART_LINES: usize = 256;
+
+/// Parses `lines` in parts on two threads and hands them to `each` in order as they are
+/// ready: a second thread parses parts ahead, and this one, while the next part is not
+/// ready, parses a part itself. So parsing overlaps with what `each` does.
+fn consume_in_order<L: Line>(
+    lines: &[(u64, Text<'_>)],
+    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+) -> Result<(), Option<Diagnostic>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();
+    let slots: Vec<Mutex<Option<Parsed<'_, L>>>> = parts.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let ready = (Mutex::new(()), Condvar::new());
+    // Takes the next part nobody has taken and parses it into its slot; `false` when none
+    // is left.
+    let work = || -> bool {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(part) = parts.get(i) else {
+            return false;
+        };
+        let parsed = parse_part::<L>(part);
+        if let Ok(mut slot) = slots[i].lock() {
+            *slot = Some(parsed);
+        }
+        // Under the lock the consumer checks with, so no wake-up is lost.
+        let _guard = ready.0.lock();
+        ready.1.notify_all();
+        true
+    };
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| while work() {});
+        let mut result = Ok(());
+        'parts: for slot in &slots {
+            loop {
+                let taken = slot.lock().map_err(|_| None)?.take();
+                if let Some(parsed) = taken {
+                    for (line, n) in parsed {
+                        if let Err(d) = each(line, n) {
+                            result = Err(Some(d));
+                            break 'parts;
+                        }
+                    }
+                    break;
+                }
+                if work() {
+                    continue;
+                }
+                // Every part is taken: wait for the helper to finish this one.
+                let guard = ready.0.lock().map_err(|_| None)?;
+                if slot.lock().map_err(|_| None)?.is_some() {
+                    continue;
+                }
+                drop(ready.1.wait(guard).map_err(|_| None)?);
+            }
+        }
+        // On an error, the helper takes no further part.
+        next.store(parts.len(), Ordering::Relaxed);
+        helper.join().map_err(|_| None)?;
+        result
+    })
+}
+
+type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
+
+fn parse_part<'a, L: Line>(part: &[(u64, Text<'a>)]) -> Parsed<'a, L> {
+    part.iter().map(|(n, l)| (L::parse(*l), *n)).collect()
+}

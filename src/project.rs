@@ -1,0 +1,653 @@
+//! The pipeline as a library type: a [`Project`] loads and checks its sources once, and from
+//! it every phase runs — find a suite, profile, prompt or steer by name, expand, build an
+//! adapter, evaluate, report — on files or on bytes in memory. The command-line tool is a
+//! client of this module and nothing more; a [`RunFolder`] is what `quandary run` keeps.
+//!
+//! ```
+//! use quandary::Project;
+//! use quandary::eval::adapters::AdapterSpec;
+//! use quandary::eval::Settings;
+//! use quandary::expand::Options;
+//!
+//! let project = Project::load_str(
+//!     "clinic.qd",
+//!     r#"
+//!     value care "Care"
+//!     value loyalty "Loyalty"
+//!     conflict care <> loyalty
+//!     scenario visit "A visit" {
+//!       pick a, b from conflicts()
+//!       text "Choose {{ a.label }} or {{ b.label }}."
+//!       action first { upholds a }
+//!       action second { upholds b }
+//!     }
+//!     suite night { count 4 }
+//!     profile carer { care 0.9  loyalty 0.2 }
+//!     "#,
+//! );
+//! assert!(!project.has_errors(), "{:?}", project.diagnostics());
+//! let suite = project.expand_to_vec(project.suite(None)?, &Options::default())?;
+//! let adapter = project.adapter(&AdapterSpec::default())?;
+//! let results = project.evaluate(&suite, adapter.adapter.as_ref(), &Settings::default())?;
+//! let report = project.report(&suite, &results, None, &Default::default())?;
+//! let care = report.values.iter().find(|v| v.value == "clinic.care").map(|v| v.selected);
+//! assert_eq!(care, Some(4));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::adapters::{AdapterSpec, Built};
+use crate::eval::present::Labels;
+use crate::eval::{self, Adapter, Outcome, Presentation, Settings, Steer};
+use crate::expand::{self, Expansion};
+use crate::formats::Input;
+use crate::load::{self, Loaded};
+use crate::model::{Framework, SuiteId};
+use crate::report::{self, Report};
+use crate::resolve::Loader;
+use crate::source::SourceMap;
+
+/// Sources loaded and checked once, and every phase of the pipeline on them.
+#[derive(Debug)]
+pub struct Project {
+    loaded: Loaded,
+    /// How messages name the sources: the first file given.
+    name: String,
+}
+
+impl Project {
+    /// Loads, resolves and checks the file at `path` and what it imports.
+    pub fn load(path: impl AsRef<Path>) -> Project {
+        let path = path.as_ref();
+        Project::from_loaded(load::load_path(path), path.display().to_string())
+    }
+
+    /// Loads source text that has no file on disk, named `name`.
+    pub fn load_str(name: &str, text: &str) -> Project {
+        Project::from_loaded(load::load_str(name, text), name.to_string())
+    }
+
+    /// Loads `paths` through `loader`.
+    pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Project {
+        let name = paths
+            .first()
+            .map_or_else(String::new, |p| p.as_ref().display().to_string());
+        Project::from_loaded(load::load_with(loader, paths), name)
+    }
+
+    /// A project of sources already loaded.
+    pub fn from_loaded(loaded: Loaded, name: String) -> Project {
+        Project { loaded, name }
+    }
+
+    /// The resolved model.
+    pub fn framework(&self) -> &Framework {
+        &self.loaded.framework
+    }
+
+    /// The files read.
+    pub fn sources(&self) -> &SourceMap {
+        &self.loaded.sources
+    }
+
+    /// Every error and warning of loading and checking.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.loaded.diagnostics
+    }
+
+    /// Leaves out the diagnostics with `code` (a command that judges them itself).
+    pub fn forget(&mut self, code: Code) {
+        self.loaded.diagnostics.retain(|d| d.code != code);
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.loaded.has_errors()
+    }
+
+    /// How messages name the sources.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What was loaded.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// The suite named `name` among the first file's suites, or its first suite; a
+    /// misspelt name gets a suggestion.
+    pub fn suite(&self, name: Option<&str>) -> Result<SuiteId, Diagnostic> {
+        let f = self.framework();
+        let suites = &f.root_module().suites;
+        let names: Vec<&str> = suites
+            .iter()
+            .map(|s| f.suites[s.index()].id.as_str())
+            .collect();
+        let found = match name {
+            Some(name) => suites
+                .iter()
+                .zip(&names)
+                .find(|(_, n)| **n == name)
+                .map(|(s, _)| *s),
+            None => suites.first().copied(),
+        };
+        found.ok_or_else(|| {
+            let message = match name {
+                Some(name) => format!("no suite `{name}` in `{}`", self.name),
+                None => format!("`{}` declares no suite", self.name),
+            };
+            let help = match (name, names.is_empty()) {
+                (_, true) => "declare one: `suite id \"label\" { seed 1  count 100 }`".to_string(),
+                (Some(n), false) => match crate::suggest::similar(n, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the suites are {}", names.join(", ")),
+                },
+                (None, false) => String::new(),
+            };
+            Diagnostic::new(Code::InvalidSetting, message)
+                .path(self.name.clone())
+                .help(help)
+        })
+    }
+
+    /// An expansion of `suite`.
+    pub fn expansion(
+        &self,
+        suite: SuiteId,
+        options: &expand::Options,
+    ) -> Result<Expansion<'_>, Vec<Diagnostic>> {
+        Expansion::new(self.framework(), self.sources(), suite, options)
+    }
+
+    /// `suite` expanded into a suite file's bytes, in memory.
+    pub fn expand_to_vec(
+        &self,
+        suite: SuiteId,
+        options: &expand::Options,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let expansion = self.expansion(suite, options).map_err(first)?;
+        let mut out = Vec::new();
+        expansion.run(&mut out, options, &mut |_, _| {})?;
+        Ok(out)
+    }
+
+    /// How scenarios are shown: the prompt named `prompt`, or the framework's first prompt,
+    /// or the default layout with `labels`.
+    pub fn presentation(
+        &self,
+        prompt: Option<&str>,
+        labels: Labels,
+    ) -> Result<Presentation, Diagnostic> {
+        presentation(Some(self.framework()), prompt, labels)
+    }
+
+    /// The steers and constitutions named (`all`: every one), in the order asked, each once.
+    pub fn steers(&self, names: &[String]) -> Result<Vec<Steer>, Diagnostic> {
+        steers(self.framework(), names)
+    }
+
+    /// The adapter `spec` names; `profile` takes its profile from this project.
+    pub fn adapter(&self, spec: &AdapterSpec) -> Result<Built, Diagnostic> {
+        spec.build(Some(self.framework()), &self.name)
+    }
+
+    /// Asks every scenario of a suite file's bytes (`suite`) under `settings`, in memory:
+    /// the results journal's bytes.
+    pub fn evaluate(
+        &self,
+        suite: &[u8],
+        adapter: &dyn Adapter,
+        settings: &Settings,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let (journal, _) = eval::run_in_memory(suite, adapter, settings)?;
+        Ok(journal)
+    }
+
+    /// A report on results (`results`, a journal's bytes) answering `suite` (a suite file's
+    /// bytes), with this project's framework, on the run under `steer`.
+    pub fn report(
+        &self,
+        suite: &[u8],
+        results: &[u8],
+        steer: Option<&str>,
+        options: &report::Options,
+    ) -> Result<Report, Diagnostic> {
+        report::report(
+            &report::Sources {
+                results: Input::Bytes("results", results),
+                suite: Input::Bytes("suite", suite),
+                framework: Some(self.framework()),
+                steer,
+                notes: &[],
+            },
+            options,
+        )
+    }
+}
+
+/// The first of `diagnostics` (an expansion's errors come as a list).
+fn first(mut diagnostics: Vec<Diagnostic>) -> Diagnostic {
+    if diagnostics.is_empty() {
+        return Diagnostic::new(Code::Io, "the suite cannot be expanded");
+    }
+    diagnostics.swap_remove(0)
+}
+
+/// The presentation `prompt` names in `framework` (or its first prompt), else the default
+/// layout with `labels`.
+pub fn presentation(
+    framework: Option<&Framework>,
+    prompt: Option<&str>,
+    labels: Labels,
+) -> Result<Presentation, Diagnostic> {
+    let plain = Presentation {
+        labels,
+        ..Presentation::default()
+    };
+    let Some(f) = framework else {
+        return Ok(plain);
+    };
+    Ok(match prompt {
+        Some(name) => match f.prompts.iter().find(|p| p.id == name) {
+            Some(p) => Presentation::from_prompt(p),
+            None => {
+                let names: Vec<&str> = f.prompts.iter().map(|p| p.id.as_str()).collect();
+                return Err(Diagnostic::new(
+                    Code::UnknownReference,
+                    format!("no prompt `{name}` in the suite's framework"),
+                )
+                .help(match crate::suggest::similar(name, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if names.is_empty() => "declare one: `prompt id { system \"…\" }`".into(),
+                    None => format!("the prompts are {}", names.join(", ")),
+                }));
+            }
+        },
+        None => f.prompts.first().map_or(plain, Presentation::from_prompt),
+    })
+}
+
+/// The steers and constitutions `names` names in `framework` (`all`: every one), in the
+/// order asked, each once.
+pub fn steers(framework: &Framework, names: &[String]) -> Result<Vec<Steer>, Diagnostic> {
+    let f = framework;
+    let mut steers: Vec<Steer> = Vec::new();
+    for name in names {
+        let chosen: Vec<&crate::model::Steer> = if name == "all" {
+            f.steers.iter().collect()
+        } else {
+            f.steers.iter().filter(|s| s.id == *name).collect()
+        };
+        if chosen.is_empty() {
+            let names: Vec<&str> = f.steers.iter().map(|s| s.id.as_str()).collect();
+            return Err(Diagnostic::new(
+                Code::UnknownReference,
+                format!("no steer or constitution `{name}` in the suite's framework"),
+            )
+            .help(match crate::suggest::similar(name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if names.is_empty() => "declare one: `steer id { system \"…\" }`".into(),
+                None => format!("the steers are {} (or `all`)", names.join(", ")),
+            }));
+        }
+        for s in chosen {
+            if !steers.iter().any(|x| x.id == s.id) {
+                steers.push(Steer {
+                    id: s.id.clone(),
+                    system: s.system.clone(),
+                });
+            }
+        }
+    }
+    Ok(steers)
+}
+
+/// The framework a suite was expanded from — `explicit`, or the first file its header
+/// names — loaded, for profiles, prompts, steers, theory labels and the hierarchy. Returns
+/// the file and the project.
+pub fn suite_project(
+    explicit: Option<&Path>,
+    header: &Value,
+) -> Result<(PathBuf, Project), Diagnostic> {
+    let file = match explicit {
+        Some(f) => f.to_path_buf(),
+        None => header
+            .get("files")
+            .and_then(|f| f.get(0))
+            .and_then(|f| f.as_str())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                Diagnostic::new(Code::Io, "the suite's header names no source file")
+                    .help("give the framework with --framework FILE")
+            })?,
+    };
+    if !file.is_file() {
+        let what = if file.is_dir() {
+            "is a directory"
+        } else {
+            "is not found"
+        };
+        let help = if explicit.is_some() {
+            "check the path given with --framework"
+        } else {
+            "the suite's header names the files it was expanded from: run from the folder it \
+             was expanded in, or give the framework with --framework FILE"
+        };
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!("the framework `{}` {what}", file.display()),
+        )
+        .path(file.display().to_string())
+        .help(help));
+    }
+    let project = Project::load(&file);
+    if project.has_errors() {
+        return Err(
+            Diagnostic::new(Code::Io, format!("`{}` has errors", file.display()))
+                .help(format!("run `quandary check {}`", file.display())),
+        );
+    }
+    Ok((file, project))
+}
+
+/// A path recorded in a header, as written or, failing that, beside `near`.
+pub fn recorded_path(recorded: &str, near: &Path) -> PathBuf {
+    let as_written = PathBuf::from(recorded);
+    if as_written.exists() || as_written.is_absolute() {
+        return as_written;
+    }
+    match (near.parent(), as_written.file_name()) {
+        (Some(dir), Some(name)) if dir.join(name).exists() => dir.join(name),
+        _ => as_written,
+    }
+}
+
+/// What a report on the results file at `results` reads besides it: the suite (`explicit`,
+/// or the one its header names) and its framework (`framework`, or the suite's first file),
+/// with a note instead of the framework when it cannot be loaded.
+pub struct ReportInputs {
+    /// The suite the results answer.
+    pub suite: PathBuf,
+    /// Its framework, loaded.
+    pub project: Option<Project>,
+    /// What the reader should know (a framework that could not be loaded).
+    pub notes: Vec<String>,
+}
+
+impl ReportInputs {
+    /// Finds the inputs of a report on `results`.
+    pub fn find(
+        results: &Path,
+        suite: Option<&Path>,
+        framework: Option<&Path>,
+    ) -> Result<ReportInputs, Diagnostic> {
+        let suite = match suite {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let header = crate::formats::results::read_header(Input::Path(results))?;
+                header
+                    .get("suite_file")
+                    .and_then(Value::as_str)
+                    .map(|f| recorded_path(f, results))
+                    .ok_or_else(|| {
+                        crate::formats::io_error(
+                            &results.display().to_string(),
+                            "its header names no suite file",
+                        )
+                        .help("give the suite with --suite FILE")
+                    })?
+            }
+        };
+        let mut notes = Vec::new();
+        // A suite that cannot be read is reported when the report reads it.
+        let header = crate::formats::suite::read_header(Input::Path(&suite)).ok();
+        let project = match header {
+            None => None,
+            Some(header) => match suite_project(framework, &header) {
+                Ok((_, p)) => Some(p),
+                // A suite that names no file (written by hand) simply has no framework.
+                Err(_)
+                    if framework.is_none()
+                        && header.get("files").and_then(|f| f.get(0)).is_none() =>
+                {
+                    None
+                }
+                Err(d) => {
+                    notes.push(format!(
+                        "{}, so theory labels, the hierarchy and profiles are left out ({})",
+                        d.message,
+                        d.help.as_deref().unwrap_or("give --framework FILE")
+                    ));
+                    None
+                }
+            },
+        };
+        Ok(ReportInputs {
+            suite,
+            project,
+            notes,
+        })
+    }
+
+    /// The report's sources: `results` with these inputs, on the run under `steer`.
+    pub fn sources<'a>(&'a self, results: &'a Path, steer: Option<&'a str>) -> report::Sources<'a> {
+        report::Sources {
+            results: Input::Path(results),
+            suite: Input::Path(&self.suite),
+            framework: self.project.as_ref().map(Project::framework),
+            steer,
+            notes: &self.notes,
+        }
+    }
+}
+
+/// A run folder (`quandary run`): the suite expanded into `suite.jsonl`, its answers in
+/// `results.jsonl`, the report beside them. Opening one for a suite expands it, unless the
+/// folder holds that very suite already (a resumed run); a folder holding another suite's
+/// results is refused.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+/// What opening a run folder did with the suite.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expanded {
+    /// The folder held this suite already.
+    Kept,
+    /// The suite was expanded: this many scenarios.
+    Written(u64),
+}
+
+impl RunFolder {
+    /// The folder at `dir` (created if need be).
+    pub fn create(dir: impl Into<PathBuf>) -> Result<RunFolder, Diagnostic> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot create the run folder `{}`: {}",
+                    dir.display(),
+                    crate::input::why(&e)
+                ),
+            )
+            .path(dir.display().to_string())
+            .help("give a writable run folder with -o DIR")
+        })?;
+        Ok(RunFolder { dir })
+    }
+
+    /// The suite file.
+    pub fn suite(&self) -> PathBuf {
+        self.dir.join("suite.jsonl")
+    }
+
+    /// The results journal.
+    pub fn results(&self) -> PathBuf {
+        self.dir.join("results.jsonl")
+    }
+
+    /// The report in `format` (`json`, `md`, `html`).
+    pub fn report(&self, extension: &str) -> PathBuf {
+        self.dir.join(format!("report.{extension}"))
+    }
+
+    /// Puts `expansion` in the folder, unless it holds that very suite already; refuses a
+    /// folder whose results answer another suite.
+    pub fn expand(
+        &self,
+        expansion: &Expansion<'_>,
+        options: &expand::Options,
+    ) -> Result<Expanded, Diagnostic> {
+        let suite = self.suite();
+        let held = crate::formats::suite::read_header(Input::Path(&suite)).ok();
+        if held.as_ref() == Some(&expansion.header(None)) {
+            return Ok(Expanded::Kept);
+        }
+        if self.results().exists() {
+            return Err(Diagnostic::new(
+                Code::InvalidSetting,
+                format!(
+                    "`{}` holds the results of another suite (other sources, seed or count)",
+                    self.dir.display()
+                ),
+            )
+            .help("give another run folder with -o DIR, or remove this one"));
+        }
+        let summary =
+            crate::output::to_file(&suite, |out| expansion.run(out, options, &mut |_, _| {}))?;
+        Ok(Expanded::Written(summary.written))
+    }
+
+    /// Evaluates the folder's suite into its journal (resuming it).
+    pub fn evaluate(
+        &self,
+        adapter: &dyn Adapter,
+        settings: &Settings,
+        progress: &mut dyn FnMut(u64, u64, u64),
+    ) -> Result<Outcome, Diagnostic> {
+        eval::run(&self.suite(), &self.results(), adapter, settings, progress)
+    }
+}
+
+/// What `quandary run` does, besides the folder: which suite, how to expand it, who answers
+/// and how they are asked, and how to report.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    /// The suite (`None`: the first of the project's file).
+    pub suite: Option<String>,
+    /// How to expand it.
+    pub expand: expand::Options,
+    /// Who answers. With the default `profile` and a framework without a profile, the
+    /// seeded `random` baseline answers instead (and the outcome says so).
+    pub adapter: AdapterSpec,
+    /// Whether `adapter` was chosen (not left to its default).
+    pub adapter_chosen: bool,
+    /// The prompt that shows the scenarios (default: the framework's first).
+    pub prompt: Option<String>,
+    /// Option labels without a prompt.
+    pub labels: Labels,
+    /// Steers to repeat the run under.
+    pub steers: Vec<String>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Ask again the requests whose answer is an error.
+    pub retry_errors: bool,
+    /// How the report resamples.
+    pub report: report::Options,
+}
+
+/// What `quandary run` did.
+pub struct RunOutcome {
+    /// What became of the suite.
+    pub expanded: Expanded,
+    /// What the evaluation did.
+    pub evaluated: Outcome,
+    /// The report.
+    pub report: Report,
+    /// The adapter, with its cache's counters.
+    pub adapter: Built,
+    /// Set when the random baseline answered for want of a profile.
+    pub baseline: bool,
+}
+
+impl Project {
+    /// Expands a suite into `folder` (unless it holds it already), asks every scenario and
+    /// reports, writing `report.json`, `report.md` and `report.html` there: the main job, on
+    /// sources loaded once. `progress` is told requests done, the total and failures.
+    pub fn run(
+        &self,
+        folder: &RunFolder,
+        spec: &RunSpec,
+        progress: &mut dyn FnMut(u64, u64, u64),
+    ) -> Result<RunOutcome, Diagnostic> {
+        self.run_with(self, folder, spec, progress)
+    }
+
+    /// As [`Project::run`], with the profiles, prompts and steers of `answering` (another
+    /// framework) instead of this project's.
+    pub fn run_with(
+        &self,
+        answering: &Project,
+        folder: &RunFolder,
+        spec: &RunSpec,
+        progress: &mut dyn FnMut(u64, u64, u64),
+    ) -> Result<RunOutcome, Diagnostic> {
+        let suite = self.suite(spec.suite.as_deref())?;
+        let expansion = self.expansion(suite, &spec.expand).map_err(first)?;
+        let expanded = folder.expand(&expansion, &spec.expand)?;
+        let mut adapter = spec.adapter.clone();
+        let baseline = !spec.adapter_chosen && answering.framework().profiles.is_empty();
+        if baseline {
+            adapter.name = "random".into();
+        }
+        let built = answering.adapter(&adapter)?;
+        let settings = Settings {
+            presentation: answering.presentation(spec.prompt.as_deref(), spec.labels)?,
+            steers: answering.steers(&spec.steers)?,
+            concurrency: spec.concurrency.max(1),
+            retry_errors: spec.retry_errors,
+        };
+        let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
+        let (results, suite_file) = (folder.results(), folder.suite());
+        let report = report::report(
+            &report::Sources {
+                results: Input::Path(&results),
+                suite: Input::Path(&suite_file),
+                framework: Some(self.framework()),
+                steer: None,
+                notes: &[],
+            },
+            &spec.report,
+        )?;
+        let json = serde_json::to_string_pretty(&report)
+            .map(|j| j + "\n")
+            .map_err(|e| {
+                Diagnostic::new(Code::Io, format!("cannot write the report as JSON: {e}"))
+            })?;
+        for (extension, text) in [
+            ("json", json),
+            ("md", report.markdown()),
+            ("html", report.html()),
+        ] {
+            let path = folder.report(extension);
+            crate::output::to_file(&path, |w| {
+                crate::output::write_text(w, &text, &path.display().to_string())
+            })?;
+        }
+        Ok(RunOutcome {
+            expanded,
+            evaluated,
+            report,
+            adapter: built,
+            baseline,
+        })
+    }
+}

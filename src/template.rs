@@ -1,0 +1,445 @@
+//! Templates: the minijinja text of scenarios, prompts and personas, dedented, guarded
+//! against what the engine must not be given, compiled once in a sandboxed environment, and
+//! checked for the variables they use. Every phase that renders text uses this module.
+
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Template;
+use crate::source::Span;
+
+/// The most work one template may do while rendering (minijinja fuel).
+pub const FUEL: u64 = 200_000;
+
+/// The longest rendered text a template may produce, in bytes.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// A template ready to render, with what is needed to point into its source.
+#[derive(Debug, Clone)]
+pub struct CompiledTemplate {
+    /// Its name in the environment.
+    pub name: String,
+    /// The dedented source.
+    pub source: String,
+    /// For each line of `source`, the file offset of its first character (when the
+    /// template's offsets map onto the file).
+    line_offsets: Option<Vec<usize>>,
+    /// The string literal, for errors that cannot be placed more precisely.
+    pub span: Span,
+}
+
+impl CompiledTemplate {
+    /// The file span of a byte range of the dedented source.
+    pub fn span_of(&self, range: std::ops::Range<usize>) -> Span {
+        let Some(offsets) = &self.line_offsets else {
+            return self.span;
+        };
+        let Some(file) = self.span.file else {
+            return self.span;
+        };
+        let at = |pos: usize| {
+            // The engine's offsets may fall inside a character (`{{ 名字 }}`).
+            let mut pos = pos.min(self.source.len());
+            while !self.source.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let line = self.source[..pos].matches('\n').count();
+            let line_start = self.source[..pos].rfind('\n').map_or(0, |n| n + 1);
+            offsets.get(line).map(|o| o + pos - line_start)
+        };
+        match (at(range.start), at(range.end)) {
+            (Some(s), Some(e)) => Span::new(file, s..e.max(s)),
+            _ => self.span,
+        }
+    }
+}
+
+/// Removes a leading line break, the indentation common to every non-blank line, and
+/// trailing white space, so a triple-quoted text can be indented with the code around it.
+/// Returns the new text and, for each of its lines, the byte offset in `text` where it
+/// starts.
+pub fn dedent(text: &str) -> (String, Vec<usize>) {
+    // A first line holding only white space (the rest of the `"""` line) is dropped.
+    let first_end = text.find('\n').map_or(text.len(), |n| n + 1);
+    let (body, base) = if first_end < text.len() && text[..first_end].trim().is_empty() {
+        (&text[first_end..], first_end)
+    } else {
+        (text, 0)
+    };
+    let indent = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::with_capacity(body.len());
+    let mut offsets = Vec::new();
+    let mut pos = base;
+    for raw in body.split_inclusive('\n') {
+        let line = raw.trim_end_matches('\n').trim_end_matches('\r');
+        let cut = indent.min(line.len() - line.trim_start_matches([' ', '\t']).len());
+        if !offsets.is_empty() {
+            out.push('\n');
+        }
+        offsets.push(pos + cut);
+        out.push_str(&line[cut..]);
+        pos += raw.len();
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    offsets.truncate(out.split('\n').count());
+    (out, offsets)
+}
+
+/// A new sandboxed environment: strict undefined, bounded work, no loader (so no
+/// `include` or file access), no access to the process environment.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(64);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+/// The most operators, filters, tests, attribute and index accesses and calls one
+/// `{{ … }}` or `{% … %}` tag may hold. The engine parses and renders expressions
+/// recursively, so an expression nested without bound would overflow the stack; real
+/// templates use a handful.
+pub const MAX_TAG_OPERATORS: usize = 200;
+
+/// The longest template source, in bytes: the engine counts lines and columns in 16 bits,
+/// and a rendered text may be at most [`MAX_OUTPUT`] anyway.
+pub const MAX_TEMPLATE: usize = 60_000;
+
+/// Statements that would reach other templates: the sandbox has none to offer.
+const FORBIDDEN_TAGS: [&str; 4] = ["include", "extends", "import", "from"];
+
+/// Checks what the engine must not be given: a tag with more than
+/// [`MAX_TAG_OPERATORS`] operators, or an `include`, `extends`, `import` or `from`
+/// statement. Returns the byte range of the offending tag in `source`, why, and how to fix
+/// it.
+pub fn guard(source: &str) -> Result<(), (std::ops::Range<usize>, String, &'static str)> {
+    // The engine counts lines and columns in 16 bits.
+    if source.len() > MAX_TEMPLATE {
+        return Err((
+            0..source.len(),
+            format!(
+                "it is {} bytes long; a template may be at most {MAX_TEMPLATE}",
+                source.len()
+            ),
+            "shorten the template, or give a long fixed text as a `verbatim` scenario",
+        ));
+    }
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while let Some(open) = memchr::memchr(b'{', &bytes[i..]).map(|n| n + i) {
+        let Some(&kind) = bytes.get(open + 1) else {
+            break;
+        };
+        let close: &[u8] = match kind {
+            b'{' => b"}}",
+            b'%' => b"%}",
+            b'#' => b"#}",
+            _ => {
+                i = open + 1;
+                continue;
+            }
+        };
+        let start = open + 2;
+        if kind == b'#' {
+            i = memchr::memmem::find(&bytes[start..], close).map_or(bytes.len(), |n| start + n + 2);
+            continue;
+        }
+        // Through the tag, skipping string literals.
+        let mut j = start;
+        let mut operators = 0usize;
+        let mut words: Vec<&str> = Vec::new();
+        let end = loop {
+            let Some(&c) = bytes.get(j) else {
+                break bytes.len();
+            };
+            match c {
+                b'"' | b'\'' => {
+                    j += 1;
+                    while let Some(&d) = bytes.get(j) {
+                        j += if d == b'\\' { 2 } else { 1 };
+                        if d == c {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                _ if bytes[j..].starts_with(close) => break j + 2,
+                b'+' | b'-' | b'*' | b'/' | b'%' | b'~' | b'|' | b'.' | b'[' | b'(' | b'='
+                | b'<' | b'>' | b'!' => operators += 1,
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    let from = j;
+                    while bytes
+                        .get(j)
+                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    {
+                        j += 1;
+                    }
+                    let word = &source[from..j];
+                    if matches!(word, "not" | "and" | "or" | "is" | "if" | "in") {
+                        operators += 1;
+                    }
+                    if words.len() < 2 {
+                        words.push(word);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+        };
+        if operators > MAX_TAG_OPERATORS {
+            return Err((
+                open..end,
+                format!(
+                    "an expression here has {operators} operators, filters or accesses; \
+                     at most {MAX_TAG_OPERATORS} are allowed in one tag"
+                ),
+                "split the expression, or compute the value in a slot",
+            ));
+        }
+        if kind == b'%' {
+            if let Some(word) = words.first().filter(|w| FORBIDDEN_TAGS.contains(w)) {
+                return Err((
+                    open..end,
+                    format!("`{word}` is not available: a template cannot reach other templates"),
+                    "write the text in this template: each template stands alone",
+                ));
+            }
+            // What a raw block holds is text, not tags.
+            if words.first() == Some(&"raw") {
+                let rest = &source[end.min(source.len())..];
+                i = find_endraw(rest).map_or(source.len(), |n| end + n);
+                continue;
+            }
+        }
+        i = end;
+    }
+    Ok(())
+}
+
+/// Where the `{% endraw %}` tag in `text` ends.
+fn find_endraw(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(open) = text[from..].find("{%").map(|n| n + from) {
+        let inner = text[open + 2..].trim_start_matches(['-', '+', ' ', '\t', '\n', '\r']);
+        if inner.starts_with("endraw") {
+            return text[open..].find("%}").map(|n| open + n + 2);
+        }
+        from = open + 2;
+    }
+    None
+}
+
+/// Compiles `template` into `env` under `name`; a syntax error becomes a diagnostic.
+pub fn compile(
+    env: &mut Environment<'static>,
+    name: String,
+    template: &Template,
+    owner: Owner<'_>,
+) -> Result<CompiledTemplate, Diagnostic> {
+    let (source, lines) = dedent(&template.source);
+    let line_offsets = template
+        .offset()
+        .map(|start| lines.iter().map(|l| start + l).collect());
+    let compiled = CompiledTemplate {
+        name: name.clone(),
+        source: source.clone(),
+        line_offsets,
+        span: template.span,
+    };
+    if let Err((range, why, help)) = guard(&source) {
+        return Err(Diagnostic::new(
+            Code::TemplateSyntax,
+            format!("{} is not valid: {why}", owner.template()),
+        )
+        .label(compiled.span_of(range), "here")
+        .help(help));
+    }
+    match env.add_template_owned(name, source) {
+        Ok(()) => Ok(compiled),
+        Err(e) => {
+            let span = e.range().map_or(template.span, |r| compiled.span_of(r));
+            Err(Diagnostic::new(
+                Code::TemplateSyntax,
+                format!(
+                    "{} is not valid: {}",
+                    owner.template(),
+                    e.detail().unwrap_or("syntax error")
+                ),
+            )
+            .label(span, "here")
+            .help(
+                "templates are minijinja (Jinja2) text: `{{ variable }}`, `{% if … %}…{% endif %}`",
+            ))
+        }
+    }
+}
+
+/// Checks that every variable `template` uses is one of `variables`.
+pub fn check_variables(
+    env: &Environment<'static>,
+    template: &CompiledTemplate,
+    variables: &[&str],
+    owner: Owner<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Ok(t) = env.get_template(&template.name) else {
+        return;
+    };
+    let mut unknown: Vec<String> = t
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !variables.contains(&v.as_str()) && env.globals().all(|(g, _)| g != v))
+        .collect();
+    unknown.sort_by_key(|v| first_use(&template.source, v).unwrap_or(usize::MAX));
+    let listed = variables
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for name in unknown {
+        let span = first_use(&template.source, &name)
+            .map_or(template.span, |at| template.span_of(at..at + name.len()));
+        let help = match (
+            crate::suggest::similar(&name, variables.iter().copied()),
+            owner,
+        ) {
+            (Some(s), _) => format!("did you mean `{s}`?"),
+            (None, Owner::Scenario(_)) if variables.is_empty() => {
+                "declare it with `slot` or `pick` in the scenario".to_string()
+            }
+            (None, Owner::Scenario(_)) => {
+                format!("the scenario binds {listed}; declare others with `slot` or `pick`")
+            }
+            (None, Owner::Prompt(_)) => format!("a prompt's template sees {listed}"),
+            (None, Owner::Persona(_)) => format!("a persona template sees {listed}"),
+        };
+        let (message, label) = match owner {
+            Owner::Scenario(id) => (
+                format!("`{name}` in the template of scenario `{id}` is neither a slot nor a pick"),
+                "not bound by this scenario",
+            ),
+            Owner::Prompt(id) => (
+                format!("`{name}` in the template of prompt `{id}` is not a prompt variable"),
+                "not a prompt variable",
+            ),
+            Owner::Persona(id) => (
+                format!(
+                    "`{name}` in the persona template of suite `{id}` is not a persona variable"
+                ),
+                "not a persona variable",
+            ),
+        };
+        out.push(
+            Diagnostic::new(Code::UnknownVariable, message)
+                .label(span, label)
+                .help(help),
+        );
+    }
+}
+
+/// Whose template a check is about.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    /// A scenario's text, variant or action label.
+    Scenario(&'a str),
+    /// A prompt's user template.
+    Prompt(&'a str),
+    /// A suite's persona.
+    Persona(&'a str),
+}
+
+impl Owner<'_> {
+    /// The template, as messages name it: "template of scenario `visit`".
+    pub fn template(&self) -> String {
+        match self {
+            Owner::Scenario(id) => format!("template of scenario `{id}`"),
+            Owner::Prompt(id) => format!("template of prompt `{id}`"),
+            Owner::Persona(id) => format!("persona template of suite `{id}`"),
+        }
+    }
+}
+
+/// Where `name` is first used as a variable inside `{{ }}` or `{% %}` in `source`.
+fn first_use(source: &str, name: &str) -> Option<usize> {
+    let mut search = 0;
+    while let Some(open) = source[search..].find(['{']).map(|i| search + i) {
+        let kind = source[open + 1..].chars().next();
+        if !matches!(kind, Some('{' | '%')) {
+            search = open + 1;
+            continue;
+        }
+        let close = if kind == Some('{') { "}}" } else { "%}" };
+        let end = source[open..]
+            .find(close)
+            .map_or(source.len(), |i| open + i);
+        let block = &source[open + 2..end];
+        let mut i = 0;
+        let bytes = block.as_bytes();
+        while i < bytes.len() {
+            let c = bytes[i];
+            if c == b'"' || c == b'\'' {
+                i += block[i + 1..]
+                    .find(c as char)
+                    .map_or(block.len(), |n| n + 2);
+                continue;
+            }
+            if c.is_ascii_alphabetic() || c == b'_' {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let after_dot = start > 0 && bytes[start - 1] == b'.';
+                if &block[start..i] == name && !after_dot {
+                    return Some(open + 2 + start);
+                }
+                continue;
+            }
+            i += 1;
+        }
+        search = end;
+    }
+    None
+}
+
+/// What a prompt's user template sees.
+pub const PROMPT_VARIABLES: [&str; 3] = ["text", "options", "instruction"];
+
+/// What a suite's persona template sees.
+pub const PERSONA_VARIABLES: [&str; 1] = ["population"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_a_blank_first_line_with_spaces() {
+        let (out, offsets) = dedent("  \n    First.\n    Then.\n  ");
+        assert_eq!(out, "First.\nThen.");
+        assert_eq!(offsets, [7, 18]);
+    }
+
+    #[test]
+    fn dedents_and_maps_offsets() {
+        let text = "\n    You are a {{ role }}.\n      Indented.\n  ";
+        let (out, offsets) = dedent(text);
+        assert_eq!(out, "You are a {{ role }}.\n  Indented.");
+        assert_eq!(offsets, [5, 31]);
+        assert_eq!(&text[offsets[1]..offsets[1] + 2], "  ");
+    }
+
+    #[test]
+    fn finds_the_first_use_of_a_variable() {
+        let src = "Hello {{ name }} and {{ other.name }} {% if name2 %}{{ name }}{% endif %}";
+        assert_eq!(first_use(src, "name"), Some(9));
+        assert_eq!(first_use(src, "name2"), Some(44));
+        assert_eq!(first_use(src, "missing"), None);
+    }
+}
