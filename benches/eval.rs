@@ -3,7 +3,7 @@
 //! temperature.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use quandary::eval::adapters::Profile;
+use quandary::eval::adapters::ProfileAgent;
 use quandary::eval::{Adapter, Choice, Request};
 use quandary::model::ProfileId;
 
@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("profile");
     group.throughput(Throughput::Elements(requests.len() as u64));
     for temperature in [0.0, 0.5] {
-        let adapter = Profile::new(f, ProfileId::from_index(0), temperature, 7);
+        let adapter = ProfileAgent::new(f, ProfileId::from_index(0), temperature, 7);
         group.bench_function(format!("decide_temperature_{temperature}"), |b| {
             b.iter(|| {
                 let mut chosen = 0;

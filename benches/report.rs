@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use quandary::eval::adapters::Profile;
+use quandary::eval::adapters::ProfileAgent;
 use quandary::eval::{self, Settings};
 use quandary::expand::{DEFAULT_MAX, Expansion, Options};
 use quandary::model::ProfileId;
@@ -47,7 +47,7 @@ fn inputs() -> (PathBuf, PathBuf) {
         .run(&mut out, &options, &mut |_, _| {})
         .expect("writes the suite");
     drop(out);
-    let agent = Profile::new(f, ProfileId::from_index(0), 0.5, 1);
+    let agent = ProfileAgent::new(f, ProfileId::from_index(0), 0.5, 1);
     eval::run(
         &suite,
         &results,

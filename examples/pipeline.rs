@@ -48,11 +48,7 @@ impl Adapter for FirstOption {
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         if request.options.is_empty() {
-            return Err(AdapterError {
-                message: "the scenario has no options".into(),
-                attempts: 1,
-                raw: None,
-            });
+            return Err(AdapterError::no_options());
         }
         Ok(Decision::option(0))
     }

@@ -102,6 +102,23 @@ pub fn read_line(
     limit: usize,
 ) -> std::io::Result<usize> {
     buf.clear();
+    let mut read = 0;
+    through_line(reader, |part| {
+        read += part.len();
+        if read > limit.saturating_add(1) {
+            return Err(line_too_long(limit));
+        }
+        buf.extend_from_slice(part);
+        Ok(())
+    })?;
+    Ok(read)
+}
+
+/// Hands `each` the bytes of `reader` up to and including the next `\n`, a buffer at a time.
+fn through_line(
+    reader: &mut (impl BufRead + ?Sized),
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
@@ -109,19 +126,16 @@ pub fn read_line(
             Err(e) => return Err(e),
         };
         if available.is_empty() {
-            return Ok(buf.len());
+            return Ok(());
         }
         let (used, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
-        if buf.len() + used > limit.saturating_add(1) {
-            return Err(line_too_long(limit));
-        }
-        buf.extend_from_slice(&available[..used]);
+        each(&available[..used])?;
         reader.consume(used);
         if done {
-            return Ok(buf.len());
+            return Ok(());
         }
     }
 }
@@ -181,25 +195,11 @@ pub fn is_blank(line: &[u8]) -> bool {
 /// Skips the rest of the current line (through its `\n`); returns the bytes skipped.
 pub fn skip_line(reader: &mut (impl BufRead + ?Sized)) -> std::io::Result<u64> {
     let mut skipped = 0u64;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok(skipped);
-        }
-        let (used, done) = match memchr::memchr(b'\n', available) {
-            Some(i) => (i + 1, true),
-            None => (available.len(), false),
-        };
-        reader.consume(used);
-        skipped += used as u64;
-        if done {
-            return Ok(skipped);
-        }
-    }
+    through_line(reader, |part| {
+        skipped += part.len() as u64;
+        Ok(())
+    })?;
+    Ok(skipped)
 }
 
 #[cfg(test)]

@@ -45,9 +45,19 @@ pub mod suggest;
 pub mod syntax;
 mod template;
 
+/// Helpers that tests and power users reach for, outside the stable surface: they may
+/// change between any two versions.
+pub mod machinery {
+    pub use crate::report::math::{quantile, spearman, wilson};
+}
+
 pub use diagnostic::{Code, Diagnostic, Severity};
+pub use eval::adapters::AdapterSpec;
+pub use eval::{Adapter, AdapterError, Answer, Choice, Decision, Outcome, Request, Settings};
+pub use expand::{Expansion, Options as ExpandOptions};
 pub use load::{Loaded, load_files, load_path, load_str, load_with};
 pub use model::Framework;
 pub use project::{Project, RunFolder};
+pub use report::{Options as ReportOptions, Report};
 pub use resolve::{FsLoader, Loader, MemoryLoader};
 pub use source::{FileId, SourceMap, Span};

@@ -70,7 +70,7 @@ pub struct Framework {
     /// Every `map` line.
     pub mappings: Vec<Mapping>,
     /// Every scenario template.
-    pub scenarios: Vec<Scenario>,
+    pub scenarios: Vec<ScenarioTemplate>,
     /// Every suite.
     pub suites: Vec<Suite>,
     /// Every prompt.
@@ -448,7 +448,7 @@ pub struct Mapping {
 
 /// A dilemma template.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Scenario {
+pub struct ScenarioTemplate {
     /// Its id.
     pub id: String,
     /// Its label.
@@ -475,7 +475,7 @@ pub struct Scenario {
     pub span: Span,
 }
 
-impl Scenario {
+impl ScenarioTemplate {
     /// Every variable a template may use: slot and pick names, in definition order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.slots.iter().map(|s| s.name.as_str()).chain(

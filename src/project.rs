@@ -261,11 +261,13 @@ pub fn presentation(
                     Code::UnknownReference,
                     format!("no prompt `{name}` in the suite's framework"),
                 )
-                .help(match crate::suggest::similar(name, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None if names.is_empty() => "declare one: `prompt id { system \"…\" }`".into(),
-                    None => format!("the prompts are {}", names.join(", ")),
-                }));
+                .help(crate::suggest::help(
+                    name,
+                    &names,
+                    "",
+                    "declare one: `prompt id { system \"…\" }`",
+                    "the prompts are ",
+                )));
             }
         },
         None => f.prompts.first().map_or(plain, Presentation::from_prompt),
@@ -289,11 +291,13 @@ pub fn steers(framework: &Framework, names: &[String]) -> Result<Vec<Steer>, Dia
                 Code::UnknownReference,
                 format!("no steer or constitution `{name}` in the suite's framework"),
             )
-            .help(match crate::suggest::similar(name, names.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None if names.is_empty() => "declare one: `steer id { system \"…\" }`".into(),
-                None => format!("the steers are {} (or `all`)", names.join(", ")),
-            }));
+            .help(crate::suggest::help(
+                name,
+                &names,
+                "",
+                "declare one: `steer id { system \"…\" }`",
+                "`all`, or one of ",
+            )));
         }
         for s in chosen {
             if !steers.iter().any(|x| x.id == s.id) {

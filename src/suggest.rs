@@ -46,6 +46,17 @@ pub fn similar<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(c, _)| c)
 }
 
+/// The help for a name not found among `names`: "did you mean `x`?" for a likely typo
+/// (`prefix` before the suggestion: `profile:`), else `declare` when there are none, else
+/// `list` followed by the names.
+pub fn help(name: &str, names: &[&str], prefix: &str, declare: &str, list: &str) -> String {
+    match similar(name, names.iter().copied()) {
+        Some(s) => format!("did you mean `{prefix}{s}`?"),
+        None if names.is_empty() => declare.to_string(),
+        None => format!("{list}{}", names.join(", ")),
+    }
+}
+
 /// The longest name compared for a suggestion, in characters.
 pub const MAX_COMPARED: usize = 256;
 

@@ -1,23 +1,9 @@
 //! The command-line tool, run as a user would: exit codes, output formats, bad arguments.
 
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod support;
 
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use support::{in_root as quandary, stderr, stdout};
 
 #[test]
 fn check_exit_codes() {

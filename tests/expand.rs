@@ -9,12 +9,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quandary::expand::{Expansion, Options, Shard, Summary};
 use quandary::{Code, Diagnostic, Loaded};
 use serde_json::{Value, json};
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{in_root as quandary, stderr};
 
 const CLINIC: &str = "tests/expand/clinic.qd";
 const BALANCE: &str = "tests/expand/balance.qd";
@@ -23,16 +28,6 @@ const SLOTS: &str = "tests/expand/slots.qd";
 const SAFETY: &str = "tests/expand/safety.qd";
 
 // --------------------------------------------------------------------- helpers
-
-/// Runs the binary in the crate's folder, as a user would.
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
 
 /// Runs the binary with its output in files, and fails the test if it takes longer than
 /// `limit` (a template that hangs must not hang the test suite).
@@ -65,10 +60,6 @@ fn quandary_within(args: &[&str], limit: Duration, name: &str) -> (Option<i32>, 
         std::fs::read_to_string(&out_path).expect("stdout"),
         std::fs::read_to_string(&err_path).expect("stderr"),
     )
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A path in this test binary's scratch folder.

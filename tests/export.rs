@@ -11,11 +11,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use quandary::eval::{Presentation, ScenarioLine};
 use serde::Deserialize;
 use serde_json::Value;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::in_root as run;
 
 #[path = "support/tools.rs"]
 mod tools;
@@ -32,15 +37,6 @@ fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
 }
 
 /// Runs the binary; it must succeed. Returns (stdout, stderr).

@@ -6,27 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use quandary::report::stats::spearman;
+use quandary::machinery::spearman;
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::scratch;
+
+/// Runs the binary in the crate's folder; it must succeed. Its standard output.
 fn quandary(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "quandary {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
+    cli::ok(&cli::root(), args)
 }
 
 /// The weights of profile `id` in `source`, by value id.

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use quandary::Loaded;
 
@@ -12,6 +12,11 @@ use quandary::Loaded;
 mod tools;
 use quandary::graph::{ConflictGraph, DrawOptions, Edge, EdgeKind};
 use quandary::model::ValueId;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{in_root as quandary, stderr, stdout};
 
 /// The fixture's path relative to the crate, so `source` fields do not depend on where the
 /// crate is checked out.
@@ -449,23 +454,6 @@ fn every_node_id_and_edge_end_is_known() {
 }
 
 // The command line.
-
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn cli_prints_each_format() {

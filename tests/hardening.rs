@@ -67,6 +67,21 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// `eval SUITE --adapter command --command PROGRAM --no-cache -o RESULTS`.
+fn eval_with<'a>(suite: &'a Path, program: &'a Path, results: &'a Path) -> Vec<&'a str> {
+    vec![
+        "eval",
+        s(suite),
+        "--adapter",
+        "command",
+        "--command",
+        s(program),
+        "--no-cache",
+        "-o",
+        s(results),
+    ]
+}
+
 #[cfg(unix)]
 #[test]
 fn two_runs_on_one_journal_the_second_is_refused() {
@@ -79,19 +94,9 @@ fn two_runs_on_one_journal_the_second_is_refused() {
         "slow.sh",
         "while read -r line; do sleep 0.2; echo A; done",
     );
-    let args = [
-        "eval",
-        s(&suite),
-        "--adapter",
-        "command",
-        "--command",
-        s(&slow),
-        "--no-cache",
-        "-o",
-        s(&results),
-    ];
+    let args = eval_with(&suite, &slow, &results);
     let first = bin()
-        .args(args)
+        .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -334,17 +339,7 @@ fn a_program_that_never_ends_its_line_fails_one_request() {
         "endless.sh",
         "read -r line; head -c 20000000 /dev/zero | tr '\\0' a; echo\nwhile read -r line; do echo A; done",
     );
-    let out = run(&[
-        "eval",
-        s(&suite),
-        "--adapter",
-        "command",
-        "--command",
-        s(&endless),
-        "--no-cache",
-        "-o",
-        s(&results),
-    ]);
+    let out = run(&eval_with(&suite, &endless, &results));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&results).unwrap();
     assert_eq!(text.matches("longer than 16 MiB").count(), 1, "{text}");
@@ -369,19 +364,8 @@ fn a_program_gets_no_key_and_its_output_is_scrubbed() {
         ),
     );
     let out = bin()
-        .args([
-            "eval",
-            s(&suite),
-            "--adapter",
-            "command",
-            "--command",
-            s(&leaky),
-            "--api-key-env",
-            "MY_KEY",
-            "--no-cache",
-            "-o",
-            s(&results),
-        ])
+        .args(eval_with(&suite, &leaky, &results))
+        .args(["--api-key-env", "MY_KEY"])
         .env("OPENAI_API_KEY", "sk-openai-secret-3141")
         .env("MY_KEY", "sk-other-secret-2718")
         .output()
@@ -417,17 +401,7 @@ fn a_stopped_run_takes_its_program_and_the_program_s_children_with_it() {
         ),
     );
     let mut child = bin()
-        .args([
-            "eval",
-            s(&suite),
-            "--adapter",
-            "command",
-            "--command",
-            s(&stubborn),
-            "--no-cache",
-            "-o",
-            s(&dir.join("results.jsonl")),
-        ])
+        .args(eval_with(&suite, &stubborn, &dir.join("results.jsonl")))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

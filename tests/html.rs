@@ -8,21 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/tools.rs"]
 mod tools;
 
+/// Runs the binary in `dir`; it must succeed. Its standard output.
 fn quandary(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "quandary {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cli::ok(dir, args)
 }
 
 /// The browser to test with; `None` (the test skipped, see `support/tools.rs`) when there

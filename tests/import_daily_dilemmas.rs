@@ -1,12 +1,22 @@
 //! The DailyDilemmas importer against the data set's own files, and `quandary import
 //! daily-dilemmas` through the built binary.
 
-use std::collections::{BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Output;
 
 use quandary::import::daily_dilemmas::{self, Names};
 use quandary::import::{Imported, Options};
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{TempDir, files_in, root, stderr, stdout};
+
+/// Runs the binary in the crate's folder.
+fn quandary(args: &[&str]) -> Output {
+    cli::quandary(&root(), args)
+}
 
 const DATA: &str = "tests/data/daily_dilemmas";
 const RULES: &str = "rules/daily_dilemmas";
@@ -18,10 +28,6 @@ const COLUMNS: [(&str, &str); 5] = [
     ("maslow", "Maslow"),
     ("virtue", "Virtue"),
 ];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn read(path: impl AsRef<Path>) -> Vec<u8> {
     let path = root().join(path);
@@ -226,53 +232,6 @@ fn values_load_cleanly_with_every_mapping() {
 }
 
 // ------------------------------------------------------------------------- the command
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("quandary-import-dd-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn files_in(dir: &Path) -> BTreeSet<String> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => BTreeSet::new(),
-    }
-}
 
 #[test]
 fn cli_writes_the_committed_files() {

@@ -21,64 +21,22 @@
 //! So five `wiser` relations, weighted 3, 2, 2, 1 and 1, and one pair that nobody upgraded
 //! (Honest Counsel → Informed Autonomy), which is a comment.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{TempDir, files_in, root, stderr, stdout};
+
+/// Runs the binary in the crate's folder.
+fn quandary(args: &[&str]) -> Output {
+    cli::quandary(&root(), args)
+}
 
 const DATA: &str = "tests/data/mge";
 const GRIEF: &str = "When someone is grieving";
 const MEDICAL: &str = "When someone faces a hard medical decision";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("quandary-import-mge-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn files_in(dir: &Path) -> BTreeSet<String> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => BTreeSet::new(),
-    }
-}
 
 /// Imports the named files of `tests/data/mge` into `out_dir`.
 fn import(inputs: &[&str], out_dir: &Path, extra: &[&str]) -> Output {

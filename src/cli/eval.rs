@@ -309,7 +309,25 @@ pub fn evaluate(
     built: Built,
     diagnostics: &DiagnosticArgs,
 ) -> bool {
-    let bar = (std::io::stderr().is_terminal()).then(|| {
+    let result = with_progress(output, |progress| {
+        eval::run(suite, output, built.adapter.as_ref(), settings, progress)
+    });
+    match result {
+        Ok(o) => {
+            summary(&o, output, &built);
+            true
+        }
+        Err(d) => fail(diagnostics, d),
+    }
+}
+
+/// Runs `evaluate` (writing the journal `journal`) with a progress bar on a terminal, and
+/// with what an interruption should say.
+pub(super) fn with_progress<T>(
+    journal: &Path,
+    evaluate: impl FnOnce(&mut dyn FnMut(u64, u64, u64)) -> T,
+) -> T {
+    let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
@@ -326,42 +344,36 @@ pub fn evaluate(
             bar.set_message(format!("{errors} failed"));
         }
     };
-    super::journal_in_use(Some(output));
-    let result = eval::run(
-        suite,
-        output,
-        built.adapter.as_ref(),
-        settings,
-        &mut progress,
-    );
+    super::journal_in_use(Some(journal));
+    let result = evaluate(&mut progress);
     super::journal_in_use(None);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match result {
-        Ok(o) => {
-            eprintln!(
-                "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
-                 tokens {} prompt, {} completion; {:.2} s; results in {}",
-                o.requests,
-                o.asked,
-                o.answered,
-                o.failed,
-                o.resumed,
-                o.prompt_tokens,
-                o.completion_tokens,
-                o.seconds,
-                output.display()
-            );
-            report_cache(&built);
-            true
-        }
-        Err(d) => fail(diagnostics, d),
-    }
+    result
+}
+
+/// The summary of a run on standard error: what was asked and answered, where the results
+/// are, and how the cache served.
+pub(super) fn summary(o: &eval::Outcome, results: &Path, built: &Built) {
+    eprintln!(
+        "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
+         tokens {} prompt, {} completion; {:.2} s; results in {}",
+        o.requests,
+        o.asked,
+        o.answered,
+        o.failed,
+        o.resumed,
+        o.prompt_tokens,
+        o.completion_tokens,
+        o.seconds,
+        results.display()
+    );
+    report_cache(built);
 }
 
 /// Says how many answers came from the cache, and whether it could be written.
-pub(super) fn report_cache(built: &Built) {
+fn report_cache(built: &Built) {
     let Some((counters, dir)) = &built.cache else {
         return;
     };

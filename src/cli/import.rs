@@ -86,6 +86,20 @@ pub enum Format {
     Navab(NavabArgs),
 }
 
+/// Where an import writes, and how it treats problems: shared by every import.
+#[derive(clap::Args, Debug)]
+pub struct ImportOutput {
+    /// The directory to write into (created if missing; files of the same names are
+    /// replaced)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Stop at the first problem in the input and write nothing
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
 /// Arguments of `import cvc-rules`.
 #[derive(clap::Args, Debug)]
 pub struct CvcRulesArgs {
@@ -97,14 +111,8 @@ pub struct CvcRulesArgs {
     /// derived)
     #[arg(long, value_name = "FILE", default_value = "rules/cvc.qd")]
     pub framework: PathBuf,
-    /// The directory to write into (created if missing; a file of the same name is replaced)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 /// Arguments of `import goqa`.
@@ -113,20 +121,14 @@ pub struct GoqaArgs {
     /// The data set's CSV (global_opinions.csv)
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
-    /// The directory to write into (created if missing)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
     /// The file is NAME.qd, its suite NAME and its questions NAME_0001, …
     #[arg(long, value_name = "ID", default_value = import::goqa::DEFAULT_NAME)]
     pub name: String,
     /// The suite's persona, a template over `population`
     #[arg(long, value_name = "TEXT", default_value = import::goqa::DEFAULT_PERSONA)]
     pub persona: String,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 /// Arguments of `import mge`.
@@ -140,14 +142,8 @@ pub struct MgeArgs {
     /// input's name
     #[arg(long, value_name = "ID")]
     pub name: Option<String>,
-    /// The directory to write into (created if missing; a file of the same name is replaced)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 /// Arguments of `import navab`.
@@ -156,20 +152,14 @@ pub struct NavabArgs {
     /// The input files: JSON arrays, JSON Lines or CSV
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// The directory to write into (created if missing)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
     /// The file is NAME.qd, its suite NAME and its stances NAME_0001, …
     #[arg(long, value_name = "ID", default_value = import::navab::DEFAULT_NAME)]
     pub name: String,
     /// The country of every record that names none (the data set's files name none)
     #[arg(long, value_name = "NAME")]
     pub country: Option<String>,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 /// Arguments of `import principles`.
@@ -184,14 +174,8 @@ pub struct PrinciplesArgs {
     /// The constitution's label
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
-    /// The directory to write into (created if missing)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 /// Arguments of `import daily-dilemmas`.
@@ -204,15 +188,8 @@ pub struct DailyDilemmasArgs {
     /// file such as five_theories_label_config.json; the data set's own config is built in)
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// The directory to write the source files into (created if missing; files of the same
-    /// names are replaced)
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Stop at the first problem in the input and write nothing
-    #[arg(long)]
-    pub strict: bool,
     #[command(flatten)]
-    pub diagnostics: DiagnosticArgs,
+    pub out: ImportOutput,
 }
 
 pub fn run(args: Args) -> bool {
@@ -231,13 +208,14 @@ fn cvc_rules(args: CvcRulesArgs) -> bool {
     let bytes = match read_input(&args.input) {
         Ok(b) => b,
         Err(d) => {
-            args.diagnostics.report(&[d], &sources);
+            args.out.diagnostics.report(&[d], &sources);
             return false;
         }
     };
     let loaded = quandary::load_path(&args.framework);
     if loaded.has_errors() {
-        args.diagnostics
+        args.out
+            .diagnostics
             .report(&loaded.diagnostics, &loaded.sources);
         return false;
     }
@@ -245,30 +223,30 @@ fn cvc_rules(args: CvcRulesArgs) -> bool {
         &bytes,
         &display(&args.input),
         &loaded.framework,
-        &relative_path(&args.output, &args.framework),
+        &relative_path(&args.out.output, &args.framework),
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
     // Never write the rules over the framework they use.
     let framework = std::fs::canonicalize(&args.framework).ok();
     if let Some((name, _)) = imported.files.first() {
-        let target = absolute(&args.output.join(name));
+        let target = absolute(&args.out.output.join(name));
         if framework.is_some() && target == framework {
             let d = Diagnostic::new(
                 Code::Io,
                 format!(
                     "the rules would be written to `{}`, the framework they use",
-                    display(&args.output.join(name))
+                    display(&args.out.output.join(name))
                 ),
             )
             .path(display(&args.framework))
             .help("write them into another directory with -o");
-            args.diagnostics.report(&[d], &sources);
+            args.out.diagnostics.report(&[d], &sources);
             return false;
         }
     }
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 fn mge(args: MgeArgs) -> bool {
@@ -282,7 +260,7 @@ fn mge(args: MgeArgs) -> bool {
         }
     }
     if !problems.is_empty() {
-        args.diagnostics.report(&problems, &sources);
+        args.out.diagnostics.report(&problems, &sources);
         return false;
     }
     let name = match &args.name {
@@ -304,7 +282,7 @@ fn mge(args: MgeArgs) -> bool {
             "use lowercase letters, digits and `_`, e.g. `{}`",
             import::ident(&name)
         ));
-        args.diagnostics.report(&[d], &sources);
+        args.out.diagnostics.report(&[d], &sources);
         return false;
     }
     let inputs: Vec<(&str, &[u8])> = read
@@ -315,10 +293,10 @@ fn mge(args: MgeArgs) -> bool {
         &inputs,
         &name,
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 /// The path of `target` as written in a file in the directory `dir`: relative to `dir`, with
@@ -389,13 +367,13 @@ fn valid_name(name: &str, diagnostics: &DiagnosticArgs) -> bool {
 }
 
 fn goqa(args: GoqaArgs) -> bool {
-    if !valid_name(&args.name, &args.diagnostics) {
+    if !valid_name(&args.name, &args.out.diagnostics) {
         return false;
     }
     let bytes = match read_input(&args.input) {
         Ok(b) => b,
         Err(d) => {
-            args.diagnostics.report(&[d], &SourceMap::new());
+            args.out.diagnostics.report(&[d], &SourceMap::new());
             return false;
         }
     };
@@ -408,14 +386,14 @@ fn goqa(args: GoqaArgs) -> bool {
         &display(&args.input),
         &settings,
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 fn navab(args: NavabArgs) -> bool {
-    if !valid_name(&args.name, &args.diagnostics) {
+    if !valid_name(&args.name, &args.out.diagnostics) {
         return false;
     }
     let mut read = Vec::new();
@@ -427,7 +405,7 @@ fn navab(args: NavabArgs) -> bool {
         }
     }
     if !problems.is_empty() {
-        args.diagnostics.report(&problems, &SourceMap::new());
+        args.out.diagnostics.report(&problems, &SourceMap::new());
         return false;
     }
     let inputs: Vec<import::navab::Input<'_>> = read
@@ -445,10 +423,10 @@ fn navab(args: NavabArgs) -> bool {
         &inputs,
         &settings,
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 fn principles(args: PrinciplesArgs) -> bool {
@@ -456,7 +434,7 @@ fn principles(args: PrinciplesArgs) -> bool {
     let bytes = match read_input(&args.input) {
         Ok(b) => b,
         Err(d) => {
-            args.diagnostics.report(&[d], &sources);
+            args.out.diagnostics.report(&[d], &sources);
             return false;
         }
     };
@@ -469,7 +447,7 @@ fn principles(args: PrinciplesArgs) -> bool {
             "use lowercase letters, digits and `_`, e.g. `{}`",
             quandary::import::ident(&args.name)
         ));
-        args.diagnostics.report(&[d], &sources);
+        args.out.diagnostics.report(&[d], &sources);
         return false;
     }
     // The file name only, so the output does not depend on where the input lies.
@@ -487,16 +465,16 @@ fn principles(args: PrinciplesArgs) -> bool {
         &args.name,
         &label,
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
     let sources = SourceMap::new();
     let fail = |diagnostics: Vec<Diagnostic>| {
-        args.diagnostics.report(&diagnostics, &sources);
+        args.out.diagnostics.report(&diagnostics, &sources);
         false
     };
 
@@ -632,12 +610,12 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
         labels.as_ref().map(|(_, t)| t.as_str()),
         dilemmas.as_ref().map(|(_, b)| b.as_slice()),
         &names,
-        &args.output,
+        &args.out.output,
         &import::Options {
-            strict: args.strict,
+            strict: args.out.strict,
         },
     );
-    write_all(&args.output, imported, &args.diagnostics)
+    write_all(&args.out.output, imported, &args.out.diagnostics)
 }
 
 /// Writes the imported files into `dir`, all or none, then reports the diagnostics and

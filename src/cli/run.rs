@@ -1,6 +1,5 @@
 //! `quandary run FILE`: expand, evaluate and report in one command, into a run folder.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use quandary::project::{Expanded, RunFolder, RunSpec};
@@ -81,35 +80,11 @@ pub fn run(args: Args) -> bool {
         retry_errors: args.ask.retry_errors,
         report: args.bootstrap.options(),
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
-        ) {
-            bar.set_style(style);
-        }
-        bar
+    let result = super::eval::with_progress(&folder.results(), |progress| match &explicit {
+        // The suite comes from the file given; who answers, from the framework given.
+        Some(framework) => project.run_with(framework, &folder, &spec, progress),
+        None => project.run(&folder, &spec, progress),
     });
-    let mut progress = |done: u64, total: u64, errors: u64| {
-        super::progress(done, total);
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-            bar.set_message(format!("{errors} failed"));
-        }
-    };
-    super::journal_in_use(Some(&folder.results()));
-    let result = match &explicit {
-        Some(framework) => {
-            // The suite comes from the file given; who answers, from the framework given.
-            project.run_with(framework, &folder, &spec, &mut progress)
-        }
-        None => project.run(&folder, &spec, &mut progress),
-    };
-    super::journal_in_use(None);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     let outcome = match result {
         Ok(o) => o,
         Err(d) => return fail(&args.diagnostics, d),
@@ -127,21 +102,7 @@ pub fn run(args: Args) -> bool {
             args.file.display()
         );
     }
-    let o = &outcome.evaluated;
-    eprintln!(
-        "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
-         tokens {} prompt, {} completion; {:.2} s; results in {}",
-        o.requests,
-        o.asked,
-        o.answered,
-        o.failed,
-        o.resumed,
-        o.prompt_tokens,
-        o.completion_tokens,
-        o.seconds,
-        folder.results().display()
-    );
-    super::eval::report_cache(&outcome.adapter);
+    super::eval::summary(&outcome.evaluated, &folder.results(), &outcome.adapter);
     let ok = super::print(&outcome.report.brief(args.rows));
     eprintln!(
         "\nthe run is in {}: suite.jsonl, results.jsonl, report.json, report.md, report.html",

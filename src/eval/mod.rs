@@ -56,6 +56,38 @@ pub struct Request<'a> {
     pub options: &'a [Choice],
 }
 
+impl<'a> Request<'a> {
+    /// A request for `scenario` (its own twin group, under no steer, without a system
+    /// prompt) with `prompt` and `options`.
+    pub fn new(scenario: &'a str, prompt: &'a str, options: &'a [Choice]) -> Request<'a> {
+        Request {
+            scenario,
+            group: scenario,
+            steer: None,
+            system: None,
+            prompt,
+            options,
+        }
+    }
+}
+
+/// Options for the adapters' own tests: one per action id, labelled A, B, …, with the text
+/// "Do the ACTION thing".
+#[cfg(test)]
+pub(crate) fn test_options(actions: &[&str]) -> Vec<Choice> {
+    actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Choice {
+            label: char::from(b'A' + i as u8).to_string(),
+            action: a.to_string(),
+            text: format!("Do the {a} thing"),
+            upholds: vec![],
+            violates: vec![],
+        })
+        .collect()
+}
+
 /// What an adapter chose.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,6 +140,17 @@ pub struct AdapterError {
     pub attempts: u32,
     /// The raw answer, if one came back.
     pub raw: Option<String>,
+}
+
+impl AdapterError {
+    /// The error of a request without options, which no adapter can answer.
+    pub fn no_options() -> AdapterError {
+        AdapterError {
+            message: "the scenario has no options".into(),
+            attempts: 1,
+            raw: None,
+        }
+    }
 }
 
 /// Something that answers dilemmas: a model behind an API, a program, a value system.

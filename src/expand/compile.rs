@@ -37,7 +37,11 @@ fn under(framework: &Framework, v: ValueId, root: ValueId) -> bool {
 }
 
 /// The pairs a pick can draw, in definition order of the relations (and rules) behind them.
-pub fn candidates(framework: &Framework, scenario: &Scenario, pick: &Pick) -> Vec<Candidate> {
+pub fn candidates(
+    framework: &Framework,
+    scenario: &ScenarioTemplate,
+    pick: &Pick,
+) -> Vec<Candidate> {
     let visible = scope(framework, scenario.module);
     let in_scope = |m: ModuleId| visible.get(m.index()).copied().unwrap_or(false);
     let mut out: Vec<Candidate> = Vec::new();

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Shown, SuiteExport, SuiteReader, Targets, Written};
+use super::{ShownSuite, SuiteExport, Written};
 use crate::diagnostic::Diagnostic;
 
 /// Writes the suite at `suite` as an Inspect dataset to `out`.
@@ -20,32 +20,11 @@ pub fn write(
     settings: &SuiteExport,
     out: &mut dyn Write,
 ) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
-    let targets = match &settings.target {
-        Some(t) => Some(Targets::read(
-            t,
-            steer.map(|s| s.id.as_str()),
-            suite,
-            &reader.header,
-        )?),
-        None => None,
-    };
     let mut written = Written::default();
-    while let Some(ref item) = reader.next_line()? {
-        let shown = Shown::new(&settings.presentation, steer, item);
-        let target = match &targets {
-            Some(t) => match t.position(item, &shown.options)? {
-                Some(p) => Some(p),
-                None => {
-                    written.untargeted += 1;
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let mut metadata =
-            super::metadata(item, &shown, &reader.header, &settings.presentation, steer);
+    let mut samples = 0;
+    ShownSuite::open(suite, settings)?.each(&mut written, |item, shown, target, header| {
+        let mut metadata = super::metadata(item, shown, header, &settings.presentation, steer);
         let mut sample = serde_json::Map::new();
         sample.insert(
             "input".into(),
@@ -65,8 +44,10 @@ pub fn write(
         sample.insert("id".into(), json!(sample_id(item)));
         sample.insert("metadata".into(), Value::Object(metadata));
         super::json_line(out, &Value::Object(sample), "the dataset")?;
-        written.samples += 1;
-    }
+        samples += 1;
+        Ok(())
+    })?;
+    written.samples = samples;
     super::flush(out, "the dataset")?;
     Ok(written)
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Shown, SuiteExport, SuiteReader, Targets, Written};
+use super::{ShownSuite, SuiteExport, Written};
 use crate::diagnostic::Diagnostic;
 use crate::output::Output;
 
@@ -33,35 +33,19 @@ pub fn task_name(suite: &str, steer: Option<&str>) -> String {
 /// missing): `TASK.jsonl` and `TASK.yaml`. The YAML names the data file as `dir` is given
 /// joined with its name, so lm-eval finds it when run from the directory the export ran in.
 pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
-    let targets = match &settings.target {
-        Some(t) => Some(Targets::read(
-            t,
-            steer.map(|s| s.id.as_str()),
-            suite,
-            &reader.header,
-        )?),
-        None => None,
-    };
+    let shown_suite = ShownSuite::open(suite, settings)?;
+    let header = shown_suite.header().clone();
     super::create_dir(dir)?;
-    let task = task_name(reader.suite_id(), steer.map(|s| s.id.as_str()));
+    let task = task_name(shown_suite.suite_id(), steer.map(|s| s.id.as_str()));
     let data_path = dir.join(format!("{task}.jsonl"));
     let yaml_path = dir.join(format!("{task}.yaml"));
     let mut written = Written::default();
+    let mut samples = 0;
     let mut data = Output::create(&data_path)?;
-    while let Some(ref item) = reader.next_line()? {
-        let shown = Shown::new(&settings.presentation, steer, item);
-        let target = match &targets {
-            Some(t) => match t.position(item, &shown.options)? {
-                Some(p) => p,
-                None => {
-                    written.untargeted += 1;
-                    continue;
-                }
-            },
-            None => 0,
-        };
+    shown_suite.each(&mut written, |item, shown, target, _| {
+        // Without a target run, lm-eval needs one all the same: position 0.
+        let target = target.unwrap_or(0);
         let s = item;
         let doc = json!({
             "id": super::inspect::sample_id(s),
@@ -79,20 +63,16 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
             "target": target,
         });
         super::json_line(data.writer(), &doc, "the task's documents")?;
-        written.samples += 1;
-    }
+        samples += 1;
+        Ok(())
+    })?;
+    written.samples = samples;
     // The system prompt is the presentation's and the steer's: one for the whole task.
     let system = settings
         .presentation
         .system(steer.map(|s| s.system.as_str()));
     written.files.push(data.commit()?);
-    let yaml = task_yaml(
-        &task,
-        &data_path,
-        system.as_deref(),
-        &reader.header,
-        settings,
-    );
+    let yaml = task_yaml(&task, &data_path, system.as_deref(), &header, settings);
     let mut file = Output::create(&yaml_path)?;
     super::write_text(file.writer(), &yaml, "the task")?;
     written.files.push(file.commit()?);

@@ -213,6 +213,70 @@ pub(crate) fn other_scenario(
 
 /// The targets of a suite export: the label of the option the target run chose, per
 /// scenario index.
+/// A suite read for an export: each scenario as shown, with its target when the export has
+/// targets; the scenarios the target run chose no option for are counted and left out.
+pub(crate) struct ShownSuite<'a> {
+    reader: SuiteReader<'a>,
+    targets: Option<Targets>,
+    settings: &'a SuiteExport,
+}
+
+impl<'a> ShownSuite<'a> {
+    /// Opens the suite at `suite` for the export `settings` describes.
+    pub fn open(suite: &'a Path, settings: &'a SuiteExport) -> Result<ShownSuite<'a>, Diagnostic> {
+        let reader = SuiteReader::open(Input::Path(suite))?;
+        let targets = match &settings.target {
+            Some(t) => Some(Targets::read(
+                t,
+                settings.steer.as_ref().map(|s| s.id.as_str()),
+                suite,
+                &reader.header,
+            )?),
+            None => None,
+        };
+        Ok(ShownSuite {
+            reader,
+            targets,
+            settings,
+        })
+    }
+
+    /// The suite's header.
+    pub fn header(&self) -> &Value {
+        &self.reader.header
+    }
+
+    /// The suite's id.
+    pub fn suite_id(&self) -> &str {
+        self.reader.suite_id()
+    }
+
+    /// Calls `f` with every scenario, as shown, its target (`None` without targets) and the
+    /// suite's header; counts the scenarios left out in `written`.
+    pub fn each(
+        mut self,
+        written: &mut Written,
+        mut f: impl FnMut(&Item, &Shown, Option<usize>, &Value) -> Result<(), Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let steer = self.settings.steer.as_ref();
+        while let Some(ref item) = self.reader.next_line()? {
+            let shown = Shown::new(&self.settings.presentation, steer, item);
+            let target = match &self.targets {
+                Some(t) => match t.position(item, &shown.options)? {
+                    Some(p) => Some(p),
+                    None => {
+                        written.untargeted += 1;
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            f(item, &shown, target, &self.reader.header)?;
+        }
+        Ok(())
+    }
+}
+
 pub(crate) struct Targets {
     path: PathBuf,
     suite: PathBuf,

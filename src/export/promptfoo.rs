@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Shown, SuiteExport, SuiteReader, Targets, Written};
+use super::{ShownSuite, SuiteExport, Written};
 use crate::diagnostic::Diagnostic;
 use crate::output::Output;
 
@@ -23,17 +23,9 @@ pub const CONFIG: &str = "promptfooconfig.yaml";
 /// Writes the suite at `suite` as a promptfoo test file and configuration into the directory
 /// `dir` (created if missing).
 pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written, Diagnostic> {
-    let mut reader = SuiteReader::open(crate::formats::Input::Path(suite))?;
     let steer = settings.steer.as_ref();
-    let targets = match &settings.target {
-        Some(t) => Some(Targets::read(
-            t,
-            steer.map(|s| s.id.as_str()),
-            suite,
-            &reader.header,
-        )?),
-        None => None,
-    };
+    let shown_suite = ShownSuite::open(suite, settings)?;
+    let header = shown_suite.header().clone();
     super::create_dir(dir)?;
     let mut written = Written::default();
     let mut tests = Output::create(&dir.join(TESTS))?;
@@ -42,20 +34,9 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
         "# promptfoo test cases written by `quandary export`, one per scenario.\n",
         "the test file",
     )?;
-    while let Some(ref item) = reader.next_line()? {
-        let shown = Shown::new(&settings.presentation, steer, item);
-        let target = match &targets {
-            Some(t) => match t.position(item, &shown.options)? {
-                Some(p) => Some(p),
-                None => {
-                    written.untargeted += 1;
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let mut metadata =
-            super::metadata(item, &shown, &reader.header, &settings.presentation, steer);
+    let mut samples = 0;
+    shown_suite.each(&mut written, |item, shown, target, header| {
+        let mut metadata = super::metadata(item, shown, header, &settings.presentation, steer);
         let s = item;
         let mut case = serde_json::Map::new();
         case.insert(
@@ -76,18 +57,16 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
         let mut text = String::new();
         super::yaml::item(&Value::Object(case), 0, &mut text);
         super::write_text(tests.writer(), &text, "the test file")?;
-        written.samples += 1;
-    }
+        samples += 1;
+        Ok(())
+    })?;
+    written.samples = samples;
     if written.samples == 0 {
         super::write_text(tests.writer(), "[]\n", "the test file")?;
     }
     written.files.push(tests.commit()?);
     let mut config = Output::create(&dir.join(CONFIG))?;
-    super::write_text(
-        config.writer(),
-        &config_yaml(&reader.header),
-        "the configuration",
-    )?;
+    super::write_text(config.writer(), &config_yaml(&header), "the configuration")?;
     written.files.push(config.commit()?);
     Ok(written)
 }

@@ -498,7 +498,7 @@ mod tests {
         for (path, text) in &imported.files {
             loader = loader.with(path, text.clone());
         }
-        let loaded = crate::load_with(&mut loader, &["values.qd"]);
+        let loaded = crate::load::load_with(&mut loader, &["values.qd"]);
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         assert_eq!(loaded.framework.root_module().values.len(), 2);
         assert_eq!(loaded.framework.mappings.len(), 2);

@@ -88,7 +88,7 @@ pub(crate) fn check_output(files: &[(PathBuf, String)], entry: &str) -> Option<D
     for (path, text) in files {
         loader = loader.with(path, text.clone());
     }
-    let loaded = crate::load_with(&mut loader, &[entry]);
+    let loaded = crate::load::load_with(&mut loader, &[entry]);
     let first = loaded.diagnostics.iter().find(|d| d.is_error())?;
     Some(
         Diagnostic::new(

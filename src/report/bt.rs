@@ -6,7 +6,7 @@
 //! and ties together values whose conflicts form separate groups; with many answers its
 //! effect vanishes. Strengths are reported centred on their mean.
 
-use super::stats::{Z95, spd_inverse};
+use super::math::{Z95, spd_inverse};
 
 /// Games between values: `(i, j, wins of i over j, wins of j over i)` with `i < j`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -157,11 +157,11 @@ fn newton(games: &Games, theta: &mut [f64]) -> bool {
             grad[i] += g;
             grad[j] -= g;
         }
-        if !super::stats::cholesky(&mut info, n) {
+        if !super::math::cholesky(&mut info, n) {
             return false;
         }
         let mut step = grad.clone();
-        super::stats::cholesky_solve(&info, n, &mut step);
+        super::math::cholesky_solve(&info, n, &mut step);
         let mut scale = 1.0;
         let mut moved = false;
         for _ in 0..40 {
@@ -341,7 +341,7 @@ mod tests {
         let mut info = vec![0.0; 25];
         information(&games, &theta, &mut info);
         let cov = spd_inverse(&info, 5).expect("invertible");
-        let together: Vec<f64> = crate::report::stats::centred_variances(&cov, 5)
+        let together: Vec<f64> = crate::report::math::centred_variances(&cov, 5)
             .into_iter()
             .map(|v| Z95 * v.sqrt())
             .collect();

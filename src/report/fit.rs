@@ -16,7 +16,7 @@ use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
-use super::stats::{self, Interval, Z95};
+use super::math::{self, Interval, Z95};
 use super::tally::{self, Journal};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::suite::SuiteFile;
@@ -141,8 +141,8 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
     // as many values as the others, only differences are identified.
     let mean = w.iter().sum::<f64>() / v.max(1) as f64;
     let w: Vec<f64> = w.iter().map(|x| x - mean).collect();
-    let se: Vec<f64> = match stats::spd_inverse(&info, v) {
-        Some(cov) => stats::centred_variances(&cov, v)
+    let se: Vec<f64> = match math::spd_inverse(&info, v) {
+        Some(cov) => math::centred_variances(&cov, v)
             .into_iter()
             .map(f64::sqrt)
             .collect(),
@@ -227,11 +227,11 @@ fn newton(pooled: &[(Vec<Features>, Vec<u64>)], v: usize, l2: f64) -> (Vec<f64>,
     for _ in 0..200 {
         information(pooled, &w, l2, &mut info, &mut grad, &mut mean);
         let mut l = info.clone();
-        if !stats::cholesky(&mut l, v) {
+        if !math::cholesky(&mut l, v) {
             break;
         }
         let mut step = grad.clone();
-        stats::cholesky_solve(&l, v, &mut step);
+        math::cholesky_solve(&l, v, &mut step);
         let mut scale = 1.0;
         let mut improved = false;
         for _ in 0..40 {

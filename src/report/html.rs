@@ -344,7 +344,7 @@ fn graph(out: &mut String, r: &Report, values: &[Shown]) {
 
 /// Similarity per population: a bar for the plain answers, one for the answers given as
 /// that population, and the pass mark as a tick.
-fn survey_section(out: &mut String, survey: &super::survey::Survey) {
+fn survey_section(out: &mut String, survey: &super::alignment::Survey) {
     const LABEL: f64 = 200.0;
     const PLOT: f64 = 500.0;
     const ROW: f64 = 26.0;

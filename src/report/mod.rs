@@ -20,19 +20,19 @@
 //! two readings of one answer. Per steer: the shift of every value against the plain run
 //! ([`Shift`]); [`diff`] compares two journals the same way.
 
-pub mod bt;
+pub mod alignment;
+mod bt;
 pub mod fit;
 mod html;
-pub mod stats;
-pub mod survey;
-pub mod tally;
+pub(crate) mod math;
+pub(crate) mod tally;
 mod text;
 
 use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
-pub use stats::{Interval, Rate, wilson};
+pub use math::{Interval, Rate, wilson};
 pub use tally::{Example, ExampleOption, Sources};
 
 use crate::diagnostic::Diagnostic;
@@ -274,9 +274,9 @@ pub struct Report {
     /// Per steer in the journal, its shifts against the plain run.
     pub steers: Vec<SteerShift>,
     /// Survey questions: similarity to each population's answers (when the suite has any).
-    pub survey: Option<survey::Survey>,
+    pub survey: Option<alignment::Survey>,
     /// National stances: alignment per country (when the suite has any).
-    pub stances: Vec<survey::StanceAlignment>,
+    pub stances: Vec<alignment::StanceAlignment>,
     /// What the reader should know.
     pub notes: Vec<String>,
     /// The scenarios behind cells (kept out of the JSON).
@@ -548,7 +548,7 @@ impl Bootstrap {
                 .zip(spread)
                 .map(|(s, &n)| {
                     if n >= 2 {
-                        stats::percentile_interval(s)
+                        math::percentile_interval(s)
                     } else {
                         None
                     }
@@ -773,7 +773,6 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
     let runs: Vec<Clustered> = (0..tally.runs.len()).map(|r| space.add(tally, r)).collect();
     let primary = &runs[tally.primary];
     let run = &tally.runs[tally.primary];
-    let slots = space.slots.len();
     let active = active_clusters(&runs.iter().collect::<Vec<_>>());
     let clusters = active.len();
     let boot = Bootstrap::new(options, &active, space.clusters.len());
@@ -783,9 +782,70 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         notes.extend(bootstrap_note(options, clusters));
     }
 
-    // Per slot.
+    let (values, labels, rollup) = per_value(&space, primary, boot.as_ref(), &names);
+    let (ranking, profiles) = ranking(
+        &space,
+        primary,
+        framework,
+        boot.as_ref(),
+        &names,
+        &mut notes,
+    );
+    let pairs = pairs(&space, primary);
+    let steers = steer_shifts(tally, &space, &runs, boot.as_ref(), &names);
+    let header = &tally.results_header;
+    let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_string);
+    Report {
+        quandary: env!("CARGO_PKG_VERSION").into(),
+        results: results.to_string(),
+        suite_file: tally.suite_path.clone(),
+        suite: text(tally.suite_header.get("suite")),
+        adapter: text(header.get("adapter")),
+        model: text(header.get("model")),
+        steer: run.steer.clone(),
+        seed: options.seed,
+        resamples: if boot.is_some() { options.resamples } else { 0 },
+        clusters: clusters as u64,
+        answers: run.records,
+        answered: run.answered,
+        unmatched: tally.unmatched,
+        unparsed: Rate::new(run.unparsed, run.records),
+        refused: Rate::new(run.refused, run.records),
+        errors: Rate::new(run.errors, run.records),
+        position_bias: Rate::new(run.first, run.answered),
+        twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
+        readings_agree: Rate::new(run.readings_agree, run.readings_both),
+        values,
+        labels,
+        rollup,
+        ranking,
+        pairs,
+        profiles,
+        steers,
+        survey: (!tally.survey.is_empty()).then(|| {
+            tally.survey.survey(
+                tally.suite_header.get("pass"),
+                options.seed,
+                options.resamples,
+            )
+        }),
+        stances: tally.survey.stances(),
+        notes,
+        examples: examples(tally),
+    }
+}
+
+/// The statistics of every value, theory label and value up the hierarchy that an answer
+/// counted for, each list highest score first.
+fn per_value(
+    space: &Space,
+    primary: &Clustered,
+    boot: Option<&Bootstrap>,
+    names: &Names<'_>,
+) -> (Vec<ValueStats>, Vec<LabelGroup>, Vec<ValueStats>) {
+    let slots = space.slots.len();
     let all = totals(primary, None, slots);
-    let (score_boot, wins_boot) = match &boot {
+    let (score_boot, wins_boot) = match boot {
         Some(b) => {
             let spread = spread(&[primary], slots);
             let [scores, wins] = b.sampled(&spread, |w, [scores, wins]| {
@@ -804,11 +864,11 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
             let name = space.view_name(s).1;
             (
                 s,
-                value_stats(name, &all[s], score_boot[s], wins_boot[s], &names),
+                value_stats(name, &all[s], score_boot[s], wins_boot[s], names),
             )
         })
         .collect();
-    let (mut values, labels, mut rollup) = group(&space, items);
+    let (mut values, labels, mut rollup) = group(space, items);
     values.sort_by(by_score);
     rollup.sort_by(by_score);
     let labels: Vec<LabelGroup> = labels
@@ -819,14 +879,26 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         })
         .collect();
 
-    // Bradley–Terry, and the profiles' agreement with it.
-    let fit = strengths(&space, primary);
+    (values, labels, rollup)
+}
+
+/// The Bradley–Terry ranking of the values that met in conflict (ranked within groups of
+/// values that met), and each profile's agreement with it.
+fn ranking(
+    space: &Space,
+    primary: &Clustered,
+    framework: Option<&Framework>,
+    boot: Option<&Bootstrap>,
+    names: &Names<'_>,
+    notes: &mut Vec<String>,
+) -> (Vec<Ranked>, Vec<ProfileAgreement>) {
+    let fit = strengths(space, primary);
     let centred = bt::centred(&fit.raw);
     let wald = bt::wald_half_widths(&fit.games, &fit.raw, WALD_LIMIT);
-    let profile_weights = profile_weights(framework, &space, &fit.players);
+    let profile_weights = profile_weights(framework, space, &fit.players);
     let mut boot_strengths: Vec<Option<Interval>> = vec![None; fit.players.len()];
     let mut boot_rho: Vec<Option<Interval>> = vec![None; profile_weights.len()];
-    if let Some(b) = &boot {
+    if let Some(b) = boot {
         let player: FxHashMap<u32, u32> = fit
             .players
             .iter()
@@ -834,9 +906,9 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
             .map(|(i, &s)| (s, i as u32))
             .collect();
         let mut rho: Vec<Vec<f64>> = vec![Vec::new(); profile_weights.len()];
-        let spread = player_spread(&space, primary, &player);
+        let spread = player_spread(space, primary, &player);
         boot_strengths = b.intervals(&spread, |w, out| {
-            let g = games(&space, primary, Some(w), &player);
+            let g = games(space, primary, Some(w), &player);
             // A player absent from the resample keeps its place at the prior.
             let present = present_players(&g);
             let theta = bt::centred(&bt::fit(&g, Some(&fit.raw)));
@@ -852,13 +924,13 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
                     .map(|&(i, wt)| (theta[i], wt))
                     .unzip();
                 rho[k].push(if x.len() >= 3 {
-                    stats::spearman(&x, &y).unwrap_or(f64::NAN)
+                    math::spearman(&x, &y).unwrap_or(f64::NAN)
                 } else {
                     f64::NAN
                 });
             }
         });
-        boot_rho = rho.iter_mut().map(stats::percentile_interval).collect();
+        boot_rho = rho.iter_mut().map(math::percentile_interval).collect();
     }
     let mut ranking: Vec<Ranked> = fit
         .players
@@ -928,7 +1000,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
                 profile: profile.clone(),
                 values: weights.len() as u64,
                 spearman: if x.len() >= 3 {
-                    stats::spearman(&x, &y)
+                    math::spearman(&x, &y)
                 } else {
                     None
                 },
@@ -937,6 +1009,11 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         })
         .collect();
 
+    (ranking, profiles)
+}
+
+/// Per pair of values that met in conflict, how often the first won.
+fn pairs(space: &Space, primary: &Clustered) -> Vec<PairStats> {
     let pair_all = pair_totals(primary, None, space.pairs.len());
     let mut pairs: Vec<PairStats> = space
         .pairs
@@ -962,12 +1039,21 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         .collect();
     pairs.sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
 
-    // Steers against the plain run.
-    let steers = (0..tally.runs.len())
+    pairs
+}
+
+/// Per steer with answers, its shifts against the plain run.
+fn steer_shifts(
+    tally: &Tally,
+    space: &Space,
+    runs: &[Clustered],
+    boot: Option<&Bootstrap>,
+    names: &Names<'_>,
+) -> Vec<SteerShift> {
+    (0..tally.runs.len())
         .filter(|&r| r != 0 && tally.runs[r].records > 0)
         .map(|r| {
-            let (values, labels, rollup) =
-                shifts(&space, &runs[0], &runs[r], boot.as_ref(), &names);
+            let (values, labels, rollup) = shifts(space, &runs[0], &runs[r], boot, names);
             SteerShift {
                 steer: tally.runs[r].steer.clone().unwrap_or_default(),
                 answered: tally.runs[r].answered,
@@ -977,48 +1063,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
                 rollup,
             }
         })
-        .collect();
-
-    let header = &tally.results_header;
-    let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_string);
-    Report {
-        quandary: env!("CARGO_PKG_VERSION").into(),
-        results: results.to_string(),
-        suite_file: tally.suite_path.clone(),
-        suite: text(tally.suite_header.get("suite")),
-        adapter: text(header.get("adapter")),
-        model: text(header.get("model")),
-        steer: run.steer.clone(),
-        seed: options.seed,
-        resamples: if boot.is_some() { options.resamples } else { 0 },
-        clusters: clusters as u64,
-        answers: run.records,
-        answered: run.answered,
-        unmatched: tally.unmatched,
-        unparsed: Rate::new(run.unparsed, run.records),
-        refused: Rate::new(run.refused, run.records),
-        errors: Rate::new(run.errors, run.records),
-        position_bias: Rate::new(run.first, run.answered),
-        twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
-        readings_agree: Rate::new(run.readings_agree, run.readings_both),
-        values,
-        labels,
-        rollup,
-        ranking,
-        pairs,
-        profiles,
-        steers,
-        survey: (!tally.survey.is_empty()).then(|| {
-            tally.survey.survey(
-                tally.suite_header.get("pass"),
-                options.seed,
-                options.resamples,
-            )
-        }),
-        stances: tally.survey.stances(),
-        notes,
-        examples: examples(tally),
-    }
+        .collect()
 }
 
 /// Per player, the clusters it played in.
@@ -1116,7 +1161,7 @@ fn shifts(
         .map(|s| {
             let name = space.view_name(s).1;
             let (rb, ro) = (score_rate(&tb[s]), score_rate(&to[s]));
-            let interval = stats::newcombe(&rb, &ro).map(|d| 200.0 * d);
+            let interval = math::newcombe(&rb, &ro).map(|d| 200.0 * d);
             let (wb, wo) = (
                 Rate::new(tb[s][WINS], tb[s][TRIALS]),
                 Rate::new(to[s][WINS], to[s][TRIALS]),
@@ -1136,7 +1181,7 @@ fn shifts(
                     base_wins: wb,
                     wins: wo,
                     wins_delta: wo.rate - wb.rate,
-                    wins_interval: stats::newcombe(&wb, &wo),
+                    wins_interval: math::newcombe(&wb, &wo),
                     wins_bootstrap: wins_boot[s],
                     changed: interval.excludes_zero()
                         && bootstrap.is_none_or(|b| b.excludes_zero()),

@@ -243,7 +243,7 @@ pub struct Tally {
     /// Scenarios behind cells of the primary run.
     pub examples: Examples,
     /// Question and stance lines of the primary run.
-    pub survey: super::survey::SurveyTally,
+    pub survey: super::alignment::SurveyTally,
     /// The results header.
     pub results_header: serde_json::Value,
     /// The suite header.
@@ -588,7 +588,7 @@ impl Tally {
             d[k] = 1.0;
             Some(d)
         });
-        let line = super::survey::SurveyLine {
+        let line = super::alignment::SurveyLine {
             kind,
             item,
             options: &s.options,

@@ -275,7 +275,7 @@ pub(super) fn profiles_section(r: &Report) -> Option<Section> {
     })
 }
 
-pub(super) fn survey_section(survey: &super::survey::Survey) -> Section {
+pub(super) fn survey_section(survey: &super::alignment::Survey) -> Section {
     let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
     let iv3 =
         |i: Option<Interval>| i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high));

@@ -13,13 +13,19 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs the binary in `cwd`.
+/// Runs the binary in `cwd`, without colour.
 pub fn quandary(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quandary"))
         .current_dir(cwd)
+        .env("NO_COLOR", "1")
         .args(args)
         .output()
         .expect("runs the binary")
+}
+
+/// Runs the binary in the crate's folder, as a user in a checkout would.
+pub fn in_root(args: &[&str]) -> Output {
+    quandary(&root(), args)
 }
 
 /// Its standard error, as text.
@@ -46,4 +52,50 @@ pub fn json_lines(path: impl AsRef<Path>) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+/// The crate's folder: the binary runs there as a user in a checkout would.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Its standard output, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The names of the files in `dir` (none when it does not exist).
+pub fn files_in(dir: &Path) -> std::collections::BTreeSet<String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        Err(_) => std::collections::BTreeSet::new(),
+    }
+}
+
+/// A scratch folder removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, empty folder under the test target's scratch space.
+    pub fn new(name: &str) -> Self {
+        TempDir(scratch(name))
+    }
+
+    /// A path inside it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -969,17 +969,7 @@ mod tests {
     use super::*;
 
     fn options() -> Vec<Choice> {
-        ["first", "second"]
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Choice {
-                label: ["A", "B"][i].into(),
-                action: a.to_string(),
-                text: format!("Do the {a} thing"),
-                upholds: vec![],
-                violates: vec![],
-            })
-            .collect()
+        crate::eval::test_options(&["first", "second"])
     }
 
     fn json(text: &str) -> Reply {
@@ -1060,14 +1050,7 @@ mod tests {
             "while read -r line; do echo B; done".into(),
         ]);
         let o = options();
-        let request = Request {
-            scenario: "s1",
-            group: "s1",
-            steer: None,
-            system: None,
-            prompt: "Which?",
-            options: &o,
-        };
+        let request = Request::new("s1", "Which?", &o);
         for _ in 0..3 {
             assert_eq!(c.decide(&request).unwrap().answer, Some(Answer::Option(1)));
         }
@@ -1086,14 +1069,7 @@ mod tests {
             "read -r line; echo 'out of luck' >&2; exit 4".into(),
         ]);
         let o = options();
-        let request = Request {
-            scenario: "s1",
-            group: "s1",
-            steer: None,
-            system: None,
-            prompt: "Which?",
-            options: &o,
-        };
+        let request = Request::new("s1", "Which?", &o);
         for _ in 0..2 {
             let e = c.decide(&request).unwrap_err();
             assert_eq!(
@@ -1112,14 +1088,7 @@ mod tests {
                 .contains("surely-no-such-program-here")
         );
         let o = options();
-        let request = Request {
-            scenario: "s1",
-            group: "s1",
-            steer: None,
-            system: None,
-            prompt: "Which?",
-            options: &o,
-        };
+        let request = Request::new("s1", "Which?", &o);
         assert!(
             c.decide(&request)
                 .unwrap_err()

@@ -11,7 +11,7 @@ mod spec;
 pub use command::{Command, StderrSink, terminate_all as terminate_commands};
 #[cfg(feature = "openai")]
 pub use openai::{OpenAi, OpenAiOptions};
-pub use profile::Profile;
+pub use profile::ProfileAgent;
 pub use random::Random;
 pub use replay::Replay;
 pub use spec::{AdapterSpec, Built, KINDS};

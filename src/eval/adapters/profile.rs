@@ -10,7 +10,7 @@ use crate::rng;
 
 /// A value-system agent built from a `profile` block.
 #[derive(Clone, Debug)]
-pub struct Profile {
+pub struct ProfileAgent {
     name: String,
     /// Weight of every value that has one, by qualified name (`framework.value`).
     weights: HashMap<String, f64>,
@@ -26,7 +26,7 @@ pub struct Profile {
 /// and of every value below it.
 pub const STEER_SHIFT: f64 = 0.5;
 
-impl Profile {
+impl ProfileAgent {
     /// The agent of profile `profile` of `framework`.
     ///
     /// A value's weight is the profile's weight for it, else for its nearest ancestor that
@@ -36,7 +36,7 @@ impl Profile {
     pub fn new(framework: &Framework, profile: ProfileId, temperature: f64, seed: u64) -> Self {
         let p = &framework.profiles[profile.index()];
         let weights = framework.profile_weights(profile);
-        Profile {
+        ProfileAgent {
             name: format!("{}.{}", framework.module(p.module).display_id(), p.id),
             weights,
             temperature,
@@ -86,7 +86,7 @@ impl Profile {
     }
 }
 
-impl Adapter for Profile {
+impl Adapter for ProfileAgent {
     fn fingerprint(&self) -> String {
         format!(
             "profile/{}/temperature={}/seed={}",
@@ -105,11 +105,7 @@ impl Adapter for Profile {
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         let n = request.options.len();
         if n == 0 {
-            return Err(AdapterError {
-                message: "the scenario has no options".into(),
-                attempts: 1,
-                raw: None,
-            });
+            return Err(AdapterError::no_options());
         }
         let scores: Vec<f64> = request
             .options

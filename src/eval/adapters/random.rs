@@ -23,11 +23,7 @@ impl Adapter for Random {
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         let n = request.options.len();
         if n == 0 {
-            return Err(AdapterError {
-                message: "the scenario has no options".into(),
-                attempts: 1,
-                raw: None,
-            });
+            return Err(AdapterError::no_options());
         }
         let mut stream = super::stream(self.seed, request.scenario, request.steer, "random");
         let pick = rng::below(&mut stream, n as u64) as usize;

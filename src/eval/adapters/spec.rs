@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Command, Mode, Profile, Random, Replay, StderrSink};
+use super::{Command, Mode, ProfileAgent, Random, Replay, StderrSink};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Adapter;
 use crate::eval::cache::{Cache, Cached, Counters};
@@ -220,7 +220,7 @@ impl AdapterSpec {
         name: Option<&str>,
         framework: Option<&Framework>,
         framework_name: &str,
-    ) -> Result<Profile, Diagnostic> {
+    ) -> Result<ProfileAgent, Diagnostic> {
         let Some(f) = framework else {
             return Err(Diagnostic::new(
                 Code::InvalidSetting,
@@ -251,7 +251,7 @@ impl AdapterSpec {
             )
             .help(help));
         };
-        let mut agent = Profile::new(f, ProfileId::from_index(p), self.temperature, self.seed);
+        let mut agent = ProfileAgent::new(f, ProfileId::from_index(p), self.temperature, self.seed);
         // Under a steer the agent leans toward and away from the steer's values.
         for steer in &f.steers {
             agent.steer(f, steer);

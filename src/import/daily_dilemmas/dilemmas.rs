@@ -547,7 +547,7 @@ fn value_ids(values: &[(PathBuf, String)]) -> Result<IndexMap<String, String>, D
     for (p, text) in values {
         loader = loader.with(p, text.clone());
     }
-    let loaded = crate::load_with(&mut loader, &["values.qd"]);
+    let loaded = crate::load::load_with(&mut loader, &["values.qd"]);
     if loaded.has_errors() {
         return Err(internal(&loaded.diagnostics));
     }
@@ -685,7 +685,7 @@ fn expand(
         loader = loader.with(dir.join(p), text.clone());
     }
     loader = loader.with(dir.join(FILE), source.to_string());
-    let loaded = crate::load_with(&mut loader, &[dir.join(FILE)]);
+    let loaded = crate::load::load_with(&mut loader, &[dir.join(FILE)]);
     if loaded.has_errors() {
         return Err(internal(&loaded.diagnostics));
     }
@@ -794,7 +794,7 @@ fn journals(
                 Some((Choice::Unread, _)) => ("unparsed".to_string(), None, None),
                 Some((Choice::Conflicting, _)) | None => continue,
             };
-            let record = crate::eval::Record {
+            let record = crate::formats::results::Record {
                 scenario: line.id.clone(),
                 index: line.index,
                 twin_group: None,
@@ -806,7 +806,7 @@ fn journals(
                 readings: IndexMap::new(),
                 raw,
                 latency_ms: 0.0,
-                tokens: crate::eval::Tokens::default(),
+                tokens: crate::formats::results::Tokens::default(),
                 attempts: 1,
             };
             if let Ok(json) = serde_json::to_string(&record) {

@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
-use super::stats::{self, Interval, Rate};
+use super::math::{self, Interval, Rate};
 use crate::rng;
 
 /// How similar the model's answers are to one population's.
@@ -241,7 +241,7 @@ impl SurveyTally {
                         / v.len() as f64
                 })
                 .collect();
-            stats::percentile_interval(&mut means)
+            math::percentile_interval(&mut means)
         };
         let mut populations: Vec<PopulationSimilarity> = names
             .iter()

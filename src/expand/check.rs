@@ -1,0 +1,182 @@
+//! The expansion checks of `quandary check`: templates compile and use only bound variables,
+//! picks have candidates, suites are not too large and ask for no more than they can give,
+//! every value a pick names can be posed, and `require conflict` can be met.
+
+use super::*;
+
+/// The expansion checks that `quandary check` runs: templates compile and use only bound
+/// variables, every pick has candidates, suites are not too large and do not ask for more
+/// than they can give, and every value a pick names can be posed.
+pub(crate) fn check(
+    framework: &Framework,
+    sources: &SourceMap,
+    broken: &dyn Fn(ModuleId) -> bool,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut env = template::environment();
+    let mut spaces: Vec<Option<u128>> = Vec::with_capacity(framework.scenarios.len());
+    for (i, scenario) in framework.scenarios.iter().enumerate() {
+        if broken(scenario.module) {
+            spaces.push(None);
+            continue;
+        }
+        match compile_scenario(framework, sources, &mut env, ScenarioId(i as u32), i, 0) {
+            Ok(c) => {
+                for (dim, pick) in c
+                    .dims
+                    .iter()
+                    .filter_map(|d| match d {
+                        Dim::Pick(p) => Some(p),
+                        _ => None,
+                    })
+                    .zip(&scenario.picks)
+                {
+                    if matches!(pick.source, PickSource::Unresolved) {
+                        continue;
+                    }
+                    if dim.is_empty() {
+                        out.push(no_candidates(framework, scenario, pick));
+                    } else if let PickSource::Conflicts(filter) = &pick.source {
+                        for &f in filter {
+                            let posed = dim.iter().any(|c: &Candidate| {
+                                [c.a, c.b].iter().any(|e| matches!(e, Endpoint::Value(v) if *v == f || framework.ancestors(*v).any(|a| a == f)))
+                            });
+                            if !posed {
+                                out.push(
+                                    Diagnostic::new(
+                                        Code::UnposableValue,
+                                        format!("`{}` is in no declared conflict with the other values of this pick, so no suite can pose it", framework.value_name(f, scenario.module)),
+                                    )
+                                    .label(pick.span, "never draws it")
+                                    .help("declare a `conflict` between it and another value of the pick, or remove it"),
+                                );
+                            }
+                        }
+                    }
+                }
+                spaces.push(Some(c.space));
+            }
+            Err(d) => {
+                // Incomplete scenarios are reported by the resolver already.
+                out.extend(d.into_iter().filter(|d| d.code != Code::IncompleteScenario));
+                spaces.push(None);
+            }
+        }
+    }
+    for (i, prompt) in framework.prompts.iter().enumerate() {
+        let Some(user) = &prompt.user else { continue };
+        if broken(prompt.module) {
+            continue;
+        }
+        match template::compile(
+            &mut env,
+            format!("prompt/{i}"),
+            user,
+            template::Owner::Prompt(&prompt.id),
+        ) {
+            Ok(t) => template::check_variables(
+                &env,
+                &t,
+                &template::PROMPT_VARIABLES,
+                template::Owner::Prompt(&prompt.id),
+                &mut out,
+            ),
+            Err(d) => out.push(d),
+        }
+    }
+    for (index, suite) in framework.suites.iter().enumerate() {
+        if broken(suite.module) {
+            continue;
+        }
+        questions::check_suite(framework, &mut env, index, suite, &mut out);
+        let templates_fine = suite.items.iter().all(|item| match item {
+            SuiteItem::Scenario(s) => spaces.get(s.index()).copied().flatten().is_some(),
+            _ => true,
+        });
+        if suite.require_conflict && templates_fine {
+            let id = SuiteId(index as u32);
+            if let Ok(expansion) = Expansion::new(framework, sources, id, &Options::default()) {
+                match expansion.conflict_possible(REQUIREMENT_BUDGET) {
+                    Some(true) => {}
+                    Some(false) => out.push(
+                        Diagnostic::new(
+                            Code::UnsatisfiableRequirement,
+                            format!(
+                                "no scenario of suite `{}` can meet `require conflict`: no binding of its templates has options upholding values in a declared conflict",
+                                suite.id
+                            ),
+                        )
+                        .label(suite.require_span.unwrap_or(suite.span), "every draw would be dropped")
+                        .help("declare a `conflict` between values the options uphold, pick the options' values with `conflicts(…)`, or remove `require conflict`"),
+                    ),
+                    None => out.push(
+                        Diagnostic::new(
+                            Code::RareRequirement,
+                            format!(
+                                "none of {REQUIREMENT_BUDGET} bindings tried per template of suite `{}` meets `require conflict`",
+                                suite.id
+                            ),
+                        )
+                        .label(suite.require_span.unwrap_or(suite.span), "most draws, perhaps all, will be dropped")
+                        .help("declare a `conflict` between values the options uphold, pick the options' values with `conflicts(…)`, or remove `require conflict`"),
+                    ),
+                }
+            }
+        }
+        let Some(space) = suite
+            .items
+            .iter()
+            .map(|&item| match item {
+                SuiteItem::Scenario(s) => spaces.get(s.index()).copied().flatten(),
+                _ => Some(questions::space(framework, suite, item)),
+            })
+            .try_fold(0u128, |acc, s| s.map(|s| acc.saturating_add(s)))
+        else {
+            continue;
+        };
+        let total = match suite.size {
+            Size::Count(n) => u128::from(n),
+            Size::Each(n) => space.saturating_mul(u128::from(n)),
+        }
+        .saturating_mul(if suite.twins { 2 } else { 1 });
+        if total > u128::from(DEFAULT_MAX) {
+            out.push(too_large(suite, total, DEFAULT_MAX));
+        } else if let Size::Count(n) = suite.size
+            && u128::from(n) > space
+            && space > 0
+        {
+            out.push(
+                    Diagnostic::new(
+                        Code::CountExceedsSpace,
+                        format!("suite `{}` asks for {n} scenarios but its templates have only {space} distinct bindings", suite.id),
+                    )
+                    .label(suite.size_span.unwrap_or(suite.span), "more than can be distinct")
+                    .help("some scenarios will repeat; lower the count, add slot choices, or use `each 1` for every binding once"),
+                );
+        }
+    }
+    out
+}
+
+/// Bindings of a template tried at `check` time for `require conflict`: every one of a
+/// smaller template, this many drawn from a larger one.
+const REQUIREMENT_BUDGET: u64 = 20_000;
+
+fn no_candidates(framework: &Framework, scenario: &ScenarioTemplate, pick: &Pick) -> Diagnostic {
+    let help = match &pick.source {
+        PickSource::Conflicts(f) if f.is_empty() => "declare conflicts between values: `conflict a <> b`".to_string(),
+        PickSource::Conflicts(_) => "no declared conflict joins two of these values (or values below them); declare one with `conflict a <> b`".to_string(),
+        PickSource::Unresolved => String::new(),
+        PickSource::RuleConflicts(_) => "no two rules (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
+    };
+    let _ = framework;
+    Diagnostic::new(
+        Code::NoCandidates,
+        format!(
+            "pick `{}, {}` in scenario `{}` has no pair to draw",
+            pick.names[0], pick.names[1], scenario.id
+        ),
+    )
+    .label(pick.span, "no candidate")
+    .help(help)
+}

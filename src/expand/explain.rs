@@ -1,0 +1,146 @@
+//! Explaining a scenario by id (`quandary explain`), and counting the pairs a suite poses.
+
+use super::*;
+
+impl<'a> Expansion<'a> {
+    /// How many scenarios of the suite pose each unordered pair of values: values upheld by
+    /// two different options of one scenario (counted from the plans; `dedupe` is not applied).
+    pub fn pair_counts(&self) -> Vec<((ValueId, ValueId), u64)> {
+        let mut counts: std::collections::BTreeMap<(ValueId, ValueId), u64> = Default::default();
+        let per_plan = if self.suite.twins { 2 } else { 1 };
+        for k in 0..self.total {
+            let Some(plan) = self.plan(k) else { continue };
+            let c = &self.templates[plan.template];
+            let bound = self.bind(c, &plan.choices);
+            let upheld = self.upheld(c, &bound);
+            let mut pairs = std::collections::BTreeSet::new();
+            for (i, us) in upheld.iter().enumerate() {
+                for ws in &upheld[i + 1..] {
+                    for &u in us {
+                        for &w in ws {
+                            if u != w {
+                                pairs.insert(if u < w { (u, w) } else { (w, u) });
+                            }
+                        }
+                    }
+                }
+            }
+            for p in pairs {
+                *counts.entry(p).or_default() += per_plan;
+            }
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Finds the scenario with id `id` (as written, `s…`) and says how it was made: the
+    /// template, the binding, the relations and rules behind it, with their source lines.
+    pub fn explain(&self, id: &str) -> Result<Option<String>, Diagnostic> {
+        let wanted = id.trim().trim_start_matches('s');
+        let Ok(wanted) = u128::from_str_radix(wanted, 16) else {
+            return Ok(None);
+        };
+        let mut local = Local::default();
+        for k in 0..self.total {
+            let Some(mut plan) = self.plan(k) else {
+                continue;
+            };
+            let mut buffer = Vec::new();
+            let mut spans = Vec::new();
+            self.render(&mut plan, &mut local, None, &mut buffer, &mut spans)?;
+            if let Some(span) = spans.iter().find(|s| s.id == wanted) {
+                let line = format!(
+                    "{{\"id\":\"s{:032x}\",{}",
+                    span.id,
+                    String::from_utf8_lossy(&buffer[span.start + 1..span.end])
+                );
+                return Ok(Some(self.explanation(&plan, line.as_bytes())));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(super) fn explanation(&self, plan: &Plan, rendered: &[u8]) -> String {
+        use std::fmt::Write as _;
+        let c = &self.templates[plan.template];
+        let bound = self.bind(c, &plan.choices);
+        let line = |span: crate::source::Span| -> String {
+            match span.file {
+                Some(f) => {
+                    let file = self.sources.get(f);
+                    let (l, _) = file.line_col(span.start as usize);
+                    format!("{}:{l}  {}", file.name(), file.line_text(l).trim())
+                }
+                None => String::new(),
+            }
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "suite     {} (seed {}), draw {}, scenario seed {:016x}",
+            self.suite.id, self.seed, plan.draw, plan.seed
+        );
+        let body = match &c.body {
+            Body::Scenario(body) => body,
+            Body::Survey(survey) => {
+                let what = match c.item {
+                    SuiteItem::Stance(_) => "stance",
+                    _ => "question",
+                };
+                let _ = writeln!(out, "{what:<9} {}", line(item_span(self.framework, c.item)));
+                let part = survey.part(plan.choices.first().copied().unwrap_or(0));
+                let _ = writeln!(out, "part      {}", part.describe);
+                let _ = writeln!(out, "scenario");
+                let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
+                return out;
+            }
+        };
+        let _ = writeln!(out, "template  {}", line(item_span(self.framework, c.item)));
+        let _ = writeln!(out, "bindings");
+        for (name, b) in body.variables.iter().zip(&bound) {
+            let value = match b {
+                Bound::Text(s) => format!("{s:?}"),
+                Bound::Value(v) => format!(
+                    "{} \"{}\"",
+                    self.value_names[v.index()],
+                    self.framework.value_label(*v)
+                ),
+                Bound::Rule(r) => format!(
+                    "{} \"{}\"",
+                    self.rule_names[r.index()],
+                    self.framework.rule(*r).text
+                ),
+            };
+            let _ = writeln!(out, "  {name} = {value}");
+        }
+        let mut relation_lines = Vec::new();
+        for (dim, &choice) in c.dims.iter().zip(&plan.choices) {
+            if let Dim::Pick(cands) = dim {
+                for &r in &cands[(choice / 2) as usize].relations {
+                    relation_lines.push(line(self.framework.relations[r.index()].span));
+                }
+            }
+        }
+        if !relation_lines.is_empty() {
+            let _ = writeln!(out, "relations");
+            for l in relation_lines {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+        let rules: Vec<String> = bound
+            .iter()
+            .filter_map(|b| match b {
+                Bound::Rule(r) => Some(line(self.framework.rule(*r).span)),
+                _ => None,
+            })
+            .collect();
+        if !rules.is_empty() {
+            let _ = writeln!(out, "rules");
+            for l in rules {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+        let _ = writeln!(out, "scenario");
+        let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
+        out
+    }
+}

@@ -1,0 +1,458 @@
+//! Rendering a planned draw: templates run against the binding, options ordered and
+//! shuffled, distractors, and the JSON line assembled from fragments escaped once.
+
+use super::*;
+
+impl<'a> Expansion<'a> {
+    /// Renders one plan: the scenario (or question or stance line), and its twin when the
+    /// suite asks for twins.
+    pub(super) fn render(
+        &self,
+        plan: &mut Plan,
+        local: &mut Local,
+        lines: Option<(u64, Option<Shard>)>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) -> Result<(), Diagnostic> {
+        let c = &self.templates[plan.template];
+        let body = match &c.body {
+            Body::Scenario(body) => body,
+            Body::Survey(survey) => {
+                self.render_survey(plan, c, survey, lines, out, spans);
+                return Ok(());
+            }
+        };
+        let scenario = &self.framework.scenarios[body.scenario.index()];
+        let bound = self.bind(c, &plan.choices);
+        // A verbatim scenario renders nothing, so it needs no template context.
+        let context = if body.verbatim {
+            None
+        } else {
+            let values: Vec<Jinja> = bound
+                .iter()
+                .map(|b| match *b {
+                    Bound::Text(s) => Jinja::from(s),
+                    Bound::Value(v) => local
+                        .values
+                        .entry(v)
+                        .or_insert_with(|| self.value_view(v))
+                        .clone(),
+                    Bound::Rule(r) => local
+                        .rules
+                        .entry(r)
+                        .or_insert_with(|| self.rule_view(r))
+                        .clone(),
+                })
+                .collect();
+            let names = local.variables.entry(plan.template).or_insert_with(|| {
+                // A copy per thread: sharing one would make every scenario touch the same
+                // reference count from both threads.
+                body.variables.iter().cloned().collect::<Vec<_>>().into()
+            });
+            Some(Jinja::from_object(Context {
+                names: Arc::clone(names),
+                values,
+            }))
+        };
+        let text = self.piece(&body.text, context.as_ref(), plan, scenario)?;
+        let mut variants = Vec::with_capacity(body.variants.len());
+        for (_, t) in &body.variants {
+            variants.push(self.piece(t, context.as_ref(), plan, scenario)?);
+        }
+        // Options: every non-distractor action; distractors as often as the suite says.
+        let include_distractors = rng::unit(&mut plan.rng) < self.suite.distractors;
+        let mut options: Vec<usize> = (0..body.actions.len())
+            .filter(|&i| include_distractors || !body.actions[i].distractor)
+            .collect();
+        if self.suite.order == Order::Shuffled {
+            rng::shuffle(&mut plan.rng, &mut options);
+        }
+        let mut labels: Vec<Option<String>> = Vec::with_capacity(body.actions.len());
+        for a in &body.actions {
+            labels.push(match (&a.json_label, &a.label, &context) {
+                (None, Some(t), Some(context)) => {
+                    Some(self.run_template(t, context, plan, scenario)?)
+                }
+                _ => None,
+            });
+        }
+        let scenario_line = AssembledLine {
+            bound: &bound,
+            text: &text,
+            variants: &variants,
+            labels: &labels,
+        };
+        let base = self.write_scenario(plan, c, body, &scenario_line, &options, None, out, spans);
+        if let Some((index, shard)) = lines {
+            finish_line(out, spans, index, shard);
+        }
+        if self.suite.twins {
+            options.reverse();
+            self.write_scenario(
+                plan,
+                c,
+                body,
+                &scenario_line,
+                &options,
+                Some(base),
+                out,
+                spans,
+            );
+            if let Some((index, shard)) = lines {
+                finish_line(out, spans, index + 1, shard);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the line of a question or stance part, and its twin when the suite asks for
+    /// twins. Nothing is rendered: the lines are assembled from fragments made once.
+    pub(super) fn render_survey(
+        &self,
+        plan: &mut Plan,
+        c: &Compiled,
+        survey: &questions::Survey,
+        lines: Option<(u64, Option<Shard>)>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) {
+        let part = survey.part(plan.choices.first().copied().unwrap_or(0));
+        // The draw of the distractors is made, though a question has none, so the stream
+        // of every draw is used in the same order.
+        let _ = rng::unit(&mut plan.rng);
+        let mut options: Vec<usize> = (0..survey.options(part).len()).collect();
+        if self.suite.order == Order::Shuffled {
+            rng::shuffle(&mut plan.rng, &mut options);
+        }
+        let base = self.write_survey(plan, c, survey, part, &options, None, out, spans);
+        if let Some((index, shard)) = lines {
+            finish_line(out, spans, index, shard);
+        }
+        if self.suite.twins {
+            options.reverse();
+            self.write_survey(plan, c, survey, part, &options, Some(base), out, spans);
+            if let Some((index, shard)) = lines {
+                finish_line(out, spans, index + 1, shard);
+            }
+        }
+    }
+
+    /// Writes one question or stance line, like [`Expansion::write_scenario`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_survey(
+        &self,
+        plan: &Plan,
+        c: &Compiled,
+        survey: &questions::Survey,
+        part: &questions::Part,
+        options: &[usize],
+        twin_of: Option<u128>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) -> u128 {
+        let start = out.len();
+        out.extend_from_slice(part.head.as_bytes());
+        let actions = survey.options(part);
+        for (n, &i) in options.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(actions[i].as_bytes());
+        }
+        out.extend_from_slice(b"]}");
+        let id = xxh3_128(&out[start..]);
+        out.pop();
+        out.extend_from_slice(part.tail.as_bytes());
+        self.write_trailer(plan, c, id, twin_of, out);
+        out.extend_from_slice(b",\"relations\":[],\"rules\":[]}}\n");
+        spans.push(Rendered {
+            id,
+            start,
+            end: out.len(),
+        });
+        id
+    }
+
+    /// Writes the fields every line ends with, from `seed` to the provenance's `template`.
+    pub(super) fn write_trailer(
+        &self,
+        plan: &Plan,
+        c: &Compiled,
+        id: u128,
+        twin_of: Option<u128>,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(b",\"seed\":\"");
+        push_hex(out, u128::from(plan.seed), 16);
+        out.extend_from_slice(b"\",\"draw\":");
+        push_u64(out, plan.draw);
+        out.extend_from_slice(b",\"suite\":");
+        out.extend_from_slice(self.json.suite.as_bytes());
+        out.extend_from_slice(b",\"twin_group\":");
+        match twin_of.or(self.suite.twins.then_some(id)) {
+            Some(group) => {
+                out.extend_from_slice(b"\"s");
+                push_hex(out, group, 32);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"provenance\":{\"template\":");
+        out.extend_from_slice(c.json_location.as_bytes());
+    }
+
+    /// A value as templates see it.
+    pub(super) fn value_view(&self, id: ValueId) -> Jinja {
+        let v = self.framework.value(id);
+        Jinja::from_object(ValueView {
+            id: v.id.clone(),
+            name: self.framework.qualified_value(id),
+            label: self.framework.value_label(id).to_string(),
+            describe: v.describe.clone(),
+            translations: v.translations.clone(),
+        })
+    }
+
+    /// A rule as templates see it.
+    pub(super) fn rule_view(&self, id: RuleId) -> Jinja {
+        let r = self.framework.rule(id);
+        Jinja::from_object(RuleView {
+            translations: r.translations.clone(),
+            text: r.text.clone(),
+            id: r.id.clone(),
+            name: self.framework.qualified_rule(id),
+        })
+    }
+
+    /// Writes `,`-separated JSON names of the values `terms` resolve to under `bound`, and
+    /// of those the followed rule adds; with `only`, just the terms whose flag is set (and
+    /// none of the rule's).
+    pub(super) fn push_values(
+        &self,
+        out: &mut Vec<u8>,
+        c: &ScenarioBody,
+        terms: &[Term],
+        only: Option<&[bool]>,
+        rule_values: &[ValueId],
+        bound: &[Bound<'_>],
+    ) {
+        let mut first = true;
+        let mut push = |out: &mut Vec<u8>, v: ValueId| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(self.json.values[v.index()].as_bytes());
+        };
+        for (i, t) in terms.iter().enumerate() {
+            if only.is_some_and(|flags| !flags.get(i).copied().unwrap_or(false)) {
+                continue;
+            }
+            match t {
+                Term::Value(v) => push(out, *v),
+                Term::Variable(name) => {
+                    if let Some(Bound::Value(v)) = c
+                        .variables
+                        .iter()
+                        .position(|n| n == name)
+                        .and_then(|i| bound.get(i))
+                    {
+                        push(out, *v);
+                    }
+                }
+            }
+        }
+        if only.is_none() {
+            for &v in rule_values {
+                push(out, v);
+            }
+        }
+    }
+
+    /// A scenario's text under a binding: the template rendered, or the literal text.
+    pub(super) fn piece<'p>(
+        &self,
+        piece: &'p Piece,
+        context: Option<&Jinja>,
+        plan: &Plan,
+        scenario: &ScenarioTemplate,
+    ) -> Result<std::borrow::Cow<'p, str>, Diagnostic> {
+        match (piece, context) {
+            (Piece::Template(t), Some(context)) => self
+                .run_template(t, context, plan, scenario)
+                .map(std::borrow::Cow::Owned),
+            (Piece::Literal(text), _) => Ok(std::borrow::Cow::Borrowed(text)),
+            // A template needs a context; a verbatim scenario has only literals.
+            (Piece::Template(t), None) => Ok(std::borrow::Cow::Owned(t.source.clone())),
+        }
+    }
+
+    pub(super) fn run_template(
+        &self,
+        t: &CompiledTemplate,
+        context: &Jinja,
+        plan: &Plan,
+        scenario: &ScenarioTemplate,
+    ) -> Result<String, Diagnostic> {
+        let failed = |detail: String, span| {
+            Diagnostic::new(
+                Code::TemplateRuntime,
+                format!(
+                    "template of scenario `{}` failed for draw {}: {detail}",
+                    scenario.id, plan.draw
+                ),
+            )
+            .label(span, "while rendering this")
+            .help("make the template work for every binding; `quandary explain` shows a binding's values")
+        };
+        let template = self
+            .env
+            .get_template(&t.name)
+            .map_err(|e| failed(e.to_string(), t.span))?;
+        let text = template.render(context.clone()).map_err(|e| {
+            let span = e.range().map_or(t.span, |r| t.span_of(r));
+            failed(
+                e.detail().map_or_else(|| e.to_string(), str::to_string),
+                span,
+            )
+        })?;
+        if text.len() > template::MAX_OUTPUT {
+            return Err(failed(
+                format!(
+                    "it produced {} bytes, more than the limit of {}",
+                    text.len(),
+                    template::MAX_OUTPUT
+                ),
+                t.span,
+            ));
+        }
+        Ok(text)
+    }
+
+    /// Writes one scenario line (without its leading `{"id":…,"index":…,`, which the writer
+    /// adds) and returns its content-derived id.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_scenario(
+        &self,
+        plan: &Plan,
+        compiled: &Compiled,
+        c: &ScenarioBody,
+        line: &AssembledLine<'_, '_>,
+        options: &[usize],
+        twin_of: Option<u128>,
+        out: &mut Vec<u8>,
+        spans: &mut Vec<Rendered>,
+    ) -> u128 {
+        let AssembledLine {
+            bound,
+            text,
+            variants,
+            labels,
+        } = *line;
+        // The content comes first so the id can be hashed from it in place; the writer puts
+        // `{"id":…,"index":…,` in front, in place of the content's own `{`.
+        let start = out.len();
+        out.extend_from_slice(c.json_prefix.as_bytes());
+        for (i, b) in bound.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(c.json_keys[i].as_bytes());
+            match b {
+                // Slots come first among the variables, one each: variable `i` is slot `i`.
+                Bound::Text(_) => out
+                    .extend_from_slice(c.json_slot_strings[i][plan.choices[i] as usize].as_bytes()),
+                Bound::Value(v) => out.extend_from_slice(self.json.values[v.index()].as_bytes()),
+                Bound::Rule(r) => out.extend_from_slice(self.json.rules[r.index()].as_bytes()),
+            }
+        }
+        out.extend_from_slice(b"},\"text\":");
+        push_json_str(out, text);
+        out.extend_from_slice(b",\"variants\":{");
+        for (i, v) in variants.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(c.json_variant_keys[i].as_bytes());
+            push_json_str(out, v);
+        }
+        out.extend_from_slice(b"},\"actions\":[");
+        for (n, &i) in options.iter().enumerate() {
+            let a = &c.actions[i];
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(a.json_head.as_bytes());
+            let rule = match a.follows.and_then(|f| bound.get(f)) {
+                Some(Bound::Rule(r)) => Some(*r),
+                _ => None,
+            };
+            match (&a.json_label, &labels[i], rule) {
+                (Some(l), _, _) => out.extend_from_slice(l.as_bytes()),
+                (None, Some(l), _) => push_json_str(out, l),
+                (None, None, Some(r)) => {
+                    out.extend_from_slice(self.json.rule_texts[r.index()].as_bytes())
+                }
+                (None, None, None) => push_json_str(out, &a.id),
+            }
+            let (rule_up, rule_down): (&[ValueId], &[ValueId]) = match rule {
+                Some(r) => (
+                    &self.framework.rule(r).upholds,
+                    &self.framework.rule(r).violates,
+                ),
+                None => (&[], &[]),
+            };
+            out.extend_from_slice(b",\"upholds\":[");
+            self.push_values(out, c, &a.upholds, None, rule_up, bound);
+            out.extend_from_slice(b"],\"violates\":[");
+            self.push_values(out, c, &a.violates, None, rule_down, bound);
+            out.extend_from_slice(b"],\"upholds_indirect\":[");
+            if a.upholds_indirect.contains(&true) {
+                let flags = Some(a.upholds_indirect.as_slice());
+                self.push_values(out, c, &a.upholds, flags, &[], bound);
+            }
+            out.extend_from_slice(b"],\"violates_indirect\":[");
+            if a.violates_indirect.contains(&true) {
+                let flags = Some(a.violates_indirect.as_slice());
+                self.push_values(out, c, &a.violates, flags, &[], bound);
+            }
+            out.push(b']');
+            out.extend_from_slice(a.json_tail.as_bytes());
+        }
+        out.extend_from_slice(b"]}");
+        let id = xxh3_128(&out[start..]);
+        out.pop();
+        self.write_trailer(plan, compiled, id, twin_of, out);
+        out.extend_from_slice(b",\"relations\":[");
+        let mut first = true;
+        for (dim, &choice) in compiled.dims.iter().zip(&plan.choices) {
+            if let Dim::Pick(cands) = dim {
+                for &r in &cands[(choice / 2) as usize].relations {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    out.extend_from_slice(self.json.relation_locations[r.index()].as_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(b"],\"rules\":[");
+        let mut first = true;
+        for b in bound {
+            if let Bound::Rule(r) = b {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(self.json.rule_locations[r.index()].as_bytes());
+            }
+        }
+        out.extend_from_slice(b"]}}\n");
+        spans.push(Rendered {
+            id,
+            start,
+            end: out.len(),
+        });
+        id
+    }
+}

@@ -1,0 +1,171 @@
+//! The run: draws rendered on a pool of threads one batch ahead of the writer, written in
+//! draw order (so the bytes do not depend on the thread count), shards and dedupe.
+
+use super::*;
+
+impl<'a> Expansion<'a> {
+    /// Expands the suite into `out`: the header line, then one scenario a line.
+    /// `progress` is told the draws done so far and the total after each batch.
+    ///
+    /// With one thread everything happens on the calling thread. With more, a pool of
+    /// rendering threads works one batch ahead of the calling thread, which writes the
+    /// batches in order.
+    pub fn run(
+        &self,
+        out: &mut dyn Write,
+        options: &Options,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Summary, Diagnostic> {
+        let io = |e: std::io::Error| {
+            Diagnostic::new(Code::Io, format!("cannot write the suite: {e}"))
+                .help("check the output path and the free space")
+        };
+        let header = self.header(options.shard);
+        writeln!(out, "{header}").map_err(io)?;
+        let threads = options.threads.max(1);
+        let mut writer = Writer {
+            head: Vec::with_capacity(64),
+            summary: Summary::default(),
+            seen: HashSet::new(),
+            index: 0,
+            per_plan: if self.suite.twins { 2 } else { 1 },
+            dedupe: self.suite.dedupe,
+            shard: options.shard,
+        };
+        // Without filters the index of every scenario is known from its draw, so a shard
+        // renders only its own; otherwise every draw is rendered and the writer decides.
+        let skip = options
+            .shard
+            .filter(|_| !self.suite.dedupe && !self.suite.require_conflict);
+        if threads == 1 {
+            let mut local = Local::default();
+            let mut buffer = Vec::new();
+            let mut from = 0;
+            while from < self.total {
+                let to = (from + BATCH as u64).min(self.total);
+                let chunk = self.work(from, to, buffer, &mut local, skip);
+                buffer = writer.write(chunk, out).map_err(|e| e.either(io))?;
+                writer.summary.planned += to - from;
+                from = to;
+                progress(from, self.total);
+            }
+            out.flush().map_err(io)?;
+            return Ok(writer.summary);
+        }
+        let batch = (BATCH * threads) as u64;
+        let batches = self.total.div_ceil(batch);
+        // Batch `b` goes to the threads in `threads` consecutive parts.
+        let part = |b: u64, w: usize| {
+            let from = b * batch;
+            let to = ((b + 1) * batch).min(self.total);
+            let size = (to - from).div_ceil(threads as u64);
+            let start = (from + w as u64 * size).min(to);
+            (start, (start + size).min(to))
+        };
+        std::thread::scope(|scope| -> Result<(), Diagnostic> {
+            let (done_tx, done_rx) = mpsc::channel::<(u64, usize, Chunk)>();
+            let mut jobs = Vec::with_capacity(threads);
+            for w in 0..threads {
+                let (job_tx, job_rx) = mpsc::channel::<(u64, u64, u64, Vec<u8>)>();
+                jobs.push(job_tx);
+                let done_tx = done_tx.clone();
+                let this = &*self;
+                scope.spawn(move || {
+                    let mut local = Local::default();
+                    for (b, from, to, buffer) in job_rx {
+                        let chunk = this.work(from, to, buffer, &mut local, skip);
+                        if done_tx.send((b, w, chunk)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut spare: Vec<Vec<u8>> = Vec::new();
+            let send = |b: u64, spare: &mut Vec<Vec<u8>>| {
+                for (w, job) in jobs.iter().enumerate() {
+                    let (from, to) = part(b, w);
+                    let buffer = spare.pop().unwrap_or_default();
+                    // A thread that stopped has reported why through `done`.
+                    let _ = job.send((b, from, to, buffer));
+                }
+            };
+            send(0, &mut spare);
+            let mut waiting: std::collections::BTreeMap<(u64, usize), Chunk> = Default::default();
+            for b in 0..batches {
+                if b + 1 < batches {
+                    send(b + 1, &mut spare);
+                }
+                for w in 0..threads {
+                    let chunk = loop {
+                        if let Some(chunk) = waiting.remove(&(b, w)) {
+                            break chunk;
+                        }
+                        match done_rx.recv() {
+                            Ok((bb, ww, chunk)) => {
+                                waiting.insert((bb, ww), chunk);
+                            }
+                            Err(_) => {
+                                return Err(Diagnostic::new(
+                                    Code::Io,
+                                    "a rendering thread stopped unexpectedly",
+                                )
+                                .help("this is a bug in quandary; please report it"));
+                            }
+                        }
+                    };
+                    spare.push(writer.write(chunk, out).map_err(|e| e.either(io))?);
+                }
+                let (from, _) = part(b, 0);
+                let (_, to) = part(b, threads - 1);
+                writer.summary.planned += to - from;
+                progress(to, self.total);
+            }
+            Ok(())
+        })?;
+        out.flush().map_err(io)?;
+        Ok(writer.summary)
+    }
+
+    /// Plans and renders draws `from..to` into `buffer`.
+    pub(super) fn work(
+        &self,
+        from: u64,
+        to: u64,
+        buffer: Vec<u8>,
+        local: &mut Local,
+        skip: Option<Shard>,
+    ) -> Chunk {
+        let per_plan = if self.suite.twins { 2 } else { 1 };
+        let mut chunk = Chunk {
+            buffer,
+            draws: Vec::with_capacity((to - from) as usize),
+            error: None,
+            // Without filters the index of a scenario follows from its draw, so the lines
+            // are finished here and the writer only copies the buffer.
+            complete: !self.suite.dedupe && !self.suite.require_conflict,
+        };
+        for k in from..to {
+            let Some(mut plan) = self.plan(k) else {
+                chunk.draws.push(Draw::Filtered);
+                continue;
+            };
+            if let Some(s) = skip
+                && !(k * per_plan..(k + 1) * per_plan).any(|i| i % s.of == s.index - 1)
+            {
+                chunk.draws.push(Draw::Skipped);
+                continue;
+            }
+            let mut spans = Vec::with_capacity(2);
+            let lines = chunk.complete.then_some((k * per_plan, skip));
+            match self.render(&mut plan, local, lines, &mut chunk.buffer, &mut spans) {
+                Ok(()) => chunk.draws.push(Draw::Rendered(spans)),
+                Err(d) => {
+                    chunk.error = Some(d);
+                    break;
+                }
+            }
+        }
+        chunk
+    }
+}

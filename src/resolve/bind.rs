@@ -1,0 +1,316 @@
+//! Binding references: relations, rules, mappings and profiles to the items they name,
+//! across namespaces, with did-you-mean for a name that is not found.
+
+use super::*;
+
+impl Resolver<'_> {
+    /// Binds the references of relations, rules, profiles and mappings in every module.
+    pub(super) fn bind_all(&mut self) {
+        for m in 0..self.asts.len() {
+            let module = ModuleId(m as u32);
+            let items = std::mem::take(&mut self.asts[m].file.items);
+            let declared = std::mem::take(&mut self.asts[m].declared);
+            for (item, declared) in items.iter().zip(&declared) {
+                match item {
+                    ast::Item::Relation(rel) => self.bind_relation(module, rel),
+                    ast::Item::Rule(rule) => {
+                        let Some(ItemId::Rule(id)) = *declared else {
+                            continue;
+                        };
+                        for a in &rule.attributes {
+                            match a {
+                                ast::RuleAttribute::Upholds(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.rules[id.index()].upholds.extend(vs);
+                                }
+                                ast::RuleAttribute::Violates(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.rules[id.index()].violates.extend(vs);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    ast::Item::Profile(p) => {
+                        let Some(ItemId::Profile(id)) = *declared else {
+                            continue;
+                        };
+                        for e in &p.entries {
+                            if let ast::ProfileEntry::Weight(r, n, span) = e
+                                && let Some(v) = self.value(module, r)
+                            {
+                                let profile = &mut self.framework.profiles[id.index()];
+                                profile.weights.push((v, n.value));
+                                profile.weight_spans.push(*span);
+                            }
+                        }
+                    }
+                    ast::Item::Scenario(sc) => {
+                        let Some(ItemId::Scenario(id)) = *declared else {
+                            continue;
+                        };
+                        self.bind_scenario(module, id, sc);
+                    }
+                    ast::Item::Steer(b) | ast::Item::Constitution(b) => {
+                        let Some(ItemId::Steer(id)) = *declared else {
+                            continue;
+                        };
+                        for a in &b.attributes {
+                            match a {
+                                ast::PresentationAttribute::Toward(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.steers[id.index()].toward.extend(vs);
+                                }
+                                ast::PresentationAttribute::Away(refs, _) => {
+                                    let vs: Vec<ValueId> =
+                                        refs.iter().filter_map(|r| self.value(module, r)).collect();
+                                    self.framework.steers[id.index()].away.extend(vs);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    ast::Item::Suite(su) => {
+                        let Some(ItemId::Suite(id)) = *declared else {
+                            continue;
+                        };
+                        self.bind_suite(module, id, su);
+                    }
+                    ast::Item::Map(map) => {
+                        let value = self.value(module, &map.value);
+                        let mut targets = Vec::new();
+                        for t in &map.targets {
+                            if t.namespace.is_none() {
+                                self.diagnostics.push(
+                                    Diagnostic::new(
+                                        Code::WrongSort,
+                                        format!("`{}` is not in another framework", t.id.name),
+                                    )
+                                    .label(t.span, "a local name")
+                                    .help(
+                                        "`map` places a value in an imported framework: \
+                                         write `ns.id`",
+                                    ),
+                                );
+                                continue;
+                            }
+                            if let Some(v) = self.value(module, t) {
+                                targets.push(v);
+                            }
+                        }
+                        if let Some(value) = value {
+                            let index = self.framework.mappings.len();
+                            self.framework.mappings.push(Mapping {
+                                value,
+                                targets,
+                                module,
+                                span: map.span,
+                            });
+                            self.framework.modules[m].mappings.push(index);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.asts[m].file.items = items;
+        }
+    }
+
+    pub(super) fn bind_relation(&mut self, module: ModuleId, rel: &ast::Relation) {
+        let left = self.lookup(module, &rel.left);
+        let right = self.lookup(module, &rel.right);
+        let (Some(left), Some(right)) = (left, right) else {
+            return;
+        };
+        let endpoint = |item: ItemId| match item {
+            ItemId::Value(v) => Some(Endpoint::Value(v)),
+            ItemId::Rule(r) => Some(Endpoint::Rule(r)),
+            _ => None,
+        };
+        let (l, r) = (endpoint(left), endpoint(right));
+        let wiser = rel.kind == ast::RelationKind::Wiser;
+        let bad =
+            |e: Option<Endpoint>| e.is_none() || (wiser && matches!(e, Some(Endpoint::Rule(_))));
+        for (e, reference) in [(l, &rel.left), (r, &rel.right)] {
+            if bad(e) {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::WrongSort,
+                        format!(
+                            "`{}` is {}, not a value",
+                            reference.display(),
+                            if e.is_none() { "not a rule" } else { "a rule" }
+                        ),
+                    )
+                    .label(reference.span, "needs a value here")
+                    .help(if wiser {
+                        "`wiser` relates two values"
+                    } else {
+                        "relations hold between two values or between two rules"
+                    }),
+                );
+            }
+        }
+        let (Some(l), Some(r)) = (l, r) else { return };
+        if bad(Some(l)) || bad(Some(r)) {
+            return;
+        }
+        if std::mem::discriminant(&l) != std::mem::discriminant(&r) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::WrongSort,
+                    format!(
+                        "`{}` and `{}` are not both values or both rules",
+                        rel.left.display(),
+                        rel.right.display()
+                    ),
+                )
+                .label(rel.left.span, "")
+                .label(rel.right.span, "")
+                .help("relations hold between two values or between two rules"),
+            );
+            return;
+        }
+        let id = RelationId(self.framework.relations.len() as u32);
+        self.framework.relations.push(Relation {
+            kind: rel.kind,
+            left: l,
+            right: r,
+            context: rel.context.as_ref().map(|c| c.text().to_string()),
+            weight: rel.weight.as_ref().map(|w| w.value),
+            note: rel.note.as_ref().map(|n| n.value.clone()),
+            module,
+            span: rel.span,
+            weight_span: rel.weight.as_ref().map(|w| w.span),
+        });
+        self.framework.modules[module.index()].relations.push(id);
+    }
+
+    /// Resolves a reference that must name a value.
+    pub(super) fn value(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ValueId> {
+        match self.lookup(module, r)? {
+            ItemId::Value(v) => Some(v),
+            other => {
+                let what = match other {
+                    ItemId::Rule(_) => "a rule",
+                    ItemId::Profile(_) => "a profile",
+                    ItemId::Scenario(_) => "a scenario",
+                    ItemId::Prompt(_) => "a prompt",
+                    ItemId::Steer(_) => "a steer",
+                    ItemId::Question(_) => "a question",
+                    ItemId::Stance(_) => "a stance",
+                    _ => "a suite",
+                };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::WrongSort,
+                        format!("`{}` is {what}, not a value", r.display()),
+                    )
+                    .label(r.span, "needs a value here")
+                    .help("name a value node of the hierarchy"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Resolves a reference to whatever it names, reporting unknown names.
+    pub(super) fn lookup(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ItemId> {
+        let target = match &r.namespace {
+            None => module,
+            Some(ns) => {
+                let m = &self.framework.modules[module.index()];
+                match m.imports.get(&ns.name) {
+                    Some(&t) => t,
+                    None => {
+                        let help = match suggest::similar(
+                            &ns.name,
+                            m.imports.keys().map(String::as_str),
+                        ) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None if m.imports.is_empty() => format!(
+                                "import the framework first: `use \"file.qd\" as {}`",
+                                ns.name
+                            ),
+                            None => format!(
+                                "the imported namespaces are {}",
+                                backticked(
+                                    &m.imports.keys().map(String::as_str).collect::<Vec<_>>()
+                                )
+                            ),
+                        };
+                        // An import that failed has already been reported.
+                        let ast = &self.asts[module.index()];
+                        if !ast.broken && !ast.failed_imports.contains(&ns.name) {
+                            self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::UnknownNamespace,
+                                    format!("no framework is imported as `{}`", ns.name),
+                                )
+                                .label(ns.span, "unknown namespace")
+                                .help(help),
+                            );
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        let m = &self.framework.modules[target.index()];
+        if let Some(&item) = m.items.get(&r.id.name) {
+            return Some(item);
+        }
+        if self.asts[target.index()].broken {
+            return None;
+        }
+        let help = self.suggest_id(
+            target,
+            &r.id.name,
+            r.namespace.as_ref().map(|n| n.name.as_str()),
+        );
+        let whose = match &r.namespace {
+            Some(ns) => format!(" in `{}`", ns.name),
+            None => String::new(),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownReference,
+                format!("`{}` is not defined{whose}", r.id.name),
+            )
+            .label(r.id.span, "unknown name")
+            .help(help),
+        );
+        None
+    }
+
+    pub(super) fn suggest_id(&self, target: ModuleId, name: &str, ns: Option<&str>) -> String {
+        let m = &self.framework.modules[target.index()];
+        let qualify = |id: &str| match ns {
+            Some(ns) => format!("{ns}.{id}"),
+            None => id.to_string(),
+        };
+        // A label or alias written in place of the id.
+        let wanted = name.to_lowercase().replace(['_', '-'], " ");
+        for &v in &m.values {
+            let value = &self.framework.values[v.index()];
+            let names = value.label.iter().chain(value.aliases.iter());
+            if names
+                .into_iter()
+                .any(|l| l.to_lowercase().replace(['_', '-'], " ") == wanted)
+            {
+                return format!(
+                    "did you mean `{}`? (its label is \"{}\")",
+                    qualify(&value.id),
+                    self.framework.value_label(v)
+                );
+            }
+        }
+        match suggest::similar(name, m.items.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{}`?", qualify(s)),
+            None => "define it, or check the spelling".into(),
+        }
+    }
+}

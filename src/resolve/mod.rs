@@ -1,0 +1,199 @@
+//! From syntax trees to the resolved [`Framework`]: loads imports, declares every item,
+//! checks the level nesting and binds every reference, collecting all diagnostics.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::*;
+use crate::source::{FileId, SourceMap, Span};
+use crate::suggest;
+use crate::syntax::{self, RESERVED, ast};
+
+mod bind;
+mod declare;
+mod files;
+mod scenarios;
+mod suites;
+
+/// Where source files come from: the file system, memory, or anything an embedder provides.
+pub trait Loader {
+    /// The text of the file at `path`, or a message saying why it cannot be read
+    /// (lowercase, e.g. "no such file").
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>, String>;
+
+    /// A key identifying the file at `path`, so a file imported twice is loaded once.
+    fn key(&self, path: &Path) -> PathBuf {
+        normalize(path)
+    }
+}
+
+/// Reads files from disk.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>, String> {
+        crate::input::read(path, crate::input::MAX_SOURCE)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
+    }
+}
+
+/// Serves files from memory, for tests and embedders.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryLoader {
+    files: HashMap<PathBuf, String>,
+}
+
+impl MemoryLoader {
+    /// An empty loader.
+    pub fn new() -> Self {
+        MemoryLoader::default()
+    }
+
+    /// Adds a file at `path`.
+    pub fn with(mut self, path: impl AsRef<Path>, text: impl Into<String>) -> Self {
+        self.files.insert(normalize(path.as_ref()), text.into());
+        self
+    }
+}
+
+impl Loader for MemoryLoader {
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>, String> {
+        self.files
+            .get(&normalize(path))
+            .map(|t| t.clone().into_bytes())
+            .ok_or_else(|| "no such file".to_string())
+    }
+}
+
+/// What resolving gives: the model, the resolver's diagnostics (not yet checked, sorted or
+/// deduplicated), the sources, and which modules had syntax errors.
+pub(crate) struct Resolved {
+    pub framework: Framework,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+    /// Per module, whether its file had syntax errors (items may be missing).
+    pub broken: Vec<bool>,
+}
+
+/// Reads `paths` (and what they import) through `loader` and resolves them into one model.
+/// Checking the model is a separate step ([`crate::check`]).
+pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
+    let mut r = Resolver {
+        loader,
+        sources: SourceMap::new(),
+        framework: Framework::default(),
+        diagnostics: Vec::new(),
+        by_key: HashMap::new(),
+        stack: Vec::new(),
+        asts: Vec::new(),
+    };
+    for path in paths {
+        let path = path.as_ref();
+        if let Some(m) = r.load(path, None)
+            && !r.framework.roots.contains(&m)
+        {
+            r.framework.roots.push(m);
+        }
+    }
+    r.declare_all();
+    r.bind_all();
+    Resolved {
+        broken: r.asts.iter().map(|a| a.broken).collect(),
+        framework: r.framework,
+        diagnostics: r.diagnostics,
+        sources: r.sources,
+    }
+}
+
+struct ModuleAst {
+    file: ast::File,
+    /// For each item of `file`, the rule or profile it declared (None for other items and
+    /// for items whose id was a duplicate).
+    declared: Vec<Option<ItemId>>,
+    /// Namespaces whose `use` failed: references through them are not reported again.
+    failed_imports: Vec<String>,
+    /// The file had syntax errors: items may be missing, so references into it that fail
+    /// to resolve are not reported.
+    broken: bool,
+}
+
+struct Resolver<'l> {
+    loader: &'l mut dyn Loader,
+    sources: SourceMap,
+    framework: Framework,
+    diagnostics: Vec<Diagnostic>,
+    by_key: HashMap<PathBuf, ModuleId>,
+    /// Modules being loaded, with the `use` that led to each, for cycle detection.
+    stack: Vec<(ModuleId, Option<Span>)>,
+    asts: Vec<ModuleAst>,
+}
+
+/// A template and where its text starts in the file (when offsets map one to one).
+fn template(s: &ast::Str) -> Template {
+    let quotes = if s.raw.starts_with("\"\"\"") {
+        3
+    } else if !s.raw.contains('\\') {
+        1
+    } else {
+        0
+    };
+    Template {
+        source: s.value.clone(),
+        span: s.span,
+        quotes,
+    }
+}
+
+fn duplicate_attribute(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(Code::DuplicateAttribute, format!("`{what}` is given twice"))
+        .label(span, "given again here")
+        .help("keep one of them")
+}
+
+fn backticked(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.as_slice() {
+        [] => "none".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Removes `.` and resolves `..` lexically.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(
+            normalize(Path::new("rules/./x/../mft.qd")),
+            Path::new("rules/mft.qd")
+        );
+        assert_eq!(normalize(Path::new("../a.qd")), Path::new("../a.qd"));
+    }
+}

@@ -1,0 +1,514 @@
+//! Binding suites and what they ask through: settings, prompts, steers and constitutions,
+//! questions and stances, personas and pass marks.
+
+use super::*;
+
+impl Resolver<'_> {
+    pub(super) fn bind_suite(&mut self, module: ModuleId, id: SuiteId, su: &ast::Suite) {
+        let mut suite = self.framework.suites[id.index()].clone();
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut from = None;
+        let mut size: Option<(Size, Span)> = None;
+        let mut pass: Vec<&ast::SuiteSetting> = Vec::new();
+        for setting in &su.settings {
+            let key = match setting {
+                ast::SuiteSetting::Seed(..) => "seed",
+                ast::SuiteSetting::From(..) => "from",
+                ast::SuiteSetting::Count(..) | ast::SuiteSetting::Each(..) => "count",
+                ast::SuiteSetting::Balance(..) => "balance",
+                ast::SuiteSetting::Twins(..) => "twins",
+                ast::SuiteSetting::Require(..) => "require",
+                ast::SuiteSetting::Dedupe(..) => "dedupe",
+                ast::SuiteSetting::Distractors(..) => "distractors",
+                ast::SuiteSetting::Order(..) => "order",
+                ast::SuiteSetting::Persona(..) => "persona",
+                // Each population has its own mark; `pass_marks` reports repeats.
+                ast::SuiteSetting::Pass(..) => {
+                    pass.push(setting);
+                    continue;
+                }
+                ast::SuiteSetting::Describe(..) => "describe",
+            };
+            if seen.contains(&key) {
+                let what = if key == "count" {
+                    "count` or `each"
+                } else {
+                    key
+                };
+                self.diagnostics
+                    .push(duplicate_attribute(what, setting.span()));
+                continue;
+            }
+            seen.push(key);
+            match setting {
+                ast::SuiteSetting::Seed(n, _) => match n.raw.parse::<u64>() {
+                    Ok(seed) => suite.seed = seed,
+                    Err(_) => self.invalid_setting(
+                        n.span,
+                        format!(
+                            "seed `{}` is not a whole number from 0 to 18446744073709551615",
+                            n.raw
+                        ),
+                        "write a whole number such as `42`",
+                    ),
+                },
+                ast::SuiteSetting::Count(n, span) | ast::SuiteSetting::Each(n, span) => {
+                    match n.raw.parse::<u64>() {
+                        Ok(k) if k > 0 => {
+                            let s = if matches!(setting, ast::SuiteSetting::Count(..)) {
+                                Size::Count(k)
+                            } else {
+                                Size::Each(k)
+                            };
+                            size = Some((s, *span));
+                        }
+                        _ => self.invalid_setting(
+                            n.span,
+                            format!("`{}` is not a positive whole number", n.raw),
+                            "write how many, e.g. `count 1000` or `each 2`",
+                        ),
+                    }
+                }
+                ast::SuiteSetting::From(refs, _) => {
+                    let mut list = Vec::new();
+                    for r in refs {
+                        match self.lookup(module, r) {
+                            Some(ItemId::Scenario(x)) => list.push(SuiteItem::Scenario(x)),
+                            Some(ItemId::Question(x)) => list.push(SuiteItem::Question(x)),
+                            Some(ItemId::Stance(x)) => list.push(SuiteItem::Stance(x)),
+                            Some(_) => self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::WrongSort,
+                                    format!(
+                                        "`{}` is not a scenario, question or stance",
+                                        r.display()
+                                    ),
+                                )
+                                .label(r.span, "needs a scenario, question or stance here")
+                                .help(
+                                    "`from` lists the scenarios, questions and stances the \
+                                     suite expands",
+                                ),
+                            ),
+                            None => {}
+                        }
+                    }
+                    from = Some(list);
+                }
+                ast::SuiteSetting::Balance(w, _) => match w.name.as_str() {
+                    "pairs" => suite.balance = Balance::Pairs,
+                    "diverse" => suite.balance = Balance::Diverse,
+                    _ => self.invalid_word(w, "balance", &["pairs", "diverse"]),
+                },
+                ast::SuiteSetting::Twins(w, _) => match w.name.as_str() {
+                    "order" => suite.twins = true,
+                    _ => self.invalid_word(w, "twins", &["order"]),
+                },
+                ast::SuiteSetting::Require(w, span) => match w.name.as_str() {
+                    "conflict" => {
+                        suite.require_conflict = true;
+                        suite.require_span = Some(*span);
+                    }
+                    _ => self.invalid_word(w, "require", &["conflict"]),
+                },
+                ast::SuiteSetting::Order(w, _) => match w.name.as_str() {
+                    "fixed" => suite.order = Order::Fixed,
+                    "shuffled" => suite.order = Order::Shuffled,
+                    _ => self.invalid_word(w, "order", &["fixed", "shuffled"]),
+                },
+                ast::SuiteSetting::Dedupe(_) => suite.dedupe = true,
+                ast::SuiteSetting::Distractors(n, _) => {
+                    if (0.0..=1.0).contains(&n.value) {
+                        suite.distractors = n.value;
+                    } else {
+                        self.invalid_setting(n.span, format!("`distractors {}` is out of range: it must be between 0 and 1", n.raw), "the share of scenarios that include their distractor options, e.g. `0.3`");
+                    }
+                }
+                ast::SuiteSetting::Persona(s, _) => suite.persona = Some(template(s)),
+                ast::SuiteSetting::Pass(..) => {}
+                ast::SuiteSetting::Describe(s, span) => {
+                    self.once(&mut suite.describe, s, *span, "describe")
+                }
+            }
+        }
+        suite.pass = self.pass_marks(&pass);
+        suite.items = from.unwrap_or_else(|| {
+            self.framework.modules[module.index()]
+                .items
+                .values()
+                .filter_map(|item| match *item {
+                    ItemId::Scenario(x) => Some(SuiteItem::Scenario(x)),
+                    ItemId::Question(x) => Some(SuiteItem::Question(x)),
+                    ItemId::Stance(x) => Some(SuiteItem::Stance(x)),
+                    _ => None,
+                })
+                .collect()
+        });
+        if let Some((s, span)) = size {
+            suite.size = s;
+            suite.size_span = Some(span);
+        }
+        if suite.items.is_empty() && !self.asts[module.index()].broken {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidSetting,
+                    format!("suite `{}` has no scenarios", su.id.name),
+                )
+                .label(su.id.span, "nothing to expand")
+                .help(
+                    "declare a `scenario`, `question` or `stance` in this file, or list some \
+                     with `from`",
+                ),
+            );
+        }
+        self.framework.suites[id.index()] = suite;
+    }
+
+    pub(super) fn prompt(&mut self, module: ModuleId, b: &ast::PresentationBlock) -> Prompt {
+        let mut prompt = Prompt {
+            id: b.id.name.clone(),
+            label: b.label.as_ref().map(|l| l.value.clone()),
+            system: None,
+            user: None,
+            labels: OptionLabels::Letters,
+            instruction: None,
+            module,
+            span: b.span,
+        };
+        let mut labels_seen = false;
+        for a in &b.attributes {
+            match a {
+                ast::PresentationAttribute::System(s, span) => {
+                    self.once(&mut prompt.system, s, *span, "system")
+                }
+                ast::PresentationAttribute::Instruction(s, span) => {
+                    self.once(&mut prompt.instruction, s, *span, "instruction")
+                }
+                ast::PresentationAttribute::User(s, span) => {
+                    if prompt.user.is_some() {
+                        self.diagnostics.push(duplicate_attribute("user", *span));
+                    } else {
+                        prompt.user = Some(template(s));
+                    }
+                }
+                ast::PresentationAttribute::Labels(w, span) => {
+                    if labels_seen {
+                        self.diagnostics.push(duplicate_attribute("labels", *span));
+                        continue;
+                    }
+                    labels_seen = true;
+                    match w.name.as_str() {
+                        "letters" => prompt.labels = OptionLabels::Letters,
+                        "actions" => prompt.labels = OptionLabels::Actions,
+                        _ => self.invalid_word(w, "labels", &["letters", "actions"]),
+                    }
+                }
+                _ => {}
+            }
+        }
+        prompt
+    }
+
+    pub(super) fn steer(
+        &mut self,
+        module: ModuleId,
+        b: &ast::PresentationBlock,
+        constitution: bool,
+    ) -> Steer {
+        let mut system = None;
+        let mut source = None;
+        let mut principles = Vec::new();
+        for a in &b.attributes {
+            match a {
+                ast::PresentationAttribute::System(s, span) => {
+                    self.once(&mut system, s, *span, "system")
+                }
+                ast::PresentationAttribute::Source(s, span) => {
+                    self.once(&mut source, s, *span, "source")
+                }
+                ast::PresentationAttribute::Principle(s, _) => principles.push(s.value.clone()),
+                _ => {}
+            }
+        }
+        let system = if constitution {
+            if principles.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IncompletePresentation,
+                        format!("constitution `{}` has no principles", b.id.name),
+                    )
+                    .label(b.id.span, "no `principle` in this constitution")
+                    .help("list its principles: `principle \"Choose the response that…\"`"),
+                );
+            }
+            let mut text =
+                String::from("Choose the response that best follows these principles:\n");
+            for (i, p) in principles.iter().enumerate() {
+                text.push_str(&format!("{}. {p}\n", i + 1));
+            }
+            text.trim_end().to_string()
+        } else {
+            system.unwrap_or_else(|| {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IncompletePresentation,
+                        format!("steer `{}` has no system prompt", b.id.name),
+                    )
+                    .label(b.id.span, "no `system` in this steer")
+                    .help("give the text that steers the model: `system \"…\"`"),
+                );
+                String::new()
+            })
+        };
+        Steer {
+            id: b.id.name.clone(),
+            label: b.label.as_ref().map(|l| l.value.clone()),
+            system,
+            toward: Vec::new(),
+            away: Vec::new(),
+            principles,
+            source,
+            module,
+            span: b.span,
+        }
+    }
+
+    /// A question's options and reference answers; the shares are checked by `check`.
+    pub(super) fn question(&mut self, module: ModuleId, q: &ast::Question) -> Question {
+        let mut question = Question {
+            id: q.id.name.clone(),
+            text: q.text.value.clone(),
+            source: None,
+            describe: None,
+            options: Vec::new(),
+            references: Vec::new(),
+            module,
+            span: q.span,
+            id_span: q.id.span,
+        };
+        for e in &q.entries {
+            match e {
+                ast::QuestionEntry::Source(s, span) => {
+                    self.once(&mut question.source, s, *span, "source")
+                }
+                ast::QuestionEntry::Describe(s, span) => {
+                    self.once(&mut question.describe, s, *span, "describe")
+                }
+                ast::QuestionEntry::Option(o) => {
+                    if let Some(first) = question.options.iter().find(|x| x.id == o.id.name) {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::DuplicateId,
+                                format!(
+                                    "option `{}` is defined twice in question `{}`",
+                                    o.id.name, q.id.name
+                                ),
+                            )
+                            .label(o.id.span, "defined again here")
+                            .label(first.span, "first defined here")
+                            .help("give each option of a question its own id"),
+                        );
+                        continue;
+                    }
+                    question.options.push(QuestionOption {
+                        id: o.id.name.clone(),
+                        label: o.label.value.clone(),
+                        span: o.span,
+                    });
+                }
+                ast::QuestionEntry::Reference(r) => {
+                    let key = population_key(&r.population.value);
+                    if let Some(first) = question
+                        .references
+                        .iter()
+                        .find(|x| population_key(&x.population) == key)
+                    {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::DuplicateAttribute,
+                                format!(
+                                    "the reference of `{}` is given twice in question `{}`",
+                                    r.population.value, q.id.name
+                                ),
+                            )
+                            .label(r.population.span, "given again here")
+                            .label(first.span, "first given here")
+                            .help(
+                                "keep one distribution per population (populations compare \
+                                 ignoring case and surrounding spaces)",
+                            ),
+                        );
+                        continue;
+                    }
+                    question.references.push(Distribution {
+                        population: r.population.value.clone(),
+                        shares: r.shares.iter().map(|n| n.value).collect(),
+                        share_spans: r.shares.iter().map(|n| n.span).collect(),
+                        list_span: r.list_span,
+                        span: r.span,
+                    });
+                }
+            }
+        }
+        if q.text.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("question `{}` has no text", q.id.name),
+                )
+                .label(q.text.span, "empty")
+                .help("write the question as it is put: `question id \"How important is…?\"`"),
+            );
+        }
+        let n = question.options.len();
+        if n < 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!(
+                        "question `{}` has {n} option{}; a question needs at least two",
+                        q.id.name,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
+                .label(q.id.span, "too few options")
+                .help("list its answers in order: `option very \"Very important\"`"),
+            );
+        }
+        question
+    }
+
+    pub(super) fn stance(&mut self, module: ModuleId, st: &ast::Stance) -> Stance {
+        let mut question = None;
+        let mut statement = None;
+        let mut reversed = None;
+        let mut source = None;
+        let mut describe = None;
+        for a in &st.attributes {
+            match a {
+                ast::StanceAttribute::Question(s, span) => {
+                    self.once(&mut question, s, *span, "question")
+                }
+                ast::StanceAttribute::Statement(s, span) => {
+                    self.once(&mut statement, s, *span, "statement")
+                }
+                ast::StanceAttribute::Reversed(s, span) => {
+                    self.once(&mut reversed, s, *span, "reversed")
+                }
+                ast::StanceAttribute::Source(s, span) => self.once(&mut source, s, *span, "source"),
+                ast::StanceAttribute::Describe(s, span) => {
+                    self.once(&mut describe, s, *span, "describe")
+                }
+            }
+        }
+        if st.country.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("stance `{}` names no country", st.id.name),
+                )
+                .label(st.country.span, "empty")
+                .help("name the country whose stance it is: `stance id \"France\" { … }`"),
+            );
+        }
+        let mut missing = |what: &str, example: &str| {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompleteQuestion,
+                    format!("stance `{}` has no {what}", st.id.name),
+                )
+                .label(st.id.span, format!("no `{what}` in this stance"))
+                .help(format!(
+                    "a stance is a statement and its reversal: {example}"
+                )),
+            );
+            String::new()
+        };
+        let statement = statement.unwrap_or_else(|| {
+            missing(
+                "statement",
+                "`statement \"Public money should not fund religious schools.\"`",
+            )
+        });
+        let reversed = reversed.unwrap_or_else(|| {
+            missing(
+                "reversed",
+                "`reversed \"Public money should fund religious schools.\"`",
+            )
+        });
+        Stance {
+            id: st.id.name.clone(),
+            country: st.country.value.clone(),
+            question,
+            statement,
+            reversed,
+            source,
+            describe,
+            module,
+            span: st.span,
+        }
+    }
+
+    /// A suite's pass marks: each between 0 and 1, one per population and one without.
+    pub(super) fn pass_marks(&mut self, settings: &[&ast::SuiteSetting]) -> Vec<PassMark> {
+        let mut marks: Vec<PassMark> = Vec::new();
+        for setting in settings {
+            let ast::SuiteSetting::Pass(population, n, span) = setting else {
+                continue;
+            };
+            let key = population.as_ref().map(|p| population_key(&p.value));
+            if marks
+                .iter()
+                .any(|m| m.population.as_deref().map(population_key) == key)
+            {
+                let what = match population {
+                    Some(p) => format!("pass {}", p.raw),
+                    None => "pass".to_string(),
+                };
+                self.diagnostics.push(duplicate_attribute(&what, *span));
+                continue;
+            }
+            if !(0.0..=1.0).contains(&n.value) {
+                self.invalid_setting(
+                    n.span,
+                    format!(
+                        "`pass {}` is out of range: it must be between 0 and 1",
+                        n.raw
+                    ),
+                    "a pass mark is a mean similarity to a population's answers, from 0 to 1, \
+                     e.g. `pass \"France\" 0.8`",
+                );
+                continue;
+            }
+            marks.push(PassMark {
+                population: population.as_ref().map(|p| p.value.clone()),
+                mark: n.value,
+                span: *span,
+            });
+        }
+        marks
+    }
+
+    pub(super) fn invalid_setting(&mut self, span: Span, message: String, help: &str) {
+        self.diagnostics.push(
+            Diagnostic::new(Code::InvalidSetting, message)
+                .label(span, "invalid")
+                .help(help),
+        );
+    }
+
+    pub(super) fn invalid_word(&mut self, word: &ast::Ident, setting: &str, allowed: &[&str]) {
+        let help = match suggest::similar(&word.name, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("`{setting}` takes {}", backticked(allowed)),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidSetting,
+                format!("`{setting} {}` is not a setting", word.name),
+            )
+            .label(word.span, "unknown")
+            .help(help),
+        );
+    }
+}
