@@ -1076,13 +1076,20 @@ fn bad_input_is_a_diagnostic() {
     let err = fails(&["export", s(&suite), "--to", "inspect", "-o", s(&nowhere)]);
     assert!(err.contains("cannot create"), "{err}");
 
-    // A torn line in the results.
+    // A torn last line (a run that was stopped) is left out, as every reader of results
+    // leaves it out; a damaged line before the last is an error.
+    let text = std::fs::read_to_string(&results).expect("the results");
     let torn = dir.join("torn.results.jsonl");
-    std::fs::write(
-        &torn,
-        std::fs::read_to_string(&results).expect("the results") + "{\"scenario\":",
-    )
-    .expect("written");
+    std::fs::write(&torn, text.clone() + "{\"scenario\":").expect("written");
+    let out = run(&["export", s(&torn), "--to", "preference-pairs"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = text.lines().last().expect("a result").to_string();
+    std::fs::write(&torn, text + "{\"scenario\":\n" + &last + "\n").expect("written");
     let err = fails(&["export", s(&torn), "--to", "preference-pairs"]);
     assert!(err.contains("is not a result"), "{err}");
 

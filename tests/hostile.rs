@@ -3,6 +3,9 @@
 
 use quandary::{Code, MemoryLoader, load_with};
 
+#[path = "support/cli.rs"]
+mod cli;
+
 fn check_bytes(bytes: Vec<u8>) -> Vec<Code> {
     // `MemoryLoader` takes text; non-UTF-8 goes through a file on disk instead.
     match String::from_utf8(bytes) {
@@ -28,9 +31,7 @@ fn check_bytes(bytes: Vec<u8>) -> Vec<Code> {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("quandary-hostile-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    cli::scratch(&format!("hostile_{name}"))
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.

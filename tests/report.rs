@@ -60,6 +60,9 @@ use std::path::Path;
 use quandary::project::ReportInputs;
 use quandary::report::{Options, Report};
 
+#[path = "support/cli.rs"]
+mod support;
+
 fn report(
     results: &Path,
     suite: Option<&Path>,
@@ -556,13 +559,7 @@ fn survey_and_stances_by_hand() {
     assert!(r.notes.is_empty(), "{:?}", r.notes);
 }
 
-fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
-}
+use support::in_root as cli;
 
 /// Every malformed input is a diagnostic naming the file (and the line), never a panic.
 #[test]

@@ -1,15 +1,11 @@
 //! `quandary run`: expand, evaluate and report into a run folder, through the binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
-}
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::in_root as quandary;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -14,6 +14,11 @@ use quandary::expand::{Expansion, Options};
 use quandary::{Code, Loaded};
 use serde_json::{Value, json};
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::stderr;
+
 const SURVEY: &str = "tests/expand/survey.qd";
 const DAILY: &str = "tests/expand/daily.qd";
 
@@ -27,10 +32,6 @@ fn quandary(args: &[&str]) -> Output {
         .env_remove("QUANDARY_CACHE_DIR")
         .output()
         .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A path in this test binary's scratch folder.

@@ -225,9 +225,10 @@ pub fn run(args: Args) -> bool {
         .clone()
         .unwrap_or_else(|| eval::default_results_path(&args.suite));
     if args.dry_run {
-        let plan = eval::suite_header(&args.suite)
-            .and_then(|header| prepare(&args.ask, &header, false))
-            .and_then(|(settings, _)| eval::dry_run(&args.suite, &settings));
+        let plan =
+            quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))
+                .and_then(|header| prepare(&args.ask, &header, false))
+                .and_then(|(settings, _)| eval::dry_run(&args.suite, &settings));
         return match plan {
             Ok(plan) => super::print(&format!(
                 "{} requests ({} scenarios × {} steer{}), about {} prompt tokens\n",
@@ -240,21 +241,23 @@ pub fn run(args: Args) -> bool {
             Err(d) => fail(&args.diagnostics, d),
         };
     }
-    let prepared = eval::suite_header(&args.suite).and_then(|header| {
-        let (settings, project) = prepare(&args.ask, &header, true)?;
-        let name = args
-            .ask
-            .framework
-            .as_deref()
-            .or_else(|| header_file(&header))
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let built = args
-            .ask
-            .spec()
-            .build(project.as_ref().map(Project::framework), &name)?;
-        Ok((settings, built))
-    });
+    let prepared =
+        quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))
+            .and_then(|header| {
+                let (settings, project) = prepare(&args.ask, &header, true)?;
+                let name = args
+                    .ask
+                    .framework
+                    .as_deref()
+                    .or_else(|| header_file(&header))
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let built = args
+                    .ask
+                    .spec()
+                    .build(project.as_ref().map(Project::framework), &name)?;
+                Ok((settings, built))
+            });
     match prepared {
         Ok((settings, built)) => {
             evaluate(&args.suite, &output, &settings, built, &args.diagnostics)

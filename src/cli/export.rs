@@ -144,7 +144,8 @@ fn shown(
 
 /// Exports a suite; says what was written.
 fn suite(args: &Args, format: Format) -> Result<String, Diagnostic> {
-    let header = export::suite_header(&args.input)?;
+    let header =
+        quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.input))?;
     let steers: Vec<String> = args.steer.iter().cloned().collect();
     let (presentation, steers) = shown(args, &header, &steers)?;
     let settings = SuiteExport {
@@ -222,8 +223,9 @@ fn pairs(args: &Args) -> Result<String, Diagnostic> {
             })?,
     };
     // The suite's header names the framework, and with it the prompt the run used.
-    let suite_header = export::suite_header(&suite_path)
-        .map_err(|d| d.help("give the suite with --suite FILE"))?;
+    let suite_header =
+        quandary::formats::suite::read_header(quandary::formats::Input::Path(&suite_path))
+            .map_err(|d| d.help("give the suite with --suite FILE"))?;
     let (presentation, _) = shown(args, &suite_header, &[])?;
     let steer = args.steer.as_deref();
     let p = match &args.output {

@@ -247,11 +247,6 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// Reads the header line of a suite file.
-pub fn suite_header(path: &Path) -> Result<serde_json::Value, Diagnostic> {
-    crate::formats::suite::read_header(Input::Path(path))
-}
-
 /// Evaluates the suite at `suite` with `adapter`, appending results to the journal at
 /// `results` (created with a header, or resumed). `progress` is told requests done, the
 /// total, and failures so far after each decision.
@@ -655,7 +650,7 @@ pub struct DryRun {
 
 /// Counts the requests a run of `suite` would make, and estimates their prompt tokens.
 pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> {
-    suite_header(suite)?;
+    crate::formats::suite::read_header(Input::Path(suite))?;
     let mut out = DryRun {
         steers: 1 + settings.steers.len() as u64,
         ..DryRun::default()

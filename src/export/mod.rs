@@ -118,12 +118,6 @@ pub struct Written {
 /// One scenario of a suite as an export sees it.
 pub(crate) type Item = ScenarioLine;
 
-/// The header of the suite at `path`; a file that is not a suite (a results file, say) is a
-/// diagnostic saying what it is.
-pub fn suite_header(path: &Path) -> Result<Value, Diagnostic> {
-    crate::formats::suite::read_header(Input::Path(path))
-}
-
 // ------------------------------------------------------------------ reading results
 
 /// The latest answer recorded for one scenario index.

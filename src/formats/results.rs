@@ -24,6 +24,7 @@ pub struct Record {
     /// The scenario's id.
     pub scenario: String,
     /// The scenario's index in the suite.
+    #[serde(default)]
     pub index: u64,
     /// Its twin group.
     #[serde(default)]
@@ -597,7 +598,8 @@ impl<'a> ResultsFile<'a> {
         super::each_line::<RecordLines>(&mut self.reader, &name, each)
     }
 
-    /// Calls `f` on every result, whole, in order.
+    /// Calls `f` on every result, whole, in order; a last line that is not a result (torn by a
+    /// run that was stopped) is left out, any other is an error.
     pub fn each(
         self,
         mut f: impl FnMut(Record) -> Result<(), Diagnostic>,
@@ -619,10 +621,18 @@ impl<'a> ResultsFile<'a> {
             if crate::input::is_blank(line) {
                 continue;
             }
-            let record: Record = serde_json::from_slice(line).map_err(|e| {
-                results_error(&name, format!("line {n} is not a result: {e}"))
-                    .help("run the same `quandary eval` again: it drops a torn last line")
-            })?;
+            let record: Record = match serde_json::from_slice(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    let error = results_error(&name, format!("line {n} is not a result: {e}"))
+                        .help("run the same `quandary eval` again: it drops a torn last line");
+                    // Only a torn last line (of a run that was stopped) is left out.
+                    return match lines.next_line() {
+                        Ok(None) => Ok(()),
+                        _ => Err(error),
+                    };
+                }
+            };
             f(record)?;
         }
     }

@@ -17,7 +17,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 use super::math::{self, Interval, Z95};
-use super::tally::{self, Journal};
+use super::tally::{self, AnswerIndex};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::suite::SuiteFile;
 use crate::model::Framework;
@@ -76,7 +76,7 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
         )
         .help("give a penalty above 0, e.g. --l2 1"));
     }
-    let journal = Journal::read(sources.results)?;
+    let journal = AnswerIndex::read(sources.results)?;
     let run = journal.run(sources.steer, &sources.results.name())?;
     let mut suite = SuiteFile::open(sources.suite)?;
     let mut notes = journal.notes.clone();

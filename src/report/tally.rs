@@ -292,7 +292,7 @@ const REFUSED: u32 = u32::MAX - 1;
 const ERROR: u32 = u32::MAX - 2;
 
 /// A results journal, compactly: the latest answer per (run, scenario index).
-pub(crate) struct Journal {
+pub(crate) struct AnswerIndex {
     /// Its header.
     pub header: serde_json::Value,
     /// The runs: the plain run, then the steers the header lists, then any others found.
@@ -313,9 +313,9 @@ enum Joined<'a> {
     Chose(&'a Answer, usize),
 }
 
-impl Journal {
+impl AnswerIndex {
     /// Reads the journal.
-    pub fn read(input: Input<'_>) -> Result<Journal, Diagnostic> {
+    pub fn read(input: Input<'_>) -> Result<AnswerIndex, Diagnostic> {
         let mut file = ResultsFile::open(input)?;
         let header = file.header.clone();
         let path = file.name.clone();
@@ -394,7 +394,7 @@ impl Journal {
                 path
             ));
         }
-        Ok(Journal {
+        Ok(AnswerIndex {
             header,
             runs,
             choices,
@@ -445,7 +445,7 @@ impl Journal {
 /// and the position of the option chosen (`None` for a failed answer). Returns the journal's
 /// answers that belong to no scenario, and the journal's and the suite's notes.
 pub(crate) fn each_answer(
-    journal: &Journal,
+    journal: &AnswerIndex,
     suite: &mut SuiteFile<'_>,
     run: usize,
     mut f: impl FnMut(&SuiteLineRef<'_>, Option<usize>),
@@ -476,7 +476,7 @@ pub(crate) fn each_answer(
 impl Tally {
     /// Reads the journal and its suite.
     pub fn read(sources: &Sources<'_>) -> Result<Tally, Diagnostic> {
-        let journal = Journal::read(sources.results)?;
+        let journal = AnswerIndex::read(sources.results)?;
         let mut notes = journal.notes.clone();
         notes.extend(sources.notes.iter().cloned());
         let primary = journal.run(sources.steer, &sources.results.name())?;
@@ -550,7 +550,7 @@ impl Tally {
     /// Counts a question or stance line of the primary run.
     fn survey_line(
         &mut self,
-        journal: &Journal,
+        journal: &AnswerIndex,
         s: &SuiteLineRef<'_>,
         answer: &Answer,
         chosen: Option<usize>,

@@ -25,6 +25,8 @@ use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{Adapter, AdapterError, Answer, Choice, Decision, Request, Tokens};
+use crate::formats::Input;
+use crate::formats::results::ResultsFile;
 
 /// Answers from a recorded file (see the module documentation).
 #[derive(Clone, Debug)]
@@ -90,12 +92,51 @@ impl Replay {
             answers: HashMap::new(),
         };
         let first = text.lines().find(|l| !l.trim().is_empty());
+        let is_results = first.is_some_and(|l| {
+            serde_json::from_str::<Value>(l)
+                .is_ok_and(|h| h.get("format").and_then(Value::as_str) == Some("results"))
+        });
         match first {
             None => return Err(replay.error("it is empty".into())),
+            Some(_) if is_results => replay.read_results(text)?,
             Some(l) if l.trim_start().starts_with('{') => replay.read_json_lines(text)?,
             Some(_) => replay.read_csv(text)?,
         }
         Ok(replay)
+    }
+
+    /// A results journal, read through its format's one reader: each answer as recorded,
+    /// under the steer it was given.
+    fn read_results(&mut self, text: &str) -> Result<(), Diagnostic> {
+        let file = ResultsFile::open(Input::Bytes(&self.name, text.as_bytes()))?;
+        self.any_steer = false;
+        self.model = file
+            .header
+            .get("model")
+            .and_then(Value::as_str)
+            .map(Into::into);
+        self.recorded_by = file
+            .header
+            .get("adapter")
+            .and_then(Value::as_str)
+            .map(Into::into);
+        let mut answers = std::mem::take(&mut self.answers);
+        file.each(|r| {
+            answers.insert(
+                (r.scenario, r.steer),
+                Recorded {
+                    choice: Pick::Name(r.choice),
+                    probabilities: r.probabilities,
+                    readings: r.readings,
+                    raw: r.raw,
+                    tokens: r.tokens,
+                    attempts: r.attempts.max(1),
+                },
+            );
+            Ok(())
+        })?;
+        self.answers = answers;
+        Ok(())
     }
 
     /// How many (scenario, steer) pairs have an answer.
@@ -138,12 +179,6 @@ impl Replay {
                 }
             };
             if let Some(format) = value.get("format").and_then(Value::as_str) {
-                if i == 0 && format == "results" {
-                    self.any_steer = false;
-                    self.model = value.get("model").and_then(Value::as_str).map(Into::into);
-                    self.recorded_by = value.get("adapter").and_then(Value::as_str).map(Into::into);
-                    continue;
-                }
                 return Err(self.error(if format == "suite" {
                     "it is a suite, not answers".into()
                 } else {
