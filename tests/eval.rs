@@ -19,6 +19,9 @@ use quandary::eval::cache::{Cache, Cached};
 use quandary::eval::{self, Adapter, AdapterError, Decision, Request, Settings, Steer};
 use serde_json::Value;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const AGENTS: &str = "tests/eval/agents.qd";
 const ANSWERER: &str = "tests/eval/answerer.py";
 
@@ -26,21 +29,14 @@ const ANSWERER: &str = "tests/eval/answerer.py";
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("eval")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    cli::scratch(&format!("eval_{test}"))
 }
 
 /// The binary, run in the crate's folder as a user would, with its response cache in
 /// `dir` unless the arguments name another.
 fn quandary(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quandary"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env("QUANDARY_CACHE_DIR", dir.join("cache"))
+    let mut c = cli::command(&cli::root());
+    c.env("QUANDARY_CACHE_DIR", dir.join("cache"))
         .env_remove("QUANDARY_TEST_COUNTER")
         .env_remove("QUANDARY_TEST_DELAY")
         .env_remove("QUANDARY_TEST_GARBAGE")

@@ -31,12 +31,7 @@ const SURVEY: &str = "tests/export/survey.qd";
 // --------------------------------------------------------------------- helpers
 
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("export")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    cli::scratch(&format!("export_{test}"))
 }
 
 /// Runs the binary; it must succeed. Returns (stdout, stderr).

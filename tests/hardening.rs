@@ -19,17 +19,11 @@ fn root() -> &'static Path {
 }
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quandary"));
-    c.current_dir(root()).env("NO_COLOR", "1");
-    c
+    cli::command(root())
 }
 
 fn run(args: &[&str]) -> Output {
-    bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs")
+    cli::quandary(root(), args)
 }
 
 fn s(p: &Path) -> &str {

@@ -16,21 +16,18 @@ use quandary::eval::present::Labels;
 use quandary::eval::{self, Adapter, Presentation, ScenarioLine, Settings};
 use stub::{Reply, Seen, Stub};
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const KEY_VAR: &str = "QUANDARY_TEST_OPENAI_KEY";
 const KEY: &str = "sk-test-Zq8VfU3xKp2wLm9T-distinctive";
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quandary"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.env_remove("OPENAI_API_KEY");
-    c
+    cli::command(&cli::root())
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quandary-openai-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    cli::scratch(&format!("openai_{name}"))
 }
 
 /// Expands `count` template draws of the everyday suite (twins double them) into `dir`.

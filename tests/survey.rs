@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use quandary::expand::{Expansion, Options};
 use quandary::{Code, Loaded};
@@ -25,11 +25,9 @@ const DAILY: &str = "tests/expand/daily.qd";
 // --------------------------------------------------------------------- helpers
 
 fn quandary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
+    cli::command(&cli::root())
         .env_remove("QUANDARY_CACHE_DIR")
+        .args(args)
         .output()
         .expect("the binary runs")
 }

@@ -13,14 +13,20 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The binary, to run in `cwd` without colour, with nothing on its standard input and
+/// none of the test programs' variables it might inherit.
+pub fn command(cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quandary"));
+    c.current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
 /// Runs the binary in `cwd`, without colour.
 pub fn quandary(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quandary"))
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("runs the binary")
+    command(cwd).args(args).output().expect("runs the binary")
 }
 
 /// Runs the binary in the crate's folder, as a user in a checkout would.
