@@ -37,14 +37,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut chosen = 0;
                 for (id, options) in &requests {
-                    let request = Request {
-                        scenario: id,
-                        group: id,
-                        steer: None,
-                        system: None,
-                        prompt: "",
-                        options,
-                    };
+                    let request = Request::new(id, "", options);
                     if let Ok(d) = adapter.decide(&request) {
                         chosen += d.answer.is_some() as usize;
                     }

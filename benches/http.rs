@@ -69,14 +69,7 @@ fn decide_all(adapter: &OpenAi, threads: usize, decisions: usize) -> Duration {
         for t in 0..threads {
             let options = &options;
             scope.spawn(move || {
-                let request = Request {
-                    scenario: "s",
-                    group: "s",
-                    steer: None,
-                    system: None,
-                    prompt: PROMPT,
-                    options,
-                };
+                let request = Request::new("s", PROMPT, options);
                 let mine = decisions / threads + usize::from(t < decisions % threads);
                 for _ in 0..mine {
                     let d = adapter.decide(&request).expect("a decision");

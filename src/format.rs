@@ -284,6 +284,7 @@ fn presentation(keyword: &str, b: &PresentationBlock) -> Unit {
                     PresentationAttribute::User(s, _) => format!("user {}", s.raw),
                     PresentationAttribute::Labels(w, _) => format!("labels {}", w.name),
                     PresentationAttribute::Instruction(s, _) => format!("instruction {}", s.raw),
+                    PresentationAttribute::Answer(w, _) => format!("answer {}", w.name),
                     PresentationAttribute::Toward(r, _) => format!("toward {}", references(r)),
                     PresentationAttribute::Away(r, _) => format!("away {}", references(r)),
                     PresentationAttribute::Principle(s, _) => format!("principle {}", s.raw),

@@ -818,6 +818,36 @@ pub enum OptionLabels {
     Actions,
 }
 
+/// How a model is asked to answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AnswerMode {
+    /// The option alone (its label), read from the text and, where offered, the first
+    /// token's log-probabilities.
+    #[default]
+    Choice,
+    /// Free to think first; the final choice is read from the end of the answer.
+    Reasoning,
+}
+
+impl AnswerMode {
+    /// Its name: `choice` or `reasoning`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnswerMode::Choice => "choice",
+            AnswerMode::Reasoning => "reasoning",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<AnswerMode> {
+        match name {
+            "choice" => Some(AnswerMode::Choice),
+            "reasoning" => Some(AnswerMode::Reasoning),
+            _ => None,
+        }
+    }
+}
+
 /// `prompt id "label" { … }`: how scenarios are shown to a model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prompt {
@@ -833,6 +863,8 @@ pub struct Prompt {
     pub labels: OptionLabels,
     /// The answer instruction.
     pub instruction: Option<String>,
+    /// How the model answers.
+    pub answer: AnswerMode,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.

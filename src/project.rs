@@ -558,6 +558,8 @@ pub struct RunSpec {
     pub prompt: Option<String>,
     /// Option labels without a prompt.
     pub labels: Labels,
+    /// How the model answers, instead of the prompt's `answer`.
+    pub answer: Option<crate::model::AnswerMode>,
     /// Steers to repeat the run under.
     pub steers: Vec<String>,
     /// Requests in flight at once.
@@ -613,8 +615,12 @@ impl Project {
             adapter.name = "random".into();
         }
         let built = answering.adapter(&adapter)?;
+        let mut presentation = answering.presentation(spec.prompt.as_deref(), spec.labels)?;
+        if let Some(mode) = spec.answer {
+            presentation.mode = mode;
+        }
         let settings = Settings {
-            presentation: answering.presentation(spec.prompt.as_deref(), spec.labels)?,
+            presentation,
             steers: answering.steers(&spec.steers)?,
             concurrency: spec.concurrency.max(1),
             retry_errors: spec.retry_errors,

@@ -679,8 +679,14 @@ fn a_real_model_answers_every_scenario() {
     let suite = suite(&dir, 5);
     let scenarios = scenarios(&suite);
     assert_eq!(scenarios.len(), 10);
-    for mode in ["logprobs", "parse"] {
-        let out = dir.join(format!("{mode}.jsonl"));
+    // Forced choice read two ways, and reasoning: every answer is an option, or said to be
+    // unparsed or refused; none is an error, none is lost.
+    for (mode, answer, tokens) in [
+        ("logprobs", "choice", "8"),
+        ("parse", "choice", "8"),
+        ("both", "reasoning", "96"),
+    ] {
+        let out = dir.join(format!("{mode}-{answer}.jsonl"));
         let run = bin()
             .arg("eval")
             .arg(&suite)
@@ -695,8 +701,12 @@ fn a_real_model_answers_every_scenario() {
             .args([
                 "--mode",
                 mode,
+                "--answer",
+                answer,
                 "--max-tokens",
-                "8",
+                tokens,
+                "--reasoning-tokens",
+                tokens,
                 "--timeout",
                 "120",
                 "--concurrency",
@@ -723,29 +733,44 @@ fn a_real_model_answers_every_scenario() {
                 .map(|v| v.as_str().unwrap())
                 .collect();
             let choice = r["choice"].as_str().unwrap();
-            assert!(order.contains(&choice), "{mode}: not an action: {r}");
+            assert!(
+                order.contains(&choice) || choice == "unparsed" || choice == "refused",
+                "{mode}/{answer}: neither an action nor a reading's failure: {r}"
+            );
             assert!(r["tokens"]["prompt"].as_u64().unwrap() > 0, "{r}");
-            if mode == "logprobs" {
-                let p = r["probabilities"].as_object().expect("probabilities");
-                let values: Vec<f64> = p.values().map(|v| v.as_f64().unwrap()).collect();
-                assert_eq!(values.len(), order.len());
-                assert!(
-                    values
-                        .iter()
-                        .all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
-                    "{r}"
-                );
-                assert!((values.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{r}");
-                assert_eq!(r["readings"]["logprobs"], choice);
-            } else {
-                assert_eq!(r["readings"]["parse"], choice);
+            assert!(r["raw"].is_string(), "the answer's text is kept: {r}");
+            if order.contains(&choice) {
+                assert!(r["rule"].is_string(), "an option read by a rule: {r}");
+            }
+            match (mode, answer) {
+                ("logprobs", _) => {
+                    let p = r["probabilities"].as_object().expect("probabilities");
+                    let values: Vec<f64> = p.values().map(|v| v.as_f64().unwrap()).collect();
+                    assert_eq!(values.len(), order.len());
+                    assert!(
+                        values
+                            .iter()
+                            .all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+                        "{r}"
+                    );
+                    assert!((values.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{r}");
+                    // The log-probabilities decide only where the model answered with a label.
+                    if r["rule"] == "logprobs" {
+                        assert_eq!(r["readings"]["logprobs"], choice);
+                    }
+                }
+                (_, "reasoning") => {
+                    assert!(r["probabilities"].is_null(), "no logprobs asked: {r}");
+                    assert_eq!(r["readings"]["parse"], choice);
+                }
+                _ => assert_eq!(r["readings"]["parse"], choice),
             }
         }
         eprintln!(
-            "real model, {mode}: {:?}",
+            "real model, {mode}/{answer}: {:?}",
             records
                 .iter()
-                .map(|r| r["position"].as_u64().unwrap_or(9))
+                .map(|r| r["choice"].as_str().unwrap_or("?").to_string())
                 .collect::<Vec<_>>()
         );
     }
@@ -867,4 +892,123 @@ fn an_absurd_retry_after_is_an_error_not_a_crash() {
             "{records:?}"
         );
     }
+}
+
+/// What the reasoning stub answers a prompt: one of eight shapes, by the prompt's hash.
+fn reasoning_shape(prompt: &str) -> usize {
+    (hash(prompt) % 8) as usize
+}
+
+/// The text of option `label` in a prompt laid out by default (`B. Favour loyalty`).
+fn option_text<'a>(prompt: &'a str, label: &str) -> &'a str {
+    prompt
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}. ")))
+        .unwrap_or_default()
+}
+
+#[test]
+fn reasoning_answers_in_every_shape_end_in_a_reading() {
+    let dir = temp("reasoning");
+    let suite = suite(&dir, 12);
+    let stub = Stub::start(|seen: &Seen| {
+        let text = match reasoning_shape(&seen.prompt) {
+            0 => "Let me think. A helps one person, B helps more.\nFinal answer: B".to_string(),
+            1 => "Both matter, but:\nAnswer: (A)".to_string(),
+            2 => "A is tempting. In the end, **B**".to_string(),
+            3 => "<think>B? No: A keeps the promise.</think>\nFinal answer: A".to_string(),
+            4 => {
+                // A server that returns the reasoning apart (vLLM, DeepSeek).
+                let body = serde_json::json!({
+                    "choices": [{"message": {
+                        "role": "assistant",
+                        "content": "Final answer: B",
+                        "reasoning_content": "Weighing both options carefully."
+                    }}],
+                    "usage": {"prompt_tokens": 40, "completion_tokens": 9}
+                });
+                return Reply::Body(body.to_string());
+            }
+            5 => "I cannot choose between these; both are wrong.".to_string(),
+            6 => "Lorem ipsum dolor sit amet.".to_string(),
+            _ => format!(
+                "It is hard.\n\nI would {}.",
+                option_text(&seen.prompt, "B").to_lowercase()
+            ),
+        };
+        Reply::Answer {
+            text,
+            tokens: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(&suite, &out, &stub.url, &["--answer", "reasoning"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Asked without logprobs, with room to think.
+    for seen in stub.log() {
+        assert!(seen.body.get("logprobs").is_none(), "{}", seen.body);
+        assert_eq!(seen.body["max_tokens"], 1024);
+        assert!(seen.prompt.contains("Final answer: X"), "{}", seen.prompt);
+    }
+    let (header, records) = results(&out);
+    assert!(
+        header["presentation"]
+            .as_str()
+            .unwrap()
+            .ends_with("/reasoning"),
+        "{header}"
+    );
+    let by_id: HashMap<String, ScenarioLine> = scenarios(&suite)
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let mut shapes_seen = BTreeSet::new();
+    assert_eq!(records.len(), 24);
+    for r in &records {
+        let scenario = &by_id[r["scenario"].as_str().unwrap()];
+        let prompt = prompt_of_mode(scenario);
+        let shape = reasoning_shape(&prompt);
+        shapes_seen.insert(shape);
+        let order: Vec<&str> = r["order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let (choice, rule) = match shape {
+            0 => (order[1], "final answer"),
+            1 => (order[0], "answer"),
+            2 => (order[1], "bold"),
+            3 => (order[0], "final answer"),
+            4 => (order[1], "final answer"),
+            5 => ("refused", "refusal"),
+            6 => ("unparsed", ""),
+            _ => (order[1], "option text"),
+        };
+        assert_eq!(r["choice"], choice, "shape {shape}: {r}");
+        assert_eq!(r["rule"].as_str().unwrap_or(""), rule, "shape {shape}: {r}");
+        match shape {
+            3 => assert_eq!(r["reasoning"], "B? No: A keeps the promise."),
+            4 => assert_eq!(r["reasoning"], "Weighing both options carefully."),
+            _ => assert!(r.get("reasoning").is_none(), "{r}"),
+        }
+    }
+    assert!(
+        shapes_seen.len() >= 6,
+        "the suite reaches most shapes: {shapes_seen:?}"
+    );
+}
+
+/// The user prompt the run sends for `scenario` asking for reasoning.
+fn prompt_of_mode(scenario: &ScenarioLine) -> String {
+    let p = Presentation {
+        mode: quandary::model::AnswerMode::Reasoning,
+        ..Presentation::default()
+    };
+    p.prompt(scenario, &p.options(scenario))
 }

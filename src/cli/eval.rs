@@ -64,6 +64,13 @@ pub struct AskArgs {
     /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
     #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
     pub labels: LabelStyle,
+    /// How the model answers: the option alone (`choice`), or thinking first and ending with
+    /// its final answer (`reasoning`) [default: the prompt's `answer`, else choice]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub answer: Option<AnswerArg>,
+    /// The longest answer the `openai` adapter asks for when the model reasons, in tokens
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub reasoning_tokens: u32,
     /// The `openai` adapter's API, up to and including `/v1` (any OpenAI-compatible
     /// chat-completions server)
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/v1")]
@@ -131,6 +138,25 @@ pub enum ReadMode {
     Both,
 }
 
+/// How the model answers.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerArg {
+    /// The option alone
+    Choice,
+    /// Think first, then the final answer
+    Reasoning,
+}
+
+impl AnswerArg {
+    /// The library's mode.
+    pub fn mode(self) -> quandary::model::AnswerMode {
+        match self {
+            AnswerArg::Choice => quandary::model::AnswerMode::Choice,
+            AnswerArg::Reasoning => quandary::model::AnswerMode::Reasoning,
+        }
+    }
+}
+
 /// Option labels.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabelStyle {
@@ -156,6 +182,7 @@ impl AskArgs {
             base_url: self.base_url.clone(),
             api_key_env: self.api_key_env.clone(),
             max_tokens: self.max_tokens,
+            reasoning_tokens: self.reasoning_tokens,
             mode: match self.mode {
                 ReadMode::Logprobs => Mode::Logprobs,
                 ReadMode::Parse => Mode::Parse,
@@ -209,9 +236,14 @@ pub(super) fn presentation(
     framework: Option<&Project>,
     prompt: Option<&str>,
     labels: Labels,
+    answer: Option<AnswerArg>,
     steers: &[String],
 ) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
-    let presentation = project::presentation(framework.map(Project::framework), prompt, labels)?;
+    let mut presentation =
+        project::presentation(framework.map(Project::framework), prompt, labels)?;
+    if let Some(answer) = answer {
+        presentation.mode = answer.mode();
+    }
     let steers = match framework {
         Some(p) => p.steers(steers)?,
         None => Vec::new(),
@@ -290,6 +322,7 @@ fn prepare(
         framework.as_ref(),
         ask.prompt.as_deref(),
         ask.labels(),
+        ask.answer,
         &ask.steers,
     )?;
     Ok((

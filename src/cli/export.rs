@@ -8,7 +8,7 @@ use quandary::export::{self, Format, SuiteExport};
 use quandary::{Code, Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
-use super::eval::{LabelStyle, framework_for, labels, presentation};
+use super::eval::{AnswerArg, LabelStyle, framework_for, labels, presentation};
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
@@ -42,6 +42,9 @@ pub struct Args {
     /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
     #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
     pub labels: LabelStyle,
+    /// How the model is asked to answer, as `eval --answer` asks
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub answer: Option<AnswerArg>,
     /// The framework file with the prompts and steers (default: the file the suite was
     /// expanded from)
     #[arg(long, value_name = "FILE")]
@@ -138,6 +141,7 @@ fn shown(
         framework.as_ref(),
         args.prompt.as_deref(),
         labels(args.labels),
+        args.answer,
         steers,
     )
 }

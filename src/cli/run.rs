@@ -75,6 +75,7 @@ pub fn run(args: Args) -> bool {
         adapter_chosen: args.ask.adapter.is_some() || explicit.is_some(),
         prompt: args.ask.prompt.clone(),
         labels: super::eval::labels(args.ask.labels),
+        answer: args.ask.answer.map(super::eval::AnswerArg::mode),
         steers: args.ask.steers.clone(),
         concurrency: args.ask.concurrency as usize,
         retry_errors: args.ask.retry_errors,

@@ -78,6 +78,10 @@ struct Stored {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     completion_tokens: Option<u64>,
     attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reasoning: Option<String>,
 }
 
 /// What a cache directory holds.
@@ -141,6 +145,11 @@ impl Cache {
             "prompt": request.prompt,
             "options": request.options,
         });
+        // A choice keeps the keys it always had; another mode is part of the key.
+        let mut what = what;
+        if request.mode != crate::model::AnswerMode::Choice {
+            what["mode"] = request.mode.name().into();
+        }
         format!(
             "{:032x}",
             xxhash_rust::xxh3::xxh3_128(what.to_string().as_bytes())
@@ -171,6 +180,8 @@ impl Cache {
             prompt_tokens: d.prompt_tokens,
             completion_tokens: d.completion_tokens,
             attempts: d.attempts,
+            rule: d.rule,
+            reasoning: d.reasoning,
         })
     }
 
@@ -200,6 +211,8 @@ impl Cache {
                 prompt_tokens: decision.prompt_tokens,
                 completion_tokens: decision.completion_tokens,
                 attempts: decision.attempts,
+                rule: decision.rule.clone(),
+                reasoning: decision.reasoning.clone(),
             },
         };
         let mut text = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
@@ -493,6 +506,7 @@ mod tests {
             system: None,
             prompt,
             options: &o,
+            mode: Default::default(),
         };
         let first = cached.decide(&request("Which?", "s1")).unwrap();
         let again = cached.decide(&request("Which?", "s1")).unwrap();
@@ -538,6 +552,7 @@ mod tests {
             system: Some("Be brief."),
             prompt: "Which?",
             options: &o,
+            mode: Default::default(),
         };
         assert!(cached.decide(&request).is_err());
         assert!(cached.decide(&request).is_err());
@@ -557,6 +572,7 @@ mod tests {
             system: None,
             prompt: "Which?",
             options: &o,
+            mode: Default::default(),
         };
         let key = |fingerprint: &str, model: Option<&str>, parameters: Value, r: &Request<'_>| {
             Cache::key(fingerprint, model, &parameters, r)

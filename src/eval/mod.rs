@@ -54,6 +54,8 @@ pub struct Request<'a> {
     pub prompt: &'a str,
     /// The options, in the order shown.
     pub options: &'a [Choice],
+    /// How the model is asked to answer.
+    pub mode: crate::model::AnswerMode,
 }
 
 impl<'a> Request<'a> {
@@ -67,6 +69,7 @@ impl<'a> Request<'a> {
             system: None,
             prompt,
             options,
+            mode: crate::model::AnswerMode::Choice,
         }
     }
 }
@@ -117,6 +120,11 @@ pub struct Decision {
     pub completion_tokens: Option<u64>,
     /// Requests made (more than 1 after retries).
     pub attempts: u32,
+    /// The rule that read the answer from the text (`label`, `final answer`, …), when one
+    /// did.
+    pub rule: Option<String>,
+    /// The model's reasoning, when it gave one apart from its answer.
+    pub reasoning: Option<String>,
 }
 
 impl Decision {
@@ -561,6 +569,7 @@ fn ask(
             system: system.as_deref(),
             prompt,
             options: &options,
+            mode: presentation.mode,
         }),
         Err(why) => Err(AdapterError {
             message: why.clone(),
@@ -606,6 +615,8 @@ fn ask(
                     .map(|(k, a)| (k.clone(), name(a)))
                     .collect(),
                 raw: d.raw,
+                rule: d.rule,
+                reasoning: d.reasoning,
                 latency_ms,
                 tokens: Tokens {
                     prompt: d.prompt_tokens,
@@ -628,6 +639,8 @@ fn ask(
                 Some(raw) => format!("{}: {raw}", e.message),
                 None => e.message,
             }),
+            rule: None,
+            reasoning: None,
             latency_ms,
             tokens: Tokens::default(),
             attempts: e.attempts.max(1),

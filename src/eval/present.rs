@@ -1,6 +1,7 @@
 //! How a scenario is shown to a model, and how its answer is read.
 
 use super::{Answer, Choice, ScenarioLine};
+pub use crate::model::AnswerMode;
 
 /// How options are labelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -24,6 +25,8 @@ pub struct Presentation {
     /// A minijinja template for the user message, over `text`, `options` (each with
     /// `label`, `text`, `action`) and `instruction`; the default lays them out in turn.
     pub user: Option<String>,
+    /// How the model answers: the option alone, or reasoning first.
+    pub mode: AnswerMode,
     /// `user`, compiled on first use: leave it to its default.
     pub compiled: PromptCache,
 }
@@ -37,8 +40,19 @@ type Compiled = Result<minijinja::Environment<'static>, String>;
 
 impl PartialEq for Presentation {
     fn eq(&self, other: &Self) -> bool {
-        (&self.system, self.labels, &self.instruction, &self.user)
-            == (&other.system, other.labels, &other.instruction, &other.user)
+        (
+            &self.system,
+            self.labels,
+            &self.instruction,
+            &self.user,
+            self.mode,
+        ) == (
+            &other.system,
+            other.labels,
+            &other.instruction,
+            &other.user,
+            other.mode,
+        )
     }
 }
 
@@ -65,6 +79,7 @@ impl Presentation {
                 .user
                 .as_ref()
                 .map(|t| crate::template::dedent(&t.source).0),
+            mode: prompt.answer,
             compiled: Default::default(),
         }
     }
@@ -76,8 +91,13 @@ impl Presentation {
         let hash = xxhash_rust::xxh3::xxh3_64(
             format!("{:?}|{:?}|{:?}", self.system, self.instruction, self.user).as_bytes(),
         );
+        // A choice is the presentation it always was; another mode is said.
+        let mode = match self.mode {
+            AnswerMode::Choice => String::new(),
+            other => format!("/{}", other.name()),
+        };
         format!(
-            "{}/{hash:016x}",
+            "{}/{hash:016x}{mode}",
             match self.labels {
                 Labels::Letters => "letters",
                 Labels::Actions => "actions",
@@ -190,12 +210,16 @@ impl Presentation {
                     [one] => one.clone(),
                     [init @ .., last] => format!("{} or {last}", init.join(", ")),
                 };
-                match self.labels {
-                    Labels::Letters => out.push_str(&format!(
+                match (self.mode, self.labels) {
+                    (AnswerMode::Choice, Labels::Letters) => out.push_str(&format!(
                         "Answer with the letter of the option you choose ({list}) and nothing else."
                     )),
-                    Labels::Actions => out.push_str(&format!(
+                    (AnswerMode::Choice, Labels::Actions) => out.push_str(&format!(
                         "Answer with the option you choose ({list}) and nothing else."
+                    )),
+                    (AnswerMode::Reasoning, _) => out.push_str(&format!(
+                        "Think it through, then end with a line of the form \"Final answer: X\", \
+                         where X is the option you choose ({list})."
                     )),
                 }
             }
@@ -229,10 +253,162 @@ fn letter(position: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// An answer read: the option it names (or why none), and the rule that read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    /// What the answer says.
+    pub answer: Answer,
+    /// The rule that found it (`final answer`, `bold`, `label`, `option text`, …), or
+    /// `None` when nothing did.
+    pub rule: Option<&'static str>,
+    /// The model's reasoning, when the answer held a `<think>…</think>` block.
+    pub reasoning: Option<String>,
+}
+
+/// Reads an answer given in `mode`. In [`AnswerMode::Choice`] the whole answer is read as
+/// [`parse`] reads it. In [`AnswerMode::Reasoning`] a `<think>…</think>` block is set aside
+/// as the reasoning, and the final choice is looked for from the end: "Final answer: B",
+/// "Answer: (B)", "the answer is B", "I choose B", a last label in bold (`**B**`), then the
+/// last line read as a choice, then the text of exactly one option in the last paragraph.
+/// An answer none of these reads is unparsed (or refused), never a choice forced from it.
+pub fn read(answer: &str, options: &[Choice], mode: AnswerMode) -> Reading {
+    if mode == AnswerMode::Choice {
+        let (answer, rule) = parse_with_rule(answer, options);
+        return Reading {
+            answer,
+            rule,
+            reasoning: None,
+        };
+    }
+    let (reasoning, body) = split_thinking(answer);
+    let body = body.trim();
+    let lower = body.to_lowercase();
+    // Markers of a final answer, the last one in the text deciding.
+    const MARKERS: [(&str, &str); 8] = [
+        ("final answer", "final answer"),
+        ("final choice", "final answer"),
+        ("my answer is", "answer"),
+        ("the answer is", "answer"),
+        ("answer:", "answer"),
+        ("answer is", "answer"),
+        ("i choose", "i choose"),
+        ("i would choose", "i choose"),
+    ];
+    // The last marker found; a marker inside a longer one ("answer:" in "final answer:")
+    // counts as the longer one.
+    let found: Vec<(usize, usize, &'static str)> = MARKERS
+        .iter()
+        .filter_map(|&(marker, rule)| lower.rfind(marker).map(|at| (at, at + marker.len(), rule)))
+        .collect();
+    let last = found
+        .iter()
+        .max_by_key(|(start, end, _)| (*start, *end))
+        .copied();
+    let best = last.map(|(start, end, rule)| {
+        found
+            .iter()
+            .filter(|(s, e, _)| *s < start && *e >= start)
+            .max_by_key(|(_, e, _)| *e)
+            .map_or((end, rule), |&(_, e, r)| (e.max(end), r))
+    });
+    if let Some((after, rule)) = best {
+        let rest: String = body[after..].chars().take(200).collect();
+        let rest = rest.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(' && c != '*');
+        let first_line = rest.lines().next().unwrap_or_default();
+        if let (Answer::Option(i), _) = parse_with_rule(first_line, options) {
+            return Reading {
+                answer: Answer::Option(i),
+                rule: Some(rule),
+                reasoning,
+            };
+        }
+    }
+    // The last label in bold: `**B**`.
+    let mut bold = None;
+    let mut rest = body;
+    while let Some(open) = rest.find("**") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("**") else { break };
+        let inner = after[..close].trim();
+        if let Some(i) = options.iter().position(|o| {
+            o.label
+                .eq_ignore_ascii_case(inner.trim_matches(['(', ')', '.', ':']))
+        }) {
+            bold = Some(i);
+        }
+        rest = &after[close + 2..];
+    }
+    if let Some(i) = bold {
+        return Reading {
+            answer: Answer::Option(i),
+            rule: Some("bold"),
+            reasoning,
+        };
+    }
+    // The last line alone, read as a choice.
+    if let Some(last) = body.lines().rev().find(|l| !l.trim().is_empty())
+        && let (Answer::Option(i), Some(rule)) = parse_with_rule(last, options)
+        && rule != "option text"
+    {
+        return Reading {
+            answer: Answer::Option(i),
+            rule: Some("last line"),
+            reasoning,
+        };
+    }
+    // The text of exactly one option in the last paragraph.
+    let last_paragraph = body.rsplit("\n\n").next().unwrap_or(body).to_lowercase();
+    let by_text: Vec<usize> = (0..options.len())
+        .filter(|&i| {
+            let t = options[i].text.trim().to_lowercase();
+            !t.is_empty() && last_paragraph.contains(&t)
+        })
+        .collect();
+    if let [one] = by_text.as_slice() {
+        return Reading {
+            answer: Answer::Option(*one),
+            rule: Some("option text"),
+            reasoning,
+        };
+    }
+    let (answer, rule) = if declines(&lower) {
+        (Answer::Refused, Some("refusal"))
+    } else {
+        (Answer::Unparsed, None)
+    };
+    Reading {
+        answer,
+        rule,
+        reasoning,
+    }
+}
+
+/// A `<think>…</think>` block (its text) and what follows it; an unclosed block leaves no
+/// answer after it.
+fn split_thinking(answer: &str) -> (Option<String>, &str) {
+    let Some(open) = answer.find("<think>") else {
+        return (None, answer);
+    };
+    let inner = &answer[open + "<think>".len()..];
+    match inner.find("</think>") {
+        Some(close) => (
+            Some(inner[..close].trim().to_string()),
+            &inner[close + "</think>".len()..],
+        ),
+        None => (Some(inner.trim().to_string()), ""),
+    }
+}
+
 /// Reads which option an answer names: a label (`B`, `(B)`, `Answer: B`, `Action 2`),
 /// or, failing that, the text of exactly one option. A declining answer naming no option is
 /// [`Answer::Refused`]; anything else [`Answer::Unparsed`].
 pub fn parse(answer: &str, options: &[Choice]) -> Answer {
+    parse_with_rule(answer, options).0
+}
+
+/// [`parse`], with the rule that read the answer: `label`, `bracketed`, `option text` or
+/// `refusal`.
+pub fn parse_with_rule(answer: &str, options: &[Choice]) -> (Answer, Option<&'static str>) {
     let text = answer.trim();
     let cleaned: String = text
         .chars()
@@ -254,7 +430,7 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
         })
         .collect();
     if let [one] = named.as_slice() {
-        return Answer::Option(*one);
+        return (Answer::Option(*one), Some("label"));
     }
     // A single-letter label: at the start, or after "answer"/"option"/"choice", or alone
     // in brackets.
@@ -275,7 +451,7 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
         if !word_use
             && rest.is_some_and(|r| r.is_empty() || !r.starts_with(|c: char| c.is_alphanumeric()))
         {
-            return Answer::Option(i);
+            return (Answer::Option(i), Some("label"));
         }
         if lower.contains(&format!("({label})"))
             && options.iter().all(|other| {
@@ -283,7 +459,7 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
                     || !lower.contains(&format!("({})", other.label.to_lowercase()))
             })
         {
-            return Answer::Option(i);
+            return (Answer::Option(i), Some("bracketed"));
         }
     }
     // The text of exactly one option.
@@ -294,8 +470,16 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
         })
         .collect();
     if let [one] = by_text.as_slice() {
-        return Answer::Option(*one);
+        return (Answer::Option(*one), Some("option text"));
     }
+    if declines(&lower) || declines(&text.to_lowercase()) {
+        return (Answer::Refused, Some("refusal"));
+    }
+    (Answer::Unparsed, None)
+}
+
+/// Whether a (lower-cased) answer declines to choose.
+fn declines(lower: &str) -> bool {
     const DECLINING: [&str; 8] = [
         "i cannot",
         "i can't",
@@ -306,13 +490,7 @@ pub fn parse(answer: &str, options: &[Choice]) -> Answer {
         "i am not able",
         "as an ai",
     ];
-    if DECLINING
-        .iter()
-        .any(|d| lower.contains(d) || text.to_lowercase().contains(d))
-    {
-        return Answer::Refused;
-    }
-    Answer::Unparsed
+    DECLINING.iter().any(|d| lower.contains(d))
 }
 
 /// Drops leading "answer:", "option", "choice", "i choose" and punctuation.
@@ -429,5 +607,93 @@ mod tests {
         assert_eq!(letter(0), "A");
         assert_eq!(letter(25), "Z");
         assert_eq!(letter(26), "AA");
+    }
+
+    fn three() -> Vec<Choice> {
+        ["report", "wait", "leave"]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Choice {
+                label: letter(i),
+                action: a.to_string(),
+                text: format!("{a} now"),
+                upholds: vec![],
+                violates: vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reasoning_answers_are_read_from_the_end() {
+        let o = three();
+        let read = |text: &str| {
+            let r = super::read(text, &o, AnswerMode::Reasoning);
+            (r.answer, r.rule)
+        };
+        let b = Answer::Option(1);
+        // The common shapes, each with the rule that read it.
+        assert_eq!(
+            read("A would be kind, but rules matter.\nFinal answer: B"),
+            (b.clone(), Some("final answer"))
+        );
+        assert_eq!(
+            read("Considering A and C...\nAnswer: (B)"),
+            (b.clone(), Some("answer"))
+        );
+        assert_eq!(
+            read("A is tempting. Weighing it all, I choose **B**."),
+            (b.clone(), Some("i choose"))
+        );
+        assert_eq!(read("A? C? In the end: **B**"), (b.clone(), Some("bold")));
+        assert_eq!(
+            read("Option A is rash.\n\nB"),
+            (b.clone(), Some("last line"))
+        );
+        assert_eq!(
+            read("Reporting is rash.\n\nSo: wait now, and see."),
+            (b.clone(), Some("option text"))
+        );
+        // The last marker decides; a think block is set aside as the reasoning.
+        assert_eq!(
+            read("Final answer: A... no. Final answer: B"),
+            (b.clone(), Some("final answer"))
+        );
+        let r = super::read(
+            "<think>A or B? Final answer: A</think>\nFinal answer: C",
+            &o,
+            AnswerMode::Reasoning,
+        );
+        assert_eq!(r.answer, Answer::Option(2));
+        assert_eq!(r.reasoning.as_deref(), Some("A or B? Final answer: A"));
+        // An answer nothing reads is unparsed: never a choice forced from its first letter.
+        assert_eq!(
+            read("A good question. It depends on the hospital."),
+            (Answer::Unparsed, None)
+        );
+        assert_eq!(
+            read("I'm a helpful AI named SmolLM, trained by Hugging Face."),
+            (Answer::Unparsed, None)
+        );
+        assert_eq!(
+            read("As an AI, I cannot choose for you."),
+            (Answer::Refused, Some("refusal"))
+        );
+        // A think block never closed leaves no answer.
+        assert_eq!(read("<think>Final answer: A"), (Answer::Unparsed, None));
+    }
+
+    #[test]
+    fn choices_say_which_rule_read_them() {
+        let o = three();
+        assert_eq!(parse_with_rule("B", &o), (Answer::Option(1), Some("label")));
+        assert_eq!(
+            parse_with_rule("I pick (C) here", &o),
+            (Answer::Option(2), Some("bracketed"))
+        );
+        assert_eq!(
+            parse_with_rule("leave now", &o),
+            (Answer::Option(2), Some("option text"))
+        );
+        assert_eq!(parse_with_rule("banana", &o), (Answer::Unparsed, None));
     }
 }

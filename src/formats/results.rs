@@ -49,6 +49,13 @@ pub struct Record {
     /// The raw answer, or the error message.
     #[serde(default)]
     pub raw: Option<String>,
+    /// The rule that read the choice from the answer's text (`label`, `final answer`,
+    /// `bold`, …), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The model's reasoning, when it gave one apart from its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
     /// Milliseconds the decision took.
     #[serde(default)]
     pub latency_ms: f64,
@@ -490,6 +497,8 @@ pub(crate) struct RecordRef<'a> {
     pub readings: Option<Readings<'a>>,
     #[serde(borrow, default)]
     pub probabilities: Option<Probabilities<'a>>,
+    #[serde(borrow, default)]
+    pub rule: Option<Cow<'a, str>>,
 }
 
 /// A JSON object of probabilities per action, kept as its pairs, keys borrowed.

@@ -87,6 +87,15 @@ pub struct ValueStats {
     pub wins_bootstrap: Option<Interval>,
 }
 
+/// How many answers one rule read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleCount {
+    /// The rule.
+    pub rule: String,
+    /// The answers it read, with their share of all answers.
+    pub answers: Rate,
+}
+
 /// The statistics per label of one framework that values are mapped onto.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LabelGroup {
@@ -257,6 +266,10 @@ pub struct Report {
     /// Among answers read both from log-probabilities and from the text, the share where
     /// the two readings name the same option.
     pub readings_agree: Rate,
+    /// How the answers were read from the models' text: per rule (`logprobs`, `label`,
+    /// `final answer`, `bold`, …), the answers it read, most first; empty for agents.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_by: Vec<RuleCount>,
     /// Per value, by score (highest first), ties by name.
     pub values: Vec<ValueStats>,
     /// Per framework the values are mapped onto (`map`), per label: each answer's values
@@ -793,6 +806,26 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
     );
     let pairs = pairs(&space, primary);
     let steers = steer_shifts(tally, &space, &runs, boot.as_ref(), &names);
+    let mut read_by: Vec<RuleCount> = run
+        .rules
+        .iter()
+        .map(|(&rule, &n)| RuleCount {
+            rule: tally
+                .rule_names
+                .get(usize::from(rule))
+                .cloned()
+                .unwrap_or_default(),
+            answers: Rate::new(n, run.records),
+        })
+        .collect();
+    read_by.sort_by(|a, b| {
+        b.answers
+            .k
+            .cmp(&a.answers.k)
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    // What makes the figures untrustworthy is said first.
+    notes.splice(0..0, trust_notes(run));
     let header = &tally.results_header;
     let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_string);
     Report {
@@ -815,6 +848,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         position_bias: Rate::new(run.first, run.answered),
         twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
         readings_agree: Rate::new(run.readings_agree, run.readings_both),
+        read_by,
         values,
         labels,
         rollup,
@@ -1064,6 +1098,32 @@ fn steer_shifts(
             }
         })
         .collect()
+}
+
+/// The least answers before the report judges whether its figures can be trusted.
+const TRUST_MIN: u64 = 20;
+
+/// Warnings that come before anything else is read: when position decides most choices,
+/// or most answers could not be read.
+fn trust_notes(run: &tally::RunTally) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.answered >= TRUST_MIN && run.first * 10 >= run.answered * 9 {
+        out.push(format!(
+            "the first option shown was chosen in {} of {} answers: the choices say more about \
+             the order of the options than about values (compare twins, or ask with --answer \
+             reasoning)",
+            run.first, run.answered
+        ));
+    }
+    if run.records >= TRUST_MIN && (run.unparsed + run.refused) * 2 >= run.records {
+        out.push(format!(
+            "{} of {} answers named no option (unparsed or refused): the scores rest on the \
+             rest only",
+            run.unparsed + run.refused,
+            run.records
+        ));
+    }
+    out
 }
 
 /// Per player, the clusters it played in.

@@ -176,6 +176,8 @@ pub struct RunTally {
     pub readings_both: u64,
     /// Of those, the two readings agreeing.
     pub readings_agree: u64,
+    /// Per rule (an index into the journal's rules), the answers it read.
+    pub rules: FxHashMap<u16, u64>,
     /// Per (cluster, slot), the counts.
     pub counts: FxHashMap<(u32, u32), Counts>,
     /// Per (cluster, slot a, slot b) with a < b, both of the values view: wins of a over b
@@ -246,6 +248,8 @@ pub struct Tally {
     pub survey: super::alignment::SurveyTally,
     /// The results header.
     pub results_header: serde_json::Value,
+    /// The names of the rules that read answers, by index.
+    pub rule_names: Vec<String>,
     /// The suite header.
     pub suite_header: serde_json::Value,
     /// The suite read.
@@ -285,7 +289,13 @@ struct Answer {
     readings: u8,
     /// Probabilities per action (indexes into the journal's action ids), when recorded.
     probabilities: Option<Box<[(u32, f64)]>>,
+    /// The rule that read the answer (an index into the journal's rules), [`NO_RULE`] for
+    /// none.
+    rule: u16,
 }
+
+/// No rule read the answer (an agent's choice, or a failure).
+const NO_RULE: u16 = u16::MAX;
 
 const UNPARSED: u32 = u32::MAX;
 const REFUSED: u32 = u32::MAX - 1;
@@ -299,6 +309,8 @@ pub(crate) struct AnswerIndex {
     pub runs: IndexSet<Option<String>, FxBuildHasher>,
     choices: IndexSet<Box<str>, FxBuildHasher>,
     answers: FxHashMap<(u32, u64), Answer>,
+    /// The rules that read the answers, as the journal names them.
+    pub rules: IndexSet<Box<str>, FxBuildHasher>,
     /// What the reader should know (a torn last line).
     pub notes: Vec<String>,
 }
@@ -333,6 +345,7 @@ impl AnswerIndex {
             }
         }
         let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
+        let mut rules: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
         let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
         let mut notes = Vec::new();
         let mut torn: Option<u64> = None;
@@ -362,6 +375,15 @@ impl AnswerIndex {
                 }) => 1 + u8::from(a != b),
                 _ => 0,
             };
+            let rule = match r.rule.as_deref() {
+                Some(name) if rules.len() < usize::from(NO_RULE) => {
+                    match rules.get_index_of(name) {
+                        Some(i) => i as u16,
+                        None => rules.insert_full(name.into()).0 as u16,
+                    }
+                }
+                _ => NO_RULE,
+            };
             let probabilities = r.probabilities.map(|p| {
                 p.0.into_iter()
                     .map(|(action, p)| {
@@ -383,6 +405,7 @@ impl AnswerIndex {
                         .map_or(u32::MAX, |p| p.min(u64::from(u32::MAX - 1)) as u32),
                     readings,
                     probabilities,
+                    rule,
                 },
             );
             Ok(())
@@ -399,6 +422,7 @@ impl AnswerIndex {
             runs,
             choices,
             answers,
+            rules,
             notes,
         })
     }
@@ -500,6 +524,7 @@ impl Tally {
             examples: Examples::default(),
             survey: Default::default(),
             results_header: journal.header.clone(),
+            rule_names: journal.rules.iter().map(|r| r.to_string()).collect(),
             suite_header: suite.header.clone(),
             suite_path: suite_path.clone(),
             notes,
@@ -626,6 +651,9 @@ impl Tally {
             REFUSED => r.refused += 1,
             ERROR => r.errors += 1,
             _ => {}
+        }
+        if answer.rule != NO_RULE {
+            *r.rules.entry(answer.rule).or_default() += 1;
         }
         match answer.readings {
             1 => {

@@ -193,6 +193,14 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     if r.readings_agree.n > 0 {
         out.push(("readings agree".into(), with(&r.readings_agree)));
     }
+    if !r.read_by.is_empty() {
+        let rules: Vec<String> = r
+            .read_by
+            .iter()
+            .map(|c| format!("{} {:.1}%", c.rule, 100.0 * c.answers.rate))
+            .collect();
+        out.push(("read by".into(), rules.join(", ")));
+    }
     if r.unmatched > 0 {
         out.push((
             "not in the suite".into(),

@@ -172,10 +172,12 @@ impl Resolver<'_> {
             user: None,
             labels: OptionLabels::Letters,
             instruction: None,
+            answer: AnswerMode::Choice,
             module,
             span: b.span,
         };
         let mut labels_seen = false;
+        let mut answer_seen = false;
         for a in &b.attributes {
             match a {
                 ast::PresentationAttribute::System(s, span) => {
@@ -201,6 +203,17 @@ impl Resolver<'_> {
                         "letters" => prompt.labels = OptionLabels::Letters,
                         "actions" => prompt.labels = OptionLabels::Actions,
                         _ => self.invalid_word(w, "labels", &["letters", "actions"]),
+                    }
+                }
+                ast::PresentationAttribute::Answer(w, span) => {
+                    if answer_seen {
+                        self.diagnostics.push(duplicate_attribute("answer", *span));
+                        continue;
+                    }
+                    answer_seen = true;
+                    match AnswerMode::from_name(&w.name) {
+                        Some(mode) => prompt.answer = mode,
+                        None => self.invalid_word(w, "answer", &["choice", "reasoning"]),
                     }
                 }
                 _ => {}

@@ -651,6 +651,8 @@ pub enum PresentationAttribute {
     Labels(Ident, Span),
     /// `instruction "…"`
     Instruction(Str, Span),
+    /// `answer choice` / `answer reasoning`
+    Answer(Ident, Span),
     /// `toward a, b`
     Toward(Vec<Reference>, Span),
     /// `away a, b`
@@ -671,6 +673,7 @@ impl PresentationAttribute {
             | PresentationAttribute::User(_, s)
             | PresentationAttribute::Labels(_, s)
             | PresentationAttribute::Instruction(_, s)
+            | PresentationAttribute::Answer(_, s)
             | PresentationAttribute::Toward(_, s)
             | PresentationAttribute::Away(_, s)
             | PresentationAttribute::Principle(_, s)

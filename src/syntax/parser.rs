@@ -565,6 +565,7 @@ fn describe(r: Rule) -> &'static str {
         Rule::kw_user | Rule::user_attr => "`user`",
         Rule::kw_labels | Rule::labels_attr => "`labels`",
         Rule::kw_instruction | Rule::instruction_attr => "`instruction`",
+        Rule::kw_answer | Rule::answer_attr => "`answer`",
         Rule::kw_toward | Rule::toward_attr => "`toward`",
         Rule::kw_away | Rule::away_attr => "`away`",
         Rule::kw_principle | Rule::principle_attr => "`principle`",
@@ -1142,6 +1143,9 @@ impl Builder {
                 Rule::describe_attr => PresentationAttribute::Describe(self.last_string(a), span),
                 Rule::labels_attr => {
                     PresentationAttribute::Labels(self.ident(a.into_inner().nth(1)), span)
+                }
+                Rule::answer_attr => {
+                    PresentationAttribute::Answer(self.ident(a.into_inner().nth(1)), span)
                 }
                 Rule::toward_attr => PresentationAttribute::Toward(self.references(a), span),
                 Rule::away_attr => PresentationAttribute::Away(self.references(a), span),

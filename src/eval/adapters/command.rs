@@ -82,6 +82,7 @@ use serde_json::Value;
 
 use crate::eval::{Adapter, AdapterError, Answer, Choice, Decision, Request, present};
 use crate::input;
+use crate::model::AnswerMode;
 
 /// Variables no program started by the adapter inherits.
 const HIDDEN_ALWAYS: [&str; 1] = ["OPENAI_API_KEY"];
@@ -366,7 +367,7 @@ impl Adapter for Command {
                 io.stdin = None;
                 drop(io);
                 return match rx.recv_timeout(Duration::from_secs(5)) {
-                    Ok(reply) => interpret(reply, request.options),
+                    Ok(reply) => interpret(reply, request.options, request.mode),
                     Err(_) => {
                         lock(&self.shared.pending).waiting.remove(&id);
                         Err(Command::dead_error(format!(
@@ -395,7 +396,7 @@ impl Adapter for Command {
                 .map_err(|_| "the command stopped answering".to_string()),
         };
         match reply {
-            Ok(reply) => interpret(reply, request.options),
+            Ok(reply) => interpret(reply, request.options, request.mode),
             Err(message) => Err(Command::dead_error(message)),
         }
     }
@@ -767,7 +768,7 @@ fn garbage(line: &str) -> AdapterError {
 }
 
 /// Turns a reply into a decision on `options`.
-fn interpret(reply: Reply, options: &[Choice]) -> Result<Decision, AdapterError> {
+fn interpret(reply: Reply, options: &[Choice], mode: AnswerMode) -> Result<Decision, AdapterError> {
     match reply {
         Reply::Failed(why) => Err(Command::dead_error(why)),
         Reply::Garbage(line) => Err(garbage(&line)),
@@ -779,16 +780,21 @@ fn interpret(reply: Reply, options: &[Choice]) -> Result<Decision, AdapterError>
             attempts: 1,
             raw: None,
         }),
-        Reply::Bare(line) => match present::parse(&line, options) {
-            Answer::Unparsed => Err(garbage(&line)),
-            answer => Ok(Decision {
-                answer: Some(answer),
-                raw: Some(line),
-                attempts: 1,
-                ..Decision::default()
-            }),
-        },
-        Reply::Json(map) => answer(&map, options),
+        Reply::Bare(line) => {
+            let reading = present::read(&line, options, mode);
+            match reading.answer {
+                Answer::Unparsed => Err(garbage(&line)),
+                answer => Ok(Decision {
+                    answer: Some(answer),
+                    raw: Some(line),
+                    attempts: 1,
+                    rule: reading.rule.map(str::to_string),
+                    reasoning: reading.reasoning,
+                    ..Decision::default()
+                }),
+            }
+        }
+        Reply::Json(map) => answer(&map, options, mode),
     }
 }
 
@@ -796,6 +802,7 @@ fn interpret(reply: Reply, options: &[Choice]) -> Result<Decision, AdapterError>
 fn answer(
     map: &serde_json::Map<String, Value>,
     options: &[Choice],
+    mode: AnswerMode,
 ) -> Result<Decision, AdapterError> {
     let line = || excerpt(&Value::Object(map.clone()).to_string());
     let bad = |what: String| AdapterError {
@@ -819,10 +826,16 @@ fn answer(
         Some(_) => return Err(bad("has a `raw` that is not a string".into())),
     };
     let refused = map.get("refused").and_then(Value::as_bool) == Some(true);
+    let mut read_from_raw = None;
     let choice = match map.get("choice") {
         _ if refused => Answer::Refused,
         None | Some(Value::Null) => match &raw {
-            Some(raw) => present::parse(raw, options),
+            Some(raw) => {
+                let reading = present::read(raw, options, mode);
+                let answer = reading.answer.clone();
+                read_from_raw = Some(reading);
+                answer
+            }
             None => return Err(bad("has no `choice`".into())),
         },
         Some(Value::Number(n)) => match n.as_u64() {
@@ -868,6 +881,13 @@ fn answer(
             .get("attempts")
             .and_then(Value::as_u64)
             .map_or(1, |a| a.clamp(1, u64::from(u32::MAX)) as u32),
+        rule: read_from_raw
+            .as_ref()
+            .and_then(|r| r.rule.map(str::to_string)),
+        reasoning: match map.get("reasoning") {
+            Some(Value::String(r)) => Some(r.clone()),
+            _ => read_from_raw.and_then(|r| r.reasoning),
+        },
     })
 }
 
@@ -997,7 +1017,7 @@ mod tests {
     #[test]
     fn reads_every_kind_of_choice() {
         let o = options();
-        let choice = |reply| interpret(reply, &o).map(|d| d.answer.unwrap());
+        let choice = |reply| interpret(reply, &o, AnswerMode::Choice).map(|d| d.answer.unwrap());
         assert_eq!(
             choice(json(r#"{"id":1,"choice":"B"}"#)),
             Ok(Answer::Option(1))
@@ -1015,7 +1035,11 @@ mod tests {
             choice(Reply::Bare("Answer: A".into())),
             Ok(Answer::Option(0))
         );
-        let err = |reply| interpret(reply, &o).unwrap_err().message;
+        let err = |reply| {
+            interpret(reply, &o, AnswerMode::Choice)
+                .unwrap_err()
+                .message
+        };
         assert!(err(json(r#"{"choice":2}"#)).contains("2 options"));
         assert!(err(json(r#"{"id":3}"#)).contains("has no `choice`"));
         assert!(err(json(r#"{"choice":"A","probabilities":[1]}"#)).contains("1 probabilities"));
@@ -1032,6 +1056,7 @@ mod tests {
                    "tokens":{"prompt":12,"completion":1}}"#,
             ),
             &options(),
+            AnswerMode::Choice,
         )
         .unwrap();
         assert_eq!(d.probabilities, Some(vec![0.75, 0.25]));

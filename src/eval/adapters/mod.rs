@@ -60,6 +60,11 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// The longest reasoning answer the `openai` adapter asks for unless told otherwise.
+pub(crate) const fn openai_reasoning_tokens() -> u32 {
+    1024
+}
+
 /// A seeded stream for one request: the same (seed, scenario, steer) always draws the same.
 pub(crate) fn stream(
     seed: u64,

@@ -45,6 +45,10 @@ use serde::Deserialize;
 
 use crate::eval::present;
 use crate::eval::{Adapter, AdapterError, Answer, Choice, Decision, Request};
+use crate::model::AnswerMode;
+
+/// The longest reasoning answer asked for unless told otherwise, in tokens.
+pub const DEFAULT_REASONING_TOKENS: u32 = super::openai_reasoning_tokens();
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -70,8 +74,10 @@ pub struct OpenAiOptions {
     pub api_key: Option<String>,
     /// Sampling temperature.
     pub temperature: f64,
-    /// The longest answer, in tokens.
+    /// The longest answer, in tokens, when the answer is a choice.
     pub max_tokens: u32,
+    /// The longest answer, in tokens, when the model reasons before it answers.
+    pub reasoning_tokens: u32,
     /// The sampling seed, for servers that take one.
     pub seed: Option<u64>,
     /// How long one request may take.
@@ -95,6 +101,7 @@ impl OpenAiOptions {
             api_key: None,
             temperature: 0.0,
             max_tokens: 16,
+            reasoning_tokens: DEFAULT_REASONING_TOKENS,
             seed: None,
             timeout: Duration::from_secs(60),
             max_retries: 6,
@@ -112,6 +119,7 @@ impl fmt::Debug for OpenAiOptions {
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
+            .field("reasoning_tokens", &self.reasoning_tokens)
             .field("seed", &self.seed)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
@@ -198,16 +206,23 @@ impl OpenAi {
             messages.push(serde_json::json!({ "role": "system", "content": system }));
         }
         messages.push(serde_json::json!({ "role": "user", "content": request.prompt }));
+        let choice = request.mode == AnswerMode::Choice;
+        let max_tokens = if choice {
+            self.options.max_tokens
+        } else {
+            self.options.reasoning_tokens
+        };
         let mut body = serde_json::json!({
             "model": self.options.model,
             "messages": messages,
             "temperature": self.options.temperature,
-            "max_tokens": self.options.max_tokens,
+            "max_tokens": max_tokens,
         });
         if let Some(seed) = self.options.seed {
             body["seed"] = seed.into();
         }
-        if self.options.mode != Mode::Parse {
+        // The first token's alternatives say something only of an answer that is a label.
+        if choice && self.options.mode != Mode::Parse {
             body["logprobs"] = true.into();
             body["top_logprobs"] = 20.into();
         }
@@ -298,7 +313,22 @@ impl OpenAi {
             decision.raw = Some(self.scrub(refusal));
             return Ok(decision);
         }
-        let parsed = present::parse(&content, request.options);
+        let reasoning = message
+            .reasoning_content
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| self.scrub(r));
+        if request.mode == AnswerMode::Reasoning {
+            let reading = present::read(&content, request.options, request.mode);
+            decision
+                .readings
+                .push(("parse".into(), reading.answer.clone()));
+            decision.answer = Some(reading.answer);
+            decision.rule = reading.rule.map(str::to_string);
+            decision.reasoning = reasoning.or(reading.reasoning.map(|r| self.scrub(r)));
+            decision.raw = Some(self.scrub(content));
+            return Ok(decision);
+        }
+        let (parsed, rule) = present::parse_with_rule(&content, request.options);
         let forced = match self.options.mode {
             Mode::Parse => None,
             Mode::Logprobs | Mode::Both => choice
@@ -309,19 +339,33 @@ impl OpenAi {
         if self.options.mode != Mode::Parse {
             let reading = forced
                 .as_ref()
-                .map_or(Answer::Unparsed, |(i, _)| Answer::Option(*i));
+                .map_or(Answer::Unparsed, |f| Answer::Option(f.best));
             decision.readings.push(("logprobs".into(), reading));
         }
         if self.options.mode != Mode::Logprobs {
             decision.readings.push(("parse".into(), parsed.clone()));
         }
         match forced {
-            Some((index, probabilities)) => {
-                decision.answer = Some(Answer::Option(index));
-                decision.probabilities = Some(probabilities);
+            // The log-probabilities decide where the model answered with a label. Where it
+            // began otherwise ("The answer is B", "I'm a helpful AI…") its text decides, and
+            // the answer is unparsed when the text names no option; the probabilities over
+            // the labels are kept either way.
+            Some(f) if f.generated_label => {
+                decision.answer = Some(Answer::Option(f.best));
+                decision.probabilities = Some(f.probabilities);
+                decision.rule = Some("logprobs".to_string());
             }
-            None => decision.answer = Some(parsed),
+            Some(f) => {
+                decision.answer = Some(parsed);
+                decision.probabilities = Some(f.probabilities);
+                decision.rule = rule.map(str::to_string);
+            }
+            None => {
+                decision.answer = Some(parsed);
+                decision.rule = rule.map(str::to_string);
+            }
         }
+        decision.reasoning = reasoning;
         decision.raw = Some(self.scrub(content));
         Ok(decision)
     }
@@ -338,7 +382,11 @@ impl Adapter for OpenAi {
             o.max_tokens,
             o.seed.map_or_else(|| "none".to_string(), |s| s.to_string()),
             o.mode
-        )
+        ) + &if o.reasoning_tokens == DEFAULT_REASONING_TOKENS {
+            String::new()
+        } else {
+            format!("/reasoning_tokens={}", o.reasoning_tokens)
+        }
     }
 
     fn model(&self) -> Option<String> {
@@ -349,13 +397,17 @@ impl Adapter for OpenAi {
     /// timeout, retries and concurrency are not.
     fn parameters(&self) -> serde_json::Value {
         let o = &self.options;
-        serde_json::json!({
+        let mut parameters = serde_json::json!({
             "base_url": redact_url(&o.base_url),
             "temperature": o.temperature,
             "max_tokens": o.max_tokens,
             "seed": o.seed,
             "mode": o.mode.name(),
-        })
+        });
+        if o.reasoning_tokens != DEFAULT_REASONING_TOKENS {
+            parameters["reasoning_tokens"] = o.reasoning_tokens.into();
+        }
+        parameters
     }
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
@@ -458,6 +510,10 @@ struct Message {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    /// The reasoning some servers return apart from the answer (vLLM, DeepSeek:
+    /// `reasoning_content`; others: `reasoning`).
+    #[serde(default, alias = "reasoning")]
+    reasoning_content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -507,7 +563,18 @@ fn label_of(candidate: &str, labels: &[String], shared: &str) -> Option<usize> {
 /// The reading is taken at the first token where the answer so far equals the labels'
 /// shared beginning: the first token for `A`/`B`, the token after `Action` for
 /// `Action 1`/`Action 2`. Tokens are compared without white space or case.
-fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<(usize, Vec<f64>)> {
+/// A choice read from the log-probabilities of the token where a label would stand.
+#[derive(Debug, PartialEq)]
+struct Forced {
+    /// The most probable label's option.
+    best: usize,
+    /// The probability of each option, renormalised over the labels.
+    probabilities: Vec<f64>,
+    /// Whether the token generated there is itself a label.
+    generated_label: bool,
+}
+
+fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced> {
     let shared = compact(&shared_prefix(options));
     let labels: Vec<String> = options.iter().map(|o| compact(&o.label)).collect();
     let mut so_far = String::new();
@@ -533,7 +600,12 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<(usize
                         best = i;
                     }
                 }
-                return Some((best, probabilities));
+                let generated = format!("{so_far}{}", compact(&position.token));
+                return Some(Forced {
+                    best,
+                    probabilities,
+                    generated_label: label_of(&generated, &labels, &shared).is_some(),
+                });
             }
         }
         so_far.push_str(&compact(&position.token));
@@ -863,7 +935,11 @@ mod tests {
                 (" The", 0.1),
             ],
         )];
-        let (choice, p) = forced_choice(&content, &o).unwrap();
+        let Forced {
+            best: choice,
+            probabilities: p,
+            ..
+        } = forced_choice(&content, &o).unwrap();
         assert_eq!(choice, 1);
         assert!((p[1] - 0.7 / 0.9).abs() < 1e-12, "{p:?}");
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
@@ -878,13 +954,33 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_that_begins_otherwise_is_no_label_generated() {
+        // SmolLM2's "I'm a helpful AI…", with " A" among the alternatives of its first token.
+        let o = options(&["A", "B"]);
+        let content = [position("I", &[("I", 0.5), (" A", 0.3), (" B", 0.1)])];
+        let f = forced_choice(&content, &o).expect("the labels have mass");
+        assert_eq!(f.best, 0);
+        assert!(!f.generated_label);
+        let content = [position(" B", &[(" B", 0.6), (" A", 0.3)])];
+        assert!(
+            forced_choice(&content, &o)
+                .expect("a reading")
+                .generated_label
+        );
+    }
+
+    #[test]
     fn action_labels_read_the_token_after_the_shared_word() {
         let o = options(&["Action 1", "Action 2"]);
         let content = [
             position("Action", &[("Action", 0.9), ("I", 0.1)]),
             position(" 2", &[(" 2", 0.6), (" 1", 0.3), ("2", 0.05)]),
         ];
-        let (choice, p) = forced_choice(&content, &o).unwrap();
+        let Forced {
+            best: choice,
+            probabilities: p,
+            ..
+        } = forced_choice(&content, &o).unwrap();
         assert_eq!(choice, 1);
         assert!((p[1] - 0.65 / 0.95).abs() < 1e-12, "{p:?}");
         // Split as "Action", " ", "1".
@@ -893,7 +989,7 @@ mod tests {
             position(" ", &[(" ", 0.9)]),
             position("1", &[("1", 0.8), ("2", 0.2)]),
         ];
-        assert_eq!(forced_choice(&content, &o).unwrap().0, 0);
+        assert_eq!(forced_choice(&content, &o).unwrap().best, 0);
         // An answer that does not start with the shared word.
         let content = [position("You", &[("You", 0.9), ("Action", 0.1)])];
         assert_eq!(forced_choice(&content, &o), None);
@@ -915,7 +1011,11 @@ mod tests {
     fn labels_past_z_prefer_the_exact_label() {
         let o = options(&["A", "B", "AA"]);
         let content = [position("A", &[("A", 0.5), ("AA", 0.3), ("B", 0.2)])];
-        let (choice, p) = forced_choice(&content, &o).unwrap();
+        let Forced {
+            best: choice,
+            probabilities: p,
+            ..
+        } = forced_choice(&content, &o).unwrap();
         assert_eq!(choice, 0);
         assert!((p[2] - 0.3).abs() < 1e-12);
     }

@@ -53,6 +53,8 @@ struct Recorded {
     raw: Option<String>,
     tokens: Tokens,
     attempts: u32,
+    rule: Option<String>,
+    reasoning: Option<String>,
 }
 
 /// A recorded choice.
@@ -131,6 +133,8 @@ impl Replay {
                     raw: r.raw,
                     tokens: r.tokens,
                     attempts: r.attempts.max(1),
+                    rule: r.rule,
+                    reasoning: r.reasoning,
                 },
             );
             Ok(())
@@ -220,6 +224,8 @@ impl Replay {
                     raw,
                     tokens,
                     attempts,
+                    rule: None,
+                    reasoning: None,
                 },
             );
         }
@@ -263,6 +269,8 @@ impl Replay {
                     raw: None,
                     tokens: Tokens::default(),
                     attempts: 1,
+                    rule: None,
+                    reasoning: None,
                 },
             );
         }
@@ -381,6 +389,8 @@ impl Adapter for Replay {
             prompt_tokens: recorded.tokens.prompt,
             completion_tokens: recorded.tokens.completion,
             attempts: recorded.attempts,
+            rule: recorded.rule.clone(),
+            reasoning: recorded.reasoning.clone(),
         })
     }
 }
@@ -412,6 +422,7 @@ mod tests {
             system: None,
             prompt: "",
             options: &o,
+            mode: Default::default(),
         };
         r.decide(&request)
             .map(|d| d.answer.unwrap())
@@ -487,6 +498,7 @@ mod tests {
             system: None,
             prompt: "",
             options: &o,
+            mode: Default::default(),
         };
         assert_eq!(
             r.decide(&request).unwrap().probabilities,

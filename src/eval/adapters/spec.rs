@@ -39,6 +39,8 @@ pub struct AdapterSpec {
     pub api_key_env: String,
     /// The longest answer `openai` asks for, in tokens.
     pub max_tokens: u32,
+    /// The longest answer `openai` asks for when the model reasons first, in tokens.
+    pub reasoning_tokens: u32,
     /// How `openai` reads an answer.
     pub mode: Mode,
     /// How long one `openai` request, or one `command` answer, may take.
@@ -67,6 +69,7 @@ impl Default for AdapterSpec {
             base_url: "http://127.0.0.1:8080/v1".into(),
             api_key_env: "OPENAI_API_KEY".into(),
             max_tokens: 16,
+            reasoning_tokens: super::openai_reasoning_tokens(),
             mode: Mode::Both,
             timeout: Duration::from_secs(60),
             max_retries: 6,
@@ -199,6 +202,7 @@ impl AdapterSpec {
             .filter(|k| !k.trim().is_empty());
         options.temperature = self.temperature;
         options.max_tokens = self.max_tokens;
+        options.reasoning_tokens = self.reasoning_tokens;
         options.seed = Some(self.seed);
         options.timeout = self.timeout;
         options.max_retries = self.max_retries;

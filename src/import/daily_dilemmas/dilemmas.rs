@@ -805,6 +805,8 @@ fn journals(
                 probabilities: None,
                 readings: IndexMap::new(),
                 raw,
+                rule: None,
+                reasoning: None,
                 latency_ms: 0.0,
                 tokens: crate::formats::results::Tokens::default(),
                 attempts: 1,
