@@ -566,6 +566,8 @@ pub struct RunSpec {
     pub concurrency: usize,
     /// Ask again the requests whose answer is an error.
     pub retry_errors: bool,
+    /// How many times each scenario is asked (0 counts as 1).
+    pub epochs: u32,
     /// How the report resamples.
     pub report: report::Options,
 }
@@ -624,6 +626,7 @@ impl Project {
             steers: answering.steers(&spec.steers)?,
             concurrency: spec.concurrency.max(1),
             retry_errors: spec.retry_errors,
+            epochs: spec.epochs.max(1),
         };
         let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
         let (results, suite_file) = (folder.results(), folder.suite());

@@ -549,7 +549,7 @@ fn dry_run_counts_and_writes_nothing() {
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.starts_with("12 requests (12 scenarios × 1 steer), about "),
+        text.starts_with("12 requests (12 scenarios), about "),
         "{text}"
     );
     assert!(!out.exists());
@@ -1215,4 +1215,145 @@ fn a_broken_suite_leaves_no_results_file() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("line 2 is not a scenario"), "{err}");
     assert!(!out.exists());
+}
+
+// --------------------------------------------------------------------- epochs
+
+#[test]
+fn epochs_ask_each_scenario_again_with_its_own_draw_and_resume_by_epoch() {
+    let dir = scratch("epochs");
+    let suite = suite(&dir, "many", &[]);
+    let out = dir.join("epochs.jsonl");
+    let eval_epochs = |n: &str| {
+        ok(
+            &dir,
+            &[
+                "eval",
+                s(&suite),
+                "--adapter",
+                "random",
+                "--adapter-seed",
+                "3",
+                "--epochs",
+                n,
+                "-o",
+                s(&out),
+            ],
+            &[],
+        )
+    };
+    let first = eval_epochs("3");
+    let (_, records) = results(&out);
+    let scenarios = scenarios(&suite).len();
+    assert_eq!(records.len(), 3 * scenarios, "{first}");
+    // The first epoch is what a single asking draws; later ones carry their epoch.
+    let by_epoch = |e: u64| -> Vec<&Value> {
+        records
+            .iter()
+            .filter(|r| r.get("epoch").and_then(Value::as_u64).unwrap_or(0) == e)
+            .collect()
+    };
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get("epoch") != Some(&Value::from(0)))
+    );
+    let single = dir.join("single.jsonl");
+    ok(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--adapter",
+            "random",
+            "--adapter-seed",
+            "3",
+            "-o",
+            s(&single),
+        ],
+        &[],
+    );
+    let one: Vec<Value> = results(&single).1;
+    let positions = |rs: &[&Value]| -> Vec<u64> {
+        rs.iter().map(|r| r["position"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(
+        positions(&by_epoch(0)),
+        positions(&one.iter().collect::<Vec<_>>())
+    );
+    assert_ne!(
+        positions(&by_epoch(0)),
+        positions(&by_epoch(1)),
+        "epochs draw afresh"
+    );
+    // Four epochs resume three: only the fourth is asked.
+    let more = eval_epochs("4");
+    assert_eq!(asked(&more), scenarios as u64, "{more}");
+    assert_eq!(results(&out).1.len(), 4 * scenarios);
+    // The report counts every epoch and says how often the epochs of a scenario agree.
+    let report = quandary(&dir)
+        .args(["report", s(&out), "--format", "json"])
+        .output()
+        .expect("runs");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let json: Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(json["answers"], 4 * scenarios as u64);
+    let consistency = &json["self_consistency"];
+    assert_eq!(consistency["n"], scenarios as u64, "{consistency}");
+    let k = consistency["k"].as_u64().unwrap();
+    // Four uniform draws over three options agree on every one rarely.
+    assert!(k < scenarios as u64 / 2, "{consistency}");
+}
+
+#[test]
+fn the_command_adapter_is_told_the_epoch_and_the_cache_keeps_epochs_apart() {
+    let dir = scratch("epochs_cache");
+    let suite = suite(&dir, "small", &[]);
+    let counter = dir.join("counter");
+    let args = |out: &Path| -> Vec<String> {
+        vec![
+            "eval".into(),
+            s(&suite).into(),
+            "--adapter".into(),
+            "command".into(),
+            "--command".into(),
+            command("good"),
+            "--epochs".into(),
+            "2".into(),
+            "-o".into(),
+            s(out).into(),
+        ]
+    };
+    let out = dir.join("a.jsonl");
+    let a: Vec<String> = args(&out);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    ok(&dir, &a, &[("QUANDARY_TEST_COUNTER", s(&counter))]);
+    let log = std::fs::read_to_string(&counter).unwrap();
+    let asked_first = log.matches("ask ").count();
+    let scenarios = scenarios(&suite).len();
+    assert_eq!(asked_first, 2 * scenarios, "both epochs asked");
+    // The first epoch's request is what a single asking sends; the second names its epoch.
+    assert_eq!(log.matches(" epoch 1\n").count(), scenarios, "{log}");
+    assert!(!log.contains(" epoch 0"), "{log}");
+    // A second run into another file is answered from the cache: each epoch its own entry.
+    let out = dir.join("b.jsonl");
+    let b: Vec<String> = args(&out);
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+    let err = ok(&dir, &b, &[("QUANDARY_TEST_COUNTER", s(&counter))]);
+    assert!(
+        err.contains(&format!(
+            "{} of them answered from the cache",
+            2 * scenarios
+        )),
+        "{err}"
+    );
+    let asked_again = std::fs::read_to_string(&counter)
+        .unwrap()
+        .matches("ask ")
+        .count();
+    assert_eq!(asked_again, asked_first, "nothing asked twice");
 }

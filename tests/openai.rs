@@ -1012,3 +1012,42 @@ fn prompt_of_mode(scenario: &ScenarioLine) -> String {
     };
     p.prompt(scenario, &p.options(scenario))
 }
+
+/// Sampled at a temperature, a model may answer with a label that is not its most probable
+/// one: the choice is the label it gave, and the `logprobs` reading the most probable.
+#[test]
+fn a_sampled_label_is_the_choice_and_the_most_probable_a_reading() {
+    let dir = temp("sampled");
+    let suite = suite(&dir, 3);
+    let server =
+        Stub::start(|_: &Seen| Reply::answer("B", " B", &[(" A", 0.7), (" B", 0.3), (" I", 0.05)]));
+    let mut options = OpenAiOptions::new(server.url.clone(), "m");
+    options.temperature = 1.0;
+    let adapter = OpenAi::new(options);
+    let out = dir.join("sampled.jsonl");
+    eval::run(
+        &suite,
+        &out,
+        &adapter,
+        &Settings::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    let records = results(&out).1;
+    assert!(!records.is_empty());
+    for r in &records {
+        let (first, second) = (
+            r["order"][0].as_str().unwrap(),
+            r["order"][1].as_str().unwrap(),
+        );
+        assert_eq!(r["choice"], second, "{r}");
+        assert_eq!(r["rule"], "logprobs", "{r}");
+        assert_eq!(r["readings"]["logprobs"], first, "{r}");
+        assert_eq!(r["readings"]["parse"], second, "{r}");
+        assert!(
+            close(r["probabilities"][first].as_f64().unwrap(), 0.7),
+            "{r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

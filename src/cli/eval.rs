@@ -45,6 +45,10 @@ pub struct AskArgs {
     /// Ask again the scenarios whose recorded answer is an error
     #[arg(long)]
     pub retry_errors: bool,
+    /// Ask each scenario N times (under each steer), each time with its own seed and cache
+    /// key: a model's self-consistency at a temperature above 0
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub epochs: u32,
     /// The framework file with the profiles (default: the file the suite was expanded from)
     #[arg(long, value_name = "FILE")]
     pub framework: Option<PathBuf>,
@@ -262,14 +266,25 @@ pub fn run(args: Args) -> bool {
                 .and_then(|header| prepare(&args.ask, &header, false))
                 .and_then(|(settings, _)| eval::dry_run(&args.suite, &settings));
         return match plan {
-            Ok(plan) => super::print(&format!(
-                "{} requests ({} scenarios × {} steer{}), about {} prompt tokens\n",
-                plan.requests,
-                plan.scenarios,
-                plan.steers,
-                if plan.steers == 1 { "" } else { "s" },
-                plan.prompt_tokens
-            )),
+            Ok(plan) => {
+                let mut factors = vec![format!("{} scenarios", plan.scenarios)];
+                if plan.steers > 1 {
+                    factors.push(format!(
+                        "{} runs: plain and {} steered",
+                        plan.steers,
+                        plan.steers - 1
+                    ));
+                }
+                if plan.epochs > 1 {
+                    factors.push(format!("{} epochs", plan.epochs));
+                }
+                super::print(&format!(
+                    "{} requests ({}), about {} prompt tokens\n",
+                    plan.requests,
+                    factors.join(" × "),
+                    plan.prompt_tokens
+                ))
+            }
             Err(d) => fail(&args.diagnostics, d),
         };
     }
@@ -331,6 +346,7 @@ fn prepare(
             steers,
             concurrency: ask.concurrency as usize,
             retry_errors: ask.retry_errors,
+            epochs: ask.epochs,
         },
         framework,
     ))

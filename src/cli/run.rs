@@ -79,6 +79,7 @@ pub fn run(args: Args) -> bool {
         steers: args.ask.steers.clone(),
         concurrency: args.ask.concurrency as usize,
         retry_errors: args.ask.retry_errors,
+        epochs: args.ask.epochs,
         report: args.bootstrap.options(),
     };
     let result = super::eval::with_progress(&folder.results(), |progress| match &explicit {

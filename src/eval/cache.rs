@@ -150,6 +150,10 @@ impl Cache {
         if request.mode != crate::model::AnswerMode::Choice {
             what["mode"] = request.mode.name().into();
         }
+        // Each epoch is its own draw of the model: the first keeps the keys it always had.
+        if request.epoch > 0 {
+            what["epoch"] = request.epoch.into();
+        }
         format!(
             "{:032x}",
             xxhash_rust::xxh3::xxh3_128(what.to_string().as_bytes())
@@ -507,6 +511,7 @@ mod tests {
             prompt,
             options: &o,
             mode: Default::default(),
+            epoch: 0,
         };
         let first = cached.decide(&request("Which?", "s1")).unwrap();
         let again = cached.decide(&request("Which?", "s1")).unwrap();
@@ -553,6 +558,7 @@ mod tests {
             prompt: "Which?",
             options: &o,
             mode: Default::default(),
+            epoch: 0,
         };
         assert!(cached.decide(&request).is_err());
         assert!(cached.decide(&request).is_err());
@@ -573,6 +579,7 @@ mod tests {
             prompt: "Which?",
             options: &o,
             mode: Default::default(),
+            epoch: 0,
         };
         let key = |fingerprint: &str, model: Option<&str>, parameters: Value, r: &Request<'_>| {
             Cache::key(fingerprint, model, &parameters, r)

@@ -56,6 +56,9 @@ pub struct Request<'a> {
     pub options: &'a [Choice],
     /// How the model is asked to answer.
     pub mode: crate::model::AnswerMode,
+    /// Which asking of the scenario this is, from 0: each epoch is its own draw of the model
+    /// (its own seed and cache key).
+    pub epoch: u32,
 }
 
 impl<'a> Request<'a> {
@@ -70,6 +73,7 @@ impl<'a> Request<'a> {
             prompt,
             options,
             mode: crate::model::AnswerMode::Choice,
+            epoch: 0,
         }
     }
 }
@@ -221,6 +225,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Ask again the scenarios whose recorded answer is an error.
     pub retry_errors: bool,
+    /// How many times each scenario is asked (under each steer), at least 1.
+    pub epochs: u32,
 }
 
 impl Default for Settings {
@@ -230,6 +236,7 @@ impl Default for Settings {
             steers: Vec::new(),
             concurrency: 1,
             retry_errors: false,
+            epochs: 1,
         }
     }
 }
@@ -347,9 +354,11 @@ fn count(
     each_scenario(suite, |scenario| {
         check(&scenario)?;
         for &steer in &steers {
-            outcome.requests += 1;
-            outcome.resumed +=
-                u64::from(done.is_done(scenario.index, steer, settings.retry_errors));
+            for epoch in 0..settings.epochs.max(1) {
+                outcome.requests += 1;
+                outcome.resumed +=
+                    u64::from(done.is_done(scenario.index, steer, epoch, settings.retry_errors));
+            }
         }
         Ok(())
     })?;
@@ -382,7 +391,7 @@ fn drive(
     // requests spread over all of them.
     let batch = if workers == 1 { 256 } else { 1 };
     // Bounded queues: the reader stays a few batches ahead of the workers.
-    type Job = (ScenarioLine, Option<Steer>);
+    type Job = (ScenarioLine, Option<Steer>, u32);
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(4 * workers);
     // The receiver is taken away when the writer fails, which stops the reader.
     let job_rx = std::sync::Mutex::new(Some(job_rx));
@@ -408,8 +417,8 @@ fn drive(
                     // batches from a fast agent.
                     let mut records = Vec::new();
                     let mut since = Instant::now();
-                    for (scenario, steer) in &jobs {
-                        records.push(ask(adapter, presentation, scenario, steer.as_ref()));
+                    for (scenario, steer, epoch) in &jobs {
+                        records.push(ask(adapter, presentation, scenario, steer.as_ref(), *epoch));
                         if since.elapsed() >= FLUSH_AFTER {
                             if done_tx.send(std::mem::take(&mut records)).is_err() {
                                 return;
@@ -428,16 +437,17 @@ fn drive(
             let mut jobs: Vec<Job> = Vec::with_capacity(batch);
             each_scenario(suite, |scenario| {
                 let index = scenario.index;
-                let wanted: Vec<Option<Steer>> = steers
+                let wanted: Vec<(Option<Steer>, u32)> = steers
                     .iter()
-                    .filter(|s| {
-                        !done.is_done(index, s.map(|s| s.id.as_str()), settings.retry_errors)
+                    .flat_map(|s| (0..settings.epochs.max(1)).map(move |e| (s, e)))
+                    .filter(|(s, e)| {
+                        !done.is_done(index, s.map(|s| s.id.as_str()), *e, settings.retry_errors)
                     })
-                    .map(|s| s.cloned())
+                    .map(|(s, e)| (s.cloned(), e))
                     .collect();
                 let mut scenario = Some(scenario);
                 let last = wanted.len().saturating_sub(1);
-                for (i, steer) in wanted.into_iter().enumerate() {
+                for (i, (steer, epoch)) in wanted.into_iter().enumerate() {
                     // The last request takes the scenario itself; the others a copy.
                     let job = if i == last {
                         scenario.take()
@@ -445,7 +455,7 @@ fn drive(
                         scenario.clone()
                     };
                     let Some(job) = job else { break };
-                    jobs.push((job, steer));
+                    jobs.push((job, steer, epoch));
                     // The workers stop only when the writer does; then so does this.
                     if jobs.len() >= batch
                         && job_tx
@@ -555,6 +565,7 @@ fn ask(
     presentation: &Presentation,
     scenario: &ScenarioLine,
     steer: Option<&Steer>,
+    epoch: u32,
 ) -> Record {
     let options = presentation.options(scenario);
     let prompt = presentation.try_prompt(scenario, &options);
@@ -570,6 +581,7 @@ fn ask(
             prompt,
             options: &options,
             mode: presentation.mode,
+            epoch,
         }),
         Err(why) => Err(AdapterError {
             message: why.clone(),
@@ -605,6 +617,7 @@ fn ask(
                 index: scenario.index,
                 twin_group: scenario.twin_group.clone(),
                 steer: steer.map(|s| s.id.clone()),
+                epoch,
                 choice: name(&answer),
                 position,
                 order,
@@ -630,6 +643,7 @@ fn ask(
             index: scenario.index,
             twin_group: scenario.twin_group.clone(),
             steer: steer.map(|s| s.id.clone()),
+            epoch,
             choice: "error".into(),
             position: None,
             order,
@@ -655,6 +669,8 @@ pub struct DryRun {
     pub scenarios: u64,
     /// Steers, the plain run included.
     pub steers: u64,
+    /// Times each scenario is asked under each steer.
+    pub epochs: u64,
     /// Requests: scenarios × steers.
     pub requests: u64,
     /// An estimate of the prompt tokens (a token for every four bytes of prompt).
@@ -681,7 +697,9 @@ pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> 
         out.prompt_tokens += ((prompt + system) * out.steers + steer_bytes).div_ceil(4);
         Ok(())
     })?;
-    out.requests = out.scenarios * out.steers;
+    out.epochs = u64::from(settings.epochs.max(1));
+    out.prompt_tokens *= out.epochs;
+    out.requests = out.scenarios * out.steers * out.epochs;
     Ok(out)
 }
 

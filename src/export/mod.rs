@@ -144,7 +144,8 @@ pub(crate) fn latest_answers(
     let header = file.header.clone();
     let mut latest = BTreeMap::new();
     file.each(|record| {
-        if record.steer.as_deref() == steer {
+        // The first epoch's answer is the one a target or a pair takes.
+        if record.steer.as_deref() == steer && record.epoch == 0 {
             latest.insert(
                 record.index,
                 Latest {

@@ -32,6 +32,9 @@ pub struct Record {
     /// The steer, if any.
     #[serde(default)]
     pub steer: Option<String>,
+    /// The epoch: which asking of the scenario this is, from 0 (left out for the first).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u32,
     /// The chosen action's id, or `unparsed`, `refused` or `error`.
     pub choice: String,
     /// The chosen option's position among those shown (0-based).
@@ -239,14 +242,15 @@ fn utc(secs: u64) -> String {
     )
 }
 
-/// What a journal already holds: for every (scenario index, steer) recorded, whether its
-/// latest answer is an error. The index, not the id: a suite without `dedupe` may hold one
-/// scenario twice.
+/// What a journal already holds: for every (scenario index, steer, epoch) recorded, whether
+/// its latest answer is an error. The index, not the id: a suite without `dedupe` may hold
+/// one scenario twice.
 #[derive(Debug, Default)]
 pub struct Done {
     steers: Vec<Option<String>>,
-    /// (index, steer) → (hash of the scenario id recorded, whether the answer is an error).
-    map: HashMap<(u64, u32), (u64, bool)>,
+    /// (index, steer, epoch) → (hash of the scenario id recorded, whether the answer is an
+    /// error).
+    map: HashMap<(u64, u32, u32), (u64, bool)>,
 }
 
 impl Done {
@@ -260,12 +264,13 @@ impl Done {
         }
     }
 
-    /// Whether (`index`, `steer`) needs no asking: recorded, and not an error to retry.
-    pub fn is_done(&self, index: u64, steer: Option<&str>, retry_errors: bool) -> bool {
+    /// Whether (`index`, `steer`, `epoch`) needs no asking: recorded, and not an error to
+    /// retry.
+    pub fn is_done(&self, index: u64, steer: Option<&str>, epoch: u32, retry_errors: bool) -> bool {
         let Some(s) = self.steers.iter().position(|s| s.as_deref() == steer) else {
             return false;
         };
-        match self.map.get(&(index, s as u32)) {
+        match self.map.get(&(index, s as u32, epoch)) {
             Some(&(_, error)) => !(retry_errors && error),
             None => false,
         }
@@ -275,8 +280,9 @@ impl Done {
     /// whose answers belong to other scenarios than the suite's must not be resumed.
     pub fn mismatch(&self, index: u64, id: &str) -> bool {
         let hash = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
+        // Every answer at an index is to one scenario: the first epoch of each steer says.
         (0..self.steers.len() as u32)
-            .any(|s| matches!(self.map.get(&(index, s)), Some(&(h, _)) if h != hash))
+            .any(|s| matches!(self.map.get(&(index, s, 0)), Some(&(h, _)) if h != hash))
     }
 
     /// How many (scenario, steer) pairs are recorded.
@@ -309,6 +315,8 @@ const IDENTITY: [&str; 6] = [
 /// As much of a result line as resuming needs.
 #[derive(Deserialize)]
 struct Seen<'a> {
+    #[serde(default)]
+    epoch: u32,
     #[serde(borrow)]
     scenario: std::borrow::Cow<'a, str>,
     index: u64,
@@ -406,7 +414,8 @@ impl Journal {
                 Ok(r) => {
                     let steer = done.steer(r.steer.as_deref());
                     let id = xxhash_rust::xxh3::xxh3_64(r.scenario.as_bytes());
-                    done.map.insert((r.index, steer), (id, r.choice == "error"));
+                    done.map
+                        .insert((r.index, steer, r.epoch), (id, r.choice == "error"));
                     good = offset;
                 }
                 Err(e) => unreadable = Some((line_no, e.to_string())),
@@ -499,6 +508,8 @@ pub(crate) struct RecordRef<'a> {
     pub probabilities: Option<Probabilities<'a>>,
     #[serde(borrow, default)]
     pub rule: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 /// A JSON object of probabilities per action, kept as its pairs, keys borrowed.
@@ -543,6 +554,10 @@ impl Line for RecordLines {
     fn parse(text: Text<'_>) -> Result<RecordRef<'_>, serde_json::Error> {
         text.parse()
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn results_error(name: &str, why: impl std::fmt::Display) -> Diagnostic {

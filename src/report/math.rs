@@ -55,6 +55,11 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// Whether it counts no trial.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
     /// `k` successes in `n` trials.
     pub fn new(k: u64, n: u64) -> Rate {
         let (low, high) = wilson(k, n, Z95);

@@ -266,6 +266,10 @@ pub struct Report {
     /// Among answers read both from log-probabilities and from the text, the share where
     /// the two readings name the same option.
     pub readings_agree: Rate,
+    /// Among scenarios answered in two epochs or more (`eval --epochs`), the share whose
+    /// epochs all chose the same option: the model's self-consistency.
+    #[serde(skip_serializing_if = "Rate::is_empty")]
+    pub self_consistency: Rate,
     /// How the answers were read from the models' text: per rule (`logprobs`, `label`,
     /// `final answer`, `bold`, …), the answers it read, most first; empty for agents.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -848,6 +852,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         position_bias: Rate::new(run.first, run.answered),
         twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
         readings_agree: Rate::new(run.readings_agree, run.readings_both),
+        self_consistency: Rate::new(run.consistent, run.repeated),
         read_by,
         values,
         labels,

@@ -183,9 +183,32 @@ pub struct RunTally {
     /// Per (cluster, slot a, slot b) with a < b, both of the values view: wins of a over b
     /// and of b over a.
     pub pairs: FxHashMap<(u32, u32, u32), [u64; 2]>,
-    /// The previous scenario's twin group, whether it was the base of its group, and the
-    /// chosen action.
-    last: Option<(u64, bool, u32)>,
+    /// Per epoch, the previous scenario's twin group, whether it was the base of its group,
+    /// and the chosen action.
+    last: Vec<Option<(u64, bool, u32)>>,
+    /// Scenarios answered with an option in two epochs or more.
+    pub repeated: u64,
+    /// Of those, the scenarios whose epochs all chose the same option.
+    pub consistent: u64,
+}
+
+impl RunTally {
+    /// The previous scenario of `epoch` (for twins), if any.
+    fn last(&self, epoch: u32) -> Option<(u64, bool, u32)> {
+        self.last.get(epoch as usize).copied().flatten()
+    }
+
+    fn set_last(&mut self, epoch: u32, last: Option<(u64, bool, u32)>) {
+        let e = epoch as usize;
+        if self.last.len() <= e {
+            self.last.resize(e + 1, None);
+        }
+        self.last[e] = last;
+    }
+
+    fn forget_last(&mut self, epoch: u32) {
+        self.set_last(epoch, None);
+    }
 }
 
 /// A scenario shown behind a cell of a report.
@@ -308,7 +331,10 @@ pub(crate) struct AnswerIndex {
     /// The runs: the plain run, then the steers the header lists, then any others found.
     pub runs: IndexSet<Option<String>, FxBuildHasher>,
     choices: IndexSet<Box<str>, FxBuildHasher>,
-    answers: FxHashMap<(u32, u64), Answer>,
+    /// By (run, scenario index, epoch).
+    answers: FxHashMap<(u32, u64, u32), Answer>,
+    /// The most epochs any scenario was asked in (1 without epochs).
+    pub epochs: u32,
     /// The rules that read the answers, as the journal names them.
     pub rules: IndexSet<Box<str>, FxBuildHasher>,
     /// What the reader should know (a torn last line).
@@ -346,7 +372,8 @@ impl AnswerIndex {
         }
         let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
         let mut rules: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
-        let mut answers: FxHashMap<(u32, u64), Answer> = FxHashMap::default();
+        let mut answers: FxHashMap<(u32, u64, u32), Answer> = FxHashMap::default();
+        let mut epochs = 1u32;
         let mut notes = Vec::new();
         let mut torn: Option<u64> = None;
         file.each_borrowed(|parsed, line_no| {
@@ -395,8 +422,9 @@ impl AnswerIndex {
                     })
                     .collect()
             });
+            epochs = epochs.max(r.epoch.saturating_add(1));
             answers.insert(
-                (run, r.index),
+                (run, r.index, r.epoch),
                 Answer {
                     id: xxh3_64(r.scenario.as_bytes()),
                     choice,
@@ -422,6 +450,7 @@ impl AnswerIndex {
             runs,
             choices,
             answers,
+            epochs,
             rules,
             notes,
         })
@@ -443,9 +472,9 @@ impl AnswerIndex {
         self.answers.len()
     }
 
-    /// How run `run` answered the scenario `s` (whose id hashes to `id`).
-    fn join(&self, run: usize, s: &SuiteLineRef<'_>, id: u64) -> Joined<'_> {
-        let Some(answer) = self.answers.get(&(run as u32, s.index)) else {
+    /// How run `run` answered the scenario `s` (whose id hashes to `id`) in `epoch`.
+    fn join(&self, run: usize, s: &SuiteLineRef<'_>, id: u64, epoch: u32) -> Joined<'_> {
+        let Some(answer) = self.answers.get(&(run as u32, s.index, epoch)) else {
             return Joined::No;
         };
         if answer.id != id {
@@ -476,15 +505,17 @@ pub(crate) fn each_answer(
 ) -> Result<u64, Diagnostic> {
     let mut matched = 0u64;
     suite.each_borrowed(|s, id| {
-        match journal.join(run, s, id) {
-            Joined::No => {}
-            Joined::Failed(_) => {
-                matched += 1;
-                f(s, None);
-            }
-            Joined::Chose(_, k) => {
-                matched += 1;
-                f(s, Some(k));
+        for epoch in 0..journal.epochs {
+            match journal.join(run, s, id, epoch) {
+                Joined::No => {}
+                Joined::Failed(_) => {
+                    matched += 1;
+                    f(s, None);
+                }
+                Joined::Chose(_, k) => {
+                    matched += 1;
+                    f(s, Some(k));
+                }
             }
         }
         Ok(())
@@ -492,7 +523,7 @@ pub(crate) fn each_answer(
     let in_run = journal
         .answers
         .keys()
-        .filter(|(r, _)| *r as usize == run)
+        .filter(|(r, _, _)| *r as usize == run)
         .count() as u64;
     Ok(in_run - matched)
 }
@@ -541,30 +572,49 @@ impl Tally {
                 .as_deref()
                 .map(|g| (xxh3_64(g.as_bytes()), g == s.id));
             for run in 0..tally.runs.len() {
-                let (answer, chosen) = match journal.join(run, s, id) {
-                    Joined::No => {
-                        tally.runs[run].last = None;
-                        continue;
+                // The options the epochs of this scenario chose, for its self-consistency.
+                let mut first_choice: Option<u32> = None;
+                let mut consistent = true;
+                let mut answered_epochs = 0u32;
+                for epoch in 0..journal.epochs {
+                    let (answer, chosen) = match journal.join(run, s, id, epoch) {
+                        Joined::No => {
+                            tally.runs[run].forget_last(epoch);
+                            continue;
+                        }
+                        Joined::Failed(a) => (a, None),
+                        Joined::Chose(a, k) => (a, Some(k)),
+                    };
+                    matched += 1;
+                    if chosen.is_some() {
+                        answered_epochs += 1;
+                        match first_choice {
+                            None => first_choice = Some(answer.choice),
+                            Some(c) => consistent &= c == answer.choice,
+                        }
                     }
-                    Joined::Failed(a) => (a, None),
-                    Joined::Chose(a, k) => (a, Some(k)),
-                };
-                matched += 1;
-                let keep_examples = run == tally.primary;
-                if keep_examples && s.kind.as_deref().is_some_and(|k| k != "scenario") {
-                    tally.survey_line(&journal, s, answer, chosen);
+                    // Examples and survey lines come from the first epoch.
+                    let keep_examples = run == tally.primary && epoch == 0;
+                    if keep_examples && s.kind.as_deref().is_some_and(|k| k != "scenario") {
+                        tally.survey_line(&journal, s, answer, chosen);
+                    }
+                    tally.count(
+                        run,
+                        cluster,
+                        s,
+                        answer,
+                        chosen,
+                        (group, epoch),
+                        framework,
+                        &mut scratch,
+                        keep_examples,
+                    );
                 }
-                tally.count(
-                    run,
-                    cluster,
-                    s,
-                    answer,
-                    chosen,
-                    group,
-                    framework,
-                    &mut scratch,
-                    keep_examples,
-                );
+                if answered_epochs >= 2 {
+                    let r = &mut tally.runs[run];
+                    r.repeated += 1;
+                    r.consistent += u64::from(consistent);
+                }
             }
             Ok(())
         })?;
@@ -639,7 +689,7 @@ impl Tally {
         s: &SuiteLineRef<'_>,
         answer: &Answer,
         chosen: Option<usize>,
-        group: Option<(u64, bool)>,
+        (group, epoch): (Option<(u64, bool)>, u32),
         framework: Option<&Framework>,
         scratch: &mut Scratch,
         keep_examples: bool,
@@ -664,22 +714,22 @@ impl Tally {
             _ => {}
         }
         let Some(k) = chosen else {
-            r.last = None;
+            r.forget_last(epoch);
             return;
         };
         r.answered += 1;
         r.first += u64::from(answer.position == 0);
         // A twin is the line after its base, in the same group.
         if let Some((g, base)) = group {
-            if let (false, Some((last_group, true, last_choice))) = (base, r.last)
+            if let (false, Some((last_group, true, last_choice))) = (base, r.last(epoch))
                 && last_group == g
             {
                 r.twin_pairs += 1;
                 r.twin_flips += u64::from(last_choice != answer.choice);
             }
-            r.last = Some((g, base, answer.choice));
+            r.set_last(epoch, Some((g, base, answer.choice)));
         } else {
-            r.last = None;
+            r.forget_last(epoch);
         }
 
         // Selected and neglected pool the names of every value of an option, as DailyDilemmas

@@ -193,6 +193,9 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     if r.readings_agree.n > 0 {
         out.push(("readings agree".into(), with(&r.readings_agree)));
     }
+    if r.self_consistency.n > 0 {
+        out.push(("epochs agree".into(), with(&r.self_consistency)));
+    }
     if !r.read_by.is_empty() {
         let rules: Vec<String> = r
             .read_by

@@ -13,6 +13,7 @@ Environment (not part of the command line, so the adapter's fingerprint stays th
 
     QUANDARY_TEST_COUNTER     a file: "start" is appended when the program starts and
                               "ask SCENARIO" for every request
+                              ("ask SCENARIO epoch N" past the first epoch)
     QUANDARY_TEST_DELAY       seconds to wait before each answer
     QUANDARY_TEST_GARBAGE     when set, answers garbage to every third request
     QUANDARY_TEST_CRASH_AFTER exits with status 3 after this many answers
@@ -39,6 +40,11 @@ def log(line):
     if COUNTER:
         with open(COUNTER, "a") as f:
             f.write(line + "\n")
+
+
+def asking(request):
+    epoch = request.get("epoch")
+    return "ask " + request["scenario"] + (f" epoch {epoch}" if epoch is not None else "")
 
 
 def pick(request):
@@ -98,7 +104,7 @@ def main():
                     done = True
                 else:
                     request = json.loads(line)
-                    log("ask " + request["scenario"])
+                    log(asking(request))
                     held.append(request)
                     continue
             except queue.Empty:
@@ -115,7 +121,7 @@ def main():
         if not line:
             return
         request = json.loads(line)
-        log("ask " + request["scenario"])
+        log(asking(request))
         answer(request)
 
 

@@ -453,14 +453,18 @@ impl Drop for Command {
 
 /// The request line for request `id`.
 fn request_line(id: u64, request: &Request<'_>) -> Value {
-    serde_json::json!({
+    let mut line = serde_json::json!({
         "id": id,
         "scenario": request.scenario,
         "steer": request.steer,
         "system": request.system,
         "prompt": request.prompt,
         "options": request.options,
-    })
+    });
+    if request.epoch > 0 {
+        line["epoch"] = request.epoch.into();
+    }
+    line
 }
 
 /// Hands the program's standard error to `sink` a line at a time, secrets hidden, keeping

@@ -70,9 +70,18 @@ pub(crate) fn stream(
     seed: u64,
     scenario: &str,
     steer: Option<&str>,
+    epoch: u32,
     what: &str,
 ) -> rand_chacha::ChaCha8Rng {
-    let key = format!("{what}\u{1f}{scenario}\u{1f}{}", steer.unwrap_or(""));
+    // The first epoch draws as a single asking always did; each later one draws afresh.
+    let key = if epoch == 0 {
+        format!("{what}\u{1f}{scenario}\u{1f}{}", steer.unwrap_or(""))
+    } else {
+        format!(
+            "{what}\u{1f}{scenario}\u{1f}{}\u{1f}{epoch}",
+            steer.unwrap_or("")
+        )
+    };
     crate::rng::fixed(seed, &key)
 }
 

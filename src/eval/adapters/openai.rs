@@ -218,8 +218,9 @@ impl OpenAi {
             "temperature": self.options.temperature,
             "max_tokens": max_tokens,
         });
+        // Each epoch is its own draw: its own sampling seed.
         if let Some(seed) = self.options.seed {
-            body["seed"] = seed.into();
+            body["seed"] = seed.wrapping_add(u64::from(request.epoch)).into();
         }
         // The first token's alternatives say something only of an answer that is a label.
         if choice && self.options.mode != Mode::Parse {
@@ -346,13 +347,19 @@ impl OpenAi {
             decision.readings.push(("parse".into(), parsed.clone()));
         }
         match forced {
-            // The log-probabilities decide where the model answered with a label. Where it
+            // Where the model answered with a label, that label is its choice: the most
+            // probable one at temperature 0, a draw from the probabilities above it (so a
+            // sampled answer is recorded as sampled, not as the most probable). Where it
             // began otherwise ("The answer is B", "I'm a helpful AI…") its text decides, and
             // the answer is unparsed when the text names no option; the probabilities over
             // the labels are kept either way.
-            Some(f) if f.generated_label => {
-                decision.answer = Some(Answer::Option(f.best));
-                decision.probabilities = Some(f.probabilities);
+            Some(Forced {
+                generated: Some(generated),
+                probabilities,
+                ..
+            }) => {
+                decision.answer = Some(Answer::Option(generated));
+                decision.probabilities = Some(probabilities);
                 decision.rule = Some("logprobs".to_string());
             }
             Some(f) => {
@@ -570,8 +577,8 @@ struct Forced {
     best: usize,
     /// The probability of each option, renormalised over the labels.
     probabilities: Vec<f64>,
-    /// Whether the token generated there is itself a label.
-    generated_label: bool,
+    /// The option whose label is the token generated there, if it is one.
+    generated: Option<usize>,
 }
 
 fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced> {
@@ -604,7 +611,7 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced
                 return Some(Forced {
                     best,
                     probabilities,
-                    generated_label: label_of(&generated, &labels, &shared).is_some(),
+                    generated: label_of(&generated, &labels, &shared),
                 });
             }
         }
@@ -960,13 +967,16 @@ mod tests {
         let content = [position("I", &[("I", 0.5), (" A", 0.3), (" B", 0.1)])];
         let f = forced_choice(&content, &o).expect("the labels have mass");
         assert_eq!(f.best, 0);
-        assert!(!f.generated_label);
+        assert_eq!(f.generated, None);
         let content = [position(" B", &[(" B", 0.6), (" A", 0.3)])];
-        assert!(
-            forced_choice(&content, &o)
-                .expect("a reading")
-                .generated_label
+        assert_eq!(
+            forced_choice(&content, &o).expect("a reading").generated,
+            Some(1)
         );
+        // Sampled at a temperature: the label drawn is not the most probable one.
+        let content = [position(" A", &[(" B", 0.6), (" A", 0.3)])];
+        let f = forced_choice(&content, &o).expect("a reading");
+        assert_eq!((f.best, f.generated), (1, Some(0)));
     }
 
     #[test]

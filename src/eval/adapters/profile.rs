@@ -114,7 +114,15 @@ impl Adapter for ProfileAgent {
             .collect();
         // Seeded by the twin group, not the scenario, so the agent answers a scenario and
         // its order-swapped twin alike; made only when a draw is needed.
-        let stream = || super::stream(self.seed, request.group, request.steer, "profile");
+        let stream = || {
+            super::stream(
+                self.seed,
+                request.group,
+                request.steer,
+                request.epoch,
+                "profile",
+            )
+        };
         if self.temperature > 0.0 {
             let mut stream = stream();
             let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);

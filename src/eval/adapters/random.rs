@@ -25,7 +25,13 @@ impl Adapter for Random {
         if n == 0 {
             return Err(AdapterError::no_options());
         }
-        let mut stream = super::stream(self.seed, request.scenario, request.steer, "random");
+        let mut stream = super::stream(
+            self.seed,
+            request.scenario,
+            request.steer,
+            request.epoch,
+            "random",
+        );
         let pick = rng::below(&mut stream, n as u64) as usize;
         let mut d = Decision::option(pick);
         d.probabilities = Some(vec![1.0 / n as f64; n]);

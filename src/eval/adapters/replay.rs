@@ -41,7 +41,8 @@ pub struct Replay {
     recorded_by: Option<String>,
     /// Whether a line without a steer answers every steer.
     any_steer: bool,
-    answers: HashMap<(String, Option<String>), Recorded>,
+    /// By (scenario, steer, epoch).
+    answers: HashMap<(String, Option<String>, u32), Recorded>,
 }
 
 /// One recorded answer.
@@ -125,7 +126,7 @@ impl Replay {
         let mut answers = std::mem::take(&mut self.answers);
         file.each(|r| {
             answers.insert(
-                (r.scenario, r.steer),
+                (r.scenario, r.steer, r.epoch),
                 Recorded {
                     choice: Pick::Name(r.choice),
                     probabilities: r.probabilities,
@@ -216,7 +217,7 @@ impl Replay {
                 .and_then(Value::as_u64)
                 .map_or(1, |a| a.clamp(1, u64::from(u32::MAX)) as u32);
             self.answers.insert(
-                (scenario.to_string(), steer),
+                (scenario.to_string(), steer, 0),
                 Recorded {
                     choice,
                     probabilities,
@@ -261,7 +262,7 @@ impl Replay {
             };
             let steer = steer.map(field).filter(|s| !s.is_empty()).map(Into::into);
             self.answers.insert(
-                (id.to_string(), steer),
+                (id.to_string(), steer, 0),
                 Recorded {
                     choice: pick,
                     probabilities: None,
@@ -316,12 +317,18 @@ impl Adapter for Replay {
         let key = (
             request.scenario.to_string(),
             request.steer.map(str::to_string),
+            request.epoch,
         );
-        let recorded = self.answers.get(&key).or_else(|| {
-            (self.any_steer && request.steer.is_some())
-                .then(|| self.answers.get(&(key.0.clone(), None)))
-                .flatten()
-        });
+        // An epoch the recording lacks is answered as its first epoch was.
+        let recorded = self
+            .answers
+            .get(&key)
+            .or_else(|| self.answers.get(&(key.0.clone(), key.1.clone(), 0)))
+            .or_else(|| {
+                (self.any_steer && request.steer.is_some())
+                    .then(|| self.answers.get(&(key.0.clone(), None, 0)))
+                    .flatten()
+            });
         let Some(recorded) = recorded else {
             return Err(fail(match request.steer {
                 Some(steer) => format!(
@@ -423,6 +430,7 @@ mod tests {
             prompt: "",
             options: &o,
             mode: Default::default(),
+            epoch: 0,
         };
         r.decide(&request)
             .map(|d| d.answer.unwrap())
@@ -499,6 +507,7 @@ mod tests {
             prompt: "",
             options: &o,
             mode: Default::default(),
+            epoch: 0,
         };
         assert_eq!(
             r.decide(&request).unwrap().probabilities,

@@ -799,6 +799,7 @@ fn journals(
                 index: line.index,
                 twin_group: None,
                 steer: None,
+                epoch: 0,
                 choice,
                 position,
                 order: line.order.clone(),
