@@ -132,6 +132,8 @@ codes! {
     VerbatimVariables = "Q0128", Error, "variables in a verbatim scenario";
     /// A suite with `require conflict` none of whose bindings can meet it.
     UnsatisfiableRequirement = "Q0129", Error, "requirement no scenario can meet";
+    /// A suite is asked in a language some text it sends has no version in.
+    MissingTranslation = "Q0130", Error, "missing translation";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.

@@ -24,10 +24,10 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
-    ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Item, Node, NodeEntry,
-    Party, PresentationAttribute, PresentationBlock, ProfileEntry, QuestionEntry, Reference,
-    Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain, StanceAttribute, Str,
-    SuiteSetting, Translation,
+    ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Ident, Item, Node,
+    NodeEntry, Party, PresentationAttribute, PresentationBlock, ProfileEntry, QuestionEntry,
+    Reference, Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain,
+    StanceAttribute, Str, SuiteSetting, Translation,
 };
 
 /// The widest a block may be, in characters and indentation included, to be written on one
@@ -280,10 +280,16 @@ fn presentation(keyword: &str, b: &PresentationBlock) -> Unit {
             .iter()
             .map(|a| {
                 let text = match a {
-                    PresentationAttribute::System(s, _) => format!("system {}", s.raw),
-                    PresentationAttribute::User(s, _) => format!("user {}", s.raw),
+                    PresentationAttribute::System(l, s, _) => {
+                        format!("system{} {}", dotted(l.as_ref()), s.raw)
+                    }
+                    PresentationAttribute::User(l, s, _) => {
+                        format!("user{} {}", dotted(l.as_ref()), s.raw)
+                    }
                     PresentationAttribute::Labels(w, _) => format!("labels {}", w.name),
-                    PresentationAttribute::Instruction(s, _) => format!("instruction {}", s.raw),
+                    PresentationAttribute::Instruction(l, s, _) => {
+                        format!("instruction{} {}", dotted(l.as_ref()), s.raw)
+                    }
                     PresentationAttribute::Answer(w, _) => format!("answer {}", w.name),
                     PresentationAttribute::Toward(r, _) => format!("toward {}", references(r)),
                     PresentationAttribute::Away(r, _) => format!("away {}", references(r)),
@@ -373,7 +379,13 @@ fn action_attribute(attribute: &ActionAttribute) -> Unit {
         ActionAttribute::Follows(rule, span) => line(format!("follows {}", rule.name), *span),
         ActionAttribute::Distractor(span) => line("distractor".to_string(), *span),
         ActionAttribute::Describe(s, span) => line(format!("describe {}", s.raw), *span),
+        ActionAttribute::Translation(t) => translation(t),
     }
+}
+
+/// `.zh` for a key in another language, nothing for the key itself.
+fn dotted(lang: Option<&Ident>) -> String {
+    lang.map_or_else(String::new, |l| format!(".{}", l.name))
 }
 
 fn parties(parties: &[Party]) -> String {
@@ -402,6 +414,13 @@ fn suite_setting(setting: &SuiteSetting) -> Unit {
         SuiteSetting::Persona(s, _) => format!("persona {}", s.raw),
         SuiteSetting::Pass(Some(p), n, _) => format!("pass {} {}", p.raw, n.raw),
         SuiteSetting::Pass(None, n, _) => format!("pass {}", n.raw),
+        SuiteSetting::Languages(tags, _) => format!(
+            "languages {}",
+            tags.iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         SuiteSetting::Describe(s, _) => format!("describe {}", s.raw),
     };
     line(text, setting.span())

@@ -31,6 +31,7 @@ pub mod formats;
 pub mod graph;
 pub mod import;
 pub mod input;
+pub mod language;
 mod load;
 pub mod model;
 pub mod output;

@@ -589,6 +589,8 @@ pub struct Action {
     pub distractor: bool,
     /// `describe "…"`
     pub describe: Option<String>,
+    /// Its label in other languages (`zh "…"`), by tag, each a template.
+    pub translations: IndexMap<String, Template>,
     /// Where it is declared.
     pub span: Span,
 }
@@ -697,6 +699,8 @@ pub struct Suite {
     /// `pass "population" n` and `pass n`: the similarity to a population's answers that a
     /// model should reach, in definition order.
     pub pass: Vec<PassMark>,
+    /// `languages zh, de`: the languages it is run in, each with where it is written.
+    pub languages: Vec<(String, Span)>,
 }
 
 /// What a suite expands.
@@ -865,10 +869,23 @@ pub struct Prompt {
     pub instruction: Option<String>,
     /// How the model answers.
     pub answer: AnswerMode,
+    /// Its texts in other languages (`system.zh`, `user.zh`, `instruction.zh`), by tag.
+    pub translations: IndexMap<String, PromptTexts>,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.
     pub span: Span,
+}
+
+/// A prompt's texts in one language other than its own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PromptTexts {
+    /// `system.tag "…"`
+    pub system: Option<String>,
+    /// `user.tag "…"`
+    pub user: Option<Template>,
+    /// `instruction.tag "…"`
+    pub instruction: Option<String>,
 }
 
 /// `steer` or `constitution`: a system prompt a run can be repeated under.
@@ -880,6 +897,8 @@ pub struct Steer {
     pub label: Option<String>,
     /// The system prompt (for a constitution, its principles as a numbered list).
     pub system: String,
+    /// The system prompt in other languages (`system.zh "…"`), by tag.
+    pub translations: IndexMap<String, String>,
     /// Values it pushes toward.
     pub toward: Vec<ValueId>,
     /// Values it pushes away from.

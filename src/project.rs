@@ -311,6 +311,61 @@ pub fn steers(framework: &Framework, names: &[String]) -> Result<Vec<Steer>, Dia
     Ok(steers)
 }
 
+/// `presentation` and `steers` (as [`presentation`] and [`steers`] give them, `prompt`
+/// naming the prompt, or the framework's first) asked in `lang`: the prompt's and the
+/// steers' translations in place of their texts, and quandary's own wording in the
+/// language. A text without a translation into `lang` is an error (`Q0130`), never sent in
+/// its original language.
+pub fn in_language(
+    framework: Option<&Framework>,
+    prompt: Option<&str>,
+    presentation: Presentation,
+    steers: Vec<Steer>,
+    lang: &str,
+) -> Result<(Presentation, Vec<Steer>), Diagnostic> {
+    let missing = |why: String| {
+        Diagnostic::new(Code::MissingTranslation, why).help(format!(
+            "`quandary check` lists what a suite with `languages {lang}` needs"
+        ))
+    };
+    if lang.is_empty()
+        || lang.len() > 35
+        || !lang
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Diagnostic::new(
+            Code::InvalidSetting,
+            format!("`{lang}` is not a language tag"),
+        )
+        .help("give a tag such as `zh`, `de` or `pt-BR`, as the suite's `text.TAG` names it"));
+    }
+    let chosen = framework.and_then(|f| match prompt {
+        Some(name) => f.prompts.iter().find(|p| p.id == name),
+        None => f.prompts.first(),
+    });
+    let presentation = presentation.in_language(chosen, lang).map_err(missing)?;
+    let mut out = Vec::with_capacity(steers.len());
+    for steer in steers {
+        let translated = framework
+            .and_then(|f| f.steers.iter().find(|s| s.id == steer.id))
+            .and_then(|s| s.translations.get(lang));
+        match translated {
+            Some(system) => out.push(Steer {
+                id: steer.id,
+                system: system.clone(),
+            }),
+            None => {
+                return Err(missing(format!(
+                    "steer `{}` has no `system.{lang}`: add one to ask under it in `{lang}`",
+                    steer.id
+                )));
+            }
+        }
+    }
+    Ok((presentation, out))
+}
+
 /// The framework a suite was expanded from — `explicit`, or the first file its header
 /// names — loaded, for profiles, prompts, steers, theory labels and the hierarchy. Returns
 /// the file and the project.
@@ -568,6 +623,8 @@ pub struct RunSpec {
     pub retry_errors: bool,
     /// How many times each scenario is asked (0 counts as 1).
     pub epochs: u32,
+    /// The language to ask in (`--lang`), if any.
+    pub lang: Option<String>,
     /// How the report resamples.
     pub report: report::Options,
 }
@@ -621,9 +678,19 @@ impl Project {
         if let Some(mode) = spec.answer {
             presentation.mode = mode;
         }
+        let mut steers = answering.steers(&spec.steers)?;
+        if let Some(lang) = &spec.lang {
+            (presentation, steers) = in_language(
+                Some(answering.framework()),
+                spec.prompt.as_deref(),
+                presentation,
+                steers,
+                lang,
+            )?;
+        }
         let settings = Settings {
             presentation,
-            steers: answering.steers(&spec.steers)?,
+            steers,
             concurrency: spec.concurrency.max(1),
             retry_errors: spec.retry_errors,
             epochs: spec.epochs.max(1),

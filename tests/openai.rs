@@ -774,6 +774,56 @@ fn a_real_model_answers_every_scenario() {
                 .collect::<Vec<_>>()
         );
     }
+    // Asked in Chinese, reasoning first: every answer read in Chinese (or English), or
+    // said to be unparsed or refused.
+    let town = town_suite(&dir);
+    let out = dir.join("zh.jsonl");
+    let run = bin()
+        .arg("eval")
+        .arg(&town)
+        .args([
+            "--adapter",
+            "openai",
+            "--model",
+            "smollm2",
+            "--base-url",
+            &url,
+        ])
+        .args([
+            "--answer",
+            "reasoning",
+            "--lang",
+            "zh",
+            "--reasoning-tokens",
+            "96",
+        ])
+        .args(["--timeout", "120", "--concurrency", "2", "--no-cache", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (header, records) = results(&out);
+    assert_eq!(header["lang"], "zh");
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        let choice = r["choice"].as_str().unwrap();
+        assert!(
+            ["refuse", "allow", "unparsed", "refused"].contains(&choice),
+            "zh: neither an action nor a reading's failure: {r}"
+        );
+        assert!(r["raw"].is_string(), "{r}");
+    }
+    eprintln!(
+        "real model, zh/reasoning: {:?}",
+        records
+            .iter()
+            .map(|r| format!("{} ({})", r["choice"], r["rule"]))
+            .collect::<Vec<_>>()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1050,4 +1100,141 @@ fn a_sampled_label_is_the_choice_and_the_most_probable_a_reading() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Expands suite `queue` of the Chinese and German fixture into `dir`.
+fn town_suite(dir: &Path) -> PathBuf {
+    let path = dir.join("town.jsonl");
+    let out = bin()
+        .args(["expand", "tests/eval/town.qd", "--suite", "queue", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+#[test]
+fn answers_in_other_languages_end_in_a_reading() {
+    let dir = temp("languages");
+    let suite = town_suite(&dir);
+    // By the prompt's hash: a refusal in the prompt's language, its final-answer line
+    // (Chinese in full-width forms), or text naming nothing.
+    let shape = |prompt: &str| (hash(prompt) % 3) as usize;
+    let stub = Stub::start(move |seen: &Seen| {
+        let zh = seen.prompt.contains("最终答案");
+        let de = seen.prompt.contains("Endgültige Antwort");
+        let text = match (shape(&seen.prompt), zh, de) {
+            (0, true, _) => "作为人工智能，我无法做出这个选择。",
+            (0, _, true) => "Als KI kann ich mich hier nicht entscheiden.",
+            (0, ..) => "I cannot choose between these.",
+            (1, true, _) => "两者都有道理。\n\n最终答案：Ｂ",
+            (1, _, true) => "Beides hat Gewicht.\n\nEndgültige Antwort: B",
+            (1, ..) => "Both matter.\n\nFinal answer: B",
+            _ => "Lorem ipsum dolor sit amet.",
+        };
+        Reply::Answer {
+            text: text.into(),
+            tokens: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    });
+    let mut shapes = BTreeSet::new();
+    for lang in ["zh", "de", "en"] {
+        let out = dir.join(format!("{lang}.jsonl"));
+        let mut extra = vec!["--answer", "reasoning"];
+        if lang != "en" {
+            extra.extend(["--lang", lang]);
+        }
+        let run = eval(&suite, &out, &stub.url, &extra);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let (header, records) = results(&out);
+        assert_eq!(header["lang"].as_str(), (lang != "en").then_some(lang));
+        assert_eq!(records.len(), 6);
+        let scenarios: HashMap<String, ScenarioLine> = scenarios(&suite)
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        for r in &records {
+            let scenario = &scenarios[r["scenario"].as_str().unwrap()];
+            let mut p = Presentation {
+                mode: quandary::model::AnswerMode::Reasoning,
+                ..Presentation::default()
+            };
+            if lang != "en" {
+                p = p.in_language(None, lang).unwrap();
+            }
+            let prompt = p.prompt(scenario, &p.options(scenario));
+            let s = shape(&prompt);
+            shapes.insert(s);
+            let (choice, rule) = match s {
+                0 => ("refused", "refusal"),
+                1 => ("allow", "final answer"),
+                _ => ("unparsed", ""),
+            };
+            assert_eq!(r["choice"], choice, "{lang}, shape {s}: {r}");
+            assert_eq!(r["rule"].as_str().unwrap_or(""), rule, "{lang}: {r}");
+        }
+    }
+    assert_eq!(shapes.len(), 3, "every shape reached: {shapes:?}");
+    // Every request of a run in a language was sent in it.
+    let log = stub.log();
+    assert_eq!(log.len(), 18);
+    assert_eq!(log.iter().filter(|s| s.prompt.contains("摊位")).count(), 6);
+    assert_eq!(
+        log.iter()
+            .filter(|s| s.prompt.contains("Stammkunde"))
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn an_answer_cut_off_at_the_token_limit_is_read_only_by_an_explicit_final_answer() {
+    let dir = temp("cut_off");
+    let suite = town_suite(&dir);
+    // By the prompt's hash: cut off after a bare last line, or after "Final answer: B".
+    let explicit = |prompt: &str| hash(prompt).is_multiple_of(2);
+    let stub = Stub::start(move |seen: &Seen| {
+        let content = if explicit(&seen.prompt) {
+            "Weighing it up.\n\nFinal answer: B"
+        } else {
+            "Weighing it up. The first option is\nB"
+        };
+        let body = serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": content},
+                         "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 96}
+        });
+        Reply::Body(body.to_string())
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(&suite, &out, &stub.url, &["--answer", "reasoning"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let by_id: HashMap<String, ScenarioLine> = scenarios(&suite)
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let (_, records) = results(&out);
+    let mut both = BTreeSet::new();
+    for r in &records {
+        let prompt = prompt_of_mode(&by_id[r["scenario"].as_str().unwrap()]);
+        let e = explicit(&prompt);
+        both.insert(e);
+        let expected = if e { "allow" } else { "unparsed" };
+        assert_eq!(r["choice"], expected, "{r}");
+    }
+    assert_eq!(both.len(), 2, "both shapes reached");
 }

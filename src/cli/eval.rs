@@ -72,6 +72,11 @@ pub struct AskArgs {
     /// its final answer (`reasoning`) [default: the prompt's `answer`, else choice]
     #[arg(long, value_enum, value_name = "MODE")]
     pub answer: Option<AnswerArg>,
+    /// Ask in this language (a tag such as `zh`, `de` or `pt-BR`): the scenarios' `text.TAG`
+    /// and their actions' `TAG` labels, the prompt's `system.TAG`, `user.TAG` and
+    /// `instruction.TAG`, quandary's own wording in the language, and answers read in it
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
     /// The longest answer the `openai` adapter asks for when the model reasons, in tokens
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub reasoning_tokens: u32,
@@ -242,17 +247,21 @@ pub(super) fn presentation(
     labels: Labels,
     answer: Option<AnswerArg>,
     steers: &[String],
+    lang: Option<&str>,
 ) -> Result<(Presentation, Vec<eval::Steer>), Diagnostic> {
-    let mut presentation =
-        project::presentation(framework.map(Project::framework), prompt, labels)?;
+    let framework = framework.map(Project::framework);
+    let mut presentation = project::presentation(framework, prompt, labels)?;
     if let Some(answer) = answer {
         presentation.mode = answer.mode();
     }
     let steers = match framework {
-        Some(p) => p.steers(steers)?,
+        Some(f) => project::steers(f, steers)?,
         None => Vec::new(),
     };
-    Ok((presentation, steers))
+    match lang {
+        Some(lang) => project::in_language(framework, prompt, presentation, steers, lang),
+        None => Ok((presentation, steers)),
+    }
 }
 
 pub fn run(args: Args) -> bool {
@@ -339,6 +348,7 @@ fn prepare(
         ask.labels(),
         ask.answer,
         &ask.steers,
+        ask.lang.as_deref(),
     )?;
     Ok((
         Settings {

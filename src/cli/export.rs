@@ -143,6 +143,7 @@ fn shown(
         labels(args.labels),
         args.answer,
         steers,
+        None,
     )
 }
 

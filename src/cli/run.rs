@@ -80,6 +80,7 @@ pub fn run(args: Args) -> bool {
         concurrency: args.ask.concurrency as usize,
         retry_errors: args.ask.retry_errors,
         epochs: args.ask.epochs,
+        lang: args.ask.lang.clone(),
         report: args.bootstrap.options(),
     };
     let result = super::eval::with_progress(&folder.results(), |progress| match &explicit {

@@ -154,6 +154,9 @@ impl Cache {
         if request.epoch > 0 {
             what["epoch"] = request.epoch.into();
         }
+        if let Some(lang) = request.lang {
+            what["lang"] = lang.into();
+        }
         format!(
             "{:032x}",
             xxhash_rust::xxh3::xxh3_128(what.to_string().as_bytes())
@@ -512,6 +515,7 @@ mod tests {
             options: &o,
             mode: Default::default(),
             epoch: 0,
+            lang: None,
         };
         let first = cached.decide(&request("Which?", "s1")).unwrap();
         let again = cached.decide(&request("Which?", "s1")).unwrap();
@@ -559,6 +563,7 @@ mod tests {
             options: &o,
             mode: Default::default(),
             epoch: 0,
+            lang: None,
         };
         assert!(cached.decide(&request).is_err());
         assert!(cached.decide(&request).is_err());
@@ -580,6 +585,7 @@ mod tests {
             options: &o,
             mode: Default::default(),
             epoch: 0,
+            lang: None,
         };
         let key = |fingerprint: &str, model: Option<&str>, parameters: Value, r: &Request<'_>| {
             Cache::key(fingerprint, model, &parameters, r)
@@ -615,6 +621,11 @@ mod tests {
             ..base.clone()
         };
         assert_ne!(k, key("a", None, Value::Null, &steer));
+        let lang = Request {
+            lang: Some("zh"),
+            ..base.clone()
+        };
+        assert_ne!(k, key("a", None, Value::Null, &lang));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct Request<'a> {
     /// Which asking of the scenario this is, from 0: each epoch is its own draw of the model
     /// (its own seed and cache key).
     pub epoch: u32,
+    /// The language it is asked in, if the run names one: an adapter reads the answer in it.
+    pub lang: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -74,6 +76,7 @@ impl<'a> Request<'a> {
             options,
             mode: crate::model::AnswerMode::Choice,
             epoch: 0,
+            lang: None,
         }
     }
 }
@@ -324,7 +327,7 @@ fn results_header(
     settings: &Settings,
 ) -> Result<serde_json::Value, Diagnostic> {
     let suite_header = crate::formats::suite::read_header(suite)?;
-    Ok(serde_json::json!({
+    let mut header = serde_json::json!({
         "quandary": env!("CARGO_PKG_VERSION"),
         "format": "results",
         "suite": suite_header.get("suite"),
@@ -336,7 +339,11 @@ fn results_header(
         "parameters": adapter.parameters(),
         "presentation": settings.presentation.fingerprint(),
         "steers": settings.steers,
-    }))
+    });
+    if let Some(lang) = &settings.presentation.lang {
+        header["lang"] = lang.as_str().into();
+    }
+    Ok(header)
 }
 
 /// Reads the suite through once: checks every line (with `check`, too), counts the requests
@@ -353,6 +360,7 @@ fn count(
     let mut outcome = Outcome::default();
     each_scenario(suite, |scenario| {
         check(&scenario)?;
+        untranslated(&settings.presentation, &scenario)?;
         for &steer in &steers {
             for epoch in 0..settings.epochs.max(1) {
                 outcome.requests += 1;
@@ -363,6 +371,33 @@ fn count(
         Ok(())
     })?;
     Ok(outcome)
+}
+
+/// Refuses a scenario that cannot be asked in the run's language, before anything is asked.
+fn untranslated(presentation: &Presentation, scenario: &ScenarioLine) -> Result<(), Diagnostic> {
+    let (Some(lang), Some(missing)) = (&presentation.lang, presentation.untranslated(scenario))
+    else {
+        return Ok(());
+    };
+    let kind = scenario.kind.as_deref().unwrap_or("scenario");
+    let help = if kind == "scenario" {
+        format!(
+            "give scenario template `{}` a `text.{lang} \"…\"` and each of its actions a \
+             `{lang} \"…\"` label, then expand the suite again (`quandary check` lists \
+             what a suite's `languages` need)",
+            scenario.template
+        )
+    } else {
+        format!("a {kind} has no translations yet: ask it without `--lang`")
+    };
+    Err(Diagnostic::new(
+        Code::MissingTranslation,
+        format!(
+            "cannot ask {kind} {} (`{}`) in `{lang}`: the suite has no `{lang}` version of {missing}",
+            scenario.index, scenario.id
+        ),
+    )
+    .help(help))
 }
 
 /// Asks every scenario of `suite` under every steer that `done` does not hold yet, on a
@@ -582,6 +617,7 @@ fn ask(
             options: &options,
             mode: presentation.mode,
             epoch,
+            lang: presentation.lang.as_deref(),
         }),
         Err(why) => Err(AdapterError {
             message: why.clone(),

@@ -89,6 +89,7 @@ pub(crate) fn check(
             continue;
         }
         questions::check_suite(framework, &mut env, index, suite, &mut out);
+        languages::check(framework, suite, &mut out);
         let templates_fine = suite.items.iter().all(|item| match item {
             SuiteItem::Scenario(s) => spaces.get(s.index()).copied().flatten().is_some(),
             _ => true,

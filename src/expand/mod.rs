@@ -11,6 +11,7 @@
 mod check;
 mod compile;
 mod explain;
+mod languages;
 mod plan;
 mod questions;
 mod render;
@@ -212,9 +213,13 @@ struct CompiledAction {
     /// The label when it does not depend on the binding (no template syntax, or no label
     /// and no rule to follow), as a JSON literal.
     json_label: Option<String>,
-    /// `,"affects":[…],"distractor":…}`
+    /// `,"affects":[…],"distractor":…` — the variants and `}` follow.
     json_tail: String,
     label: Option<CompiledTemplate>,
+    /// Its label in other languages: `"lang":` and the label's piece. An action without a
+    /// label that follows a rule takes the rule's translation into each language the
+    /// scenario's text has (see `write_scenario`).
+    translations: Vec<(String, Piece)>,
     upholds: Vec<Term>,
     upholds_indirect: Vec<bool>,
     violates: Vec<Term>,
@@ -240,6 +245,8 @@ struct AssembledLine<'b, 'r> {
     text: &'b str,
     variants: &'b [std::borrow::Cow<'b, str>],
     labels: &'b [Option<String>],
+    /// For each action, its translated labels, in the order of its `translations`.
+    label_variants: &'b [Vec<std::borrow::Cow<'b, str>>],
 }
 
 /// A variable's value in one binding.
@@ -562,16 +569,24 @@ fn compile_scenario(
             }
             None => None,
         };
+        let mut translations = Vec::new();
+        for (lang, tpl) in &a.translations {
+            let name = format!("{t}/{}/{}.{lang}", scenario.id, a.id);
+            if let Some(c) = template(name, tpl, &mut errors) {
+                translations.push((format!("{}:", json_str(lang)), c));
+            }
+        }
         actions.push(CompiledAction {
             json_head: format!("{{\"id\":{},\"label\":", json_str(&a.id)),
             json_label: static_label,
             json_tail: format!(
-                ",\"affects\":{},\"distractor\":{}}}",
+                ",\"affects\":{},\"distractor\":{}",
                 serde_json::to_string(&a.affects).unwrap_or_else(|_| "[]".into()),
                 a.distractor
             ),
             id: a.id.clone(),
             label,
+            translations,
             upholds: a.upholds.clone(),
             upholds_indirect: a.upholds_indirect.clone(),
             violates: a.violates.clone(),
@@ -591,7 +606,16 @@ fn compile_scenario(
             Piece::Template(t) => Some(t),
             Piece::Literal(_) => None,
         });
-    for tpl in compiled.chain(actions.iter().filter_map(|a| a.label.as_ref())) {
+    let translated = actions.iter().flat_map(|a| {
+        a.translations.iter().filter_map(|(_, p)| match p {
+            Piece::Template(t) => Some(t),
+            Piece::Literal(_) => None,
+        })
+    });
+    for tpl in compiled
+        .chain(actions.iter().filter_map(|a| a.label.as_ref()))
+        .chain(translated)
+    {
         template::check_variables(
             env,
             tpl,

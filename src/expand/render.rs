@@ -76,11 +76,20 @@ impl<'a> Expansion<'a> {
                 _ => None,
             });
         }
+        let mut label_variants = Vec::with_capacity(body.actions.len());
+        for a in &body.actions {
+            let mut rendered = Vec::with_capacity(a.translations.len());
+            for (_, t) in &a.translations {
+                rendered.push(self.piece(t, context.as_ref(), plan, scenario)?);
+            }
+            label_variants.push(rendered);
+        }
         let scenario_line = AssembledLine {
             bound: &bound,
             text: &text,
             variants: &variants,
             labels: &labels,
+            label_variants: &label_variants,
         };
         let base = self.write_scenario(plan, c, body, &scenario_line, &options, None, out, spans);
         if let Some((index, shard)) = lines {
@@ -348,6 +357,7 @@ impl<'a> Expansion<'a> {
             text,
             variants,
             labels,
+            label_variants,
         } = *line;
         // The content comes first so the id can be hashed from it in place; the writer puts
         // `{"id":…,"index":…,` in front, in place of the content's own `{`.
@@ -418,6 +428,46 @@ impl<'a> Expansion<'a> {
             }
             out.push(b']');
             out.extend_from_slice(a.json_tail.as_bytes());
+            // Its label in other languages, left out when it has none (so a line without
+            // translations is what it always was): its own, or, without a label of its
+            // own, the followed rule's in each language of the scenario's text.
+            let rule_variants: Vec<(usize, &str)> = match (&a.json_label, &labels[i], rule) {
+                (None, None, Some(r)) if a.translations.is_empty() => {
+                    let translations = &self.framework.rule(r).translations;
+                    c.variants
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(k, (lang, _))| {
+                            translations.get(lang).map(|t| (k, t.as_str()))
+                        })
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            if !a.translations.is_empty() {
+                out.extend_from_slice(b",\"variants\":{");
+                for (k, ((key, _), label)) in
+                    a.translations.iter().zip(&label_variants[i]).enumerate()
+                {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(key.as_bytes());
+                    push_json_str(out, label);
+                }
+                out.push(b'}');
+            } else if !rule_variants.is_empty() {
+                out.extend_from_slice(b",\"variants\":{");
+                for (k, &(v, label)) in rule_variants.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(c.json_variant_keys[v].as_bytes());
+                    push_json_str(out, label);
+                }
+                out.push(b'}');
+            }
+            out.push(b'}');
         }
         out.extend_from_slice(b"]}");
         let id = xxh3_128(&out[start..]);

@@ -32,6 +32,9 @@ pub struct ScenarioLine {
     pub template: String,
     /// The dilemma.
     pub text: String,
+    /// The dilemma in other languages, by tag (`text.zh`).
+    #[serde(default)]
+    pub variants: std::collections::BTreeMap<String, String>,
     /// Its options.
     pub actions: Vec<ActionLine>,
     /// `scenario`, `question`, `stance_choice` or `stance_agree`.
@@ -64,6 +67,9 @@ pub struct ActionLine {
     pub id: String,
     /// Its text.
     pub label: String,
+    /// Its text in other languages, by tag.
+    #[serde(default)]
+    pub variants: std::collections::BTreeMap<String, String>,
     /// Values it upholds.
     #[serde(default)]
     pub upholds: Vec<String>,

@@ -241,6 +241,9 @@ pub struct Report {
     pub model: Option<String>,
     /// The run reported on (`None`: the plain run).
     pub steer: Option<String>,
+    /// The language the scenarios were asked in (`eval --lang`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// Seed of the bootstrap.
     pub seed: u64,
     /// Bootstrap resamples (0 when there was no bootstrap).
@@ -840,6 +843,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         adapter: text(header.get("adapter")),
         model: text(header.get("model")),
         steer: run.steer.clone(),
+        lang: text(header.get("lang")),
         seed: options.seed,
         resamples: if boot.is_some() { options.resamples } else { 0 },
         clusters: clusters as u64,

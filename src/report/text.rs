@@ -179,6 +179,9 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     if let Some(s) = &r.steer {
         out.push(("steer".into(), s.clone()));
     }
+    if let Some(l) = &r.lang {
+        out.push(("language".into(), l.clone()));
+    }
     out.extend([
         (
             "answers".into(),

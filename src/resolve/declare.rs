@@ -158,6 +158,7 @@ impl Resolver<'_> {
                                 require_span: None,
                                 persona: None,
                                 pass: Vec::new(),
+                                languages: Vec::new(),
                             });
                             self.framework.modules[m].suites.push(id);
                             declared[index] = Some(ItemId::Suite(id));

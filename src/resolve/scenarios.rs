@@ -151,6 +151,7 @@ impl Resolver<'_> {
                 follows: None,
                 distractor: false,
                 describe: None,
+                translations: IndexMap::new(),
                 span: a.span,
             };
             for attribute in &a.attributes {
@@ -281,6 +282,18 @@ impl Resolver<'_> {
                     ast::ActionAttribute::Distractor(_) => action.distractor = true,
                     ast::ActionAttribute::Describe(s, span) => {
                         self.once(&mut action.describe, s, *span, "describe")
+                    }
+                    ast::ActionAttribute::Translation(t) => {
+                        if action.translations.contains_key(&t.lang.name) {
+                            self.diagnostics.push(duplicate_attribute(
+                                &format!("{} translation", t.lang.name),
+                                t.span,
+                            ));
+                        } else {
+                            action
+                                .translations
+                                .insert(t.lang.name.clone(), template(&t.text));
+                        }
                     }
                 }
             }

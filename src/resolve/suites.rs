@@ -27,6 +27,7 @@ impl Resolver<'_> {
                     pass.push(setting);
                     continue;
                 }
+                ast::SuiteSetting::Languages(..) => "languages",
                 ast::SuiteSetting::Describe(..) => "describe",
             };
             if seen.contains(&key) {
@@ -126,6 +127,18 @@ impl Resolver<'_> {
                 }
                 ast::SuiteSetting::Persona(s, _) => suite.persona = Some(template(s)),
                 ast::SuiteSetting::Pass(..) => {}
+                ast::SuiteSetting::Languages(tags, _) => {
+                    for tag in tags {
+                        if suite.languages.iter().any(|(l, _)| *l == tag.name) {
+                            self.diagnostics.push(duplicate_attribute(
+                                &format!("language `{}`", tag.name),
+                                tag.span,
+                            ));
+                        } else {
+                            suite.languages.push((tag.name.clone(), tag.span));
+                        }
+                    }
+                }
                 ast::SuiteSetting::Describe(s, span) => {
                     self.once(&mut suite.describe, s, *span, "describe")
                 }
@@ -173,6 +186,7 @@ impl Resolver<'_> {
             labels: OptionLabels::Letters,
             instruction: None,
             answer: AnswerMode::Choice,
+            translations: IndexMap::new(),
             module,
             span: b.span,
         };
@@ -180,17 +194,36 @@ impl Resolver<'_> {
         let mut answer_seen = false;
         for a in &b.attributes {
             match a {
-                ast::PresentationAttribute::System(s, span) => {
+                ast::PresentationAttribute::System(None, s, span) => {
                     self.once(&mut prompt.system, s, *span, "system")
                 }
-                ast::PresentationAttribute::Instruction(s, span) => {
+                ast::PresentationAttribute::Instruction(None, s, span) => {
                     self.once(&mut prompt.instruction, s, *span, "instruction")
                 }
-                ast::PresentationAttribute::User(s, span) => {
+                ast::PresentationAttribute::User(None, s, span) => {
                     if prompt.user.is_some() {
                         self.diagnostics.push(duplicate_attribute("user", *span));
                     } else {
                         prompt.user = Some(template(s));
+                    }
+                }
+                ast::PresentationAttribute::System(Some(lang), s, span) => {
+                    let texts = prompt.translations.entry(lang.name.clone()).or_default();
+                    let what = format!("system.{}", lang.name);
+                    self.once(&mut texts.system, s, *span, &what)
+                }
+                ast::PresentationAttribute::Instruction(Some(lang), s, span) => {
+                    let texts = prompt.translations.entry(lang.name.clone()).or_default();
+                    let what = format!("instruction.{}", lang.name);
+                    self.once(&mut texts.instruction, s, *span, &what)
+                }
+                ast::PresentationAttribute::User(Some(lang), s, span) => {
+                    let texts = prompt.translations.entry(lang.name.clone()).or_default();
+                    if texts.user.is_some() {
+                        self.diagnostics
+                            .push(duplicate_attribute(&format!("user.{}", lang.name), *span));
+                    } else {
+                        texts.user = Some(template(s));
                     }
                 }
                 ast::PresentationAttribute::Labels(w, span) => {
@@ -231,10 +264,19 @@ impl Resolver<'_> {
         let mut system = None;
         let mut source = None;
         let mut principles = Vec::new();
+        let mut translations = IndexMap::new();
         for a in &b.attributes {
             match a {
-                ast::PresentationAttribute::System(s, span) => {
+                ast::PresentationAttribute::System(None, s, span) => {
                     self.once(&mut system, s, *span, "system")
+                }
+                ast::PresentationAttribute::System(Some(lang), s, span) => {
+                    if translations.contains_key(&lang.name) {
+                        self.diagnostics
+                            .push(duplicate_attribute(&format!("system.{}", lang.name), *span));
+                    } else {
+                        translations.insert(lang.name.clone(), s.value.clone());
+                    }
                 }
                 ast::PresentationAttribute::Source(s, span) => {
                     self.once(&mut source, s, *span, "source")
@@ -277,6 +319,7 @@ impl Resolver<'_> {
             id: b.id.name.clone(),
             label: b.label.as_ref().map(|l| l.value.clone()),
             system,
+            translations,
             toward: Vec::new(),
             away: Vec::new(),
             principles,

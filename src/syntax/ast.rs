@@ -543,6 +543,8 @@ pub enum ActionAttribute {
     Distractor(Span),
     /// `describe "…"`
     Describe(Str, Span),
+    /// `zh "…"`: the label in another language
+    Translation(Translation),
 }
 
 impl ActionAttribute {
@@ -558,6 +560,7 @@ impl ActionAttribute {
             | ActionAttribute::Follows(_, s)
             | ActionAttribute::Distractor(s)
             | ActionAttribute::Describe(_, s) => *s,
+            ActionAttribute::Translation(t) => t.span,
         }
     }
 }
@@ -615,6 +618,8 @@ pub enum SuiteSetting {
     Persona(Str, Span),
     /// `pass "France" 0.8`, or `pass 0.8` for every population
     Pass(Option<Str>, Number, Span),
+    /// `languages zh, de`
+    Languages(Vec<Ident>, Span),
     /// `describe "…"`
     Describe(Str, Span),
 }
@@ -635,6 +640,7 @@ impl SuiteSetting {
             | SuiteSetting::Order(_, s)
             | SuiteSetting::Persona(_, s)
             | SuiteSetting::Pass(_, _, s)
+            | SuiteSetting::Languages(_, s)
             | SuiteSetting::Describe(_, s) => *s,
         }
     }
@@ -643,14 +649,14 @@ impl SuiteSetting {
 /// An attribute of a `prompt`, `steer` or `constitution` block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PresentationAttribute {
-    /// `system "…"`
-    System(Str, Span),
-    /// `user """…"""`: the user message template
-    User(Str, Span),
+    /// `system "…"`, or `system.zh "…"` in another language
+    System(Option<Ident>, Str, Span),
+    /// `user """…"""`: the user message template (`user.zh` in another language)
+    User(Option<Ident>, Str, Span),
     /// `labels letters` / `labels actions`
     Labels(Ident, Span),
-    /// `instruction "…"`
-    Instruction(Str, Span),
+    /// `instruction "…"` (`instruction.zh` in another language)
+    Instruction(Option<Ident>, Str, Span),
     /// `answer choice` / `answer reasoning`
     Answer(Ident, Span),
     /// `toward a, b`
@@ -669,10 +675,10 @@ impl PresentationAttribute {
     /// Where the attribute is.
     pub fn span(&self) -> Span {
         match self {
-            PresentationAttribute::System(_, s)
-            | PresentationAttribute::User(_, s)
+            PresentationAttribute::System(_, _, s)
+            | PresentationAttribute::User(_, _, s)
             | PresentationAttribute::Labels(_, s)
-            | PresentationAttribute::Instruction(_, s)
+            | PresentationAttribute::Instruction(_, _, s)
             | PresentationAttribute::Answer(_, s)
             | PresentationAttribute::Toward(_, s)
             | PresentationAttribute::Away(_, s)

@@ -79,6 +79,7 @@ pub const RESERVED: &[&str] = &[
     "reference",
     "statement",
     "reversed",
+    "languages",
 ];
 
 /// Words that start a top-level item, for suggestions after a syntax error.
@@ -561,10 +562,10 @@ fn describe(r: Rule) -> &'static str {
         Rule::kw_prompt => "`prompt`",
         Rule::kw_steer => "`steer`",
         Rule::kw_constitution => "`constitution`",
-        Rule::kw_system | Rule::system_attr => "`system`",
-        Rule::kw_user | Rule::user_attr => "`user`",
+        Rule::kw_system | Rule::system_attr | Rule::system_key => "`system`",
+        Rule::kw_user | Rule::user_attr | Rule::user_key => "`user`",
         Rule::kw_labels | Rule::labels_attr => "`labels`",
-        Rule::kw_instruction | Rule::instruction_attr => "`instruction`",
+        Rule::kw_instruction | Rule::instruction_attr | Rule::instruction_key => "`instruction`",
         Rule::kw_answer | Rule::answer_attr => "`answer`",
         Rule::kw_toward | Rule::toward_attr => "`toward`",
         Rule::kw_away | Rule::away_attr => "`away`",
@@ -575,6 +576,7 @@ fn describe(r: Rule) -> &'static str {
         Rule::action_violates => "`violates`",
         Rule::kw_persona | Rule::persona_attr => "`persona`",
         Rule::kw_pass | Rule::pass_attr => "`pass`",
+        Rule::kw_languages | Rule::languages_attr => "`languages`",
         Rule::kw_question | Rule::question_attr => "`question`",
         Rule::kw_option | Rule::option_decl => "`option`",
         Rule::kw_reference | Rule::reference_decl => "`reference`",
@@ -1050,6 +1052,7 @@ impl Builder {
                 }
                 Rule::distractor_flag => ActionAttribute::Distractor(span),
                 Rule::describe_attr => ActionAttribute::Describe(self.last_string(a), span),
+                Rule::translation => ActionAttribute::Translation(self.translation(a)),
                 _ => return None,
             })
         });
@@ -1109,6 +1112,16 @@ impl Builder {
                     }
                     SuiteSetting::Pass(population, mark?, span)
                 }
+                Rule::languages_attr => SuiteSetting::Languages(
+                    a.into_inner()
+                        .filter(|l| l.as_rule() == Rule::lang)
+                        .map(|l| Ident {
+                            name: l.as_str().to_string(),
+                            span: self.span(&l),
+                        })
+                        .collect(),
+                    span,
+                ),
                 Rule::balance_attr | Rule::twins_attr | Rule::require_attr | Rule::order_attr => {
                     let word = self.ident(a.into_inner().nth(1));
                     match kind {
@@ -1133,10 +1146,14 @@ impl Builder {
     fn presentation(&self, pair: Pair<'_, Rule>) -> PresentationBlock {
         let b = self.block(pair, |a, span| {
             Some(match a.as_rule() {
-                Rule::system_attr => PresentationAttribute::System(self.last_string(a), span),
-                Rule::user_attr => PresentationAttribute::User(self.last_string(a), span),
+                Rule::system_attr => {
+                    PresentationAttribute::System(self.key_lang(&a), self.last_string(a), span)
+                }
+                Rule::user_attr => {
+                    PresentationAttribute::User(self.key_lang(&a), self.last_string(a), span)
+                }
                 Rule::instruction_attr => {
-                    PresentationAttribute::Instruction(self.last_string(a), span)
+                    PresentationAttribute::Instruction(self.key_lang(&a), self.last_string(a), span)
                 }
                 Rule::principle_attr => PresentationAttribute::Principle(self.last_string(a), span),
                 Rule::source_attr => PresentationAttribute::Source(self.last_string(a), span),
@@ -1269,6 +1286,19 @@ impl Builder {
     }
 
     /// The last string inside an attribute (`describe "…"` and the like).
+    /// The language of a `key.lang "…"` attribute (`system.zh`), if it names one.
+    fn key_lang(&self, pair: &Pair<'_, Rule>) -> Option<Ident> {
+        pair.clone()
+            .into_inner()
+            .next()?
+            .into_inner()
+            .find(|l| l.as_rule() == Rule::lang)
+            .map(|l| Ident {
+                name: l.as_str().to_string(),
+                span: self.span(&l),
+            })
+    }
+
     fn last_string(&self, pair: Pair<'_, Rule>) -> Str {
         let span = self.span(&pair);
         pair.into_inner()

@@ -8,6 +8,11 @@ and the steer id) modulo the number of options, so the tests can work out every 
     answerer.py bare      bare labels
     answerer.py reverse   waits until no request has come for 0.2 s, then answers the
                           requests it holds last first (run with --concurrency above 1)
+    answerer.py lang      reasons in the request's language and ends with its final answer
+                          there ("最终答案：Ｂ" in full-width forms, "Endgültige Antwort: B");
+                          in German it refuses every scenario whose pick is 0 ("Als KI
+                          kann ich mich nicht entscheiden."); it logs each request's
+                          language, system prompt and prompt as JSON
 
 Environment (not part of the command line, so the adapter's fingerprint stays the same):
 
@@ -64,6 +69,20 @@ def answer(request):
     option = request["options"][i]
     if GARBAGE and sum(request["scenario"].encode()) % 3 == 0:
         line = "the moon is made of cheese"
+    elif MODE == "lang":
+        log(json.dumps({k: request.get(k) for k in ("lang", "system", "prompt")}, ensure_ascii=False))
+        lang = request.get("lang")
+        if lang == "zh":
+            # The label in full-width form, as Chinese text often writes it.
+            wide = "".join(chr(ord(c) + 0xFEE0) for c in option["label"])
+            raw = "让我想一想。\n\n最终答案：" + wide
+        elif lang == "de" and i == 0:
+            raw = "Als KI kann ich mich nicht entscheiden."
+        elif lang == "de":
+            raw = "Ich wäge ab.\n\nEndgültige Antwort: " + option["label"]
+        else:
+            raw = "Final answer: " + option["label"]
+        line = json.dumps({"id": request["id"], "raw": raw}, ensure_ascii=False)
     elif MODE == "bare":
         line = option["label"]
     else:

@@ -406,6 +406,13 @@ const TOKENS: &[&str] = &[
     "pick a, b from conflicts(lib.d, lib.d)\n",
     "suite t { count 3 }\n",
     "suite t { from lib.s each 2 balance diverse twins order dedupe }\n",
+    "languages zh, de, zh\n",
+    "languages tlh\n",
+    "system.zh \"系统\"\n",
+    "user.de \"{{ text }} {{ instruction }}\"\n",
+    "instruction.tlh \"jIH\"\n",
+    "zh \"{{ a }}行动\"\n",
+    "text.pt-BR \"{{ a }}\"\n",
 ];
 
 /// Numbers that are too large, too small, too precise or negative zero.

@@ -367,7 +367,7 @@ impl Adapter for Command {
                 io.stdin = None;
                 drop(io);
                 return match rx.recv_timeout(Duration::from_secs(5)) {
-                    Ok(reply) => interpret(reply, request.options, request.mode),
+                    Ok(reply) => interpret(reply, request.options, request.mode, request.lang),
                     Err(_) => {
                         lock(&self.shared.pending).waiting.remove(&id);
                         Err(Command::dead_error(format!(
@@ -396,7 +396,7 @@ impl Adapter for Command {
                 .map_err(|_| "the command stopped answering".to_string()),
         };
         match reply {
-            Ok(reply) => interpret(reply, request.options, request.mode),
+            Ok(reply) => interpret(reply, request.options, request.mode, request.lang),
             Err(message) => Err(Command::dead_error(message)),
         }
     }
@@ -463,6 +463,9 @@ fn request_line(id: u64, request: &Request<'_>) -> Value {
     });
     if request.epoch > 0 {
         line["epoch"] = request.epoch.into();
+    }
+    if let Some(lang) = request.lang {
+        line["lang"] = lang.into();
     }
     line
 }
@@ -772,7 +775,12 @@ fn garbage(line: &str) -> AdapterError {
 }
 
 /// Turns a reply into a decision on `options`.
-fn interpret(reply: Reply, options: &[Choice], mode: AnswerMode) -> Result<Decision, AdapterError> {
+fn interpret(
+    reply: Reply,
+    options: &[Choice],
+    mode: AnswerMode,
+    lang: Option<&str>,
+) -> Result<Decision, AdapterError> {
     match reply {
         Reply::Failed(why) => Err(Command::dead_error(why)),
         Reply::Garbage(line) => Err(garbage(&line)),
@@ -785,7 +793,7 @@ fn interpret(reply: Reply, options: &[Choice], mode: AnswerMode) -> Result<Decis
             raw: None,
         }),
         Reply::Bare(line) => {
-            let reading = present::read(&line, options, mode);
+            let reading = present::read_in(&line, options, mode, lang);
             match reading.answer {
                 Answer::Unparsed => Err(garbage(&line)),
                 answer => Ok(Decision {
@@ -798,7 +806,7 @@ fn interpret(reply: Reply, options: &[Choice], mode: AnswerMode) -> Result<Decis
                 }),
             }
         }
-        Reply::Json(map) => answer(&map, options, mode),
+        Reply::Json(map) => answer(&map, options, mode, lang),
     }
 }
 
@@ -807,6 +815,7 @@ fn answer(
     map: &serde_json::Map<String, Value>,
     options: &[Choice],
     mode: AnswerMode,
+    lang: Option<&str>,
 ) -> Result<Decision, AdapterError> {
     let line = || excerpt(&Value::Object(map.clone()).to_string());
     let bad = |what: String| AdapterError {
@@ -835,7 +844,7 @@ fn answer(
         _ if refused => Answer::Refused,
         None | Some(Value::Null) => match &raw {
             Some(raw) => {
-                let reading = present::read(raw, options, mode);
+                let reading = present::read_in(raw, options, mode, lang);
                 let answer = reading.answer.clone();
                 read_from_raw = Some(reading);
                 answer
@@ -851,7 +860,7 @@ fn answer(
                 )));
             }
         },
-        Some(Value::String(s)) => pick(s, options),
+        Some(Value::String(s)) => pick(s, options, lang),
         Some(_) => return Err(bad("has a `choice` that is not a string or a number".into())),
     };
     let probabilities = match map.get("probabilities") {
@@ -896,7 +905,7 @@ fn answer(
 }
 
 /// The option a `choice` string names: a label, an action id, or what the text reads as.
-fn pick(choice: &str, options: &[Choice]) -> Answer {
+fn pick(choice: &str, options: &[Choice], lang: Option<&str>) -> Answer {
     let choice = choice.trim();
     if let Some(i) = options.iter().position(|o| o.label == choice) {
         return Answer::Option(i);
@@ -910,7 +919,7 @@ fn pick(choice: &str, options: &[Choice]) -> Answer {
     {
         return Answer::Option(i);
     }
-    present::parse(choice, options)
+    present::parse_in(choice, options, lang).0
 }
 
 /// Splits a command line into words, with POSIX-shell quoting.
@@ -1021,7 +1030,8 @@ mod tests {
     #[test]
     fn reads_every_kind_of_choice() {
         let o = options();
-        let choice = |reply| interpret(reply, &o, AnswerMode::Choice).map(|d| d.answer.unwrap());
+        let choice =
+            |reply| interpret(reply, &o, AnswerMode::Choice, None).map(|d| d.answer.unwrap());
         assert_eq!(
             choice(json(r#"{"id":1,"choice":"B"}"#)),
             Ok(Answer::Option(1))
@@ -1040,7 +1050,7 @@ mod tests {
             Ok(Answer::Option(0))
         );
         let err = |reply| {
-            interpret(reply, &o, AnswerMode::Choice)
+            interpret(reply, &o, AnswerMode::Choice, None)
                 .unwrap_err()
                 .message
         };
@@ -1061,6 +1071,7 @@ mod tests {
             ),
             &options(),
             AnswerMode::Choice,
+            None,
         )
         .unwrap();
         assert_eq!(d.probabilities, Some(vec![0.75, 0.25]));

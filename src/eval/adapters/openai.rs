@@ -319,7 +319,17 @@ impl OpenAi {
             .filter(|r| !r.trim().is_empty())
             .map(|r| self.scrub(r));
         if request.mode == AnswerMode::Reasoning {
-            let reading = present::read(&content, request.options, request.mode);
+            let mut reading =
+                present::read_in(&content, request.options, request.mode, request.lang);
+            // An answer cut off at the token limit has not given its final answer: only an
+            // explicit one ("Final answer: B") is read from it, not its last line or the
+            // like.
+            if choice.finish_reason.as_deref() == Some("length")
+                && !matches!(reading.rule, Some("final answer" | "answer" | "i choose"))
+            {
+                reading.answer = Answer::Unparsed;
+                reading.rule = None;
+            }
             decision
                 .readings
                 .push(("parse".into(), reading.answer.clone()));
@@ -329,7 +339,7 @@ impl OpenAi {
             decision.raw = Some(self.scrub(content));
             return Ok(decision);
         }
-        let (parsed, rule) = present::parse_with_rule(&content, request.options);
+        let (parsed, rule) = present::parse_in(&content, request.options, request.lang);
         let forced = match self.options.mode {
             Mode::Parse => None,
             Mode::Logprobs | Mode::Both => choice
@@ -509,6 +519,9 @@ struct CompletionChoice {
     message: Option<Message>,
     #[serde(default)]
     logprobs: Option<Logprobs>,
+    /// `length` when the answer was cut off at the token limit.
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

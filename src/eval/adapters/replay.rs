@@ -431,6 +431,7 @@ mod tests {
             options: &o,
             mode: Default::default(),
             epoch: 0,
+            lang: None,
         };
         r.decide(&request)
             .map(|d| d.answer.unwrap())
@@ -508,6 +509,7 @@ mod tests {
             options: &o,
             mode: Default::default(),
             epoch: 0,
+            lang: None,
         };
         assert_eq!(
             r.decide(&request).unwrap().probabilities,
