@@ -121,8 +121,9 @@ codes! {
     SuiteTooLarge = "Q0123", Error, "suite too large";
     /// A template that fails while rendering a scenario.
     TemplateRuntime = "Q0124", Error, "template failed to render";
-    /// A steer without a system prompt, or a constitution without principles.
-    IncompletePresentation = "Q0125", Error, "incomplete steer or constitution";
+    /// A steer without a system prompt, a constitution without principles, or a judge
+    /// without a verdict.
+    IncompletePresentation = "Q0125", Error, "incomplete steer, constitution or judge";
     /// A question without text or with fewer than two options; a stance without a country,
     /// its statement or its reversal.
     IncompleteQuestion = "Q0126", Error, "incomplete question or stance";

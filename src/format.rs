@@ -27,7 +27,7 @@ use crate::syntax::ast::{
     ActionAttribute, Braces, Comment, Context, File, FrameworkAttribute, Ident, Item, Node,
     NodeEntry, Party, PresentationAttribute, PresentationBlock, ProfileEntry, QuestionEntry,
     Reference, Relation, RuleAttribute, ScenarioEntry, SetArg, SetCall, SlotDomain,
-    StanceAttribute, Str, SuiteSetting, Translation,
+    StanceAttribute, Str, SuiteSetting, Translation, Verdict,
 };
 
 /// The widest a block may be, in characters and indentation included, to be written on one
@@ -222,6 +222,7 @@ fn item(item: &Item) -> Unit {
         Item::Prompt(b) => presentation("prompt", b),
         Item::Steer(b) => presentation("steer", b),
         Item::Constitution(b) => presentation("constitution", b),
+        Item::Judge(b) => presentation("judge", b),
         Item::Question(q) => Unit::Block {
             header: header("question", &q.id.name, Some(&q.text)),
             braces: q.braces.clone(),
@@ -294,6 +295,7 @@ fn presentation(keyword: &str, b: &PresentationBlock) -> Unit {
                     PresentationAttribute::Toward(r, _) => format!("toward {}", references(r)),
                     PresentationAttribute::Away(r, _) => format!("away {}", references(r)),
                     PresentationAttribute::Principle(s, _) => format!("principle {}", s.raw),
+                    PresentationAttribute::Verdict(v, _) => format!("verdict {}", verdict(v)),
                     PresentationAttribute::Source(s, _) => format!("source {}", s.raw),
                     PresentationAttribute::Describe(s, _) => format!("describe {}", s.raw),
                 };
@@ -302,6 +304,18 @@ fn presentation(keyword: &str, b: &PresentationBlock) -> Unit {
             .collect(),
         keep_empty: true,
         span: b.span,
+    }
+}
+
+/// A judge's verdict after the keyword: `stance`, `labels a, b`, `scale 1 to 5`.
+fn verdict(v: &Verdict) -> String {
+    match v {
+        Verdict::Word(w) => w.name.clone(),
+        Verdict::Labels(labels) => {
+            let labels: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
+            format!("labels {}", labels.join(", "))
+        }
+        Verdict::Scale(low, high) => format!("scale {} to {}", low.raw, high.raw),
     }
 }
 
@@ -421,6 +435,7 @@ fn suite_setting(setting: &SuiteSetting) -> Unit {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        SuiteSetting::Judge(r, _) => format!("judge {}", r.display()),
         SuiteSetting::Describe(s, _) => format!("describe {}", s.raw),
     };
     line(text, setting.span())

@@ -18,6 +18,11 @@ pub struct Wording {
     pub actions: &'static str,
     /// The instruction for reasoning first; it names the final-answer marker.
     pub reasoning: &'static str,
+    /// The instruction for a free-form answer.
+    pub free: &'static str,
+    /// How an agent (`profile`, `random`) says its choice in a free-form answer; `{option}`
+    /// is the option's text. English lowers the option's first letter: "I would keep quiet."
+    pub choose: &'static str,
     /// The word of an `Action N` label.
     pub action: &'static str,
     /// Markers of a final answer (lower case), each with the rule it records.
@@ -37,6 +42,8 @@ pub static ENGLISH: Wording = Wording {
     actions: "Answer with the option you choose ({list}) and nothing else.",
     reasoning: "Think it through, then end with a line of the form \"Final answer: X\", \
                 where X is the option you choose ({list}).",
+    free: "Answer in your own words.",
+    choose: "I would {option}.",
     action: "Action",
     markers: &[
         ("final answer", "final answer"),
@@ -79,6 +86,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Antworte nur mit der gewählten Option ({list}).",
         reasoning: "Denke es durch und schließe mit einer Zeile der Form \"Endgültige Antwort: X\", \
                     wobei X die gewählte Option ist ({list}).",
+        free: "Antworte in deinen eigenen Worten.",
+        choose: "Meine Wahl: {option}.",
         action: "Aktion",
         markers: &[
             ("endgültige antwort", "final answer"),
@@ -113,6 +122,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Réponds uniquement par l'option choisie ({list}).",
         reasoning: "Réfléchis, puis termine par une ligne de la forme « Réponse finale : X », \
                     où X est l'option choisie ({list}).",
+        free: "Réponds avec tes propres mots.",
+        choose: "Mon choix : {option}.",
         action: "Action",
         markers: &[
             ("réponse finale", "final answer"),
@@ -140,6 +151,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Responde solo con la opción que elijas ({list}).",
         reasoning: "Piénsalo y termina con una línea de la forma \"Respuesta final: X\", \
                     donde X es la opción que elijas ({list}).",
+        free: "Responde con tus propias palabras.",
+        choose: "Mi elección: {option}.",
         action: "Acción",
         markers: &[
             ("respuesta final", "final answer"),
@@ -166,6 +179,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Rispondi solo con l'opzione scelta ({list}).",
         reasoning: "Rifletti, poi concludi con una riga della forma \"Risposta finale: X\", \
                     dove X è l'opzione scelta ({list}).",
+        free: "Rispondi con parole tue.",
+        choose: "La mia scelta: {option}.",
         action: "Azione",
         markers: &[
             ("risposta finale", "final answer"),
@@ -192,6 +207,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Responda apenas com a opção escolhida ({list}).",
         reasoning: "Pense bem e termine com uma linha da forma \"Resposta final: X\", \
                     em que X é a opção escolhida ({list}).",
+        free: "Responda com as suas próprias palavras.",
+        choose: "A minha escolha: {option}.",
         action: "Ação",
         markers: &[
             ("resposta final", "final answer"),
@@ -226,6 +243,8 @@ static OTHERS: [Wording; 9] = [
         letters: "只回答你选择的选项字母（{list}），不要写其他内容。",
         actions: "只回答你选择的选项（{list}），不要写其他内容。",
         reasoning: "请先思考，最后单独写一行“最终答案：X”，X 为你选择的选项（{list}）。",
+        free: "请用你自己的话回答。",
+        choose: "我的选择：{option}。",
         action: "行动",
         markers: &[
             ("最终答案", "final answer"),
@@ -257,6 +276,8 @@ static OTHERS: [Wording; 9] = [
         actions: "選んだ選択肢（{list}）だけで答えてください。",
         reasoning: "よく考えてから、最後に「最終回答: X」という形の行で終えてください。\
                     X は選んだ選択肢（{list}）です。",
+        free: "自分の言葉で答えてください。",
+        choose: "私の選択：{option}。",
         action: "行動",
         markers: &[
             ("最終回答", "final answer"),
@@ -283,6 +304,8 @@ static OTHERS: [Wording; 9] = [
         actions: "선택한 선택지({list})로만 답하세요.",
         reasoning: "충분히 생각한 뒤, 마지막 줄에 \"최종 답: X\" 형식으로 쓰세요. \
                     X는 선택한 선택지({list})입니다.",
+        free: "자신의 말로 답하세요.",
+        choose: "나의 선택: {option}.",
         action: "행동",
         markers: &[
             ("최종 답", "final answer"),
@@ -310,6 +333,8 @@ static OTHERS: [Wording; 9] = [
         actions: "Ответьте только выбранным вариантом ({list}).",
         reasoning: "Подумайте, а затем закончите строкой вида \"Окончательный ответ: X\", \
                     где X — выбранный вариант ({list}).",
+        free: "Ответьте своими словами.",
+        choose: "Мой выбор: {option}.",
         action: "Действие",
         markers: &[
             ("окончательный ответ", "final answer"),
@@ -429,6 +454,7 @@ mod tests {
             for text in [w.letters, w.actions, w.reasoning] {
                 assert!(text.contains("{list}"), "{tag}: {text}");
             }
+            assert!(!w.free.is_empty(), "{tag}");
             assert!(!w.markers.is_empty() && !w.refusals.is_empty(), "{tag}");
             for phrase in w.refusals.iter().chain(w.prefixes) {
                 assert_eq!(phrase.to_lowercase(), *phrase, "{tag}: {phrase}");

@@ -46,6 +46,8 @@ id_type! {
     PromptId;
     /// A steer or constitution in [`Framework::steers`].
     SteerId;
+    /// A judge in [`Framework::judges`].
+    JudgeId;
     /// A survey question in [`Framework::questions`].
     QuestionId;
     /// A stance in [`Framework::stances`].
@@ -77,6 +79,8 @@ pub struct Framework {
     pub prompts: Vec<Prompt>,
     /// Every steer and constitution.
     pub steers: Vec<Steer>,
+    /// Every judge.
+    pub judges: Vec<Judge>,
     /// Every survey question.
     pub questions: Vec<Question>,
     /// Every stance.
@@ -235,6 +239,8 @@ pub struct Module {
     pub prompts: Vec<PromptId>,
     /// Steers and constitutions in definition order.
     pub steers: Vec<SteerId>,
+    /// Judges in definition order.
+    pub judges: Vec<JudgeId>,
     /// Questions in definition order.
     pub questions: Vec<QuestionId>,
     /// Stances in definition order.
@@ -275,6 +281,8 @@ pub enum ItemId {
     Prompt(PromptId),
     /// A steer or constitution.
     Steer(SteerId),
+    /// A judge.
+    Judge(JudgeId),
     /// A survey question.
     Question(QuestionId),
     /// A stance.
@@ -701,6 +709,10 @@ pub struct Suite {
     pub pass: Vec<PassMark>,
     /// `languages zh, de`: the languages it is run in, each with where it is written.
     pub languages: Vec<(String, Span)>,
+    /// `judge id`: the judge that reads the suite's free-form answers.
+    pub judge: Option<JudgeId>,
+    /// Where its `judge` setting is, if written.
+    pub judge_span: Option<Span>,
 }
 
 /// What a suite expands.
@@ -831,14 +843,17 @@ pub enum AnswerMode {
     Choice,
     /// Free to think first; the final choice is read from the end of the answer.
     Reasoning,
+    /// A long-form answer in the model's own words, kept whole for a judge to read.
+    Free,
 }
 
 impl AnswerMode {
-    /// Its name: `choice` or `reasoning`.
+    /// Its name: `choice`, `reasoning` or `free`.
     pub fn name(self) -> &'static str {
         match self {
             AnswerMode::Choice => "choice",
             AnswerMode::Reasoning => "reasoning",
+            AnswerMode::Free => "free",
         }
     }
 
@@ -847,6 +862,7 @@ impl AnswerMode {
         match name {
             "choice" => Some(AnswerMode::Choice),
             "reasoning" => Some(AnswerMode::Reasoning),
+            "free" => Some(AnswerMode::Free),
             _ => None,
         }
     }
@@ -913,6 +929,75 @@ pub struct Steer {
     pub span: Span,
 }
 
+/// `judge id "label" { … }`: how a model's free-form answer is read back, by a model, as a
+/// verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judge {
+    /// Its id.
+    pub id: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// The judge's system prompt.
+    pub system: Option<String>,
+    /// The template of the judge's message (variables `text`, `options`, `answer`,
+    /// `verdicts`, `instruction`).
+    pub user: Option<Template>,
+    /// The answer instruction.
+    pub instruction: Option<String>,
+    /// What the judge answers.
+    pub verdict: Verdict,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// What a judge answers: `verdict actions`, `stance`, `labels a, b, …` or `scale 1 to 5`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// One of the scenario's actions: the action the answer chose.
+    Actions,
+    /// The answer's stance: `agree`, `disagree`, `neutral` or `refusal`.
+    Stance,
+    /// One of a declared set of labels (identifiers), in the order written.
+    Labels(Vec<String>),
+    /// A whole number on a scale, from the first bound to the second (both included).
+    Scale(i64, i64),
+}
+
+impl Verdict {
+    /// The kinds of verdict, as written after `verdict`.
+    pub const KINDS: [&'static str; 4] = ["actions", "stance", "labels", "scale"];
+
+    /// The verdicts of [`Verdict::Stance`], in order.
+    pub const STANCES: [&'static str; 4] = ["agree", "disagree", "neutral", "refusal"];
+
+    /// The widest scale `check` accepts: its high bound less its low bound.
+    pub const MAX_SCALE_SPAN: i64 = 100;
+
+    /// Its kind, as written after `verdict`: `actions`, `stance`, `labels` or `scale`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Actions => "actions",
+            Verdict::Stance => "stance",
+            Verdict::Labels(_) => "labels",
+            Verdict::Scale(..) => "scale",
+        }
+    }
+
+    /// The ids of the verdicts a judge may give, in order: the stances, the labels, or the
+    /// marks of the scale as numbers (`"1"`, …, `"5"`). `None` for [`Verdict::Actions`],
+    /// whose verdicts are the actions of each scenario.
+    pub fn options(&self) -> Option<Vec<String>> {
+        match self {
+            Verdict::Actions => None,
+            Verdict::Stance => Some(Verdict::STANCES.iter().map(|s| s.to_string()).collect()),
+            Verdict::Labels(labels) => Some(labels.clone()),
+            Verdict::Scale(low, high) => Some((*low..=*high).map(|n| n.to_string()).collect()),
+        }
+    }
+}
+
 /// The sort of a relation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -962,4 +1047,35 @@ impl RelationKind {
 /// A population as it is compared: without surrounding spaces, ignoring case.
 pub(crate) fn population_key(population: &str) -> String {
     population.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_name_their_kind_and_list_their_options() {
+        assert_eq!(Verdict::Actions.options(), None);
+        assert_eq!(
+            Verdict::Stance.options().unwrap(),
+            ["agree", "disagree", "neutral", "refusal"]
+        );
+        let labels = Verdict::Labels(vec!["western".into(), "eastern".into()]);
+        assert_eq!(labels.options().unwrap(), ["western", "eastern"]);
+        assert_eq!(
+            Verdict::Scale(1, 5).options().unwrap(),
+            ["1", "2", "3", "4", "5"]
+        );
+        assert_eq!(Verdict::Scale(-1, 1).options().unwrap(), ["-1", "0", "1"]);
+        let names: Vec<&str> = [
+            Verdict::Actions,
+            Verdict::Stance,
+            labels,
+            Verdict::Scale(0, 1),
+        ]
+        .iter()
+        .map(Verdict::name)
+        .collect();
+        assert_eq!(names, Verdict::KINDS);
+    }
 }

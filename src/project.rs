@@ -311,6 +311,99 @@ pub fn steers(framework: &Framework, names: &[String]) -> Result<Vec<Steer>, Dia
     Ok(steers)
 }
 
+/// The judge named `name` in `framework`, or, without a name, the one suite `suite` (an id)
+/// names with its `judge` setting.
+pub fn judge<'f>(
+    framework: &'f Framework,
+    name: Option<&str>,
+    suite: Option<&str>,
+) -> Result<&'f crate::model::Judge, Diagnostic> {
+    let names: Vec<&str> = framework.judges.iter().map(|j| j.id.as_str()).collect();
+    let wanted = match name {
+        Some(n) => n.to_string(),
+        None => {
+            let named = framework
+                .suites
+                .iter()
+                .find(|s| Some(s.id.as_str()) == suite)
+                .and_then(|s| s.judge);
+            match named {
+                Some(id) => return Ok(&framework.judges[id.index()]),
+                None => {
+                    return Err(Diagnostic::new(
+                        Code::UnknownReference,
+                        match suite {
+                            Some(s) => format!("suite `{s}` names no judge"),
+                            None => "no judge is named".to_string(),
+                        },
+                    )
+                    .help(if names.is_empty() {
+                        "declare one: `judge id { verdict stance }`, and name it with --judge or \
+                         the suite's `judge id`"
+                            .to_string()
+                    } else {
+                        format!("name one with --judge: {}", names.join(", "))
+                    }));
+                }
+            }
+        }
+    };
+    framework
+        .judges
+        .iter()
+        .find(|j| j.id == wanted)
+        .ok_or_else(|| {
+            Diagnostic::new(
+                Code::UnknownReference,
+                format!("no judge `{wanted}` in the suite's framework"),
+            )
+            .help(crate::suggest::help(
+                &wanted,
+                &names,
+                "",
+                "declare one: `judge id { verdict stance }`",
+                "the judges are ",
+            ))
+        })
+}
+
+/// Where a judge pass over the results journal `results` writes by default: the judged
+/// journal `RESULTS.JUDGE.jsonl` beside it.
+pub fn judged_path(results: &Path, judge: &str) -> PathBuf {
+    let stem = results
+        .file_stem()
+        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    results.with_file_name(format!("{stem}.{judge}.jsonl"))
+}
+
+/// The judge suite beside the judged journal `judged`: `JUDGED.suite.jsonl`.
+pub fn judge_suite_path(judged: &Path) -> PathBuf {
+    let stem = judged
+        .file_stem()
+        .map_or_else(|| "judged".into(), |s| s.to_string_lossy().into_owned());
+    judged.with_file_name(format!("{stem}.suite.jsonl"))
+}
+
+/// Writes the judge suite of `judge` for the answers of `results` (answers to `suite`) to
+/// the file `out` (atomically: on an error no half-written file is left).
+pub fn write_judge_suite(
+    framework_files: &[String],
+    judge: &crate::model::Judge,
+    results: &Path,
+    suite: &Path,
+    out: &Path,
+) -> Result<eval::judge::Written, Diagnostic> {
+    crate::output::to_file(out, |w| {
+        eval::judge::write_suite(
+            judge,
+            framework_files,
+            Input::Path(results),
+            Input::Path(suite),
+            w,
+        )
+    })
+}
+
 /// `presentation` and `steers` (as [`presentation`] and [`steers`] give them, `prompt`
 /// naming the prompt, or the framework's first) asked in `lang`: the prompt's and the
 /// steers' translations in place of their texts, and quandary's own wording in the
@@ -558,6 +651,21 @@ impl RunFolder {
         self.dir.join(format!("report.{extension}"))
     }
 
+    /// The judge suite: the judge's message about each answer.
+    pub fn judge_suite(&self) -> PathBuf {
+        self.dir.join("judge.suite.jsonl")
+    }
+
+    /// The judged journal: the judge's verdicts.
+    pub fn judged(&self) -> PathBuf {
+        self.dir.join("judged.jsonl")
+    }
+
+    /// The report on the judge's verdicts in `format` (`json`, `md`, `html`).
+    pub fn verdicts(&self, extension: &str) -> PathBuf {
+        self.dir.join(format!("verdicts.{extension}"))
+    }
+
     /// Puts `expansion` in the folder, unless it holds that very suite already; refuses a
     /// folder whose results answer another suite.
     pub fn expand(
@@ -625,6 +733,14 @@ pub struct RunSpec {
     pub epochs: u32,
     /// The language to ask in (`--lang`), if any.
     pub lang: Option<String>,
+    /// The judge that reads the answers (default: the one the suite names, when the
+    /// answers are free-form).
+    pub judge: Option<String>,
+    /// Who judges (default: the adapter that answered, unless it is an agent: `profile`
+    /// and `random` cannot read).
+    pub judge_adapter: Option<AdapterSpec>,
+    /// How the judge answers (default: `choice`).
+    pub judge_answer: Option<crate::model::AnswerMode>,
     /// How the report resamples.
     pub report: report::Options,
 }
@@ -641,6 +757,22 @@ pub struct RunOutcome {
     pub adapter: Built,
     /// Set when the random baseline answered for want of a profile.
     pub baseline: bool,
+    /// The judge pass, when a judge read the answers.
+    pub judged: Option<JudgedOutcome>,
+}
+
+/// What the judge pass of `quandary run` did.
+pub struct JudgedOutcome {
+    /// The judge's id.
+    pub judge: String,
+    /// The judge suite written.
+    pub written: eval::judge::Written,
+    /// The judge's evaluation.
+    pub evaluated: Outcome,
+    /// The report on its verdicts.
+    pub report: Report,
+    /// The judge's adapter, with its cache's counters.
+    pub adapter: Built,
 }
 
 impl Project {
@@ -695,17 +827,47 @@ impl Project {
             retry_errors: spec.retry_errors,
             epochs: spec.epochs.max(1),
         };
+        let free = settings.presentation.mode == crate::model::AnswerMode::Free;
         let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
         let (results, suite_file) = (folder.results(), folder.suite());
+        let report =
+            self.write_report(&results, &suite_file, &spec.report, &|e| folder.report(e))?;
+        let suite_id = self.framework().suites[suite.index()].id.as_str();
+        let named = self.framework().suites[suite.index()].judge.is_some();
+        let judged = if spec.judge.is_some() || (free && named) {
+            let judge = judge(self.framework(), spec.judge.as_deref(), Some(suite_id))?;
+            Some(self.judge_run(folder, judge, spec, &adapter, progress)?)
+        } else {
+            None
+        };
+        Ok(RunOutcome {
+            expanded,
+            evaluated,
+            report,
+            adapter: built,
+            baseline,
+            judged,
+        })
+    }
+
+    /// Reports on `results` (answers to `suite`), writing the report as JSON, Markdown and
+    /// HTML to the paths `path` gives for each extension.
+    fn write_report(
+        &self,
+        results: &Path,
+        suite: &Path,
+        options: &report::Options,
+        path: &dyn Fn(&str) -> PathBuf,
+    ) -> Result<Report, Diagnostic> {
         let report = report::report(
             &report::Sources {
-                results: Input::Path(&results),
-                suite: Input::Path(&suite_file),
+                results: Input::Path(results),
+                suite: Input::Path(suite),
                 framework: Some(self.framework()),
                 steer: None,
                 notes: &[],
             },
-            &spec.report,
+            options,
         )?;
         let json = serde_json::to_string_pretty(&report)
             .map(|j| j + "\n")
@@ -717,17 +879,84 @@ impl Project {
             ("md", report.markdown()),
             ("html", report.html()),
         ] {
-            let path = folder.report(extension);
+            let path = path(extension);
             crate::output::to_file(&path, |w| {
                 crate::output::write_text(w, &text, &path.display().to_string())
             })?;
         }
-        Ok(RunOutcome {
-            expanded,
+        Ok(report)
+    }
+
+    /// The judge pass of a run: `judge` reads the folder's answers into `judged.jsonl`, and
+    /// the verdicts are reported.
+    fn judge_run(
+        &self,
+        folder: &RunFolder,
+        judge: &crate::model::Judge,
+        spec: &RunSpec,
+        subject: &AdapterSpec,
+        progress: &mut dyn FnMut(u64, u64, u64),
+    ) -> Result<JudgedOutcome, Diagnostic> {
+        let adapter = match &spec.judge_adapter {
+            Some(a) => a.clone(),
+            None if matches!(subject.kind(), "profile" | "random" | "replay") => {
+                return Err(Diagnostic::new(
+                    Code::InvalidSetting,
+                    format!(
+                        "judge `{}` needs a model to read the answers, and `{}` answered",
+                        judge.id, subject.name
+                    ),
+                )
+                .help("name the judge's adapter: --judge-adapter openai (with --judge-model) or --judge-adapter command --judge-command PROGRAM"));
+            }
+            None => subject.clone(),
+        };
+        let header = crate::formats::suite::read_header(Input::Path(&folder.suite()))?;
+        let files: Vec<String> = header
+            .get("files")
+            .and_then(Value::as_array)
+            .map(|f| {
+                f.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let written = write_judge_suite(
+            &files,
+            judge,
+            &folder.results(),
+            &folder.suite(),
+            &folder.judge_suite(),
+        )?;
+        let built = self.adapter(&adapter)?;
+        let mut presentation = Presentation::from_judge(judge);
+        presentation.mode = spec.judge_answer.unwrap_or_default();
+        let settings = Settings {
+            presentation,
+            steers: Vec::new(),
+            concurrency: spec.concurrency.max(1),
+            retry_errors: spec.retry_errors,
+            epochs: 1,
+        };
+        let evaluated = eval::run(
+            &folder.judge_suite(),
+            &folder.judged(),
+            built.adapter.as_ref(),
+            &settings,
+            progress,
+        )?;
+        let report = self.write_report(
+            &folder.judged(),
+            &folder.judge_suite(),
+            &spec.report,
+            &|e| folder.verdicts(e),
+        )?;
+        Ok(JudgedOutcome {
+            judge: judge.id.clone(),
+            written,
             evaluated,
             report,
             adapter: built,
-            baseline,
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Templates: the minijinja text of scenarios, prompts and personas, dedented, guarded
+//! Templates: the minijinja text of scenarios, prompts, judges and personas, dedented, guarded
 //! against what the engine must not be given, compiled once in a sandboxed environment, and
 //! checked for the variables they use. Every phase that renders text uses this module.
 
@@ -319,6 +319,7 @@ pub fn check_variables(
                 format!("the scenario binds {listed}; declare others with `slot` or `pick`")
             }
             (None, Owner::Prompt(_)) => format!("a prompt's template sees {listed}"),
+            (None, Owner::Judge(_)) => format!("a judge's template sees {listed}"),
             (None, Owner::Persona(_)) => format!("a persona template sees {listed}"),
         };
         let (message, label) = match owner {
@@ -329,6 +330,10 @@ pub fn check_variables(
             Owner::Prompt(id) => (
                 format!("`{name}` in the template of prompt `{id}` is not a prompt variable"),
                 "not a prompt variable",
+            ),
+            Owner::Judge(id) => (
+                format!("`{name}` in the template of judge `{id}` is not a judge variable"),
+                "not a judge variable",
             ),
             Owner::Persona(id) => (
                 format!(
@@ -352,6 +357,8 @@ pub enum Owner<'a> {
     Scenario(&'a str),
     /// A prompt's user template.
     Prompt(&'a str),
+    /// A judge's user template.
+    Judge(&'a str),
     /// A suite's persona.
     Persona(&'a str),
 }
@@ -362,6 +369,7 @@ impl Owner<'_> {
         match self {
             Owner::Scenario(id) => format!("template of scenario `{id}`"),
             Owner::Prompt(id) => format!("template of prompt `{id}`"),
+            Owner::Judge(id) => format!("template of judge `{id}`"),
             Owner::Persona(id) => format!("persona template of suite `{id}`"),
         }
     }
@@ -411,6 +419,11 @@ fn first_use(source: &str, name: &str) -> Option<usize> {
 
 /// What a prompt's user template sees.
 pub const PROMPT_VARIABLES: [&str; 3] = ["text", "options", "instruction"];
+
+/// What a judge's user template sees: the scenario's (or question's) text, the options shown
+/// to the answering model, its free-form answer, the verdicts the judge may give, and the
+/// instruction.
+pub const JUDGE_VARIABLES: [&str; 5] = ["text", "options", "answer", "verdicts", "instruction"];
 
 /// What a suite's persona template sees.
 pub const PERSONA_VARIABLES: [&str; 1] = ["population"];

@@ -817,6 +817,53 @@ fn a_real_model_answers_every_scenario() {
         );
         assert!(r["raw"].is_string(), "{r}");
     }
+    // Free-form answers to the civics study, judged by the same model reasoning first: every
+    // answer kept whole, every verdict a stance or unplaceable.
+    let folder = dir.join("civics");
+    let run = bin()
+        .args(["run", "scenarios/civics.qd", "-o"])
+        .arg(&folder)
+        .args([
+            "--adapter",
+            "openai",
+            "--model",
+            "smollm2",
+            "--base-url",
+            &url,
+        ])
+        .args(["--reasoning-tokens", "96", "--judge-answer", "reasoning"])
+        .args(["--timeout", "120", "--concurrency", "2", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let answers = cli::json_lines(folder.join("results.jsonl"));
+    assert_eq!(answers.len(), 5);
+    for r in &answers[1..] {
+        assert!(r["choice"] == "free" && r["raw"].is_string(), "{r}");
+    }
+    let judged = cli::json_lines(folder.join("judged.jsonl"));
+    assert_eq!(judged.len(), 5);
+    for r in &judged[1..] {
+        let choice = r["choice"].as_str().unwrap();
+        assert!(
+            [
+                "agree", "disagree", "neutral", "refusal", "unparsed", "refused"
+            ]
+            .contains(&choice),
+            "{r}"
+        );
+    }
+    eprintln!(
+        "real model, civics free answers judged: {:?}",
+        judged[1..]
+            .iter()
+            .map(|r| format!("{} ({})", r["choice"], r["rule"]))
+            .collect::<Vec<_>>()
+    );
     eprintln!(
         "real model, zh/reasoning: {:?}",
         records
@@ -1237,4 +1284,79 @@ fn an_answer_cut_off_at_the_token_limit_is_read_only_by_an_explicit_final_answer
         assert_eq!(r["choice"], expected, "{r}");
     }
     assert_eq!(both.len(), 2, "both shapes reached");
+}
+
+#[test]
+fn free_answers_and_a_judge_through_the_same_server_end_in_a_verdict_or_unplaceable() {
+    let dir = temp("judge");
+    let stub = Stub::start(|seen: &Seen| {
+        let judging = seen.prompt.contains("\n----\n");
+        let text = match (judging, hash(&seen.prompt) % 3) {
+            // The subject: free-form answers, one a refusal.
+            (false, 0) => "I cannot take a side on this.".to_string(),
+            (false, _) => "On balance I agree: it protects people.".to_string(),
+            // The judge: a verdict by name, one at the end of its reasoning, or nothing it
+            // can read.
+            (true, 0) => "agree".to_string(),
+            (true, 1) => "The answer avoids the question.\n\nFinal answer: refusal".to_string(),
+            (true, _) => "Hmm, hard to say.".to_string(),
+        };
+        Reply::Answer {
+            text,
+            tokens: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    });
+    let run = bin()
+        .args(["run", "scenarios/civics.qd", "-o"])
+        .arg(&dir)
+        .args([
+            "--adapter",
+            "openai",
+            "--model",
+            "stub-model",
+            "--base-url",
+            &stub.url,
+        ])
+        .args(["--mode", "parse", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let answers = cli::json_lines(dir.join("results.jsonl"));
+    assert_eq!(answers.len(), 5);
+    assert!(
+        answers[1..]
+            .iter()
+            .all(|r| r["choice"] == "free" && r["raw"].is_string())
+    );
+    let judged = cli::json_lines(dir.join("judged.jsonl"));
+    assert_eq!(judged.len(), 5, "one verdict per answer");
+    let mut unplaceable = 0;
+    for r in &judged[1..] {
+        let choice = r["choice"].as_str().unwrap();
+        assert!(
+            ["agree", "disagree", "neutral", "refusal", "unparsed"].contains(&choice),
+            "{r}"
+        );
+        unplaceable += usize::from(choice == "unparsed");
+    }
+    // Every judge request carried its answer, and was asked without logprobs for a label.
+    let log = stub.log();
+    let judge_requests: Vec<&Seen> = log
+        .iter()
+        .filter(|s| s.prompt.contains("\n----\n"))
+        .collect();
+    assert_eq!(judge_requests.len(), 4);
+    assert!(judge_requests.iter().all(|s| {
+        s.prompt
+            .contains("agree: It agrees\ndisagree: It disagrees")
+    }));
+    let verdicts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("verdicts.json")).unwrap()).unwrap();
+    assert_eq!(verdicts["verdicts"]["judged"], 4);
+    assert_eq!(verdicts["verdicts"]["unplaceable"]["k"], unplaceable);
 }

@@ -154,6 +154,8 @@ pub enum AnswerArg {
     Choice,
     /// Think first, then the final answer
     Reasoning,
+    /// In its own words, kept whole for a judge (`quandary judge`)
+    Free,
 }
 
 impl AnswerArg {
@@ -162,6 +164,7 @@ impl AnswerArg {
         match self {
             AnswerArg::Choice => quandary::model::AnswerMode::Choice,
             AnswerArg::Reasoning => quandary::model::AnswerMode::Reasoning,
+            AnswerArg::Free => quandary::model::AnswerMode::Free,
         }
     }
 }
@@ -175,7 +178,7 @@ pub enum LabelStyle {
     Actions,
 }
 
-fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
+pub(super) fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
     diagnostics.report(&[d], &SourceMap::new());
     false
 }
@@ -418,8 +421,13 @@ pub(super) fn with_progress<T>(
 /// The summary of a run on standard error: what was asked and answered, where the results
 /// are, and how the cache served.
 pub(super) fn summary(o: &eval::Outcome, results: &Path, built: &Built) {
+    let free = if o.free > 0 {
+        format!("{} free-form, ", o.free)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{} requests: {} asked ({} answered, {} unparsed, refused or failed), {} resumed; \
+        "{} requests: {} asked ({free}{} answered, {} unparsed, refused or failed), {} resumed; \
          tokens {} prompt, {} completion; {:.2} s; results in {}",
         o.requests,
         o.asked,

@@ -11,6 +11,7 @@ mod export;
 mod fmt;
 mod graph;
 mod import;
+mod judge;
 mod report;
 mod run;
 mod stats;
@@ -53,10 +54,14 @@ enum Command {
     Explain(expand::ExplainArgs),
     /// Ask a model (or a value-system agent) every scenario of a suite; resumable
     Eval(eval::Args),
+    /// Have a judge model read every answer of a results journal and give its verdict; resumable
+    Judge(judge::Args),
     /// Which values the answers upheld and neglected: scores, win rates, rankings, intervals
     Report(report::Args),
     /// Compare two results journals value by value: shifts with intervals
     Diff(report::DiffArgs),
+    /// How far two raters of the same answers agree (judges, a forced choice, people): Cohen's kappa
+    Agree(report::AgreeArgs),
     /// Infer a value system's weights from the choices, as a `profile` block
     Fit(report::FitArgs),
     /// Count or clear the response cache of `eval`
@@ -258,9 +263,11 @@ pub fn main() -> ExitCode {
         Command::Expand(args) => expand::run(args),
         Command::Explain(args) => expand::explain(args),
         Command::Eval(args) => eval::run(args),
+        Command::Judge(args) => judge::run(args),
         Command::Report(args) => report::run(args),
         Command::Diff(args) => report::diff(args),
         Command::Fit(args) => report::fit(args),
+        Command::Agree(args) => report::agree(args),
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
     };

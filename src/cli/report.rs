@@ -103,6 +103,93 @@ pub struct DiffArgs {
     pub diagnostics: DiagnosticArgs,
 }
 
+/// Arguments of `agree`.
+#[derive(clap::Args, Debug)]
+pub struct AgreeArgs {
+    /// The first rater: a results journal (a model's answers or a judge's verdicts, as
+    /// `quandary judge` writes them), or labels (JSON Lines or CSV with `scenario` and
+    /// `label` columns)
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The second rater, in the same forms
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Output format (`html` is not offered)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the comparison to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+/// A rater given on the command line: a results journal with the suite its header names, or
+/// a labels file.
+fn rater(path: &Path) -> Result<(Option<PathBuf>, &Path), Diagnostic> {
+    let input = quandary::formats::Input::Path(path);
+    match quandary::formats::results::read_header(input) {
+        Ok(header) => {
+            let suite = header
+                .get("suite_file")
+                .and_then(|s| s.as_str())
+                .map(PathBuf::from)
+                .ok_or_else(|| {
+                    Diagnostic::new(
+                        Code::Io,
+                        format!("`{}` names no suite file", path.display()),
+                    )
+                })?;
+            Ok((Some(suite), path))
+        }
+        Err(_) => Ok((None, path)),
+    }
+}
+
+pub fn agree(args: AgreeArgs) -> bool {
+    use quandary::formats::Input;
+    use quandary::report::raters::{Rater, agreement};
+    let result = rater(&args.a)
+        .and_then(|a| Ok((a, rater(&args.b)?)))
+        .and_then(|(a, b)| {
+            fn make<'a>(suite: &'a Option<PathBuf>, path: &'a Path) -> Rater<'a> {
+                match suite {
+                    Some(s) => Rater::Journal {
+                        results: Input::Path(path),
+                        suite: Input::Path(s),
+                    },
+                    None => Rater::Labels(Input::Path(path)),
+                }
+            }
+            let options = args.bootstrap.options();
+            agreement(
+                &make(&a.0, a.1),
+                &make(&b.0, b.1),
+                options.seed,
+                options.resamples as usize,
+            )
+        });
+    let text = result.and_then(|r| {
+        Ok(match args.format {
+            ReportFormat::Table => r.table(),
+            ReportFormat::Md => r.markdown(),
+            ReportFormat::Json => json(&r)?,
+            ReportFormat::Html => {
+                return Err(
+                    Diagnostic::new(Code::InvalidSetting, "`agree` has no HTML form")
+                        .help("use --format table, md or json"),
+                );
+            }
+        })
+    });
+    match text {
+        Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
+        Err(d) => fail(&args.diagnostics, d),
+    }
+}
+
 fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
     diagnostics.report(&[d], &SourceMap::new());
     false

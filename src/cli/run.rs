@@ -27,9 +27,57 @@ pub struct Args {
     #[command(flatten)]
     pub ask: AskArgs,
     #[command(flatten)]
+    pub judge: JudgeArgs,
+    #[command(flatten)]
     pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
+}
+
+/// Who judges free-form answers in a run.
+#[derive(clap::Args, Debug)]
+pub struct JudgeArgs {
+    /// The judge that reads the answers (default: the suite's `judge`, when the answers
+    /// are free-form)
+    #[arg(long, value_name = "NAME")]
+    pub judge: Option<String>,
+    /// Who judges: `openai`, `command` (with --judge-command), … [default: the adapter that
+    /// answered]
+    #[arg(long, value_name = "ADAPTER")]
+    pub judge_adapter: Option<String>,
+    /// The judge's program, for `--judge-adapter command`
+    #[arg(long, value_name = "PROGRAM")]
+    pub judge_command: Option<String>,
+    /// The judge's model, for `--judge-adapter openai` [default: the answering model]
+    #[arg(long, value_name = "MODEL")]
+    pub judge_model: Option<String>,
+    /// How the judge answers: `choice` or `reasoning` [default: choice]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub judge_answer: Option<super::eval::AnswerArg>,
+}
+
+impl JudgeArgs {
+    /// The judge's adapter, when one is named: the answering adapter's settings with the
+    /// judge's own adapter, program and model.
+    fn spec(&self, ask: &AskArgs) -> Option<quandary::AdapterSpec> {
+        if self.judge_adapter.is_none()
+            && self.judge_command.is_none()
+            && self.judge_model.is_none()
+        {
+            return None;
+        }
+        let mut spec = ask.spec();
+        if let Some(name) = &self.judge_adapter {
+            spec.name = name.clone();
+        }
+        if self.judge_command.is_some() {
+            spec.command = self.judge_command.clone();
+        }
+        if self.judge_model.is_some() {
+            spec.model = self.judge_model.clone();
+        }
+        Some(spec)
+    }
 }
 
 fn fail(diagnostics: &DiagnosticArgs, d: Diagnostic) -> bool {
@@ -81,6 +129,9 @@ pub fn run(args: Args) -> bool {
         retry_errors: args.ask.retry_errors,
         epochs: args.ask.epochs,
         lang: args.ask.lang.clone(),
+        judge: args.judge.judge.clone(),
+        judge_adapter: args.judge.spec(&args.ask),
+        judge_answer: args.judge.judge_answer.map(super::eval::AnswerArg::mode),
         report: args.bootstrap.options(),
     };
     let result = super::eval::with_progress(&folder.results(), |progress| match &explicit {
@@ -106,9 +157,23 @@ pub fn run(args: Args) -> bool {
         );
     }
     super::eval::summary(&outcome.evaluated, &folder.results(), &outcome.adapter);
-    let ok = super::print(&outcome.report.brief(args.rows));
+    let Some(judged) = &outcome.judged else {
+        let ok = super::print(&outcome.report.brief(args.rows));
+        eprintln!(
+            "\nthe run is in {}: suite.jsonl, results.jsonl, report.json, report.md, report.html",
+            dir.display()
+        );
+        return ok;
+    };
     eprintln!(
-        "\nthe run is in {}: suite.jsonl, results.jsonl, report.json, report.md, report.html",
+        "judge `{}` read {} answers ({} without text left out)",
+        judged.judge, judged.written.lines, judged.written.skipped
+    );
+    super::eval::summary(&judged.evaluated, &folder.judged(), &judged.adapter);
+    let ok = super::print(&judged.report.brief(args.rows));
+    eprintln!(
+        "\nthe run is in {}: suite.jsonl, results.jsonl, report.*, and the judge's \
+         judge.suite.jsonl, judged.jsonl, verdicts.json, verdicts.md, verdicts.html",
         dir.display()
     );
     ok

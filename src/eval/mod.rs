@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod cache;
+pub mod judge;
 pub mod present;
 
 use std::path::{Path, PathBuf};
@@ -108,6 +109,9 @@ pub enum Answer {
     Unparsed,
     /// The model declined to choose.
     Refused,
+    /// A free-form answer (in [`AnswerMode::Free`](crate::model::AnswerMode::Free)), kept
+    /// whole for a judge to read.
+    Free,
 }
 
 /// An adapter's decision on one request.
@@ -257,6 +261,8 @@ pub struct Outcome {
     pub answered: u64,
     /// Of those, recorded as `unparsed`, `refused` or `error`.
     pub failed: u64,
+    /// Of those, free-form answers (recorded as `free`), to be judged.
+    pub free: u64,
     /// Tokens used in this run.
     pub prompt_tokens: u64,
     /// Tokens used in this run.
@@ -512,6 +518,8 @@ fn drive(
             for record in &records {
                 if record.position.is_some() {
                     outcome.answered += 1;
+                } else if record.choice == "free" {
+                    outcome.free += 1;
                 } else {
                     outcome.failed += 1;
                     failures += 1;
@@ -633,7 +641,22 @@ fn ask(
             .map_or_else(|| "unparsed".to_string(), |o| o.action.clone()),
         Answer::Unparsed => "unparsed".into(),
         Answer::Refused => "refused".into(),
+        Answer::Free => "free".into(),
     };
+    // Asked for a free-form answer, an agent that chooses (`profile`, `random`, a program
+    // answering with a choice) says its choice as a sentence.
+    let result = result.map(|mut d| {
+        if presentation.mode == crate::model::AnswerMode::Free
+            && let Some(Answer::Option(i)) = d.answer
+            && let Some(o) = options.get(i)
+        {
+            d.raw = d
+                .raw
+                .or_else(|| Some(present::as_sentence(&o.text, presentation.lang.as_deref())));
+            d.answer = Some(Answer::Free);
+        }
+        d
+    });
     match result {
         Ok(d) => {
             let answer = d.answer.clone().unwrap_or(Answer::Unparsed);

@@ -11,6 +11,9 @@ pub enum Labels {
     Letters,
     /// `Action 1`, `Action 2`, … (as DailyDilemmas asks).
     Actions,
+    /// Each option's own id (`agree`, `refusal`, `3`): how a judge is shown the verdicts of
+    /// a stance, labels or a scale.
+    Ids,
 }
 
 /// How scenarios are shown.
@@ -154,6 +157,24 @@ impl Presentation {
 }
 
 impl Presentation {
+    /// How a judge is asked: its system prompt, each line of its judge suite in the
+    /// default layout (the message about the answer, then the verdicts: by name, `agree:
+    /// It agrees`, or for `verdict actions` the options labelled `A`, `B`, …), and its
+    /// instruction or the default one naming them.
+    pub fn from_judge(judge: &crate::model::Judge) -> Presentation {
+        Presentation {
+            system: judge.system.clone(),
+            instruction: judge.instruction.clone(),
+            // The verdicts of a stance, labels or a scale are answered by name; a judge of
+            // actions names the option as the answering model was shown it.
+            labels: match judge.verdict {
+                crate::model::Verdict::Actions => Labels::Letters,
+                _ => Labels::Ids,
+            },
+            ..Presentation::default()
+        }
+    }
+
     /// A short description that changes whenever what is sent changes.
     pub fn fingerprint(&self) -> String {
         let hash = xxhash_rust::xxh3::xxh3_64(
@@ -173,15 +194,18 @@ impl Presentation {
             match self.labels {
                 Labels::Letters => "letters",
                 Labels::Actions => "actions",
+                Labels::Ids => "ids",
             }
         )
     }
 
-    /// The label of the option at `position`.
+    /// The label of the option at `position` (with [`Labels::Ids`], its position as a
+    /// number: [`Presentation::options`] labels options by their ids).
     pub fn label(&self, position: usize) -> String {
         match self.labels {
             Labels::Letters => letter(position),
             Labels::Actions => format!("{} {}", self.wording().action, position + 1),
+            Labels::Ids => (position + 1).to_string(),
         }
     }
 
@@ -193,7 +217,10 @@ impl Presentation {
             .iter()
             .enumerate()
             .map(|(i, a)| Choice {
-                label: self.label(i),
+                label: match self.labels {
+                    Labels::Ids => a.id.clone(),
+                    _ => self.label(i),
+                },
                 action: a.id.clone(),
                 text: self
                     .lang
@@ -267,7 +294,7 @@ impl Presentation {
             out.push_str(&o.label);
             out.push_str(match self.labels {
                 Labels::Letters => ". ",
-                Labels::Actions => ": ",
+                Labels::Actions | Labels::Ids => ": ",
             });
             out.push_str(&o.text);
             out.push('\n');
@@ -322,8 +349,9 @@ impl Presentation {
         let list = crate::language::list(wording, &labels);
         let text = match (self.mode, self.labels) {
             (AnswerMode::Choice, Labels::Letters) => wording.letters,
-            (AnswerMode::Choice, Labels::Actions) => wording.actions,
+            (AnswerMode::Choice, Labels::Actions | Labels::Ids) => wording.actions,
             (AnswerMode::Reasoning, _) => wording.reasoning,
+            (AnswerMode::Free, _) => wording.free,
         };
         text.replace("{list}", &list)
     }
@@ -340,7 +368,7 @@ impl Presentation {
 }
 
 /// `A` … `Z`, then `AA`, `AB`, ….
-fn letter(position: usize) -> String {
+pub(crate) fn letter(position: usize) -> String {
     let mut n = position;
     let mut out = Vec::new();
     loop {
@@ -381,6 +409,15 @@ pub fn read(answer: &str, options: &[Choice], mode: AnswerMode) -> Reading {
 /// ASCII.
 pub fn read_in(answer: &str, options: &[Choice], mode: AnswerMode, lang: Option<&str>) -> Reading {
     let answer = &*crate::language::normalise(answer);
+    if mode == AnswerMode::Free {
+        // Kept whole for a judge; only a `<think>` block is set aside.
+        let (reasoning, _) = split_thinking(answer);
+        return Reading {
+            answer: Answer::Free,
+            rule: None,
+            reasoning,
+        };
+    }
     if mode == AnswerMode::Choice {
         let (answer, rule) = parse_in(answer, options, lang);
         return Reading {
@@ -503,6 +540,29 @@ pub fn read_in(answer: &str, options: &[Choice], mode: AnswerMode, lang: Option<
         rule,
         reasoning,
     }
+}
+
+/// An option's text as the sentence of an agent choosing it in a free-form answer, in
+/// `lang` (English without one): `I would keep quiet.`, `Meine Wahl: Schweigen.`
+pub fn as_sentence(option: &str, lang: Option<&str>) -> String {
+    let wording = lang
+        .and_then(crate::language::wording)
+        .unwrap_or(&crate::language::ENGLISH);
+    let text = option.trim().trim_end_matches(['.', '!', '?', '。']);
+    let text = if wording.tag == "en" {
+        let mut chars = text.chars();
+        match chars.next() {
+            // "Keep quiet" reads "keep quiet"; "AI", "Ask Dr. Lee" keep their capitals when
+            // the second letter is a capital.
+            Some(first) if chars.next().is_some_and(|c| !c.is_uppercase()) => {
+                first.to_lowercase().chain(text.chars().skip(1)).collect()
+            }
+            _ => text.to_string(),
+        }
+    } else {
+        text.to_string()
+    };
+    wording.choose.replace("{option}", &text)
 }
 
 /// Whether every option's listing line (`A. text` or `Action 1: text`, as the prompt lays
@@ -981,5 +1041,33 @@ mod tests {
             ..Presentation::default()
         };
         assert!(own.in_language(None, "tlh").is_ok());
+    }
+
+    #[test]
+    fn a_free_answer_is_kept_whole_and_an_agent_says_its_choice() {
+        let o = three();
+        let r = read_in(
+            "<think>Hmm.</think>I would wait now, B.",
+            &o,
+            AnswerMode::Free,
+            None,
+        );
+        assert_eq!((r.answer, r.rule), (Answer::Free, None));
+        assert_eq!(r.reasoning.as_deref(), Some("Hmm."));
+        let free = Presentation {
+            mode: AnswerMode::Free,
+            ..Presentation::default()
+        };
+        assert_eq!(free.instruction(&o), "Answer in your own words.");
+        assert!(free.fingerprint().ends_with("/free"));
+        let zh = free.clone().in_language(None, "zh").unwrap();
+        assert_eq!(zh.instruction(&o), "请用你自己的话回答。");
+        assert_eq!(as_sentence("Keep quiet.", None), "I would keep quiet.");
+        assert_eq!(as_sentence("AI rules", None), "I would AI rules.");
+        assert_eq!(
+            as_sentence("Schweigen", Some("de")),
+            "Meine Wahl: Schweigen."
+        );
+        assert_eq!(as_sentence("同意。", Some("zh")), "我的选择：同意。");
     }
 }

@@ -63,24 +63,34 @@ pub(crate) fn check(
             }
         }
     }
-    for (i, prompt) in framework.prompts.iter().enumerate() {
-        let Some(user) = &prompt.user else { continue };
-        if broken(prompt.module) {
+    // The templates of prompts and judges: each compiles and uses only its variables.
+    let prompts = framework.prompts.iter().enumerate().map(|(i, p)| {
+        let owner = template::Owner::Prompt(&p.id);
+        (
+            format!("prompt/{i}"),
+            p.module,
+            &p.user,
+            owner,
+            &template::PROMPT_VARIABLES[..],
+        )
+    });
+    let judges = framework.judges.iter().enumerate().map(|(i, j)| {
+        let owner = template::Owner::Judge(&j.id);
+        (
+            format!("judge/{i}"),
+            j.module,
+            &j.user,
+            owner,
+            &template::JUDGE_VARIABLES[..],
+        )
+    });
+    for (name, module, user, owner, variables) in prompts.chain(judges) {
+        let Some(user) = user else { continue };
+        if broken(module) {
             continue;
         }
-        match template::compile(
-            &mut env,
-            format!("prompt/{i}"),
-            user,
-            template::Owner::Prompt(&prompt.id),
-        ) {
-            Ok(t) => template::check_variables(
-                &env,
-                &t,
-                &template::PROMPT_VARIABLES,
-                template::Owner::Prompt(&prompt.id),
-                &mut out,
-            ),
+        match template::compile(&mut env, name, user, owner) {
+            Ok(t) => template::check_variables(&env, &t, variables, owner, &mut out),
             Err(d) => out.push(d),
         }
     }

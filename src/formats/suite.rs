@@ -312,3 +312,70 @@ impl<'a> SuiteFile<'a> {
         })
     }
 }
+
+/// Where a judged answer came from: written into each line of a judge suite as `source`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+pub struct Source {
+    /// The scenario's index in the suite answered.
+    pub index: u64,
+    /// The scenario's id.
+    pub scenario: String,
+    /// The steer it was asked under, if any.
+    #[serde(default)]
+    pub steer: Option<String>,
+    /// The epoch.
+    #[serde(default)]
+    pub epoch: u32,
+    /// What the answering run recorded (`free`, an action id, `unparsed`, `refused`).
+    #[serde(default)]
+    pub choice: String,
+}
+
+/// A line of a judge suite (written by `quandary judge`), as a report of its verdicts needs
+/// it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct JudgeLine {
+    /// Its index in the judge suite.
+    pub index: u64,
+    /// The answered scenario's template.
+    #[serde(default)]
+    pub template: String,
+    /// The answered scenario's topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// The values the answered scenario's options uphold.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// The answer judged.
+    pub source: Source,
+}
+
+/// Every line of a judge suite, in order; a line that is not a judge suite's is an error.
+pub fn judge_lines(input: Input<'_>) -> Result<Vec<JudgeLine>, Diagnostic> {
+    let mut reader = SuiteReader::open(input)?;
+    let mut out = Vec::new();
+    loop {
+        let (n, line) = match reader.lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(out),
+            Err(e) => {
+                let n = reader.lines.number();
+                return Err(suite_error(
+                    &reader.name,
+                    format!("line {n}: {}", crate::input::why(&e)),
+                ));
+            }
+        };
+        if crate::input::is_blank(line) {
+            continue;
+        }
+        let judged: JudgeLine = serde_json::from_slice(line).map_err(|e| {
+            suite_error(
+                &reader.name,
+                format!("line {n} is not a line of a judge suite: {e}"),
+            )
+            .help("give a judge suite written by `quandary judge`")
+        })?;
+        out.push(judged);
+    }
+}

@@ -696,6 +696,20 @@ pub(super) fn page(r: &Report) -> String {
         }
         let _ = writeln!(out, "</section>");
     }
+    if let Some(v) = &r.verdicts {
+        let _ = writeln!(
+            out,
+            "<section id=\"verdicts\"><h2>Verdicts</h2><p class=\"muted\">What the judge said of \
+             each answer: each verdict's share with its 95% Wilson interval, and the entropy of \
+             the verdicts divided by its largest value (0: one verdict for every answer, 1: \
+             spread evenly).</p>"
+        );
+        for (i, section) in super::text::verdict_sections(v).into_iter().enumerate() {
+            let _ = writeln!(out, "<h3>{}</h3>", esc(&section.title));
+            section_table(&mut out, &format!("verdicts-{i}"), &section);
+        }
+        let _ = writeln!(out, "</section>");
+    }
     if let Some(survey) = &r.survey {
         survey_section(&mut out, survey);
     }

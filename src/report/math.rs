@@ -60,6 +60,11 @@ impl Rate {
         self.n == 0
     }
 
+    /// Whether it counts no success.
+    pub fn is_zero(&self) -> bool {
+        self.k == 0
+    }
+
     /// `k` successes in `n` trials.
     pub fn new(k: u64, n: u64) -> Rate {
         let (low, high) = wilson(k, n, Z95);

@@ -20,13 +20,17 @@
 //! two readings of one answer. Per steer: the shift of every value against the plain run
 //! ([`Shift`]); [`diff`] compares two journals the same way.
 
+/// Statistics for judges of free-form answers: Cohen's kappa, normalised entropy, shares.
+pub mod agree;
 pub mod alignment;
 mod bt;
 pub mod fit;
 mod html;
 pub(crate) mod math;
+pub mod raters;
 pub(crate) mod tally;
 mod text;
+pub mod verdicts;
 
 use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -241,9 +245,13 @@ pub struct Report {
     pub model: Option<String>,
     /// The run reported on (`None`: the plain run).
     pub steer: Option<String>,
-    /// The language the scenarios were asked in (`eval --lang`), if any.
+    /// The language the scenarios were asked in (`eval --lang`), if any; for a judged
+    /// journal, the language of the answers judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// For a judged journal (the results of `quandary judge`): the judge's verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<verdicts::Verdicts>,
     /// Seed of the bootstrap.
     pub seed: u64,
     /// Bootstrap resamples (0 when there was no bootstrap).
@@ -262,6 +270,10 @@ pub struct Report {
     pub refused: Rate,
     /// See [`Report::unparsed`].
     pub errors: Rate,
+    /// The rate of free-form answers (`--answer free`), which name no option until a judge
+    /// reads them; left out when there are none.
+    #[serde(skip_serializing_if = "Rate::is_zero")]
+    pub free: Rate,
     /// The share of answered scenarios whose first option shown was chosen.
     pub position_bias: Rate,
     /// Among twin groups with both twins answered, the share answered differently.
@@ -340,12 +352,20 @@ pub struct Diff {
 /// Reads a results journal and the suite it answers, and reports on it.
 pub fn report(sources: &Sources<'_>, options: &Options) -> Result<Report, Diagnostic> {
     let tally = Tally::read(sources)?;
-    Ok(build(
-        &tally,
-        &sources.results.name(),
-        sources.framework,
-        options,
-    ))
+    let mut report = build(&tally, &sources.results.name(), sources.framework, options);
+    // A judged journal: what the judge said, beside the value statistics its verdicts give
+    // (those of `verdict actions`).
+    report.verdicts = verdicts::verdicts(sources.results, sources.suite)?;
+    if let Some(v) = &report.verdicts
+        && report.lang.is_none()
+    {
+        report.lang = v
+            .answers
+            .get("lang")
+            .and_then(|l| l.as_str())
+            .map(str::to_string);
+    }
+    Ok(report)
 }
 
 /// Compares the journal `other` with `base`: per value, the shift of its score and win rate.
@@ -844,6 +864,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         model: text(header.get("model")),
         steer: run.steer.clone(),
         lang: text(header.get("lang")),
+        verdicts: None,
         seed: options.seed,
         resamples: if boot.is_some() { options.resamples } else { 0 },
         clusters: clusters as u64,
@@ -853,6 +874,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         unparsed: Rate::new(run.unparsed, run.records),
         refused: Rate::new(run.refused, run.records),
         errors: Rate::new(run.errors, run.records),
+        free: Rate::new(run.free, run.records),
         position_bias: Rate::new(run.first, run.answered),
         twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
         readings_agree: Rate::new(run.readings_agree, run.readings_both),
@@ -1116,6 +1138,13 @@ const TRUST_MIN: u64 = 20;
 /// or most answers could not be read.
 fn trust_notes(run: &tally::RunTally) -> Vec<String> {
     let mut out = Vec::new();
+    if run.free > 0 {
+        out.push(format!(
+            "{} of {} answers are free-form and name no option until a judge reads them: run \
+             `quandary judge` on the results, and report on its verdicts",
+            run.free, run.records
+        ));
+    }
     if run.answered >= TRUST_MIN && run.first * 10 >= run.answered * 9 {
         out.push(format!(
             "the first option shown was chosen in {} of {} answers: the choices say more about \
@@ -1321,6 +1350,18 @@ impl Report {
     /// offline).
     pub fn html(&self) -> String {
         html::page(self)
+    }
+}
+
+impl raters::Raters {
+    /// The agreement as an aligned table.
+    pub fn table(&self) -> String {
+        text::raters_table(self)
+    }
+
+    /// The agreement as Markdown.
+    pub fn markdown(&self) -> String {
+        text::raters_markdown(self)
     }
 }
 

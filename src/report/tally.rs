@@ -166,6 +166,8 @@ pub struct RunTally {
     pub refused: u64,
     /// Recorded as `error`.
     pub errors: u64,
+    /// Recorded as `free`: a free-form answer, to be judged.
+    pub free: u64,
     /// Answered with the first option shown.
     pub first: u64,
     /// Twin pairs with both answered.
@@ -323,6 +325,7 @@ const NO_RULE: u16 = u16::MAX;
 const UNPARSED: u32 = u32::MAX;
 const REFUSED: u32 = u32::MAX - 1;
 const ERROR: u32 = u32::MAX - 2;
+const FREE: u32 = u32::MAX - 3;
 
 /// A results journal, compactly: the latest answer per (run, scenario index).
 pub(crate) struct AnswerIndex {
@@ -390,6 +393,7 @@ impl AnswerIndex {
                 "unparsed" => UNPARSED,
                 "refused" => REFUSED,
                 "error" => ERROR,
+                "free" => FREE,
                 action => match choices.get_index_of(action) {
                     Some(i) => i as u32,
                     None => choices.insert_full(action.into()).0 as u32,
@@ -481,7 +485,7 @@ impl AnswerIndex {
             return Joined::No;
         }
         match answer.choice {
-            UNPARSED | REFUSED | ERROR => Joined::Failed(answer),
+            UNPARSED | REFUSED | ERROR | FREE => Joined::Failed(answer),
             c => {
                 let name = self.choices.get_index(c as usize).map(|n| n.as_ref());
                 match s.actions.iter().position(|a| Some(a.id.as_ref()) == name) {
@@ -700,6 +704,7 @@ impl Tally {
             UNPARSED => r.unparsed += 1,
             REFUSED => r.refused += 1,
             ERROR => r.errors += 1,
+            FREE => r.free += 1,
             _ => {}
         }
         if answer.rule != NO_RULE {

@@ -190,6 +190,11 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
         ("unparsed".into(), with(&r.unparsed)),
         ("refused".into(), with(&r.refused)),
         ("errors".into(), with(&r.errors)),
+    ]);
+    if r.free.k > 0 {
+        out.push(("free-form".into(), with(&r.free)));
+    }
+    out.extend([
         ("first option chosen".into(), with(&r.position_bias)),
         ("twin flips".into(), with(&r.twin_flips)),
     ]);
@@ -384,8 +389,84 @@ pub(super) fn stances_section(r: &Report) -> Option<Section> {
     })
 }
 
+/// A judge's verdicts: overall, by topic and by value, each verdict's share with its
+/// interval and the normalised entropy.
+pub(super) fn verdict_sections(v: &super::verdicts::Verdicts) -> Vec<Section> {
+    let entropy = |e: Option<f64>| e.map_or("–".into(), |e| format!("{e:.3}"));
+    let table = |title: String,
+                 first: &'static str,
+                 groups: Vec<(String, u64, &[super::agree::Share], Option<f64>)>| {
+        Section {
+            title,
+            headers: vec![
+                first,
+                "answers",
+                "verdict",
+                "share",
+                "95% Wilson",
+                "entropy",
+            ],
+            numeric: vec![false, true, false, true, true, true],
+            rows: groups
+                .into_iter()
+                .flat_map(|(group, n, shares, e)| {
+                    shares.iter().enumerate().map(move |(i, s)| {
+                        let first = i == 0;
+                        vec![
+                            if first { group.clone() } else { String::new() },
+                            if first { n.to_string() } else { String::new() },
+                            s.label.clone(),
+                            format!("{} ({}/{})", pct(s.share), s.k, s.n),
+                            format!("[{}, {}]", pct(s.interval.0), pct(s.interval.1)),
+                            if first { entropy(e) } else { String::new() },
+                        ]
+                    })
+                })
+                .collect(),
+        }
+    };
+    let placed = v.judged - v.unplaceable.k;
+    let mut out = vec![table(
+        format!(
+            "Verdicts of judge {} ({}): {} judged, {} unplaceable ({}%){}",
+            v.judge,
+            v.kind,
+            v.judged,
+            v.unplaceable.k,
+            pct(v.unplaceable.rate),
+            v.mean.map_or(String::new(), |m| format!(", mean {m:.2}"))
+        ),
+        "",
+        vec![(String::from("all"), placed, &v.overall[..], v.entropy)],
+    )];
+    if !v.by_topic.is_empty() {
+        out.push(table(
+            "Verdicts by topic".into(),
+            "topic",
+            v.by_topic
+                .iter()
+                .map(|g| (g.group.clone(), g.n, &g.shares[..], g.entropy))
+                .collect(),
+        ));
+    }
+    if !v.by_value.is_empty() {
+        out.push(table(
+            "Verdicts by value".into(),
+            "value",
+            v.by_value
+                .iter()
+                .map(|g| (g.group.clone(), g.n, &g.shares[..], g.entropy))
+                .collect(),
+        ));
+    }
+    out
+}
+
 fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
+    if let Some(v) = &r.verdicts {
+        out.extend(verdict_sections(v));
+    }
     if !r.values.is_empty() {
         out.push(value_section("Values".into(), &r.values));
     }
@@ -643,5 +724,76 @@ pub(super) fn diff_markdown(d: &Diff) -> String {
         md(&mut out, s);
     }
     notes(&mut out, &d.notes, "\n> ");
+    out
+}
+
+fn raters_facts(r: &super::raters::Raters) -> Vec<(String, String)> {
+    let a = &r.agreement;
+    vec![
+        (
+            "first".into(),
+            format!("{} ({} rated by it alone)", r.a, r.only_a),
+        ),
+        (
+            "second".into(),
+            format!("{} ({} rated by it alone)", r.b, r.only_b),
+        ),
+        (
+            "both rated".into(),
+            format!("{} answers, {} templates", a.n, a.clusters),
+        ),
+        (
+            "agree".into(),
+            format!(
+                "{}% [{}, {}]",
+                pct(a.observed),
+                pct(a.observed_interval.0),
+                pct(a.observed_interval.1)
+            ),
+        ),
+        ("by chance".into(), format!("{}%", pct(a.expected))),
+        (
+            "Cohen's kappa".into(),
+            match (a.kappa, a.kappa_interval) {
+                (Some(k), Some((lo, hi))) => {
+                    format!("{k:+.3} [{lo:+.3}, {hi:+.3}] (95% bootstrap)")
+                }
+                (Some(k), None) => format!("{k:+.3} (no interval: fewer than two templates)"),
+                (None, _) => "– (both gave every answer one and the same label)".into(),
+            },
+        ),
+    ]
+}
+
+fn confusion_section(r: &super::raters::Raters) -> Section {
+    Section {
+        title: "Labels given (first rater, second rater)".into(),
+        headers: vec!["first", "second", "answers"],
+        numeric: vec![false, false, true],
+        rows: r
+            .confusion
+            .iter()
+            .map(|(a, b, n)| vec![a.clone(), b.clone(), n.to_string()])
+            .collect(),
+    }
+}
+
+pub(super) fn raters_table(r: &super::raters::Raters) -> String {
+    let mut out = String::new();
+    let facts = raters_facts(r);
+    let w = facts.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    for (k, v) in &facts {
+        let _ = writeln!(out, "{k:w$}  {v}");
+    }
+    grid(&mut out, confusion_section(r));
+    out
+}
+
+pub(super) fn raters_markdown(r: &super::raters::Raters) -> String {
+    let mut out = String::from("# Agreement\n\n| | |\n|---|---|\n");
+    for (k, v) in raters_facts(r) {
+        let _ = writeln!(out, "| {} | {} |", md_cell(&k), md_cell(&v));
+    }
+    md(&mut out, confusion_section(r));
     out
 }

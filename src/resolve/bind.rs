@@ -194,16 +194,7 @@ impl Resolver<'_> {
         match self.lookup(module, r)? {
             ItemId::Value(v) => Some(v),
             other => {
-                let what = match other {
-                    ItemId::Rule(_) => "a rule",
-                    ItemId::Profile(_) => "a profile",
-                    ItemId::Scenario(_) => "a scenario",
-                    ItemId::Prompt(_) => "a prompt",
-                    ItemId::Steer(_) => "a steer",
-                    ItemId::Question(_) => "a question",
-                    ItemId::Stance(_) => "a stance",
-                    _ => "a suite",
-                };
+                let what = sort_of(other);
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::WrongSort,
@@ -211,6 +202,24 @@ impl Resolver<'_> {
                     )
                     .label(r.span, "needs a value here")
                     .help("name a value node of the hierarchy"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Resolves a reference that must name a judge.
+    pub(super) fn lookup_judge(&mut self, module: ModuleId, r: &ast::Reference) -> Option<JudgeId> {
+        match self.lookup(module, r)? {
+            ItemId::Judge(j) => Some(j),
+            other => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::WrongSort,
+                        format!("`{}` is {}, not a judge", r.display(), sort_of(other)),
+                    )
+                    .label(r.span, "needs a judge here")
+                    .help("name a judge, declared with `judge id { verdict … }`"),
                 );
                 None
             }
@@ -312,5 +321,21 @@ impl Resolver<'_> {
             Some(s) => format!("did you mean `{}`?", qualify(s)),
             None => "define it, or check the spelling".into(),
         }
+    }
+}
+
+/// What sort of item `item` is, with its article: "a rule", "a judge".
+pub(super) fn sort_of(item: ItemId) -> &'static str {
+    match item {
+        ItemId::Value(_) => "a value",
+        ItemId::Rule(_) => "a rule",
+        ItemId::Profile(_) => "a profile",
+        ItemId::Scenario(_) => "a scenario",
+        ItemId::Suite(_) => "a suite",
+        ItemId::Prompt(_) => "a prompt",
+        ItemId::Steer(_) => "a steer",
+        ItemId::Judge(_) => "a judge",
+        ItemId::Question(_) => "a question",
+        ItemId::Stance(_) => "a stance",
     }
 }

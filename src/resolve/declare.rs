@@ -118,6 +118,14 @@ impl Resolver<'_> {
                             declared[index] = Some(ItemId::Steer(id));
                         }
                     }
+                    ast::Item::Judge(b) => {
+                        let id = JudgeId(self.framework.judges.len() as u32);
+                        if self.declare_id(module, &b.id, ItemId::Judge(id)) {
+                            let judge = self.judge(module, b);
+                            self.framework.judges.push(judge);
+                            self.framework.modules[m].judges.push(id);
+                        }
+                    }
                     ast::Item::Question(q) => {
                         let id = QuestionId(self.framework.questions.len() as u32);
                         if self.declare_id(module, &q.id, ItemId::Question(id)) {
@@ -159,6 +167,8 @@ impl Resolver<'_> {
                                 persona: None,
                                 pass: Vec::new(),
                                 languages: Vec::new(),
+                                judge: None,
+                                judge_span: None,
                             });
                             self.framework.modules[m].suites.push(id);
                             declared[index] = Some(ItemId::Suite(id));
@@ -286,6 +296,7 @@ impl Resolver<'_> {
                 ItemId::Suite(x) => self.framework.suites[x.index()].span,
                 ItemId::Prompt(x) => self.framework.prompts[x.index()].span,
                 ItemId::Steer(x) => self.framework.steers[x.index()].span,
+                ItemId::Judge(x) => self.framework.judges[x.index()].span,
                 ItemId::Question(x) => self.framework.questions[x.index()].id_span,
                 ItemId::Stance(x) => self.framework.stances[x.index()].span,
             };

@@ -78,6 +78,7 @@ impl Resolver<'_> {
             suites: Vec::new(),
             prompts: Vec::new(),
             steers: Vec::new(),
+            judges: Vec::new(),
             questions: Vec::new(),
             stances: Vec::new(),
         });

@@ -196,4 +196,43 @@ mod tests {
         );
         assert_eq!(normalize(Path::new("../a.qd")), Path::new("../a.qd"));
     }
+
+    #[test]
+    fn resolves_judges_and_the_judge_of_a_suite() {
+        let mut loader = MemoryLoader::new()
+            .with(
+                "a.qd",
+                "use \"b.qd\" as b\n\
+                 scenario s { text \"T\" action x action y }\n\
+                 judge j \"J\" {\n  system \"S\"\n  user \"{{ answer }}\"\n  \
+                 instruction \"I\"\n  verdict labels p, q\n}\n\
+                 suite one { judge j }\n\
+                 suite two { judge b.k }\n\
+                 suite three { from s }\n",
+            )
+            .with("b.qd", "judge k { verdict scale -1 to 1 }\n");
+        let r = resolve(&mut loader, &["a.qd"]);
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        let f = &r.framework;
+        assert_eq!(f.judges.len(), 2);
+        let j = &f.judges[0];
+        assert_eq!(j.id, "j");
+        assert_eq!(j.label.as_deref(), Some("J"));
+        assert_eq!(j.system.as_deref(), Some("S"));
+        assert_eq!(
+            j.user.as_ref().map(|t| t.source.as_str()),
+            Some("{{ answer }}")
+        );
+        assert_eq!(j.instruction.as_deref(), Some("I"));
+        assert_eq!(j.verdict, Verdict::Labels(vec!["p".into(), "q".into()]));
+        assert_eq!(f.judges[1].verdict, Verdict::Scale(-1, 1));
+        assert_eq!(f.root_module().judges, [JudgeId(0)]);
+        assert_eq!(
+            f.root_module().items.get("j"),
+            Some(&ItemId::Judge(JudgeId(0)))
+        );
+        let judges: Vec<Option<JudgeId>> = f.suites.iter().map(|s| s.judge).collect();
+        assert_eq!(judges, [Some(JudgeId(0)), Some(JudgeId(1)), None]);
+        assert!(f.suites[0].judge_span.is_some() && f.suites[2].judge_span.is_none());
+    }
 }

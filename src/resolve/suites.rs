@@ -1,5 +1,5 @@
 //! Binding suites and what they ask through: settings, prompts, steers and constitutions,
-//! questions and stances, personas and pass marks.
+//! judges, questions and stances, personas and pass marks.
 
 use super::*;
 
@@ -28,6 +28,7 @@ impl Resolver<'_> {
                     continue;
                 }
                 ast::SuiteSetting::Languages(..) => "languages",
+                ast::SuiteSetting::Judge(..) => "judge",
                 ast::SuiteSetting::Describe(..) => "describe",
             };
             if seen.contains(&key) {
@@ -139,6 +140,10 @@ impl Resolver<'_> {
                         }
                     }
                 }
+                ast::SuiteSetting::Judge(r, span) => {
+                    suite.judge = self.lookup_judge(module, r);
+                    suite.judge_span = Some(*span);
+                }
                 ast::SuiteSetting::Describe(s, span) => {
                     self.once(&mut suite.describe, s, *span, "describe")
                 }
@@ -246,7 +251,7 @@ impl Resolver<'_> {
                     answer_seen = true;
                     match AnswerMode::from_name(&w.name) {
                         Some(mode) => prompt.answer = mode,
-                        None => self.invalid_word(w, "answer", &["choice", "reasoning"]),
+                        None => self.invalid_word(w, "answer", &["choice", "reasoning", "free"]),
                     }
                 }
                 _ => {}
@@ -327,6 +332,189 @@ impl Resolver<'_> {
             module,
             span: b.span,
         }
+    }
+
+    /// A judge: its texts, each at most once, and its verdict, which it must have (for a
+    /// list of labels at least two, each once; for a scale whole bounds, rising, at most
+    /// [`Verdict::MAX_SCALE_SPAN`] apart).
+    pub(super) fn judge(&mut self, module: ModuleId, b: &ast::PresentationBlock) -> Judge {
+        let mut judge = Judge {
+            id: b.id.name.clone(),
+            label: b.label.as_ref().map(|l| l.value.clone()),
+            system: None,
+            user: None,
+            instruction: None,
+            verdict: Verdict::Actions,
+            module,
+            span: b.span,
+        };
+        let mut describe = None;
+        let mut verdict_seen = false;
+        for a in &b.attributes {
+            match a {
+                ast::PresentationAttribute::System(_, s, span) => {
+                    self.once(&mut judge.system, s, *span, "system")
+                }
+                ast::PresentationAttribute::Instruction(_, s, span) => {
+                    self.once(&mut judge.instruction, s, *span, "instruction")
+                }
+                ast::PresentationAttribute::User(_, s, span) => {
+                    if judge.user.is_some() {
+                        self.diagnostics.push(duplicate_attribute("user", *span));
+                    } else {
+                        judge.user = Some(template(s));
+                    }
+                }
+                ast::PresentationAttribute::Describe(s, span) => {
+                    self.once(&mut describe, s, *span, "describe")
+                }
+                ast::PresentationAttribute::Verdict(v, span) => {
+                    if verdict_seen {
+                        self.diagnostics.push(duplicate_attribute("verdict", *span));
+                        continue;
+                    }
+                    verdict_seen = true;
+                    if let Some(v) = self.verdict(&b.id.name, v, *span) {
+                        judge.verdict = v;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !verdict_seen {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::IncompletePresentation,
+                    format!("judge `{}` has no verdict", b.id.name),
+                )
+                .label(b.id.span, "no `verdict` in this judge")
+                .help(
+                    "say what the judge answers: `verdict actions`, `verdict stance`, \
+                     `verdict labels a, b` or `verdict scale 1 to 5`",
+                ),
+            );
+        }
+        judge
+    }
+
+    /// A judge's verdict as written, checked; `None` (after reporting why) when it is not
+    /// one.
+    fn verdict(&mut self, judge: &str, v: &ast::Verdict, span: Span) -> Option<Verdict> {
+        match v {
+            ast::Verdict::Word(w) => match w.name.as_str() {
+                "actions" => Some(Verdict::Actions),
+                "stance" => Some(Verdict::Stance),
+                "labels" => {
+                    self.too_few_labels(judge, 0, span);
+                    None
+                }
+                "scale" => {
+                    self.invalid_setting(
+                        span,
+                        format!("the scale of judge `{judge}` has no bounds"),
+                        "give the lowest and the highest mark: `verdict scale 1 to 5`",
+                    );
+                    None
+                }
+                _ => {
+                    self.invalid_word(w, "verdict", &Verdict::KINDS);
+                    None
+                }
+            },
+            ast::Verdict::Labels(list) => {
+                let mut labels: Vec<String> = Vec::new();
+                for (i, l) in list.iter().enumerate() {
+                    if let Some(first) = list[..i].iter().find(|x| x.name == l.name) {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::DuplicateAttribute,
+                                format!("label `{}` is given twice in judge `{judge}`", l.name),
+                            )
+                            .label(l.span, "given again here")
+                            .label(first.span, "first given here")
+                            .help("list each label of the verdict once"),
+                        );
+                    } else {
+                        labels.push(l.name.clone());
+                    }
+                }
+                if labels.len() < 2 {
+                    self.too_few_labels(judge, labels.len(), span);
+                    return None;
+                }
+                Some(Verdict::Labels(labels))
+            }
+            ast::Verdict::Scale(low, high) => {
+                let bound = |n: &ast::Number| -> Result<i64, String> {
+                    n.raw.parse::<i64>().map_err(|_| {
+                        let what = if n.raw.contains(['.', 'e', 'E']) {
+                            "is not a whole number"
+                        } else {
+                            "is out of range"
+                        };
+                        format!("bound `{}` of the scale of judge `{judge}` {what}", n.raw)
+                    })
+                };
+                let mut bounds = [0i64; 2];
+                for (b, n) in bounds.iter_mut().zip([low, high]) {
+                    match bound(n) {
+                        Ok(x) => *b = x,
+                        Err(message) => {
+                            self.invalid_setting(
+                                n.span,
+                                message,
+                                "the bounds of a scale are whole numbers, e.g. \
+                                 `verdict scale 1 to 5`",
+                            );
+                            return None;
+                        }
+                    }
+                }
+                let [lo, hi] = bounds;
+                if lo >= hi {
+                    self.invalid_setting(
+                        span,
+                        format!(
+                            "the scale `{} to {}` of judge `{judge}` does not rise",
+                            low.raw, high.raw
+                        ),
+                        "write the lowest mark first and the highest last, e.g. \
+                         `verdict scale 1 to 5`",
+                    );
+                    return None;
+                }
+                if i128::from(hi) - i128::from(lo) > i128::from(Verdict::MAX_SCALE_SPAN) {
+                    self.invalid_setting(
+                        span,
+                        format!(
+                            "the scale `{} to {}` of judge `{judge}` is too wide: its bounds \
+                             may be at most {} apart",
+                            low.raw,
+                            high.raw,
+                            Verdict::MAX_SCALE_SPAN
+                        ),
+                        "a verdict is one mark of the scale; use fewer, e.g. \
+                         `verdict scale 0 to 100`",
+                    );
+                    return None;
+                }
+                Some(Verdict::Scale(lo, hi))
+            }
+        }
+    }
+
+    fn too_few_labels(&mut self, judge: &str, n: usize, span: Span) {
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidSetting,
+                format!(
+                    "judge `{judge}` has {n} label{}; a verdict needs at least two",
+                    if n == 1 { "" } else { "s" }
+                ),
+            )
+            .label(span, "too few labels")
+            .help("list the labels the judge may give: `verdict labels western, eastern`"),
+        );
     }
 
     /// A question's options and reference answers; the shares are checked by `check`.

@@ -125,6 +125,8 @@ pub enum Item {
     Steer(Steer),
     /// `constitution id "label" { principle "…" … }`
     Constitution(Constitution),
+    /// `judge id "label" { system …  user …  verdict … }`: how a free-form answer is judged
+    Judge(Judge),
     /// `question id "text" { option …  reference … }`: a survey question
     Question(Question),
     /// `stance id "country" { statement …  reversed … }`: a country's stance
@@ -148,6 +150,7 @@ impl Item {
             Item::Prompt(x) => x.span,
             Item::Steer(x) => x.span,
             Item::Constitution(x) => x.span,
+            Item::Judge(x) => x.span,
             Item::Question(x) => x.span,
             Item::Stance(x) => x.span,
             Item::Node(x) => x.span,
@@ -620,6 +623,8 @@ pub enum SuiteSetting {
     Pass(Option<Str>, Number, Span),
     /// `languages zh, de`
     Languages(Vec<Ident>, Span),
+    /// `judge strict`: the judge of the suite's free-form answers
+    Judge(Reference, Span),
     /// `describe "…"`
     Describe(Str, Span),
 }
@@ -641,12 +646,13 @@ impl SuiteSetting {
             | SuiteSetting::Persona(_, s)
             | SuiteSetting::Pass(_, _, s)
             | SuiteSetting::Languages(_, s)
+            | SuiteSetting::Judge(_, s)
             | SuiteSetting::Describe(_, s) => *s,
         }
     }
 }
 
-/// An attribute of a `prompt`, `steer` or `constitution` block.
+/// An attribute of a `prompt`, `steer`, `constitution` or `judge` block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PresentationAttribute {
     /// `system "…"`, or `system.zh "…"` in another language
@@ -665,6 +671,8 @@ pub enum PresentationAttribute {
     Away(Vec<Reference>, Span),
     /// `principle "…"`
     Principle(Str, Span),
+    /// `verdict stance`, `verdict labels a, b`, `verdict scale 1 to 5` (a judge's)
+    Verdict(Verdict, Span),
     /// `source "…"`
     Source(Str, Span),
     /// `describe "…"`
@@ -683,14 +691,15 @@ impl PresentationAttribute {
             | PresentationAttribute::Toward(_, s)
             | PresentationAttribute::Away(_, s)
             | PresentationAttribute::Principle(_, s)
+            | PresentationAttribute::Verdict(_, s)
             | PresentationAttribute::Source(_, s)
             | PresentationAttribute::Describe(_, s) => *s,
         }
     }
 }
 
-/// A block of presentation attributes with an id and a label: `prompt`, `steer` and
-/// `constitution` share this shape.
+/// A block of presentation attributes with an id and a label: `prompt`, `steer`,
+/// `constitution` and `judge` share this shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PresentationBlock {
     /// Its id.
@@ -711,6 +720,20 @@ pub type Prompt = PresentationBlock;
 pub type Steer = PresentationBlock;
 /// `constitution id "label" { principle "…" … }`
 pub type Constitution = PresentationBlock;
+/// `judge id "label" { system …  user …  instruction …  verdict … }`
+pub type Judge = PresentationBlock;
+
+/// What a judge's `verdict` says it answers, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// A kind named by its word alone: `actions`, `stance`, or a word that is none (also
+    /// `labels` without labels and `scale` without bounds), for the resolver to report.
+    Word(Ident),
+    /// `labels western, eastern, islamic`
+    Labels(Vec<Ident>),
+    /// `scale 1 to 5`: the lowest and the highest mark
+    Scale(Number, Number),
+}
 
 /// `question id "text" { source …  option …  reference … }`
 #[derive(Clone, Debug, PartialEq)]

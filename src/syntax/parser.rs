@@ -30,6 +30,7 @@ pub const RESERVED: &[&str] = &[
     "prompt",
     "steer",
     "constitution",
+    "judge",
     "question",
     "stance",
     "source",
@@ -71,6 +72,7 @@ pub const RESERVED: &[&str] = &[
     "toward",
     "away",
     "principle",
+    "verdict",
     "verbatim",
     "indirectly",
     "persona",
@@ -97,6 +99,7 @@ const ITEM_WORDS: &[&str] = &[
     "prompt",
     "steer",
     "constitution",
+    "judge",
     "question",
     "stance",
 ];
@@ -415,8 +418,21 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     if expected.contains(&"`}`") && expected.len() <= 2 {
         return "close the block with `}`".into();
     }
+    let key = text[line_start..at]
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    if expected == ["a string"] && text[at..].starts_with('.') && RESERVED.contains(&key) {
+        return format!(
+            "`{key}` has no versions in other languages here: only a prompt's `system`, `user` \
+             and `instruction`, a steer's `system` and a scenario's `text` have them"
+        );
+    }
     if expected == ["a string"] {
         return "write the text in double quotes, e.g. \"Care for others\"".into();
+    }
+    if expected == [describe(Rule::kw_to)] {
+        return "write a scale from its lowest to its highest mark: `scale 1 to 5`".into();
     }
     if expected == ["a number"] {
         return "write a number such as `0.5`".into();
@@ -526,6 +542,7 @@ fn describe(r: Rule) -> &'static str {
         | Rule::prompt
         | Rule::steer
         | Rule::constitution
+        | Rule::judge
         | Rule::question
         | Rule::stance
         | Rule::profile => "an item",
@@ -558,18 +575,28 @@ fn describe(r: Rule) -> &'static str {
         Rule::set_arg => "a name or a string",
         Rule::party => "a party",
         Rule::scenario_body | Rule::action_body | Rule::suite_body => "`{`",
-        Rule::prompt_body | Rule::steer_body | Rule::constitution_body => "`{`",
+        Rule::prompt_body | Rule::steer_body | Rule::constitution_body | Rule::judge_body => "`{`",
         Rule::kw_prompt => "`prompt`",
         Rule::kw_steer => "`steer`",
         Rule::kw_constitution => "`constitution`",
-        Rule::kw_system | Rule::system_attr | Rule::system_key => "`system`",
-        Rule::kw_user | Rule::user_attr | Rule::user_key => "`user`",
+        Rule::kw_system | Rule::system_attr | Rule::system_key | Rule::judge_system => "`system`",
+        Rule::kw_user | Rule::user_attr | Rule::user_key | Rule::judge_user => "`user`",
         Rule::kw_labels | Rule::labels_attr => "`labels`",
-        Rule::kw_instruction | Rule::instruction_attr | Rule::instruction_key => "`instruction`",
+        Rule::kw_instruction
+        | Rule::instruction_attr
+        | Rule::instruction_key
+        | Rule::judge_instruction => "`instruction`",
         Rule::kw_answer | Rule::answer_attr => "`answer`",
         Rule::kw_toward | Rule::toward_attr => "`toward`",
         Rule::kw_away | Rule::away_attr => "`away`",
         Rule::kw_principle | Rule::principle_attr => "`principle`",
+        Rule::kw_judge | Rule::judge_attr => "`judge`",
+        Rule::kw_verdict | Rule::verdict_attr => "`verdict`",
+        Rule::kw_scale => "`scale`",
+        Rule::kw_to => "`to`",
+        Rule::verdict_word | Rule::verdict_labels | Rule::verdict_scale => {
+            "a verdict (`actions`, `stance`, `labels a, b` or `scale 1 to 5`)"
+        }
         Rule::kw_verbatim | Rule::verbatim_flag => "`verbatim`",
         Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
         Rule::action_upholds => "`upholds`",
@@ -650,6 +677,7 @@ impl Builder {
             Rule::prompt => Item::Prompt(self.presentation(pair)),
             Rule::steer => Item::Steer(self.presentation(pair)),
             Rule::constitution => Item::Constitution(self.presentation(pair)),
+            Rule::judge => Item::Judge(self.presentation(pair)),
             Rule::question => Item::Question(self.question(pair)),
             Rule::stance => Item::Stance(self.stance(pair)),
             _ => Item::Node(self.node(pair)),
@@ -680,6 +708,7 @@ impl Builder {
                 | Rule::prompt_body
                 | Rule::steer_body
                 | Rule::constitution_body
+                | Rule::judge_body
                 | Rule::question_body
                 | Rule::stance_body => {
                     let mut b = Braces::default();
@@ -1122,6 +1151,10 @@ impl Builder {
                         .collect(),
                     span,
                 ),
+                Rule::judge_attr => SuiteSetting::Judge(
+                    self.reference(a.into_inner().find(|p| p.as_rule() == Rule::reference)?),
+                    span,
+                ),
                 Rule::balance_attr | Rule::twins_attr | Rule::require_attr | Rule::order_attr => {
                     let word = self.ident(a.into_inner().nth(1));
                     match kind {
@@ -1155,6 +1188,14 @@ impl Builder {
                 Rule::instruction_attr => {
                     PresentationAttribute::Instruction(self.key_lang(&a), self.last_string(a), span)
                 }
+                Rule::judge_system => {
+                    PresentationAttribute::System(None, self.last_string(a), span)
+                }
+                Rule::judge_user => PresentationAttribute::User(None, self.last_string(a), span),
+                Rule::judge_instruction => {
+                    PresentationAttribute::Instruction(None, self.last_string(a), span)
+                }
+                Rule::verdict_attr => PresentationAttribute::Verdict(self.verdict(a)?, span),
                 Rule::principle_attr => PresentationAttribute::Principle(self.last_string(a), span),
                 Rule::source_attr => PresentationAttribute::Source(self.last_string(a), span),
                 Rule::describe_attr => PresentationAttribute::Describe(self.last_string(a), span),
@@ -1176,6 +1217,27 @@ impl Builder {
             braces: b.braces.unwrap_or_default(),
             span: b.span,
         }
+    }
+
+    /// A judge's `verdict …`: a kind word, a list of labels or a scale.
+    fn verdict(&self, pair: Pair<'_, Rule>) -> Option<ast::Verdict> {
+        let what = pair.into_inner().nth(1)?;
+        Some(match what.as_rule() {
+            Rule::verdict_labels => ast::Verdict::Labels(
+                what.into_inner()
+                    .filter(|p| p.as_rule() == Rule::ident)
+                    .map(|p| self.ident(Some(p)))
+                    .collect(),
+            ),
+            Rule::verdict_scale => {
+                let mut numbers = what
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::number)
+                    .map(|n| self.number(n));
+                ast::Verdict::Scale(numbers.next()?, numbers.next()?)
+            }
+            _ => ast::Verdict::Word(self.ident(Some(what))),
+        })
     }
 
     fn question(&self, pair: Pair<'_, Rule>) -> ast::Question {
@@ -1440,6 +1502,53 @@ dimension nation "Nation" { zh "国家"  core prosperity { kind duty alias "Weal
         };
         assert_eq!(node.keyword.name, "dimension");
         assert!(matches!(&node.entries[1], NodeEntry::Child(c) if c.id.name == "prosperity"));
+    }
+
+    #[test]
+    fn parses_a_judge_and_a_suite_naming_it() {
+        let file = parse_ok(
+            "judge j \"J\" {\n  system \"s\"\n  user \"u\"\n  instruction \"i\"\n  \
+             verdict labels a, b\n}\njudge k { verdict scale -2 to 2 }\n\
+             judge l { verdict stance }\nsuite s { judge ns.j }\n",
+        );
+        let Item::Judge(j) = &file.items[0] else {
+            panic!("not a judge")
+        };
+        assert_eq!(j.label.as_ref().map(|l| l.value.as_str()), Some("J"));
+        assert!(
+            matches!(&j.attributes[0], PresentationAttribute::System(None, s, _) if s.value == "s")
+        );
+        assert!(matches!(
+            &j.attributes[1],
+            PresentationAttribute::User(None, _, _)
+        ));
+        assert!(matches!(
+            &j.attributes[2],
+            PresentationAttribute::Instruction(None, _, _)
+        ));
+        assert!(matches!(
+            &j.attributes[3],
+            PresentationAttribute::Verdict(ast::Verdict::Labels(l), _) if l.len() == 2
+        ));
+        let Item::Judge(k) = &file.items[1] else {
+            panic!("not a judge")
+        };
+        assert!(matches!(
+            &k.attributes[0],
+            PresentationAttribute::Verdict(ast::Verdict::Scale(lo, hi), _)
+                if lo.raw == "-2" && hi.raw == "2"
+        ));
+        let Item::Judge(l) = &file.items[2] else {
+            panic!("not a judge")
+        };
+        assert!(matches!(
+            &l.attributes[0],
+            PresentationAttribute::Verdict(ast::Verdict::Word(w), _) if w.name == "stance"
+        ));
+        let Item::Suite(s) = &file.items[3] else {
+            panic!("not a suite")
+        };
+        assert!(matches!(&s.settings[0], SuiteSetting::Judge(r, _) if r.display() == "ns.j"));
     }
 
     #[test]

@@ -413,6 +413,16 @@ const TOKENS: &[&str] = &[
     "instruction.tlh \"jIH\"\n",
     "zh \"{{ a }}行动\"\n",
     "text.pt-BR \"{{ a }}\"\n",
+    "judge j { verdict actions }\n",
+    "judge j \"J\" { system \"s\" user \"{{ answer }} {{ verdicts }}\" verdict stance }\n",
+    "verdict labels a, b, a\n",
+    "verdict scale 1 to 5\n",
+    "verdict scale 5 to 1\n",
+    "verdict scale -9223372036854775808 to 9223372036854775807\n",
+    "verdict stance\n",
+    "judge j\n",
+    "judge fzlib.j\n",
+    "to",
 ];
 
 /// Numbers that are too large, too small, too precise or negative zero.

@@ -318,21 +318,24 @@ impl OpenAi {
             .reasoning_content
             .filter(|r| !r.trim().is_empty())
             .map(|r| self.scrub(r));
-        if request.mode == AnswerMode::Reasoning {
+        if request.mode != AnswerMode::Choice {
             let mut reading =
                 present::read_in(&content, request.options, request.mode, request.lang);
             // An answer cut off at the token limit has not given its final answer: only an
             // explicit one ("Final answer: B") is read from it, not its last line or the
             // like.
-            if choice.finish_reason.as_deref() == Some("length")
+            if request.mode == AnswerMode::Reasoning
+                && choice.finish_reason.as_deref() == Some("length")
                 && !matches!(reading.rule, Some("final answer" | "answer" | "i choose"))
             {
                 reading.answer = Answer::Unparsed;
                 reading.rule = None;
             }
-            decision
-                .readings
-                .push(("parse".into(), reading.answer.clone()));
+            if request.mode == AnswerMode::Reasoning {
+                decision
+                    .readings
+                    .push(("parse".into(), reading.answer.clone()));
+            }
             decision.answer = Some(reading.answer);
             decision.rule = reading.rule.map(str::to_string);
             decision.reasoning = reasoning.or(reading.reasoning.map(|r| self.scrub(r)));

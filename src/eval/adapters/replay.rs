@@ -290,6 +290,7 @@ fn resolve(name: &str, options: &[Choice]) -> Option<Result<Answer, ()>> {
     match name {
         "unparsed" => Some(Ok(Answer::Unparsed)),
         "refused" => Some(Ok(Answer::Refused)),
+        "free" => Some(Ok(Answer::Free)),
         "error" => Some(Err(())),
         _ => None,
     }
