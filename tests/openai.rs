@@ -754,6 +754,8 @@ fn a_real_model_answers_every_scenario() {
                         "{r}"
                     );
                     assert!((values.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{r}");
+                    let mass = r["label_mass"].as_f64().expect("the mass on the labels");
+                    assert!(mass > 0.0 && mass <= 1.0, "{r}");
                     // The log-probabilities decide only where the model answered with a label.
                     if r["rule"] == "logprobs" {
                         assert_eq!(r["readings"]["logprobs"], choice);

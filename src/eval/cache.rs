@@ -82,6 +82,8 @@ struct Stored {
     rule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reasoning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    label_mass: Option<f64>,
 }
 
 /// What a cache directory holds.
@@ -189,6 +191,7 @@ impl Cache {
             attempts: d.attempts,
             rule: d.rule,
             reasoning: d.reasoning,
+            label_mass: d.label_mass,
         })
     }
 
@@ -220,6 +223,7 @@ impl Cache {
                 attempts: decision.attempts,
                 rule: decision.rule.clone(),
                 reasoning: decision.reasoning.clone(),
+                label_mass: decision.label_mass,
             },
         };
         let mut text = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;

@@ -136,6 +136,10 @@ pub struct Decision {
     pub rule: Option<String>,
     /// The model's reasoning, when it gave one apart from its answer.
     pub reasoning: Option<String>,
+    /// The share of the probability of the answer's first token (where the labels begin)
+    /// that fell on the options' labels, when the adapter knows it: how far `probabilities`,
+    /// renormalised over the labels, rest on what the model would say.
+    pub label_mass: Option<f64>,
 }
 
 impl Decision {
@@ -689,6 +693,7 @@ fn ask(
                 raw: d.raw,
                 rule: d.rule,
                 reasoning: d.reasoning,
+                label_mass: d.label_mass,
                 latency_ms,
                 tokens: Tokens {
                     prompt: d.prompt_tokens,
@@ -714,6 +719,7 @@ fn ask(
             }),
             rule: None,
             reasoning: None,
+            label_mass: None,
             latency_ms,
             tokens: Tokens::default(),
             attempts: e.attempts.max(1),

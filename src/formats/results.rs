@@ -59,6 +59,10 @@ pub struct Record {
     /// The model's reasoning, when it gave one apart from its answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// The share of the first answer token's probability on the options' labels, when
+    /// the adapter read it from log-probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_mass: Option<f64>,
     /// Milliseconds the decision took.
     #[serde(default)]
     pub latency_ms: f64,
@@ -510,6 +514,8 @@ pub(crate) struct RecordRef<'a> {
     pub rule: Option<Cow<'a, str>>,
     #[serde(default)]
     pub epoch: u32,
+    #[serde(default)]
+    pub label_mass: Option<f64>,
 }
 
 /// A JSON object of probabilities per action, kept as its pairs, keys borrowed.

@@ -228,6 +228,15 @@ pub struct Examples {
     pub scenarios: Vec<Example>,
 }
 
+/// How much of the first answer token's probability fell on the options' labels.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelMass {
+    /// The mean over the answers that recorded it.
+    pub mean: f64,
+    /// The answers whose labels had less than half of it, among those.
+    pub below_half: Rate,
+}
+
 /// A report of one results journal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -274,6 +283,11 @@ pub struct Report {
     /// reads them; left out when there are none.
     #[serde(skip_serializing_if = "Rate::is_zero")]
     pub free: Rate,
+    /// Where answers were read from the first token's log-probabilities: the mean share of
+    /// that token's probability on the options' labels, and the answers below one half;
+    /// left out when no answer recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_mass: Option<LabelMass>,
     /// The share of answered scenarios whose first option shown was chosen.
     pub position_bias: Rate,
     /// Among twin groups with both twins answered, the share answered differently.
@@ -875,6 +889,10 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         refused: Rate::new(run.refused, run.records),
         errors: Rate::new(run.errors, run.records),
         free: Rate::new(run.free, run.records),
+        label_mass: (run.label_mass.1 > 0).then(|| LabelMass {
+            mean: run.label_mass.0 / run.label_mass.1 as f64,
+            below_half: Rate::new(run.label_mass.2, run.label_mass.1),
+        }),
         position_bias: Rate::new(run.first, run.answered),
         twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
         readings_agree: Rate::new(run.readings_agree, run.readings_both),
@@ -1138,6 +1156,16 @@ const TRUST_MIN: u64 = 20;
 /// or most answers could not be read.
 fn trust_notes(run: &tally::RunTally) -> Vec<String> {
     let mut out = Vec::new();
+    let (mass, n, low) = run.label_mass;
+    if n >= TRUST_MIN && mass < 0.5 * n as f64 {
+        out.push(format!(
+            "on average {:.0}% of the first answer token's probability fell on the option \
+             labels ({low} of {n} answers below half): the choices read from log-probabilities \
+             are renormalised from little of what the model would say (ask with --answer \
+             reasoning, or read the text with --mode parse)",
+            100.0 * mass / n as f64
+        ));
+    }
     if run.free > 0 {
         out.push(format!(
             "{} of {} answers are free-form and name no option until a judge reads them: run \

@@ -168,6 +168,9 @@ pub struct RunTally {
     pub errors: u64,
     /// Recorded as `free`: a free-form answer, to be judged.
     pub free: u64,
+    /// Over the answers with a recorded label mass: its sum, their number, and those below
+    /// one half.
+    pub label_mass: (f64, u64, u64),
     /// Answered with the first option shown.
     pub first: u64,
     /// Twin pairs with both answered.
@@ -317,6 +320,8 @@ struct Answer {
     /// The rule that read the answer (an index into the journal's rules), [`NO_RULE`] for
     /// none.
     rule: u16,
+    /// The first token's probability on the labels, NaN when not recorded.
+    label_mass: f32,
 }
 
 /// No rule read the answer (an agent's choice, or a failure).
@@ -438,6 +443,7 @@ impl AnswerIndex {
                     readings,
                     probabilities,
                     rule,
+                    label_mass: r.label_mass.map_or(f32::NAN, |m| m as f32),
                 },
             );
             Ok(())
@@ -706,6 +712,11 @@ impl Tally {
             ERROR => r.errors += 1,
             FREE => r.free += 1,
             _ => {}
+        }
+        if !answer.label_mass.is_nan() {
+            r.label_mass.0 += f64::from(answer.label_mass);
+            r.label_mass.1 += 1;
+            r.label_mass.2 += u64::from(answer.label_mass < 0.5);
         }
         if answer.rule != NO_RULE {
             *r.rules.entry(answer.rule).or_default() += 1;

@@ -194,6 +194,16 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     if r.free.k > 0 {
         out.push(("free-form".into(), with(&r.free)));
     }
+    if let Some(m) = &r.label_mass {
+        out.push((
+            "mass on labels".into(),
+            format!(
+                "{}% on average; below half in {}",
+                pct(m.mean),
+                with(&m.below_half)
+            ),
+        ));
+    }
     out.extend([
         ("first option chosen".into(), with(&r.position_bias)),
         ("twin flips".into(), with(&r.twin_flips)),
@@ -272,7 +282,8 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
 }
 
 pub(super) fn profiles_section(r: &Report) -> Option<Section> {
-    if r.profiles.is_empty() {
+    // No value scored (free-form answers, a judge's stances): nothing to compare.
+    if r.profiles.iter().all(|p| p.values == 0) {
         return None;
     }
     Some(Section {

@@ -901,6 +901,7 @@ fn answer(
             Some(Value::String(r)) => Some(r.clone()),
             _ => read_from_raw.and_then(|r| r.reasoning),
         },
+        label_mass: None,
     })
 }
 

@@ -359,6 +359,7 @@ impl OpenAi {
         if self.options.mode != Mode::Logprobs {
             decision.readings.push(("parse".into(), parsed.clone()));
         }
+        decision.label_mass = forced.as_ref().map(|f| f.mass);
         match forced {
             // Where the model answered with a label, that label is its choice: the most
             // probable one at temperature 0, a draw from the probabilities above it (so a
@@ -595,6 +596,9 @@ struct Forced {
     probabilities: Vec<f64>,
     /// The option whose label is the token generated there, if it is one.
     generated: Option<usize>,
+    /// The probability the labels had there together (of what the top log-probabilities
+    /// show).
+    mass: f64,
 }
 
 fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced> {
@@ -628,6 +632,7 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced
                     best,
                     probabilities,
                     generated: label_of(&generated, &labels, &shared),
+                    mass: total.min(1.0),
                 });
             }
         }
@@ -961,11 +966,14 @@ mod tests {
         let Forced {
             best: choice,
             probabilities: p,
+            mass,
             ..
         } = forced_choice(&content, &o).unwrap();
         assert_eq!(choice, 1);
         assert!((p[1] - 0.7 / 0.9).abs() < 1e-12, "{p:?}");
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // " The" took 0.1 of the first token's probability: the labels had 0.9.
+        assert!((mass - 0.9).abs() < 1e-12, "{mass}");
     }
 
     #[test]
@@ -984,6 +992,7 @@ mod tests {
         let f = forced_choice(&content, &o).expect("the labels have mass");
         assert_eq!(f.best, 0);
         assert_eq!(f.generated, None);
+        assert!((f.mass - 0.4).abs() < 1e-12, "{}", f.mass);
         let content = [position(" B", &[(" B", 0.6), (" A", 0.3)])];
         assert_eq!(
             forced_choice(&content, &o).expect("a reading").generated,

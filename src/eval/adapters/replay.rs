@@ -56,6 +56,7 @@ struct Recorded {
     attempts: u32,
     rule: Option<String>,
     reasoning: Option<String>,
+    label_mass: Option<f64>,
 }
 
 /// A recorded choice.
@@ -136,6 +137,7 @@ impl Replay {
                     attempts: r.attempts.max(1),
                     rule: r.rule,
                     reasoning: r.reasoning,
+                    label_mass: r.label_mass,
                 },
             );
             Ok(())
@@ -227,6 +229,7 @@ impl Replay {
                     attempts,
                     rule: None,
                     reasoning: None,
+                    label_mass: None,
                 },
             );
         }
@@ -272,6 +275,7 @@ impl Replay {
                     attempts: 1,
                     rule: None,
                     reasoning: None,
+                    label_mass: None,
                 },
             );
         }
@@ -399,6 +403,7 @@ impl Adapter for Replay {
             attempts: recorded.attempts,
             rule: recorded.rule.clone(),
             reasoning: recorded.reasoning.clone(),
+            label_mass: recorded.label_mass,
         })
     }
 }

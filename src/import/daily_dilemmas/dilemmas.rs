@@ -808,6 +808,7 @@ fn journals(
                 raw,
                 rule: None,
                 reasoning: None,
+                label_mass: None,
                 latency_ms: 0.0,
                 tokens: crate::formats::results::Tokens::default(),
                 attempts: 1,
