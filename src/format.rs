@@ -232,7 +232,14 @@ fn item(item: &Item) -> Unit {
                 .map(|e| {
                     let text = match e {
                         QuestionEntry::Option(o) => {
-                            format!("option {} {}", o.id.name, o.label.raw)
+                            let mut text = format!("option {} {}", o.id.name, o.label.raw);
+                            for t in &o.translations {
+                                text.push_str(&format!("  {} {}", t.lang.name, t.text.raw));
+                            }
+                            text
+                        }
+                        QuestionEntry::Text(lang, s, _) => {
+                            format!("text{} {}", dotted(lang.as_ref()), s.raw)
                         }
                         QuestionEntry::Reference(r) => {
                             let shares: Vec<&str> =
@@ -256,9 +263,15 @@ fn item(item: &Item) -> Unit {
                 .iter()
                 .map(|a| {
                     let text = match a {
-                        StanceAttribute::Question(s, _) => format!("question {}", s.raw),
-                        StanceAttribute::Statement(s, _) => format!("statement {}", s.raw),
-                        StanceAttribute::Reversed(s, _) => format!("reversed {}", s.raw),
+                        StanceAttribute::Question(l, s, _) => {
+                            format!("question{} {}", dotted(l.as_ref()), s.raw)
+                        }
+                        StanceAttribute::Statement(l, s, _) => {
+                            format!("statement{} {}", dotted(l.as_ref()), s.raw)
+                        }
+                        StanceAttribute::Reversed(l, s, _) => {
+                            format!("reversed{} {}", dotted(l.as_ref()), s.raw)
+                        }
                         StanceAttribute::Source(s, _) => format!("source {}", s.raw),
                         StanceAttribute::Describe(s, _) => format!("describe {}", s.raw),
                     };

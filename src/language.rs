@@ -23,6 +23,14 @@ pub struct Wording {
     /// How an agent (`profile`, `random`) says its choice in a free-form answer; `{option}`
     /// is the option's text. English lowers the option's first letter: "I would keep quiet."
     pub choose: &'static str,
+    /// A stance's choice between its statement and its reversal, without a question.
+    pub which: &'static str,
+    /// The question before a statement to agree or disagree with.
+    pub agree_or_not: &'static str,
+    /// The options of an agree/disagree line.
+    pub agree: &'static str,
+    /// See [`Wording::agree`].
+    pub disagree: &'static str,
     /// The word of an `Action N` label.
     pub action: &'static str,
     /// Markers of a final answer (lower case), each with the rule it records.
@@ -44,6 +52,10 @@ pub static ENGLISH: Wording = Wording {
                 where X is the option you choose ({list}).",
     free: "Answer in your own words.",
     choose: "I would {option}.",
+    which: "Which of these two statements do you agree with more?",
+    agree_or_not: "Do you agree or disagree with the following statement?",
+    agree: "Agree",
+    disagree: "Disagree",
     action: "Action",
     markers: &[
         ("final answer", "final answer"),
@@ -88,6 +100,10 @@ static OTHERS: [Wording; 9] = [
                     wobei X die gewählte Option ist ({list}).",
         free: "Antworte in deinen eigenen Worten.",
         choose: "Meine Wahl: {option}.",
+        which: "Welcher dieser beiden Aussagen stimmst du eher zu?",
+        agree_or_not: "Stimmst du der folgenden Aussage zu oder nicht?",
+        agree: "Zustimmen",
+        disagree: "Nicht zustimmen",
         action: "Aktion",
         markers: &[
             ("endgültige antwort", "final answer"),
@@ -124,6 +140,10 @@ static OTHERS: [Wording; 9] = [
                     où X est l'option choisie ({list}).",
         free: "Réponds avec tes propres mots.",
         choose: "Mon choix : {option}.",
+        which: "Avec laquelle de ces deux affirmations es-tu le plus d'accord ?",
+        agree_or_not: "Es-tu d'accord ou non avec l'affirmation suivante ?",
+        agree: "D'accord",
+        disagree: "Pas d'accord",
         action: "Action",
         markers: &[
             ("réponse finale", "final answer"),
@@ -153,6 +173,10 @@ static OTHERS: [Wording; 9] = [
                     donde X es la opción que elijas ({list}).",
         free: "Responde con tus propias palabras.",
         choose: "Mi elección: {option}.",
+        which: "¿Con cuál de estas dos afirmaciones estás más de acuerdo?",
+        agree_or_not: "¿Estás de acuerdo o en desacuerdo con la siguiente afirmación?",
+        agree: "De acuerdo",
+        disagree: "En desacuerdo",
         action: "Acción",
         markers: &[
             ("respuesta final", "final answer"),
@@ -181,6 +205,10 @@ static OTHERS: [Wording; 9] = [
                     dove X è l'opzione scelta ({list}).",
         free: "Rispondi con parole tue.",
         choose: "La mia scelta: {option}.",
+        which: "Con quale di queste due affermazioni sei più d'accordo?",
+        agree_or_not: "Sei d'accordo o in disaccordo con la seguente affermazione?",
+        agree: "D'accordo",
+        disagree: "In disaccordo",
         action: "Azione",
         markers: &[
             ("risposta finale", "final answer"),
@@ -209,6 +237,10 @@ static OTHERS: [Wording; 9] = [
                     em que X é a opção escolhida ({list}).",
         free: "Responda com as suas próprias palavras.",
         choose: "A minha escolha: {option}.",
+        which: "Com qual destas duas afirmações concorda mais?",
+        agree_or_not: "Concorda ou discorda da seguinte afirmação?",
+        agree: "Concordo",
+        disagree: "Discordo",
         action: "Ação",
         markers: &[
             ("resposta final", "final answer"),
@@ -245,6 +277,10 @@ static OTHERS: [Wording; 9] = [
         reasoning: "请先思考，最后单独写一行“最终答案：X”，X 为你选择的选项（{list}）。",
         free: "请用你自己的话回答。",
         choose: "我的选择：{option}。",
+        which: "这两种说法中，你更同意哪一种？",
+        agree_or_not: "你同意还是不同意以下说法？",
+        agree: "同意",
+        disagree: "不同意",
         action: "行动",
         markers: &[
             ("最终答案", "final answer"),
@@ -278,6 +314,10 @@ static OTHERS: [Wording; 9] = [
                     X は選んだ選択肢（{list}）です。",
         free: "自分の言葉で答えてください。",
         choose: "私の選択：{option}。",
+        which: "次の二つの意見のうち、どちらにより賛成しますか？",
+        agree_or_not: "次の意見に賛成ですか、反対ですか？",
+        agree: "賛成",
+        disagree: "反対",
         action: "行動",
         markers: &[
             ("最終回答", "final answer"),
@@ -306,6 +346,10 @@ static OTHERS: [Wording; 9] = [
                     X는 선택한 선택지({list})입니다.",
         free: "자신의 말로 답하세요.",
         choose: "나의 선택: {option}.",
+        which: "다음 두 진술 중 어느 쪽에 더 동의합니까?",
+        agree_or_not: "다음 진술에 동의합니까, 동의하지 않습니까?",
+        agree: "동의함",
+        disagree: "동의하지 않음",
         action: "행동",
         markers: &[
             ("최종 답", "final answer"),
@@ -335,6 +379,10 @@ static OTHERS: [Wording; 9] = [
                     где X — выбранный вариант ({list}).",
         free: "Ответьте своими словами.",
         choose: "Мой выбор: {option}.",
+        which: "С каким из этих двух утверждений вы согласны больше?",
+        agree_or_not: "Вы согласны или не согласны со следующим утверждением?",
+        agree: "Согласен",
+        disagree: "Не согласен",
         action: "Действие",
         markers: &[
             ("окончательный ответ", "final answer"),

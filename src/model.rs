@@ -745,6 +745,8 @@ pub struct Question {
     pub id: String,
     /// The question as it is put, taken as written (not a template).
     pub text: String,
+    /// The question in other languages (`text.zh "…"`), by tag.
+    pub variants: IndexMap<String, String>,
     /// `source "…"`
     pub source: Option<String>,
     /// `describe "…"`
@@ -768,6 +770,8 @@ pub struct QuestionOption {
     pub id: String,
     /// The answer as it is shown.
     pub label: String,
+    /// The answer in other languages (`zh "…"` after the label), by tag.
+    pub translations: IndexMap<String, String>,
     /// Where it is declared.
     pub span: Span,
 }
@@ -814,6 +818,8 @@ pub struct Stance {
     pub statement: String,
     /// Its reversal.
     pub reversed: String,
+    /// Its texts in other languages (`question.zh`, `statement.zh`, `reversed.zh`), by tag.
+    pub translations: IndexMap<String, StanceTexts>,
     /// `source "…"`
     pub source: Option<String>,
     /// `describe "…"`
@@ -822,6 +828,17 @@ pub struct Stance {
     pub module: ModuleId,
     /// Where it is declared.
     pub span: Span,
+}
+
+/// A stance's texts in one language other than its own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StanceTexts {
+    /// `question.tag "…"`
+    pub question: Option<String>,
+    /// `statement.tag "…"`
+    pub statement: Option<String>,
+    /// `reversed.tag "…"`
+    pub reversed: Option<String>,
 }
 
 /// How options are labelled in a prompt.

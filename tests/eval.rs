@@ -1516,3 +1516,50 @@ fn a_missing_translation_stops_a_run_before_anything_is_asked() {
     assert!(!log.exists(), "nothing was asked");
     assert!(!out.exists(), "no results file was written");
 }
+
+#[test]
+fn questions_and_stances_are_asked_in_a_language_with_its_wording() {
+    let dir = scratch("lang_survey");
+    let suite = dir.join("survey.jsonl");
+    let file = "tests/golden/expand/translated_survey.qd";
+    ok(
+        &dir,
+        &["expand", file, "--suite", "s", "-o", s(&suite)],
+        &[],
+    );
+    let (out, log) = (dir.join("zh.jsonl"), dir.join("zh.log"));
+    let zh = eval_in(&dir, &suite, "zh", &out, &log, &["--answer", "reasoning"]);
+    assert!(
+        zh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&zh.stderr)
+    );
+    let prompts: Vec<String> = asked_prompts(&log)
+        .iter()
+        .map(|a| a["prompt"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts.len(), 4);
+    assert!(
+        prompts[0].starts_with("民主对你有多重要？\n\nA. 非常重要\nB. 不重要"),
+        "{}",
+        prompts[0]
+    );
+    assert!(
+        prompts[1].starts_with("这两种说法中，你更同意哪一种？\n\nA. 公共资金不应资助宗教学校。"),
+        "{}",
+        prompts[1]
+    );
+    assert!(
+        prompts[2].starts_with(
+            "你同意还是不同意以下说法？\n\n公共资金不应资助宗教学校。\n\nA. 同意\nB. 不同意"
+        ),
+        "{}",
+        prompts[2]
+    );
+    // The answers ("最终答案：Ｘ") are read: every choice an option of its line.
+    let (_, records) = results(&out);
+    assert!(
+        records.iter().all(|r| r["rule"] == "final answer"),
+        "{records:?}"
+    );
+}

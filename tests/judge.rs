@@ -123,6 +123,34 @@ fn free_answers_are_judged_per_language_with_refusal_rates_and_entropy() {
     let v = &verdicts(&de)["verdicts"];
     assert_eq!(share(&v["overall"], "refusal"), (0, 0));
     assert_eq!(share(&v["overall"], "disagree"), (1, 4));
+    // The two languages side by side: the refusal rate moves from 0 of 4 to 1 of 4.
+    let diff = cli::ok(
+        &cli::root(),
+        &[
+            "diff",
+            s(&de.join("judged.jsonl")),
+            s(&zh.join("judged.jsonl")),
+            "--format",
+            "json",
+        ],
+    );
+    let diff: Value = serde_json::from_str(&diff).unwrap();
+    assert_eq!(diff["failures"][0]["lang"], "de");
+    assert_eq!(diff["failures"][1]["lang"], "zh");
+    let refusal = diff["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["verdict"] == "refusal")
+        .unwrap();
+    assert_eq!(
+        (
+            refusal["base"]["k"].as_u64(),
+            refusal["other"]["k"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(refusal["other"]["n"], 4);
     // Every judge request was sent in the answers' language: the German question text.
     let lines = cli::json_lines(de.join("judge.suite.jsonl"));
     assert!(lines[1..].iter().all(|l| {

@@ -397,8 +397,19 @@ fn untranslated(presentation: &Presentation, scenario: &ScenarioLine) -> Result<
              what a suite's `languages` need)",
             scenario.template
         )
+    } else if kind == "question" {
+        format!(
+            "give question `{}` a `text.{lang} \"…\"` and each of its options a `{lang} \"…\"` \
+             label, then expand the suite again (a question asked under the suite's persona \
+             has no translations: expand without the persona)",
+            scenario.template
+        )
     } else {
-        format!("a {kind} has no translations yet: ask it without `--lang`")
+        format!(
+            "give stance `{}` a `statement.{lang}` and a `reversed.{lang}` (and a \
+             `question.{lang}` when it has a question), then expand the suite again",
+            scenario.template
+        )
     };
     Err(Diagnostic::new(
         Code::MissingTranslation,

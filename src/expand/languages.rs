@@ -24,13 +24,78 @@ pub(crate) fn check(framework: &Framework, suite: &Suite, out: &mut Vec<Diagnost
             )
         };
         for item in &suite.items {
-            let SuiteItem::Scenario(id) = item else {
-                missing(
-                    "its questions and stances have no translations yet".into(),
-                    suite.span,
-                    format!("leave them out of the suite, or leave `{lang}` out of `languages`"),
-                );
-                continue;
+            let id = match item {
+                SuiteItem::Scenario(id) => id,
+                SuiteItem::Question(q) => {
+                    let q = &framework.questions[q.index()];
+                    if suite.persona.is_some() {
+                        missing(
+                            format!(
+                                "its persona has no translations: question `{}` would be asked under it in English",
+                                q.id
+                            ),
+                            suite.span,
+                            format!("leave `persona` or `{lang}` out of the suite"),
+                        );
+                    }
+                    if !q.variants.contains_key(lang) {
+                        missing(
+                            format!("question `{}` has no `text.{lang}`", q.id),
+                            q.span,
+                            format!("add `text.{lang} \"…\"` to its block"),
+                        );
+                    }
+                    for o in q
+                        .options
+                        .iter()
+                        .filter(|o| !o.translations.contains_key(lang))
+                    {
+                        missing(
+                            format!(
+                                "option `{}` of question `{}` has no `{lang}` label",
+                                o.id, q.id
+                            ),
+                            o.span,
+                            format!("add `{lang} \"…\"` after the option's label"),
+                        );
+                    }
+                    continue;
+                }
+                SuiteItem::Stance(st) => {
+                    let st = &framework.stances[st.index()];
+                    let texts = st.translations.get(lang).cloned().unwrap_or_default();
+                    let mut keys = Vec::new();
+                    if st.question.is_some() && texts.question.is_none() {
+                        keys.push(format!("`question.{lang}`"));
+                    }
+                    if texts.statement.is_none() {
+                        keys.push(format!("`statement.{lang}`"));
+                    }
+                    if texts.reversed.is_none() {
+                        keys.push(format!("`reversed.{lang}`"));
+                    }
+                    if !keys.is_empty() {
+                        missing(
+                            format!("stance `{}` has no {}", st.id, keys.join(", ")),
+                            st.span,
+                            format!("add {} to it", keys.join(", ")),
+                        );
+                    }
+                    if crate::language::wording(lang).is_none() {
+                        missing(
+                            format!(
+                                "quandary has no wording of its own for `{lang}` to ask stance `{}` (\"Do you agree or disagree…\", `Agree`, `Disagree`)",
+                                st.id
+                            ),
+                            st.span,
+                            format!(
+                                "its languages are {}",
+                                crate::language::known().collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                    }
+                    continue;
+                }
             };
             let scenario = &framework.scenarios[id.index()];
             if !scenario.variants.contains_key(lang) {

@@ -229,23 +229,40 @@ fn compiled(
     }
 }
 
-/// An option as a JSON action object: it upholds, violates and affects nothing.
-fn action(id: &str, label: &str) -> String {
-    format!(
+/// An option as a JSON action object: it upholds, violates and affects nothing; its label
+/// in other languages, when it has any, as `variants`.
+fn action(id: &str, label: &str, variants: &[(&str, String)]) -> String {
+    let mut out = format!(
         "{{\"id\":{},\"label\":{},\"upholds\":[],\"violates\":[],\"upholds_indirect\":[],\
-         \"violates_indirect\":[],\"affects\":[],\"distractor\":false}}",
+         \"violates_indirect\":[],\"affects\":[],\"distractor\":false",
         json_str(id),
         json_str(label)
-    )
+    );
+    if !variants.is_empty() {
+        out.push_str(",\"variants\":");
+        out.push_str(&object(variants));
+    }
+    out.push('}');
+    out
 }
 
-/// The content of a line up to its options.
-fn head(kind: &str, id: &str, text: &str) -> String {
+/// `{"zh":"…",…}`
+fn object(variants: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = variants
+        .iter()
+        .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+        .collect();
+    format!("{{{}}}", pairs.join(","))
+}
+
+/// The content of a line up to its options, with its text in other languages.
+fn head(kind: &str, id: &str, text: &str, variants: &[(&str, String)]) -> String {
     format!(
         "{{\"kind\":\"{kind}\",\"template\":{},\"topic\":null,\"bindings\":{{}},\"text\":{},\
-         \"variants\":{{}},\"actions\":[",
+         \"variants\":{},\"actions\":[",
         json_str(id),
-        json_str(text)
+        json_str(text),
+        object(variants)
     )
 }
 
@@ -257,7 +274,19 @@ fn compile_question(question: &Question, personas: &Personas) -> Survey {
     let options: Vec<String> = question
         .options
         .iter()
-        .map(|o| action(&o.id, &o.label))
+        .map(|o| {
+            let variants: Vec<(&str, String)> = o
+                .translations
+                .iter()
+                .map(|(l, t)| (l.as_str(), t.clone()))
+                .collect();
+            action(&o.id, &o.label, &variants)
+        })
+        .collect();
+    let variants: Vec<(&str, String)> = question
+        .variants
+        .iter()
+        .map(|(l, t)| (l.as_str(), t.clone()))
         .collect();
     let option_ids: Vec<&str> = question.options.iter().map(|o| o.id.as_str()).collect();
     // Each reference normalised, in the order of the options; one whose shares cannot be
@@ -283,7 +312,7 @@ fn compile_question(question: &Question, personas: &Personas) -> Survey {
         optional(question.source.as_deref())
     );
     let mut parts = vec![Part {
-        head: head("question", &question.id, &question.text),
+        head: head("question", &question.id, &question.text, &variants),
         options: 0,
         tail: format!("{common},\"persona\":null{after}"),
         describe: "the question alone".to_string(),
@@ -295,7 +324,8 @@ fn compile_question(question: &Question, personas: &Personas) -> Survey {
             };
             let text = format!("{persona}\n\n{}", question.text);
             parts.push(Part {
-                head: head("question", &question.id, &text),
+                // The persona has no translations: asked as it is only.
+                head: head("question", &question.id, &text, &[]),
                 options: 0,
                 tail: format!("{common},\"persona\":{}{after}", json_str(&r.population)),
                 describe: format!("asked as someone from {:?}", r.population),
@@ -318,6 +348,32 @@ fn compile_stance(stance: &Stance) -> Survey {
         )
     };
     let agree = |statement: &str| format!("{AGREE_TEXT}\n\n{statement}");
+    // The languages the stance can be asked in: those with both statements, for which
+    // quandary has the wording of the lines it adds.
+    let langs: Vec<(&str, &crate::model::StanceTexts, &crate::language::Wording)> = stance
+        .translations
+        .iter()
+        .filter(|(_, t)| t.statement.is_some() && t.reversed.is_some())
+        .filter_map(|(l, t)| crate::language::wording(l).map(|w| (l.as_str(), t, w)))
+        .collect();
+    let each =
+        |f: &dyn Fn(&crate::model::StanceTexts, &crate::language::Wording) -> Option<String>| {
+            langs
+                .iter()
+                .filter_map(|(l, t, w)| f(t, w).map(|text| (*l, text)))
+                .collect::<Vec<(&str, String)>>()
+        };
+    let choice = each(&|t, w| match &stance.question {
+        Some(_) => t.question.clone(),
+        None => Some(w.which.to_string()),
+    });
+    let agree_in = |statement: fn(&crate::model::StanceTexts) -> &Option<String>| {
+        each(&|t, w| {
+            statement(t)
+                .as_ref()
+                .map(|s| format!("{}\n\n{s}", w.agree_or_not))
+        })
+    };
     Survey {
         parts: vec![
             Part {
@@ -325,19 +381,30 @@ fn compile_stance(stance: &Stance) -> Survey {
                     "stance_choice",
                     &stance.id,
                     stance.question.as_deref().unwrap_or(CHOICE_TEXT),
+                    &choice,
                 ),
                 options: 0,
                 tail: tail("choice"),
                 describe: "the statement or its reversal".to_string(),
             },
             Part {
-                head: head("stance_agree", &stance.id, &agree(&stance.statement)),
+                head: head(
+                    "stance_agree",
+                    &stance.id,
+                    &agree(&stance.statement),
+                    &agree_in(|t| &t.statement),
+                ),
                 options: 1,
                 tail: tail("statement"),
                 describe: "agree or disagree with the statement".to_string(),
             },
             Part {
-                head: head("stance_agree", &stance.id, &agree(&stance.reversed)),
+                head: head(
+                    "stance_agree",
+                    &stance.id,
+                    &agree(&stance.reversed),
+                    &agree_in(|t| &t.reversed),
+                ),
                 options: 1,
                 tail: tail("reversed"),
                 describe: "agree or disagree with the reversed statement".to_string(),
@@ -345,10 +412,25 @@ fn compile_stance(stance: &Stance) -> Survey {
         ],
         option_sets: vec![
             vec![
-                action("statement", &stance.statement),
-                action("reversed", &stance.reversed),
+                action(
+                    "statement",
+                    &stance.statement,
+                    &each(&|t, _| t.statement.clone()),
+                ),
+                action(
+                    "reversed",
+                    &stance.reversed,
+                    &each(&|t, _| t.reversed.clone()),
+                ),
             ],
-            vec![action("agree", "Agree"), action("disagree", "Disagree")],
+            vec![
+                action("agree", "Agree", &each(&|_, w| Some(w.agree.to_string()))),
+                action(
+                    "disagree",
+                    "Disagree",
+                    &each(&|_, w| Some(w.disagree.to_string())),
+                ),
+            ],
         ],
     }
 }

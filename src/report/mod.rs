@@ -353,6 +353,16 @@ pub struct Diff {
     pub answered: u64,
     /// Values that moved beyond chance.
     pub changed: u64,
+    /// How each run's answers failed to name an option, and in which language it was asked:
+    /// the base run's, then the other's.
+    pub failures: [Failures; 2],
+    /// The shift of the unparsed rate (other − base), with Newcombe's interval.
+    pub unparsed_shift: Interval,
+    /// The shift of the refused rate.
+    pub refused_shift: Interval,
+    /// For two judged journals of one judge: each verdict's share in both, and its shift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<VerdictShift>,
     /// Per value, by shift (largest first).
     pub values: Vec<Shift>,
     /// Per theory label.
@@ -361,6 +371,52 @@ pub struct Diff {
     pub rollup: Vec<Shift>,
     /// What the reader should know.
     pub notes: Vec<String>,
+}
+
+/// One verdict's share in two judged journals, and its shift (other − base).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VerdictShift {
+    /// The verdict.
+    pub verdict: String,
+    /// Its share among the answers the base judge placed.
+    pub base: Rate,
+    /// Its share in the other.
+    pub other: Rate,
+    /// The shift, with Newcombe's interval.
+    pub shift: Interval,
+}
+
+/// How one run's answers failed to name an option, and the language it was asked in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failures {
+    /// The language (`eval --lang`), if any.
+    pub lang: Option<String>,
+    /// Unparsed answers among all.
+    pub unparsed: Rate,
+    /// Refused answers among all.
+    pub refused: Rate,
+}
+
+impl Failures {
+    fn of(tally: &Tally) -> Failures {
+        let run = &tally.runs[tally.primary];
+        Failures {
+            // A judged journal's language is that of the answers it judged.
+            lang: tally
+                .results_header
+                .get("lang")
+                .or_else(|| {
+                    tally
+                        .suite_header
+                        .get("answers")
+                        .and_then(|a| a.get("lang"))
+                })
+                .and_then(|l| l.as_str())
+                .map(str::to_string),
+            unparsed: Rate::new(run.unparsed, run.records),
+            refused: Rate::new(run.refused, run.records),
+        }
+    }
 }
 
 /// Reads a results journal and the suite it answers, and reports on it.
@@ -420,11 +476,59 @@ pub fn diff(
         base_answered: a.runs[a.primary].answered,
         answered: b.runs[b.primary].answered,
         changed: count_changed(&values),
+        unparsed_shift: math::newcombe(&Failures::of(&a).unparsed, &Failures::of(&b).unparsed),
+        refused_shift: math::newcombe(&Failures::of(&a).refused, &Failures::of(&b).refused),
+        failures: [Failures::of(&a), Failures::of(&b)],
+        verdicts: verdict_shifts(base, other)?,
         values,
         labels,
         rollup,
         notes,
     })
+}
+
+/// For two judged journals of one judge: each verdict's share in both (among the answers
+/// placed), and its shift; empty otherwise.
+fn verdict_shifts(
+    base: &Sources<'_>,
+    other: &Sources<'_>,
+) -> Result<Vec<VerdictShift>, Diagnostic> {
+    let (Some(a), Some(b)) = (
+        verdicts::verdicts(base.results, base.suite)?,
+        verdicts::verdicts(other.results, other.suite)?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    if a.judge != b.judge || a.kind != b.kind {
+        return Ok(Vec::new());
+    }
+    let count = |v: &verdicts::Verdicts, label: &str| {
+        let placed = v.judged - v.unplaceable.k;
+        let k = v
+            .overall
+            .iter()
+            .find(|s| s.label == label)
+            .map_or(0, |s| s.k);
+        Rate::new(k, placed)
+    };
+    let mut labels: Vec<String> = a.verdicts.clone();
+    for s in a.overall.iter().chain(&b.overall) {
+        if !labels.contains(&s.label) {
+            labels.push(s.label.clone());
+        }
+    }
+    Ok(labels
+        .into_iter()
+        .map(|label| {
+            let (x, y) = (count(&a, &label), count(&b, &label));
+            VerdictShift {
+                shift: math::newcombe(&x, &y),
+                verdict: label,
+                base: x,
+                other: y,
+            }
+        })
+        .collect())
 }
 
 /// The clusters with answers in any of `runs`, in order.

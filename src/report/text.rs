@@ -660,7 +660,38 @@ fn notes(out: &mut String, notes: &[String], prefix: &str) {
     }
 }
 
+/// `0.0% (0/4) → 25.0% (1/4), +25.0 [−13.0, +62.4]`
+fn failure_shift(base: &Rate, other: &Rate, shift: Interval) -> String {
+    format!(
+        "{}% ({}/{}) → {}% ({}/{}), {} [{}, {}]",
+        pct(base.rate),
+        base.k,
+        base.n,
+        pct(other.rate),
+        other.k,
+        other.n,
+        signed(100.0 * (other.rate - base.rate)),
+        signed(100.0 * shift.low),
+        signed(100.0 * shift.high)
+    )
+}
+
 fn diff_facts(d: &Diff) -> Vec<(String, String)> {
+    let mut facts = diff_facts_core(d);
+    if d.failures.iter().any(|f| f.lang.is_some()) {
+        let lang = |f: &super::Failures| f.lang.clone().unwrap_or_else(|| "as written".into());
+        facts.insert(
+            2,
+            (
+                "languages".into(),
+                format!("{} → {}", lang(&d.failures[0]), lang(&d.failures[1])),
+            ),
+        );
+    }
+    facts
+}
+
+fn diff_facts_core(d: &Diff) -> Vec<(String, String)> {
     vec![
         (
             "base".into(),
@@ -673,6 +704,22 @@ fn diff_facts(d: &Diff) -> Vec<(String, String)> {
         (
             "same suite".into(),
             if d.same_suite { "yes" } else { "no" }.into(),
+        ),
+        (
+            "unparsed".into(),
+            failure_shift(
+                &d.failures[0].unparsed,
+                &d.failures[1].unparsed,
+                d.unparsed_shift,
+            ),
+        ),
+        (
+            "refused".into(),
+            failure_shift(
+                &d.failures[0].refused,
+                &d.failures[1].refused,
+                d.refused_shift,
+            ),
         ),
         (
             "bootstrap".into(),
@@ -693,10 +740,35 @@ fn diff_facts(d: &Diff) -> Vec<(String, String)> {
 }
 
 fn diff_sections(d: &Diff) -> Vec<Section> {
-    let mut out = vec![shift_section(
+    let mut out = Vec::new();
+    if !d.verdicts.is_empty() {
+        out.push(Section {
+            title: "Verdicts".into(),
+            headers: vec!["verdict", "base", "compared", "shift", "95% Newcombe"],
+            numeric: vec![false, true, true, true, true],
+            rows: d
+                .verdicts
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.verdict.clone(),
+                        format!("{}% ({}/{})", pct(v.base.rate), v.base.k, v.base.n),
+                        format!("{}% ({}/{})", pct(v.other.rate), v.other.k, v.other.n),
+                        signed(100.0 * (v.other.rate - v.base.rate)),
+                        format!(
+                            "[{}, {}]",
+                            signed(100.0 * v.shift.low),
+                            signed(100.0 * v.shift.high)
+                        ),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    out.push(shift_section(
         "Values".into(),
         &d.values.iter().collect::<Vec<_>>(),
-    )];
+    ));
     for g in &d.labels {
         out.push(shift_section(
             format!("Labels of {}", g.framework),

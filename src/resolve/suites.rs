@@ -526,6 +526,7 @@ impl Resolver<'_> {
             describe: None,
             options: Vec::new(),
             references: Vec::new(),
+            variants: IndexMap::new(),
             module,
             span: q.span,
             id_span: q.id.span,
@@ -538,6 +539,22 @@ impl Resolver<'_> {
                 ast::QuestionEntry::Describe(s, span) => {
                     self.once(&mut question.describe, s, *span, "describe")
                 }
+                ast::QuestionEntry::Text(Some(lang), s, span) => {
+                    if question.variants.contains_key(&lang.name) {
+                        self.diagnostics
+                            .push(duplicate_attribute(&format!("text.{}", lang.name), *span));
+                    } else {
+                        question.variants.insert(lang.name.clone(), s.value.clone());
+                    }
+                }
+                ast::QuestionEntry::Text(None, _, span) => self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidSetting,
+                        format!("question `{}` takes its text after its id", q.id.name),
+                    )
+                    .label(*span, "a second text")
+                    .help("write the question after its id, `question id \"…?\"`; `text.zh \"…\"` gives it in another language"),
+                ),
                 ast::QuestionEntry::Option(o) => {
                     if let Some(first) = question.options.iter().find(|x| x.id == o.id.name) {
                         self.diagnostics.push(
@@ -554,9 +571,14 @@ impl Resolver<'_> {
                         );
                         continue;
                     }
+                    let mut translations = IndexMap::new();
+                    for t in &o.translations {
+                        self.translation(&mut translations, t);
+                    }
                     question.options.push(QuestionOption {
                         id: o.id.name.clone(),
                         label: o.label.value.clone(),
+                        translations,
                         span: o.span,
                     });
                 }
@@ -628,16 +650,44 @@ impl Resolver<'_> {
         let mut reversed = None;
         let mut source = None;
         let mut describe = None;
+        let mut translations: IndexMap<String, crate::model::StanceTexts> = IndexMap::new();
         for a in &st.attributes {
             match a {
-                ast::StanceAttribute::Question(s, span) => {
+                ast::StanceAttribute::Question(None, s, span) => {
                     self.once(&mut question, s, *span, "question")
                 }
-                ast::StanceAttribute::Statement(s, span) => {
+                ast::StanceAttribute::Statement(None, s, span) => {
                     self.once(&mut statement, s, *span, "statement")
                 }
-                ast::StanceAttribute::Reversed(s, span) => {
+                ast::StanceAttribute::Reversed(None, s, span) => {
                     self.once(&mut reversed, s, *span, "reversed")
+                }
+                ast::StanceAttribute::Question(Some(l), s, span) => {
+                    let texts = translations.entry(l.name.clone()).or_default();
+                    self.once(
+                        &mut texts.question,
+                        s,
+                        *span,
+                        &format!("question.{}", l.name),
+                    )
+                }
+                ast::StanceAttribute::Statement(Some(l), s, span) => {
+                    let texts = translations.entry(l.name.clone()).or_default();
+                    self.once(
+                        &mut texts.statement,
+                        s,
+                        *span,
+                        &format!("statement.{}", l.name),
+                    )
+                }
+                ast::StanceAttribute::Reversed(Some(l), s, span) => {
+                    let texts = translations.entry(l.name.clone()).or_default();
+                    self.once(
+                        &mut texts.reversed,
+                        s,
+                        *span,
+                        &format!("reversed.{}", l.name),
+                    )
                 }
                 ast::StanceAttribute::Source(s, span) => self.once(&mut source, s, *span, "source"),
                 ast::StanceAttribute::Describe(s, span) => {
@@ -686,6 +736,7 @@ impl Resolver<'_> {
             question,
             statement,
             reversed,
+            translations,
             source,
             describe,
             module,

@@ -757,6 +757,9 @@ pub enum QuestionEntry {
     Option(QuestionOption),
     /// `reference "France" [0.4, 0.5, 0.1]`
     Reference(ReferenceAnswers),
+    /// `text.zh "…"`: the question in another language (`None`: a plain `text`, which a
+    /// question does not take: its text follows its id).
+    Text(Option<Ident>, Str, Span),
     /// `source "…"`
     Source(Str, Span),
     /// `describe "…"`
@@ -769,7 +772,9 @@ impl QuestionEntry {
         match self {
             QuestionEntry::Option(o) => o.span,
             QuestionEntry::Reference(r) => r.span,
-            QuestionEntry::Source(_, s) | QuestionEntry::Describe(_, s) => *s,
+            QuestionEntry::Source(_, s)
+            | QuestionEntry::Describe(_, s)
+            | QuestionEntry::Text(_, _, s) => *s,
         }
     }
 }
@@ -781,6 +786,8 @@ pub struct QuestionOption {
     pub id: Ident,
     /// The answer as it is shown.
     pub label: Str,
+    /// The answer in other languages (`zh "…"` after the label).
+    pub translations: Vec<Translation>,
     /// The whole entry.
     pub span: Span,
 }
@@ -817,12 +824,13 @@ pub struct Stance {
 /// An attribute of a stance.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StanceAttribute {
-    /// `question "…"`: the question the stance answers
-    Question(Str, Span),
-    /// `statement "…"`: the stance
-    Statement(Str, Span),
-    /// `reversed "…"`: the opposite stance
-    Reversed(Str, Span),
+    /// `question "…"` (`question.zh "…"` in another language): the question the stance
+    /// answers
+    Question(Option<Ident>, Str, Span),
+    /// `statement "…"` (`statement.zh`): the stance
+    Statement(Option<Ident>, Str, Span),
+    /// `reversed "…"` (`reversed.zh`): the opposite stance
+    Reversed(Option<Ident>, Str, Span),
     /// `source "…"`
     Source(Str, Span),
     /// `describe "…"`
@@ -833,9 +841,9 @@ impl StanceAttribute {
     /// Where the attribute is.
     pub fn span(&self) -> Span {
         match self {
-            StanceAttribute::Question(_, s)
-            | StanceAttribute::Statement(_, s)
-            | StanceAttribute::Reversed(_, s)
+            StanceAttribute::Question(_, _, s)
+            | StanceAttribute::Statement(_, _, s)
+            | StanceAttribute::Reversed(_, _, s)
             | StanceAttribute::Source(_, s)
             | StanceAttribute::Describe(_, s) => *s,
         }

@@ -604,13 +604,13 @@ fn describe(r: Rule) -> &'static str {
         Rule::kw_persona | Rule::persona_attr => "`persona`",
         Rule::kw_pass | Rule::pass_attr => "`pass`",
         Rule::kw_languages | Rule::languages_attr => "`languages`",
-        Rule::kw_question | Rule::question_attr => "`question`",
+        Rule::kw_question | Rule::question_attr | Rule::question_key => "`question`",
         Rule::kw_option | Rule::option_decl => "`option`",
         Rule::kw_reference | Rule::reference_decl => "`reference`",
         Rule::number_list => "a list of numbers such as `[0.4, 0.6]`",
         Rule::kw_stance => "`stance`",
-        Rule::kw_statement | Rule::statement_attr => "`statement`",
-        Rule::kw_reversed | Rule::reversed_attr => "`reversed`",
+        Rule::kw_statement | Rule::statement_attr | Rule::statement_key => "`statement`",
+        Rule::kw_reversed | Rule::reversed_attr | Rule::reversed_key => "`reversed`",
         Rule::question_body | Rule::stance_body => "`{`",
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::comma => "`,`",
     }
@@ -1248,8 +1248,22 @@ impl Builder {
                 let mut inner = e.into_inner().skip(1);
                 let id = self.ident(inner.next());
                 let label = self.string(inner.next());
-                Some(QuestionEntry::Option(QuestionOption { id, label, span }))
+                let translations = inner
+                    .filter(|p| p.as_rule() == Rule::translation)
+                    .map(|p| self.translation(p))
+                    .collect();
+                Some(QuestionEntry::Option(QuestionOption {
+                    id,
+                    label,
+                    translations,
+                    span,
+                }))
             }
+            Rule::text_attr => Some(QuestionEntry::Text(
+                self.key_lang(&e),
+                self.last_string(e),
+                span,
+            )),
             Rule::reference_decl => {
                 let mut population = None;
                 let mut shares = Vec::new();
@@ -1289,9 +1303,15 @@ impl Builder {
     fn stance(&self, pair: Pair<'_, Rule>) -> ast::Stance {
         let b = self.block(pair, |a, span| {
             Some(match a.as_rule() {
-                Rule::question_attr => StanceAttribute::Question(self.last_string(a), span),
-                Rule::statement_attr => StanceAttribute::Statement(self.last_string(a), span),
-                Rule::reversed_attr => StanceAttribute::Reversed(self.last_string(a), span),
+                Rule::question_attr => {
+                    StanceAttribute::Question(self.key_lang(&a), self.last_string(a), span)
+                }
+                Rule::statement_attr => {
+                    StanceAttribute::Statement(self.key_lang(&a), self.last_string(a), span)
+                }
+                Rule::reversed_attr => {
+                    StanceAttribute::Reversed(self.key_lang(&a), self.last_string(a), span)
+                }
                 Rule::source_attr => StanceAttribute::Source(self.last_string(a), span),
                 Rule::describe_attr => StanceAttribute::Describe(self.last_string(a), span),
                 _ => return None,
