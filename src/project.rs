@@ -826,6 +826,7 @@ impl Project {
             concurrency: spec.concurrency.max(1),
             retry_errors: spec.retry_errors,
             epochs: spec.epochs.max(1),
+            shard: None,
         };
         let free = settings.presentation.mode == crate::model::AnswerMode::Free;
         let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
@@ -937,6 +938,7 @@ impl Project {
             concurrency: spec.concurrency.max(1),
             retry_errors: spec.retry_errors,
             epochs: 1,
+            shard: None,
         };
         let evaluated = eval::run(
             &folder.judge_suite(),

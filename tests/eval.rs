@@ -1563,3 +1563,112 @@ fn questions_and_stances_are_asked_in_a_language_with_its_wording() {
         "{records:?}"
     );
 }
+
+#[test]
+fn sharded_evals_merge_into_a_journal_that_reports_as_the_unsharded_run() {
+    let dir = scratch("shards");
+    let suite = suite(&dir, "small", &[]);
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            s(&suite),
+            "--adapter",
+            "random",
+            "--adapter-seed",
+            "7",
+        ];
+        args.extend(extra);
+        ok(&dir, &args, &[]);
+    };
+    let full = dir.join("full.jsonl");
+    ask(&["-o", s(&full), "--concurrency", "3"]);
+    for k in ["1/3", "2/3", "3/3"] {
+        ask(&["--shard", k, "--concurrency", "2"]);
+    }
+    // Each shard asked only its scenarios, into its own journal beside the suite.
+    let shard = |k: u32| suite.with_file_name(format!("small.results.{k}-of-3.jsonl"));
+    let (header, records) = results(&shard(2));
+    assert_eq!(header["shard"], "2/3");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["index"].as_u64().unwrap() % 3 == 1),
+        "{records:?}"
+    );
+    // Merged in any order: the same bytes, and the same report as the unsharded run.
+    let merged = dir.join("merged.jsonl");
+    let again = dir.join("again.jsonl");
+    ok(
+        &dir,
+        &[
+            "merge",
+            s(&shard(3)),
+            s(&shard(1)),
+            s(&shard(2)),
+            "-o",
+            s(&merged),
+        ],
+        &[],
+    );
+    ok(
+        &dir,
+        &[
+            "merge",
+            s(&shard(1)),
+            s(&shard(2)),
+            s(&shard(3)),
+            "-o",
+            s(&again),
+        ],
+        &[],
+    );
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    let (merged_header, merged_records) = results(&merged);
+    assert!(merged_header.get("shard").is_none());
+    assert_eq!(merged_records.len(), results(&full).1.len());
+    let report = |journal: &Path| {
+        let out = run(&dir, &["report", s(journal), "--format", "json"], &[]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.replace(s(journal), "JOURNAL")
+    };
+    assert_eq!(report(&merged), report(&full));
+    // What is not one run's complete set of shards is refused, and nothing is written.
+    let refused = |args: &[&str], why: &str| {
+        let out = run(&dir, args, &[]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+    };
+    let partial = dir.join("partial.jsonl");
+    refused(
+        &["merge", s(&shard(1)), s(&shard(2)), "-o", s(&partial)],
+        "shard 3/3 of the run is missing",
+    );
+    assert!(!partial.exists());
+    refused(&["merge", s(&shard(1)), s(&shard(1))], "are both shard 1/3");
+    refused(&["merge", s(&full)], "is not the journal of a shard");
+    let other = dir.join("other.jsonl");
+    ok(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--adapter",
+            "random",
+            "--adapter-seed",
+            "8",
+            "--shard",
+            "3/3",
+            "-o",
+            s(&other),
+        ],
+        &[],
+    );
+    refused(
+        &["merge", s(&shard(1)), s(&shard(2)), s(&other)],
+        "their `adapter` differs",
+    );
+}

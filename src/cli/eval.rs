@@ -25,6 +25,10 @@ pub struct Args {
     /// Print how many requests the run would make and an estimate of prompt tokens, and stop
     #[arg(long)]
     pub dry_run: bool,
+    /// Ask only shard K of N (1-based): the scenarios whose index is K-1 modulo N, as
+    /// `expand --shard` splits a suite; join the shards' journals with `quandary merge`
+    #[arg(long, value_name = "K/N", value_parser = super::expand::parse_shard)]
+    pub shard: Option<quandary::expand::Shard>,
     #[command(flatten)]
     pub ask: AskArgs,
     #[command(flatten)]
@@ -268,15 +272,22 @@ pub(super) fn presentation(
 }
 
 pub fn run(args: Args) -> bool {
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| eval::default_results_path(&args.suite));
+    let output = args.output.clone().unwrap_or_else(|| {
+        let path = eval::default_results_path(&args.suite);
+        match args.shard {
+            // Each shard its own journal beside the suite: SUITE.results.2-of-4.jsonl.
+            Some(s) => path.with_extension(format!("{}-of-{}.jsonl", s.index, s.of)),
+            None => path,
+        }
+    });
     if args.dry_run {
         let plan =
             quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))
                 .and_then(|header| prepare(&args.ask, &header, false))
-                .and_then(|(settings, _)| eval::dry_run(&args.suite, &settings));
+                .and_then(|(mut settings, _)| {
+                    settings.shard = args.shard.map(|s| (s.index, s.of));
+                    eval::dry_run(&args.suite, &settings)
+                });
         return match plan {
             Ok(plan) => {
                 let mut factors = vec![format!("{} scenarios", plan.scenarios)];
@@ -303,7 +314,8 @@ pub fn run(args: Args) -> bool {
     let prepared =
         quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))
             .and_then(|header| {
-                let (settings, project) = prepare(&args.ask, &header, true)?;
+                let (mut settings, project) = prepare(&args.ask, &header, true)?;
+                settings.shard = args.shard.map(|s| (s.index, s.of));
                 let name = args
                     .ask
                     .framework
@@ -360,6 +372,7 @@ fn prepare(
             concurrency: ask.concurrency as usize,
             retry_errors: ask.retry_errors,
             epochs: ask.epochs,
+            shard: None,
         },
         framework,
     ))

@@ -60,7 +60,7 @@ impl SuiteArgs {
     }
 }
 
-fn parse_shard(text: &str) -> Result<Shard, String> {
+pub(super) fn parse_shard(text: &str) -> Result<Shard, String> {
     let (k, n) = text
         .split_once('/')
         .ok_or_else(|| format!("`{text}` is not of the form K/N, e.g. 1/3"))?;

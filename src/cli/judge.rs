@@ -112,6 +112,7 @@ fn prepare(
         concurrency: ask.concurrency as usize,
         retry_errors: ask.retry_errors,
         epochs: ask.epochs,
+        shard: None,
     };
     let built = ask
         .spec()

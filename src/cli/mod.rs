@@ -60,6 +60,8 @@ enum Command {
     Report(report::Args),
     /// Compare two results journals value by value: shifts with intervals
     Diff(report::DiffArgs),
+    /// Join the journals of the shards of one run (`eval --shard K/N`) into one journal
+    Merge(report::MergeArgs),
     /// How far two raters of the same answers agree (judges, a forced choice, people): Cohen's kappa
     Agree(report::AgreeArgs),
     /// Infer a value system's weights from the choices, as a `profile` block
@@ -268,6 +270,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => report::diff(args),
         Command::Fit(args) => report::fit(args),
         Command::Agree(args) => report::agree(args),
+        Command::Merge(args) => report::merge(args),
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
     };

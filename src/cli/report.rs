@@ -103,6 +103,46 @@ pub struct DiffArgs {
     pub diagnostics: DiagnosticArgs,
 }
 
+/// Arguments of `merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The journals of every shard of one run, written by `quandary eval --shard K/N`
+    #[arg(value_name = "SHARD.jsonl", required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The merged journal (default: standard output)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
+}
+
+pub fn merge(args: MergeArgs) -> bool {
+    use quandary::formats::{Input, results};
+    let inputs: Vec<Input<'_>> = args.shards.iter().map(|p| Input::Path(p)).collect();
+    let merged = match &args.output {
+        Some(path) => quandary::export::to_file(path, |w| results::merge(&inputs, w)),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            results::merge(&inputs, &mut lock)
+        }
+    };
+    match merged {
+        Ok(m) => {
+            eprintln!(
+                "merged {} shards: {} results{}",
+                m.shards,
+                m.results,
+                args.output
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(" in {}", p.display()))
+            );
+            true
+        }
+        Err(d) => fail(&args.diagnostics, d),
+    }
+}
+
 /// Arguments of `agree`.
 #[derive(clap::Args, Debug)]
 pub struct AgreeArgs {

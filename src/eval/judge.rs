@@ -10,16 +10,14 @@
 //! errors retried. A verdict of `verdict actions` names an action of the scenario, so a
 //! report on the judged journal scores the same value statistics as a forced choice.
 
-use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::io::Write;
 
-use rustc_hash::FxHashMap;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::Input;
-use crate::formats::results::Record;
+use crate::formats::results::{LineIndex, LineReader, Record};
 use crate::formats::suite::{ScenarioLine, Source, SuiteReader};
 use crate::model::{Judge, Verdict};
 
@@ -67,131 +65,6 @@ pub struct Written {
     pub skipped: u64,
 }
 
-/// The latest line of each (index, steer, epoch) of a journal: where it is, and whether it
-/// has an answer to judge.
-struct Located {
-    offset: u64,
-    len: usize,
-    judged: bool,
-}
-
-/// The fields of a result line that say which request it answers.
-#[derive(Deserialize)]
-struct Key<'a> {
-    #[serde(default)]
-    index: u64,
-    #[serde(default, borrow)]
-    steer: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    epoch: u32,
-    #[serde(borrow)]
-    choice: std::borrow::Cow<'a, str>,
-    #[serde(default, borrow)]
-    raw: Option<std::borrow::Cow<'a, str>>,
-}
-
-type RequestKey = (u64, Option<String>, u32);
-
-/// The answers of `results` to judge, by request: the latest line of each.
-/// A journal's header, the latest line of each request, and its steers in order (the plain
-/// run first).
-type Journal = (Value, FxHashMap<RequestKey, Located>, Vec<Option<String>>);
-
-fn locate(results: Input<'_>) -> Result<Journal, Diagnostic> {
-    let header = crate::formats::results::read_header(results)?;
-    let name = results.name();
-    let mut reader = results.open()?;
-    let mut buf = Vec::new();
-    let mut offset = crate::input::read_line(&mut reader, &mut buf, crate::input::MAX_LINE)
-        .map_err(|e| crate::formats::io_error(&name, crate::input::why(&e)))?
-        as u64;
-    let mut latest: FxHashMap<RequestKey, Located> = FxHashMap::default();
-    let mut line_no = 1u64;
-    loop {
-        let read = crate::input::read_line(&mut reader, &mut buf, crate::input::MAX_LINE).map_err(
-            |e| {
-                crate::formats::io_error(
-                    &name,
-                    format!("line {}: {}", line_no + 1, crate::input::why(&e)),
-                )
-            },
-        )?;
-        if read == 0 {
-            break;
-        }
-        line_no += 1;
-        let start = offset;
-        offset += read as u64;
-        if crate::input::is_blank(&buf) {
-            continue;
-        }
-        let key: Key<'_> = match serde_json::from_slice(&buf) {
-            Ok(k) => k,
-            // A torn last line (of a run that was stopped) is left out; any other is an error.
-            Err(_) if reader.fill_buf().map_or(true, |b| b.is_empty()) => break,
-            Err(e) => {
-                return Err(Diagnostic::new(
-                    Code::Io,
-                    format!("line {line_no} of `{name}` is not a result: {e}"),
-                )
-                .path(name.clone())
-                .help("only a last line torn by a run that was stopped is left out; a line in the middle that is not a result means the file was changed: judge a journal `quandary eval` wrote"));
-            }
-        };
-        let judged =
-            key.choice != "error" && key.raw.as_deref().is_some_and(|r| !r.trim().is_empty());
-        latest.insert(
-            (key.index, key.steer.map(|s| s.into_owned()), key.epoch),
-            Located {
-                offset: start,
-                len: read,
-                judged,
-            },
-        );
-    }
-    let steers = std::iter::once(None)
-        .chain(
-            header
-                .get("steers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.get("id").and_then(Value::as_str))
-                .map(|s| Some(s.to_string())),
-        )
-        .collect();
-    Ok((header, latest, steers))
-}
-
-/// Reads the record at `located` of `results`.
-fn record_at(
-    results: Input<'_>,
-    file: &mut Option<std::fs::File>,
-    at: &Located,
-) -> Result<Record, Diagnostic> {
-    let name = results.name();
-    let fail = |why: String| crate::formats::io_error(&name, why);
-    let bytes = match results {
-        Input::Bytes(_, bytes) => bytes
-            .get(at.offset as usize..at.offset as usize + at.len)
-            .ok_or_else(|| fail("it changed while it was read".into()))?
-            .to_vec(),
-        Input::Path(path) => {
-            if file.is_none() {
-                *file = Some(std::fs::File::open(path).map_err(|e| fail(crate::input::why(&e)))?);
-            }
-            let f = file.as_mut().expect("opened above");
-            f.seek(SeekFrom::Start(at.offset))
-                .map_err(|e| fail(crate::input::why(&e)))?;
-            let mut bytes = vec![0; at.len];
-            f.read_exact(&mut bytes)
-                .map_err(|e| fail(crate::input::why(&e)))?;
-            bytes
-        }
-    };
-    serde_json::from_slice(&bytes).map_err(|e| fail(format!("it changed while it was read: {e}")))
-}
-
 /// The judge's message template, compiled.
 fn compile(judge: &Judge) -> Result<minijinja::Environment<'static>, Diagnostic> {
     let mut env = crate::template::environment();
@@ -225,7 +98,8 @@ pub fn write_suite(
     suite: Input<'_>,
     out: &mut dyn Write,
 ) -> Result<Written, Diagnostic> {
-    let (header, latest, steers) = locate(results)?;
+    let journal = LineIndex::read(results)?;
+    let header = &journal.header;
     let suite_header = crate::formats::suite::read_header(suite)?;
     if header.get("suite_hash") != suite_header.get("source_hash") {
         return Err(Diagnostic::new(
@@ -245,25 +119,11 @@ pub fn write_suite(
         .get_template("judge")
         .map_err(|e| Diagnostic::new(Code::TemplateSyntax, format!("judge `{}`: {e}", judge.id)))?;
     // The requests in order: by index, then steer as the journal's header lists them, then
-    // epoch.
-    let rank: FxHashMap<Option<String>, usize> = steers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.clone(), i))
-        .collect();
-    let mut keys: Vec<(&RequestKey, &Located)> = latest.iter().collect();
-    keys.sort_by_key(|((index, steer, epoch), _)| {
-        (
-            *index,
-            rank.get(steer).copied().unwrap_or(usize::MAX),
-            steer.clone(),
-            *epoch,
-        )
-    });
-    let written = Written {
-        lines: keys.iter().filter(|(_, l)| l.judged).count() as u64,
-        skipped: keys.iter().filter(|(_, l)| !l.judged).count() as u64,
-    };
+    // epoch. An answer is judged when it has text and is no error; the others are counted.
+    let keys = journal.in_order();
+    let judged_answer =
+        |r: &Record| r.choice != "error" && r.raw.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let mut written = Written::default();
     let verdicts = judge.verdict.options();
     // Two passes: the first hashes the lines for the header, the second writes them.
     let mut hasher = Xxh3::new();
@@ -307,8 +167,8 @@ pub fn write_suite(
             out.write_all(b"\n")
                 .map_err(|e| write_error(&e.to_string()))?;
         }
-        let mut file = None;
-        let mut next = keys.iter().filter(|(_, l)| l.judged).peekable();
+        let mut lines = LineReader::new(results);
+        let mut next = keys.iter().peekable();
         let mut index = 0u64;
         let mut reader = SuiteReader::open(suite)?;
         while let Some(line) = reader.next_line()? {
@@ -320,7 +180,13 @@ pub fn write_suite(
                 if *i < line.index {
                     continue;
                 }
-                let record = record_at(results, &mut file, at)?;
+                let record = lines.record(*at)?;
+                if !judged_answer(&record) {
+                    if pass == 0 {
+                        written.skipped += 1;
+                    }
+                    continue;
+                }
                 if record.scenario != line.id {
                     return Err(Diagnostic::new(
                         Code::Io,
@@ -345,6 +211,7 @@ pub fn write_suite(
                 )?;
                 index += 1;
                 if pass == 0 {
+                    written.lines += 1;
                     hasher.update(judged.as_bytes());
                     if !templates.contains(&line.template) {
                         templates.push(line.template.clone());

@@ -238,6 +238,18 @@ pub struct Settings {
     pub retry_errors: bool,
     /// How many times each scenario is asked (under each steer), at least 1.
     pub epochs: u32,
+    /// `Some((k, n))`: ask only shard `k` of `n` (1 ≤ k ≤ n), the scenarios whose index `i`
+    /// has `i mod n = k − 1`, as `expand --shard` splits a suite; the journals of all
+    /// shards are joined by [`crate::formats::results::merge`].
+    pub shard: Option<(u64, u64)>,
+}
+
+impl Settings {
+    /// Whether the scenario at `index` is asked in this run's shard.
+    fn asks(&self, index: u64) -> bool {
+        self.shard
+            .is_none_or(|(k, n)| n == 0 || index % n == k.saturating_sub(1))
+    }
 }
 
 impl Default for Settings {
@@ -248,6 +260,7 @@ impl Default for Settings {
             concurrency: 1,
             retry_errors: false,
             epochs: 1,
+            shard: None,
         }
     }
 }
@@ -353,6 +366,9 @@ fn results_header(
     if let Some(lang) = &settings.presentation.lang {
         header["lang"] = lang.as_str().into();
     }
+    if let Some((k, n)) = settings.shard {
+        header["shard"] = format!("{k}/{n}").into();
+    }
     Ok(header)
 }
 
@@ -369,6 +385,9 @@ fn count(
         .collect();
     let mut outcome = Outcome::default();
     each_scenario(suite, |scenario| {
+        if !settings.asks(scenario.index) {
+            return Ok(());
+        }
         check(&scenario)?;
         untranslated(&settings.presentation, &scenario)?;
         for &steer in &steers {
@@ -493,6 +512,9 @@ fn drive(
             let mut jobs: Vec<Job> = Vec::with_capacity(batch);
             each_scenario(suite, |scenario| {
                 let index = scenario.index;
+                if !settings.asks(index) {
+                    return Ok(());
+                }
                 let wanted: Vec<(Option<Steer>, u32)> = steers
                     .iter()
                     .flat_map(|s| (0..settings.epochs.max(1)).map(move |e| (s, e)))
@@ -767,6 +789,9 @@ pub fn dry_run(suite: &Path, settings: &Settings) -> Result<DryRun, Diagnostic> 
         .as_ref()
         .map_or(0, |s| s.len() as u64);
     each_scenario(Input::Path(suite), |scenario| {
+        if !settings.asks(scenario.index) {
+            return Ok(());
+        }
         let options = settings.presentation.options(&scenario);
         let prompt = settings.presentation.prompt(&scenario, &options).len() as u64;
         out.scenarios += 1;

@@ -673,3 +673,324 @@ impl<'a> ResultsFile<'a> {
 pub fn read_header(input: Input<'_>) -> Result<serde_json::Value, Diagnostic> {
     Ok(ResultsFile::open(input)?.header)
 }
+
+/// A request a journal answers: (scenario index, steer, epoch).
+pub type RequestKey = (u64, Option<String>, u32);
+
+/// Where the latest line of each request of a journal is, without holding the lines: what
+/// reading a large journal again in another order needs.
+pub struct LineIndex {
+    /// The journal's header.
+    pub header: serde_json::Value,
+    /// The steers of its header, in order, the plain run first.
+    pub steers: Vec<Option<String>>,
+    /// The latest line of each request: its offset and length.
+    pub latest: HashMap<RequestKey, (u64, usize)>,
+}
+
+impl LineIndex {
+    /// Indexes the journal `input`; a torn last line is left out, any other line that is not
+    /// a result is an error.
+    pub fn read(input: Input<'_>) -> Result<LineIndex, Diagnostic> {
+        #[derive(Deserialize)]
+        struct Key<'a> {
+            #[serde(default)]
+            index: u64,
+            #[serde(default, borrow)]
+            steer: Option<Cow<'a, str>>,
+            #[serde(default)]
+            epoch: u32,
+        }
+        let header = read_header(input)?;
+        let name = input.name();
+        let mut reader = input.open()?;
+        let mut buf = Vec::new();
+        let read = |reader: &mut dyn std::io::BufRead, buf: &mut Vec<u8>, line: u64| {
+            crate::input::read_line(reader, buf, crate::input::MAX_LINE).map_err(|e| {
+                results_error(&name, format!("line {line}: {}", crate::input::why(&e)))
+            })
+        };
+        let mut offset = read(&mut reader, &mut buf, 1)? as u64;
+        let mut latest = HashMap::new();
+        let mut line = 1u64;
+        loop {
+            let n = read(&mut reader, &mut buf, line + 1)?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            let start = offset;
+            offset += n as u64;
+            if crate::input::is_blank(&buf) {
+                continue;
+            }
+            match serde_json::from_slice::<Key<'_>>(&buf) {
+                Ok(k) => {
+                    latest.insert((k.index, k.steer.map(Cow::into_owned), k.epoch), (start, n));
+                }
+                // Only a torn last line (of a run that was stopped) is left out.
+                Err(_) if reader.fill_buf().map_or(true, |b| b.is_empty()) => break,
+                Err(e) => {
+                    return Err(
+                        results_error(&name, format!("line {line} is not a result: {e}")).help(
+                            "only a last line torn by a run that was stopped is left out; a line \
+                             in the middle that is not a result means the file was changed",
+                        ),
+                    );
+                }
+            }
+        }
+        let steers = std::iter::once(None)
+            .chain(
+                header
+                    .get("steers")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.get("id").and_then(serde_json::Value::as_str))
+                    .map(|s| Some(s.to_string())),
+            )
+            .collect();
+        Ok(LineIndex {
+            header,
+            steers,
+            latest,
+        })
+    }
+
+    /// The requests in order: by index, then steer as the header lists them (others after,
+    /// by name), then epoch.
+    pub fn in_order(&self) -> Vec<(&RequestKey, (u64, usize))> {
+        let rank: HashMap<&Option<String>, usize> = self
+            .steers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s, i))
+            .collect();
+        let mut keys: Vec<(&RequestKey, (u64, usize))> =
+            self.latest.iter().map(|(k, v)| (k, *v)).collect();
+        keys.sort_by(|((i, s, e), _), ((j, t, f), _)| {
+            (i, rank.get(s).unwrap_or(&usize::MAX), s, e).cmp(&(
+                j,
+                rank.get(t).unwrap_or(&usize::MAX),
+                t,
+                f,
+            ))
+        });
+        keys
+    }
+}
+
+/// Reads lines of one journal at their offsets (from a [`LineIndex`]), the file opened once.
+pub struct LineReader<'a> {
+    input: Input<'a>,
+    file: Option<File>,
+}
+
+impl<'a> LineReader<'a> {
+    /// A reader of `input`.
+    pub fn new(input: Input<'a>) -> LineReader<'a> {
+        LineReader { input, file: None }
+    }
+
+    /// The bytes of the line at `offset`, `len` bytes long (with its line ending).
+    pub fn bytes(&mut self, (offset, len): (u64, usize)) -> Result<Vec<u8>, Diagnostic> {
+        let name = self.input.name();
+        let changed = || results_error(&name, "it changed while it was read");
+        match self.input {
+            Input::Bytes(_, bytes) => bytes
+                .get(offset as usize..offset as usize + len)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(changed),
+            Input::Path(path) => {
+                if self.file.is_none() {
+                    self.file = Some(
+                        File::open(path)
+                            .map_err(|e| results_error(&name, crate::input::why(&e)))?,
+                    );
+                }
+                let file = self.file.as_mut().ok_or_else(changed)?;
+                let mut bytes = vec![0; len];
+                file.seek(SeekFrom::Start(offset))
+                    .and_then(|_| file.read_exact(&mut bytes))
+                    .map_err(|e| results_error(&name, crate::input::why(&e)))?;
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// The record at `at`.
+    pub fn record(&mut self, at: (u64, usize)) -> Result<Record, Diagnostic> {
+        let bytes = self.bytes(at)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            results_error(
+                &self.input.name(),
+                format!("it changed while it was read: {e}"),
+            )
+        })
+    }
+}
+
+/// What [`merge`] wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Shard journals merged.
+    pub shards: u64,
+    /// Results written (the latest of each request).
+    pub results: u64,
+}
+
+/// The header fields that must agree for journals to be merged: what the run asked and who
+/// answered.
+const SAME_RUN: [&str; 8] = [
+    "suite",
+    "seed",
+    "suite_hash",
+    "adapter",
+    "presentation",
+    "steers",
+    "lang",
+    "format",
+];
+
+/// Merges the journals of the shards of one run (`eval --shard K/N`, every K from 1 to N)
+/// into one journal on `out`: the header without `shard`, then the latest result of each
+/// request, in the order of the suite, the steers and the epochs. The same shards give the
+/// same bytes in any order; a report on the merged journal is a report on the unsharded
+/// run. Journals of different suites, adapters or settings, a missing or repeated shard,
+/// or a result in the wrong shard are refused before anything is written.
+pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagnostic> {
+    let refuse = |message: String, help: &str| {
+        Diagnostic::new(Code::InvalidSetting, message).help(help.to_string())
+    };
+    let mut indexes = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        indexes.push((LineIndex::read(*input)?, *input));
+    }
+    let Some((first, first_input)) = indexes.first() else {
+        return Err(refuse(
+            "no journal to merge".into(),
+            "give the shards' journals",
+        ));
+    };
+    let shard_of = |header: &serde_json::Value, name: &str| -> Result<(u64, u64), Diagnostic> {
+        header
+            .get("shard")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.split_once('/'))
+            .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+            .filter(|&(k, n): &(u64, u64)| k >= 1 && k <= n)
+            .ok_or_else(|| {
+                refuse(
+                    format!("`{name}` is not the journal of a shard"),
+                    "merge the journals written by `quandary eval --shard K/N`",
+                )
+            })
+    };
+    let (_, n) = shard_of(&first.header, &first_input.name())?;
+    let mut seen: Vec<Option<String>> = vec![None; n as usize];
+    for (index, input) in &indexes {
+        let name = input.name();
+        for key in SAME_RUN {
+            if index.header.get(key) != first.header.get(key) {
+                return Err(refuse(
+                    format!(
+                        "`{name}` and `{}` are not shards of one run: their `{key}` differs",
+                        first_input.name()
+                    ),
+                    "merge the shards of one `quandary eval` (same suite, adapter, prompt, steers and language)",
+                ));
+            }
+        }
+        let (k, m) = shard_of(&index.header, &name)?;
+        if m != n {
+            return Err(refuse(
+                format!(
+                    "`{name}` is shard {k} of {m}, `{}` one of {n}",
+                    first_input.name()
+                ),
+                "merge the shards of one split",
+            ));
+        }
+        if let Some(other) = &seen[(k - 1) as usize] {
+            return Err(refuse(
+                format!("`{name}` and `{other}` are both shard {k}/{n}"),
+                "give each shard's journal once",
+            ));
+        }
+        seen[(k - 1) as usize] = Some(name.clone());
+        if let Some(((i, _, _), _)) = index.latest.iter().find(|((i, _, _), _)| i % n != k - 1) {
+            return Err(refuse(
+                format!(
+                    "`{name}` (shard {k}/{n}) answers scenario {i}, which belongs to shard {}",
+                    i % n + 1
+                ),
+                "merge journals written by `quandary eval --shard K/N`",
+            ));
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(k, _)| format!("{}/{n}", k + 1))
+        .collect();
+    if !missing.is_empty() {
+        return Err(refuse(
+            format!(
+                "shard{} {} of the run {} missing",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" }
+            ),
+            "run the missing shards with `quandary eval --shard K/N` and merge every one",
+        ));
+    }
+    let mut header = first.header.clone();
+    if let Some(h) = header.as_object_mut() {
+        h.remove("shard");
+    }
+    let write_error = |e: std::io::Error| {
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot write the merged journal: {}", crate::input::why(&e)),
+        )
+    };
+    serde_json::to_writer(&mut *out, &header)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write the merged journal: {e}")))?;
+    out.write_all(b"\n").map_err(write_error)?;
+    // Every request of every shard, in order: shards hold disjoint scenarios.
+    let mut all: Vec<(&RequestKey, (u64, usize), usize)> = Vec::new();
+    for (s, (index, _)) in indexes.iter().enumerate() {
+        all.extend(index.in_order().into_iter().map(|(k, at)| (k, at, s)));
+    }
+    let rank: HashMap<&Option<String>, usize> = first
+        .steers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, i))
+        .collect();
+    all.sort_by(|((i, s, e), _, _), ((j, t, f), _, _)| {
+        (i, rank.get(s).unwrap_or(&usize::MAX), s, e).cmp(&(
+            j,
+            rank.get(t).unwrap_or(&usize::MAX),
+            t,
+            f,
+        ))
+    });
+    let mut readers: Vec<LineReader<'_>> = indexes
+        .iter()
+        .map(|(_, input)| LineReader::new(*input))
+        .collect();
+    for (_, at, s) in &all {
+        let mut bytes = readers[*s].bytes(*at)?;
+        if bytes.last() != Some(&b'\n') {
+            bytes.push(b'\n');
+        }
+        out.write_all(&bytes).map_err(write_error)?;
+    }
+    Ok(Merged {
+        shards: n,
+        results: all.len() as u64,
+    })
+}
