@@ -552,7 +552,54 @@ fn dry_run_counts_and_writes_nothing() {
         text.starts_with("12 requests (12 scenarios), about "),
         "{text}"
     );
+    // At most 16 completion tokens a request (the default --max-tokens) in choice mode.
+    assert!(
+        text.contains("at most 192 completion tokens (16 a request)"),
+        "{text}"
+    );
     assert!(!out.exists());
+    // Reasoning twice, at a price: 12 × 2 requests of at most 100 tokens.
+    let o = run(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--dry-run",
+            "--answer",
+            "reasoning",
+            "--epochs",
+            "2",
+            "--reasoning-tokens",
+            "100",
+            "--price",
+            "1",
+            "1000",
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("24 requests (12 scenarios × 2 epochs)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("at most 2400 completion tokens (100 a request)"),
+        "{text}"
+    );
+    // The completion tokens alone cost 2400 × 1000 / 1e6 = 2.40, the prompt tokens a little.
+    let cost: f64 = text
+        .split("; at most ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|c| c.parse().ok())
+        .expect("a cost");
+    assert!((2.40..2.50).contains(&cost), "{text}");
+    let bad = run(
+        &dir,
+        &["eval", s(&suite), "--dry-run", "--price", "x", "1"],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 // --------------------------------------------------------------------- command

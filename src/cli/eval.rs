@@ -25,6 +25,10 @@ pub struct Args {
     /// Print how many requests the run would make and an estimate of prompt tokens, and stop
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: the price of a million prompt tokens and of a million completion
+    /// tokens (any currency), to estimate what the run costs at most
+    #[arg(long, value_names = ["IN", "OUT"], num_args = 2, value_parser = super::price)]
+    pub price: Option<Vec<f64>>,
     /// Ask only shard K of N (1-based): the scenarios whose index is K-1 modulo N, as
     /// `expand --shard` splits a suite; join the shards' journals with `quandary merge`
     #[arg(long, value_name = "K/N", value_parser = super::expand::parse_shard)]
@@ -286,7 +290,11 @@ pub fn run(args: Args) -> bool {
                 .and_then(|header| prepare(&args.ask, &header, false))
                 .and_then(|(mut settings, _)| {
                     settings.shard = args.shard.map(|s| (s.index, s.of));
-                    eval::dry_run(&args.suite, &settings)
+                    let per_request = match settings.presentation.mode {
+                        quandary::model::AnswerMode::Choice => args.ask.max_tokens,
+                        _ => args.ask.reasoning_tokens,
+                    };
+                    Ok(eval::dry_run(&args.suite, &settings)?.with_answers(u64::from(per_request)))
                 });
         return match plan {
             Ok(plan) => {
@@ -301,11 +309,22 @@ pub fn run(args: Args) -> bool {
                 if plan.epochs > 1 {
                     factors.push(format!("{} epochs", plan.epochs));
                 }
+                let cost = match args.price.as_deref() {
+                    Some(&[input, output]) => format!(
+                        "; at most {:.2} at {input} and {output} per million prompt and \
+                         completion tokens",
+                        plan.cost(input, output)
+                    ),
+                    _ => String::new(),
+                };
                 super::print(&format!(
-                    "{} requests ({}), about {} prompt tokens\n",
+                    "{} requests ({}), about {} prompt tokens and at most {} completion tokens \
+                     ({} a request){cost}\n",
                     plan.requests,
                     factors.join(" × "),
-                    plan.prompt_tokens
+                    plan.prompt_tokens,
+                    plan.completion_tokens,
+                    plan.completion_tokens / plan.requests.max(1)
                 ))
             }
             Err(d) => fail(&args.diagnostics, d),

@@ -170,6 +170,16 @@ fn seconds(text: &str) -> Result<f64, String> {
 const MAX_TEMPERATURE: f64 = 100.0;
 
 /// `--temperature T`: a finite number from 0 to [`MAX_TEMPERATURE`].
+/// A price per million tokens: a finite number not below 0.
+fn price(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(format!(
+            "`{text}` is not a price: give a number not below 0, such as 2.5"
+        )),
+    }
+}
+
 fn temperature(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()

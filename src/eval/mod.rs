@@ -773,6 +773,24 @@ pub struct DryRun {
     pub requests: u64,
     /// An estimate of the prompt tokens (a token for every four bytes of prompt).
     pub prompt_tokens: u64,
+    /// The most completion tokens the run can use: the requests times the longest answer
+    /// asked for (see [`DryRun::with_answers`]); 0 until it is known.
+    pub completion_tokens: u64,
+}
+
+impl DryRun {
+    /// With the longest answer each request asks for, in tokens (the `openai` adapter's
+    /// `max_tokens`, or its reasoning tokens when the model reasons or answers freely).
+    pub fn with_answers(mut self, tokens_per_request: u64) -> DryRun {
+        self.completion_tokens = self.requests.saturating_mul(tokens_per_request);
+        self
+    }
+
+    /// What the run costs at most, at `input` and `output` (prices per million prompt and
+    /// completion tokens): the prompt tokens estimated and every completion token allowed.
+    pub fn cost(&self, input: f64, output: f64) -> f64 {
+        (self.prompt_tokens as f64 * input + self.completion_tokens as f64 * output) / 1e6
+    }
 }
 
 /// Counts the requests a run of `suite` would make, and estimates their prompt tokens.
