@@ -69,6 +69,9 @@ pub static ENGLISH: Wording = Wording {
     ],
     prefixes: &[
         "final answer",
+        "the answer to your question is",
+        "the answer to the question is",
+        "my answer is",
         "answer",
         "the answer is",
         "i choose",

@@ -970,6 +970,18 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_introduced_in_a_sentence_is_read() {
+        let o = three();
+        for text in [
+            "The answer to your question is: B",
+            "My answer is B.",
+            "The answer is (B)",
+        ] {
+            assert_eq!(parse(text, &o), Answer::Option(1), "{text}");
+        }
+    }
+
+    #[test]
     fn labels_and_prefixes_are_read_in_the_run_language() {
         let o = three();
         assert_eq!(parse_in("答案：Ｂ", &o, Some("zh")).0, Answer::Option(1));
