@@ -1092,3 +1092,61 @@ fn bad_input_is_a_diagnostic() {
     let out = run(&["export", s(&suite)]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_suite_is_exported_in_a_language_as_eval_shows_it() {
+    let dir = scratch("lang");
+    let queue = dir.join("queue.jsonl");
+    let partial = dir.join("partial.jsonl");
+    ok(&[
+        "expand",
+        "tests/eval/town.qd",
+        "--suite",
+        "queue",
+        "-o",
+        queue.to_str().unwrap(),
+    ]);
+    ok(&[
+        "expand",
+        "tests/eval/town.qd",
+        "--suite",
+        "partial",
+        "-o",
+        partial.to_str().unwrap(),
+    ]);
+    let (samples, _) = ok(&[
+        "export",
+        queue.to_str().unwrap(),
+        "--to",
+        "inspect",
+        "--lang",
+        "zh",
+    ]);
+    let first: Value = serde_json::from_str(samples.lines().next().unwrap()).unwrap();
+    assert_eq!(first["input"][0]["content"], "请回答问题。");
+    let user = first["input"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("一位老顾客想插队。\n\nA. 请他排队\nB. 让他先走"),
+        "{user}"
+    );
+    assert_eq!(first["choices"][0], "请他排队");
+    // A line without its Chinese version is refused, not exported in English.
+    let out = dir.join("partial.inspect.jsonl");
+    let refused = run(&[
+        "export",
+        partial.to_str().unwrap(),
+        "--to",
+        "inspect",
+        "--lang",
+        "zh",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        cli::stderr(&refused).contains("Q0130"),
+        "{}",
+        cli::stderr(&refused)
+    );
+    assert!(!out.exists());
+}

@@ -45,6 +45,9 @@ pub struct Args {
     /// How the model is asked to answer, as `eval --answer` asks
     #[arg(long, value_enum, value_name = "MODE")]
     pub answer: Option<AnswerArg>,
+    /// The language the scenarios are shown in, as `eval --lang` shows them
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
     /// The framework file with the prompts and steers (default: the file the suite was
     /// expanded from)
     #[arg(long, value_name = "FILE")]
@@ -143,7 +146,7 @@ fn shown(
         labels(args.labels),
         args.answer,
         steers,
-        None,
+        args.lang.as_deref(),
     )
 }
 

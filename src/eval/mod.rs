@@ -402,8 +402,12 @@ fn count(
     Ok(outcome)
 }
 
-/// Refuses a scenario that cannot be asked in the run's language, before anything is asked.
-fn untranslated(presentation: &Presentation, scenario: &ScenarioLine) -> Result<(), Diagnostic> {
+/// Refuses a scenario that cannot be shown in the presentation's language (`Q0130`, naming
+/// what to add): no text falls back to the suite's own language unseen.
+pub fn untranslated(
+    presentation: &Presentation,
+    scenario: &ScenarioLine,
+) -> Result<(), Diagnostic> {
     let (Some(lang), Some(missing)) = (&presentation.lang, presentation.untranslated(scenario))
     else {
         return Ok(());

@@ -255,6 +255,7 @@ impl<'a> ShownSuite<'a> {
     ) -> Result<(), Diagnostic> {
         let steer = self.settings.steer.as_ref();
         while let Some(ref item) = self.reader.next_line()? {
+            crate::eval::untranslated(&self.settings.presentation, item)?;
             let shown = Shown::new(&self.settings.presentation, steer, item);
             let target = match &self.targets {
                 Some(t) => match t.position(item, &shown.options)? {

@@ -77,6 +77,7 @@ pub fn write(
                 &s.id,
             ));
         }
+        crate::eval::untranslated(presentation, s)?;
         let shown = Shown::new(presentation, steer.as_ref(), s);
         let Some(chosen) = shown.options.iter().position(|o| o.action == answer.choice) else {
             match answer.choice.as_str() {
