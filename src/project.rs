@@ -519,6 +519,23 @@ pub fn recorded_path(recorded: &str, near: &Path) -> PathBuf {
     }
 }
 
+/// The suite the results file at `results` answers: the one its header names, as written
+/// or beside the results (see [`recorded_path`]).
+pub fn suite_of(results: &Path) -> Result<PathBuf, Diagnostic> {
+    let header = crate::formats::results::read_header(Input::Path(results))?;
+    header
+        .get("suite_file")
+        .and_then(Value::as_str)
+        .map(|f| recorded_path(f, results))
+        .ok_or_else(|| {
+            crate::formats::io_error(
+                &results.display().to_string(),
+                "its header names no suite file",
+            )
+            .help("give the suite with --suite FILE")
+        })
+}
+
 /// What a report on the results file at `results` reads besides it: the suite (`explicit`,
 /// or the one its header names) and its framework (`framework`, or the suite's first file),
 /// with a note instead of the framework when it cannot be loaded.
@@ -540,20 +557,7 @@ impl ReportInputs {
     ) -> Result<ReportInputs, Diagnostic> {
         let suite = match suite {
             Some(p) => p.to_path_buf(),
-            None => {
-                let header = crate::formats::results::read_header(Input::Path(results))?;
-                header
-                    .get("suite_file")
-                    .and_then(Value::as_str)
-                    .map(|f| recorded_path(f, results))
-                    .ok_or_else(|| {
-                        crate::formats::io_error(
-                            &results.display().to_string(),
-                            "its header names no suite file",
-                        )
-                        .help("give the suite with --suite FILE")
-                    })?
-            }
+            None => suite_of(results)?,
         };
         let mut notes = Vec::new();
         // A suite that cannot be read is reported when the report reads it.

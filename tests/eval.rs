@@ -1643,32 +1643,17 @@ fn sharded_evals_merge_into_a_journal_that_reports_as_the_unsharded_run() {
         "{records:?}"
     );
     // Merged in any order: the same bytes, and the same report as the unsharded run.
+    let merge = |order: [u32; 3], out: &Path| {
+        let shards: Vec<PathBuf> = order.iter().map(|&k| shard(k)).collect();
+        let mut args = vec!["merge"];
+        args.extend(shards.iter().map(|p| s(p)));
+        args.extend(["-o", s(out)]);
+        ok(&dir, &args, &[]);
+    };
     let merged = dir.join("merged.jsonl");
     let again = dir.join("again.jsonl");
-    ok(
-        &dir,
-        &[
-            "merge",
-            s(&shard(3)),
-            s(&shard(1)),
-            s(&shard(2)),
-            "-o",
-            s(&merged),
-        ],
-        &[],
-    );
-    ok(
-        &dir,
-        &[
-            "merge",
-            s(&shard(1)),
-            s(&shard(2)),
-            s(&shard(3)),
-            "-o",
-            s(&again),
-        ],
-        &[],
-    );
+    merge([3, 1, 2], &merged);
+    merge([1, 2, 3], &again);
     assert_eq!(
         std::fs::read(&merged).unwrap(),
         std::fs::read(&again).unwrap()
@@ -1697,6 +1682,29 @@ fn sharded_evals_merge_into_a_journal_that_reports_as_the_unsharded_run() {
     assert!(!partial.exists());
     refused(&["merge", s(&shard(1)), s(&shard(1))], "are both shard 1/3");
     refused(&["merge", s(&full)], "is not the journal of a shard");
+    // A shard's journal resumes only as that shard.
+    let wrong = run(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--adapter",
+            "random",
+            "--adapter-seed",
+            "7",
+            "--shard",
+            "2/3",
+            "-o",
+            s(&shard(1)),
+        ],
+        &[],
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("another shard"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     let other = dir.join("other.jsonl");
     ok(
         &dir,

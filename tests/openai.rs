@@ -26,6 +26,20 @@ fn bin() -> Command {
     cli::command(&cli::root())
 }
 
+/// `quandary COMMAND` asking the small real model behind `url`.
+fn smollm2(command: &str, url: &str) -> Command {
+    let mut c = bin();
+    c.arg(command).args([
+        "--adapter",
+        "openai",
+        "--model",
+        "smollm2",
+        "--base-url",
+        url,
+    ]);
+    c
+}
+
 fn temp(name: &str) -> PathBuf {
     cli::scratch(&format!("openai_{name}"))
 }
@@ -687,17 +701,8 @@ fn a_real_model_answers_every_scenario() {
         ("both", "reasoning", "96"),
     ] {
         let out = dir.join(format!("{mode}-{answer}.jsonl"));
-        let run = bin()
-            .arg("eval")
+        let run = smollm2("eval", &url)
             .arg(&suite)
-            .args([
-                "--adapter",
-                "openai",
-                "--model",
-                "smollm2",
-                "--base-url",
-                &url,
-            ])
             .args([
                 "--mode",
                 mode,
@@ -780,17 +785,8 @@ fn a_real_model_answers_every_scenario() {
     // said to be unparsed or refused.
     let town = town_suite(&dir);
     let out = dir.join("zh.jsonl");
-    let run = bin()
-        .arg("eval")
+    let run = smollm2("eval", &url)
         .arg(&town)
-        .args([
-            "--adapter",
-            "openai",
-            "--model",
-            "smollm2",
-            "--base-url",
-            &url,
-        ])
         .args([
             "--answer",
             "reasoning",
@@ -822,17 +818,9 @@ fn a_real_model_answers_every_scenario() {
     // Free-form answers to the civics study, judged by the same model reasoning first: every
     // answer kept whole, every verdict a stance or unplaceable.
     let folder = dir.join("civics");
-    let run = bin()
-        .args(["run", "scenarios/civics.qd", "-o"])
+    let run = smollm2("run", &url)
+        .args(["scenarios/civics.qd", "-o"])
         .arg(&folder)
-        .args([
-            "--adapter",
-            "openai",
-            "--model",
-            "smollm2",
-            "--base-url",
-            &url,
-        ])
         .args(["--reasoning-tokens", "96", "--judge-answer", "reasoning"])
         .args(["--timeout", "120", "--concurrency", "2", "--no-cache"])
         .output()

@@ -1,6 +1,6 @@
 //! `quandary judge RESULTS.jsonl`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use quandary::eval::{Presentation, Settings};
 use quandary::formats::Input;
@@ -60,10 +60,9 @@ fn prepare(
             .help("a judge is shown as its `judge` block says: its system prompt, its template and its instruction"));
         }
     }
-    let results_header = quandary::formats::results::read_header(Input::Path(&args.results))?;
     let suite = match &args.suite {
         Some(s) => s.clone(),
-        None => suite_file(&args.results, &results_header)?,
+        None => project::suite_of(&args.results)?,
     };
     let suite_header = quandary::formats::suite::read_header(Input::Path(&suite))?;
     let (file, project) = project::suite_project(ask.framework.as_deref(), &suite_header)?;
@@ -118,19 +117,4 @@ fn prepare(
         .spec()
         .build(Some(framework), &file.display().to_string())?;
     Ok((judge_suite, output, settings, built))
-}
-
-/// The suite a results journal answers, from its header.
-fn suite_file(results: &Path, header: &serde_json::Value) -> Result<PathBuf, Diagnostic> {
-    header
-        .get("suite_file")
-        .and_then(|s| s.as_str())
-        .map(PathBuf::from)
-        .ok_or_else(|| {
-            Diagnostic::new(
-                Code::Io,
-                format!("`{}` names no suite file", results.display()),
-            )
-            .help("give the suite with --suite FILE")
-        })
 }

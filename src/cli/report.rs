@@ -169,21 +169,8 @@ pub struct AgreeArgs {
 /// A rater given on the command line: a results journal with the suite its header names, or
 /// a labels file.
 fn rater(path: &Path) -> Result<(Option<PathBuf>, &Path), Diagnostic> {
-    let input = quandary::formats::Input::Path(path);
-    match quandary::formats::results::read_header(input) {
-        Ok(header) => {
-            let suite = header
-                .get("suite_file")
-                .and_then(|s| s.as_str())
-                .map(PathBuf::from)
-                .ok_or_else(|| {
-                    Diagnostic::new(
-                        Code::Io,
-                        format!("`{}` names no suite file", path.display()),
-                    )
-                })?;
-            Ok((Some(suite), path))
-        }
+    match quandary::formats::results::read_header(quandary::formats::Input::Path(path)) {
+        Ok(_) => Ok((Some(quandary::project::suite_of(path)?), path)),
         Err(_) => Ok((None, path)),
     }
 }

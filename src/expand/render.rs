@@ -76,13 +76,18 @@ impl<'a> Expansion<'a> {
                 _ => None,
             });
         }
-        let mut label_variants = Vec::with_capacity(body.actions.len());
-        for a in &body.actions {
-            let mut rendered = Vec::with_capacity(a.translations.len());
-            for (_, t) in &a.translations {
-                rendered.push(self.piece(t, context.as_ref(), plan, scenario)?);
+        // Translated labels, rendered only when an action has any (most have none, and
+        // this is the hot path).
+        let mut label_variants = Vec::new();
+        if body.actions.iter().any(|a| !a.translations.is_empty()) {
+            label_variants.reserve(body.actions.len());
+            for a in &body.actions {
+                let mut rendered = Vec::with_capacity(a.translations.len());
+                for (_, t) in &a.translations {
+                    rendered.push(self.piece(t, context.as_ref(), plan, scenario)?);
+                }
+                label_variants.push(rendered);
             }
-            label_variants.push(rendered);
         }
         let scenario_line = AssembledLine {
             bound: &bound,
@@ -446,8 +451,11 @@ impl<'a> Expansion<'a> {
             };
             if !a.translations.is_empty() {
                 out.extend_from_slice(b",\"variants\":{");
-                for (k, ((key, _), label)) in
-                    a.translations.iter().zip(&label_variants[i]).enumerate()
+                for (k, ((key, _), label)) in a
+                    .translations
+                    .iter()
+                    .zip(label_variants.get(i).into_iter().flatten())
+                    .enumerate()
                 {
                     if k > 0 {
                         out.push(b',');

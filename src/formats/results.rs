@@ -307,13 +307,14 @@ pub struct Tail {
 }
 
 /// The header fields that must match for a journal to be resumed.
-const IDENTITY: [&str; 6] = [
+const IDENTITY: [&str; 7] = [
     "suite",
     "seed",
     "suite_hash",
     "adapter",
     "presentation",
     "steers",
+    "shard",
 ];
 
 /// As much of a result line as resuming needs.
@@ -761,24 +762,27 @@ impl LineIndex {
     /// The requests in order: by index, then steer as the header lists them (others after,
     /// by name), then epoch.
     pub fn in_order(&self) -> Vec<(&RequestKey, (u64, usize))> {
-        let rank: HashMap<&Option<String>, usize> = self
-            .steers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s, i))
-            .collect();
         let mut keys: Vec<(&RequestKey, (u64, usize))> =
             self.latest.iter().map(|(k, v)| (k, *v)).collect();
-        keys.sort_by(|((i, s, e), _), ((j, t, f), _)| {
-            (i, rank.get(s).unwrap_or(&usize::MAX), s, e).cmp(&(
-                j,
-                rank.get(t).unwrap_or(&usize::MAX),
-                t,
-                f,
-            ))
-        });
+        sort_requests(&self.steers, &mut keys, |(k, _)| k);
         keys
     }
+}
+
+/// Sorts `items` by their request (`key` gives it): by index, then steer in the order of
+/// `steers` (others after, by name), then epoch.
+fn sort_requests<T>(steers: &[Option<String>], items: &mut [T], key: impl Fn(&T) -> &RequestKey) {
+    let rank: HashMap<&Option<String>, usize> =
+        steers.iter().enumerate().map(|(i, s)| (s, i)).collect();
+    let order = |(i, s, e): &RequestKey| {
+        (
+            *i,
+            rank.get(s).copied().unwrap_or(usize::MAX),
+            s.clone(),
+            *e,
+        )
+    };
+    items.sort_by_cached_key(|item| order(key(item)));
 }
 
 /// Reads lines of one journal at their offsets (from a [`LineIndex`]), the file opened once.
@@ -840,19 +844,6 @@ pub struct Merged {
     pub results: u64,
 }
 
-/// The header fields that must agree for journals to be merged: what the run asked and who
-/// answered.
-const SAME_RUN: [&str; 8] = [
-    "suite",
-    "seed",
-    "suite_hash",
-    "adapter",
-    "presentation",
-    "steers",
-    "lang",
-    "format",
-];
-
 /// Merges the journals of the shards of one run (`eval --shard K/N`, every K from 1 to N)
 /// into one journal on `out`: the header without `shard`, then the latest result of each
 /// request, in the order of the suite, the steers and the epochs. The same shards give the
@@ -891,7 +882,8 @@ pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagno
     let mut seen: Vec<Option<String>> = vec![None; n as usize];
     for (index, input) in &indexes {
         let name = input.name();
-        for key in SAME_RUN {
+        // What resuming a journal requires of it, its shard aside.
+        for key in IDENTITY.iter().filter(|k| **k != "shard") {
             if index.header.get(key) != first.header.get(key) {
                 return Err(refuse(
                     format!(
@@ -962,22 +954,9 @@ pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagno
     // Every request of every shard, in order: shards hold disjoint scenarios.
     let mut all: Vec<(&RequestKey, (u64, usize), usize)> = Vec::new();
     for (s, (index, _)) in indexes.iter().enumerate() {
-        all.extend(index.in_order().into_iter().map(|(k, at)| (k, at, s)));
+        all.extend(index.latest.iter().map(|(k, at)| (k, *at, s)));
     }
-    let rank: HashMap<&Option<String>, usize> = first
-        .steers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s, i))
-        .collect();
-    all.sort_by(|((i, s, e), _, _), ((j, t, f), _, _)| {
-        (i, rank.get(s).unwrap_or(&usize::MAX), s, e).cmp(&(
-            j,
-            rank.get(t).unwrap_or(&usize::MAX),
-            t,
-            f,
-        ))
-    });
+    sort_requests(&first.steers, &mut all, |(k, _, _)| k);
     let mut readers: Vec<LineReader<'_>> = indexes
         .iter()
         .map(|(_, input)| LineReader::new(*input))

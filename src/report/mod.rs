@@ -465,6 +465,7 @@ pub fn diff(
                 .into(),
         );
     }
+    let failures = [Failures::of(&a), Failures::of(&b)];
     Ok(Diff {
         quandary: env!("CARGO_PKG_VERSION").into(),
         base: base.results.name(),
@@ -476,9 +477,9 @@ pub fn diff(
         base_answered: a.runs[a.primary].answered,
         answered: b.runs[b.primary].answered,
         changed: count_changed(&values),
-        unparsed_shift: math::newcombe(&Failures::of(&a).unparsed, &Failures::of(&b).unparsed),
-        refused_shift: math::newcombe(&Failures::of(&a).refused, &Failures::of(&b).refused),
-        failures: [Failures::of(&a), Failures::of(&b)],
+        unparsed_shift: math::newcombe(&failures[0].unparsed, &failures[1].unparsed),
+        refused_shift: math::newcombe(&failures[0].refused, &failures[1].refused),
+        failures,
         verdicts: verdict_shifts(base, other)?,
         values,
         labels,

@@ -151,6 +151,22 @@ fn template(s: &ast::Str) -> Template {
     }
 }
 
+/// `action `x` is defined twice in scenario `s``: a member id repeated within its item.
+fn duplicate_member(
+    (member, id): (&str, &str),
+    (owner, owner_id): (&str, &str),
+    again: Span,
+    first: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateId,
+        format!("{member} `{id}` is defined twice in {owner} `{owner_id}`"),
+    )
+    .label(again, "defined again here")
+    .label(first, "first defined here")
+    .help(format!("give each {member} of a {owner} its own id"))
+}
+
 fn duplicate_attribute(what: &str, span: Span) -> Diagnostic {
     Diagnostic::new(Code::DuplicateAttribute, format!("`{what}` is given twice"))
         .label(span, "given again here")

@@ -126,18 +126,12 @@ impl Resolver<'_> {
                 continue;
             };
             if let Some(first) = actions.iter().find(|x| x.id == a.id.name) {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::DuplicateId,
-                        format!(
-                            "action `{}` is defined twice in scenario `{}`",
-                            a.id.name, sc.id.name
-                        ),
-                    )
-                    .label(a.id.span, "defined again here")
-                    .label(first.span, "first defined here")
-                    .help("give each action of a scenario its own id"),
-                );
+                self.diagnostics.push(super::duplicate_member(
+                    ("action", &a.id.name),
+                    ("scenario", &sc.id.name),
+                    a.id.span,
+                    first.span,
+                ));
                 continue;
             }
             let mut action = Action {

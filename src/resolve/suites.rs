@@ -557,18 +557,12 @@ impl Resolver<'_> {
                 ),
                 ast::QuestionEntry::Option(o) => {
                     if let Some(first) = question.options.iter().find(|x| x.id == o.id.name) {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                Code::DuplicateId,
-                                format!(
-                                    "option `{}` is defined twice in question `{}`",
-                                    o.id.name, q.id.name
-                                ),
-                            )
-                            .label(o.id.span, "defined again here")
-                            .label(first.span, "first defined here")
-                            .help("give each option of a question its own id"),
-                        );
+                        self.diagnostics.push(super::duplicate_member(
+                            ("option", &o.id.name),
+                            ("question", &q.id.name),
+                            o.id.span,
+                            first.span,
+                        ));
                         continue;
                     }
                     let mut translations = IndexMap::new();
