@@ -13,6 +13,11 @@ pub fn stream(seed: u64, template: &str, draw: u64) -> (u64, ChaCha8Rng) {
     (own, ChaCha8Rng::seed_from_u64(own))
 }
 
+/// A 64-bit key for a suite-wide decision (a permutation of bindings, say).
+pub fn key(seed: u64, what: &str) -> u64 {
+    xxh3_64_with_seed(what.as_bytes(), seed)
+}
+
 /// A fixed stream for a suite-wide decision (a permutation of pairs, say).
 pub fn fixed(seed: u64, what: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(xxh3_64_with_seed(what.as_bytes(), seed))
@@ -73,6 +78,55 @@ impl Affine {
     }
 }
 
+/// A keyed pseudo-random permutation of `0..m` for any `m` up to 2¹²⁸: a four-round Feistel
+/// network on the smallest even number of bits that holds `m`, walked until it lands below
+/// `m` (cycle walking; fewer than four steps on average). Nothing is stored: `at(i)` is
+/// computed, so a permutation of 10¹² bindings costs no memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Permutation {
+    m: u128,
+    half: u32,
+    keys: [u64; 4],
+}
+
+impl Permutation {
+    /// The permutation of `0..m` keyed by `key`.
+    pub fn new(key: u64, m: u128) -> Permutation {
+        let bits = 128 - m.saturating_sub(1).leading_zeros();
+        let half = bits.div_ceil(2).max(1);
+        let mut keys = [0u64; 4];
+        for (i, k) in keys.iter_mut().enumerate() {
+            *k = xxh3_64_with_seed(&(i as u64).to_le_bytes(), key);
+        }
+        Permutation { m, half, keys }
+    }
+
+    /// The `i`-th number of the permutation (`i < m`).
+    pub fn at(&self, i: u128) -> u128 {
+        if self.m <= 1 {
+            return 0;
+        }
+        let mut x = i % self.m;
+        loop {
+            x = self.round_trip(x);
+            if x < self.m {
+                return x;
+            }
+        }
+    }
+
+    fn round_trip(&self, x: u128) -> u128 {
+        let mask = (1u128 << self.half) - 1;
+        let (mut left, mut right) = (x >> self.half, x & mask);
+        for &k in &self.keys {
+            let f = u128::from(xxh3_64_with_seed(&(right as u64).to_le_bytes(), k))
+                | u128::from(xxh3_64_with_seed(&((right >> 64) as u64).to_le_bytes(), !k)) << 64;
+            (left, right) = (right, (left ^ f) & mask);
+        }
+        (left << self.half) | right
+    }
+}
+
 fn gcd(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -106,6 +160,24 @@ mod tests {
             counts.iter().all(|&c| (9_000..11_000).contains(&c)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn permutation_visits_every_number_once() {
+        for m in [1u128, 2, 3, 6, 10, 97, 360, 1000, 4097] {
+            for key in [0, 7] {
+                let p = Permutation::new(key, m);
+                let mut seen: Vec<u128> = (0..m).map(|k| p.at(k)).collect();
+                seen.sort();
+                assert_eq!(seen, (0..m).collect::<Vec<_>>(), "m = {m}");
+            }
+        }
+        // Another key, another order; a huge space costs nothing.
+        let (a, b) = (Permutation::new(1, 1000), Permutation::new(2, 1000));
+        assert!((0..1000).any(|i| a.at(i) != b.at(i)));
+        let huge = Permutation::new(3, u128::MAX / 3);
+        assert!(huge.at(12345) < u128::MAX / 3);
+        assert_ne!(huge.at(1), huge.at(2));
     }
 
     #[test]

@@ -350,10 +350,12 @@ fn the_everything_suite_exercises_every_setting() {
     assert_eq!(header["require_conflict"], true);
     assert_eq!(header["order"], "shuffled");
     assert_eq!(header["distractors"], 0.5);
-    // Several batches of plans.
-    assert_eq!(summary.planned, 10_000);
-    assert!(summary.duplicates > 0, "{summary:?}");
-    assert!(lines.len() > 4096, "{}", lines.len());
+    // Several batches of plans: draws go on until 10,000 meet `require conflict`, and none
+    // repeats a binding (the space is larger), so `dedupe` has nothing to drop.
+    assert_eq!(summary.planned, 10_000 + summary.filtered, "{summary:?}");
+    assert!(summary.filtered > 0, "{summary:?}");
+    assert_eq!(summary.duplicates, 0, "{summary:?}");
+    assert_eq!(lines.len(), 20_000);
     let templates: BTreeSet<&str> = lines.iter().map(|l| str_of(l, "template")).collect();
     assert_eq!(
         templates,
@@ -645,21 +647,25 @@ fn ids_are_derived_from_content_alone() {
     let first = scenarios(BALANCE, "repeats");
     let second = scenarios(BALANCE, "repeats");
     assert_eq!(first, second);
-    // 48 draws over 36 bindings without dedupe: some content repeats, under other draws and
-    // seeds, with the same id.
+    // 48 draws over 36 bindings without dedupe: 12 repeat a binding; the first occurrences
+    // are named by their content alone, the same in every suite.
     let mut by_content: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut by_id: HashMap<String, BTreeSet<String>> = HashMap::new();
-    let mut draws: HashMap<String, BTreeSet<u64>> = HashMap::new();
     let other_suite = scenarios(BALANCE, "no_distractors");
     let more = scenarios(BALANCE, "counted");
+    let firsts = |lines: &[Value]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| l.get("occurrence").is_none())
+            .cloned()
+            .collect()
+    };
+    let (first, other_suite, more) = (firsts(&first), firsts(&other_suite), firsts(&more));
+    assert_eq!(first.len(), 36);
     for l in first.iter().chain(&other_suite).chain(&more) {
         let (c, id) = (content(l), str_of(l, "id").to_string());
         by_content.entry(c.clone()).or_default().insert(id.clone());
-        by_id.entry(id.clone()).or_default().insert(c);
-        draws
-            .entry(id)
-            .or_default()
-            .insert(l["draw"].as_u64().unwrap());
+        by_id.entry(id).or_default().insert(c);
     }
     for (c, ids) in &by_content {
         assert_eq!(ids.len(), 1, "one content, several ids: {c}");
@@ -667,10 +673,6 @@ fn ids_are_derived_from_content_alone() {
     for (id, contents) in &by_id {
         assert_eq!(contents.len(), 1, "one id, several contents: {id}");
     }
-    assert!(
-        draws.values().any(|d| d.len() > 1),
-        "some content was drawn more than once"
-    );
     // The same binding in two suites (`counted` and `no_distractors` render trio the same
     // way) has the same id.
     let ids = |lines: &[Value]| -> BTreeSet<String> {
@@ -762,9 +764,14 @@ fn require_conflict_keeps_only_options_in_conflict() {
     assert_eq!(summary.planned, 36);
     let places: BTreeSet<String> = lines.iter().map(bindings).collect();
     assert_eq!(places.len(), 12);
-    // Drawn: bindings without a conflict are drawn again.
+    // Drawn: bindings without a conflict are dropped and the draws go on until 18 are kept:
+    // the 12 that meet it, then the same 12 again as repeats.
     let drawn = scenarios(BALANCE, "required_count");
     assert_eq!(drawn.len(), 18);
+    let first: BTreeSet<String> = drawn[..12].iter().map(bindings).collect();
+    assert_eq!(first.len(), 12, "no binding repeats before all 12 are used");
+    assert!(drawn[..12].iter().all(|l| l.get("occurrence").is_none()));
+    assert!(drawn[12..].iter().all(|l| l["occurrence"] == 2));
     for l in lines.iter().chain(&drawn) {
         let actions = l["actions"].as_array().unwrap();
         let x = actions[0]["upholds"][0].as_str().unwrap();
@@ -782,19 +789,95 @@ fn require_conflict_keeps_only_options_in_conflict() {
 }
 
 #[test]
-fn dedupe_leaves_no_two_lines_with_one_id() {
+fn no_binding_repeats_while_the_bindings_last() {
+    // 48 draws over 36 bindings: the first 36 are distinct; draw k past them is a copy of
+    // draw k − 36, marked as its second occurrence, with an id of its own.
     let repeats = scenarios(BALANCE, "repeats");
     assert_eq!(repeats.len(), 48);
     let ids: BTreeSet<&str> = repeats.iter().map(|l| str_of(l, "id")).collect();
-    assert!(ids.len() < 48, "48 draws over 36 bindings repeat some");
+    assert_eq!(ids.len(), 48, "every line has an id of its own");
+    let first: BTreeSet<String> = repeats[..36].iter().map(bindings).collect();
+    assert_eq!(first.len(), 36);
+    for (k, l) in repeats.iter().enumerate().skip(36) {
+        let original = &repeats[k - 36];
+        assert_eq!(l["occurrence"], 2);
+        assert_eq!(l["repeat_of"], original["id"]);
+        assert_eq!(
+            content(l),
+            content(original),
+            "a repeat is the same scenario"
+        );
+        assert_eq!(l["seed"], original["seed"]);
+        assert_eq!(l["draw"], k as u64);
+    }
+    // Templates of different sizes: the small one drops out of the turn once used up, so 20
+    // draws over 2 + 18 bindings use each once, at random and with `balance pairs`.
+    for suite in ["mixed", "mixed_pairs"] {
+        let lines = scenarios(BALANCE, suite);
+        assert_eq!(lines.len(), 20);
+        let distinct: BTreeSet<String> = lines
+            .iter()
+            .map(|l| format!("{} {}", str_of(l, "template"), bindings(l)))
+            .collect();
+        assert_eq!(distinct.len(), 20, "{suite}");
+        assert!(lines.iter().all(|l| l.get("occurrence").is_none()));
+    }
+    // `each n`: the n draws of a binding are its occurrences 1..n.
+    let each = scenarios(BALANCE, "each3");
+    let ids: BTreeSet<&str> = each.iter().map(|l| str_of(l, "id")).collect();
+    assert_eq!(ids.len(), each.len());
+    for triple in each.chunks(3) {
+        assert!(triple[0].get("occurrence").is_none());
+        assert_eq!(triple[1]["occurrence"], 2);
+        assert_eq!(triple[2]["occurrence"], 3);
+        assert_eq!(triple[2]["repeat_of"], triple[0]["id"]);
+        assert_eq!(content(&triple[1]), content(&triple[0]));
+    }
+}
 
+#[test]
+fn repeats_do_not_depend_on_threads_or_shards() {
+    for suite in ["repeats", "required_repeats", "each3", "mixed_pairs"] {
+        let (_, one) = expand_lib(BALANCE, suite, &Options::default());
+        let (_, two) = expand_lib(
+            BALANCE,
+            suite,
+            &Options {
+                threads: 2,
+                ..Options::default()
+            },
+        );
+        assert_eq!(one, two, "{suite}: two threads");
+        let all = parse(&one).1;
+        let mut joined = Vec::new();
+        for index in 1..=3 {
+            let (_, part) = expand_lib(
+                BALANCE,
+                suite,
+                &Options {
+                    threads: 2,
+                    shard: Some(Shard { index, of: 3 }),
+                    ..Options::default()
+                },
+            );
+            joined.extend(parse(&part).1);
+        }
+        joined.sort_by_key(|l| l["index"].as_u64());
+        assert_eq!(joined, all, "{suite}: three shards");
+    }
+}
+
+#[test]
+fn dedupe_stops_at_the_bindings() {
     let (summary, out) = expand_lib(BALANCE, "deduped", &Options::default());
     let lines = parse(&out).1;
-    let ids: BTreeSet<&str> = lines.iter().map(|l| str_of(l, "id")).collect();
-    assert_eq!(ids.len(), lines.len());
-    assert!(summary.duplicates > 0);
+    assert_eq!(lines.len(), 36, "48 asked, 36 bindings");
+    let distinct: BTreeSet<String> = lines.iter().map(bindings).collect();
+    assert_eq!(distinct.len(), 36);
+    assert!(lines.iter().all(|l| l.get("occurrence").is_none()));
+    assert_eq!(summary.duplicates, 12);
     assert_eq!(summary.written + summary.duplicates, 48);
-    assert_eq!(summary.scenarios, lines.len() as u64);
+    assert_eq!(summary.scenarios, 36);
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["index"], i as u64, "indexes stay consecutive");
     }

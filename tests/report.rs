@@ -668,3 +668,50 @@ fn bad_inputs_are_diagnostics() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// A suite asking every binding three times (repeats, numbered by `occurrence`) reports the
+/// same rates as one asking each once, and intervals no narrower: repeats add answers but no
+/// scenario.
+#[test]
+fn repeats_of_a_binding_count_once_in_intervals() {
+    let dir = support::TempDir::new("report_repeats");
+    std::fs::create_dir_all(&dir.0).expect("scratch");
+    let mut reports = Vec::new();
+    for suite in ["once", "thrice"] {
+        let scenarios = dir.path(&format!("{suite}.jsonl"));
+        let results = dir.path(&format!("{suite}.results.jsonl"));
+        let (s, r) = (scenarios.to_str().unwrap(), results.to_str().unwrap());
+        for args in [
+            vec![
+                "expand",
+                "tests/report/repeats.qd",
+                "--suite",
+                suite,
+                "-o",
+                s,
+            ],
+            vec!["eval", s, "-o", r],
+        ] {
+            let out = cli(&args);
+            assert!(out.status.success(), "{}", support::stderr(&out));
+        }
+        let out = cli(&["report", r, "--format", "json"]);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        reports.push(json);
+    }
+    let values = |r: &serde_json::Value| r["values"].as_array().expect("values").clone();
+    let (once, thrice) = (values(&reports[0]), values(&reports[1]));
+    assert_eq!(once.len(), 4);
+    for (a, b) in once.iter().zip(&thrice) {
+        assert_eq!(a["value"], b["value"]);
+        assert_eq!(
+            b["selected"].as_u64().unwrap(),
+            3 * a["selected"].as_u64().unwrap()
+        );
+        assert_eq!(a["score_interval"], b["score_interval"], "{}", a["value"]);
+        for key in ["rate", "low", "high"] {
+            assert_eq!(a["wins"][key], b["wins"][key], "{} {key}", a["value"]);
+        }
+    }
+}

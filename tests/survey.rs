@@ -491,13 +491,27 @@ fn a_mixed_suite_is_the_same_on_any_number_of_threads_and_in_shards() {
         .map(|l| l["template"].as_str().unwrap())
         .collect();
     assert_eq!(templates.len(), 6);
-    // `order shuffled` shuffles the options of questions too.
-    let orders: BTreeSet<Vec<&str>> = all
+    // `order shuffled` shuffles the options of questions too (once per line the question
+    // is asked in: its repeats are copies).
+    let asked: Vec<&Value> = all
         .iter()
         .filter(|l| l["template"] == "democracy_importance")
-        .map(action_ids)
         .collect();
-    assert_eq!(orders.len(), 6, "{orders:?}");
+    let orders: BTreeSet<Vec<&str>> = asked.iter().map(|l| action_ids(l)).collect();
+    assert!(orders.len() > 1, "{orders:?}");
+    let firsts = asked
+        .iter()
+        .filter(|l| l.get("occurrence").is_none())
+        .count();
+    assert!(firsts < asked.len(), "the question's lines repeat");
+    let by_id: BTreeMap<&str, &Value> = asked
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap(), *l))
+        .collect();
+    for l in asked.iter().filter(|l| l.get("occurrence").is_some()) {
+        let first = by_id[l["repeat_of"].as_str().unwrap()];
+        assert_eq!(action_ids(first), action_ids(l));
+    }
     let mut union = Vec::new();
     for k in 1..=3u64 {
         let part = expand_file(

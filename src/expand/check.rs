@@ -152,21 +152,83 @@ pub(crate) fn check(
         .saturating_mul(if suite.twins { 2 } else { 1 });
         if total > u128::from(DEFAULT_MAX) {
             out.push(too_large(suite, total, DEFAULT_MAX));
-        } else if let Size::Count(n) = suite.size
-            && u128::from(n) > space
-            && space > 0
-        {
-            out.push(
-                    Diagnostic::new(
-                        Code::CountExceedsSpace,
-                        format!("suite `{}` asks for {n} scenarios but its templates have only {space} distinct bindings", suite.id),
-                    )
-                    .label(suite.size_span.unwrap_or(suite.span), "more than can be distinct")
-                    .help("some scenarios will repeat; lower the count, add slot choices, or use `each 1` for every binding once"),
-                );
+        } else if let Some(d) = repeats(framework, sources, index, suite, space) {
+            out.push(d);
         }
     }
     out
+}
+
+/// Warning `Q0304` when a suite asks for more scenarios than it has distinct bindings (or,
+/// with `require conflict`, bindings that meet it, when they can all be tried): past them,
+/// scenarios repeat, marked with their occurrence.
+fn repeats(
+    framework: &Framework,
+    sources: &SourceMap,
+    index: usize,
+    suite: &Suite,
+    space: u128,
+) -> Option<Diagnostic> {
+    if space == 0 {
+        return None;
+    }
+    let span = suite.size_span.unwrap_or(suite.span);
+    let id = &suite.id;
+    let repeated = "more than can be distinct";
+    let (message, help) = match suite.size {
+        Size::Each(n) if n > 1 && !suite.dedupe => (
+            format!("suite `{id}` asks for each of its {space} distinct bindings {n} times"),
+            "the repeats are the same scenarios, numbered by `occurrence`, and count as one in \
+             the report's intervals; to ask a model several times, use `each 1` and \
+             `eval --epochs N`",
+        ),
+        Size::Count(n) if u128::from(n) > space => (
+            format!(
+                "suite `{id}` asks for {n} scenarios but its templates have only {space} \
+                 distinct bindings"
+            ),
+            if suite.dedupe {
+                "`dedupe` writes each binding once, so the suite stops short; lower the count or \
+                 add slot choices"
+            } else {
+                "past them the scenarios repeat, numbered by `occurrence`; lower the count, add \
+                 slot choices, or use `each 1` for every binding once"
+            },
+        ),
+        Size::Count(n) if suite.require_conflict => {
+            let expansion = Expansion::new(
+                framework,
+                sources,
+                SuiteId(index as u32),
+                &Options::default(),
+            )
+            .ok()?;
+            let meeting = expansion.conflicting_bindings(REQUIREMENT_BUDGET)?;
+            if u128::from(n) <= meeting || meeting == 0 {
+                return None;
+            }
+            (
+                format!(
+                    "suite `{id}` asks for {n} scenarios but only {meeting} of its {space} \
+                     distinct bindings {} `require conflict`",
+                    if meeting == 1 { "meets" } else { "meet" }
+                ),
+                if suite.dedupe {
+                    "`dedupe` writes each binding once, so the suite stops short; lower the \
+                     count or declare more conflicts"
+                } else {
+                    "past them the scenarios repeat, numbered by `occurrence`; lower the count \
+                     or declare more conflicts"
+                },
+            )
+        }
+        _ => return None,
+    };
+    Some(
+        Diagnostic::new(Code::CountExceedsSpace, message)
+            .label(span, repeated)
+            .help(help),
+    )
 }
 
 /// Bindings of a template tried at `check` time for `require conflict`: every one of a

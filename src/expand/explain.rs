@@ -8,8 +8,7 @@ impl<'a> Expansion<'a> {
     pub fn pair_counts(&self) -> Vec<((ValueId, ValueId), u64)> {
         let mut counts: std::collections::BTreeMap<(ValueId, ValueId), u64> = Default::default();
         let per_plan = if self.suite.twins { 2 } else { 1 };
-        for k in 0..self.total {
-            let Some(plan) = self.plan(k) else { continue };
+        for plan in self.plans() {
             let c = &self.templates[plan.template];
             let bound = self.bind(c, &plan.choices);
             let upheld = self.upheld(c, &bound);
@@ -40,10 +39,7 @@ impl<'a> Expansion<'a> {
             return Ok(None);
         };
         let mut local = Local::default();
-        for k in 0..self.total {
-            let Some(mut plan) = self.plan(k) else {
-                continue;
-            };
+        for mut plan in self.plans() {
             let mut buffer = Vec::new();
             let mut spans = Vec::new();
             self.render(&mut plan, &mut local, None, &mut buffer, &mut spans)?;
@@ -57,6 +53,22 @@ impl<'a> Expansion<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// The plans of the draws the suite keeps, in draw order: those `require conflict` does
+    /// not drop, up to its quota.
+    pub(super) fn plans(&self) -> impl Iterator<Item = Plan> + '_ {
+        let (mut k, mut kept) = (0u64, 0u64);
+        std::iter::from_fn(move || {
+            while k < self.total && self.quota.is_none_or(|q| kept < q) {
+                k += 1;
+                if let Some(plan) = self.plan(k - 1) {
+                    kept += 1;
+                    return Some(plan);
+                }
+            }
+            None
+        })
     }
 
     pub(super) fn explanation(&self, plan: &Plan, rendered: &[u8]) -> String {
@@ -79,6 +91,15 @@ impl<'a> Expansion<'a> {
             "suite     {} (seed {}), draw {}, scenario seed {:016x}",
             self.suite.id, self.seed, plan.draw, plan.seed
         );
+        if plan.occurrence > 1 {
+            let (first, _) = self.occurrence(plan.draw);
+            let _ = writeln!(
+                out,
+                "repeat    occurrence {} of the binding of draw {first}: the suite asks for \
+                 more scenarios than it has bindings",
+                plan.occurrence
+            );
+        }
         let body = match &c.body {
             Body::Scenario(body) => body,
             Body::Survey(survey) => {

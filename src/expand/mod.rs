@@ -41,7 +41,7 @@ use compile::{Candidate, Candidates};
 pub const DEFAULT_MAX: u64 = 100_000_000;
 
 /// Plans rendered together; bounds the memory of a run.
-const BATCH: usize = 4096;
+const BATCH: usize = 1024;
 
 /// Which part of the output a run writes: shard `index` (1-based) of `of`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,8 +103,19 @@ pub struct Expansion<'a> {
     size: Size,
     env: Environment<'static>,
     templates: Vec<Compiled>,
-    /// Plans in all: `count`, or `each` × the sum of the binding spaces.
+    /// Draws at most: `count`, or `each` × the sum of the binding spaces (with `dedupe`, no
+    /// more than the bindings; with `require conflict` and `count n`, 64 × n).
     total: u64,
+    /// With `require conflict` and `count n`: the run stops once n draws are kept.
+    quota: Option<u64>,
+    /// Scenarios `dedupe` leaves out because the suite asks for more than its bindings.
+    capped: u64,
+    /// The templates in turn, for `count` without `balance diverse`.
+    rounds: Rounds,
+    /// Per template, a seeded permutation of its bindings (`count`, random balance).
+    orders: Vec<rng::Permutation>,
+    /// Per template, the key of its `balance pairs` permutations.
+    pair_keys: Vec<u64>,
     /// Distinct bindings of all templates together.
     space: u128,
     /// For `balance diverse`: a seeded permutation of all those bindings.
@@ -229,9 +240,74 @@ struct CompiledAction {
     distractor: bool,
 }
 
+/// The templates of a `count` suite in turn: round r asks every template with more than r
+/// bindings, in definition order, so a template whose bindings are used up leaves its turn to
+/// the others. Draw number `k` (below the suite's bindings) is located in O(log T).
+struct Rounds {
+    /// Runs of rounds with the same templates: the first round, the draws before it, and
+    /// the templates (by index) it asks; `None` when listing them per run would take too
+    /// much memory, and they are found by a scan.
+    runs: Vec<(u128, u128, Option<Vec<u32>>, usize)>,
+    spaces: Vec<u128>,
+}
+
+impl Rounds {
+    /// Listed templates at most, over all runs.
+    const MOST_LISTED: usize = 1 << 20;
+
+    fn new(spaces: impl Iterator<Item = u128>) -> Rounds {
+        let spaces: Vec<u128> = spaces.collect();
+        let mut ends: Vec<u128> = spaces.iter().copied().filter(|&s| s > 0).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let listed: usize = ends
+            .iter()
+            .map(|&e| spaces.iter().filter(|&&s| s >= e).count())
+            .sum();
+        let mut runs = Vec::with_capacity(ends.len());
+        let (mut round, mut before) = (0u128, 0u128);
+        for &end in &ends {
+            let asked: Vec<u32> = (0..spaces.len() as u32)
+                .filter(|&t| spaces[t as usize] >= end)
+                .collect();
+            let n = asked.len();
+            runs.push((
+                round,
+                before,
+                (listed <= Self::MOST_LISTED).then_some(asked),
+                n,
+            ));
+            before = before.saturating_add((end - round).saturating_mul(n as u128));
+            round = end;
+        }
+        Rounds { runs, spaces }
+    }
+
+    /// The template of draw `k` and which of its own draws it is.
+    fn locate(&self, k: u128) -> (usize, u128) {
+        let i = self.runs.partition_point(|r| r.1 <= k).saturating_sub(1);
+        let Some((round, before, asked, n)) = self.runs.get(i) else {
+            return (0, 0);
+        };
+        let n = (*n).max(1) as u128;
+        let offset = k - before;
+        let (round, p) = (round + offset / n, (offset % n) as usize);
+        let t = match asked {
+            Some(asked) => asked.get(p).map_or(0, |&t| t as usize),
+            None => (0..self.spaces.len())
+                .filter(|&t| self.spaces[t] > round)
+                .nth(p)
+                .unwrap_or(0),
+        };
+        (t, round)
+    }
+}
+
 /// What a draw decided, before rendering.
 struct Plan {
     draw: u64,
+    /// Which occurrence of its binding this draw is, from 1 (see [`Expansion::occurrence`]).
+    occurrence: u64,
     template: usize,
     seed: u64,
     choices: Vec<u64>,
@@ -324,7 +400,8 @@ impl<'a> Expansion<'a> {
                 .help("run `quandary check` for the slot or pick without choices"),
             ]);
         }
-        let planned = total.saturating_mul(if suite.twins { 2 } else { 1 });
+        let per_plan = if suite.twins { 2 } else { 1 };
+        let planned = total.saturating_mul(per_plan);
         if planned > u128::from(options.max) {
             return Err(vec![too_large(suite, planned, options.max)]);
         }
@@ -368,9 +445,49 @@ impl<'a> Expansion<'a> {
                 .collect(),
             suite: json_str(&suite.id),
         };
+        // `dedupe` asks each binding once: the size stops at the bindings.
+        let space = spaces.max(1);
+        let (total, capped) = match (suite.dedupe, size) {
+            (true, Size::Count(n)) => {
+                let kept = total.min(space);
+                (kept, (u128::from(n) - kept).saturating_mul(per_plan))
+            }
+            (true, Size::Each(n)) => (
+                space,
+                space
+                    .saturating_mul(u128::from(n) - 1)
+                    .saturating_mul(per_plan),
+            ),
+            _ => (total, 0),
+        };
+        let quota = match size {
+            Size::Count(n) if suite.require_conflict => Some(n),
+            _ => None,
+        };
+        // With `require conflict`, a `count n` suite draws until n are kept: at most 64 draws
+        // for each (and, with `dedupe`, no binding twice).
+        let total = match quota {
+            Some(n) if suite.dedupe => u128::from(n).saturating_mul(64).min(space),
+            Some(n) => u128::from(n).saturating_mul(64),
+            None => total,
+        }
+        .min(u128::from(u64::MAX));
+        let orders = templates
+            .iter()
+            .map(|c| rng::Permutation::new(rng::key(seed, &format!("{}/bindings", c.key)), c.space))
+            .collect();
+        let pair_keys = templates
+            .iter()
+            .map(|c| rng::key(seed, &format!("{}/pairs", c.key)))
+            .collect();
         Ok(Expansion {
             rule_conflicts,
-            space: spaces.max(1),
+            quota,
+            capped: capped.min(u128::from(u64::MAX)) as u64,
+            rounds: Rounds::new(templates.iter().map(|t| t.space)),
+            orders,
+            pair_keys,
+            space,
             diverse: rng::Affine::new(&mut rng::fixed(seed, "diverse"), spaces.max(1)),
             json,
             framework,
@@ -391,9 +508,10 @@ impl<'a> Expansion<'a> {
         })
     }
 
-    /// How many draws the run plans (before filters and twins).
+    /// How many draws the run plans (before filters and twins): with `require conflict`
+    /// and `count n`, the n it keeps (it may draw up to 64 × n to find them).
     pub fn planned(&self) -> u64 {
-        self.total
+        self.quota.unwrap_or(self.total)
     }
 
     /// The header line: version, suite, seed, and a hash of every source file.
@@ -790,25 +908,46 @@ impl WriteError {
     }
 }
 
-/// Writes rendered scenarios in draw order: numbers them, drops duplicates, keeps a shard.
+/// Writes rendered scenarios in draw order: numbers them, keeps a shard, and stops at the
+/// quota of `require conflict`.
 struct Writer {
     /// The start of the line being written, reused.
     head: Vec<u8>,
     summary: Summary,
-    seen: HashSet<u128>,
     index: u64,
     per_plan: u64,
-    dedupe: bool,
     shard: Option<Shard>,
+    /// Draws to keep, if the run stops at a number kept.
+    quota: Option<u64>,
+    /// Draws kept so far.
+    kept: u64,
 }
 
 impl Writer {
+    /// Whether the quota is met: later draws are not needed.
+    fn full(&self) -> bool {
+        self.quota.is_some_and(|q| self.kept >= q)
+    }
+
+    /// The progress to show after `draws` draws: the draws, or the draws kept towards the
+    /// quota.
+    fn done(&self, draws: u64) -> u64 {
+        match self.quota {
+            Some(_) => self.kept,
+            None => draws,
+        }
+    }
+
     /// Writes a chunk; returns its buffer, emptied, for reuse.
     fn write(&mut self, chunk: Chunk, out: &mut dyn Write) -> Result<Vec<u8>, WriteError> {
         if chunk.complete {
             out.write_all(&chunk.buffer).map_err(WriteError::Io)?;
         }
         for draw in chunk.draws {
+            if self.full() {
+                break;
+            }
+            self.summary.planned += 1;
             match draw {
                 Draw::Filtered => self.summary.filtered += 1,
                 Draw::Skipped => {
@@ -823,11 +962,8 @@ impl Writer {
                     }
                 }
                 Draw::Rendered(spans) => {
+                    self.kept += 1;
                     for span in spans {
-                        if self.dedupe && !self.seen.insert(span.id) {
-                            self.summary.duplicates += 1;
-                            continue;
-                        }
                         if self.shard.is_none_or(|s| self.index % s.of == s.index - 1) {
                             self.head.clear();
                             push_head(&mut self.head, span.id, self.index);

@@ -5,80 +5,114 @@ use super::*;
 
 impl<'a> Expansion<'a> {
     /// Plans draw `k`, or `None` when `require conflict` drops it.
+    ///
+    /// While the suite's bindings last, no two draws take the same binding. Past them, draw
+    /// `k` repeats the draw it is a copy of (see [`Expansion::occurrence`]): the same
+    /// binding, from the same stream, so the same scenario, with its occurrence number.
     pub(super) fn plan(&self, k: u64) -> Option<Plan> {
-        let t_count = self.templates.len() as u64;
-        // Binding number `rest` of the suite's templates taken one after the other.
-        let locate = |mut rest: u128| {
-            for (t, c) in self.templates.iter().enumerate() {
-                if rest < c.space {
-                    return (t, rest);
-                }
-                rest -= c.space;
+        let (first, occurrence) = self.occurrence(k);
+        let (template, choices) = match (self.size, self.suite.balance) {
+            (Size::Each(n), _) => {
+                let (t, b) = self.locate(u128::from(k / n));
+                (t, decode(&self.templates[t].dims, b))
             }
-            (0, 0)
+            // One permutation over every binding of every template, however the templates
+            // differ in size.
+            (Size::Count(_), Balance::Diverse) => {
+                let (t, b) = self.locate(self.diverse.at(u128::from(first)));
+                (t, decode(&self.templates[t].dims, b))
+            }
+            // The templates in turn, each walking a seeded permutation of its own bindings;
+            // a template whose bindings are used up leaves the turn to the others.
+            (Size::Count(_), balance) => {
+                let (t, j) = self.rounds.locate(u128::from(first));
+                let c = &self.templates[t];
+                let choices = if balance == Balance::Pairs {
+                    self.pairs_binding(c, t, j)
+                } else {
+                    decode(&c.dims, self.orders[t].at(j))
+                };
+                (t, choices)
+            }
         };
-        let (template, local, choices_from): (usize, u64, Option<u128>) =
-            match (self.size, self.suite.balance) {
-                (Size::Each(n), _) => {
-                    let (t, b) = locate(u128::from(k / n));
-                    (t, 0, Some(b))
-                }
-                // One permutation over every binding of every template: none repeats
-                // before all have been used, however the templates differ in size.
-                (Size::Count(_), Balance::Diverse) => {
-                    let (t, b) = locate(self.diverse.at(u128::from(k) % self.space));
-                    (t, 0, Some(b))
-                }
-                (Size::Count(_), _) => ((k % t_count) as usize, k / t_count, None),
-            };
         let c = &self.templates[template];
-        let (seed, mut rng) = rng::stream(self.seed, &c.key, k);
-        let mut choices = match choices_from {
-            Some(number) => decode(&c.dims, number),
-            None => c
-                .dims
-                .iter()
-                .enumerate()
-                .map(|(d, dim)| match (self.suite.balance, dim) {
-                    (Balance::Pairs, Dim::Pick(cands)) => {
-                        let order = &c.pair_orders[d];
-                        let pick = u64::from(order[(local % cands.len() as u64) as usize]);
-                        2 * pick + rng::below(&mut rng, 2)
-                    }
-                    _ => rng::below(&mut rng, dim.size()),
-                })
-                .collect(),
-        };
+        let (seed, rng) = rng::stream(self.seed, &c.key, first);
         // Questions and stances pose no values in conflict: the filter keeps them.
         let filtered = self.suite.require_conflict && matches!(c.body, Body::Scenario(_));
         if filtered && !self.conflicting(c, &choices) {
-            // A drawn binding may be redrawn; an enumerated one is simply dropped.
-            if matches!(self.size, Size::Each(_)) {
-                return None;
-            }
-            let mut found = false;
-            for _ in 0..64 {
-                choices = c
-                    .dims
-                    .iter()
-                    .map(|d| rng::below(&mut rng, d.size()))
-                    .collect();
-                if self.conflicting(c, &choices) {
-                    found = true;
-                    break;
-                }
-            }
-            if !found {
-                return None;
-            }
+            return None;
         }
         Some(Plan {
             draw: k,
+            occurrence,
             template,
             seed,
             choices,
             rng,
         })
+    }
+
+    /// The draw that draw `k` repeats (itself, the first time) and which occurrence of it `k`
+    /// is, from 1: with `each n`, the n draws of a binding are one draw's occurrences; with
+    /// `count`, draw `k` past the suite's M bindings repeats draw `k mod M`.
+    pub(super) fn occurrence(&self, k: u64) -> (u64, u64) {
+        match self.size {
+            Size::Each(n) => (k - k % n, k % n + 1),
+            Size::Count(_) => {
+                let k = u128::from(k);
+                ((k % self.space) as u64, (k / self.space) as u64 + 1)
+            }
+        }
+    }
+
+    /// Binding number `rest` of the suite's templates taken one after the other.
+    fn locate(&self, mut rest: u128) -> (usize, u128) {
+        for (t, c) in self.templates.iter().enumerate() {
+            if rest < c.space {
+                return (t, rest);
+            }
+            rest -= c.space;
+        }
+        (0, 0)
+    }
+
+    /// `balance pairs`: the `j`-th draw of template `c` (number `t`) takes, for its picks,
+    /// the candidates numbered `j mod P` (in mixed radix over the picks' seeded orders of
+    /// their P candidates together); the rest (orientations and slots) walks a permutation
+    /// of its own for those candidates, so no binding repeats before all are used.
+    fn pairs_binding(&self, c: &Compiled, t: usize, j: u128) -> Vec<u64> {
+        let picks: u128 = c
+            .dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Pick(cands) => Some(cands.len() as u128),
+                _ => None,
+            })
+            .fold(1u128, |a, n| a.saturating_mul(n.max(1)));
+        let (mut q, round) = (j % picks, j / picks);
+        let rest_space = (c.space / picks).max(1);
+        let key = self.pair_keys[t] ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rest = rng::Permutation::new(key, rest_space).at(round);
+        c.dims
+            .iter()
+            .enumerate()
+            .map(|(d, dim)| match dim {
+                Dim::Pick(cands) => {
+                    let n = cands.len().max(1) as u128;
+                    let digit = (q % n) as usize;
+                    q /= n;
+                    let orientation = (rest % 2) as u64;
+                    rest /= 2;
+                    2 * u64::from(c.pair_orders[d][digit]) + orientation
+                }
+                _ => {
+                    let n = u128::from(dim.size().max(1));
+                    let choice = (rest % n) as u64;
+                    rest /= n;
+                    choice
+                }
+            })
+            .collect()
     }
 
     /// Whether `require conflict` can keep anything: `Some(true)` when some binding of the
@@ -111,6 +145,25 @@ impl<'a> Expansion<'a> {
             }
         }
         tried_all.then_some(false)
+    }
+
+    /// How many bindings of the suite `require conflict` keeps (questions and stances
+    /// count whole), when every template has at most `budget` bindings; `None` otherwise.
+    pub(crate) fn conflicting_bindings(&self, budget: u64) -> Option<u128> {
+        let mut total = 0u128;
+        for c in &self.templates {
+            if !matches!(c.body, Body::Scenario(_)) {
+                total += c.space;
+                continue;
+            }
+            if c.space > u128::from(budget) {
+                return None;
+            }
+            total += (0..c.space)
+                .filter(|&number| self.conflicting(c, &decode(&c.dims, number)))
+                .count() as u128;
+        }
+        Some(total)
     }
 
     /// The values each non-distractor action of a binding upholds (none for a question or

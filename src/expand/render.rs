@@ -174,10 +174,10 @@ impl<'a> Expansion<'a> {
             out.extend_from_slice(actions[i].as_bytes());
         }
         out.extend_from_slice(b"]}");
-        let id = xxh3_128(&out[start..]);
+        let (id, content) = line_id(plan, &out[start..]);
         out.pop();
         out.extend_from_slice(part.tail.as_bytes());
-        self.write_trailer(plan, c, id, twin_of, out);
+        self.write_trailer(plan, c, (id, content), twin_of, out);
         out.extend_from_slice(b",\"relations\":[],\"rules\":[]}}\n");
         spans.push(Rendered {
             id,
@@ -187,12 +187,14 @@ impl<'a> Expansion<'a> {
         id
     }
 
-    /// Writes the fields every line ends with, from `seed` to the provenance's `template`.
+    /// Writes the fields every line ends with, from `seed` to the provenance's `template`:
+    /// `(id, content)` are the line's id and the hash of its content, which differ for a
+    /// repeat (see [`line_id`]).
     pub(super) fn write_trailer(
         &self,
         plan: &Plan,
         c: &Compiled,
-        id: u128,
+        (id, content): (u128, u128),
         twin_of: Option<u128>,
         out: &mut Vec<u8>,
     ) {
@@ -200,6 +202,13 @@ impl<'a> Expansion<'a> {
         push_hex(out, u128::from(plan.seed), 16);
         out.extend_from_slice(b"\",\"draw\":");
         push_u64(out, plan.draw);
+        if plan.occurrence > 1 {
+            out.extend_from_slice(b",\"occurrence\":");
+            push_u64(out, plan.occurrence);
+            out.extend_from_slice(b",\"repeat_of\":\"s");
+            push_hex(out, content, 32);
+            out.push(b'"');
+        }
         out.extend_from_slice(b",\"suite\":");
         out.extend_from_slice(self.json.suite.as_bytes());
         out.extend_from_slice(b",\"twin_group\":");
@@ -478,9 +487,9 @@ impl<'a> Expansion<'a> {
             out.push(b'}');
         }
         out.extend_from_slice(b"]}");
-        let id = xxh3_128(&out[start..]);
+        let (id, content) = line_id(plan, &out[start..]);
         out.pop();
-        self.write_trailer(plan, compiled, id, twin_of, out);
+        self.write_trailer(plan, compiled, (id, content), twin_of, out);
         out.extend_from_slice(b",\"relations\":[");
         let mut first = true;
         for (dim, &choice) in compiled.dims.iter().zip(&plan.choices) {
@@ -512,5 +521,21 @@ impl<'a> Expansion<'a> {
             end: out.len(),
         });
         id
+    }
+}
+
+/// A line's id and the hash of its content (`content`, from its `{` to the `}` closing its
+/// options). The first occurrence of a binding is named by its content; a repeat by its
+/// content and occurrence number, so every line of a suite has an id of its own, and the
+/// repeat names the first by `repeat_of`.
+fn line_id(plan: &Plan, content: &[u8]) -> (u128, u128) {
+    let hash = xxh3_128(content);
+    if plan.occurrence > 1 {
+        (
+            xxhash_rust::xxh3::xxh3_128_with_seed(content, plan.occurrence),
+            hash,
+        )
+    } else {
+        (hash, hash)
     }
 }

@@ -1,5 +1,6 @@
 //! The run: draws rendered on a pool of threads one batch ahead of the writer, written in
-//! draw order (so the bytes do not depend on the thread count), shards and dedupe.
+//! draw order (so the bytes do not depend on the thread count), shards, and the quota of
+//! `require conflict`.
 
 use super::*;
 
@@ -25,29 +26,30 @@ impl<'a> Expansion<'a> {
         let threads = options.threads.max(1);
         let mut writer = Writer {
             head: Vec::with_capacity(64),
-            summary: Summary::default(),
-            seen: HashSet::new(),
+            summary: Summary {
+                duplicates: self.capped,
+                ..Summary::default()
+            },
             index: 0,
             per_plan: if self.suite.twins { 2 } else { 1 },
-            dedupe: self.suite.dedupe,
             shard: options.shard,
+            quota: self.quota,
+            kept: 0,
         };
-        // Without filters the index of every scenario is known from its draw, so a shard
+        // Without a filter the index of every scenario is known from its draw, so a shard
         // renders only its own; otherwise every draw is rendered and the writer decides.
-        let skip = options
-            .shard
-            .filter(|_| !self.suite.dedupe && !self.suite.require_conflict);
+        let skip = options.shard.filter(|_| !self.suite.require_conflict);
+        let planned = self.planned();
         if threads == 1 {
             let mut local = Local::default();
             let mut buffer = Vec::new();
             let mut from = 0;
-            while from < self.total {
+            while from < self.total && !writer.full() {
                 let to = (from + BATCH as u64).min(self.total);
                 let chunk = self.work(from, to, buffer, &mut local, skip);
                 buffer = writer.write(chunk, out).map_err(|e| e.either(io))?;
-                writer.summary.planned += to - from;
                 from = to;
-                progress(from, self.total);
+                progress(writer.done(from), planned);
             }
             out.flush().map_err(io)?;
             return Ok(writer.summary);
@@ -93,6 +95,9 @@ impl<'a> Expansion<'a> {
             send(0, &mut spare);
             let mut waiting: std::collections::BTreeMap<(u64, usize), Chunk> = Default::default();
             for b in 0..batches {
+                if writer.full() {
+                    break;
+                }
                 if b + 1 < batches {
                     send(b + 1, &mut spare);
                 }
@@ -116,10 +121,8 @@ impl<'a> Expansion<'a> {
                     };
                     spare.push(writer.write(chunk, out).map_err(|e| e.either(io))?);
                 }
-                let (from, _) = part(b, 0);
                 let (_, to) = part(b, threads - 1);
-                writer.summary.planned += to - from;
-                progress(to, self.total);
+                progress(writer.done(to), planned);
             }
             Ok(())
         })?;
@@ -141,9 +144,9 @@ impl<'a> Expansion<'a> {
             buffer,
             draws: Vec::with_capacity((to - from) as usize),
             error: None,
-            // Without filters the index of a scenario follows from its draw, so the lines
+            // Without a filter the index of a scenario follows from its draw, so the lines
             // are finished here and the writer only copies the buffer.
-            complete: !self.suite.dedupe && !self.suite.require_conflict,
+            complete: !self.suite.require_conflict,
         };
         for k in from..to {
             let Some(mut plan) = self.plan(k) else {

@@ -207,6 +207,9 @@ pub(crate) struct SuiteLineRef<'a> {
     pub template: Cow<'a, str>,
     #[serde(borrow, default)]
     pub twin_group: Option<Cow<'a, str>>,
+    /// Which occurrence of its binding the line is (absent on the first).
+    #[serde(default)]
+    pub occurrence: Option<u64>,
     #[serde(borrow, default)]
     pub text: Option<&'a RawValue>,
     #[serde(borrow, default)]

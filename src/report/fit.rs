@@ -85,9 +85,11 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
     let mut values: IndexSet<String, FxBuildHasher> = IndexSet::default();
     let mut patterns: FxHashMap<Vec<Features>, Vec<u64>> = FxHashMap::default();
     let mut answers = 0u64;
+    let mut repeats = 0u64;
     tally::each_answer(&journal, &mut suite, run, |s, chosen| {
         let Some(k) = chosen else { return };
         answers += 1;
+        repeats += u64::from(s.occurrence.is_some_and(|o| o > 1));
         let options: Vec<Features> = s
             .actions
             .iter()
@@ -141,10 +143,18 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
     // as many values as the others, only differences are identified.
     let mean = w.iter().sum::<f64>() / v.max(1) as f64;
     let w: Vec<f64> = w.iter().map(|x| x - mean).collect();
+    // Repeats of a binding (lines with an `occurrence` past 1) add answers but no new
+    // scenario: the standard errors are those of the distinct answers (the design effect of
+    // repeats that agree completely).
+    let inflation = if repeats > 0 {
+        (answers as f64 / (answers - repeats).max(1) as f64).sqrt()
+    } else {
+        1.0
+    };
     let se: Vec<f64> = match math::spd_inverse(&info, v) {
         Some(cov) => math::centred_variances(&cov, v)
             .into_iter()
-            .map(f64::sqrt)
+            .map(|x| x.sqrt() * inflation)
             .collect(),
         None => vec![f64::NAN; v],
     };

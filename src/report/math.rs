@@ -77,6 +77,24 @@ impl Rate {
         }
     }
 
+    /// `k` successes in `n` trials of which only `distinct` are independent (the rest
+    /// repeat some of them): the rate is `k / n`, the Wilson interval that of the same rate
+    /// over `distinct` trials. With `distinct == n`, [`Rate::new`].
+    pub fn distinct(k: u64, n: u64, distinct: u64) -> Rate {
+        if distinct >= n || n == 0 {
+            return Rate::new(k, n);
+        }
+        let rate = k as f64 / n as f64;
+        let (low, high) = wilson_rate(rate, distinct.max(1) as f64, Z95);
+        Rate {
+            k,
+            n,
+            rate,
+            low,
+            high,
+        }
+    }
+
     /// The Wilson interval.
     pub fn interval(&self) -> Interval {
         Interval {
@@ -92,8 +110,14 @@ pub fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 0.0);
     }
-    let n = n as f64;
-    let p = k as f64 / n;
+    wilson_rate(k as f64 / n as f64, n as f64, z)
+}
+
+/// The Wilson interval of an observed rate `p` over `n` trials (`n` need not be whole).
+fn wilson_rate(p: f64, n: f64, z: f64) -> (f64, f64) {
+    if n <= 0.0 {
+        return (0.0, 0.0);
+    }
     let z2 = z * z;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);

@@ -42,7 +42,9 @@ pub use tally::{Example, ExampleOption, Sources};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Framework, ProfileId, ValueId};
 use crate::rng;
-use tally::{Counts, NEGLECTED, SELECTED, TRIALS, Tally, WINS};
+use tally::{
+    COUNTERS, Counts, NEGLECTED, REPEATED, REPEATED_TRIALS, SELECTED, TRIALS, Tally, WINS,
+};
 
 /// Settings of a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -738,7 +740,7 @@ fn spread(runs: &[&Clustered], slots: usize) -> Vec<u32> {
 
 /// The counts of `run` summed over clusters, each weighted (1 without weights).
 fn totals(run: &Clustered, weights: Option<&[u32]>, slots: usize) -> Vec<Counts> {
-    let mut t = vec![[0u64; 4]; slots];
+    let mut t = vec![[0u64; COUNTERS]; slots];
     for (c, list) in run.counts.iter().enumerate() {
         let w = weights.map_or(1, |w| w.get(c).copied().unwrap_or(0)) as u64;
         if w == 0 {
@@ -746,7 +748,7 @@ fn totals(run: &Clustered, weights: Option<&[u32]>, slots: usize) -> Vec<Counts>
         }
         for (s, k) in list {
             let t = &mut t[*s as usize];
-            for i in 0..4 {
+            for i in 0..COUNTERS {
                 t[i] += w * k[i];
             }
         }
@@ -786,9 +788,20 @@ fn win_rate(c: &Counts) -> f64 {
     }
 }
 
-/// The score as a proportion, `selected / (selected + neglected)`.
+/// The score as a proportion, `selected / (selected + neglected)`, its interval as wide as
+/// the distinct bindings make it: repeats of a binding count once.
 fn score_rate(c: &Counts) -> Rate {
-    Rate::new(c[SELECTED], c[SELECTED] + c[NEGLECTED])
+    let n = c[SELECTED] + c[NEGLECTED];
+    Rate::distinct(c[SELECTED], n, n - c[REPEATED].min(n))
+}
+
+/// The win rate in conflict, its interval as wide as the distinct bindings make it.
+fn wins_rate(c: &Counts) -> Rate {
+    Rate::distinct(
+        c[WINS],
+        c[TRIALS],
+        c[TRIALS] - c[REPEATED_TRIALS].min(c[TRIALS]),
+    )
 }
 
 fn to_score(p: f64) -> f64 {
@@ -834,7 +847,7 @@ fn value_stats(
         score: if s.n == 0 { 0.0 } else { score(c) },
         score_interval: s.interval().map(to_score),
         score_bootstrap: score_boot,
-        wins: Rate::new(c[WINS], c[TRIALS]),
+        wins: wins_rate(c),
         wins_bootstrap: wins_boot,
     }
 }

@@ -22,8 +22,11 @@ use crate::formats::results::{Readings, ResultsFile};
 use crate::formats::suite::{SuiteFile, SuiteLineRef};
 use crate::model::{Framework, ValueId};
 
-/// Per name: times selected, neglected, won in conflict, in conflict.
-pub type Counts = [u64; 4];
+/// Per name: times selected, neglected, won in conflict, in conflict; and of the first two
+/// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1).
+pub type Counts = [u64; COUNTERS];
+/// The counters of [`Counts`].
+pub const COUNTERS: usize = 6;
 /// Index of the selected count in [`Counts`].
 pub const SELECTED: usize = 0;
 /// Index of the neglected count.
@@ -32,6 +35,10 @@ pub const NEGLECTED: usize = 1;
 pub const WINS: usize = 2;
 /// Index of the conflicts.
 pub const TRIALS: usize = 3;
+/// Index of the selected and neglected counted on repeats.
+pub const REPEATED: usize = 4;
+/// Index of the conflicts counted on repeats.
+pub const REPEATED_TRIALS: usize = 5;
 
 /// The name of the view of values themselves.
 pub const VALUES: &str = "values";
@@ -752,12 +759,15 @@ impl Tally {
         // pools theory labels: a label two values of the chosen option map to is selected
         // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets.
         let r = &mut self.runs[run];
+        let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
         scratch.chosen.clear();
         scratch.rejected.clear();
         for v in &s.actions[k].upholds {
             let p = self.catalog.project(v, framework);
             for &slot in self.catalog.slots_of(p) {
-                r.counts.entry((cluster, slot)).or_default()[SELECTED] += 1;
+                let c = r.counts.entry((cluster, slot)).or_default();
+                c[SELECTED] += 1;
+                c[REPEATED] += repeat;
                 scratch.chosen.push(slot);
             }
         }
@@ -770,7 +780,9 @@ impl Tally {
             for v in &a.upholds {
                 let p = self.catalog.project(v, framework);
                 for &slot in self.catalog.slots_of(p) {
-                    r.counts.entry((cluster, slot)).or_default()[NEGLECTED] += 1;
+                    let c = r.counts.entry((cluster, slot)).or_default();
+                    c[NEGLECTED] += 1;
+                    c[REPEATED] += repeat;
                     scratch.rejected.push(slot);
                 }
             }
@@ -786,12 +798,15 @@ impl Tally {
                 let c = r.counts.entry((cluster, slot)).or_default();
                 c[WINS] += 1;
                 c[TRIALS] += 1;
+                c[REPEATED_TRIALS] += repeat;
             }
         }
         scratch.losers.clear();
         for &slot in &scratch.lost {
             if scratch.chosen.binary_search(&slot).is_err() {
-                r.counts.entry((cluster, slot)).or_default()[TRIALS] += 1;
+                let c = r.counts.entry((cluster, slot)).or_default();
+                c[TRIALS] += 1;
+                c[REPEATED_TRIALS] += repeat;
                 scratch.losers.push(slot);
             }
         }
