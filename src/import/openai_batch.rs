@@ -362,6 +362,19 @@ impl Answers {
         Ok(bytes)
     }
 
+    /// The bytes of the line at `place`, which answers `id`: a file changed since it was
+    /// indexed is an error, not another request's answer.
+    fn line_of(&self, place: Place, id: &str) -> Result<Vec<u8>, String> {
+        let bytes = self.line(place)?;
+        match serde_json::from_slice::<Id<'_>>(&bytes) {
+            Ok(line) if line.custom_id == id => Ok(bytes),
+            _ => Err(format!(
+                "line {} of `{}` changed while it was imported",
+                place.line, self.names[place.file]
+            )),
+        }
+    }
+
     /// The decision an output line gives.
     fn answer(&self, bytes: &[u8], request: &Request<'_>) -> Result<Decision, AdapterError> {
         let failed = |message: String, raw: Option<String>| AdapterError {
@@ -476,7 +489,7 @@ impl Adapter for Answers {
             });
         };
         let answer = self
-            .line(place)
+            .line_of(place, &id)
             .map_err(|message| AdapterError {
                 message,
                 attempts: 1,
@@ -594,5 +607,30 @@ mod tests {
                 .message
                 .contains("not in the Batch API's shape")
         );
+    }
+
+    #[test]
+    fn a_line_changed_since_it_was_indexed_is_an_error() {
+        let path =
+            std::env::temp_dir().join(format!("quandary-batch-test-{}.jsonl", std::process::id()));
+        let line = r#"{"custom_id":"0-s1-0123abcd","response":null,"error":"x"}"#;
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let mut a = answers();
+        a.names = vec![path.display().to_string()];
+        a.files = vec![Mutex::new(File::open(&path).unwrap())];
+        let place = Place {
+            file: 0,
+            offset: 0,
+            len: line.len() + 1,
+            line: 1,
+        };
+        assert!(a.line_of(place, "0-s1-0123abcd").is_ok());
+        std::fs::write(&path, line.replace("0123abcd", "0123abce") + "\n").unwrap();
+        let e = a.line_of(place, "0-s1-0123abcd").unwrap_err();
+        assert!(e.ends_with("changed while it was imported"), "{e}");
+        std::fs::write(&path, "").unwrap();
+        let e = a.line_of(place, "0-s1-0123abcd").unwrap_err();
+        assert!(e.starts_with("cannot read line 1 of"), "{e}");
+        let _ = std::fs::remove_file(&path);
     }
 }
