@@ -39,7 +39,7 @@ pub struct Args {
     pub diagnostics: DiagnosticArgs,
 }
 
-/// Who answers and how they are asked: shared by `eval` and `run`.
+/// Who answers and how they are asked: shared by `eval`, `run` and `judge`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AskArgs {
     /// Who answers: `profile` (the first profile of the suite's framework) or
@@ -53,59 +53,18 @@ pub struct AskArgs {
     /// Ask again the scenarios whose recorded answer is an error
     #[arg(long)]
     pub retry_errors: bool,
-    /// Ask each scenario N times (under each steer), each time with its own seed and cache
-    /// key: a model's self-consistency at a temperature above 0
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub epochs: u32,
-    /// The framework file with the profiles (default: the file the suite was expanded from)
-    #[arg(long, value_name = "FILE")]
-    pub framework: Option<PathBuf>,
-    /// Softmax temperature of the profile agent (0: always the heaviest option), and the
-    /// sampling temperature the `openai` adapter asks for
-    #[arg(long, default_value_t = 0.0, value_name = "T", value_parser = super::temperature)]
-    pub temperature: f64,
-    /// Seed of the random and profile adapters, and the sampling seed the `openai` adapter
-    /// asks for
-    #[arg(
-        id = "adapter_seed",
-        long = "adapter-seed",
-        default_value_t = 0,
-        value_name = "N"
-    )]
-    pub seed: u64,
-    /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
-    #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
-    pub labels: LabelStyle,
-    /// How the model answers: the option alone (`choice`), or thinking first and ending with
-    /// its final answer (`reasoning`) [default: the prompt's `answer`, else choice]
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub answer: Option<AnswerArg>,
-    /// Ask in this language (a tag such as `zh`, `de` or `pt-BR`): the scenarios' `text.TAG`
-    /// and their actions' `TAG` labels, the prompt's `system.TAG`, `user.TAG` and
-    /// `instruction.TAG`, quandary's own wording in the language, and answers read in it
-    #[arg(long, value_name = "TAG")]
-    pub lang: Option<String>,
-    /// The longest answer the `openai` adapter asks for when the model reasons, in tokens
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub reasoning_tokens: u32,
+    #[command(flatten)]
+    pub requests: RequestArgs,
+    #[command(flatten)]
+    pub chat: ChatArgs,
     /// The `openai` adapter's API, up to and including `/v1` (any OpenAI-compatible
     /// chat-completions server)
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/v1")]
+    #[arg(long, value_name = "URL", default_value = DEFAULT_BASE_URL)]
     pub base_url: String,
-    /// The model the `openai` adapter asks for
-    #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
     /// The environment variable holding the `openai` adapter's API key (unset: no key, as
     /// local servers need none); the key is never written anywhere
     #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
-    /// The longest answer the `openai` adapter asks for, in tokens
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_tokens: u32,
-    /// How the `openai` adapter reads an answer: the first token's `logprobs`, parsing the
-    /// text, or both (the logprobs decide when they name an option)
-    #[arg(long, value_enum, default_value_t = ReadMode::Both)]
-    pub mode: ReadMode,
     /// Seconds one `openai` request, or one `command` answer, may take
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = super::seconds)]
     pub timeout: f64,
@@ -113,13 +72,6 @@ pub struct AskArgs {
     /// (exponential backoff with jitter, or the server's Retry-After)
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_retries: u32,
-    /// The `prompt` block that shows scenarios (default: the framework's first, if any)
-    #[arg(long, value_name = "NAME")]
-    pub prompt: Option<String>,
-    /// Repeat the run under this `steer` or `constitution` (repeatable; `all` for every one
-    /// the framework declares); the run without a steer is always made
-    #[arg(long = "steer", value_name = "ID")]
-    pub steers: Vec<String>,
     /// The `command` adapter's program and its arguments, quoted as in a shell; it reads
     /// requests as JSON lines on stdin and answers one a line on stdout
     #[arg(long, value_name = "PROGRAM ARGS…")]
@@ -137,10 +89,146 @@ pub struct AskArgs {
     pub no_cache: bool,
 }
 
+/// The `openai` adapter's API unless told otherwise.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080/v1";
+
+/// Which requests a run makes and how each shows its scenario: shared by `eval`, `run`,
+/// `judge`, `export` and `import openai-batch`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RequestArgs {
+    /// The framework file with the profiles, prompts and steers (default: the file the suite
+    /// was expanded from)
+    #[arg(long, value_name = "FILE")]
+    pub framework: Option<PathBuf>,
+    /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
+    #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
+    pub labels: LabelStyle,
+    /// How the model answers: the option alone (`choice`), thinking first and ending with
+    /// its final answer (`reasoning`), or in its own words (`free`) [default: the prompt's
+    /// `answer`, else choice]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub answer: Option<AnswerArg>,
+    /// Ask in this language (a tag such as `zh`, `de` or `pt-BR`): the scenarios' `text.TAG`
+    /// and their actions' `TAG` labels, the prompt's `system.TAG`, `user.TAG` and
+    /// `instruction.TAG`, quandary's own wording in the language, and answers read in it
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
+    /// The `prompt` block that shows scenarios (default: the framework's first, if any)
+    #[arg(long, value_name = "NAME")]
+    pub prompt: Option<String>,
+    /// Repeat the run under this `steer` or `constitution` (repeatable; `all` for every one
+    /// the framework declares); the run without a steer is always made. For `export` to
+    /// another format than openai-batch: show the scenarios under this one steer, and read
+    /// the answers of the run under it
+    #[arg(long = "steer", value_name = "ID")]
+    pub steers: Vec<String>,
+    /// Ask each scenario N times (under each steer), each time with its own seed and cache
+    /// key: a model's self-consistency at a temperature above 0
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub epochs: u32,
+}
+
+/// What the `openai` adapter puts in a request's body and how it reads the answer (the
+/// temperature and seed also drive the `profile` and `random` agents): shared by `eval`,
+/// `run`, `judge`, `export --to openai-batch` and `import openai-batch`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChatArgs {
+    /// Softmax temperature of the profile agent (0: always the heaviest option), and the
+    /// sampling temperature the `openai` adapter asks for
+    #[arg(long, default_value_t = 0.0, value_name = "T", value_parser = super::temperature)]
+    pub temperature: f64,
+    /// Seed of the random and profile adapters, and the sampling seed the `openai` adapter
+    /// asks for
+    #[arg(
+        id = "adapter_seed",
+        long = "adapter-seed",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub seed: u64,
+    /// The model the `openai` adapter asks for
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// The longest answer the `openai` adapter asks for, in tokens
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_tokens: u32,
+    /// The longest answer the `openai` adapter asks for when the model reasons, in tokens
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub reasoning_tokens: u32,
+    /// How the `openai` adapter reads an answer: the first token's `logprobs`, parsing the
+    /// text, or both (the logprobs decide when they name an option)
+    #[arg(long, value_enum, default_value_t = ReadMode::Both)]
+    pub mode: ReadMode,
+}
+
+impl ChatArgs {
+    /// The `openai` adapter's reading mode.
+    pub fn read_mode(&self) -> Mode {
+        match self.mode {
+            ReadMode::Logprobs => Mode::Logprobs,
+            ReadMode::Parse => Mode::Parse,
+            ReadMode::Both => Mode::Both,
+        }
+    }
+
+    /// The body and reading settings, for the model given (or a diagnostic asking for one).
+    pub fn settings(&self) -> Result<quandary::eval::adapters::ChatSettings, Diagnostic> {
+        let Some(model) = self.model.clone() else {
+            return Err(Diagnostic::new(
+                quandary::Code::InvalidSetting,
+                "the requests need a model",
+            )
+            .help(
+                "give --model NAME, the model the batch is to ask (a local server takes any name)",
+            ));
+        };
+        Ok(quandary::eval::adapters::ChatSettings {
+            model,
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+            // As the `openai` adapter built from these flags asks.
+            seed: Some(self.seed),
+            mode: self.read_mode(),
+        })
+    }
+}
+
 impl AskArgs {
     /// The adapter asked for (`profile` when none is).
     pub fn adapter_name(&self) -> &str {
         self.adapter.as_deref().unwrap_or("profile")
+    }
+}
+
+impl RequestArgs {
+    /// The settings of a run making these requests of the suite with `header` (one request
+    /// at a time, errors not asked again), and the framework, when the run needs it (for its
+    /// prompt or steers, or when `framework_needed`).
+    pub fn settings(
+        &self,
+        header: &serde_json::Value,
+        framework_needed: bool,
+    ) -> Result<(Settings, Option<Project>), Diagnostic> {
+        let needed = self.prompt.is_some() || !self.steers.is_empty() || framework_needed;
+        let framework = framework_for(self.framework.as_deref(), header, needed)?;
+        let (presentation, steers) = presentation(
+            framework.as_ref(),
+            self.prompt.as_deref(),
+            labels(self.labels),
+            self.answer,
+            &self.steers,
+            self.lang.as_deref(),
+        )?;
+        Ok((
+            Settings {
+                presentation,
+                steers,
+                epochs: self.epochs,
+                ..Settings::default()
+            },
+            framework,
+        ))
     }
 }
 
@@ -196,18 +284,14 @@ impl AskArgs {
     pub fn spec(&self) -> AdapterSpec {
         AdapterSpec {
             name: self.adapter_name().to_string(),
-            temperature: self.temperature,
-            seed: self.seed,
-            model: self.model.clone(),
+            temperature: self.chat.temperature,
+            seed: self.chat.seed,
+            model: self.chat.model.clone(),
             base_url: self.base_url.clone(),
             api_key_env: self.api_key_env.clone(),
-            max_tokens: self.max_tokens,
-            reasoning_tokens: self.reasoning_tokens,
-            mode: match self.mode {
-                ReadMode::Logprobs => Mode::Logprobs,
-                ReadMode::Parse => Mode::Parse,
-                ReadMode::Both => Mode::Both,
-            },
+            max_tokens: self.chat.max_tokens,
+            reasoning_tokens: self.chat.reasoning_tokens,
+            mode: self.chat.read_mode(),
             timeout: std::time::Duration::from_secs_f64(self.timeout),
             max_retries: self.max_retries,
             concurrency: self.concurrency as usize,
@@ -220,10 +304,6 @@ impl AskArgs {
                     .unwrap_or_else(eval::cache::Cache::default_dir)
             }),
         }
-    }
-
-    fn labels(&self) -> Labels {
-        labels(self.labels)
     }
 }
 
@@ -291,8 +371,8 @@ pub fn run(args: Args) -> bool {
                 .and_then(|(mut settings, _)| {
                     settings.shard = args.shard.map(|s| (s.index, s.of));
                     let per_request = match settings.presentation.mode {
-                        quandary::model::AnswerMode::Choice => args.ask.max_tokens,
-                        _ => args.ask.reasoning_tokens,
+                        quandary::model::AnswerMode::Choice => args.ask.chat.max_tokens,
+                        _ => args.ask.chat.reasoning_tokens,
                     };
                     Ok(eval::dry_run(&args.suite, &settings)?.with_answers(u64::from(per_request)))
                 });
@@ -337,6 +417,7 @@ pub fn run(args: Args) -> bool {
                 settings.shard = args.shard.map(|s| (s.index, s.of));
                 let name = args
                     .ask
+                    .requests
                     .framework
                     .as_deref()
                     .or_else(|| header_file(&header))
@@ -372,26 +453,14 @@ fn prepare(
     header: &serde_json::Value,
     with_adapter: bool,
 ) -> Result<(Settings, Option<Project>), Diagnostic> {
-    let needed = ask.prompt.is_some()
-        || !ask.steers.is_empty()
-        || (with_adapter && ask.spec().kind() == "profile");
-    let framework = framework_for(ask.framework.as_deref(), header, needed)?;
-    let (presentation, steers) = presentation(
-        framework.as_ref(),
-        ask.prompt.as_deref(),
-        ask.labels(),
-        ask.answer,
-        &ask.steers,
-        ask.lang.as_deref(),
-    )?;
+    let (settings, framework) = ask
+        .requests
+        .settings(header, with_adapter && ask.spec().kind() == "profile")?;
     Ok((
         Settings {
-            presentation,
-            steers,
             concurrency: ask.concurrency as usize,
             retry_errors: ask.retry_errors,
-            epochs: ask.epochs,
-            shard: None,
+            ..settings
         },
         framework,
     ))

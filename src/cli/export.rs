@@ -8,7 +8,7 @@ use quandary::export::{self, Format, SuiteExport};
 use quandary::{Code, Diagnostic, SourceMap};
 
 use super::DiagnosticArgs;
-use super::eval::{AnswerArg, LabelStyle, framework_for, labels, presentation};
+use super::eval::{ChatArgs, RequestArgs, framework_for, labels, presentation};
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
@@ -17,11 +17,11 @@ pub struct Args {
     /// written by `quandary eval`
     #[arg(value_name = "SUITE.jsonl|RESULTS.jsonl")]
     pub input: PathBuf,
-    /// What to write: `inspect`, `lm-eval`, `promptfoo` or `preference-pairs`
+    /// What to write: `inspect`, `lm-eval`, `promptfoo`, `openai-batch` or `preference-pairs`
     #[arg(long, value_name = "FORMAT")]
     pub to: String,
-    /// Where to write: a file for `inspect` and `preference-pairs` (default: standard
-    /// output), a directory for `lm-eval` and `promptfoo` (required)
+    /// Where to write: a file for `inspect`, `openai-batch` and `preference-pairs` (default:
+    /// standard output), a directory for `lm-eval` and `promptfoo` (required)
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// A results file of the same suite whose recorded choices become the targets (not for
@@ -32,26 +32,14 @@ pub struct Args {
     /// results header)
     #[arg(long, value_name = "FILE")]
     pub suite: Option<PathBuf>,
-    /// Show the scenarios under this steer or constitution, as `eval --steer` does, and read
-    /// the answers of the run under it (default: the run without a steer)
-    #[arg(long, value_name = "ID")]
-    pub steer: Option<String>,
-    /// The `prompt` block that shows scenarios (default: the framework's first, if any)
-    #[arg(long, value_name = "NAME")]
-    pub prompt: Option<String>,
-    /// How options are labelled in the prompt (a `prompt` block's `labels` wins)
-    #[arg(long, value_enum, default_value_t = LabelStyle::Letters)]
-    pub labels: LabelStyle,
-    /// How the model is asked to answer, as `eval --answer` asks
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub answer: Option<AnswerArg>,
-    /// The language the scenarios are shown in, as `eval --lang` shows them
-    #[arg(long, value_name = "TAG")]
-    pub lang: Option<String>,
-    /// The framework file with the prompts and steers (default: the file the suite was
-    /// expanded from)
-    #[arg(long, value_name = "FILE")]
-    pub framework: Option<PathBuf>,
+    /// How the scenarios are shown, as `eval` shows them; `--steer` and `--epochs` as for
+    /// `eval` with `--to openai-batch`
+    #[command(flatten)]
+    pub requests: RequestArgs,
+    /// For `--to openai-batch`: the body of each request, as the `openai` adapter of `eval`
+    /// makes it
+    #[command(flatten)]
+    pub chat: ChatArgs,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -107,18 +95,70 @@ pub fn run(args: Args) -> bool {
             .help(format!("give one with -o DIR, e.g. `-o {}`", format.name())),
         );
     }
-    if args.steer.as_deref() == Some("all") {
-        return fail(
-            &args,
-            Diagnostic::new(
+    let steers = &args.requests.steers;
+    if format == Format::OpenAiBatch {
+        for (given, flag, help) in [
+            (
+                args.target.is_some(),
+                "--target",
+                "a batch holds requests, not targets: export them without --target",
+            ),
+            (
+                args.suite.is_some(),
+                "--suite",
+                "give the suite itself as the input; --suite names the suite of a results file",
+            ),
+        ] {
+            if given {
+                return fail(&args, misplaced(flag, format, help));
+            }
+        }
+    } else {
+        if steers.iter().any(|s| s == "all") {
+            return fail(
+                &args,
+                Diagnostic::new(
+                    Code::InvalidSetting,
+                    "an export holds one run, not `all` steers",
+                )
+                .help("give one steer's id, and export once per steer"),
+            );
+        }
+        if steers.len() > 1 {
+            let d = Diagnostic::new(
                 Code::InvalidSetting,
-                "an export holds one run, not `all` steers",
+                format!(
+                    "an export to `{}` holds one run, not {} steers",
+                    format.name(),
+                    steers.len()
+                ),
             )
-            .help("give one steer's id, and export once per steer"),
-        );
+            .help(
+                "give one steer's id, and export once per steer (`--to openai-batch` takes \
+                 several)",
+            );
+            return fail(&args, d);
+        }
+        for (given, flag) in [
+            (args.requests.epochs > 1, "--epochs"),
+            (args.chat.model.is_some(), "--model"),
+        ] {
+            if given {
+                return fail(
+                    &args,
+                    misplaced(
+                        flag,
+                        format,
+                        "it says how `--to openai-batch` asks a model: leave it out",
+                    ),
+                );
+            }
+        }
     }
     let result = if format.reads_results() {
         pairs(&args)
+    } else if format == Format::OpenAiBatch {
+        batch(&args)
     } else {
         suite(&args, format)
     };
@@ -138,24 +178,57 @@ fn shown(
     header: &serde_json::Value,
     steers: &[String],
 ) -> Result<(quandary::eval::Presentation, Vec<quandary::eval::Steer>), Diagnostic> {
-    let needed = args.prompt.is_some() || !steers.is_empty();
-    let framework = framework_for(args.framework.as_deref(), header, needed)?;
+    let r = &args.requests;
+    let needed = r.prompt.is_some() || !steers.is_empty();
+    let framework = framework_for(r.framework.as_deref(), header, needed)?;
     presentation(
         framework.as_ref(),
-        args.prompt.as_deref(),
-        labels(args.labels),
-        args.answer,
+        r.prompt.as_deref(),
+        labels(r.labels),
+        r.answer,
         steers,
-        args.lang.as_deref(),
+        r.lang.as_deref(),
     )
+}
+
+/// Exports a suite as the input file of a batch; says what was written.
+fn batch(args: &Args) -> Result<String, Diagnostic> {
+    let chat = args.chat.settings()?;
+    let header =
+        quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.input))?;
+    let (settings, _) = args.requests.settings(&header, false)?;
+    let w = match &args.output {
+        Some(path) => export::to_file(path, |out| {
+            export::openai_batch::write(&args.input, &settings, &chat, out)
+        })?,
+        None => export::openai_batch::write(
+            &args.input,
+            &settings,
+            &chat,
+            &mut std::io::BufWriter::new(Stdout::new()),
+        )?,
+    };
+    let mut summary = format!(
+        "wrote {} for {} to {}",
+        plural(w.requests, "request"),
+        plural(w.scenarios, "scenario"),
+        place(args.output.as_deref())
+    );
+    if w.left_out > 0 {
+        summary.push_str(&format!(
+            "; {} left out: their prompt cannot be rendered, or the scenario has no options \
+             (`eval` sends nothing for them either)",
+            plural(w.left_out, "request")
+        ));
+    }
+    Ok(summary)
 }
 
 /// Exports a suite; says what was written.
 fn suite(args: &Args, format: Format) -> Result<String, Diagnostic> {
     let header =
         quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.input))?;
-    let steers: Vec<String> = args.steer.iter().cloned().collect();
-    let (presentation, steers) = shown(args, &header, &steers)?;
+    let (presentation, steers) = shown(args, &header, &args.requests.steers)?;
     let settings = SuiteExport {
         presentation,
         steer: steers.into_iter().next(),
@@ -235,7 +308,7 @@ fn pairs(args: &Args) -> Result<String, Diagnostic> {
         quandary::formats::suite::read_header(quandary::formats::Input::Path(&suite_path))
             .map_err(|d| d.help("give the suite with --suite FILE"))?;
     let (presentation, _) = shown(args, &suite_header, &[])?;
-    let steer = args.steer.as_deref();
+    let steer = args.requests.steers.first().map(String::as_str);
     let p = match &args.output {
         Some(path) => export::to_file(path, |out| {
             export::preference_pairs::write(

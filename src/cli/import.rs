@@ -84,6 +84,53 @@ pub enum Format {
     /// stance per record (NAME_0001, …) and a suite asking each as a choice and as agree or
     /// disagree. A record that cannot be read is reported with its line number and left out.
     Navab(NavabArgs),
+    /// Read the answers of a batch inference engine (OpenAI's Batch API, `vllm run-batch`)
+    /// to a batch `quandary export --to openai-batch` wrote, into a results journal
+    ///
+    /// Reads the batch's output file (and, with --errors, its error file) and records every
+    /// request of the suite as a run of `eval --adapter openai` with the same settings
+    /// records it: in the suite's order, each answer read two ways (logprobs and text), the
+    /// header naming the `openai` adapter, so `report`, `diff` and `merge` take the journal
+    /// as a live run's. Give the settings the batch was exported with. A request without a
+    /// line, or whose line is an error, a status other than 2xx or a body that is not a chat
+    /// completion, is recorded as an error. A line that answers no request of the suite
+    /// under these settings, or one already answered, is reported with its line number, and
+    /// the exit status is 1.
+    #[command(name = "openai-batch")]
+    OpenAiBatch(OpenAiBatchArgs),
+}
+
+/// Arguments of `import openai-batch`.
+#[derive(clap::Args, Debug)]
+pub struct OpenAiBatchArgs {
+    /// The batch's output file: the file of OpenAI's `output_file_id`, or the one `vllm
+    /// run-batch -o` wrote
+    #[arg(value_name = "OUTPUT.jsonl")]
+    pub input: PathBuf,
+    /// The suite the batch was exported from
+    #[arg(long, value_name = "SUITE.jsonl")]
+    pub suite: PathBuf,
+    /// The batch's error file (OpenAI's `error_file_id`): the requests that failed
+    #[arg(long, value_name = "ERRORS.jsonl")]
+    pub errors: Option<PathBuf>,
+    /// The results journal to write; one holding a run with the same settings is resumed:
+    /// only the requests it does not hold yet are recorded
+    #[arg(short, long, value_name = "RESULTS.jsonl")]
+    pub output: PathBuf,
+    /// Record again the requests whose latest answer in the journal is an error
+    #[arg(long)]
+    pub retry_errors: bool,
+    /// The API the batch ran on, recorded in the journal's header as `eval --base-url` is
+    /// (so that `eval --adapter openai --retry-errors` can ask the failed requests again
+    /// there)
+    #[arg(long, value_name = "URL", default_value = super::eval::DEFAULT_BASE_URL)]
+    pub base_url: String,
+    #[command(flatten)]
+    pub requests: super::eval::RequestArgs,
+    #[command(flatten)]
+    pub chat: super::eval::ChatArgs,
+    #[command(flatten)]
+    pub diagnostics: DiagnosticArgs,
 }
 
 /// Where an import writes, and how it treats problems: shared by every import.
@@ -200,7 +247,56 @@ pub fn run(args: Args) -> bool {
         Format::Mge(args) => mge(args),
         Format::Goqa(args) => goqa(args),
         Format::Navab(args) => navab(args),
+        Format::OpenAiBatch(args) => openai_batch(args),
     }
+}
+
+fn openai_batch(args: OpenAiBatchArgs) -> bool {
+    let mut outputs = vec![args.input.clone()];
+    outputs.extend(args.errors.iter().cloned());
+    let result = args.chat.settings().and_then(|chat| {
+        let header =
+            quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))?;
+        let (mut settings, _) = args.requests.settings(&header, false)?;
+        settings.retry_errors = args.retry_errors;
+        super::eval::with_progress(&args.output, |progress| {
+            import::openai_batch::import(
+                &args.suite,
+                &outputs,
+                &args.output,
+                &settings,
+                &chat,
+                &args.base_url,
+                progress,
+            )
+        })
+    });
+    let imported = match result {
+        Ok(i) => i,
+        Err(d) => {
+            args.diagnostics.report(&[d], &SourceMap::new());
+            return false;
+        }
+    };
+    let failed = args
+        .diagnostics
+        .report(&imported.diagnostics, &SourceMap::new());
+    let o = &imported.outcome;
+    eprintln!(
+        "{} requests: {} recorded ({} read from the batch, {} failed there, {} without an \
+         answer in it), {} already in the journal; {} answered, {} unparsed, refused or \
+         failed; results in {}",
+        o.requests,
+        o.asked,
+        imported.read,
+        imported.failed,
+        imported.missing,
+        o.resumed,
+        o.answered,
+        o.failed,
+        args.output.display()
+    );
+    !failed
 }
 
 fn cvc_rules(args: CvcRulesArgs) -> bool {

@@ -48,9 +48,9 @@ fn prepare(
 ) -> Result<(PathBuf, PathBuf, Settings, quandary::eval::adapters::Built), Diagnostic> {
     let ask = &args.ask;
     for (given, flag) in [
-        (ask.prompt.is_some(), "--prompt"),
-        (!ask.steers.is_empty(), "--steer"),
-        (ask.lang.is_some(), "--lang"),
+        (ask.requests.prompt.is_some(), "--prompt"),
+        (!ask.requests.steers.is_empty(), "--steer"),
+        (ask.requests.lang.is_some(), "--lang"),
     ] {
         if given {
             return Err(Diagnostic::new(
@@ -65,7 +65,7 @@ fn prepare(
         None => project::suite_of(&args.results)?,
     };
     let suite_header = quandary::formats::suite::read_header(Input::Path(&suite))?;
-    let (file, project) = project::suite_project(ask.framework.as_deref(), &suite_header)?;
+    let (file, project) = project::suite_project(ask.requests.framework.as_deref(), &suite_header)?;
     let framework = project.framework();
     let judge = project::judge(
         framework,
@@ -95,7 +95,7 @@ fn prepare(
         judge_suite.display()
     );
     let mut presentation = Presentation::from_judge(judge);
-    if let Some(answer) = ask.answer {
+    if let Some(answer) = ask.requests.answer {
         presentation.mode = answer.mode();
     }
     if presentation.mode == quandary::model::AnswerMode::Free {
@@ -110,7 +110,7 @@ fn prepare(
         steers: Vec::new(),
         concurrency: ask.concurrency as usize,
         retry_errors: ask.retry_errors,
-        epochs: ask.epochs,
+        epochs: ask.requests.epochs,
         shard: None,
     };
     let built = ask

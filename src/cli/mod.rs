@@ -46,7 +46,7 @@ enum Command {
     Tree(tree::Args),
     /// Draw the conflict graph of a framework (DOT, JSON or Mermaid)
     Graph(graph::Args),
-    /// Turn research data sets into source files
+    /// Turn research data sets into source files, or a batch engine's answers into results
     Import(import::Args),
     /// Expand a suite into scenarios, one JSON object a line
     Expand(expand::Args),
@@ -68,7 +68,7 @@ enum Command {
     Fit(report::FitArgs),
     /// Count or clear the response cache of `eval`
     Cache(cache::Args),
-    /// Hand a suite to Inspect, lm-evaluation-harness or promptfoo, or results to preference tuning
+    /// Hand a suite to Inspect, lm-evaluation-harness, promptfoo or a batch inference engine, or results to preference tuning
     Export(export::Args),
 }
 

@@ -106,7 +106,7 @@ pub fn run(args: Args) -> bool {
         Err(d) => return fail(&args.diagnostics, d),
     };
     // An explicit --framework supplies the profiles, prompts and steers instead.
-    let explicit = match &args.ask.framework {
+    let explicit = match &args.ask.requests.framework {
         Some(file) => {
             match quandary::project::suite_project(Some(file), &serde_json::Value::Null) {
                 Ok((_, p)) => Some(p),
@@ -121,14 +121,14 @@ pub fn run(args: Args) -> bool {
         expand: args.suite.options(threads, None),
         adapter: args.ask.spec(),
         adapter_chosen: args.ask.adapter.is_some() || explicit.is_some(),
-        prompt: args.ask.prompt.clone(),
-        labels: super::eval::labels(args.ask.labels),
-        answer: args.ask.answer.map(super::eval::AnswerArg::mode),
-        steers: args.ask.steers.clone(),
+        prompt: args.ask.requests.prompt.clone(),
+        labels: super::eval::labels(args.ask.requests.labels),
+        answer: args.ask.requests.answer.map(super::eval::AnswerArg::mode),
+        steers: args.ask.requests.steers.clone(),
         concurrency: args.ask.concurrency as usize,
         retry_errors: args.ask.retry_errors,
-        epochs: args.ask.epochs,
-        lang: args.ask.lang.clone(),
+        epochs: args.ask.requests.epochs,
+        lang: args.ask.requests.lang.clone(),
         judge: args.judge.judge.clone(),
         judge_adapter: args.judge.spec(&args.ask),
         judge_answer: args.judge.judge_answer.map(super::eval::AnswerArg::mode),

@@ -512,6 +512,7 @@ mod tests {
         let o = options();
         let request = |prompt, scenario| Request {
             scenario,
+            index: 0,
             group: scenario,
             steer: None,
             system: None,
@@ -560,6 +561,7 @@ mod tests {
         let o = options();
         let request = Request {
             scenario: "s1",
+            index: 0,
             group: "s1",
             steer: None,
             system: Some("Be brief."),
@@ -582,6 +584,7 @@ mod tests {
         other[1].text = "something else".into();
         let base = Request {
             scenario: "s1",
+            index: 0,
             group: "s1",
             steer: None,
             system: None,

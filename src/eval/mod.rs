@@ -44,6 +44,9 @@ pub struct Choice {
 pub struct Request<'a> {
     /// The scenario's id.
     pub scenario: &'a str,
+    /// The scenario's index in the suite (a suite without `dedupe` may hold one scenario
+    /// twice: the index tells the two apart).
+    pub index: u64,
     /// The scenario's twin group, or its id when it has none: the same for a scenario and
     /// its order-swapped twin.
     pub group: &'a str,
@@ -70,6 +73,7 @@ impl<'a> Request<'a> {
     pub fn new(scenario: &'a str, prompt: &'a str, options: &'a [Choice]) -> Request<'a> {
         Request {
             scenario,
+            index: 0,
             group: scenario,
             steer: None,
             system: None,
@@ -246,7 +250,7 @@ pub struct Settings {
 
 impl Settings {
     /// Whether the scenario at `index` is asked in this run's shard.
-    fn asks(&self, index: u64) -> bool {
+    pub fn asks(&self, index: u64) -> bool {
         self.shard
             .is_none_or(|(k, n)| n == 0 || index % n == k.saturating_sub(1))
     }
@@ -380,9 +384,6 @@ fn count(
     settings: &Settings,
     mut check: impl FnMut(&ScenarioLine) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
-    let steers: Vec<Option<&str>> = std::iter::once(None)
-        .chain(settings.steers.iter().map(|s| Some(s.id.as_str())))
-        .collect();
     let mut outcome = Outcome::default();
     each_scenario(suite, |scenario| {
         if !settings.asks(scenario.index) {
@@ -390,12 +391,11 @@ fn count(
         }
         check(&scenario)?;
         untranslated(&settings.presentation, &scenario)?;
-        for &steer in &steers {
-            for epoch in 0..settings.epochs.max(1) {
-                outcome.requests += 1;
-                outcome.resumed +=
-                    u64::from(done.is_done(scenario.index, steer, epoch, settings.retry_errors));
-            }
+        for (_, steer, epoch) in runs(settings) {
+            let steer = steer.map(|s| s.id.as_str());
+            outcome.requests += 1;
+            outcome.resumed +=
+                u64::from(done.is_done(scenario.index, steer, epoch, settings.retry_errors));
         }
         Ok(())
     })?;
@@ -456,9 +456,6 @@ fn drive(
     progress: &mut dyn FnMut(u64, u64, u64),
     write: &mut dyn FnMut(&[Record]) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
-    let steers: Vec<Option<&Steer>> = std::iter::once(None)
-        .chain(settings.steers.iter().map(Some))
-        .collect();
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
     let mut failures = 0;
@@ -476,7 +473,6 @@ fn drive(
     let job_rx = std::sync::Mutex::new(Some(job_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(4 * workers);
     let presentation = &settings.presentation;
-    let steers = &steers;
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
         for _ in 0..workers {
             let job_rx = &job_rx;
@@ -519,13 +515,11 @@ fn drive(
                 if !settings.asks(index) {
                     return Ok(());
                 }
-                let wanted: Vec<(Option<Steer>, u32)> = steers
-                    .iter()
-                    .flat_map(|s| (0..settings.epochs.max(1)).map(move |e| (s, e)))
-                    .filter(|(s, e)| {
+                let wanted: Vec<(Option<Steer>, u32)> = runs(settings)
+                    .filter(|(_, s, e)| {
                         !done.is_done(index, s.map(|s| s.id.as_str()), *e, settings.retry_errors)
                     })
-                    .map(|(s, e)| (s.cloned(), e))
+                    .map(|(_, s, e)| (s.cloned(), e))
                     .collect();
                 let mut scenario = Some(scenario);
                 let last = wanted.len().saturating_sub(1);
@@ -651,25 +645,14 @@ fn ask(
     steer: Option<&Steer>,
     epoch: u32,
 ) -> Record {
-    let options = presentation.options(scenario);
-    let prompt = presentation.try_prompt(scenario, &options);
-    let system = presentation.system(steer.map(|s| s.system.as_str()));
+    let asking = Asking::new(presentation, scenario, steer);
+    let options = &asking.options;
     let started = Instant::now();
     // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
-    let result = match &prompt {
-        Ok(prompt) => adapter.decide(&Request {
-            scenario: &scenario.id,
-            group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
-            steer: steer.map(|s| s.id.as_str()),
-            system: system.as_deref(),
-            prompt,
-            options: &options,
-            mode: presentation.mode,
-            epoch,
-            lang: presentation.lang.as_deref(),
-        }),
+    let result = match asking.request(presentation, scenario, steer, epoch) {
+        Ok(request) => adapter.decide(&request),
         Err(why) => Err(AdapterError {
-            message: why.clone(),
+            message: why.to_string(),
             attempts: 0,
             raw: None,
         }),
@@ -762,6 +745,69 @@ fn ask(
             attempts: e.attempts.max(1),
         },
     }
+}
+
+/// A scenario as a run shows it under one steer: what every request about it is made of.
+/// `eval` asks with it, and `export --to openai-batch` writes the same requests into a
+/// batch file, so both send the same bytes.
+pub struct Asking {
+    /// The options, labelled, in the order shown.
+    pub options: Vec<Choice>,
+    /// The user prompt, or why it cannot be rendered.
+    pub prompt: Result<String, String>,
+    /// The system prompt: the presentation's, then the steer's.
+    pub system: Option<String>,
+}
+
+impl Asking {
+    /// `scenario` as `presentation` shows it under `steer`.
+    pub fn new(
+        presentation: &Presentation,
+        scenario: &ScenarioLine,
+        steer: Option<&Steer>,
+    ) -> Asking {
+        let options = presentation.options(scenario);
+        let prompt = presentation.try_prompt(scenario, &options);
+        let system = presentation.system(steer.map(|s| s.system.as_str()));
+        Asking {
+            options,
+            prompt,
+            system,
+        }
+    }
+
+    /// The request of its `epoch`-th asking, or why its prompt cannot be rendered.
+    pub fn request<'a>(
+        &'a self,
+        presentation: &'a Presentation,
+        scenario: &'a ScenarioLine,
+        steer: Option<&'a Steer>,
+        epoch: u32,
+    ) -> Result<Request<'a>, &'a str> {
+        let prompt = self.prompt.as_deref().map_err(String::as_str)?;
+        Ok(Request {
+            scenario: &scenario.id,
+            index: scenario.index,
+            group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
+            steer: steer.map(|s| s.id.as_str()),
+            system: self.system.as_deref(),
+            prompt,
+            options: &self.options,
+            mode: presentation.mode,
+            epoch,
+            lang: presentation.lang.as_deref(),
+        })
+    }
+}
+
+/// The requests a run makes of each scenario, in the order it makes them: the run without a
+/// steer, then each steer of `settings` in turn, each asked in every epoch. The number of
+/// the steer is 0 for the run without one, then 1, 2, … in the order of `settings.steers`.
+pub fn runs(settings: &Settings) -> impl Iterator<Item = (usize, Option<&Steer>, u32)> + '_ {
+    std::iter::once(None)
+        .chain(settings.steers.iter().map(Some))
+        .enumerate()
+        .flat_map(move |(n, s)| (0..settings.epochs.max(1)).map(move |e| (n, s, e)))
 }
 
 /// What a run would ask.

@@ -1,7 +1,8 @@
 //! Export: suites handed to other evaluation harnesses, and results to preference tuning.
 //!
-//! A suite becomes an [Inspect](inspect) dataset, an [lm-evaluation-harness](lm_eval) task or
-//! a [promptfoo](promptfoo) test file; a results journal becomes
+//! A suite becomes an [Inspect](inspect) dataset, an [lm-evaluation-harness](lm_eval) task,
+//! a [promptfoo](promptfoo) test file or the input file of a batch inference engine
+//! ([OpenAI's Batch API, `vllm run-batch`](openai_batch)); a results journal becomes
 //! [preference pairs](preference_pairs) in the shape TRL's `DPOTrainer` reads. Every prompt
 //! is the one `eval` sends: the same [`Presentation`] lays it out.
 //!
@@ -11,6 +12,7 @@
 
 pub mod inspect;
 pub mod lm_eval;
+pub mod openai_batch;
 pub mod preference_pairs;
 pub mod promptfoo;
 mod yaml;
@@ -39,15 +41,19 @@ pub enum Format {
     Promptfoo,
     /// Preference pairs from a results file, as TRL's `DPOTrainer` reads them.
     PreferencePairs,
+    /// The input file of OpenAI's Batch API (and `vllm run-batch`): the requests of a run of
+    /// the `openai` adapter, one a line.
+    OpenAiBatch,
 }
 
 impl Format {
     /// Every format, in the order the documentation lists them.
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::Inspect,
         Format::LmEval,
         Format::Promptfoo,
         Format::PreferencePairs,
+        Format::OpenAiBatch,
     ];
 
     /// The format's name on the command line.
@@ -57,6 +63,7 @@ impl Format {
             Format::LmEval => "lm-eval",
             Format::Promptfoo => "promptfoo",
             Format::PreferencePairs => "preference-pairs",
+            Format::OpenAiBatch => "openai-batch",
         }
     }
 

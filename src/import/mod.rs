@@ -1,4 +1,6 @@
-//! Importers: data sets from the research literature turned into source files.
+//! Importers: data sets from the research literature turned into source files, and the
+//! answers of a batch inference engine turned into a results journal
+//! ([`openai_batch`]).
 //!
 //! Every importer is a pure function from the bytes of its input files to an [`Imported`]:
 //! the source files to write (paths relative to an output directory, text in the canonical
@@ -13,6 +15,7 @@
 pub mod cvc_rules;
 pub mod daily_dilemmas;
 pub mod mge;
+pub mod openai_batch;
 pub mod principles;
 
 pub mod goqa;

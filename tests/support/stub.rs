@@ -23,6 +23,8 @@ pub struct Seen {
     pub system: Option<String>,
     /// The whole body.
     pub body: serde_json::Value,
+    /// The body's bytes, as they came.
+    pub raw: String,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
     /// Requests being answered when this one arrived, itself included.
@@ -236,6 +238,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let in_flight = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
         let n = shared.arrivals.fetch_add(1, Ordering::SeqCst) + 1;
+        let raw = String::from_utf8_lossy(&body).into_owned();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let text_of = |role: &str| {
@@ -258,6 +261,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
             system: text_of("system"),
             prompt,
             body,
+            raw,
             authorization,
             in_flight,
         };

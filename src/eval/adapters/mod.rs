@@ -1,5 +1,6 @@
 //! The built-in adapters.
 
+pub mod chat;
 mod command;
 #[cfg(feature = "openai")]
 pub mod openai;
@@ -8,6 +9,7 @@ mod random;
 mod replay;
 mod spec;
 
+pub use chat::ChatSettings;
 pub use command::{Command, StderrSink, terminate_all as terminate_commands};
 #[cfg(feature = "openai")]
 pub use openai::{OpenAi, OpenAiOptions};

@@ -1,20 +1,11 @@
 //! `openai`: any OpenAI-compatible chat-completions endpoint (OpenAI itself, llama.cpp's
 //! server, vLLM, Ollama, …).
 //!
-//! One request a decision: `POST {base_url}/chat/completions` with the system prompt (if
-//! any) and the user prompt. The answer is read two ways, both reported in
-//! [`Decision::readings`]:
-//!
-//! - `logprobs`: a forced choice from the `top_logprobs` of the answer's first token (or,
-//!   for labels sharing a first word such as `Action 1`/`Action 2`, of the first token after
-//!   that shared part). Tokens are trimmed of leading spaces and compared with the labels
-//!   without regard to case; the probabilities of tokens naming the same option are added
-//!   and renormalised over the options, giving [`Decision::probabilities`] and the most
-//!   probable option.
-//! - `parse`: [`present::parse`](crate::eval::present::parse) on the answer text.
-//!
-//! The decision's answer is the `logprobs` reading when there is one (modes `logprobs` and
-//! `both`), else the `parse` reading.
+//! One request a decision: `POST {base_url}/chat/completions` with the body
+//! [`ChatSettings::body`] makes (the system prompt, if any, and the user prompt), its answer
+//! read by [`ChatSettings::read`], two ways (`logprobs` and `parse`): the
+//! [`chat`](super::chat) module holds both, shared with the batch files of
+//! `export --to openai-batch` and `import openai-batch`.
 //!
 //! **Retries.** A 429, a 408, a 5xx, a timeout or a failed connection is retried up to
 //! [`OpenAiOptions::max_retries`] times, after the server's `Retry-After` (seconds or an
@@ -22,7 +13,8 @@
 //! uniform draw below `min(30 s, 0.5 s × 2^retry)`). Anything else that goes wrong — another
 //! status, a body that is not JSON, an answer without choices — is not retried: it becomes an
 //! [`AdapterError`] with an excerpt of the body. An answer naming no option is
-//! [`Answer::Unparsed`], one declining to choose [`Answer::Refused`].
+//! [`Answer::Unparsed`](crate::eval::Answer::Unparsed), one declining to choose
+//! [`Answer::Refused`](crate::eval::Answer::Refused).
 //!
 //! **Concurrency that backs off.** All the threads of a run share one connection pool and
 //! one gate on requests in flight. The gate's limit starts at
@@ -41,14 +33,10 @@ use std::fmt;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+use super::chat::{ChatSettings, Secrets, reason, redact_url};
+use crate::eval::{Adapter, AdapterError, Decision, Request};
 
-use crate::eval::present;
-use crate::eval::{Adapter, AdapterError, Answer, Choice, Decision, Request};
-use crate::model::AnswerMode;
-
-/// The longest reasoning answer asked for unless told otherwise, in tokens.
-pub const DEFAULT_REASONING_TOKENS: u32 = super::openai_reasoning_tokens();
+pub use super::chat::DEFAULT_REASONING_TOKENS;
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -56,8 +44,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 const BACKOFF_BASE: f64 = 0.5;
 /// The longest backoff step.
 const BACKOFF_CAP: f64 = 30.0;
-/// How much of a body an error quotes.
-const EXCERPT: usize = 500;
 /// The largest response body read.
 const MAX_BODY: u64 = 16 << 20;
 
@@ -133,10 +119,12 @@ impl fmt::Debug for OpenAiOptions {
 /// gate on requests in flight.
 pub struct OpenAi {
     options: OpenAiOptions,
+    /// What goes into each request's body, and how its answer is read.
+    chat: ChatSettings,
     url: String,
     /// What must never be shown: the key, and the secrets a URL may carry (a password,
     /// the values of query parameters).
-    secrets: Vec<String>,
+    secrets: Secrets,
     agent: ureq::Agent,
     gate: Gate,
 }
@@ -161,12 +149,22 @@ impl OpenAi {
             }
             None => format!("{}/chat/completions", options.base_url),
         };
-        let secrets = options
-            .api_key
-            .iter()
-            .cloned()
-            .chain(url_secrets(&options.base_url))
-            .collect();
+        let secrets = Secrets::new(
+            options
+                .api_key
+                .iter()
+                .cloned()
+                .chain(url_secrets(&options.base_url))
+                .collect(),
+        );
+        let chat = ChatSettings {
+            model: options.model.clone(),
+            temperature: options.temperature,
+            max_tokens: options.max_tokens,
+            reasoning_tokens: options.reasoning_tokens,
+            seed: options.seed,
+            mode: options.mode,
+        };
         let pool = options.concurrency.max(4);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -183,6 +181,7 @@ impl OpenAi {
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
+            chat,
             url,
             secrets,
             agent,
@@ -197,58 +196,6 @@ impl OpenAi {
     /// The gate's current limit on requests in flight.
     pub fn concurrency_limit(&self) -> usize {
         self.gate.limit()
-    }
-
-    /// The request body.
-    fn body(&self, request: &Request<'_>) -> Vec<u8> {
-        let mut messages = Vec::with_capacity(2);
-        if let Some(system) = request.system {
-            messages.push(serde_json::json!({ "role": "system", "content": system }));
-        }
-        messages.push(serde_json::json!({ "role": "user", "content": request.prompt }));
-        let choice = request.mode == AnswerMode::Choice;
-        let max_tokens = if choice {
-            self.options.max_tokens
-        } else {
-            self.options.reasoning_tokens
-        };
-        let mut body = serde_json::json!({
-            "model": self.options.model,
-            "messages": messages,
-            "temperature": self.options.temperature,
-            "max_tokens": max_tokens,
-        });
-        // Each epoch is its own draw: its own sampling seed.
-        if let Some(seed) = self.options.seed {
-            body["seed"] = seed.wrapping_add(u64::from(request.epoch)).into();
-        }
-        // The first token's alternatives say something only of an answer that is a label.
-        if choice && self.options.mode != Mode::Parse {
-            body["logprobs"] = true.into();
-            body["top_logprobs"] = 20.into();
-        }
-        serde_json::to_vec(&body).unwrap_or_default()
-    }
-
-    /// Replaces the API key, wherever it appears, by `***`.
-    fn scrub(&self, text: String) -> String {
-        self.secrets
-            .iter()
-            .fold(text, |text, secret| super::scrub(&text, secret))
-    }
-
-    /// The start of a body, for an error message: the key hidden before the body is cut,
-    /// so no part of it survives the cut.
-    fn excerpt(&self, text: &str) -> String {
-        self.scrub(excerpt(&self.scrub(text.to_string())))
-    }
-
-    fn error(&self, message: String, attempts: u32, raw: Option<String>) -> AdapterError {
-        AdapterError {
-            message: self.scrub(message),
-            attempts,
-            raw: raw.map(|r| self.scrub(r)),
-        }
     }
 
     /// One request: the status, the `Retry-After` header, the body.
@@ -274,140 +221,11 @@ impl OpenAi {
             .read_to_vec()?;
         Ok((status, retry_after, bytes))
     }
-
-    /// Reads a successful response.
-    fn read(
-        &self,
-        bytes: &[u8],
-        request: &Request<'_>,
-        attempts: u32,
-    ) -> Result<Decision, AdapterError> {
-        let text = String::from_utf8_lossy(bytes);
-        let response: Completion = serde_json::from_str(&text).map_err(|e| {
-            self.error(
-                format!("the server's answer is not a chat completion: {e}"),
-                attempts,
-                Some(self.excerpt(&text)),
-            )
-        })?;
-        let Some(choice) = response.choices.into_iter().next() else {
-            return Err(self.error(
-                "the server's answer has no choices".into(),
-                attempts,
-                Some(self.excerpt(&text)),
-            ));
-        };
-        let message = choice.message.unwrap_or_default();
-        let content = message.content.unwrap_or_default();
-        let mut decision = Decision {
-            prompt_tokens: response.usage.as_ref().and_then(|u| u.prompt_tokens),
-            completion_tokens: response.usage.as_ref().and_then(|u| u.completion_tokens),
-            attempts,
-            ..Decision::default()
-        };
-        // A model that declines through the API's own refusal field.
-        if content.is_empty()
-            && let Some(refusal) = message.refusal.filter(|r| !r.is_empty())
-        {
-            decision.answer = Some(Answer::Refused);
-            decision.readings.push(("parse".into(), Answer::Refused));
-            decision.raw = Some(self.scrub(refusal));
-            return Ok(decision);
-        }
-        let reasoning = message
-            .reasoning_content
-            .filter(|r| !r.trim().is_empty())
-            .map(|r| self.scrub(r));
-        if request.mode != AnswerMode::Choice {
-            let mut reading =
-                present::read_in(&content, request.options, request.mode, request.lang);
-            // An answer cut off at the token limit has not given its final answer: only an
-            // explicit one ("Final answer: B") is read from it, not its last line or the
-            // like.
-            if request.mode == AnswerMode::Reasoning
-                && choice.finish_reason.as_deref() == Some("length")
-                && !matches!(reading.rule, Some("final answer" | "answer" | "i choose"))
-            {
-                reading.answer = Answer::Unparsed;
-                reading.rule = None;
-            }
-            if request.mode == AnswerMode::Reasoning {
-                decision
-                    .readings
-                    .push(("parse".into(), reading.answer.clone()));
-            }
-            decision.answer = Some(reading.answer);
-            decision.rule = reading.rule.map(str::to_string);
-            decision.reasoning = reasoning.or(reading.reasoning.map(|r| self.scrub(r)));
-            decision.raw = Some(self.scrub(content));
-            return Ok(decision);
-        }
-        let (parsed, rule) = present::parse_in(&content, request.options, request.lang);
-        let forced = match self.options.mode {
-            Mode::Parse => None,
-            Mode::Logprobs | Mode::Both => choice
-                .logprobs
-                .as_ref()
-                .and_then(|l| forced_choice(&l.content, request.options)),
-        };
-        if self.options.mode != Mode::Parse {
-            let reading = forced
-                .as_ref()
-                .map_or(Answer::Unparsed, |f| Answer::Option(f.best));
-            decision.readings.push(("logprobs".into(), reading));
-        }
-        if self.options.mode != Mode::Logprobs {
-            decision.readings.push(("parse".into(), parsed.clone()));
-        }
-        decision.label_mass = forced.as_ref().map(|f| f.mass);
-        match forced {
-            // Where the model answered with a label, that label is its choice: the most
-            // probable one at temperature 0, a draw from the probabilities above it (so a
-            // sampled answer is recorded as sampled, not as the most probable). Where it
-            // began otherwise ("The answer is B", "I'm a helpful AI…") its text decides, and
-            // the answer is unparsed when the text names no option; the probabilities over
-            // the labels are kept either way.
-            Some(Forced {
-                generated: Some(generated),
-                probabilities,
-                ..
-            }) => {
-                decision.answer = Some(Answer::Option(generated));
-                decision.probabilities = Some(probabilities);
-                decision.rule = Some("logprobs".to_string());
-            }
-            Some(f) => {
-                decision.answer = Some(parsed);
-                decision.probabilities = Some(f.probabilities);
-                decision.rule = rule.map(str::to_string);
-            }
-            None => {
-                decision.answer = Some(parsed);
-                decision.rule = rule.map(str::to_string);
-            }
-        }
-        decision.reasoning = reasoning;
-        decision.raw = Some(self.scrub(content));
-        Ok(decision)
-    }
 }
 
 impl Adapter for OpenAi {
     fn fingerprint(&self) -> String {
-        let o = &self.options;
-        format!(
-            "openai/{}/{}/temperature={}/max_tokens={}/seed={}/mode={}",
-            redact_url(&o.base_url),
-            o.model,
-            o.temperature,
-            o.max_tokens,
-            o.seed.map_or_else(|| "none".to_string(), |s| s.to_string()),
-            o.mode
-        ) + &if o.reasoning_tokens == DEFAULT_REASONING_TOKENS {
-            String::new()
-        } else {
-            format!("/reasoning_tokens={}", o.reasoning_tokens)
-        }
+        self.chat.fingerprint(&self.options.base_url)
     }
 
     fn model(&self) -> Option<String> {
@@ -417,25 +235,16 @@ impl Adapter for OpenAi {
     /// What changes the answers (and so is part of cache keys); run settings such as the
     /// timeout, retries and concurrency are not.
     fn parameters(&self) -> serde_json::Value {
-        let o = &self.options;
-        let mut parameters = serde_json::json!({
-            "base_url": redact_url(&o.base_url),
-            "temperature": o.temperature,
-            "max_tokens": o.max_tokens,
-            "seed": o.seed,
-            "mode": o.mode.name(),
-        });
-        if o.reasoning_tokens != DEFAULT_REASONING_TOKENS {
-            parameters["reasoning_tokens"] = o.reasoning_tokens.into();
-        }
-        parameters
+        self.chat.parameters(&self.options.base_url)
     }
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         if request.options.is_empty() {
-            return Err(self.error("the scenario has no options".into(), 0, None));
+            return Err(self
+                .secrets
+                .error("the scenario has no options".into(), 0, None));
         }
-        let body = self.body(request);
+        let body = self.chat.body(request);
         let mut attempts = 0u32;
         loop {
             let permit = self.gate.enter();
@@ -447,7 +256,7 @@ impl Adapter for OpenAi {
             let (why, raw, wait) = match outcome {
                 Ok((status, _, bytes)) if (200..300).contains(&status) => {
                     self.gate.success();
-                    return self.read(&bytes, request, attempts);
+                    return self.chat.read(&bytes, request, attempts, &self.secrets);
                 }
                 Ok((status, retry_after, bytes)) => {
                     let text = String::from_utf8_lossy(&bytes);
@@ -457,10 +266,14 @@ impl Adapter for OpenAi {
                         self.gate.throttled();
                     }
                     if !retryable {
-                        return Err(self.error(why, attempts, Some(self.excerpt(&text))));
+                        return Err(self.secrets.error(
+                            why,
+                            attempts,
+                            Some(self.secrets.excerpt(&text)),
+                        ));
                     }
                     let wait = retry_after.as_deref().and_then(parse_retry_after);
-                    (why, Some(self.excerpt(&text)), wait)
+                    (why, Some(self.secrets.excerpt(&text)), wait)
                 }
                 Err(e) => {
                     let retryable = matches!(
@@ -472,13 +285,13 @@ impl Adapter for OpenAi {
                     );
                     let why = describe(&e, &self.options);
                     if !retryable {
-                        return Err(self.error(why, attempts, None));
+                        return Err(self.secrets.error(why, attempts, None));
                     }
                     (why, None, None)
                 }
             };
             if !retries_left {
-                return Err(self.error(
+                return Err(self.secrets.error(
                     format!(
                         "gave up after {attempts} attempt{}: {why}",
                         if attempts == 1 { "" } else { "s" }
@@ -489,182 +302,6 @@ impl Adapter for OpenAi {
             }
             std::thread::sleep(wait.unwrap_or_else(|| backoff(attempts - 1)));
         }
-    }
-}
-
-/// `choices[0].logprobs.content[…]`: a generated token and its alternatives.
-#[derive(Deserialize, Default)]
-struct TokenLogprobs {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    top_logprobs: Vec<TopLogprob>,
-}
-
-#[derive(Deserialize)]
-struct TopLogprob {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    logprob: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct Completion {
-    #[serde(default)]
-    choices: Vec<CompletionChoice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct CompletionChoice {
-    #[serde(default)]
-    message: Option<Message>,
-    #[serde(default)]
-    logprobs: Option<Logprobs>,
-    /// `length` when the answer was cut off at the token limit.
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Message {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-    /// The reasoning some servers return apart from the answer (vLLM, DeepSeek:
-    /// `reasoning_content`; others: `reasoning`).
-    #[serde(default, alias = "reasoning")]
-    reasoning_content: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Logprobs {
-    #[serde(default)]
-    content: Vec<TokenLogprobs>,
-}
-
-#[derive(Deserialize)]
-struct Usage {
-    #[serde(default)]
-    prompt_tokens: Option<u64>,
-    #[serde(default)]
-    completion_tokens: Option<u64>,
-}
-
-/// Lower case without white space: `Action 2`, ` action2` and `ACTION 2` are all `action2`.
-fn compact(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{2581}')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// The option a candidate answer names: the label it equals, or else the one label it
-/// begins, if it goes past the labels' shared beginning.
-fn label_of(candidate: &str, labels: &[String], shared: &str) -> Option<usize> {
-    if candidate.len() <= shared.len() {
-        return None;
-    }
-    if let Some(i) = labels.iter().position(|l| l == candidate) {
-        return Some(i);
-    }
-    let mut starting = labels
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with(candidate));
-    match (starting.next(), starting.next()) {
-        (Some((i, _)), None) => Some(i),
-        _ => None,
-    }
-}
-
-/// The forced-choice reading of an answer's token logprobs: the option chosen and the
-/// probabilities of all options, or `None` when no top token names an option.
-///
-/// The reading is taken at the first token where the answer so far equals the labels'
-/// shared beginning: the first token for `A`/`B`, the token after `Action` for
-/// `Action 1`/`Action 2`. Tokens are compared without white space or case.
-/// A choice read from the log-probabilities of the token where a label would stand.
-#[derive(Debug, PartialEq)]
-struct Forced {
-    /// The most probable label's option.
-    best: usize,
-    /// The probability of each option, renormalised over the labels.
-    probabilities: Vec<f64>,
-    /// The option whose label is the token generated there, if it is one.
-    generated: Option<usize>,
-    /// The probability the labels had there together (of what the top log-probabilities
-    /// show).
-    mass: f64,
-}
-
-fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced> {
-    let shared = compact(&shared_prefix(options));
-    let labels: Vec<String> = options.iter().map(|o| compact(&o.label)).collect();
-    let mut so_far = String::new();
-    for position in content {
-        if so_far == shared {
-            let mut mass = vec![0.0; options.len()];
-            for top in &position.top_logprobs {
-                let Some(logprob) = top.logprob.filter(|l| l.is_finite()) else {
-                    continue;
-                };
-                let candidate = format!("{so_far}{}", compact(&top.token));
-                if let Some(i) = label_of(&candidate, &labels, &shared) {
-                    mass[i] += logprob.exp();
-                }
-            }
-            let total: f64 = mass.iter().sum();
-            if total > 0.0 && total.is_finite() {
-                let probabilities: Vec<f64> = mass.iter().map(|m| m / total).collect();
-                // The most probable; the first shown among equals.
-                let mut best = 0;
-                for (i, p) in probabilities.iter().enumerate() {
-                    if *p > probabilities[best] {
-                        best = i;
-                    }
-                }
-                let generated = format!("{so_far}{}", compact(&position.token));
-                return Some(Forced {
-                    best,
-                    probabilities,
-                    generated: label_of(&generated, &labels, &shared),
-                    mass: total.min(1.0),
-                });
-            }
-        }
-        so_far.push_str(&compact(&position.token));
-        // Past the shared beginning without naming an option: nothing to read.
-        if !shared.starts_with(so_far.as_str()) {
-            return None;
-        }
-    }
-    None
-}
-
-/// The beginning the labels share, cut back to the end of a word (`Action ` for
-/// `Action 1`/`Action 2`, `Item ` for `Item 1`/`Item 12`; nothing for `A`/`B`).
-fn shared_prefix(options: &[Choice]) -> String {
-    let labels: Vec<Vec<char>> = options
-        .iter()
-        .map(|o| o.label.to_lowercase().chars().collect())
-        .collect();
-    let Some((first, rest)) = labels.split_first() else {
-        return String::new();
-    };
-    if rest.is_empty() {
-        return String::new();
-    }
-    let mut end = first.len();
-    for l in rest {
-        end = end.min(first.iter().zip(l).take_while(|(a, b)| a == b).count());
-    }
-    match first[..end].iter().rposition(|c| c.is_whitespace()) {
-        Some(space) => first[..=space].iter().collect(),
-        None => String::new(),
     }
 }
 
@@ -768,64 +405,6 @@ fn url_secrets(url: &str) -> Vec<String> {
         .collect()
 }
 
-/// A URL with what may be a secret hidden: `user:password@` becomes `***@`, the value of
-/// every query parameter `***` (`?key=***`), and a fragment `#***`.
-fn redact_url(url: &str) -> String {
-    let (url, fragment) = match url.split_once('#') {
-        Some((u, _)) => (u, "#***"),
-        None => (url, ""),
-    };
-    let (url, query) = match url.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (url, None),
-    };
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    let mut out = match rest[..host_end].rfind('@') {
-        Some(at) if !scheme.is_empty() => format!("{scheme}://***@{}", &rest[at + 1..]),
-        _ => url.to_string(),
-    };
-    if let Some(query) = query {
-        out.push('?');
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) => format!("{k}=***"),
-                None if pair.is_empty() => String::new(),
-                None => "***".to_string(),
-            })
-            .collect();
-        out.push_str(&pairs.join("&"));
-    }
-    out.push_str(fragment);
-    out
-}
-
-/// The start of a body, for an error message.
-fn excerpt(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(EXCERPT) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => " (bad request)",
-        401 => " (unauthorized: check the API key)",
-        403 => " (forbidden)",
-        404 => " (not found: check --base-url and --model)",
-        408 => " (request timeout)",
-        429 => " (too many requests)",
-        500 => " (internal server error)",
-        502 => " (bad gateway)",
-        503 => " (service unavailable)",
-        504 => " (gateway timeout)",
-        _ => "",
-    }
-}
-
 fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
     match e {
         ureq::Error::Timeout(_) => format!("no answer within {} s", options.timeout.as_secs_f64()),
@@ -923,138 +502,6 @@ impl Gate {
 mod tests {
     use super::*;
 
-    fn options(labels: &[&str]) -> Vec<Choice> {
-        labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Choice {
-                label: l.to_string(),
-                action: format!("a{i}"),
-                text: format!("option {i}"),
-                upholds: vec![],
-                violates: vec![],
-            })
-            .collect()
-    }
-
-    fn position(token: &str, top: &[(&str, f64)]) -> TokenLogprobs {
-        TokenLogprobs {
-            token: token.into(),
-            top_logprobs: top
-                .iter()
-                .map(|(t, p)| TopLogprob {
-                    token: t.to_string(),
-                    logprob: Some(p.ln()),
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn letters_sum_spaced_and_cased_tokens() {
-        let o = options(&["A", "B"]);
-        let content = [position(
-            " B",
-            &[
-                (" B", 0.5),
-                ("B", 0.1),
-                (" b", 0.1),
-                (" A", 0.2),
-                (" The", 0.1),
-            ],
-        )];
-        let Forced {
-            best: choice,
-            probabilities: p,
-            mass,
-            ..
-        } = forced_choice(&content, &o).unwrap();
-        assert_eq!(choice, 1);
-        assert!((p[1] - 0.7 / 0.9).abs() < 1e-12, "{p:?}");
-        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        // " The" took 0.1 of the first token's probability: the labels had 0.9.
-        assert!((mass - 0.9).abs() < 1e-12, "{mass}");
-    }
-
-    #[test]
-    fn no_label_among_the_top_tokens_is_no_reading() {
-        let o = options(&["A", "B"]);
-        let content = [position("I", &[("I", 0.6), (" cannot", 0.3)])];
-        assert_eq!(forced_choice(&content, &o), None);
-        assert_eq!(forced_choice(&[], &o), None);
-    }
-
-    #[test]
-    fn an_answer_that_begins_otherwise_is_no_label_generated() {
-        // SmolLM2's "I'm a helpful AI…", with " A" among the alternatives of its first token.
-        let o = options(&["A", "B"]);
-        let content = [position("I", &[("I", 0.5), (" A", 0.3), (" B", 0.1)])];
-        let f = forced_choice(&content, &o).expect("the labels have mass");
-        assert_eq!(f.best, 0);
-        assert_eq!(f.generated, None);
-        assert!((f.mass - 0.4).abs() < 1e-12, "{}", f.mass);
-        let content = [position(" B", &[(" B", 0.6), (" A", 0.3)])];
-        assert_eq!(
-            forced_choice(&content, &o).expect("a reading").generated,
-            Some(1)
-        );
-        // Sampled at a temperature: the label drawn is not the most probable one.
-        let content = [position(" A", &[(" B", 0.6), (" A", 0.3)])];
-        let f = forced_choice(&content, &o).expect("a reading");
-        assert_eq!((f.best, f.generated), (1, Some(0)));
-    }
-
-    #[test]
-    fn action_labels_read_the_token_after_the_shared_word() {
-        let o = options(&["Action 1", "Action 2"]);
-        let content = [
-            position("Action", &[("Action", 0.9), ("I", 0.1)]),
-            position(" 2", &[(" 2", 0.6), (" 1", 0.3), ("2", 0.05)]),
-        ];
-        let Forced {
-            best: choice,
-            probabilities: p,
-            ..
-        } = forced_choice(&content, &o).unwrap();
-        assert_eq!(choice, 1);
-        assert!((p[1] - 0.65 / 0.95).abs() < 1e-12, "{p:?}");
-        // Split as "Action", " ", "1".
-        let content = [
-            position("Action", &[("Action", 0.9)]),
-            position(" ", &[(" ", 0.9)]),
-            position("1", &[("1", 0.8), ("2", 0.2)]),
-        ];
-        assert_eq!(forced_choice(&content, &o).unwrap().best, 0);
-        // An answer that does not start with the shared word.
-        let content = [position("You", &[("You", 0.9), ("Action", 0.1)])];
-        assert_eq!(forced_choice(&content, &o), None);
-    }
-
-    #[test]
-    fn shared_prefixes_end_at_a_word() {
-        assert_eq!(shared_prefix(&options(&["A", "B"])), "");
-        assert_eq!(
-            shared_prefix(&options(&["Action 1", "Action 2"])),
-            "action "
-        );
-        assert_eq!(shared_prefix(&options(&["Item 1", "Item 12"])), "item ");
-        assert_eq!(shared_prefix(&options(&["A", "AA", "AB"])), "");
-        assert_eq!(shared_prefix(&options(&["Only"])), "");
-    }
-
-    #[test]
-    fn labels_past_z_prefer_the_exact_label() {
-        let o = options(&["A", "B", "AA"]);
-        let content = [position("A", &[("A", 0.5), ("AA", 0.3), ("B", 0.2)])];
-        let Forced {
-            best: choice,
-            probabilities: p,
-            ..
-        } = forced_choice(&content, &o).unwrap();
-        assert_eq!(choice, 0);
-        assert!((p[2] - 0.3).abs() < 1e-12);
-    }
-
     #[test]
     fn retry_after_takes_seconds_and_dates() {
         assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
@@ -1132,7 +579,7 @@ mod tests {
         let shown = format!("{a:?} {} {}", a.fingerprint(), a.parameters());
         assert!(!shown.contains("sk-very-secret"), "{shown}");
         assert_eq!(
-            a.scrub("echo: Bearer sk-very-secret-key".into()),
+            a.secrets.scrub("echo: Bearer sk-very-secret-key".into()),
             "echo: Bearer ***"
         );
     }

@@ -430,6 +430,7 @@ mod tests {
         let o = options();
         let request = Request {
             scenario,
+            index: 0,
             group: scenario,
             steer,
             system: None,
@@ -508,6 +509,7 @@ mod tests {
         let o = options();
         let request = Request {
             scenario: "s2",
+            index: 0,
             group: "s2",
             steer: None,
             system: None,
