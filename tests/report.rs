@@ -715,3 +715,136 @@ fn repeats_of_a_binding_count_once_in_intervals() {
         }
     }
 }
+
+/// An answerer that always takes the first option shown, on twins: the report says first
+/// that position rules the answers and twins flip, ranks the two separate groups of values
+/// each from 1 with their ties shared, names every tied value in its headline with the
+/// doubt its interval carries, and `fit` says the weights order noise.
+#[test]
+fn a_report_says_what_makes_it_untrustworthy_first() {
+    let dir = support::TempDir::new("report_trust");
+    std::fs::create_dir_all(&dir.0).expect("scratch");
+    let path = |name: &str| dir.path(name).to_str().unwrap().to_string();
+    let (suite, results, plain, plain_results) = (
+        path("twins.jsonl"),
+        path("twins.results.jsonl"),
+        path("plain.jsonl"),
+        path("plain.results.jsonl"),
+    );
+    let command = format!(
+        "python3 {}",
+        support::root().join("tests/report/first.py").display()
+    );
+    for args in [
+        vec![
+            "expand",
+            "tests/report/ties.qd",
+            "--suite",
+            "twins",
+            "-o",
+            &suite,
+        ],
+        vec![
+            "expand",
+            "tests/report/ties.qd",
+            "--suite",
+            "plain",
+            "-o",
+            &plain,
+        ],
+        vec![
+            "eval",
+            &suite,
+            "--adapter",
+            "command",
+            "--command",
+            &command,
+            "--no-cache",
+            "-o",
+            &results,
+        ],
+        vec![
+            "eval",
+            &plain,
+            "--adapter",
+            "command",
+            "--command",
+            &command,
+            "--no-cache",
+            "-o",
+            &plain_results,
+        ],
+    ] {
+        let out = cli(&args);
+        assert!(out.status.success(), "{args:?}: {}", support::stderr(&out));
+    }
+    let out = cli(&["report", &results, "--format", "json"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes[0].contains("the first option shown was chosen in 40 of 40"),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].contains("flipped in 20 of 20 twin pairs"),
+        "{notes:?}"
+    );
+    // Two groups, each ranked from 1; within a group the two values tie (each won 10 of 20).
+    let ranking = json["ranking"].as_array().expect("ranking");
+    let ranks: Vec<(u64, u64)> = ranking
+        .iter()
+        .map(|r| (r["group"].as_u64().unwrap(), r["rank"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(ranks, [(1, 1), (1, 1), (2, 1), (2, 1)], "{ranking:?}");
+
+    // The page's headline names every tied value and says the interval includes 0.
+    let out = cli(&["report", &results, "--format", "html"]);
+    let html = String::from_utf8(out.stdout).expect("UTF-8");
+    let notes_at = html.find("class=\"notes\"").expect("notes");
+    let headline_at = html.find("Most upheld:").expect("a headline");
+    assert!(notes_at < headline_at, "the warnings come first");
+    let headline = &html[headline_at..headline_at + html[headline_at..].find("</p>").unwrap()];
+    assert!(headline.contains("4 values tied"), "{headline}");
+    assert!(headline.contains("includes 0"), "{headline}");
+
+    // Without twins the summary says so rather than 0/0.
+    let out = cli(&["report", &plain_results]);
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("twin flips"))
+        .expect("a line");
+    assert!(line.ends_with("no twins"), "{line}");
+
+    // `fit` on answers that tell no value apart says so.
+    let out = cli(&["fit", &plain_results]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let profile = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        profile.contains("# note: every value's 95% interval includes 0"),
+        "{profile}"
+    );
+
+    // `diff` names the columns by run.
+    let out = cli(&["diff", &plain_results, &results]);
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        text.contains("base score") && text.contains("compared score"),
+        "{text}"
+    );
+
+    // lm-eval without a target run warns that it scores the first option.
+    let out = cli(&["export", &plain, "--to", "lm-eval", "-o", &path("lm")]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(
+        support::stderr(&out).contains("warning: no --target run"),
+        "{}",
+        support::stderr(&out)
+    );
+}

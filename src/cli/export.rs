@@ -262,7 +262,11 @@ fn suite(args: &Args, format: Format) -> Result<String, Diagnostic> {
         Format::Promptfoo => "test cases",
         _ => "samples",
     };
-    let mut summary = format!("wrote {} {noun} to {place}", written.samples);
+    let mut summary = String::new();
+    for note in &written.notes {
+        summary.push_str(&format!("warning: {note}\n"));
+    }
+    summary.push_str(&format!("wrote {} {noun} to {place}", written.samples));
     if written.untargeted > 0 {
         summary.push_str(&format!(
             "; {} left out: the target run chose no option there",

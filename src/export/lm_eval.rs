@@ -41,6 +41,14 @@ pub fn write(suite: &Path, settings: &SuiteExport, dir: &Path) -> Result<Written
     let data_path = dir.join(format!("{task}.jsonl"));
     let yaml_path = dir.join(format!("{task}.yaml"));
     let mut written = Written::default();
+    if settings.target.is_none() {
+        written.notes.push(
+            "no --target run: every document's target is 0, the first option shown, so \
+             lm-eval's `acc` measures how often the model picks the first option; give \
+             --target RESULTS to score agreement with a run"
+                .to_string(),
+        );
+    }
     let mut samples = 0;
     let mut data = Output::create(&data_path)?;
     shown_suite.each(&mut written, |item, shown, target, _| {

@@ -117,6 +117,8 @@ pub struct Written {
     pub untargeted: u64,
     /// The files written, in the order written (empty for a stream).
     pub files: Vec<PathBuf>,
+    /// What the reader of the files should know (a default that changes what they measure).
+    pub notes: Vec<String>,
 }
 
 // ------------------------------------------------------------------ reading a suite

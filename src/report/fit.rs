@@ -183,6 +183,17 @@ pub fn fit(sources: &tally::Sources<'_>, l2: f64) -> Result<Fitted, Diagnostic> 
             },
         })
         .collect();
+    if fitted.len() > 1
+        && fitted
+            .iter()
+            .all(|v| !(v.interval.low > 0.0 || v.interval.high < 0.0))
+    {
+        notes.push(
+            "every value's 95% interval includes 0 (the mean utility): the answers do not \
+             tell the values apart, and the weights from 0 to 1 order noise"
+                .to_string(),
+        );
+    }
     fitted.sort_by(|a, b| {
         b.utility
             .total_cmp(&a.utility)

@@ -133,6 +133,49 @@ fn diverging(out: &mut String, id: &str, caption: &str, bars: &[Bar], range: f64
     let _ = writeln!(out, "</svg></figure>");
 }
 
+/// The summary's sentence on the most upheld and most neglected values (HTML): every value
+/// tied at the top or bottom is named, and a score whose interval includes 0 is said to be
+/// indistinguishable from indifference.
+fn headline(values: &[ValueStats]) -> Option<String> {
+    let (top, bottom) = (values.first()?, values.last()?);
+    let side = |edge: &ValueStats| -> String {
+        let tied: Vec<&ValueStats> = values
+            .iter()
+            .filter(|v| (v.score - edge.score).abs() < 1e-9)
+            .collect();
+        let mut names: Vec<String> = tied
+            .iter()
+            .take(5)
+            .map(|v| format!("<b>{}</b>", esc(&v.value)))
+            .collect();
+        if tied.len() > 5 {
+            names.push(format!("{} more", tied.len() - 5));
+        }
+        let who = match tied.len() {
+            1 => names.concat(),
+            n => format!("{n} values tied ({})", names.join(", ")),
+        };
+        let i = edge.score_interval;
+        let doubt = if i.low <= 0.0 && i.high >= 0.0 {
+            ", but its 95% interval includes 0: not distinguishable from indifference"
+        } else {
+            ""
+        };
+        format!(
+            "{who} (score {:.1}, 95% [{:.1}, {:.1}]{doubt})",
+            edge.score, i.low, i.high
+        )
+    };
+    if values.len() == 1 {
+        return Some(format!("Only one value was scored: {}.", side(top)));
+    }
+    Some(format!(
+        "Most upheld: {}; most neglected: {}.",
+        side(top),
+        side(bottom)
+    ))
+}
+
 /// The interval a chart draws: the union of the Wilson and bootstrap intervals, the more
 /// cautious reading.
 fn drawn(wilson: Interval, bootstrap: Option<Interval>) -> Interval {
@@ -591,22 +634,16 @@ pub(super) fn page(r: &Report) -> String {
         .map(|(k, v)| vec![k, v])
         .collect();
     table(&mut out, "facts", &[("", false), ("", false)], &facts);
-    if let (Some(top), Some(bottom)) = (r.values.first(), r.values.last()) {
-        let _ = writeln!(
-            out,
-            "<p>Most upheld: <b>{}</b> (score {:.1}); most neglected: <b>{}</b> (score {:.1}).</p>",
-            esc(&top.value),
-            top.score,
-            esc(&bottom.value),
-            bottom.score
-        );
-    }
+    // What can make the figures below misleading comes first.
     if !r.notes.is_empty() {
         let _ = writeln!(out, "<ul class=\"notes\">");
         for n in &r.notes {
             let _ = writeln!(out, "<li>{}</li>", esc(n));
         }
         let _ = writeln!(out, "</ul>");
+    }
+    if let Some(line) = headline(&r.values) {
+        let _ = writeln!(out, "<p>{line}</p>");
     }
     if !r.values.is_empty() {
         let _ = writeln!(

@@ -114,7 +114,7 @@ pub struct LabelGroup {
 /// A value's place in the Bradley–Terry ranking.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Ranked {
-    /// 1 for the strongest.
+    /// 1 for the strongest of its group; values of equal strength share a rank.
     pub rank: u32,
     /// The value.
     pub value: String,
@@ -1180,9 +1180,19 @@ fn ranking(
         ranking[i].group = g;
     }
     let groups = group_of.len();
+    // Ranked within each group (strengths compare only there), strongest first; equal
+    // strengths share a rank (1, 2, 2, 4).
+    order.sort_by_key(|&i| ranking[i].group);
     let mut ranking: Vec<Ranked> = order.iter().map(|&i| ranking[i].clone()).collect();
-    for (i, r) in ranking.iter_mut().enumerate() {
-        r.rank = i as u32 + 1;
+    let mut place = 0u32;
+    for i in 0..ranking.len() {
+        let new_group = i == 0 || ranking[i].group != ranking[i - 1].group;
+        place = if new_group { 1 } else { place + 1 };
+        ranking[i].rank = if !new_group && tied(ranking[i].strength, ranking[i - 1].strength) {
+            ranking[i - 1].rank
+        } else {
+            place
+        };
     }
     if groups > 1 {
         notes.push(format!(
@@ -1267,6 +1277,11 @@ fn steer_shifts(
         .collect()
 }
 
+/// Whether two strengths are equal but for rounding.
+fn tied(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
 /// The least answers before the report judges whether its figures can be trusted.
 const TRUST_MIN: u64 = 20;
 
@@ -1297,6 +1312,13 @@ fn trust_notes(run: &tally::RunTally) -> Vec<String> {
              the order of the options than about values (compare twins, or ask with --answer \
              reasoning)",
             run.first, run.answered
+        ));
+    }
+    if run.twin_pairs >= TRUST_MIN && run.twin_flips * 2 >= run.twin_pairs {
+        out.push(format!(
+            "the choice flipped in {} of {} twin pairs (the same scenario with the options \
+             reversed): the answers follow the position of the options more than their content",
+            run.twin_flips, run.twin_pairs
         ));
     }
     if run.records >= TRUST_MIN && (run.unparsed + run.refused) * 2 >= run.records {

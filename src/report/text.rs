@@ -116,13 +116,14 @@ fn value_section(title: String, values: &[ValueStats]) -> Section {
     }
 }
 
-fn shift_section(title: String, shifts: &[&Shift]) -> Section {
+/// A table of shifts between two runs; `runs` names the columns of their scores.
+fn shift_section(title: String, shifts: &[&Shift], runs: [&'static str; 2]) -> Section {
     Section {
         title,
         headers: vec![
             "value",
-            "base",
-            "score",
+            runs[0],
+            runs[1],
             "shift",
             "95% Newcombe",
             "95% bootstrap",
@@ -206,7 +207,14 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
     }
     out.extend([
         ("first option chosen".into(), with(&r.position_bias)),
-        ("twin flips".into(), with(&r.twin_flips)),
+        (
+            "twin flips".into(),
+            if r.twin_flips.n == 0 {
+                "no twins".into()
+            } else {
+                with(&r.twin_flips)
+            },
+        ),
     ]);
     if r.readings_agree.n > 0 {
         out.push(("readings agree".into(), with(&r.readings_agree)));
@@ -515,6 +523,7 @@ fn sections(r: &Report) -> Vec<Section> {
                 }
             ),
             &moved,
+            ["plain score", "steered score"],
         ));
     }
     out
@@ -765,20 +774,24 @@ fn diff_sections(d: &Diff) -> Vec<Section> {
                 .collect(),
         });
     }
+    const RUNS: [&str; 2] = ["base score", "compared score"];
     out.push(shift_section(
         "Values".into(),
         &d.values.iter().collect::<Vec<_>>(),
+        RUNS,
     ));
     for g in &d.labels {
         out.push(shift_section(
             format!("Labels of {}", g.framework),
             &g.values.iter().collect::<Vec<_>>(),
+            RUNS,
         ));
     }
     if !d.rollup.is_empty() {
         out.push(shift_section(
             "Up the hierarchy".into(),
             &d.rollup.iter().collect::<Vec<_>>(),
+            RUNS,
         ));
     }
     out
