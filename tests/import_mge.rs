@@ -559,3 +559,55 @@ fn a_bad_row_never_knocks_out_another_files_card() {
         "{rels:?}"
     );
 }
+
+#[test]
+fn the_ranking_can_be_per_case_context_votes_and_majority() {
+    let tmp = TempDir::new("rank-filters");
+    import(&[EXPORT], &tmp.0, &[]);
+    let file = tmp.path("export.qd");
+    let wiser = |extra: &[&str]| -> Vec<(String, String)> {
+        let mut args = vec!["graph", "--format", "json"];
+        args.extend(extra);
+        args.push(file.to_str().unwrap());
+        let out = quandary(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        json["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "wiser")
+            .map(|e| {
+                let short = |k: &str| {
+                    e[k].as_str()
+                        .unwrap()
+                        .trim_start_matches("export.")
+                        .to_string()
+                };
+                (short("from"), short("to"))
+            })
+            .collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // The case `grief` is linked to the grieving context only.
+    assert_eq!(
+        wiser(&["--case", "grief"]),
+        [
+            pair("attentive_listening", "gentle_reassurance"),
+            pair("attentive_listening", "honest_counsel")
+        ]
+    );
+    assert_eq!(wiser(&["--context", MEDICAL]).len(), 3);
+    // At least 3 votes: 3+1+0 and 2+0+1.
+    assert_eq!(wiser(&["--min-votes", "3"]), wiser(&["--case", "grief"]));
+    // A majority upgraded every edge but Attentive Listening → Informed Autonomy (1 of 2).
+    let majority = wiser(&["--majority"]);
+    assert_eq!(majority.len(), 4);
+    assert!(!majority.contains(&pair("informed_autonomy", "attentive_listening")));
+
+    // The ranking table of one case: its own winner first.
+    let out = quandary(&["graph", "--rank", "--case", "grief", file.to_str().unwrap()]);
+    let table = stdout(&out);
+    let first = table.lines().nth(1).unwrap();
+    assert!(first.contains("export.attentive_listening"), "{table}");
+}
