@@ -172,6 +172,89 @@ pub struct DrawOptions {
     pub rank: bool,
 }
 
+/// Which `wiser` edges to rank by, as Moral Graph Elicitation's users rank: in one context,
+/// in the contexts of one case, with enough votes, or those a majority upgraded.
+///
+/// The votes of an edge are read from its note when it starts as `import mge` writes it,
+/// `U upgrade, N no_upgrade, S not_sure`, and its cases from the note's `; cases: A, B`
+/// part; an edge without such a note has its weight as its upgrade votes and no others.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WiserFilter {
+    /// Only edges in this context.
+    pub context: Option<String>,
+    /// Only edges whose note names this case.
+    pub case: Option<String>,
+    /// Only edges with at least this many votes (of any answer).
+    pub min_votes: Option<u64>,
+    /// Only edges where more than half of the votes are upgrades.
+    pub majority: bool,
+}
+
+impl WiserFilter {
+    /// Whether the filter keeps every edge.
+    pub fn is_empty(&self) -> bool {
+        *self == WiserFilter::default()
+    }
+
+    fn keeps(&self, edge: &Edge) -> bool {
+        if let Some(c) = &self.context
+            && edge.context.as_deref() != Some(c.as_str())
+        {
+            return false;
+        }
+        let note = edge.note.as_deref().unwrap_or("");
+        if let Some(case) = &self.case
+            && !note_cases(note).any(|c| c == case)
+        {
+            return false;
+        }
+        let [upgrade, no_upgrade, not_sure] = note_votes(note).unwrap_or([
+            if edge.weight.is_finite() && edge.weight > 0.0 {
+                edge.weight.round() as u64
+            } else {
+                0
+            },
+            0,
+            0,
+        ]);
+        let total = upgrade + no_upgrade + not_sure;
+        if self.min_votes.is_some_and(|n| total < n) {
+            return false;
+        }
+        !self.majority || 2 * upgrade > total
+    }
+}
+
+/// The answers counted at the start of a note, `U upgrade, N no_upgrade, S not_sure`.
+pub fn note_votes(note: &str) -> Option<[u64; 3]> {
+    let head = note.split("; ").next()?;
+    let mut counts = [0u64; 3];
+    let parts: Vec<&str> = head.split(", ").collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    for ((slot, part), answer) in
+        counts
+            .iter_mut()
+            .zip(parts)
+            .zip(["upgrade", "no_upgrade", "not_sure"])
+    {
+        let (n, word) = part.split_once(' ')?;
+        if word != answer {
+            return None;
+        }
+        *slot = n.parse().ok()?;
+    }
+    Some(counts)
+}
+
+/// The cases a note names in its `; cases: A, B` part.
+fn note_cases(note: &str) -> impl Iterator<Item = &str> {
+    note.split("; ")
+        .filter_map(|part| part.strip_prefix("cases: "))
+        .flat_map(|list| list.split(", "))
+}
+
 /// The conflict graph of one module and its imports.
 #[derive(Clone, Debug)]
 pub struct ConflictGraph {
@@ -396,6 +479,14 @@ impl ConflictGraph {
                 seq: 0,
             });
         }
+    }
+
+    /// Keeps only the `wiser` edges that `filter` lets through (other edges stay).
+    pub fn filter_wiser(&mut self, filter: &WiserFilter) {
+        self.graph.retain_edges(|g, e| {
+            g.edge_weight(e)
+                .is_none_or(|edge| edge.kind != EdgeKind::Wiser || filter.keeps(edge))
+        });
     }
 
     /// The underlying petgraph graph: node weights are values, edges point `from` → `to`
@@ -1042,6 +1133,19 @@ mod tests {
             "a #quot;b#quot; #lt;c#gt; #35;1"
         );
         assert_eq!(sanitise("mft.care-x"), "mft_care_x");
+    }
+
+    #[test]
+    fn notes_give_votes_and_cases() {
+        assert_eq!(
+            note_votes("3 upgrade, 1 no_upgrade, 0 not_sure; cases: grief, diagnosis"),
+            Some([3, 1, 0])
+        );
+        assert_eq!(note_votes("12 of 15 participants"), None);
+        let cases: Vec<&str> =
+            note_cases("1 upgrade, 0 no_upgrade, 0 not_sure; in the contexts: a | b; cases: x, y")
+                .collect();
+        assert_eq!(cases, ["x", "y"]);
     }
 
     #[test]

@@ -359,3 +359,255 @@ fn output_is_deterministic_and_named_on_request() {
         stderr(&out)
     );
 }
+
+/// `tests/data/mge/export/` is the same graph as the tool's database saves it: one JSON list
+/// per table, named after the table, with ids that overlap from file to file — canonical
+/// cards 1–4, participants' cards 1–5 (each naming its canonical card, card 5 none), votes
+/// 1–9 for cards in the cases `grief` and `diagnosis`, and the contexts, cases and the links
+/// between them. Its bad rows: the edge to card 9, which no file holds; participant 1's
+/// second vote for card 1 in `grief` (Vote.json line 9); a vote in the case `divorce`, which
+/// no file holds (line 10).
+const EXPORT: &str = "export";
+
+/// A profile: its id, its label, and its (value, weight) pairs.
+type Profile<'a> = (&'a str, &'a str, Vec<(&'a str, f64)>);
+
+#[test]
+fn a_database_export_folder_keeps_every_relation_and_its_cases() {
+    let tmp = TempDir::new("folder");
+    let out_dir = tmp.path("out");
+    let out = import(&[EXPORT], &out_dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "error[Q0401]: Edge.json line 16: the vote from card `2` to card `9` names a card no \
+         input holds (no values card has the id `9`); it is left out",
+        "warning[Q0403]: Vote.json line 9: participant `1` votes for card `1` in case `grief` \
+         twice (first in Vote.json line 2); the later vote is left out",
+        "error[Q0401]: Vote.json line 10: the vote for card `3` names case `divorce`, which no \
+         input holds; it is left out",
+        "2 errors, 1 warning",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+    // Nothing is read as a card with no title: votes, contexts and cases are what they are.
+    assert!(!err.contains("no `title`"), "{err}");
+    let written = out_dir.join("export.qd");
+    assert_eq!(stdout(&out), format!("{}\n", written.display()));
+    assert_checks(&written);
+
+    // The canonical cards are the values, with their own titles, whatever the ids of the
+    // participants' cards; the five relations of the one-file export all survive.
+    let loaded = quandary::load_path(&written);
+    let f = &loaded.framework;
+    let values: Vec<(&str, &str)> = f
+        .root_module()
+        .values
+        .iter()
+        .map(|&v| (f.value(v).id.as_str(), f.value(v).label.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("attentive_listening", "Attentive Listening"),
+            ("informed_autonomy", "Informed Autonomy"),
+            ("honest_counsel", "Honest Counsel"),
+            ("gentle_reassurance", "Gentle Reassurance"),
+        ]
+    );
+    let with_cases = |note: &str, cases: &str| format!("{note}; cases: {cases}");
+    let expected: Vec<_> = expected_relations()
+        .into_iter()
+        .map(|(a, b, c, w, n)| {
+            let cases = if c.as_deref() == Some(GRIEF) {
+                "grief, diagnosis"
+            } else {
+                "diagnosis"
+            };
+            (a, b, c, w, with_cases(&n, cases))
+        })
+        .collect();
+    assert_eq!(relations(&written), expected);
+
+    // Each case is a profile: the shares of its votes (grief: 2 for card 1, 1 for card 4;
+    // diagnosis: 3 for card 2, 1 for card 3 — the duplicate and the `divorce` vote left out).
+    let profiles: Vec<Profile> = f
+        .profiles
+        .iter()
+        .map(|p| {
+            (
+                p.id.as_str(),
+                p.label.as_deref().unwrap(),
+                p.weights
+                    .iter()
+                    .map(|&(v, w)| (f.value(v).id.as_str(), w))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        profiles,
+        [
+            (
+                "case_grief",
+                "A friend's loss",
+                vec![
+                    ("attentive_listening", 0.6667),
+                    ("gentle_reassurance", 0.3333)
+                ]
+            ),
+            (
+                "case_diagnosis",
+                "A frightening diagnosis",
+                vec![("informed_autonomy", 0.75), ("honest_counsel", 0.25)]
+            ),
+        ]
+    );
+    let text = std::fs::read_to_string(&written).unwrap();
+    for expected in [
+        // The participants' cards are counted under their canonical card, never as values.
+        "  # Articulated by participants as: \"Listening Without Fixing\" (card 1), \"Room To \
+         Grieve\" (card 2)\n",
+        "  describe \"My best friend's mother died yesterday. What should I say to her?\"\n  \
+         # case grief: 3 votes\n  # contexts: When someone is grieving\n  \
+         # votes: attentive_listening 2, gentle_reassurance 1\n",
+        "# Contexts no edge names:\n# \"When a friend asks to borrow money\"\n",
+        "# Participants' cards merged into no canonical card: \"Warm First\" (card 5)\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(!text.contains("value listening_without_fixing"), "{text}");
+}
+
+#[test]
+fn the_export_files_may_come_in_any_order() {
+    let tmp = TempDir::new("order");
+    let (folder, shuffled) = (tmp.path("folder"), tmp.path("shuffled"));
+    import(&[EXPORT], &folder, &[]);
+    let files = [
+        "Vote.json",
+        "Edge.json",
+        "ValuesCard.json",
+        "ContextsOnCases.json",
+        "Context.json",
+        "CanonicalValuesCard.json",
+        "Case.json",
+    ];
+    let paths: Vec<String> = files.iter().map(|f| format!("{EXPORT}/{f}")).collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let out = import(&paths, &shuffled, &["--name", "export"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a = shuffled.join("export.qd");
+    assert_eq!(relations(&a), relations(&folder.join("export.qd")));
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(
+        text.contains("profile case_grief \"A friend's loss\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn participants_cards_alone_are_not_the_graph() {
+    let tmp = TempDir::new("user-cards");
+    let out = import(
+        &[
+            &format!("{EXPORT}/ValuesCard.json"),
+            &format!("{EXPORT}/Edge.json"),
+        ],
+        &tmp.0,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Every edge is reported (none is silently dropped), and the help says what is missing.
+    assert_eq!(
+        err.matches("error[Q0401]: Edge.json line").count(),
+        15,
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "help: edges and votes name the canonical values cards, and the inputs hold only \
+             participants' cards (rows with `canonicalCardId` or `chatId`): give the file of \
+             canonical cards too"
+        ),
+        "{err}"
+    );
+    // No participant's title becomes a value.
+    let text = std::fs::read_to_string(tmp.path("valuescard.qd")).unwrap();
+    assert!(!text.contains("\nvalue "), "{text}");
+}
+
+#[test]
+fn a_bad_row_never_knocks_out_another_files_card() {
+    // `untitled_card.json` holds a card 2 without a title: it is reported, and card 2 of
+    // CanonicalValuesCard.json, with the edges naming it, stays.
+    let tmp = TempDir::new("untitled");
+    let out = import(&[EXPORT, "untitled_card.json"], &tmp.0, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "error[Q0401]: untitled_card.json line 2: the card has no `title`; card `2` is left out\n  help: give card `2` a `title` (a string)"
+        ),
+        "{err}"
+    );
+    let rels = relations(&tmp.path("export.qd"));
+    assert_eq!(rels.len(), 5, "{rels:?}");
+    assert!(
+        rels.iter().filter(|r| r.0 == "informed_autonomy").count() == 2,
+        "{rels:?}"
+    );
+}
+
+#[test]
+fn the_ranking_can_be_per_case_context_votes_and_majority() {
+    let tmp = TempDir::new("rank-filters");
+    import(&[EXPORT], &tmp.0, &[]);
+    let file = tmp.path("export.qd");
+    let wiser = |extra: &[&str]| -> Vec<(String, String)> {
+        let mut args = vec!["graph", "--format", "json"];
+        args.extend(extra);
+        args.push(file.to_str().unwrap());
+        let out = quandary(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        json["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "wiser")
+            .map(|e| {
+                let short = |k: &str| {
+                    e[k].as_str()
+                        .unwrap()
+                        .trim_start_matches("export.")
+                        .to_string()
+                };
+                (short("from"), short("to"))
+            })
+            .collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // The case `grief` is linked to the grieving context only.
+    assert_eq!(
+        wiser(&["--case", "grief"]),
+        [
+            pair("attentive_listening", "gentle_reassurance"),
+            pair("attentive_listening", "honest_counsel")
+        ]
+    );
+    assert_eq!(wiser(&["--context", MEDICAL]).len(), 3);
+    // At least 3 votes: 3+1+0 and 2+0+1.
+    assert_eq!(wiser(&["--min-votes", "3"]), wiser(&["--case", "grief"]));
+    // A majority upgraded every edge but Attentive Listening → Informed Autonomy (1 of 2).
+    let majority = wiser(&["--majority"]);
+    assert_eq!(majority.len(), 4);
+    assert!(!majority.contains(&pair("informed_autonomy", "attentive_listening")));
+
+    // The ranking table of one case: its own winner first.
+    let out = quandary(&["graph", "--rank", "--case", "grief", file.to_str().unwrap()]);
+    let table = stdout(&out);
+    let first = table.lines().nth(1).unwrap();
+    assert!(first.contains("export.attentive_listening"), "{table}");
+}

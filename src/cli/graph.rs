@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use quandary::graph::{ConflictGraph, DrawOptions, EdgeKind};
+use quandary::graph::{ConflictGraph, DrawOptions, EdgeKind, WiserFilter};
 
 use super::DiagnosticArgs;
 
@@ -24,6 +24,19 @@ pub struct Args {
     /// suite poses that no relation joins appear as `posed` edges
     #[arg(long, value_name = "NAME")]
     pub suite: Option<String>,
+    /// Keep only the `wiser` edges in this context
+    #[arg(long, value_name = "TEXT")]
+    pub context: Option<String>,
+    /// Keep only the `wiser` edges whose note names this case (as `import mge` writes it)
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Keep only the `wiser` edges with at least N votes (counted from the note
+    /// `U upgrade, N no_upgrade, S not_sure`, else the weight)
+    #[arg(long, value_name = "N")]
+    pub min_votes: Option<u64>,
+    /// Keep only the `wiser` edges that more than half of their voters upgraded
+    #[arg(long)]
+    pub majority: bool,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -71,6 +84,15 @@ pub fn run(args: Args) -> bool {
                 return false;
             }
         }
+    }
+    let filter = WiserFilter {
+        context: args.context.clone(),
+        case: args.case.clone(),
+        min_votes: args.min_votes,
+        majority: args.majority,
+    };
+    if !filter.is_empty() {
+        graph.filter_wiser(&filter);
     }
     if args.rank && !graph.edges().iter().any(|e| e.kind == EdgeKind::Wiser) {
         eprintln!("note: the framework has no `wiser` relations, so every value ranks equally");

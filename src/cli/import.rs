@@ -181,8 +181,9 @@ pub struct GoqaArgs {
 /// Arguments of `import mge`.
 #[derive(clap::Args, Debug)]
 pub struct MgeArgs {
-    /// The export's files: JSON (an object with `values` and `edges` or `upgrades` lists, or
-    /// a list of cards and votes) or JSON Lines (`.jsonl`, `.ndjson`)
+    /// The export: a folder of JSON files, or its files in any order. Lists or JSON Lines of
+    /// values cards, participants' cards, contexts, cases, links of contexts to cases, votes
+    /// and edges, told apart by their rows; or an object with `values` and `edges` lists
     #[arg(required = true, value_name = "EXPORT")]
     pub inputs: Vec<PathBuf>,
     /// The framework's id and the file's name (NAME.qd); by default made from the first
@@ -349,9 +350,31 @@ fn mge(args: MgeArgs) -> bool {
     let sources = SourceMap::new();
     let mut read = Vec::new();
     let mut problems = Vec::new();
-    for path in &args.inputs {
-        match read_input(path) {
-            Ok(bytes) => read.push((display(path), bytes)),
+    let mut total: u64 = 0;
+    let mut paths = Vec::new();
+    for input in &args.inputs {
+        paths.extend(export_files(input, &mut problems));
+    }
+    for path in paths {
+        match read_input(&path) {
+            Ok(bytes) => {
+                total = total.saturating_add(bytes.len() as u64);
+                if total > quandary::input::MAX_DATA {
+                    problems.push(
+                        Diagnostic::new(
+                            Code::Io,
+                            format!(
+                                "the export's files hold more than {} together",
+                                quandary::input::size(quandary::input::MAX_DATA)
+                            ),
+                        )
+                        .path(display(&path))
+                        .help("import the export in parts"),
+                    );
+                    break;
+                }
+                read.push((display(&path), bytes));
+            }
             Err(d) => problems.push(d),
         }
     }
@@ -393,6 +416,55 @@ fn mge(args: MgeArgs) -> bool {
         },
     );
     write_all(&args.out.output, imported, &args.out.diagnostics)
+}
+
+/// The files of an export given as `path`: the file itself, or a folder's `.json`,
+/// `.jsonl` and `.ndjson` files (not hidden ones), sorted by name. A folder without any is a
+/// problem.
+fn export_files(path: &Path, problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(
+                Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read the folder `{}`: {e}", display(path)),
+                )
+                .path(display(path))
+                .help("check the path and its permissions"),
+            );
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let json = p.extension().is_some_and(|e| {
+                let e = e.to_string_lossy().to_lowercase();
+                matches!(e.as_str(), "json" | "jsonl" | "ndjson")
+            });
+            json && p.is_file() && !name.is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        problems.push(
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "the folder `{}` holds no `.json`, `.jsonl` or `.ndjson` file",
+                    display(path)
+                ),
+            )
+            .path(display(path))
+            .help("give the folder the export was saved to, or its files"),
+        );
+    }
+    files
 }
 
 /// The path of `target` as written in a file in the directory `dir`: relative to `dir`, with

@@ -1,45 +1,54 @@
 //! Moral graphs from Moral Graph Elicitation (Klingefjord, Lowe and Edelman, 2024): values
-//! cards and the votes saying which card is wiser than which in a context.
+//! cards, the votes saying which card is wiser than which in a context, and the cases
+//! (the questions put to participants) with their contexts and the cards voted for.
 //!
-//! An export is one or more JSON files holding any of:
+//! An export is one or more JSON files — a JSON document (an object or a list) or JSON Lines
+//! — each told apart by what its rows hold, never by its name. A row is:
 //!
-//! - **values cards**: `{"id": 1, "title": "…", "description": "…", "policies": ["…"]}`;
-//!   `id` (a number or a string) and `title` are required, other fields optional
-//!   (`instructionsDetailed` stands in for a missing `description`, `evaluationCriteria` for
-//!   missing `policies`);
-//! - **votes**: `{"fromId": 1, "toId": 2, "contextId": "…", "relationship": "upgrade"}`, one
-//!   participant's answer to "is card `toId` wiser than card `fromId` in this context?":
-//!   `upgrade` (yes), `no_upgrade` or `not_sure`. The answer may be given as `type`, as in
-//!   the tool's database, and the context as `context`; a vote without an answer is an
-//!   `upgrade`. A `userId`, when given, lets a participant's repeated vote be found;
-//! - **summarised edges**, as the tool's graph summary writes them:
-//!   `{"sourceValueId": 1, "wiserValueId": 2, "contexts": ["…"], "counts": {"markedWiser": 3,
-//!   "markedNotWiser": 1, "markedUnsure": 0}}`.
+//! - a **values card** (the moral graph's nodes, the tool's canonical cards): `id` (a number
+//!   or a string) and `title`, with `description` or `instructionsDetailed`, and `policies`
+//!   or `evaluationCriteria`, optional;
+//! - a **participant's values card**, which has a `canonicalCardId` or a `chatId`: the card
+//!   one participant articulated, deduplicated into the canonical card it names. It is not a
+//!   node of the graph; its canonical card counts it;
+//! - a **context**: a string `id` and nothing but bookkeeping (`createdAt`, `updatedAt`,
+//!   `deliberationId`, `createdInChatId`);
+//! - a **case**: an `id` and a `title` with a `question` or a `seedMessage`;
+//! - a **link** of a context to a case: `contextId` and `caseId`;
+//! - a **vote** for a card in a case: `valuesCardId` and `caseId` (and `userId`);
+//! - an **edge**, one participant's answer to "is card `toId` wiser than card `fromId` in
+//!   this context?": `fromId`, `toId`, `contextId` (or `context`), `relationship` (or
+//!   `type`): `upgrade` (yes, also when absent), `no_upgrade` or `not_sure`; `userId`;
+//! - a **summarised edge**, as the tool's graph summary writes them: `sourceValueId`,
+//!   `wiserValueId`, `contexts`, `counts` (`markedWiser`, `markedNotWiser`, `markedUnsure`).
 //!
-//! A `.json` file is one document: an object whose `values` list holds cards, whose `edges`
-//! list holds votes or summarised edges and whose `upgrades` list holds votes that are
-//! upgrades unless they say otherwise (other keys, such as `questions`, are ignored); or a
-//! list of cards and votes. A `.jsonl` or `.ndjson` file holds one card or vote a line.
-//! Within a list or a JSON Lines file an object is a vote when it has `fromId` or `toId`, a
-//! summarised edge when it has `sourceValueId` or `wiserValueId`, and a card otherwise.
+//! A row that none of these shapes fits (a card without its `title`, say) takes the kind of
+//! most of its file's rows, so that it is reported as what it was meant to be. A JSON
+//! document may also be an object whose `values` list holds cards, whose `edges` list holds
+//! edges or summarised edges and whose `upgrades` list holds edges.
+//!
+//! Ids are kept per kind: card `2`, participant's card `2`, vote `2` and case `2` are four
+//! different things, so ids that overlap across files never collide.
 //!
 //! [`import_graph`] writes one framework: a `value` per card (the id made from the title,
-//! the label the title, the description as `describe`, the card's id and policies as
-//! comments) and, per (from card, to card, context), `wiser to > from in "context" weight
-//! N`, N the number of `upgrade` votes, with a note counting every answer. A triple without
-//! an `upgrade` vote cannot be a `wiser` relation (its weight would be 0): it is listed in a
-//! comment at the end.
+//! the label the title, the description as `describe`; the card's id, policies and the
+//! participants' cards deduplicated into it as comments) and, per (from card, to card,
+//! context), `wiser to > from in "context" weight N`, N the number of `upgrade` votes, with
+//! a note counting every answer and naming the cases of the context. A triple without an
+//! `upgrade` vote cannot be a `wiser` relation (its weight would be 0): it is listed in a
+//! comment at the end, as are the contexts no edge names. Each case becomes a `profile`
+//! `case_ID` whose weights are the shares of the case's votes each card received.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
 use super::{
-    Ids, Imported, Options, Problems, block, comment_text, file_error, framework_block, layout,
-    line_error, quote,
+    Ids, Imported, Options, Problems, block, comment_text, file_error, framework_block, ident,
+    layout, line_error, quote,
 };
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -49,51 +58,58 @@ pub const SOURCE: &str = "Moral Graph Elicitation (Klingefjord, Lowe and Edelman
 /// The answers a participant gives about a pair of cards in a context.
 pub const ANSWERS: [&str; 3] = ["upgrade", "no_upgrade", "not_sure"];
 
+/// How many places an aggregated message lists before it says "and N more".
+const LISTED: usize = 5;
+
 /// Imports a moral graph from `inputs` (each a file name, shown in messages, and its
 /// bytes) as `NAME.qd`, a framework with the id `name` (an identifier).
 ///
-/// Cards come from every input, so votes may name cards of another file. A card or vote
-/// that cannot be read, and a vote naming a card no input holds, is reported with its file
-/// and line and left out; a card given twice, or a participant's vote given twice, is a
-/// warning, and the later one is left out. A file that is not JSON, or not one of the
-/// shapes above, stops the import.
+/// Rows come from every input, in any order: an edge may name cards of another file, a link
+/// contexts and cases of others. A row that cannot be read, and a row naming a card, case
+/// or context no input holds, is reported with its file and line and left out; the edges
+/// and votes naming a card that is left out are reported with it. A card given twice, or a
+/// participant's edge or vote given twice, is a warning, and the later one is left out. A
+/// file that is not JSON, or not one of the shapes above, stops the import.
 pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> Imported {
     let mut problems = Problems::new(options);
     let mut entries = Vec::new();
     for (file, bytes) in inputs {
-        match read_file(file, bytes, &mut entries) {
-            Ok(()) => {}
-            Err(d) => {
-                problems.warn(d);
-                return problems.stop();
-            }
+        if let Err(d) = read_file(file, bytes, &mut entries) {
+            problems.warn(d);
+            return problems.stop();
         }
     }
 
-    // The cards: every input's, first one wins.
     let mut ids = Ids::new();
     let mut cards: IndexMap<String, Kept> = IndexMap::new();
-    let mut left_out: HashSet<String> = HashSet::new();
+    let mut left_out: HashMap<String, (&str, u64)> = HashMap::new();
+    let mut user_cards: IndexMap<String, (UserCard, &str, u64)> = IndexMap::new();
+    let mut contexts: IndexMap<String, (&str, u64)> = IndexMap::new();
+    let mut cases: IndexMap<String, (Case, &str, u64)> = IndexMap::new();
+    let mut links = Vec::new();
     let mut votes = Vec::new();
+    let mut case_votes = Vec::new();
+    let duplicate = |what: &str, file: &str, line: u64, first: (&str, u64)| {
+        Diagnostic::new(
+            Code::ImportDuplicate,
+            format!(
+                "{} line {line}: {what} is given twice (first in {} line {}); the later one is \
+                 left out",
+                super::file_name(file),
+                super::file_name(first.0),
+                first.1
+            ),
+        )
+        .path(file)
+        .help("remove one of the two rows, or give each its own id")
+    };
     for entry in entries {
+        let (file, line) = (entry.file, entry.line);
         match entry.item {
             Ok(Item::Card(card)) => {
                 if let Some(first) = cards.get(&card.key) {
-                    problems.warn(
-                        Diagnostic::new(
-                            Code::ImportDuplicate,
-                            format!(
-                                "{} line {}: card `{}` is given twice (first in {} line {}); \
-                                 the later one is left out",
-                                super::file_name(entry.file),
-                                entry.line,
-                                card.key,
-                                super::file_name(first.file),
-                                first.line
-                            ),
-                        )
-                        .path(entry.file),
-                    );
+                    let what = format!("card `{}`", card.key);
+                    problems.warn(duplicate(&what, file, line, (first.file, first.line)));
                     continue;
                 }
                 cards.insert(
@@ -101,21 +117,47 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
                     Kept {
                         value: ids.for_label(&card.title),
                         card,
-                        file: entry.file,
-                        line: entry.line,
+                        file,
+                        line,
                     },
                 );
             }
-            Ok(Item::Votes(v)) => votes.push((entry.file, entry.line, v)),
+            Ok(Item::UserCard(card)) => {
+                if let Some((_, first_file, first_line)) = user_cards.get(&card.key) {
+                    let what = format!("participant's card `{}`", card.key);
+                    problems.warn(duplicate(&what, file, line, (first_file, *first_line)));
+                    continue;
+                }
+                user_cards.insert(card.key.clone(), (card, file, line));
+            }
+            Ok(Item::Context(context)) => {
+                if let Some(first) = contexts.get(&context) {
+                    let what = format!("context {}", quote(&context));
+                    problems.warn(duplicate(&what, file, line, *first));
+                    continue;
+                }
+                contexts.insert(context, (file, line));
+            }
+            Ok(Item::Case(case)) => {
+                if let Some((_, first_file, first_line)) = cases.get(&case.key) {
+                    let what = format!("case `{}`", case.key);
+                    problems.warn(duplicate(&what, file, line, (first_file, *first_line)));
+                    continue;
+                }
+                cases.insert(case.key.clone(), (case, file, line));
+            }
+            Ok(Item::Link { context, case }) => links.push((file, line, context, case)),
+            Ok(Item::Votes(v)) => votes.push((file, line, v)),
+            Ok(Item::CaseVote(v)) => case_votes.push((file, line, v)),
             Err(Unread {
                 message,
                 help,
                 card,
             }) => {
                 if let Some(key) = card {
-                    left_out.insert(key);
+                    left_out.entry(key).or_insert((file, line));
                 }
-                let mut d = line_error(entry.file, entry.line, message);
+                let mut d = line_error(file, line, message);
                 if let Some(help) = help {
                     d = d.help(help);
                 }
@@ -125,14 +167,86 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
             }
         }
     }
+    // A card that one row gives and another row fails to give is kept: only cards no row
+    // gives are left out.
+    left_out.retain(|key, _| !cards.contains_key(key));
 
-    // The votes, counted per (from card, to card, contexts).
+    // Rows naming a left-out card: one message per card, listing where they are.
+    let mut with_left_out: IndexMap<String, Vec<(&str, u64)>> = IndexMap::new();
+    let only_user_cards = cards.is_empty() && !user_cards.is_empty();
+    let unknown_card = |file: &str, line: u64, what: String, keys: &[&str]| -> Diagnostic {
+        let missing = match keys {
+            [k] => format!("no values card has the id `{k}`"),
+            _ => format!(
+                "no values cards have the ids `{}` and `{}`",
+                keys[0], keys[1]
+            ),
+        };
+        let help = if only_user_cards {
+            "edges and votes name the canonical values cards, and the inputs hold only \
+             participants' cards (rows with `canonicalCardId` or `chatId`): give the file of \
+             canonical cards too"
+        } else {
+            "give the file that holds the card too, or correct the id"
+        };
+        line_error(
+            file,
+            line,
+            format!("{what} names a card no input holds ({missing}); it is left out"),
+        )
+        .help(help)
+    };
+
+    // The links of contexts to cases.
+    let mut cases_of: HashMap<String, Vec<String>> = HashMap::new();
+    let mut contexts_of: IndexMap<String, Vec<String>> = IndexMap::new();
+    for (file, line, context, case) in links {
+        let mut missing = Vec::new();
+        if !cases.contains_key(&case) {
+            missing.push(format!("no case has the id `{case}`"));
+        }
+        if !contexts.is_empty() && !contexts.contains_key(&context) {
+            missing.push(format!("no context is {}", quote(&context)));
+        }
+        if !missing.is_empty() {
+            let d = line_error(
+                file,
+                line,
+                format!(
+                    "the link of context {} to case `{case}` names what no input holds ({}); \
+                     it is left out",
+                    quote(&context),
+                    missing.join(", ")
+                ),
+            )
+            .help("give the files of cases and contexts too, or correct the id");
+            if !problems.report(d) {
+                return problems.stop();
+            }
+            continue;
+        }
+        let list = cases_of.entry(context.clone()).or_default();
+        if !list.contains(&case) {
+            list.push(case.clone());
+            contexts_of.entry(case).or_default().push(context);
+        }
+    }
+
+    // The edges, counted per (from card, to card, contexts).
     let mut tallies: IndexMap<Compared, [u64; 3]> = IndexMap::new();
-    // Each participant's first vote per comparison: where it stands.
+    // Each participant's first edge per comparison: where it stands.
     let mut seen: HashMap<(String, Compared), (&str, u64)> = HashMap::new();
     for (file, line, v) in votes {
-        if left_out.contains(&v.from) || left_out.contains(&v.to) {
-            // The card's own error says so; its votes go with it.
+        let what = if v.summary { "the edge" } else { "the vote" };
+        let gone: Vec<&String> = [&v.from, &v.to]
+            .into_iter()
+            .filter(|k| left_out.contains_key(*k))
+            .collect();
+        if let Some(key) = gone.first() {
+            with_left_out
+                .entry((*key).clone())
+                .or_default()
+                .push((file, line));
             continue;
         }
         let unknown: Vec<&str> = [&v.from, &v.to]
@@ -140,36 +254,25 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
             .filter(|k| !cards.contains_key(*k))
             .map(String::as_str)
             .collect();
-        let what = if v.summary { "the edge" } else { "the vote" };
         let problem = if !unknown.is_empty() {
-            let missing = match unknown.as_slice() {
-                [k] => format!("no values card has the id `{k}`"),
-                _ => format!(
-                    "no values cards have the ids `{}` and `{}`",
-                    unknown[0], unknown[1]
-                ),
-            };
+            Some(unknown_card(
+                file,
+                line,
+                format!("{what} from card `{}` to card `{}`", v.from, v.to),
+                &unknown,
+            ))
+        } else if v.from == v.to {
             Some(
                 line_error(
                     file,
                     line,
                     format!(
-                        "{what} from card `{}` to card `{}` names a card no input holds \
-                         ({missing}); it is left out",
-                        v.from, v.to
+                        "{what} goes from card `{}` to itself; it is left out",
+                        v.from
                     ),
                 )
-                .help("give the file that holds the card too, or correct the id"),
+                .help("an edge compares two different cards: correct `fromId` or `toId`"),
             )
-        } else if v.from == v.to {
-            Some(line_error(
-                file,
-                line,
-                format!(
-                    "{what} goes from card `{}` to itself; it is left out",
-                    v.from
-                ),
-            ))
         } else {
             None
         };
@@ -210,6 +313,136 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
         }
     }
 
+    // The votes for cards in cases: per case, per card.
+    let mut case_tallies: IndexMap<String, IndexMap<String, u64>> = IndexMap::new();
+    let mut voters: HashMap<(String, String, String), (&str, u64)> = HashMap::new();
+    for (file, line, v) in case_votes {
+        if left_out.contains_key(&v.card) {
+            with_left_out
+                .entry(v.card.clone())
+                .or_default()
+                .push((file, line));
+            continue;
+        }
+        let problem = if !cards.contains_key(&v.card) {
+            Some(unknown_card(
+                file,
+                line,
+                format!("the vote for card `{}` in case `{}`", v.card, v.case),
+                &[v.card.as_str()],
+            ))
+        } else if !cases.contains_key(&v.case) {
+            let mut d = line_error(
+                file,
+                line,
+                format!(
+                    "the vote for card `{}` names case `{}`, which no input holds; it is left out",
+                    v.card, v.case
+                ),
+            );
+            d = d.help(
+                match crate::suggest::similar(&v.case, cases.keys().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`? Or give the file that holds the case"),
+                    None => "give the file that holds the case too, or correct the id".to_string(),
+                },
+            );
+            Some(d)
+        } else {
+            None
+        };
+        if let Some(d) = problem {
+            if !problems.report(d) {
+                return problems.stop();
+            }
+            continue;
+        }
+        if let Some(user) = &v.user {
+            let key = (user.clone(), v.card.clone(), v.case.clone());
+            if let Some((first_file, first_line)) = voters.get(&key) {
+                problems.warn(
+                    Diagnostic::new(
+                        Code::ImportDuplicate,
+                        format!(
+                            "{} line {line}: participant `{user}` votes for card `{}` in case \
+                             `{}` twice (first in {} line {first_line}); the later vote is left \
+                             out",
+                            super::file_name(file),
+                            v.card,
+                            v.case,
+                            super::file_name(first_file)
+                        ),
+                    )
+                    .path(file),
+                );
+                continue;
+            }
+            voters.insert(key, (file, line));
+        }
+        *case_tallies
+            .entry(v.case)
+            .or_default()
+            .entry(v.card)
+            .or_default() += 1;
+    }
+
+    // Edges and votes that went with a card left out: never silently.
+    for (key, places) in &with_left_out {
+        let (card_file, card_line) = left_out.get(key).copied().unwrap_or(("", 0));
+        let mut listed: Vec<String> = places
+            .iter()
+            .take(LISTED)
+            .map(|(f, l)| format!("{} line {l}", super::file_name(f)))
+            .collect();
+        if places.len() > LISTED {
+            listed.push(format!("and {} more", places.len() - LISTED));
+        }
+        let d = Diagnostic::new(
+            Code::ImportRow,
+            format!(
+                "{} row{} naming card `{key}` {} left out with it ({}): {}",
+                places.len(),
+                if places.len() == 1 { "" } else { "s" },
+                if places.len() == 1 { "is" } else { "are" },
+                format_args!("{} line {card_line}", super::file_name(card_file)),
+                listed.join(", ")
+            ),
+        )
+        .path(card_file)
+        .help(format!(
+            "correct card `{key}` in {} line {card_line} and import again",
+            super::file_name(card_file)
+        ));
+        if !problems.report(d) {
+            return problems.stop();
+        }
+    }
+
+    // The participants' cards, under their canonical cards.
+    let mut articulated: HashMap<String, Vec<&UserCard>> = HashMap::new();
+    let mut unmerged = Vec::new();
+    for (card, file, line) in user_cards.values() {
+        match &card.canonical {
+            Some(c) if cards.contains_key(c) => {
+                articulated.entry(c.clone()).or_default().push(card)
+            }
+            Some(c) => problems.warn(
+                Diagnostic::new(
+                    Code::ImportDuplicate,
+                    format!(
+                        "{} line {line}: participant's card `{}` ({}) names canonical card `{c}`, \
+                         which no input holds; it is not counted",
+                        super::file_name(file),
+                        card.key,
+                        quote(&card.title)
+                    ),
+                )
+                .path(*file)
+                .help("give the file of canonical values cards too"),
+            ),
+            None => unmerged.push(card),
+        }
+    }
+
     // The file.
     let mut values = Vec::new();
     for Kept { card, value, .. } in cards.values() {
@@ -223,6 +456,17 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
                 entries.push(format!("# - {}", comment_text(p)));
             }
         }
+        if let Some(own) = articulated.get(&card.key) {
+            entries.push(format!(
+                "# Articulated by participants as: {}",
+                comment_text(
+                    &own.iter()
+                        .map(|c| format!("{} (card {})", quote(&c.title), c.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            ));
+        }
         values.push(block(
             &format!("value {value} {}", quote(&card.title)),
             &entries,
@@ -230,19 +474,34 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
     }
     let mut relations = String::new();
     let mut unwise = String::new();
-    for ((from, to, contexts), [upgrade, no_upgrade, not_sure]) in &tallies {
-        // Only votes between kept cards are counted.
+    let mut named_contexts: HashSet<&str> = HashSet::new();
+    for ((from, to, contexts_of_edge), [upgrade, no_upgrade, not_sure]) in &tallies {
         let (Some(wiser), Some(other)) = (cards.get(to), cards.get(from)) else {
             continue;
         };
         let (wiser, other) = (&wiser.value, &other.value);
-        let context = match contexts.as_slice() {
+        named_contexts.extend(contexts_of_edge.iter().map(String::as_str));
+        let context = match contexts_of_edge.as_slice() {
             [c] => format!(" in {}", quote(c)),
             _ => String::new(),
         };
         let mut note = format!("{upgrade} upgrade, {no_upgrade} no_upgrade, {not_sure} not_sure");
-        if contexts.len() > 1 {
-            note.push_str(&format!("; in the contexts: {}", contexts.join(" | ")));
+        if contexts_of_edge.len() > 1 {
+            note.push_str(&format!(
+                "; in the contexts: {}",
+                contexts_of_edge.join(" | ")
+            ));
+        }
+        let mut edge_cases: Vec<&str> = Vec::new();
+        for c in contexts_of_edge {
+            for case in cases_of.get(c).into_iter().flatten() {
+                if !edge_cases.contains(&case.as_str()) {
+                    edge_cases.push(case);
+                }
+            }
+        }
+        if !edge_cases.is_empty() {
+            note.push_str(&format!("; cases: {}", edge_cases.join(", ")));
         }
         if *upgrade > 0 {
             relations.push_str(&format!(
@@ -262,12 +521,89 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
             "# Asked, but no participant judged the card wiser (so no `wiser` relation):\n",
         );
     }
+    let mut unused = String::new();
+    for context in contexts
+        .keys()
+        .filter(|c| !named_contexts.contains(c.as_str()))
+    {
+        if unused.is_empty() {
+            unused.push_str("# Contexts no edge names:\n");
+        }
+        let of = cases_of
+            .get(context)
+            .map(|c| format!(" (cases: {})", c.join(", ")))
+            .unwrap_or_default();
+        unused.push_str(&format!(
+            "# {}\n",
+            comment_text(&format!("{}{of}", quote(context)))
+        ));
+    }
+    if !unmerged.is_empty() {
+        unused.push_str(&format!(
+            "# Participants' cards merged into no canonical card: {}\n",
+            comment_text(
+                &unmerged
+                    .iter()
+                    .map(|c| format!("{} (card {})", quote(&c.title), c.key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        ));
+    }
+    let mut profiles = Vec::new();
+    for (key, (case, _, _)) in &cases {
+        let tally = case_tallies.get(key);
+        let total: u64 = tally.map_or(0, |t| t.values().sum());
+        let mut ranked: Vec<(&String, u64)> = tally
+            .map(|t| t.iter().map(|(k, n)| (k, *n)).collect())
+            .unwrap_or_default();
+        // Most votes first; ties in the order of the cards.
+        ranked.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), cards.get_index_of(*k)));
+        let mut entries = Vec::new();
+        if let Some(q) = &case.question {
+            entries.push(format!("describe {}", quote(q)));
+        }
+        entries.push(format!(
+            "# case {}: {total} vote{}",
+            comment_text(key),
+            if total == 1 { "" } else { "s" }
+        ));
+        if let Some(list) = contexts_of.get(key) {
+            entries.push(format!("# contexts: {}", comment_text(&list.join(" | "))));
+        }
+        let kept: Vec<(&Kept, u64)> = ranked
+            .into_iter()
+            .filter_map(|(card, n)| cards.get(card).map(|k| (k, n)))
+            .collect();
+        if !kept.is_empty() {
+            entries.push(format!(
+                "# votes: {}",
+                kept.iter()
+                    .map(|(k, n)| format!("{} {n}", k.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for (k, n) in kept {
+            entries.push(format!("{} {}", k.value, share(n, total)));
+        }
+        let id = ids.unique(format!("case_{}", ident(key)));
+        let head = format!("profile {id} {}", quote(&case.title));
+        // A profile's block is required, even when empty.
+        profiles.push(if entries.is_empty() {
+            format!("{head} {{}}")
+        } else {
+            block(&head, &entries)
+        });
+    }
     let names: Vec<&str> = inputs.iter().map(|(f, _)| super::file_name(f)).collect();
     let mut groups = vec![
         format!(
             "# Generated by `quandary import mge` from {}: a value per values card, and\n\
              # `wiser a > b in \"context\" weight N` where N participants judged card `a` wiser \
-             than\n# card `b` in that context; each note counts every answer.",
+             than\n# card `b` in that context; each note counts every answer and names the \
+             context's cases.\n# Each case is a profile: the share of its votes each card \
+             received.",
             names.join(", ")
         ),
         framework_block(
@@ -278,11 +614,23 @@ pub fn import_graph(inputs: &[(&str, &[u8])], name: &str, options: &Options) -> 
     ];
     groups.extend(values);
     groups.push(relations);
+    groups.extend(profiles);
     groups.push(unwise);
+    groups.push(unused);
     problems.finish(vec![(PathBuf::from(format!("{name}.qd")), layout(&groups))])
 }
 
-/// What votes compare: the card judged against, the card judged wiser or not, the contexts.
+/// `n / total` with at most four decimals, as a profile weight (`0.5`, `0.3333`, `1`).
+fn share(n: u64, total: u64) -> String {
+    if total == 0 {
+        return "0".into();
+    }
+    let text = format!("{:.4}", n as f64 / total as f64);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// What edges compare: the card judged against, the card judged wiser or not, the contexts.
 type Compared = (String, String, Vec<String>);
 
 /// A values card.
@@ -294,6 +642,28 @@ struct Card {
     policies: Vec<String>,
 }
 
+/// A card one participant articulated.
+struct UserCard {
+    key: String,
+    title: String,
+    /// The canonical card it was deduplicated into.
+    canonical: Option<String>,
+}
+
+/// A case: a question put to participants.
+struct Case {
+    key: String,
+    title: String,
+    question: Option<String>,
+}
+
+/// A vote for a card in a case.
+struct CaseVote {
+    card: String,
+    case: String,
+    user: Option<String>,
+}
+
 /// A card that is imported: its value's id, and where it is given.
 struct Kept<'a> {
     card: Card,
@@ -302,7 +672,7 @@ struct Kept<'a> {
     line: u64,
 }
 
-/// Votes on one pair of cards: one participant's, or a summarised edge's.
+/// Edges on one pair of cards: one participant's, or a summarised edge's.
 struct Votes {
     /// The card judged against.
     from: String,
@@ -320,7 +690,12 @@ struct Votes {
 
 enum Item {
     Card(Card),
+    UserCard(UserCard),
+    Context(String),
+    Case(Case),
+    Link { context: String, case: String },
     Votes(Votes),
+    CaseVote(CaseVote),
 }
 
 /// An object that cannot be read: why, maybe how to fix it, and the card's id when it is
@@ -348,20 +723,81 @@ struct Entry<'a> {
     item: Result<Item, Unread>,
 }
 
+/// What a row is, told by its keys.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Kind {
+    Card,
+    UserCard,
+    Context,
+    Case,
+    Link,
+    Edge,
+    Summary,
+    CaseVote,
+}
+
+/// Keys a row of any kind may hold without saying what it is.
+const BOOKKEEPING: [&str; 6] = [
+    "id",
+    "createdAt",
+    "updatedAt",
+    "deliberationId",
+    "createdInChatId",
+    "embedding",
+];
+
+/// Keys only a values card holds.
+const CARD_FIELDS: [&str; 5] = [
+    "description",
+    "policies",
+    "instructionsShort",
+    "instructionsDetailed",
+    "evaluationCriteria",
+];
+
+/// The kind a row's keys say it is, if they say.
+fn kind_of(object: &Object) -> Option<Kind> {
+    let has = |k: &str| object.contains_key(k);
+    if has("valuesCardId") {
+        Some(Kind::CaseVote)
+    } else if has("fromId") || has("toId") {
+        Some(Kind::Edge)
+    } else if has("sourceValueId") || has("wiserValueId") {
+        Some(Kind::Summary)
+    } else if has("contextId") && has("caseId") {
+        Some(Kind::Link)
+    } else if has("canonicalCardId") || has("chatId") {
+        Some(Kind::UserCard)
+    } else if has("title") && (has("question") || has("seedMessage")) {
+        Some(Kind::Case)
+    } else if has("title") || CARD_FIELDS.iter().any(|k| has(k)) {
+        Some(Kind::Card)
+    } else if matches!(object.get("id"), Some(Json::String(_)))
+        && object.keys().all(|k| BOOKKEEPING.contains(&k.as_str()))
+    {
+        Some(Kind::Context)
+    } else {
+        None
+    }
+}
+
 /// What a list of an export holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Section {
     /// `values`: cards.
     Values,
-    /// `edges`: votes or summarised edges.
+    /// `edges`: edges or summarised edges.
     Edges,
-    /// `upgrades`: votes, upgrades unless they say otherwise.
+    /// `upgrades`: edges, upgrades unless they say otherwise.
     Upgrades,
-    /// A list or a JSON Lines file: any of them, told apart by their keys.
+    /// A list or a JSON Lines file: any rows, told apart by their keys.
     Any,
 }
 
-/// Reads an input's objects into `entries`; an error when the file as a whole cannot be read.
+/// One row of a file before it is read: where it stands, and its JSON or why it is none.
+type Raw = (u64, Result<Json, Unread>);
+
+/// Reads an input's rows into `entries`; an error when the file as a whole cannot be read.
 fn read_file<'a>(
     file: &'a str,
     bytes: &[u8],
@@ -375,32 +811,10 @@ fn read_file<'a>(
                 .help("save the file as UTF-8"),
         );
     };
-    let extension = Path::new(file)
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase());
-    if matches!(extension.as_deref(), Some("jsonl" | "ndjson")) {
-        for (n, line) in text.split('\n').enumerate() {
-            let line_no = n as u64 + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let item = match serde_json::from_str::<Json>(line) {
-                Ok(json) => read_item(json, Section::Any),
-                Err(e) => Err(Unread::from(format!(
-                    "not valid JSON ({} at column {}); the line is left out",
-                    super::json_message(&e),
-                    e.column()
-                ))),
-            };
-            entries.push(Entry {
-                file,
-                line: line_no,
-                item,
-            });
-        }
-        return Ok(());
-    }
-
+    let shapes = "a moral graph export is JSON: lists (or JSON Lines) of values cards, \
+                  participants' cards, contexts, cases, links of contexts to cases, votes or \
+                  edges, or an object with a `values` list of cards and an `edges` or \
+                  `upgrades` list of edges";
     let not_json = |e: serde_json::Error| {
         line_error(
             file,
@@ -411,31 +825,62 @@ fn read_file<'a>(
                 e.column()
             ),
         )
+        .help(shapes)
     };
-    let shapes = "a moral graph export is an object with a `values` list of cards and an \
-                  `edges` or `upgrades` list of votes, or a list of cards and votes";
+    let first = text.trim_start().chars().next();
+    // JSON Lines: named so, or objects one a line (the first line an object on its own, the
+    // whole no document).
+    let whole = serde_json::from_str::<&RawValue>(text);
+    let named_lines = std::path::Path::new(file).extension().is_some_and(|e| {
+        matches!(
+            e.to_string_lossy().to_lowercase().as_str(),
+            "jsonl" | "ndjson"
+        )
+    });
+    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let lines = named_lines
+        || (whole.is_err()
+            && matches!(
+                serde_json::from_str::<Json>(first_line),
+                Ok(Json::Object(_))
+            ));
+    if lines {
+        let mut rows: Vec<Raw> = Vec::new();
+        for (n, line) in text.split('\n').enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let json = serde_json::from_str::<Json>(line).map_err(|e| {
+                Unread::from(format!(
+                    "not valid JSON ({} at column {}); the line is left out",
+                    super::json_message(&e),
+                    e.column()
+                ))
+            });
+            rows.push((n as u64 + 1, json));
+        }
+        push_rows(file, rows, Section::Any, entries);
+        return Ok(());
+    }
+
     let breaks: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
     let line_of = |raw: &RawValue| {
         let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
         breaks.partition_point(|&b| b < offset) as u64 + 1
     };
-    let mut push = |list: Vec<&RawValue>, section: Section| {
-        for raw in list {
-            let item = match serde_json::from_str::<Json>(raw.get()) {
-                Ok(json) => read_item(json, section),
-                Err(e) => Err(Unread::from(super::json_message(&e))),
-            };
-            entries.push(Entry {
-                file,
-                line: line_of(raw),
-                item,
-            });
-        }
+    let rows_of = |list: Vec<&RawValue>| -> Vec<Raw> {
+        list.into_iter()
+            .map(|raw| {
+                let json = serde_json::from_str::<Json>(raw.get())
+                    .map_err(|e| Unread::from(super::json_message(&e)));
+                (line_of(raw), json)
+            })
+            .collect()
     };
-    match text.trim_start().chars().next() {
+    match first {
         Some('[') => {
             let list: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
-            push(list, Section::Any);
+            push_rows(file, rows_of(list), Section::Any, entries);
         }
         Some('{') => {
             let object: IndexMap<String, &RawValue> =
@@ -452,15 +897,24 @@ fn read_file<'a>(
                 let list: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
                     line_error(file, line_of(raw), format!("`{key}` is not a list")).help(shapes)
                 })?;
-                push(list, section);
+                push_rows(file, rows_of(list), section, entries);
                 found = true;
             }
             if !found {
+                // One row alone: a file of one card, case, …
+                let json: Json = serde_json::from_str(text).map_err(not_json)?;
+                if let Json::Object(row) = &json
+                    && kind_of(row).is_some()
+                {
+                    push_rows(file, vec![(1, Ok(json))], Section::Any, entries);
+                    return Ok(());
+                }
                 let keys: Vec<String> = object.keys().map(|k| format!("`{k}`")).collect();
                 return Err(file_error(
                     file,
                     format!(
-                        "has no `values`, `edges` or `upgrades` list (its keys are {})",
+                        "has no `values`, `edges` or `upgrades` list, and is not one row of an \
+                         export (its keys are {})",
                         if keys.is_empty() {
                             "none".to_string()
                         } else {
@@ -473,39 +927,96 @@ fn read_file<'a>(
         }
         _ => {
             // Not an object or a list: let the parser say what it is.
-            serde_json::from_str::<Json>(text).map_err(not_json)?;
+            whole.map_err(not_json)?;
             return Err(file_error(file, "is neither an object nor a list").help(shapes));
         }
     }
     Ok(())
 }
 
-/// Reads one object of a list.
-fn read_item(json: Json, section: Section) -> Result<Item, Unread> {
-    let Json::Object(object) = json else {
-        return Err(Unread::from("not an object; it is left out".to_string()));
-    };
-    let has = |k: &str| object.contains_key(k);
-    let summary = has("sourceValueId") || has("wiserValueId");
-    let vote = has("fromId") || has("toId");
-    match section {
-        Section::Values => read_card(&object).map(Item::Card),
-        Section::Edges | Section::Any if summary => read_summary(&object).map(Item::Votes),
-        Section::Edges | Section::Upgrades => read_vote(&object).map(Item::Votes),
-        Section::Any if vote => read_vote(&object).map(Item::Votes),
-        Section::Any => read_card(&object).map(Item::Card),
+/// Reads the rows of one list (or JSON Lines file) into `entries`: each row of the kind its
+/// keys say, and a row whose keys say nothing of the kind most rows of the list are.
+fn push_rows<'a>(file: &'a str, rows: Vec<Raw>, section: Section, entries: &mut Vec<Entry<'a>>) {
+    let kinds: Vec<Option<Kind>> = rows
+        .iter()
+        .map(|(_, json)| match json {
+            Ok(Json::Object(o)) => kind_of(o),
+            _ => None,
+        })
+        .collect();
+    let mut counts: IndexMap<Kind, usize> = IndexMap::new();
+    for k in kinds.iter().flatten() {
+        *counts.entry(*k).or_default() += 1;
+    }
+    let mut most: Option<(Kind, usize)> = None;
+    for (k, n) in counts {
+        if most.is_none_or(|(_, m)| n > m) {
+            most = Some((k, n));
+        }
+    }
+    let file_kind = most.map(|(k, _)| k);
+    for ((line, json), kind) in rows.into_iter().zip(kinds) {
+        let item = json.and_then(|json| {
+            let Json::Object(object) = json else {
+                return Err(Unread::from("not an object; it is left out".to_string()));
+            };
+            let kind = match section {
+                Section::Values => kind.filter(|k| *k == Kind::UserCard).unwrap_or(Kind::Card),
+                Section::Edges if kind == Some(Kind::Summary) => Kind::Summary,
+                Section::Edges | Section::Upgrades => Kind::Edge,
+                Section::Any => match kind.or(file_kind) {
+                    Some(k) => k,
+                    None => {
+                        let keys: Vec<String> =
+                            object.keys().take(8).map(|k| format!("`{k}`")).collect();
+                        return Err(Unread {
+                            message: format!(
+                                "cannot tell what the row is (its keys are {}); it is left out",
+                                if keys.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    keys.join(", ")
+                                }
+                            ),
+                            help: Some(
+                                "a card has `id` and `title`; a context a string `id`; an edge \
+                                 `fromId` and `toId`; a vote `valuesCardId` and `caseId`"
+                                    .into(),
+                            ),
+                            card: None,
+                        });
+                    }
+                },
+            };
+            read_item(&object, kind)
+        });
+        entries.push(Entry { file, line, item });
+    }
+}
+
+/// Reads one row as a `kind`.
+fn read_item(object: &Object, kind: Kind) -> Result<Item, Unread> {
+    match kind {
+        Kind::Card => read_card(object).map(Item::Card),
+        Kind::UserCard => read_user_card(object).map(Item::UserCard),
+        Kind::Context => read_context(object).map(Item::Context),
+        Kind::Case => read_case(object).map(Item::Case),
+        Kind::Link => read_link(object),
+        Kind::Edge => read_vote(object).map(Item::Votes),
+        Kind::Summary => read_summary(object).map(Item::Votes),
+        Kind::CaseVote => read_case_vote(object).map(Item::CaseVote),
     }
 }
 
 type Object = serde_json::Map<String, Json>;
 
-/// The card id under `key`: a number or a string, as text.
+/// The id under `key`: a number or a string, as text.
 fn card_id(object: &Object, key: &str) -> Result<Option<String>, String> {
     match object.get(key) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Number(n)) => Ok(Some(n.to_string())),
         Some(Json::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(format!("`{key}` is not a card id (a number or a string)")),
+        Some(_) => Err(format!("`{key}` is not an id (a number or a string)")),
     }
 }
 
@@ -524,18 +1035,25 @@ fn text(object: &Object, keys: &[&str]) -> Result<Option<String>, String> {
 fn read_card(object: &Object) -> Result<Card, Unread> {
     let key = card_id(object, "id").map_err(|m| format!("{m}; the card is left out"))?;
     let Some(key) = key else {
-        return Err(Unread::from(
-            "the card has no `id`; it is left out".to_string(),
-        ));
+        return Err(Unread {
+            message: "the card has no `id`; it is left out".to_string(),
+            help: Some("give the card the `id` its edges and votes name".into()),
+            card: None,
+        });
     };
     let fail = |message: String| Unread {
-        message: format!("{message}; card `{key}` and the votes naming it are left out"),
-        help: None,
+        message: format!("{message}; card `{key}` is left out"),
+        help: Some(format!("give card `{key}` a `title` (a string)")),
         card: Some(key.clone()),
     };
     let title = match text(object, &["title"]).map_err(fail)? {
         Some(t) if !t.trim().is_empty() => t,
         _ => return Err(fail("the card has no `title`".into())),
+    };
+    let fail = |message: String| Unread {
+        message: format!("{message}; card `{key}` is left out"),
+        help: None,
+        card: Some(key.clone()),
     };
     let description = text(object, &["description", "instructionsDetailed"])
         .map_err(fail)?
@@ -564,7 +1082,82 @@ fn read_card(object: &Object) -> Result<Card, Unread> {
     })
 }
 
-/// The two card ids of a vote or an edge.
+fn read_user_card(object: &Object) -> Result<UserCard, Unread> {
+    let left_out = |m: String| Unread::from(format!("{m}; the participant's card is left out"));
+    let Some(key) = card_id(object, "id").map_err(left_out)? else {
+        return Err(left_out("the participant's card has no `id`".into()));
+    };
+    let title = text(object, &["title"])
+        .map_err(left_out)?
+        .unwrap_or_default();
+    let canonical = card_id(object, "canonicalCardId").map_err(left_out)?;
+    Ok(UserCard {
+        key,
+        title,
+        canonical,
+    })
+}
+
+fn read_context(object: &Object) -> Result<String, Unread> {
+    match text(object, &["id"]) {
+        Ok(Some(id)) if !id.trim().is_empty() => Ok(id),
+        _ => Err(Unread::from(
+            "the context has no `id` (its text); it is left out".to_string(),
+        )),
+    }
+}
+
+fn read_case(object: &Object) -> Result<Case, Unread> {
+    let left_out = |m: String| Unread::from(format!("{m}; the case is left out"));
+    let Some(key) = card_id(object, "id").map_err(left_out)? else {
+        return Err(left_out("the case has no `id`".into()));
+    };
+    let title = text(object, &["title"])
+        .map_err(left_out)?
+        .unwrap_or_default();
+    let question = text(object, &["question", "seedMessage"])
+        .map_err(left_out)?
+        .filter(|q| !q.trim().is_empty());
+    let title = if title.trim().is_empty() {
+        key.clone()
+    } else {
+        title
+    };
+    Ok(Case {
+        key,
+        title,
+        question,
+    })
+}
+
+fn read_link(object: &Object) -> Result<Item, Unread> {
+    let left_out = |m: String| Unread::from(format!("{m}; the link is left out"));
+    let context = text(object, &["contextId"]).map_err(left_out)?;
+    let case = card_id(object, "caseId").map_err(left_out)?;
+    match (context, case) {
+        (Some(context), Some(case)) if !context.trim().is_empty() => {
+            Ok(Item::Link { context, case })
+        }
+        _ => Err(left_out(
+            "the link needs a `contextId` and a `caseId`".into(),
+        )),
+    }
+}
+
+fn read_case_vote(object: &Object) -> Result<CaseVote, Unread> {
+    let left_out = |m: String| Unread::from(format!("{m}; the vote is left out"));
+    let card = card_id(object, "valuesCardId").map_err(left_out)?;
+    let case = card_id(object, "caseId").map_err(left_out)?;
+    let (Some(card), Some(case)) = (card, case) else {
+        return Err(left_out(
+            "the vote needs a `valuesCardId` and a `caseId`".into(),
+        ));
+    };
+    let user = card_id(object, "userId").ok().flatten();
+    Ok(CaseVote { card, case, user })
+}
+
+/// The two card ids of an edge.
 fn ends(object: &Object, from: &str, to: &str, what: &str) -> Result<(String, String), String> {
     let from_id = card_id(object, from).map_err(|m| format!("{m}; {what} is left out"))?;
     let to_id = card_id(object, to).map_err(|m| format!("{m}; {what} is left out"))?;
@@ -739,22 +1332,23 @@ mod tests {
         assert_eq!(
             m,
             [
-                "graph.json line 3: the card has no `title`; card `2` and the votes naming it are left out",
+                "graph.json line 3: the card has no `title`; card `2` is left out",
                 "graph.json line 4: the card has no `id`; it is left out",
                 "graph.json line 5: not an object; it is left out",
-                "graph.json line 6: `policies` is not a list of strings; card `4` and the votes naming it are left out",
+                "graph.json line 6: `policies` is not a list of strings; card `4` is left out",
                 "graph.json line 10: the vote has no `toId`; it is left out",
                 "graph.json line 12: the edge has no `counts` object; the edge is left out",
                 "graph.json line 13: `upgarde` is not an answer (`upgrade`, `no_upgrade` or `not_sure`); the vote is left out",
                 "graph.json line 9: the vote goes from card `1` to itself; it is left out",
                 "graph.json line 11: the edge from card `1` to card `5` names a card no input holds (no values card has the id `5`); it is left out",
+                "1 row naming card `2` is left out with it (graph.json line 3): graph.json line 8",
             ]
         );
         assert_eq!(
             imported.diagnostics[6].help.as_deref(),
             Some("did you mean `upgrade`?")
         );
-        // The vote on card 2, whose card is left out, goes with it without a message.
+        // The vote on card 2, whose card is left out, goes with it, and is reported.
         assert!(
             imported.files[0]
                 .1
@@ -772,7 +1366,7 @@ mod tests {
             ),
             (
                 "{\"cards\": []}",
-                "g.json: has no `values`, `edges` or `upgrades` list (its keys are `cards`)",
+                "g.json: has no `values`, `edges` or `upgrades` list, and is not one row of an export (its keys are `cards`)",
             ),
             ("{\"values\": {}}", "g.json line 1: `values` is not a list"),
             ("\"text\"", "g.json: is neither an object nor a list"),
