@@ -132,3 +132,31 @@ fn help_and_version() {
     let o = quandary(&["--version"]);
     assert!(stdout(&o).starts_with("quandary "));
 }
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_commands() {
+    for (shell, marker) in [
+        ("bash", "_quandary()"),
+        ("zsh", "#compdef quandary"),
+        ("fish", "complete -c quandary"),
+    ] {
+        let out = quandary(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["expand", "eval", "report", "merge"] {
+            assert!(script.contains(command), "{shell} completes `{command}`");
+        }
+    }
+    let out = quandary(&["completions", "tcsh"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    let out = quandary(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains(".TH quandary 1"), "{page}");
+    assert!(page.contains("expand"), "the page lists the commands");
+}

@@ -70,6 +70,32 @@ enum Command {
     Cache(cache::Args),
     /// Hand a suite to Inspect, lm-evaluation-harness, promptfoo or a batch inference engine, or results to preference tuning
     Export(export::Args),
+    /// Print a shell's completion script for quandary (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print quandary's manual page (roff), for `man`
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(clap::Args, Debug)]
+struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// Writes generated text to standard output; false (with a message) when it cannot.
+fn write_stdout(bytes: &[u8]) -> bool {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        // A reader that stops early (`| head`) wants no more.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            false
+        }
+    }
 }
 
 /// Options shared by every command that reports diagnostics.
@@ -283,6 +309,24 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => report::merge(args),
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "quandary", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => write_stdout(&out),
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    false
+                }
+            }
+        }
     };
     if ok {
         ExitCode::SUCCESS
