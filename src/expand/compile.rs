@@ -36,6 +36,23 @@ fn under(framework: &Framework, v: ValueId, root: ValueId) -> bool {
     v == root || framework.ancestors(v).any(|a| a == root)
 }
 
+/// The rules a `rule_conflicts` pick of a scenario in `module` considers: those in scope
+/// that `filter` admits, in definition order.
+pub fn pick_rules<'f>(
+    framework: &'f Framework,
+    module: ModuleId,
+    filter: &'f RuleFilter,
+) -> impl Iterator<Item = RuleId> + 'f {
+    let visible = scope(framework, module);
+    framework
+        .rules
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| visible.get(r.module.index()).copied().unwrap_or(false))
+        .filter(|(_, r)| filter.admits(r))
+        .map(|(i, _)| RuleId(i as u32))
+}
+
 /// The pairs a pick can draw, in definition order of the relations (and rules) behind them.
 pub fn candidates(
     framework: &Framework,
@@ -82,17 +99,8 @@ pub fn candidates(
             }
         }
         PickSource::Unresolved => {}
-        PickSource::RuleConflicts(contexts) => {
-            let rules: Vec<RuleId> = framework
-                .rules
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| in_scope(r.module))
-                .filter(|(_, r)| {
-                    contexts.is_empty() || r.contexts.iter().any(|c| contexts.contains(c))
-                })
-                .map(|(i, _)| RuleId(i as u32))
-                .collect();
+        PickSource::RuleConflicts(filter) => {
+            let rules: Vec<RuleId> = pick_rules(framework, scenario.module, filter).collect();
             let chosen: HashSet<RuleId> = rules.iter().copied().collect();
             // Declared conflicts between rules.
             for (i, r) in value_conflicts.clone() {
