@@ -73,6 +73,65 @@ impl Affine {
     }
 }
 
+/// A seeded permutation of `0..n` computed on the fly, in constant memory: a balanced
+/// Feistel network of six rounds over the smallest domain of 4^h numbers that holds `n`
+/// (h ≥ 1), walking the cycle of a number until it falls inside `0..n`. The domain is less
+/// than 4n, so a number takes fewer than four steps on average.
+#[derive(Clone, Debug)]
+pub struct Permutation {
+    n: u64,
+    /// Bits of each half of a number of the domain.
+    half: u32,
+    keys: [u64; 6],
+}
+
+impl Permutation {
+    /// A permutation of `0..n` drawn from `rng`.
+    pub fn new(rng: &mut ChaCha8Rng, n: u64) -> Permutation {
+        let mut half = 1;
+        while half < 32 && (1u128 << (2 * half)) < u128::from(n) {
+            half += 1;
+        }
+        let mut keys = [0u64; 6];
+        for k in &mut keys {
+            *k = rng.next_u64();
+        }
+        Permutation { n, half, keys }
+    }
+
+    /// The `k`-th number of the permutation (`k` below `n`).
+    pub fn at(&self, k: u64) -> u64 {
+        if self.n <= 1 {
+            return 0;
+        }
+        let mut x = k;
+        loop {
+            x = self.step(x);
+            if x < self.n {
+                return x;
+            }
+        }
+    }
+
+    /// One pass of the network over the whole domain.
+    fn step(&self, x: u64) -> u64 {
+        let mask = (1u64 << self.half) - 1;
+        let (mut left, mut right) = ((x >> self.half) & mask, x & mask);
+        for &key in &self.keys {
+            let f = mix(right ^ key) & mask;
+            (left, right) = (right, left ^ f);
+        }
+        (left << self.half) | right
+    }
+}
+
+/// The finaliser of SplitMix64: every bit of the input moves every bit of the output.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 fn gcd(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -106,6 +165,35 @@ mod tests {
             counts.iter().all(|&c| (9_000..11_000).contains(&c)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn permutation_is_a_permutation_and_depends_on_the_seed() {
+        for n in [1u64, 2, 3, 4, 5, 17, 64, 65, 1000, 4097] {
+            let p = Permutation::new(&mut fixed(3, "p"), n);
+            let mut seen: Vec<u64> = (0..n).map(|k| p.at(k)).collect();
+            seen.sort();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        let a = Permutation::new(&mut fixed(3, "p"), 1000);
+        let b = Permutation::new(&mut fixed(4, "p"), 1000);
+        assert!((0..1000).filter(|&k| a.at(k) != b.at(k)).count() > 900);
+        // Not the identity, nor a shift.
+        assert!((0..1000).filter(|&k| a.at(k) == k).count() < 20);
+        assert!((1..1000).filter(|&k| a.at(k) == a.at(k - 1) + 1).count() < 20);
+    }
+
+    #[test]
+    fn permutation_handles_the_largest_domains() {
+        for n in [u64::MAX, 1 << 63, (1 << 40) + 3] {
+            let p = Permutation::new(&mut fixed(5, "big"), n);
+            let xs: Vec<u64> = (0..200).map(|k| p.at(k)).collect();
+            assert!(xs.iter().all(|&x| x < n));
+            let mut sorted = xs.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), xs.len(), "n = {n}");
+        }
     }
 
     #[test]

@@ -38,8 +38,10 @@ pub(crate) fn check(
                         out.push(no_candidates(framework, scenario, pick));
                     } else if let PickSource::Conflicts(filter) = &pick.source {
                         for &f in filter {
-                            let posed = dim.iter().any(|c: &Candidate| {
-                                [c.a, c.b].iter().any(|e| matches!(e, Endpoint::Value(v) if *v == f || framework.ancestors(*v).any(|a| a == f)))
+                            // A `conflicts` pick lists its candidates: they are few.
+                            let posed = (0..dim.len()).any(|k| {
+                                let (a, b) = dim.sides(k);
+                                [a, b].iter().any(|e| matches!(e, Endpoint::Value(v) if *v == f || framework.ancestors(*v).any(|a| a == f)))
                             });
                             if !posed {
                                 out.push(

@@ -41,8 +41,7 @@ impl<'a> Expansion<'a> {
                 .enumerate()
                 .map(|(d, dim)| match (self.suite.balance, dim) {
                     (Balance::Pairs, Dim::Pick(cands)) => {
-                        let order = &c.pair_orders[d];
-                        let pick = u64::from(order[(local % cands.len() as u64) as usize]);
+                        let pick = c.pair_orders[d].at(local % cands.len());
                         2 * pick + rng::below(&mut rng, 2)
                     }
                     _ => rng::below(&mut rng, dim.size()),
@@ -187,12 +186,8 @@ impl<'a> Expansion<'a> {
                     SlotDomain::Values(values) => Bound::Value(values[choice as usize]),
                 }),
                 Dim::Pick(cands) => {
-                    let cand = &cands[(choice / 2) as usize];
-                    let (first, second) = if choice % 2 == 0 {
-                        (cand.a, cand.b)
-                    } else {
-                        (cand.b, cand.a)
-                    };
+                    let (a, b) = cands.sides(choice / 2);
+                    let (first, second) = if choice % 2 == 0 { (a, b) } else { (b, a) };
                     for e in [first, second] {
                         out.push(match e {
                             Endpoint::Value(v) => Bound::Value(v),
