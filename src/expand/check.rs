@@ -180,6 +180,7 @@ fn no_candidates(framework: &Framework, scenario: &ScenarioTemplate, pick: &Pick
         PickSource::Conflicts(f) if f.is_empty() => "declare conflicts between values: `conflict a <> b`".to_string(),
         PickSource::Conflicts(_) => "no declared conflict joins two of these values (or values below them); declare one with `conflict a <> b`".to_string(),
         PickSource::Unresolved => String::new(),
+        PickSource::RuleConflicts(filter) if !filter.modules.is_empty() => "no two rules of these namespaces (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
         PickSource::RuleConflicts(_) => "no two rules (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
     };
     let _ = framework;
