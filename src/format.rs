@@ -380,6 +380,7 @@ fn set_call(call: &SetCall) -> String {
         .map(|a| match a {
             SetArg::Reference(r) => r.display(),
             SetArg::Text(s) => s.raw.clone(),
+            SetArg::Namespace(ns, _) => format!("{}.*", ns.name),
         })
         .collect();
     format!("{}({})", call.function.name, args.join(", "))

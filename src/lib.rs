@@ -49,6 +49,7 @@ mod template;
 /// Helpers that tests and power users reach for, outside the stable surface: they may
 /// change between any two versions.
 pub mod machinery {
+    pub use crate::expand::RulePairs;
     pub use crate::report::math::{quantile, spearman, wilson};
 }
 

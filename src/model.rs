@@ -566,12 +566,31 @@ pub enum PickSource {
     /// `conflicts(a, b, …)`: two values in a declared conflict, both within the given values
     /// (each standing for itself and everything below it); all conflicts when empty.
     Conflicts(Vec<ValueId>),
-    /// `rule_conflicts(ctx, …)`: two rules in conflict (declared, or through the values they
-    /// uphold), with one of the given contexts; any context when empty.
-    RuleConflicts(Vec<String>),
+    /// `rule_conflicts(ctx, ns.*, …)`: two rules in conflict (declared, or through the values
+    /// they uphold), among the rules the filter admits.
+    RuleConflicts(RuleFilter),
     /// A source with errors (reported when resolving): the pick's variables exist, but it
     /// draws nothing.
     Unresolved,
+}
+
+/// The rules a `rule_conflicts(…)` pick considers: those with one of its contexts, declared
+/// in one of its namespaces' files.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleFilter {
+    /// Contexts (`health`, `"public office"`): a rule must have one of them; any rule when
+    /// empty.
+    pub contexts: Vec<String>,
+    /// The files named by `ns.*`: a rule must be declared in one of them; any file when empty.
+    pub modules: Vec<ModuleId>,
+}
+
+impl RuleFilter {
+    /// Whether the filter admits `rule` (scope aside).
+    pub fn admits(&self, rule: &Rule) -> bool {
+        (self.contexts.is_empty() || rule.contexts.iter().any(|c| self.contexts.contains(c)))
+            && (self.modules.is_empty() || self.modules.contains(&rule.module))
+    }
 }
 
 /// An option of a scenario.

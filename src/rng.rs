@@ -181,6 +181,23 @@ mod tests {
     }
 
     #[test]
+    fn permutation_is_not_the_identity_nor_a_shift_and_handles_the_largest_domains() {
+        let (a, b) = (Permutation::new(3, 1000), Permutation::new(4, 1000));
+        assert!((0..1000).filter(|&k| a.at(k) != b.at(k)).count() > 900);
+        assert!((0..1000).filter(|&k| a.at(k) == k).count() < 20);
+        assert!((1..1000).filter(|&k| a.at(k) == a.at(k - 1) + 1).count() < 20);
+        for n in [u128::from(u64::MAX), 1 << 63, (1 << 40) + 3, u128::MAX] {
+            let p = Permutation::new(5, n);
+            let xs: Vec<u128> = (0..200).map(|k| p.at(k)).collect();
+            assert!(xs.iter().all(|&x| x < n));
+            let mut sorted = xs.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), xs.len(), "n = {n}");
+        }
+    }
+
+    #[test]
     fn affine_is_a_permutation() {
         for m in [1u128, 2, 6, 10, 97, 360] {
             let p = Affine::new(&mut fixed(3, "p"), m);

@@ -985,6 +985,135 @@ fn rule_pairs_from_rules_that_uphold_conflicting_values() {
     assert_eq!(firsts, BTreeSet::from(["rules.kind", "rules.team"]));
 }
 
+/// The unordered rule pairs of `lines` (bindings `r1`, `r2`), each with how many lines pose
+/// it and the relations (as `file:line`) its lines name.
+fn rule_pairs(lines: &[Value]) -> BTreeMap<(String, String), (usize, Vec<String>)> {
+    let mut out: BTreeMap<(String, String), (usize, Vec<String>)> = BTreeMap::new();
+    for l in lines {
+        let r1 = str_of(&l["bindings"], "r1").to_string();
+        let r2 = str_of(&l["bindings"], "r2").to_string();
+        assert_ne!(r1, r2, "a rule paired with itself");
+        let relations: Vec<String> = l["provenance"]["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect();
+        let entry = out
+            .entry(if r1 < r2 { (r1, r2) } else { (r2, r1) })
+            .or_insert((0, relations.clone()));
+        entry.0 += 1;
+        assert_eq!(entry.1, relations, "one pair, one list of relations");
+    }
+    out
+}
+
+const RULE_PAIRS: &str = "tests/expand/rule_pairs.qd";
+const WARD_RULES: &str = "tests/expand/shared/ward_rules.qd";
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+#[test]
+fn rule_pairs_are_posed_once_whatever_conflicts_join_them() {
+    let lines = scenarios(RULE_PAIRS, "every_pair_once");
+    let ward = |needle: &str| format!("{WARD_RULES}:{}", line_of(WARD_RULES, needle));
+    let care_honesty = ward("conflict care <> honesty");
+    let honesty_loyalty = ward("conflict honesty <> loyalty");
+    let tell_cover = ward("conflict tell <> cover");
+    let thrift_care = format!(
+        "{RULE_PAIRS}:{}",
+        line_of(RULE_PAIRS, "conflict thrift <> ward.care")
+    );
+    // Declared: tell–cover. care <> honesty: spare, candid against tell, candid (candid
+    // upholds both: not against itself). honesty <> loyalty: tell, candid against spare,
+    // cover. thrift <> care: save against spare, candid. 1 + 3 + 4 + 2 = 10 candidates, 20
+    // bindings; a pair joined by two conflicts (or declared and joined by one) is two
+    // candidates, and the draws of its second are dropped as repeats: 7 pairs, 14 lines.
+    let expected = BTreeMap::from([
+        (
+            pair("rule_pairs.save", "ward.candid"),
+            (2, vec![thrift_care.clone()]),
+        ),
+        (
+            pair("rule_pairs.save", "ward.spare"),
+            (2, vec![thrift_care]),
+        ),
+        (
+            pair("ward.candid", "ward.cover"),
+            (2, vec![honesty_loyalty.clone()]),
+        ),
+        (
+            pair("ward.candid", "ward.spare"),
+            (2, vec![care_honesty.clone(), honesty_loyalty.clone()]),
+        ),
+        (
+            pair("ward.candid", "ward.tell"),
+            (2, vec![care_honesty.clone()]),
+        ),
+        (
+            pair("ward.cover", "ward.tell"),
+            (2, vec![tell_cover, honesty_loyalty.clone()]),
+        ),
+        (
+            pair("ward.spare", "ward.tell"),
+            (2, vec![care_honesty, honesty_loyalty]),
+        ),
+    ]);
+    assert_eq!(lines.len(), 14);
+    assert_eq!(rule_pairs(&lines), expected);
+    // Each binding once: every pair in both orientations.
+    let bindings: BTreeSet<String> = lines.iter().map(bindings).collect();
+    assert_eq!(bindings.len(), 14, "7 pairs, both ways round");
+}
+
+#[test]
+fn a_pick_can_be_limited_to_the_rules_of_an_imported_file() {
+    let all: BTreeSet<(String, String)> = rule_pairs(&scenarios(RULE_PAIRS, "every_pair_once"))
+        .into_keys()
+        .collect();
+    let ward = rule_pairs(&scenarios(RULE_PAIRS, "ward_once"));
+    // The rule of the importing file is left out, and nothing else.
+    let expected: BTreeSet<(String, String)> = all
+        .iter()
+        .filter(|(a, b)| a.starts_with("ward.") && b.starts_with("ward."))
+        .cloned()
+        .collect();
+    assert_eq!(ward.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(ward.values().map(|(n, _)| n).sum::<usize>(), 10);
+    // With a context too: both limits hold (cover is an office rule).
+    let health = rule_pairs(&scenarios(RULE_PAIRS, "ward_health_once"));
+    assert_eq!(
+        health
+            .into_iter()
+            .map(|(k, (n, _))| (k, n))
+            .collect::<Vec<_>>(),
+        [
+            (pair("ward.candid", "ward.spare"), 2),
+            (pair("ward.candid", "ward.tell"), 2),
+            (pair("ward.spare", "ward.tell"), 2),
+        ]
+    );
+}
+
+#[test]
+fn balance_pairs_poses_each_rule_pair_candidate_equally_often() {
+    let lines = scenarios(RULE_PAIRS, "balanced");
+    assert_eq!(lines.len(), 20);
+    let counts: BTreeMap<(String, String), usize> = rule_pairs(&lines)
+        .into_iter()
+        .map(|(k, (n, _))| (k, n))
+        .collect();
+    // 10 candidates, 3 of them a pair another candidate already is: their draws are
+    // dropped, so the 7 pairs share the 20 scenarios evenly (every 10 draws pose each once).
+    assert_eq!(counts.len(), 7);
+    assert_eq!(counts.values().sum::<usize>(), 20);
+    for (k, n) in &counts {
+        assert!((2..=3).contains(n), "{k:?}: {n}");
+    }
+}
+
 // --------------------------------------------------------------------- slots over values
 
 #[test]

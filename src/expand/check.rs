@@ -38,8 +38,10 @@ pub(crate) fn check(
                         out.push(no_candidates(framework, scenario, pick));
                     } else if let PickSource::Conflicts(filter) = &pick.source {
                         for &f in filter {
-                            let posed = dim.iter().any(|c: &Candidate| {
-                                [c.a, c.b].iter().any(|e| matches!(e, Endpoint::Value(v) if *v == f || framework.ancestors(*v).any(|a| a == f)))
+                            // A `conflicts` pick lists its candidates: they are few.
+                            let posed = (0..dim.len()).any(|k| {
+                                let (a, b) = dim.sides(k);
+                                [a, b].iter().any(|e| matches!(e, Endpoint::Value(v) if *v == f || framework.ancestors(*v).any(|a| a == f)))
                             });
                             if !posed {
                                 out.push(
@@ -240,6 +242,7 @@ fn no_candidates(framework: &Framework, scenario: &ScenarioTemplate, pick: &Pick
         PickSource::Conflicts(f) if f.is_empty() => "declare conflicts between values: `conflict a <> b`".to_string(),
         PickSource::Conflicts(_) => "no declared conflict joins two of these values (or values below them); declare one with `conflict a <> b`".to_string(),
         PickSource::Unresolved => String::new(),
+        PickSource::RuleConflicts(filter) if !filter.modules.is_empty() => "no two rules of these namespaces (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
         PickSource::RuleConflicts(_) => "no two rules (with these contexts) conflict: declare `conflict rule_a <> rule_b`, or have them uphold values in a declared conflict".to_string(),
     };
     let _ = framework;

@@ -136,7 +136,7 @@ impl<'a> Expansion<'a> {
         let mut relation_lines = Vec::new();
         for (dim, &choice) in c.dims.iter().zip(&plan.choices) {
             if let Dim::Pick(cands) = dim {
-                for &r in &cands[(choice / 2) as usize].relations {
+                for &r in &cands.get(choice / 2).relations {
                     relation_lines.push(line(self.framework.relations[r.index()].span));
                 }
             }

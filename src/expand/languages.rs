@@ -182,19 +182,19 @@ pub(crate) fn check(framework: &Framework, suite: &Suite, out: &mut Vec<Diagnost
 /// The rules a pick variable `var` of `scenario` may draw.
 fn following<'f>(
     framework: &'f Framework,
-    scenario: &ScenarioTemplate,
+    scenario: &'f ScenarioTemplate,
     var: &str,
 ) -> impl Iterator<Item = &'f crate::model::Rule> {
-    let contexts = scenario
+    let filter = scenario
         .picks
         .iter()
         .find(|p| p.names.iter().any(|n| n == var))
         .and_then(|p| match &p.source {
-            PickSource::RuleConflicts(c) => Some(c.clone()),
+            PickSource::RuleConflicts(filter) => Some(filter),
             _ => None,
         });
-    framework.rules.iter().filter(move |r| match &contexts {
-        Some(c) => c.is_empty() || r.contexts.iter().any(|x| c.contains(x)),
-        None => false,
-    })
+    filter
+        .into_iter()
+        .flat_map(|f| compile::pick_rules(framework, scenario.module, f))
+        .map(|r| framework.rule(r))
 }

@@ -18,6 +18,7 @@ mod render;
 mod run;
 
 pub(crate) use check::check;
+pub use compile::RulePairs;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -35,7 +36,7 @@ use crate::model::*;
 use crate::rng;
 use crate::source::SourceMap;
 use crate::template::{self, CompiledTemplate};
-use compile::{Candidate, Candidates};
+use compile::Candidates;
 
 /// The most scenarios a suite may ask for unless the caller raises it.
 pub const DEFAULT_MAX: u64 = 100_000_000;
@@ -108,6 +109,9 @@ pub struct Expansion<'a> {
     total: u64,
     /// With `require conflict` and `count n`: the run stops once n draws are kept.
     quota: Option<u64>,
+    /// Some draws are dropped (`require conflict`, or a rule pair drawn again), so the
+    /// index of a scenario is known only once the draws before it are.
+    filters: bool,
     /// Scenarios `dedupe` leaves out because the suite asks for more than its bindings.
     capped: u64,
     /// The templates in turn, for `count` without `balance diverse`.
@@ -157,8 +161,8 @@ struct Compiled {
     dims: Vec<Dim>,
     /// Distinct bindings (the product of the dimensions).
     space: u128,
-    /// For `balance pairs`: per dimension, a seeded order of its choices.
-    pair_orders: Vec<Vec<u32>>,
+    /// For `balance pairs`: per dimension, a seeded order of a pick's candidates.
+    pair_orders: Vec<PairOrder>,
     /// The item's `file:line` as a JSON literal.
     json_location: String,
     body: Body,
@@ -212,7 +216,29 @@ impl Dim {
     fn size(&self) -> u64 {
         match self {
             Dim::Slot(_, n) | Dim::Part(n) => *n,
-            Dim::Pick(c) => 2 * c.len() as u64,
+            Dim::Pick(c) => 2 * c.len(),
+        }
+    }
+}
+
+/// For `balance pairs`: the order in which a pick poses its candidates.
+enum PairOrder {
+    /// Not a pick.
+    None,
+    /// Listed candidates (a `conflicts` pick): a seeded shuffle of their numbers.
+    Shuffled(Vec<u32>),
+    /// Indexed candidates (a `rule_conflicts` pick): a seeded permutation computed on the
+    /// fly, so memory does not grow with the number of pairs.
+    Permuted(rng::Permutation),
+}
+
+impl PairOrder {
+    /// The candidate posed `j`-th (`j` below the number of candidates).
+    fn at(&self, j: u64) -> u64 {
+        match self {
+            PairOrder::None => j,
+            PairOrder::Shuffled(order) => u64::from(order[j as usize]),
+            PairOrder::Permuted(p) => p.at(u128::from(j)) as u64,
         }
     }
 }
@@ -460,8 +486,16 @@ impl<'a> Expansion<'a> {
             ),
             _ => (total, 0),
         };
+        // Draws some bindings of which are dropped: by `require conflict`, or because a
+        // rule-pair pick draws a pair an earlier candidate already is.
+        let filters = suite.require_conflict
+            || templates.iter().any(|t| {
+                t.dims
+                    .iter()
+                    .any(|d| matches!(d, Dim::Pick(c) if c.may_repeat()))
+            });
         let quota = match size {
-            Size::Count(n) if suite.require_conflict => Some(n),
+            Size::Count(n) if filters => Some(n),
             _ => None,
         };
         // With `require conflict`, a `count n` suite draws until n are kept: at most 64 draws
@@ -483,6 +517,7 @@ impl<'a> Expansion<'a> {
         Ok(Expansion {
             rule_conflicts,
             quota,
+            filters,
             capped: capped.min(u128::from(u64::MAX)) as u64,
             rounds: Rounds::new(templates.iter().map(|t| t.space)),
             orders,
@@ -764,9 +799,7 @@ fn compile_scenario(
         dims.push(Dim::Slot(i, slot.domain.len() as u64));
     }
     for pick in &scenario.picks {
-        dims.push(Dim::Pick(Arc::new(compile::candidates(
-            framework, scenario, pick,
-        ))));
+        dims.push(Dim::Pick(compile::candidates(framework, scenario, pick)));
     }
     let space = dims
         .iter()
@@ -820,19 +853,24 @@ fn compile_scenario(
 }
 
 /// For `balance pairs`: per dimension, a seeded order of a pick's candidates.
-fn pair_orders(dims: &[Dim], seed: u64, key: &str) -> Vec<Vec<u32>> {
+fn pair_orders(dims: &[Dim], seed: u64, key: &str) -> Vec<PairOrder> {
     dims.iter()
         .enumerate()
         .map(|(d, dim)| {
-            let mut order: Vec<u32> = match dim {
-                Dim::Pick(c) => (0..c.len() as u32).collect(),
-                Dim::Slot(..) | Dim::Part(_) => Vec::new(),
+            let Dim::Pick(c) = dim else {
+                return PairOrder::None;
             };
-            rng::shuffle(
-                &mut rng::fixed(seed, &format!("{key}/pairs/{d}")),
-                &mut order,
-            );
-            order
+            let mut rng = rng::fixed(seed, &format!("{key}/pairs/{d}"));
+            if c.is_listed() {
+                let mut order: Vec<u32> = (0..c.len() as u32).collect();
+                rng::shuffle(&mut rng, &mut order);
+                PairOrder::Shuffled(order)
+            } else {
+                PairOrder::Permuted(rng::Permutation::new(
+                    rng::key(seed, &format!("{key}/pairs/{d}")),
+                    u128::from(c.len()),
+                ))
+            }
         })
         .collect()
 }

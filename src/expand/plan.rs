@@ -36,6 +36,14 @@ impl<'a> Expansion<'a> {
             }
         };
         let c = &self.templates[template];
+        // A rule pair that an earlier candidate already is: a repeat, dropped.
+        let repeat = c.dims.iter().zip(&choices).any(|(d, &choice)| match d {
+            Dim::Pick(cands) => cands.is_repeat(choice / 2),
+            _ => false,
+        });
+        if repeat {
+            return None;
+        }
         let (seed, rng) = rng::stream(self.seed, &c.key, first);
         // Questions and stances pose no values in conflict: the filter keeps them.
         let filtered = self.suite.require_conflict && matches!(c.body, Body::Scenario(_));
@@ -98,12 +106,12 @@ impl<'a> Expansion<'a> {
             .enumerate()
             .map(|(d, dim)| match dim {
                 Dim::Pick(cands) => {
-                    let n = cands.len().max(1) as u128;
-                    let digit = (q % n) as usize;
+                    let n = u128::from(cands.len().max(1));
+                    let digit = q % n;
                     q /= n;
                     let orientation = (rest % 2) as u64;
                     rest /= 2;
-                    2 * u64::from(c.pair_orders[d][digit]) + orientation
+                    2 * c.pair_orders[d].at(digit as u64) + orientation
                 }
                 _ => {
                     let n = u128::from(dim.size().max(1));
@@ -240,12 +248,8 @@ impl<'a> Expansion<'a> {
                     SlotDomain::Values(values) => Bound::Value(values[choice as usize]),
                 }),
                 Dim::Pick(cands) => {
-                    let cand = &cands[(choice / 2) as usize];
-                    let (first, second) = if choice % 2 == 0 {
-                        (cand.a, cand.b)
-                    } else {
-                        (cand.b, cand.a)
-                    };
+                    let (a, b) = cands.sides(choice / 2);
+                    let (first, second) = if choice % 2 == 0 { (a, b) } else { (b, a) };
                     for e in [first, second] {
                         out.push(match e {
                             Endpoint::Value(v) => Bound::Value(v),

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use minijinja::Environment;
 
-use super::{Body, Compiled, Dim, json_str};
+use super::{Body, Compiled, Dim, PairOrder, json_str};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::population_key;
 use crate::model::{Framework, ModuleId, Question, QuestionId, Stance, StanceId, Suite, SuiteItem};
@@ -223,7 +223,7 @@ fn compiled(
         key: format!("{}.{id}", framework.module(module).display_id()),
         dims: vec![Dim::Part(parts)],
         space: u128::from(parts),
-        pair_orders: vec![Vec::new()],
+        pair_orders: vec![PairOrder::None],
         json_location: json_str(&sources.location(span)),
         body: Body::Survey(survey),
     }

@@ -494,7 +494,7 @@ impl<'a> Expansion<'a> {
         let mut first = true;
         for (dim, &choice) in compiled.dims.iter().zip(&plan.choices) {
             if let Dim::Pick(cands) = dim {
-                for &r in &cands[(choice / 2) as usize].relations {
+                for &r in &cands.get(choice / 2).relations {
                     if !first {
                         out.push(b',');
                     }

@@ -38,7 +38,7 @@ impl<'a> Expansion<'a> {
         };
         // Without a filter the index of every scenario is known from its draw, so a shard
         // renders only its own; otherwise every draw is rendered and the writer decides.
-        let skip = options.shard.filter(|_| !self.suite.require_conflict);
+        let skip = options.shard.filter(|_| !self.filters);
         let planned = self.planned();
         if threads == 1 {
             let mut local = Local::default();
@@ -146,7 +146,7 @@ impl<'a> Expansion<'a> {
             error: None,
             // Without a filter the index of a scenario follows from its draw, so the lines
             // are finished here and the writer only copies the buffer.
-            complete: !self.suite.require_conflict,
+            complete: !self.filters,
         };
         for k in from..to {
             let Some(mut plan) = self.plan(k) else {

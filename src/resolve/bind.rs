@@ -226,47 +226,44 @@ impl Resolver<'_> {
         }
     }
 
+    /// The module imported as `ns` into `module`, reporting an unknown namespace (with a
+    /// suggestion for a near miss).
+    pub(super) fn namespace(&mut self, module: ModuleId, ns: &ast::Ident) -> Option<ModuleId> {
+        let m = &self.framework.modules[module.index()];
+        if let Some(&t) = m.imports.get(&ns.name) {
+            return Some(t);
+        }
+        let help = match suggest::similar(&ns.name, m.imports.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if m.imports.is_empty() => format!(
+                "import the framework first: `use \"file.qd\" as {}`",
+                ns.name
+            ),
+            None => format!(
+                "the imported namespaces are {}",
+                backticked(&m.imports.keys().map(String::as_str).collect::<Vec<_>>())
+            ),
+        };
+        // An import that failed has already been reported.
+        let ast = &self.asts[module.index()];
+        if !ast.broken && !ast.failed_imports.contains(&ns.name) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::UnknownNamespace,
+                    format!("no framework is imported as `{}`", ns.name),
+                )
+                .label(ns.span, "unknown namespace")
+                .help(help),
+            );
+        }
+        None
+    }
+
     /// Resolves a reference to whatever it names, reporting unknown names.
     pub(super) fn lookup(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ItemId> {
         let target = match &r.namespace {
             None => module,
-            Some(ns) => {
-                let m = &self.framework.modules[module.index()];
-                match m.imports.get(&ns.name) {
-                    Some(&t) => t,
-                    None => {
-                        let help = match suggest::similar(
-                            &ns.name,
-                            m.imports.keys().map(String::as_str),
-                        ) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None if m.imports.is_empty() => format!(
-                                "import the framework first: `use \"file.qd\" as {}`",
-                                ns.name
-                            ),
-                            None => format!(
-                                "the imported namespaces are {}",
-                                backticked(
-                                    &m.imports.keys().map(String::as_str).collect::<Vec<_>>()
-                                )
-                            ),
-                        };
-                        // An import that failed has already been reported.
-                        let ast = &self.asts[module.index()];
-                        if !ast.broken && !ast.failed_imports.contains(&ns.name) {
-                            self.diagnostics.push(
-                                Diagnostic::new(
-                                    Code::UnknownNamespace,
-                                    format!("no framework is imported as `{}`", ns.name),
-                                )
-                                .label(ns.span, "unknown namespace")
-                                .help(help),
-                            );
-                        }
-                        return None;
-                    }
-                }
-            }
+            Some(ns) => self.namespace(module, ns)?,
         };
         let m = &self.framework.modules[target.index()];
         if let Some(&item) = m.items.get(&r.id.name) {

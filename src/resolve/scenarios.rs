@@ -82,6 +82,8 @@ impl Resolver<'_> {
                     let source = self.pick_source(module, &pick.from);
                     let var = match source {
                         Some(PickSource::RuleConflicts(_)) => Var::PickedRules,
+                        // An unknown namespace leaves the pick unresolved; it still picks rules.
+                        _ if pick.from.function.name == "rule_conflicts" => Var::PickedRules,
                         _ => Var::PickedValues,
                     };
                     declare_var(self, &pick.names[0], var);
@@ -439,6 +441,11 @@ impl Resolver<'_> {
                 for a in &call.args {
                     match a {
                         ast::SetArg::Reference(r) => out.extend(self.value(module, r)),
+                        ast::SetArg::Namespace(_, span) => self.bad_argument_at(
+                            *span,
+                            "`values` takes values, not `ns.*`".to_string(),
+                            "write the values' ids".to_string(),
+                        ),
                         ast::SetArg::Text(s) => self.bad_argument_at(
                             s.span,
                             "`values` takes values, not strings".to_string(),
@@ -482,32 +489,41 @@ impl Resolver<'_> {
                 for a in &call.args {
                     match a {
                         ast::SetArg::Reference(r) => values.extend(self.value(module, r)),
+                        ast::SetArg::Namespace(_, span) => self.bad_argument_at(*span, "`conflicts` takes values, not `ns.*`".to_string(), "write the values' ids; each stands for itself and every value below it".to_string()),
                         ast::SetArg::Text(s) => self.bad_argument_at(s.span, "`conflicts` takes values, not strings".to_string(), "write the values' ids; each stands for itself and every value below it".to_string()),
                     }
                 }
                 Some(PickSource::Conflicts(values))
             }
             "rule_conflicts" => {
-                let contexts = call
-                    .args
-                    .iter()
-                    .filter_map(|a| match a {
+                let mut filter = RuleFilter::default();
+                let mut unknown = false;
+                for a in &call.args {
+                    match a {
                         ast::SetArg::Reference(r) if r.namespace.is_none() => {
-                            Some(r.id.name.clone())
+                            filter.contexts.push(r.id.name.clone())
                         }
-                        ast::SetArg::Text(s) => Some(s.value.clone()),
-                        ast::SetArg::Reference(r) => {
-                            self.bad_argument_at(
-                                r.span,
-                                "`rule_conflicts` takes contexts".to_string(),
-                                "write context words such as `workplace`, or phrases in quotes"
-                                    .to_string(),
-                            );
-                            None
-                        }
-                    })
-                    .collect();
-                Some(PickSource::RuleConflicts(contexts))
+                        ast::SetArg::Text(s) => filter.contexts.push(s.value.clone()),
+                        ast::SetArg::Namespace(ns, _) => match self.namespace(module, ns) {
+                            Some(m) if !filter.modules.contains(&m) => filter.modules.push(m),
+                            Some(_) => {}
+                            None => unknown = true,
+                        },
+                        ast::SetArg::Reference(r) => self.bad_argument_at(
+                            r.span,
+                            "`rule_conflicts` takes contexts and namespaces, not names".to_string(),
+                            "write context words such as `workplace`, phrases in quotes, or \
+                             `ns.*` for the rules of the file imported as `ns`"
+                                .to_string(),
+                        ),
+                    }
+                }
+                // Without the namespace, the pick would draw from rules it was not meant to.
+                Some(if unknown {
+                    PickSource::Unresolved
+                } else {
+                    PickSource::RuleConflicts(filter)
+                })
             }
             name @ ("children" | "descendants" | "level" | "values") => {
                 self.bad_argument(call, format!("`{name}` gives a set, not a pair"), format!("use it in a slot: `slot v = {name}(…)`; pick pairs with `conflicts(…)` or `rule_conflicts(…)`"));

@@ -476,6 +476,8 @@ pub enum SetArg {
     Reference(Reference),
     /// A string.
     Text(Str),
+    /// `ns.*`: everything of the file imported as `ns`.
+    Namespace(Ident, Span),
 }
 
 impl SetArg {
@@ -484,6 +486,7 @@ impl SetArg {
         match self {
             SetArg::Reference(r) => r.span,
             SetArg::Text(s) => s.span,
+            SetArg::Namespace(_, span) => *span,
         }
     }
 }

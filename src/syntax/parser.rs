@@ -573,6 +573,7 @@ fn describe(r: Rule) -> &'static str {
         Rule::string_list => "a list of strings such as `[\"a\", \"b\"]`",
         Rule::set_call => "a set such as `children(value)` or `conflicts(a, b)`",
         Rule::set_arg => "a name or a string",
+        Rule::namespace_all => "`ns.*`",
         Rule::party => "a party",
         Rule::scenario_body | Rule::action_body | Rule::suite_body => "`{`",
         Rule::prompt_body | Rule::steer_body | Rule::constitution_body | Rule::judge_body => "`{`",
@@ -1029,6 +1030,16 @@ impl Builder {
                 Rule::set_arg => match p.into_inner().next() {
                     Some(a) if a.as_rule() == Rule::reference => {
                         args.push(SetArg::Reference(self.reference(a)))
+                    }
+                    Some(a) if a.as_rule() == Rule::namespace_all => {
+                        // Atomic: it ends with its `*`, which is no token of its own.
+                        let whole = a.as_span();
+                        let span = Span::new(
+                            self.file,
+                            self.offset + whole.start()..self.offset + whole.end(),
+                        );
+                        let ns = self.ident(a.into_inner().next());
+                        args.push(SetArg::Namespace(ns, span))
                     }
                     Some(a) => args.push(SetArg::Text(self.string(Some(a)))),
                     None => {}
