@@ -1405,7 +1405,23 @@ fn explain_tells_how_a_scenario_was_made() {
         for e in &expected {
             assert!(out.contains(e.as_str()), "`{e}` not in:\n{out}");
         }
+        // Readable: the text and each option with its values; and by index, the same.
+        let text_line = format!("  | {}", str_of(l, "text").lines().next().unwrap());
+        assert!(out.contains(&text_line), "{out}");
+        let first = &l["actions"][0];
+        let mut option = format!("  1. {} ({})", str_of(first, "label"), str_of(first, "id"));
+        if let Some(v) = first["upholds"][0].as_str() {
+            option.push_str(&format!(": upholds {v}"));
+        }
+        assert!(out.contains(&option), "`{option}` not in:\n{out}");
+        let index = l["index"].to_string();
+        let o = quandary(&["explain", CLINIC, &index, "--suite", "small"]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), out, "by index {index}");
     }
+    // An index needs the suite when the file has several.
+    let o = quandary(&["explain", CLINIC, "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("add --suite NAME"), "{}", stderr(&o));
     // Rules and their source lines.
     let rule_line = scenarios(RULES, "declared_once");
     let id = str_of(&rule_line[0], "id");

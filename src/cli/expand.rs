@@ -236,6 +236,28 @@ pub fn explain(args: ExplainArgs) -> bool {
             .collect(),
         None => root.suites.clone(),
     };
+    let id = args.id.trim();
+    let is_index = !id.is_empty() && id.len() < 32 && id.bytes().all(|b| b.is_ascii_digit());
+    if is_index && suites.len() > 1 {
+        let names: Vec<&str> = suites
+            .iter()
+            .map(|s| loaded.framework.suites[s.index()].id.as_str())
+            .collect();
+        let d = Diagnostic::new(
+            Code::InvalidSetting,
+            format!(
+                "`{id}` is an index, and `{}` has {} suites",
+                args.file.display(),
+                suites.len()
+            ),
+        )
+        .help(format!(
+            "an index names a line of one suite: add --suite NAME ({})",
+            names.join(", ")
+        ));
+        args.diagnostics.report(&[d], &loaded.sources);
+        return false;
+    }
     let options = args.suite.options(1, None);
     for suite in suites {
         let expansion = match Expansion::new(&loaded.framework, &loaded.sources, suite, &options) {

@@ -33,23 +33,52 @@ impl<'a> Expansion<'a> {
 
     /// Finds the scenario with id `id` (as written, `s…`) and says how it was made: the
     /// template, the binding, the relations and rules behind it, with their source lines.
+    ///
+    /// `id` may also be a scenario's `index` in the suite (a whole number shorter than an
+    /// id): the line at that place.
     pub fn explain(&self, id: &str) -> Result<Option<String>, Diagnostic> {
-        let wanted = id.trim().trim_start_matches('s');
-        let Ok(wanted) = u128::from_str_radix(wanted, 16) else {
-            return Ok(None);
+        let id = id.trim();
+        let by_index = (!id.is_empty() && id.len() < 32 && id.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| id.parse::<u64>().ok())
+            .flatten();
+        let wanted = match by_index {
+            Some(_) => None,
+            None => match u128::from_str_radix(id.trim_start_matches('s'), 16) {
+                Ok(w) => Some(w),
+                Err(_) => return Ok(None),
+            },
         };
+        let per_plan = if self.suite.twins { 2 } else { 1 };
         let mut local = Local::default();
-        for mut plan in self.plans() {
+        for (n, mut plan) in self.plans().enumerate() {
+            let first = n as u64 * per_plan;
+            if let Some(i) = by_index
+                && !(first..first + per_plan).contains(&i)
+            {
+                continue;
+            }
             let mut buffer = Vec::new();
             let mut spans = Vec::new();
             self.render(&mut plan, &mut local, None, &mut buffer, &mut spans)?;
-            if let Some(span) = spans.iter().find(|s| s.id == wanted) {
+            let found = spans
+                .iter()
+                .enumerate()
+                .find(|(t, s)| match (by_index, wanted) {
+                    (Some(i), _) => first + *t as u64 == i,
+                    (None, Some(w)) => s.id == w,
+                    _ => false,
+                });
+            if let Some((t, span)) = found {
                 let line = format!(
-                    "{{\"id\":\"s{:032x}\",{}",
+                    "{{\"id\":\"s{:032x}\",\"index\":{},{}",
                     span.id,
+                    first + t as u64,
                     String::from_utf8_lossy(&buffer[span.start + 1..span.end])
                 );
                 return Ok(Some(self.explanation(&plan, line.as_bytes())));
+            }
+            if by_index.is_some() {
+                break;
             }
         }
         Ok(None)
@@ -110,8 +139,7 @@ impl<'a> Expansion<'a> {
                 let _ = writeln!(out, "{what:<9} {}", line(item_span(self.framework, c.item)));
                 let part = survey.part(plan.choices.first().copied().unwrap_or(0));
                 let _ = writeln!(out, "part      {}", part.describe);
-                let _ = writeln!(out, "scenario");
-                let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
+                readable(&mut out, rendered);
                 return out;
             }
         };
@@ -160,8 +188,65 @@ impl<'a> Expansion<'a> {
                 let _ = writeln!(out, "  {l}");
             }
         }
-        let _ = writeln!(out, "scenario");
-        let _ = writeln!(out, "  {}", String::from_utf8_lossy(rendered).trim_end());
+        readable(&mut out, rendered);
         out
     }
+}
+
+/// The scenario line, readably: its id and index, its text, and its options as shown, each
+/// with the values it upholds and violates; then the line itself.
+fn readable(out: &mut String, rendered: &[u8]) {
+    use std::fmt::Write as _;
+    let line = String::from_utf8_lossy(rendered);
+    let line = line.trim_end();
+    let _ = writeln!(out, "scenario");
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+        let _ = writeln!(
+            out,
+            "  id {}, index {}",
+            v["id"].as_str().unwrap_or("?"),
+            v["index"]
+        );
+        for text_line in v["text"].as_str().unwrap_or("").lines() {
+            let _ = writeln!(out, "  | {text_line}");
+        }
+        let _ = writeln!(out, "options (as shown)");
+        let list = |x: &serde_json::Value| -> String {
+            x.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        for (n, a) in v["actions"].as_array().into_iter().flatten().enumerate() {
+            let mut about = Vec::new();
+            let (up, down) = (list(&a["upholds"]), list(&a["violates"]));
+            if !up.is_empty() {
+                about.push(format!("upholds {up}"));
+            }
+            if !down.is_empty() {
+                about.push(format!("violates {down}"));
+            }
+            if a["distractor"] == true {
+                about.push("distractor".to_string());
+            }
+            let _ = writeln!(
+                out,
+                "  {}. {} ({}){}",
+                n + 1,
+                a["label"].as_str().unwrap_or(""),
+                a["id"].as_str().unwrap_or(""),
+                if about.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", about.join("; "))
+                }
+            );
+        }
+    }
+    let _ = writeln!(out, "line");
+    let _ = writeln!(out, "  {line}");
 }
