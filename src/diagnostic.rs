@@ -151,6 +151,12 @@ codes! {
     ImportExtraLabel = "Q0402", Warning, "label missing from the label set";
     /// An entry of imported data given twice (a card, a vote); the later one is left out.
     ImportDuplicate = "Q0403", Warning, "duplicate entry in imported data";
+    /// The model cannot be asked at all (its server unreachable, the key refused): the run
+    /// stops before the first request.
+    AdapterUnavailable = "Q0501", Error, "the model cannot be asked";
+    /// Too many requests in a row failed (`eval --max-errors`): the run stops, keeping what
+    /// was answered.
+    TooManyErrors = "Q0502", Error, "too many requests failed in a row";
     /// A value that no relation, rule, mapping or profile refers to.
     UnreferencedValue = "Q0301", Warning, "value referenced by nothing";
     /// The same relation (or mapping) declared twice.

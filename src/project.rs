@@ -733,6 +733,8 @@ pub struct RunSpec {
     pub concurrency: usize,
     /// Ask again the requests whose answer is an error.
     pub retry_errors: bool,
+    /// Stop once this many requests in a row fail with an error (0: never).
+    pub max_errors: u64,
     /// How many times each scenario is asked (0 counts as 1).
     pub epochs: u32,
     /// The language to ask in (`--lang`), if any.
@@ -831,6 +833,7 @@ impl Project {
             retry_errors: spec.retry_errors,
             epochs: spec.epochs.max(1),
             shard: None,
+            max_errors: spec.max_errors,
         };
         let free = settings.presentation.mode == crate::model::AnswerMode::Free;
         let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
@@ -943,6 +946,7 @@ impl Project {
             retry_errors: spec.retry_errors,
             epochs: 1,
             shard: None,
+            max_errors: spec.max_errors,
         };
         let evaluated = eval::run(
             &folder.judge_suite(),

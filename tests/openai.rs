@@ -426,21 +426,111 @@ fn gives_up_after_the_retries_and_says_why() {
     );
     assert!(records[0]["raw"].as_str().unwrap().contains("HTTP 401"));
     assert_eq!(server.requests(), 4);
-    // Nothing listening: a connection error, retried, then recorded.
+    // Nothing listening: the run stops before the first request (Q0501), at once, and no
+    // results file is made.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", closed.local_addr().unwrap());
     drop(closed);
     let out = dir.join("refused.jsonl");
-    let run = eval(&suite, &out, &url, &["--max-retries", "1"]);
-    assert!(run.status.success());
-    let (_, records) = results(&out);
+    let started = std::time::Instant::now();
+    let run = eval(&suite, &out, &url, &["--max-retries", "5"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("Q0501") && err.contains(&url), "{err}");
+    assert!(err.contains("nothing was asked"), "{err}");
+    assert!(!out.exists(), "no results file");
     assert!(
-        records
-            .iter()
-            .all(|r| r["choice"] == "error" && r["attempts"] == 2),
-        "{records:?}"
+        started.elapsed() < Duration::from_secs(10),
+        "it fails at once"
     );
     assert_no_key(&dir, &[&run]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn too_many_errors_in_a_row_stop_the_run_and_a_rerun_resumes() {
+    let dir = temp("max-errors");
+    let suite = suite(&dir, 8);
+    // Broken until told otherwise.
+    let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let switch = healthy.clone();
+    let failing = Stub::start(move |_: &Seen| {
+        if switch.load(std::sync::atomic::Ordering::SeqCst) {
+            answer(0)
+        } else {
+            Reply::Status {
+                code: 500,
+                retry_after: None,
+                body: "broken".into(),
+                delay: Duration::ZERO,
+            }
+        }
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(
+        &suite,
+        &out,
+        &failing.url,
+        &["--max-retries", "0", "--max-errors", "3"],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    // The writer sees the answers as the worker hands them over (at least every few
+    // milliseconds, so a fast stub's come in a batch): the run stops at the first batch
+    // that makes 3 or more in a row, keeping every answer it received.
+    assert!(
+        err.contains("Q0502") && err.contains("requests in a row failed"),
+        "{err}"
+    );
+    assert!(err.contains("HTTP 500"), "{err}");
+    let (_, records) = results(&out);
+    assert!(
+        records.len() >= 3 && records.len() < 16,
+        "{}",
+        records.len()
+    );
+    assert_eq!(
+        records.len(),
+        failing.requests(),
+        "every answer received is kept"
+    );
+    // The server is back: the same command resumes, asking the failed ones again.
+    let before = failing.requests();
+    healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = eval(
+        &suite,
+        &out,
+        &failing.url,
+        &["--max-retries", "0", "--max-errors", "3", "--retry-errors"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        failing.requests() - before,
+        16,
+        "8 scenarios and their twins"
+    );
+    let (_, records) = results(&out);
+    let last: std::collections::BTreeMap<u64, &str> = records
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["choice"].as_str().unwrap()))
+        .collect();
+    assert_eq!(last.len(), 16);
+    assert!(last.values().all(|c| *c != "error"), "{last:?}");
+    healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    // --max-errors 0 never stops.
+    let out = dir.join("never.jsonl");
+    let run = eval(
+        &suite,
+        &out,
+        &failing.url,
+        &["--max-retries", "0", "--max-errors", "0"],
+    );
+    assert!(run.status.success());
+    assert_eq!(results(&out).1.len(), 16);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

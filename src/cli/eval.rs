@@ -53,6 +53,10 @@ pub struct AskArgs {
     /// Ask again the scenarios whose recorded answer is an error
     #[arg(long)]
     pub retry_errors: bool,
+    /// Stop once this many requests in a row fail with an error, keeping what was
+    /// answered (0: never stop)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_errors: u64,
     #[command(flatten)]
     pub requests: RequestArgs,
     #[command(flatten)]
@@ -460,6 +464,7 @@ fn prepare(
         Settings {
             concurrency: ask.concurrency as usize,
             retry_errors: ask.retry_errors,
+            max_errors: ask.max_errors,
             ..settings
         },
         framework,

@@ -112,6 +112,7 @@ fn prepare(
         retry_errors: ask.retry_errors,
         epochs: ask.requests.epochs,
         shard: None,
+        max_errors: ask.max_errors,
     };
     let built = ask
         .spec()

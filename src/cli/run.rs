@@ -127,6 +127,7 @@ pub fn run(args: Args) -> bool {
         steers: args.ask.requests.steers.clone(),
         concurrency: args.ask.concurrency as usize,
         retry_errors: args.ask.retry_errors,
+        max_errors: args.ask.max_errors,
         epochs: args.ask.requests.epochs,
         lang: args.ask.requests.lang.clone(),
         judge: args.judge.judge.clone(),

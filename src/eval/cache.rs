@@ -419,6 +419,10 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
         self.parameters.clone()
     }
 
+    fn check(&self) -> Result<(), AdapterError> {
+        self.inner.check()
+    }
+
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         let key = Cache::key(
             &self.fingerprint,

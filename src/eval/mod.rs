@@ -218,6 +218,13 @@ pub trait Adapter: Send + Sync {
     /// Decides one request. Called from several threads at once when the run's concurrency
     /// is above 1.
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError>;
+
+    /// Whether the adapter can answer at all, checked once before the first request (a
+    /// server that cannot be reached, a key it refuses), so a run fails at once rather than
+    /// recording an error for every scenario. The default has nothing to check.
+    fn check(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
 }
 
 /// A system prompt a run can be repeated under.
@@ -246,6 +253,9 @@ pub struct Settings {
     /// has `i mod n = k − 1`, as `expand --shard` splits a suite; the journals of all
     /// shards are joined by [`crate::formats::results::merge`].
     pub shard: Option<(u64, u64)>,
+    /// Stop the run once this many requests in a row have failed with an error (0: never).
+    /// What was answered stays in the journal, and a run of the same command resumes.
+    pub max_errors: u64,
 }
 
 impl Settings {
@@ -265,6 +275,7 @@ impl Default for Settings {
             retry_errors: false,
             epochs: 1,
             shard: None,
+            max_errors: 0,
         }
     }
 }
@@ -330,6 +341,19 @@ pub fn run(
         }
         Ok(())
     })?;
+    // A server that cannot answer stops the run before the journal is touched.
+    if outcome.requests > outcome.resumed {
+        adapter.check().map_err(|e| {
+            Diagnostic::new(
+                Code::AdapterUnavailable,
+                format!("the model cannot be asked: {}", e.message),
+            )
+            .help(
+                "check --base-url (is the server running?), the key, and the network; \
+                 nothing was asked and no results file was changed",
+            )
+        })?;
+    }
     let mut journal = Journal::resume(results, &header, &tail, lock)?;
     let mut write = |records: &[Record]| journal.append(records);
     let outcome = drive(
@@ -473,9 +497,12 @@ fn drive(
     let job_rx = std::sync::Mutex::new(Some(job_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(4 * workers);
     let presentation = &settings.presentation;
+    // Set when the run stops early (too many errors): workers ask nothing more.
+    let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
         for _ in 0..workers {
             let job_rx = &job_rx;
+            let stop = &stop;
             let done_tx = done_tx.clone();
             scope.spawn(move || {
                 loop {
@@ -493,6 +520,9 @@ fn drive(
                     let mut records = Vec::new();
                     let mut since = Instant::now();
                     for (scenario, steer, epoch) in &jobs {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
                         records.push(ask(adapter, presentation, scenario, steer.as_ref(), *epoch));
                         if since.elapsed() >= FLUSH_AFTER {
                             if done_tx.send(std::mem::take(&mut records)).is_err() {
@@ -549,8 +579,17 @@ fn drive(
             Ok(())
         });
         let mut written: Result<(), Diagnostic> = Ok(());
+        let mut in_a_row = 0u64;
+        let mut stopped: Option<Diagnostic> = None;
         for records in done_rx {
+            let mut last_error = None;
             for record in &records {
+                if record.choice == "error" {
+                    in_a_row += 1;
+                    last_error = record.raw.clone();
+                } else {
+                    in_a_row = 0;
+                }
                 if record.position.is_some() {
                     outcome.answered += 1;
                 } else if record.choice == "free" {
@@ -572,6 +611,31 @@ fn drive(
             }
             done_count += records.len() as u64;
             progress(done_count, total, failures);
+            // After a stop, the answers still coming (asked already) are written too.
+            if stopped.is_none() && settings.max_errors > 0 && in_a_row >= settings.max_errors {
+                stopped = Some(
+                    Diagnostic::new(
+                        Code::TooManyErrors,
+                        format!(
+                            "stopped after {in_a_row} requests in a row failed; the last: {}",
+                            last_error.as_deref().unwrap_or("an error")
+                        ),
+                    )
+                    .help(format!(
+                        "the {} answers recorded so far are kept: fix the cause and run the same \
+                     command to resume, with --retry-errors to ask the failed ones again \
+                     (--max-errors N sets how many failures in a row stop a run; 0 never)",
+                        done_count
+                    )),
+                );
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                if let Ok(mut rx) = job_rx.lock() {
+                    rx.take();
+                }
+            }
+        }
+        if let Some(d) = stopped {
+            written = written.and(Err(d));
         }
         // Dropping the receiver (on an error) stops the workers, and then the reader.
         let read = reader.join().unwrap_or_else(|_| {

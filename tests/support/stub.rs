@@ -235,6 +235,15 @@ fn serve(stream: TcpStream, shared: &Shared) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        // A GET (the adapter's check that the server is there) is answered as a server
+        // with only a POST endpoint would, without counting as a request.
+        if line.starts_with("GET ") {
+            let reply = "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n";
+            if writer.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let in_flight = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
         let n = shared.arrivals.fetch_add(1, Ordering::SeqCst) + 1;

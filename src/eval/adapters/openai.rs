@@ -228,6 +228,38 @@ impl Adapter for OpenAi {
         self.chat.fingerprint(&self.options.base_url)
     }
 
+    /// One request to the endpoint (a GET, which asks the model nothing): any answer but a
+    /// refused key means the server is there.
+    fn check(&self) -> Result<(), AdapterError> {
+        let mut call = self.agent.get(&self.url);
+        if let Some(key) = &self.options.api_key {
+            call = call.header("authorization", format!("Bearer {key}"));
+        }
+        match call.call() {
+            Ok(response) => match response.status().as_u16() {
+                status @ (401 | 403) => Err(self.secrets.error(
+                    format!(
+                        "{} refused the key (HTTP {status}{})",
+                        redact_url(&self.options.base_url),
+                        reason(status)
+                    ),
+                    1,
+                    None,
+                )),
+                _ => Ok(()),
+            },
+            Err(e) => Err(self.secrets.error(
+                format!(
+                    "{}: {}",
+                    redact_url(&self.options.base_url),
+                    describe(&e, &self.options)
+                ),
+                1,
+                None,
+            )),
+        }
+    }
+
     fn model(&self) -> Option<String> {
         Some(self.options.model.clone())
     }
