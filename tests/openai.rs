@@ -531,6 +531,12 @@ fn too_many_errors_in_a_row_stop_the_run_and_a_rerun_resumes() {
     );
     assert!(run.status.success());
     assert_eq!(results(&out).1.len(), 16);
+    // The summary says what the failures were: how many of each kind, and the first.
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("  16 error; the first: gave up after 1 attempt: HTTP 500"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -545,6 +545,15 @@ pub(super) fn summary(o: &eval::Outcome, results: &Path, built: &Built) {
         o.seconds,
         results.display()
     );
+    for f in &o.failures {
+        let first = quandary::render::visible(&f.first.replace('\n', " ")).into_owned();
+        let first = if first.trim().is_empty() {
+            "(an empty answer)".to_string()
+        } else {
+            first
+        };
+        eprintln!("  {} {}; the first: {first}", f.count, f.kind);
+    }
     report_cache(built);
 }
 

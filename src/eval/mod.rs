@@ -301,6 +301,40 @@ pub struct Outcome {
     pub completion_tokens: u64,
     /// Seconds the run took.
     pub seconds: f64,
+    /// Per kind of failure (`error`, `unparsed`, `refused`), in the order first met: how
+    /// many, and what the first said (the reason of an error, the raw answer otherwise).
+    pub failures: Vec<Failure>,
+}
+
+/// One kind of failed answer in a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Failure {
+    /// `error`, `unparsed` or `refused`.
+    pub kind: String,
+    /// How many answers of this run failed so.
+    pub count: u64,
+    /// What the first one said (cut to 300 characters).
+    pub first: String,
+}
+
+impl Outcome {
+    /// Counts a failed record.
+    fn fail(&mut self, record: &Record) {
+        match self.failures.iter_mut().find(|f| f.kind == record.choice) {
+            Some(f) => f.count += 1,
+            None => self.failures.push(Failure {
+                kind: record.choice.clone(),
+                count: 1,
+                first: record
+                    .raw
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(300)
+                    .collect(),
+            }),
+        }
+    }
 }
 
 /// Evaluates the suite at `suite` with `adapter`, appending results to the journal at
@@ -596,6 +630,7 @@ fn drive(
                     outcome.free += 1;
                 } else {
                     outcome.failed += 1;
+                    outcome.fail(record);
                     failures += 1;
                 }
                 outcome.asked += 1;
