@@ -283,26 +283,30 @@ impl Rounds {
 
     fn new(spaces: impl Iterator<Item = u128>) -> Rounds {
         let spaces: Vec<u128> = spaces.collect();
-        let mut ends: Vec<u128> = spaces.iter().copied().filter(|&s| s > 0).collect();
-        ends.sort_unstable();
+        let mut sorted: Vec<u128> = spaces.iter().copied().filter(|&s| s > 0).collect();
+        sorted.sort_unstable();
+        let mut ends = sorted.clone();
         ends.dedup();
-        let listed: usize = ends
-            .iter()
-            .map(|&e| spaces.iter().filter(|&&s| s >= e).count())
-            .sum();
+        // Templates asked in the run ending at `end`: those with at least `end` bindings.
+        let asked_until = |end: u128| sorted.len() - sorted.partition_point(|&s| s < end);
+        let counts: Vec<usize> = ends.iter().map(|&e| asked_until(e)).collect();
+        let listed: usize = counts.iter().sum();
+        // Each template goes into every run it is asked in: as many pushes as are listed.
+        let mut lists: Option<Vec<Vec<u32>>> = (listed <= Self::MOST_LISTED).then(|| {
+            let mut lists: Vec<Vec<u32>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+            for (t, &space) in spaces.iter().enumerate() {
+                let runs = ends.partition_point(|&e| e <= space);
+                for list in &mut lists[..runs] {
+                    list.push(t as u32);
+                }
+            }
+            lists
+        });
         let mut runs = Vec::with_capacity(ends.len());
         let (mut round, mut before) = (0u128, 0u128);
-        for &end in &ends {
-            let asked: Vec<u32> = (0..spaces.len() as u32)
-                .filter(|&t| spaces[t as usize] >= end)
-                .collect();
-            let n = asked.len();
-            runs.push((
-                round,
-                before,
-                (listed <= Self::MOST_LISTED).then_some(asked),
-                n,
-            ));
+        for (i, (&end, &n)) in ends.iter().zip(&counts).enumerate() {
+            let asked = lists.as_mut().map(|l| std::mem::take(&mut l[i]));
+            runs.push((round, before, asked, n));
             before = before.saturating_add((end - round).saturating_mul(n as u128));
             round = end;
         }
@@ -1109,5 +1113,29 @@ impl Object for RuleView {
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rounds;
+
+    #[test]
+    fn the_templates_take_turns_until_their_bindings_are_used_up() {
+        // Round 0 asks all three, round 1 the two with more than one binding, round 2 the
+        // one with three.
+        let rounds = Rounds::new([1u128, 3, 2].into_iter());
+        let draws: Vec<(usize, u128)> = (0..6).map(|k| rounds.locate(k)).collect();
+        assert_eq!(draws, [(0, 0), (1, 0), (2, 0), (1, 1), (2, 1), (1, 2)]);
+        // Without the lists (too many to keep), the scan finds the same.
+        let mut scanned = Rounds::new([1u128, 3, 2].into_iter());
+        for run in &mut scanned.runs {
+            run.2 = None;
+        }
+        assert!((0..6).all(|k| scanned.locate(k) == rounds.locate(k)));
+        // Huge spaces cost nothing.
+        let big = Rounds::new([u128::MAX / 2, 5].into_iter());
+        assert_eq!(big.locate(10), (0, 5));
+        assert_eq!(big.locate(11), (0, 6));
     }
 }
