@@ -237,8 +237,7 @@ pub fn explain(args: ExplainArgs) -> bool {
         None => root.suites.clone(),
     };
     let id = args.id.trim();
-    let is_index = !id.is_empty() && id.len() < 32 && id.bytes().all(|b| b.is_ascii_digit());
-    if is_index && suites.len() > 1 {
+    if quandary::expand::scenario_index(id).is_some() && suites.len() > 1 {
         let names: Vec<&str> = suites
             .iter()
             .map(|s| loaded.framework.suites[s.index()].id.as_str())

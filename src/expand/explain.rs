@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// `id` read as a scenario's index in its suite: a whole number shorter than an id (32 hex
+/// digits), which [`Expansion::explain`] takes as well as an id.
+pub fn scenario_index(id: &str) -> Option<u64> {
+    let id = id.trim();
+    (!id.is_empty() && id.len() < 32 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
 impl<'a> Expansion<'a> {
     /// How many scenarios of the suite pose each unordered pair of values: values upheld by
     /// two different options of one scenario (counted from the plans; `dedupe` is not applied).
@@ -38,9 +47,7 @@ impl<'a> Expansion<'a> {
     /// id): the line at that place.
     pub fn explain(&self, id: &str) -> Result<Option<String>, Diagnostic> {
         let id = id.trim();
-        let by_index = (!id.is_empty() && id.len() < 32 && id.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| id.parse::<u64>().ok())
-            .flatten();
+        let by_index = scenario_index(id);
         let wanted = match by_index {
             Some(_) => None,
             None => match u128::from_str_radix(id.trim_start_matches('s'), 16) {

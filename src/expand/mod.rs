@@ -19,6 +19,7 @@ mod run;
 
 pub(crate) use check::check;
 pub use compile::RulePairs;
+pub use explain::scenario_index;
 
 use std::collections::HashSet;
 use std::fmt;

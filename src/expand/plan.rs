@@ -38,7 +38,7 @@ impl<'a> Expansion<'a> {
         let c = &self.templates[template];
         // A rule pair that an earlier candidate already is: a repeat, dropped.
         let repeat = c.dims.iter().zip(&choices).any(|(d, &choice)| match d {
-            Dim::Pick(cands) => cands.is_repeat(choice / 2),
+            Dim::Pick(cands) => cands.may_repeat() && cands.is_repeat(choice / 2),
             _ => false,
         });
         if repeat {
