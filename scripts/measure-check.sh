@@ -19,4 +19,9 @@ else
   python3 scripts/gen_cvc_scale.py "$rules" > "$file"
   echo "input: $rules rules, $(du -h "$file" | cut -f1)"
 fi
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" target/release/quandary check "$file"
+size=$(stat -c %s "${dir}/big.qd")
+/usr/bin/time -o "$dir/time" -f "%e %U %S %M" target/release/quandary check "$file"
+read -r wall user sys rss <"$dir/time"
+awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v b="$size" 'BEGIN {
+  printf "wall %.2f s (user %.2f s, sys %.2f s), %.1f MB/s, peak RSS %.0f MB (%.1f× the input)\n",
+    w, u, s, b / 1e6 / (w > 0 ? w : 0.01), r / 1024, r * 1024 / b }'

@@ -54,6 +54,8 @@ impl Resolver<'_> {
             }
         };
         let file = self.sources.add(display, Some(path.into()), &text);
+        // The source map holds its own copy: do not keep two while the file is parsed.
+        drop(text);
         let (ast, syntax_errors) = syntax::parse(file, self.sources.get(file).text());
         let broken = !syntax_errors.is_empty();
         self.diagnostics.extend(syntax_errors);

@@ -110,7 +110,7 @@ pub enum Item {
     /// `map value => ns.label, …`
     Map(Map),
     /// `conflict`, `prefer` or `wiser`
-    Relation(Relation),
+    Relation(Box<Relation>),
     /// `rule id "text" { … }`
     Rule(Rule),
     /// `profile id "label" { … }`
@@ -132,7 +132,7 @@ pub enum Item {
     /// `stance id "country" { statement …  reversed … }`: a country's stance
     Stance(Stance),
     /// A value node, `keyword id "label" { … }`
-    Node(Node),
+    Node(Box<Node>),
 }
 
 impl Item {

@@ -1,6 +1,7 @@
 //! Text to syntax tree: the grammar lives in `grammar/quandary.pest`.
 
 pub mod ast;
+mod fast;
 mod parser;
 mod scan;
 
