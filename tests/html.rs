@@ -192,27 +192,17 @@ fn the_html_report_renders_in_chromium() {
 #[test]
 fn reports_are_byte_identical_across_runs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for format in ["json", "html", "md", "table"] {
-        let a = quandary(
-            &[
-                "report",
-                "tests/report/six.results.jsonl",
-                "--format",
-                format,
-            ],
-            root,
-        );
-        let b = quandary(
-            &[
-                "report",
-                "tests/report/six.results.jsonl",
-                "--format",
-                format,
-            ],
-            root,
-        );
-        assert_eq!(a, b, "{format}");
-        assert!(!a.is_empty());
+    for results in [
+        "tests/report/six.results.jsonl",
+        "tests/html/browse.results.jsonl",
+    ] {
+        for format in ["json", "html", "md", "table"] {
+            let args = ["report", results, "--format", format];
+            let a = quandary(&args, root);
+            let b = quandary(&args, root);
+            assert_eq!(a, b, "{results} {format}");
+            assert!(!a.is_empty());
+        }
     }
 }
 

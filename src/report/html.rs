@@ -600,13 +600,14 @@ const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; color: #1d1d1f; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5rem 0; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1rem 0; } figcaption { color: #555; margin-bottom: .3rem; }
 svg.chart { max-width: 100%; height: auto; background: #fff; }
 svg .grid { stroke: #ddd; } svg .tick { font-size: 10px; fill: #777; text-anchor: middle; }
 svg .name { font-size: 11px; text-anchor: end; fill: #222; } svg .col { font-size: 11px; fill: #222; }
 svg .pos { fill: #2471a3; } svg .persona { fill: #9cc3e0; } svg .neg { fill: #c0392b; } svg .whisker { stroke: #111; stroke-width: 1.2; fill: none; }
-svg .edge { stroke: #9aa5b1; stroke-opacity: .7; } svg .node { stroke: #333; } svg .node-label { font-size: 11px; }
+svg .edge { stroke: #9aa5b1; stroke-opacity: .7; } svg .node { stroke: #333; }
+svg .node-label { font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .cell { cursor: pointer; } .cell:hover rect, rect.cell:hover { opacity: .75; }
 .notes li { color: #7a4b00; } details { margin: .5rem 0; } summary { cursor: pointer; }
 .chosen { font-weight: 600; } .chosen::before { content: "✓ "; color: #2471a3; }
