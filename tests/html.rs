@@ -426,3 +426,38 @@ fn the_scenario_browser_pages_and_filters_in_chromium() {
         "few labels measured"
     );
 }
+
+/// Past its bound the page lists the first 5,000 scenarios, says how many it left out and
+/// how to see them, and stays small.
+#[test]
+fn a_large_run_is_bounded_and_says_what_it_left_out() {
+    let (_, page) = page_of(
+        "html_bounded",
+        &["scenarios/everyday.qd", "--count", "2510"],
+    );
+    let html = std::fs::read_to_string(&page).expect("the page");
+    let note = html
+        .split("<p id=\"bound-note\" class=\"notes\">")
+        .nth(1)
+        .and_then(|t| t.split("</p>").next())
+        .expect("a note on the bound");
+    assert!(
+        note.starts_with("This page holds the first 5000 of the 5020 answered scenarios"),
+        "{note}"
+    );
+    assert!(
+        note.contains("The other 20 are counted in every figure"),
+        "{note}"
+    );
+    assert!(note.contains("quandary explain FILE ID"), "{note}");
+    let data = html
+        .split("<script type=\"application/json\" id=\"report-data\">")
+        .nth(1)
+        .and_then(|t| t.split("</script>").next())
+        .expect("the data");
+    let data: serde_json::Value = serde_json::from_str(data).expect("JSON");
+    assert_eq!(data["scenarios"].as_array().map(Vec::len), Some(5000));
+    assert_eq!(data["left_out"], 20);
+    assert_eq!(data["answered"], 5020);
+    assert!(html.len() < 9 << 20, "{} bytes", html.len());
+}
