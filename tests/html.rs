@@ -234,6 +234,8 @@ fn the_survey_part_renders_in_chromium() {
         !dom.contains("id=\"chart-values\""),
         "no dilemmas, no value chart"
     );
+    let checks = harness(&browser, &dir, &page);
+    assert_eq!(checks["overlaps"], serde_json::json!([]), "labels overlap");
 }
 
 /// What the harness script does in the page, after the page's own script: pages forward,

@@ -1,6 +1,8 @@
 //! The HTML report: one self-contained page (inline CSS, SVG and a little script), so it
-//! opens offline and can be mailed or archived with a paper. Charts are drawn here as SVG;
-//! the script only fills the table of scenarios behind a clicked bar or cell.
+//! opens offline and can be mailed or archived with a paper. Charts are drawn here as SVG
+//! (the conflict graph laid out by [`super::layout`]); the script only runs the browser of
+//! scenarios: it pages and filters the scenarios of a [`Browse`], embedded once as JSON with
+//! a table of repeated strings, and shows those behind a clicked bar, cell, row or node.
 //!
 //! Every number is written with a fixed number of decimals and nothing depends on the time
 //! or the machine, so the same report gives the same bytes.
