@@ -602,6 +602,82 @@ impl ReportInputs {
     }
 }
 
+/// How the journal whose header is `header` rendered its prompts, for the HTML report's
+/// browser: the presentation whose fingerprint the header records — the default layout
+/// (letters or `Action N`) or a prompt of `framework`, in the run's language and answer
+/// mode — with the system prompt of `steer` as the header lists it. `None` when no
+/// presentation matches (a prompt given in another file, say): the page then shows each
+/// scenario and its options without the prompt.
+pub fn prompter<'a>(
+    header: &Value,
+    framework: Option<&'a Framework>,
+    steer: Option<&str>,
+) -> Option<Box<report::browse::Prompter<'a>>> {
+    use crate::model::AnswerMode;
+    let recorded = header.get("presentation")?.as_str()?.to_string();
+    let lang = header.get("lang").and_then(Value::as_str);
+    let mut bases: Vec<(Presentation, Option<&crate::model::Prompt>)> =
+        [Labels::Letters, Labels::Actions]
+            .into_iter()
+            .map(|labels| {
+                (
+                    Presentation {
+                        labels,
+                        ..Presentation::default()
+                    },
+                    None,
+                )
+            })
+            .collect();
+    if let Some(f) = framework {
+        bases.extend(
+            f.prompts
+                .iter()
+                .map(|p| (Presentation::from_prompt(p), Some(p))),
+        );
+    }
+    let found = bases.into_iter().find_map(|(base, prompt)| {
+        [AnswerMode::Choice, AnswerMode::Reasoning, AnswerMode::Free]
+            .into_iter()
+            .filter_map(|mode| {
+                let p = Presentation {
+                    mode,
+                    ..base.clone()
+                };
+                match lang {
+                    Some(l) => p.in_language(prompt, l).ok(),
+                    None => Some(p),
+                }
+            })
+            .find(|p| p.fingerprint() == recorded)
+    })?;
+    let system = steer.and_then(|id| {
+        header
+            .get("steers")?
+            .as_array()?
+            .iter()
+            .find(|s| s.get("id").and_then(Value::as_str) == Some(id))?
+            .get("system")?
+            .as_str()
+            .map(str::to_string)
+    });
+    Some(Box::new(
+        move |line: &crate::formats::suite::ScenarioLine| {
+            let options = found.options(line);
+            let user = found.try_prompt(line, &options).ok()?;
+            Some((found.system(system.as_deref()), user))
+        },
+    ))
+}
+
+/// The scenarios of the run `sources` names for the HTML report's browser, with the prompt
+/// each was sent with where [`prompter`] can render it.
+pub fn browse(sources: &report::Sources<'_>) -> Result<report::browse::Browse, Diagnostic> {
+    let header = crate::formats::results::read_header(sources.results)?;
+    let prompter = prompter(&header, sources.framework, sources.steer);
+    report::browse::browse(sources, prompter.as_deref())
+}
+
 /// A run folder (`quandary run`): the suite expanded into `suite.jsonl`, its answers in
 /// `results.jsonl`, the report beside them. Opening one for a suite expands it, unless the
 /// folder holds that very suite already (a resumed run); a folder holding another suite's
@@ -867,16 +943,14 @@ impl Project {
         options: &report::Options,
         path: &dyn Fn(&str) -> PathBuf,
     ) -> Result<Report, Diagnostic> {
-        let report = report::report(
-            &report::Sources {
-                results: Input::Path(results),
-                suite: Input::Path(suite),
-                framework: Some(self.framework()),
-                steer: None,
-                notes: &[],
-            },
-            options,
-        )?;
+        let sources = report::Sources {
+            results: Input::Path(results),
+            suite: Input::Path(suite),
+            framework: Some(self.framework()),
+            steer: None,
+            notes: &[],
+        };
+        let report = report::report(&sources, options)?;
         let json = serde_json::to_string_pretty(&report)
             .map(|j| j + "\n")
             .map_err(|e| {
@@ -885,7 +959,7 @@ impl Project {
         for (extension, text) in [
             ("json", json),
             ("md", report.markdown()),
-            ("html", report.html()),
+            ("html", report.html_with(&browse(&sources)?)),
         ] {
             let path = path(extension);
             crate::output::to_file(&path, |w| {

@@ -165,3 +165,86 @@ fn names_are_found_or_suggested() {
     let err = project.adapter(&spec).err().expect("no such adapter");
     assert_eq!(err.help.as_deref(), Some("did you mean `random`?"));
 }
+
+/// The HTML report's browser shows each scenario's prompt as the run sent it: the journal's
+/// presentation (here a prompt of the framework, under a steer) is found again by its
+/// fingerprint and renders the same system and user messages; a journal whose presentation
+/// matches none gets no prompts rather than wrong ones.
+#[test]
+fn the_browser_renders_the_prompt_each_scenario_was_sent_with() {
+    use quandary::eval::present::Labels;
+    use quandary::formats::Input;
+    use quandary::formats::suite::SuiteReader;
+    let project = Project::load(root().join("tests/eval/town.qd"));
+    assert!(!project.has_errors(), "{:?}", project.diagnostics());
+    let suite = project.suite(Some("queue")).expect("a suite");
+    let bytes = project
+        .expand_to_vec(suite, &quandary::ExpandOptions::default())
+        .expect("expands");
+    let presentation = project
+        .presentation(Some("plain"), Labels::Letters)
+        .expect("the prompt");
+    let steers = project.steers(&["elders".to_string()]).expect("the steer");
+    let settings = Settings {
+        presentation: presentation.clone(),
+        steers: steers.clone(),
+        ..Settings::default()
+    };
+    let adapter = project
+        .adapter(&AdapterSpec {
+            name: "random".into(),
+            ..AdapterSpec::default()
+        })
+        .expect("an adapter");
+    let results = project
+        .evaluate(&bytes, adapter.adapter.as_ref(), &settings)
+        .expect("evaluates");
+    let sources = quandary::report::Sources {
+        results: Input::Bytes("results", &results),
+        suite: Input::Bytes("suite", &bytes),
+        framework: Some(project.framework()),
+        steer: Some("elders"),
+        notes: &[],
+    };
+    let browse = quandary::project::browse(&sources).expect("browses");
+    assert!(browse.prompts);
+    let mut lines = SuiteReader::open(Input::Bytes("suite", &bytes)).expect("the suite");
+    let mut seen = 0;
+    while let Some(line) = lines.next_line().expect("a line") {
+        let sent = quandary::eval::Asking::new(&presentation, &line, Some(&steers[0]));
+        let entry = browse
+            .scenarios
+            .iter()
+            .find(|e| e.index == line.index)
+            .expect("every scenario answered");
+        assert_eq!(entry.prompt.as_deref(), sent.prompt.as_deref().ok());
+        assert_eq!(entry.system, sent.system);
+        // The random baseline chooses without text: an action of the scenario, no raw answer.
+        assert!(
+            line.actions.iter().any(|a| a.id == entry.choice),
+            "{}",
+            entry.choice
+        );
+        seen += 1;
+    }
+    assert!(seen > 0);
+    assert!(
+        browse.scenarios[0]
+            .system
+            .as_deref()
+            .is_some_and(|s| s.starts_with("Answer the question."))
+    );
+
+    // Another presentation than any the framework describes: no prompt is guessed.
+    let text = String::from_utf8(results.clone()).expect("UTF-8");
+    let fingerprint = presentation.fingerprint();
+    let other = text.replacen(&fingerprint, "letters/0000000000000000", 1);
+    assert_ne!(other, text);
+    let sources = quandary::report::Sources {
+        results: Input::Bytes("results", other.as_bytes()),
+        ..sources
+    };
+    let browse = quandary::project::browse(&sources).expect("browses");
+    assert!(!browse.prompts);
+    assert!(browse.scenarios.iter().all(|e| e.prompt.is_none()));
+}

@@ -268,9 +268,13 @@ pub fn run(args: Args) -> bool {
     )
     .and_then(|inputs| {
         let sources = inputs.sources(&args.results, args.steer.as_deref());
-        report::report(&sources, &args.bootstrap.options())
-    })
-    .and_then(|r| render(&r, args.format));
+        let r = report::report(&sources, &args.bootstrap.options())?;
+        match args.format {
+            // The page's browser lists every answered scenario, with its answer.
+            ReportFormat::Html => Ok(r.html_with(&quandary::project::browse(&sources)?)),
+            format => render(&r, format),
+        }
+    });
     match text {
         Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),
         Err(d) => fail(&args.diagnostics, d),

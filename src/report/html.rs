@@ -1,12 +1,16 @@
 //! The HTML report: one self-contained page (inline CSS, SVG and a little script), so it
-//! opens offline and can be mailed or archived with a paper. Charts are drawn here as SVG;
-//! the script only fills the table of scenarios behind a clicked bar or cell.
+//! opens offline and can be mailed or archived with a paper. Charts are drawn here as SVG
+//! (the conflict graph laid out by [`super::layout`]); the script only runs the browser of
+//! scenarios: it pages and filters the scenarios of a [`Browse`], embedded once as JSON with
+//! a table of repeated strings, and shows those behind a clicked bar, cell, row or node.
 //!
 //! Every number is written with a fixed number of decimals and nothing depends on the time
 //! or the machine, so the same report gives the same bytes.
 
 use std::fmt::Write as _;
 
+use super::browse::Browse;
+use super::layout;
 use super::{Interval, Report, Shift, ValueStats};
 
 /// The most values the heatmap and the graph show (those in the most conflicts).
@@ -110,7 +114,7 @@ fn diverging(out: &mut String, id: &str, caption: &str, bars: &[Bar], range: f64
             esc(&b.title),
             LABEL - 8.0,
             y + ROW * 0.7,
-            esc(&b.name),
+            esc(&layout::fit(&b.name, LABEL - 12.0)),
             class,
             x0.min(x1),
             y + 3.0,
@@ -228,52 +232,184 @@ fn shift_bars(shifts: &[Shift]) -> Vec<Bar> {
 }
 
 /// A value of the heatmap and the graph: its name, the name shown, its win rate in
-/// conflict, and where it sits on the graph's circle (its Bradley–Terry group, then its
-/// parent), so that values which meet sit together.
+/// conflict, and its Bradley–Terry group and parent (the order the layouts start from, so
+/// that values which meet start together).
 type Shown = (String, String, f64, (u32, Option<String>));
 
-/// The values of the heatmap and the graph: those in the most conflicts, in ranking order.
+/// The most pairs the list of pairs shows (the JSON report has every pair).
+const MOST_PAIRS: usize = 300;
+/// The most values the heatmap shows.
+const HEATMAP_VALUES: usize = 16;
+
+/// A value of the ranking as the charts show it.
+fn shown(r: &Report, x: &super::Ranked) -> Shown {
+    let stats = r.values.iter().find(|v| v.value == x.value);
+    (
+        x.value.clone(),
+        layout::shorten(
+            &shown_name(&x.value, x.label.as_deref()),
+            layout::LABEL_CHARS,
+        ),
+        stats.map_or(f64::NAN, |v| v.wins.rate),
+        (x.group, stats.and_then(|v| v.parent.clone())),
+    )
+}
+
+/// The values of the graph: those in the most conflicts, in ranking order.
 fn chosen_values(r: &Report) -> Vec<Shown> {
     let mut ranked: Vec<&super::Ranked> = r.ranking.iter().collect();
     ranked.sort_by(|a, b| b.games.cmp(&a.games).then_with(|| a.rank.cmp(&b.rank)));
     ranked.truncate(MOST_VALUES);
-    ranked.sort_by_key(|x| x.rank);
-    ranked
+    ranked.sort_by(|a, b| (a.group, a.rank, &a.value).cmp(&(b.group, b.rank, &b.value)));
+    ranked.iter().map(|x| shown(r, x)).collect()
+}
+
+/// The values of the heatmap: where most cells have data. The values with the most
+/// partners (up to [`HEATMAP_VALUES`]), less those that met none of the others; `None` when
+/// fewer than three values or three pairs remain, or fewer than a third of the cells would
+/// be filled (the list of pairs then says it all).
+fn heatmap_values(r: &Report) -> Option<Vec<Shown>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut partners: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for p in &r.pairs {
+        partners.entry(&p.a).or_default().insert(&p.b);
+        partners.entry(&p.b).or_default().insert(&p.a);
+    }
+    let mut by_degree: Vec<(&str, usize)> = partners.iter().map(|(v, p)| (*v, p.len())).collect();
+    by_degree.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut kept: BTreeSet<&str> = by_degree
         .iter()
-        .map(|x| {
-            let stats = r.values.iter().find(|v| v.value == x.value);
-            (
-                x.value.clone(),
-                shown_name(&x.value, x.label.as_deref()),
-                stats.map_or(f64::NAN, |v| v.wins.rate),
-                (x.group, stats.and_then(|v| v.parent.clone())),
-            )
-        })
-        .collect()
+        .take(HEATMAP_VALUES)
+        .map(|(v, _)| *v)
+        .collect();
+    loop {
+        let lonely: Vec<&str> = kept
+            .iter()
+            .copied()
+            .filter(|v| !partners[v].iter().any(|p| kept.contains(p)))
+            .collect();
+        if lonely.is_empty() {
+            break;
+        }
+        for v in lonely {
+            kept.remove(v);
+        }
+    }
+    let cells = r
+        .pairs
+        .iter()
+        .filter(|p| kept.contains(p.a.as_str()) && kept.contains(p.b.as_str()))
+        .count();
+    let n = kept.len();
+    if n < 3 || cells < 3 || cells * 3 < n * (n - 1) / 2 {
+        return None;
+    }
+    let mut ranked: Vec<&super::Ranked> = r
+        .ranking
+        .iter()
+        .filter(|x| kept.contains(x.value.as_str()))
+        .collect();
+    ranked.sort_by(|a, b| (a.group, a.rank, &a.value).cmp(&(b.group, b.rank, &b.value)));
+    Some(ranked.iter().map(|x| shown(r, x)).collect())
+}
+
+/// Every pair that met, most conflicts first: the win rate of the first value with its
+/// Wilson interval, as a row each (a table, so no label is ever cut).
+fn pair_list(out: &mut String, r: &Report) {
+    let mut pairs: Vec<&super::PairStats> = r.pairs.iter().collect();
+    pairs.sort_by(|x, y| {
+        y.a_wins
+            .n
+            .cmp(&x.a_wins.n)
+            .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+    });
+    let _ = writeln!(
+        out,
+        "<h3>Pairs that met</h3><p class=\"muted\">{} pair{} of values met in conflict, most \
+         conflicts first: the share of their conflicts the first value won, with its 95% \
+         Wilson interval (the bar: the share; the whisker: the interval; the line: one half). \
+         Click a row to see its scenarios.</p>",
+        pairs.len(),
+        if pairs.len() == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "<table id=\"pairs-table\"><thead><tr><th>value</th><th>against</th>\
+         <th class=\"n\">conflicts</th><th class=\"n\">won</th><th class=\"n\">95% interval</th>\
+         <th></th></tr></thead><tbody>"
+    );
+    const W: f64 = 160.0;
+    for p in pairs.iter().take(MOST_PAIRS) {
+        let w = &p.a_wins;
+        let x = |v: f64| 2.0 + v.clamp(0.0, 1.0) * (W - 4.0);
+        let _ = writeln!(
+            out,
+            "<tr class=\"cell\" data-pair=\"{}|{}\"><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{:.1}%</td><td class=\"n\">[{:.1}, {:.1}]</td><td>\
+             <svg class=\"spark\" width=\"{W:.0}\" height=\"14\" viewBox=\"0 0 {W:.0} 14\" aria-hidden=\"true\">\
+             <rect x=\"2\" y=\"3\" width=\"{:.1}\" height=\"8\" fill=\"{}\"/>\
+             <path class=\"whisker\" d=\"M{:.1} 7H{:.1}M{:.1} 3V11M{:.1} 3V11\"/>\
+             <path class=\"half\" d=\"M{:.1} 0V14\"/></svg></td></tr>",
+            esc(&p.a),
+            esc(&p.b),
+            esc(&p.a),
+            esc(&p.b),
+            w.n,
+            100.0 * w.rate,
+            100.0 * w.low,
+            100.0 * w.high,
+            (x(w.rate) - 2.0).max(0.5),
+            colour(w.rate),
+            x(w.low),
+            x(w.high),
+            x(w.low),
+            x(w.high),
+            x(0.5)
+        );
+    }
+    let _ = writeln!(out, "</tbody></table>");
+    if pairs.len() > MOST_PAIRS {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">{} more pairs with fewer conflicts are left out here: \
+             <code>quandary report --format json</code> lists every pair.</p>",
+            pairs.len() - MOST_PAIRS
+        );
+    }
 }
 
 fn heatmap(out: &mut String, r: &Report, values: &[Shown]) {
     const CELL: f64 = 18.0;
-    const LABEL: f64 = 200.0;
+    // Room for the longest name, so that none is cut.
+    let widest = values
+        .iter()
+        .map(|v| layout::text_width(&v.1))
+        .fold(0.0, f64::max);
+    let left = widest + 14.0;
+    let top = widest + 14.0;
     let n = values.len() as f64;
-    let size = LABEL + CELL * n + 10.0;
+    let (width, height) = (left + CELL * n + 10.0, top + CELL * n + 10.0);
     let _ = writeln!(
         out,
-        "<figure><figcaption>Pairwise win rates: the share of conflicts between the row's \
-         value and the column's that the row's value won</figcaption>\
-         <svg id=\"heatmap\" class=\"chart\" role=\"img\" viewBox=\"0 0 {size:.0} {size:.0}\" \
-         width=\"{size:.0}\" height=\"{size:.0}\">"
+        "<figure><figcaption>Pairwise win rates among the {} values that met most others: \
+         the share of conflicts between the row's value and the column's that the row's \
+         value won (blank: they never met)</figcaption>\
+         <svg id=\"heatmap\" class=\"chart\" role=\"img\" viewBox=\"0 0 {width:.0} {height:.0}\" \
+         width=\"{width:.0}\" height=\"{height:.0}\">",
+        values.len()
     );
-    for (i, (_, name, _, _)) in values.iter().enumerate() {
-        let p = LABEL + CELL * i as f64 + CELL * 0.7;
+    for (i, (value, name, _, _)) in values.iter().enumerate() {
+        let p = CELL * i as f64;
         let _ = writeln!(
             out,
-            "<text class=\"name\" x=\"{:.1}\" y=\"{p:.1}\">{}</text>\
-             <text class=\"col\" transform=\"translate({:.1} {:.1}) rotate(-60)\">{}</text>",
-            LABEL - 6.0,
+            "<g><title>{}</title><text class=\"name\" x=\"{:.1}\" y=\"{:.1}\">{}</text>\
+             <text class=\"col\" transform=\"translate({:.1} {:.1}) rotate(-90)\">{}</text></g>",
+            esc(value),
+            left - 6.0,
+            top + p + CELL * 0.7,
             esc(name),
-            LABEL + CELL * i as f64 + CELL * 0.6,
-            LABEL - 6.0,
+            left + p + CELL * 0.7,
+            top - 6.0,
             esc(name)
         );
     }
@@ -300,8 +436,8 @@ fn heatmap(out: &mut String, r: &Report, values: &[Shown]) {
                  height=\"{:.1}\" fill=\"{}\"><title>{} won {} of {} against {} ({:.1}%)</title></rect>",
                 esc(&pair.a),
                 esc(&pair.b),
-                LABEL + CELL * col as f64,
-                LABEL + CELL * row as f64,
+                left + CELL * col as f64,
+                top + CELL * row as f64,
                 CELL - 1.0,
                 CELL - 1.0,
                 colour(share),
@@ -317,47 +453,44 @@ fn heatmap(out: &mut String, r: &Report, values: &[Shown]) {
 }
 
 fn graph(out: &mut String, r: &Report, values: &[Shown]) {
-    const SIZE: f64 = 720.0;
-    let radius = SIZE / 2.0 - 150.0;
-    let centre = SIZE / 2.0;
-    // Around the circle by group and parent, so values that meet sit together.
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| (&values[a].3, &values[a].0).cmp(&(&values[b].3, &values[b].0)));
-    let mut place = vec![(0.0, 0.0, 0.0); values.len()];
-    for (k, &i) in order.iter().enumerate() {
-        let angle = std::f64::consts::TAU * k as f64 / values.len().max(1) as f64
-            - std::f64::consts::FRAC_PI_2;
-        place[i] = (
-            centre + radius * angle.cos(),
-            centre + radius * angle.sin(),
-            angle,
-        );
-    }
+    let edges: Vec<(usize, usize, f64)> = r
+        .pairs
+        .iter()
+        .filter_map(|p| {
+            let i = values.iter().position(|v| v.0 == p.a)?;
+            let j = values.iter().position(|v| v.0 == p.b)?;
+            Some((i, j, p.a_wins.n as f64))
+        })
+        .collect();
+    let names: Vec<String> = values.iter().map(|v| v.1.clone()).collect();
+    let placed = layout::layout(&names, &edges);
+    let (width, height) = (placed.width, placed.height);
     let _ = writeln!(
         out,
         "<figure><figcaption>The conflict graph: an edge for every pair that met (wider for \
          more conflicts), each value coloured by its win rate in conflict (red: loses, blue: \
-         wins)</figcaption><svg id=\"graph\" class=\"chart\" role=\"img\" viewBox=\"0 0 \
-         {SIZE:.0} {SIZE:.0}\" width=\"{SIZE:.0}\" height=\"{SIZE:.0}\">"
+         wins); values that meet are laid out near each other</figcaption><svg id=\"graph\" \
+         class=\"chart\" role=\"img\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" \
+         height=\"{height:.0}\">"
     );
-    for pair in &r.pairs {
-        let (Some(i), Some(j)) = (
-            values.iter().position(|v| v.0 == pair.a),
-            values.iter().position(|v| v.0 == pair.b),
-        ) else {
-            continue;
-        };
+    for (pair, &(i, j, n)) in r
+        .pairs
+        .iter()
+        .filter(|p| values.iter().any(|v| v.0 == p.a) && values.iter().any(|v| v.0 == p.b))
+        .zip(&edges)
+    {
+        let (a, b) = (placed.nodes[i], placed.nodes[j]);
         let _ = writeln!(
             out,
             "<line class=\"edge cell\" data-pair=\"{}|{}\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" \
              y2=\"{:.1}\" stroke-width=\"{:.2}\"><title>{} against {}: {} of {} won by {}</title></line>",
             esc(&pair.a),
             esc(&pair.b),
-            place[i].0,
-            place[i].1,
-            place[j].0,
-            place[j].1,
-            1.0 + (pair.a_wins.n as f64).log2().max(0.0) * 0.6,
+            a.0,
+            a.1,
+            b.0,
+            b.1,
+            1.0 + n.log2().max(0.0) * 0.6,
             esc(&pair.a),
             esc(&pair.b),
             pair.a_wins.k,
@@ -366,19 +499,19 @@ fn graph(out: &mut String, r: &Report, values: &[Shown]) {
         );
     }
     for (i, (value, name, rate, _)) in values.iter().enumerate() {
-        let (x, y, angle) = place[i];
-        let (lx, ly) = (x + 12.0 * angle.cos(), y + 12.0 * angle.sin());
-        let anchor = if angle.cos() < -0.01 { "end" } else { "start" };
+        let (x, y) = placed.nodes[i];
         let _ = writeln!(
             out,
             "<g class=\"cell\" data-key=\"values:{}\"><title>{}: wins {:.1}% of its conflicts</title>\
-             <circle class=\"node\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"7\" fill=\"{}\"/>\
-             <text class=\"node-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
+             <circle class=\"node\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{:.0}\" fill=\"{}\"/>\
+             <text class=\"node-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
             esc(value),
             esc(value),
             100.0 * rate,
+            layout::RADIUS,
             colour(*rate),
-            ly + 4.0,
+            x + layout::RADIUS + 5.0,
+            y + 4.0,
             esc(name)
         );
     }
@@ -469,72 +602,192 @@ const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; color: #1d1d1f; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5rem 0; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1rem 0; } figcaption { color: #555; margin-bottom: .3rem; }
 svg.chart { max-width: 100%; height: auto; background: #fff; }
 svg .grid { stroke: #ddd; } svg .tick { font-size: 10px; fill: #777; text-anchor: middle; }
 svg .name { font-size: 11px; text-anchor: end; fill: #222; } svg .col { font-size: 11px; fill: #222; }
 svg .pos { fill: #2471a3; } svg .persona { fill: #9cc3e0; } svg .neg { fill: #c0392b; } svg .whisker { stroke: #111; stroke-width: 1.2; fill: none; }
-svg .edge { stroke: #9aa5b1; stroke-opacity: .7; } svg .node { stroke: #333; } svg .node-label { font-size: 11px; }
+svg .edge { stroke: #9aa5b1; stroke-opacity: .7; } svg .node { stroke: #333; }
+svg .node-label { font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .cell { cursor: pointer; } .cell:hover rect, rect.cell:hover { opacity: .75; }
 .notes li { color: #7a4b00; } details { margin: .5rem 0; } summary { cursor: pointer; }
-#scenarios td.text { max-width: 520px; } .chosen { font-weight: 600; } .chosen::before { content: "✓ "; color: #2471a3; }
+.chosen { font-weight: 600; } .chosen::before { content: "✓ "; color: #2471a3; }
+svg .half { stroke: #777; stroke-dasharray: 2 2; } tr.cell:hover { background: #f3f6f9; }
+#filters { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; margin: .5rem 0; } #filters select { max-width: 16rem; }
+#cell-filter { background: #e8f0f7; padding: 1px 6px; border-radius: 4px; }
+.pager { margin: .5rem 0; } .pager button { font: inherit; }
+article.scenario { border-top: 1px solid #ddd; padding: .4rem 0 .6rem; } article.scenario h3 { font-size: .95rem; margin: .2rem 0; color: #555; }
+article.scenario .dilemma { white-space: pre-wrap; margin: .3rem 0; } article.scenario ol { margin: .2rem 0; }
+pre.raw, details.prompt pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f6; padding: 4px 6px; margin: .2rem 0; max-height: 20rem; overflow: auto; }
 .muted { color: #777; }
 "#;
 
 const SCRIPT: &str = r#"
 (function () {
   var data = JSON.parse(document.getElementById('report-data').textContent);
-  var byIndex = {};
-  data.scenarios.forEach(function (s) { byIndex[s.index] = s; });
-  function cell(text, cls) {
-    var td = document.createElement('td');
-    if (cls) td.className = cls;
-    td.textContent = text;
-    return td;
+  var S = data.strings, all = data.scenarios, PAGE = 20;
+  var state = { cell: null, value: '', template: '', choice: '', agree: '', text: '', page: 0 };
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
   }
-  function show(title, indexes) {
-    document.getElementById('scenarios-title').textContent = title;
-    var body = document.querySelector('#scenarios tbody');
-    while (body.firstChild) body.removeChild(body.firstChild);
-    (indexes || []).forEach(function (i) {
-      var s = byIndex[i];
-      if (!s) return;
-      var tr = document.createElement('tr');
-      tr.appendChild(cell(String(s.index), 'n'));
-      tr.appendChild(cell(s.template));
-      tr.appendChild(cell(s.text, 'text'));
-      var options = document.createElement('td');
-      s.options.forEach(function (o) {
-        var div = document.createElement('div');
-        div.textContent = o.label + ' [' + o.upholds.join(', ') + ']';
-        if (o.id === s.choice) div.className = 'chosen';
-        options.appendChild(div);
-      });
-      tr.appendChild(options);
-      var p = s.provenance || {};
-      tr.appendChild(cell([p.template].concat(p.relations || [], p.rules || []).filter(Boolean).join(' · ')));
-      body.appendChild(tr);
+  function fill(select, values) {
+    values.forEach(function (v) { var o = el('option', null, v); o.value = v; select.appendChild(o); });
+  }
+  function distinct(f) {
+    var seen = {}, out = [];
+    all.forEach(function (s) { f(s).forEach(function (v) { if (!seen.hasOwnProperty(v)) { seen[v] = 1; out.push(v); } }); });
+    return out.sort();
+  }
+  fill($('f-value'), distinct(function (s) {
+    var v = []; s.o.forEach(function (o) { o[2].forEach(function (u) { v.push(S[u]); }); }); return v;
+  }));
+  fill($('f-template'), distinct(function (s) { return [S[s.t]]; }));
+  fill($('f-choice'), distinct(function (s) { return [S[s.c]]; }));
+  function tags(s) {
+    var t = [];
+    // Twins agree or differ only when both named an action (a failure is neither).
+    var acts = s.o.map(function (o) { return S[o[0]]; });
+    if (!s.tw) t.push('no-twin');
+    else if (acts.indexOf(S[s.c]) >= 0 && acts.indexOf(S[s.tw[1]]) >= 0)
+      t.push(S[s.tw[1]] === S[s.c] ? 'twins-agree' : 'twins-differ');
+    if (s.rd && s.rd.length > 1) {
+      var first = s.rd[0][1];
+      t.push(s.rd.every(function (r) { return r[1] === first; }) ? 'readings-agree' : 'readings-differ');
+    }
+    return t;
+  }
+  function met(s, c) {
+    return s.pr.some(function (p) {
+      return (S[p[0]] === c.a && S[p[1]] === c.b) || (S[p[0]] === c.b && S[p[1]] === c.a);
     });
-    document.getElementById('scenarios-count').textContent =
-      (indexes || []).length + ' scenario' + ((indexes || []).length === 1 ? '' : 's') + ' shown';
+  }
+  function matches(s) {
+    var c = state.cell;
+    if (c && c.pair) {
+      if (!met(s, c)) return false;
+    } else if (c && !s.k.some(function (k) { return S[k] === c.key; })) return false;
+    if (state.value && !s.o.some(function (o) { return o[2].some(function (u) { return S[u] === state.value; }); })) return false;
+    if (state.template && S[s.t] !== state.template) return false;
+    if (state.choice && S[s.c] !== state.choice) return false;
+    if (state.agree && tags(s).indexOf(state.agree) < 0) return false;
+    if (state.text) {
+      var hay = (s.x + ' ' + (s.r || '') + ' ' + s.o.map(function (o) { return S[o[1]]; }).join(' ')).toLowerCase();
+      if (hay.indexOf(state.text) < 0) return false;
+    }
+    return true;
+  }
+  function line(parent, label, text, cls) {
+    var p = el('div', cls);
+    p.appendChild(el('b', null, label + ' '));
+    p.appendChild(document.createTextNode(text));
+    parent.appendChild(p);
+    return p;
+  }
+  function card(s) {
+    var a = el('article', 'scenario');
+    a.setAttribute('data-index', String(s.i));
+    a.appendChild(el('h3', null, '#' + s.i + ' · ' + S[s.t] + ' · ' + s.id));
+    a.appendChild(el('p', 'dilemma', s.x));
+    var ol = el('ol', 'options');
+    s.o.forEach(function (o, k) {
+      var li = el('li', S[o[0]] === S[s.c] ? 'chosen' : null);
+      var values = o[3] ? 'distractor' : o[2].map(function (u) { return S[u]; }).join(', ');
+      var text = S[o[1]] + ' (' + S[o[0]] + ') [' + values + ']';
+      if (s.p && s.p[k] !== null && s.p[k] !== undefined) text += ' · p = ' + s.p[k].toFixed(3);
+      li.textContent = text;
+      ol.appendChild(li);
+    });
+    a.appendChild(ol);
+    line(a, 'Choice', S[s.c] + (s.ru !== undefined ? ' (read by ' + S[s.ru] + ')' : ''));
+    var raw = line(a, 'Answer', '');
+    raw.appendChild(el('pre', 'raw', s.r === undefined ? '(not recorded)' : s.r));
+    if (s.rs !== undefined) { var r = line(a, 'Reasoning', ''); r.appendChild(el('pre', 'raw', s.rs)); }
+    var readings = [];
+    if (s.rd) readings.push(s.rd.map(function (r) { return S[r[0]] + ' → ' + S[r[1]]; }).join(', '));
+    if (s.tw) {
+      var tag = tags(s);
+      readings.push('its twin #' + s.tw[0] + ' (options swapped) ' +
+        (tag.indexOf('twins-agree') >= 0 ? 'chose ' + S[s.tw[1]] + ': the same action'
+         : tag.indexOf('twins-differ') >= 0 ? 'chose ' + S[s.tw[1]] + ': a different action'
+         : 'answered ' + S[s.tw[1]]));
+    }
+    if (readings.length) line(a, 'Readings', readings.join('; '), 'readings');
+    if (s.pm !== undefined) {
+      var d = el('details', 'prompt');
+      d.appendChild(el('summary', null, 'Prompt as sent'));
+      if (s.sy !== undefined) d.appendChild(el('pre', 'system', 'system: ' + S[s.sy]));
+      d.appendChild(el('pre', 'user', s.pm));
+      a.appendChild(d);
+    }
+    return a;
+  }
+  function render() {
+    var list = all.filter(matches);
+    var pages = Math.max(1, Math.ceil(list.length / PAGE));
+    state.page = Math.min(Math.max(0, state.page), pages - 1);
+    var from = state.page * PAGE, to = Math.min(list.length, from + PAGE);
+    var box = $('scenarios');
+    while (box.firstChild) box.removeChild(box.firstChild);
+    list.slice(from, to).forEach(function (s) { box.appendChild(card(s)); });
+    $('page-info').textContent = list.length === 0 ? 'no scenario matches' :
+      'scenarios ' + (from + 1) + '–' + to + ' of ' + list.length + (list.length === all.length ? '' : ' (of ' + all.length + ' in this page)');
+    $('prev').disabled = state.page === 0;
+    $('next').disabled = state.page >= pages - 1;
+    var note = $('cell-note');
+    note.hidden = true;
+    if (state.cell) {
+      var c = state.cell;
+      var behind = c.pair ? (data.cells[c.a + '|' + c.b] || data.cells[c.b + '|' + c.a] || 0) : (data.cells[c.key] || 0);
+      var listed = cellCount();
+      if (behind > listed) {
+        note.hidden = false;
+        note.textContent = (behind - listed) + ' more of the ' + behind + ' answered scenarios behind this cell are past ' +
+          'the page\u2019s bound and not listed: quandary explain FILE ID shows one, and the journal holds its answer.';
+      }
+    }
+  }
+  function cellCount() {
+    var c = state.cell;
+    return all.filter(function (s) {
+      return c.pair ? met(s, c)
+                    : s.k.some(function (k) { return S[k] === c.key; });
+    }).length;
+  }
+  function setCell(cell, title) {
+    state.cell = cell; state.page = 0;
+    $('cell-filter').hidden = !cell;
+    $('cell-name').textContent = title || '';
+    $('scenarios-title').textContent = title || 'Scenarios';
+    render();
   }
   function open(hash) {
     var m = /^#(value|pair)=(.*)$/.exec(hash);
-    if (!m) return false;
+    if (!m) { render(); return false; }
     var key = decodeURIComponent(m[2]);
-    if (m[1] === 'value') show('Scenarios where ' + key.replace(/^[^:]*:/, '') + ' was in conflict', data.by_value[key]);
-    else show('Scenarios where ' + key.split('|').join(' and ') + ' met', data.by_pair[key]);
+    if (m[1] === 'value') setCell({ key: key }, 'Scenarios where ' + key.replace(/^[^:]*:/, '') + ' was in conflict');
+    else { var ab = key.split('|'); setCell({ pair: true, a: ab[0], b: ab[1] }, 'Scenarios where ' + ab.join(' and ') + ' met'); }
     return true;
   }
+  [['f-value', 'value'], ['f-template', 'template'], ['f-choice', 'choice'], ['f-agree', 'agree']].forEach(function (f) {
+    $(f[0]).addEventListener('change', function (e) { state[f[1]] = e.target.value; state.page = 0; render(); });
+  });
+  $('f-text').addEventListener('input', function (e) { state.text = e.target.value.toLowerCase(); state.page = 0; render(); });
+  $('prev').addEventListener('click', function () { state.page -= 1; render(); });
+  $('next').addEventListener('click', function () { state.page += 1; render(); });
+  $('clear-cell').addEventListener('click', function () { history.replaceState(null, '', '#'); setCell(null, null); });
   document.addEventListener('click', function (e) {
-    var el = e.target.closest ? e.target.closest('[data-key],[data-pair]') : null;
-    if (!el) return;
-    var hash = el.hasAttribute('data-key') ? '#value=' + encodeURIComponent(el.getAttribute('data-key'))
-                                           : '#pair=' + encodeURIComponent(el.getAttribute('data-pair'));
+    var target = e.target.closest ? e.target.closest('[data-key],[data-pair]') : null;
+    if (!target) return;
+    var hash = target.hasAttribute('data-key') ? '#value=' + encodeURIComponent(target.getAttribute('data-key'))
+                                               : '#pair=' + encodeURIComponent(target.getAttribute('data-pair'));
     history.replaceState(null, '', hash);
     open(hash);
-    document.getElementById('scenarios-section').scrollIntoView({ behavior: 'smooth' });
+    $('scenarios-section').scrollIntoView({ behavior: 'smooth' });
   });
   open(location.hash);
 })();
@@ -583,25 +836,96 @@ fn id_part(s: &str) -> String {
         .collect()
 }
 
-/// The data the script reads: the scenarios behind cells, as JSON safe inside a script
-/// element.
-fn data(r: &Report) -> String {
-    let by_value: serde_json::Map<String, serde_json::Value> = r
-        .examples
-        .by_value
+/// Strings said once in the page's data, each then named by its position.
+#[derive(Default)]
+struct Strings(indexmap::IndexSet<String>);
+
+impl Strings {
+    fn id(&mut self, s: &str) -> usize {
+        match self.0.get_index_of(s) {
+            Some(i) => i,
+            None => self.0.insert_full(s.to_string()).0,
+        }
+    }
+}
+
+/// The data the script reads: every scenario of `browse`, compactly (repeated strings said
+/// once, in `strings`, and named by position), as JSON safe inside a script element.
+fn data(browse: &Browse) -> String {
+    use serde_json::{Value, json};
+    let mut strings = Strings::default();
+    let scenarios: Vec<Value> = browse
+        .scenarios
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+        .map(|e| {
+            let mut o = serde_json::Map::new();
+            o.insert("i".into(), json!(e.index));
+            o.insert("id".into(), json!(e.id));
+            o.insert("t".into(), json!(strings.id(&e.template)));
+            o.insert("x".into(), json!(e.text));
+            let options: Vec<Value> = e
+                .options
+                .iter()
+                .map(|a| {
+                    let upholds: Vec<usize> = a.upholds.iter().map(|v| strings.id(v)).collect();
+                    json!([
+                        strings.id(&a.id),
+                        strings.id(&a.label),
+                        upholds,
+                        u8::from(a.distractor)
+                    ])
+                })
+                .collect();
+            o.insert("o".into(), json!(options));
+            o.insert("c".into(), json!(strings.id(&e.choice)));
+            if let Some(raw) = &e.raw {
+                o.insert("r".into(), json!(raw));
+            }
+            if let Some(r) = &e.reasoning {
+                o.insert("rs".into(), json!(r));
+            }
+            if let Some(rule) = &e.rule {
+                o.insert("ru".into(), json!(strings.id(rule)));
+            }
+            if let Some(p) = &e.probabilities {
+                o.insert("p".into(), json!(p));
+            }
+            if !e.readings.is_empty() {
+                let readings: Vec<Value> = e
+                    .readings
+                    .iter()
+                    .map(|(k, v)| json!([strings.id(k), strings.id(v)]))
+                    .collect();
+                o.insert("rd".into(), json!(readings));
+            }
+            if let Some((index, choice)) = &e.twin {
+                o.insert("tw".into(), json!([index, strings.id(choice)]));
+            }
+            if let Some(system) = &e.system {
+                o.insert("sy".into(), json!(strings.id(system)));
+            }
+            if let Some(prompt) = &e.prompt {
+                o.insert("pm".into(), json!(prompt));
+            }
+            let cells: Vec<usize> = e.cells.iter().map(|c| strings.id(c)).collect();
+            o.insert("k".into(), json!(cells));
+            let pairs: Vec<Value> = e
+                .pairs
+                .iter()
+                .map(|(a, b)| json!([strings.id(a), strings.id(b)]))
+                .collect();
+            o.insert("pr".into(), json!(pairs));
+            Value::Object(o)
+        })
         .collect();
-    let by_pair: serde_json::Map<String, serde_json::Value> = r
-        .examples
-        .by_pair
-        .iter()
-        .map(|((a, b), v)| (format!("{a}|{b}"), serde_json::json!(v)))
-        .collect();
-    let json = serde_json::json!({
-        "by_value": by_value,
-        "by_pair": by_pair,
-        "scenarios": r.examples.scenarios,
+    let json = json!({
+        "strings": strings.0.into_iter().collect::<Vec<String>>(),
+        "scenarios": scenarios,
+        "answered": browse.answered,
+        "left_out": browse.left_out,
+        "cells": browse.cells,
+        "results": browse.results,
+        "prompts": browse.prompts,
     });
     json.to_string()
         .replace('<', "\\u003c")
@@ -610,7 +934,7 @@ fn data(r: &Report) -> String {
 }
 
 /// The whole page.
-pub(super) fn page(r: &Report) -> String {
+pub(super) fn page(r: &Report, browse: &Browse) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let title = format!(
         "quandary report: {}",
@@ -704,15 +1028,19 @@ pub(super) fn page(r: &Report) -> String {
         if chosen.is_empty() {
             let _ = writeln!(out, "<p>No two values met in conflict.</p>");
         } else {
+            pair_list(&mut out, r);
+            if let Some(dense) = heatmap_values(r) {
+                heatmap(&mut out, r, &dense);
+            }
             if r.ranking.len() > chosen.len() {
                 let _ = writeln!(
                     out,
-                    "<p class=\"muted\">The {} values in the most conflicts of {} ranked.</p>",
+                    "<p class=\"muted\">The graph shows the {} values in the most conflicts of {} \
+                     ranked.</p>",
                     chosen.len(),
                     r.ranking.len()
                 );
             }
-            heatmap(&mut out, r, &chosen);
             graph(&mut out, r, &chosen);
         }
         let _ = writeln!(out, "</section>");
@@ -791,32 +1119,68 @@ pub(super) fn page(r: &Report) -> String {
         let _ = writeln!(out, "</section>");
     }
 
+    browser(&mut out, browse);
     let _ = writeln!(
         out,
-        "<section id=\"scenarios-section\"><h2 id=\"scenarios-title\">Scenarios</h2>\
-         <p id=\"scenarios-count\" class=\"muted\">Click a bar, a cell or a node above: up to {} \
-         scenarios behind it appear here.</p>",
-        super::tally::EXAMPLES_PER_CELL
-    );
-    table(
-        &mut out,
-        "scenarios",
-        &[
-            ("index", true),
-            ("template", false),
-            ("dilemma", false),
-            ("options (values upheld)", false),
-            ("provenance", false),
-        ],
-        &[],
-    );
-    let _ = writeln!(
-        out,
-        "</section><script type=\"application/json\" id=\"report-data\">{}</script><script>{}</script></body></html>",
-        data(r),
+        "<script type=\"application/json\" id=\"report-data\">{}</script><script>{}</script></body></html>",
+        data(browse),
         SCRIPT
     );
     out
+}
+
+/// The browser of scenarios: its filters, pager and list (the script fills them), and what
+/// the page leaves out.
+fn browser(out: &mut String, browse: &Browse) {
+    let _ = writeln!(
+        out,
+        "<section id=\"scenarios-section\"><h2 id=\"scenarios-title\">Scenarios</h2>\
+         <p class=\"muted\">Every answered scenario{}: the dilemma, the options as shown with \
+         the values they uphold (✓ marks the choice), the raw answer, the probabilities and \
+         readings where the journal has them, and how its order-swapped twin was answered. \
+         Click a bar, a cell, a row or a node above to see the scenarios behind it; filter \
+         and page through them here.</p>",
+        if browse.prompts {
+            ", with the prompt as sent"
+        } else {
+            ""
+        }
+    );
+    if browse.left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<p id=\"bound-note\" class=\"notes\">This page holds the first {} of the {} answered \
+             scenarios (in the suite's order; the page is bounded at {} scenarios or about {} MiB \
+             of text). The other {} are counted in every figure but not listed: see one with \
+             <code>quandary explain FILE ID</code>, or its answer in the journal <code>{}</code> \
+             (the line with its <code>\"index\"</code>).</p>",
+            browse.scenarios.len(),
+            browse.answered,
+            super::browse::MAX_SCENARIOS,
+            super::browse::MAX_BYTES >> 20,
+            browse.left_out,
+            esc(&browse.results)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<div id=\"filters\"><span id=\"cell-filter\" hidden><span id=\"cell-name\"></span> \
+         <button type=\"button\" id=\"clear-cell\" title=\"Show every scenario\">×</button></span>\
+         <label>value <select id=\"f-value\"><option value=\"\">any</option></select></label>\
+         <label>template <select id=\"f-template\"><option value=\"\">any</option></select></label>\
+         <label>choice <select id=\"f-choice\"><option value=\"\">any</option></select></label>\
+         <label>readings <select id=\"f-agree\"><option value=\"\">any</option>\
+         <option value=\"twins-agree\">twins chose the same action</option>\
+         <option value=\"twins-differ\">twins chose differently</option>\
+         <option value=\"no-twin\">no twin in the page</option>\
+         <option value=\"readings-agree\">readings agree</option>\
+         <option value=\"readings-differ\">readings differ</option></select></label>\
+         <label>text <input id=\"f-text\" type=\"search\" placeholder=\"in dilemma or answer\"></label></div>\
+         <p id=\"cell-note\" class=\"muted\" hidden></p>\
+         <div class=\"pager\"><button type=\"button\" id=\"prev\">← previous</button> \
+         <span id=\"page-info\"></span> <button type=\"button\" id=\"next\">next →</button></div>\
+         <div id=\"scenarios\"></div></section>"
+    );
 }
 
 #[cfg(test)]

@@ -23,9 +23,12 @@
 /// Statistics for judges of free-form answers: Cohen's kappa, normalised entropy, shares.
 pub mod agree;
 pub mod alignment;
+/// Every answered scenario of a run, bounded, for the HTML report's browser.
+pub mod browse;
 mod bt;
 pub mod fit;
 mod html;
+mod layout;
 pub(crate) mod math;
 pub mod raters;
 pub(crate) mod tally;
@@ -1517,7 +1520,13 @@ impl Report {
     /// The report as one self-contained HTML page (inline CSS, SVG and script; opens
     /// offline).
     pub fn html(&self) -> String {
-        html::page(self)
+        html::page(self, &browse::Browse::from_examples(&self.examples))
+    }
+
+    /// The page with `browse` in its browser of scenarios: every answered scenario (up to
+    /// its bound) with its answer, in place of the few kept behind each cell.
+    pub fn html_with(&self, browse: &browse::Browse) -> String {
+        html::page(self, browse)
     }
 }
 

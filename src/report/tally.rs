@@ -115,7 +115,7 @@ impl Catalog {
     }
 
     /// The projection of `value` (by its position among projections).
-    fn project(&mut self, value: &str, framework: Option<&Framework>) -> usize {
+    pub(super) fn project(&mut self, value: &str, framework: Option<&Framework>) -> usize {
         if let Some(i) = self.projections.get_index_of(value) {
             return i;
         }
@@ -141,7 +141,7 @@ impl Catalog {
         self.projections.insert_full(value.into(), slots).0
     }
 
-    fn slots_of(&self, projection: usize) -> &[u32] {
+    pub(super) fn slots_of(&self, projection: usize) -> &[u32] {
         self.projections
             .get_index(projection)
             .map_or(&[][..], |(_, s)| s)
