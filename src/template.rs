@@ -350,6 +350,86 @@ pub fn check_variables(
     }
 }
 
+/// The attributes of each of the `options` a prompt's or judge's template sees.
+pub const OPTION_ATTRIBUTES: [&str; 3] = ["label", "text", "action"];
+
+/// Renders a prompt's or judge's `template` once on sample values of the shape it is given
+/// (each of `variables` a text, `options` two options with [`OPTION_ATTRIBUTES`],
+/// `verdicts` two words), so that an attribute no object has (`{{ o.lable }}`, which would
+/// otherwise render as nothing or fail on every request) is reported with what exists.
+pub fn check_attributes(
+    env: &Environment<'static>,
+    template: &CompiledTemplate,
+    variables: &[&str],
+    owner: Owner<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Ok(t) = env.get_template(&template.name) else {
+        return;
+    };
+    let option = |label: &str, text: &str, action: &str| {
+        minijinja::context! { label => label, text => text, action => action }
+    };
+    let mut context = std::collections::BTreeMap::new();
+    for &v in variables {
+        let value = match v {
+            "options" => minijinja::Value::from(vec![
+                option("A", "Tell the truth.", "first"),
+                option("B", "Stay silent.", "second"),
+            ]),
+            "verdicts" => minijinja::Value::from(vec!["A", "B"]),
+            _ => minijinja::Value::from("Some text."),
+        };
+        context.insert(v, value);
+    }
+    let Err(e) = t.render(minijinja::Value::from(context)) else {
+        return;
+    };
+    if e.kind() != minijinja::ErrorKind::UndefinedError {
+        return;
+    }
+    // The failing expression, `o.lable` or `options[0].lable`: its last attribute.
+    let Some(range) = e.range() else { return };
+    let Some(expression) = template.source.get(range.clone()) else {
+        return;
+    };
+    let attribute = expression
+        .rsplit('.')
+        .next()
+        .unwrap_or(expression)
+        .trim()
+        .to_string();
+    if attribute.is_empty()
+        || !attribute
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || expression == attribute
+    {
+        return;
+    }
+    let listed = OPTION_ATTRIBUTES
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let help = match crate::suggest::similar(&attribute, OPTION_ATTRIBUTES.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`? An option has {listed}"),
+        None => format!("an option has {listed}"),
+    };
+    let start = range.end - attribute.len();
+    out.push(
+        Diagnostic::new(
+            Code::UnknownVariable,
+            format!(
+                "`{attribute}` in the {} is not an attribute of what it is given",
+                owner.template()
+            ),
+        )
+        .label(template.span_of(start..range.end), "no such attribute")
+        .help(help),
+    );
+}
+
 /// Whose template a check is about.
 #[derive(Clone, Copy, Debug)]
 pub enum Owner<'a> {

@@ -16,11 +16,11 @@ pub(crate) fn check(
     let mut env = template::environment();
     let mut spaces: Vec<Option<u128>> = Vec::with_capacity(framework.scenarios.len());
     for (i, scenario) in framework.scenarios.iter().enumerate() {
-        if broken(scenario.module) {
-            spaces.push(None);
-            continue;
-        }
-        match compile_scenario(framework, sources, &mut env, ScenarioId(i as u32), i, 0) {
+        let compiled = compile_scenario(framework, sources, &mut env, ScenarioId(i as u32), i, 0);
+        match compiled {
+            // In a file with syntax errors, a scenario that parsed still has its templates
+            // checked; what it draws may depend on items that did not parse.
+            Ok(_) if broken(scenario.module) => spaces.push(None),
             Ok(c) => {
                 for (dim, pick) in c
                     .dims
@@ -70,7 +70,6 @@ pub(crate) fn check(
         let owner = template::Owner::Prompt(&p.id);
         (
             format!("prompt/{i}"),
-            p.module,
             &p.user,
             owner,
             &template::PROMPT_VARIABLES[..],
@@ -80,19 +79,21 @@ pub(crate) fn check(
         let owner = template::Owner::Judge(&j.id);
         (
             format!("judge/{i}"),
-            j.module,
             &j.user,
             owner,
             &template::JUDGE_VARIABLES[..],
         )
     });
-    for (name, module, user, owner, variables) in prompts.chain(judges) {
+    for (name, user, owner, variables) in prompts.chain(judges) {
         let Some(user) = user else { continue };
-        if broken(module) {
-            continue;
-        }
         match template::compile(&mut env, name, user, owner) {
-            Ok(t) => template::check_variables(&env, &t, variables, owner, &mut out),
+            Ok(t) => {
+                let before = out.len();
+                template::check_variables(&env, &t, variables, owner, &mut out);
+                if out.len() == before {
+                    template::check_attributes(&env, &t, variables, owner, &mut out);
+                }
+            }
             Err(d) => out.push(d),
         }
     }

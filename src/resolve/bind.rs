@@ -246,7 +246,7 @@ impl Resolver<'_> {
         };
         // An import that failed has already been reported.
         let ast = &self.asts[module.index()];
-        if !ast.broken && !ast.failed_imports.contains(&ns.name) {
+        if !ast.unparsed.contains(&ns.name) && !ast.failed_imports.contains(&ns.name) {
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::UnknownNamespace,
@@ -269,7 +269,7 @@ impl Resolver<'_> {
         if let Some(&item) = m.items.get(&r.id.name) {
             return Some(item);
         }
-        if self.asts[target.index()].broken {
+        if self.asts[target.index()].unparsed.contains(&r.id.name) {
             return None;
         }
         let help = self.suggest_id(

@@ -58,6 +58,11 @@ impl Resolver<'_> {
         drop(text);
         let (ast, syntax_errors) = syntax::parse(file, self.sources.get(file).text());
         let broken = !syntax_errors.is_empty();
+        let unparsed = if broken {
+            unparsed_words(self.sources.get(file).text(), &ast)
+        } else {
+            BTreeSet::new()
+        };
         self.diagnostics.extend(syntax_errors);
         let id = ModuleId(self.framework.modules.len() as u32);
         let stem = path
@@ -99,6 +104,7 @@ impl Resolver<'_> {
             failed_imports: Vec::new(),
             file: ast,
             broken,
+            unparsed,
         });
         self.stack.push((id, via));
         for u in uses {
@@ -157,4 +163,33 @@ impl Resolver<'_> {
             "move what both files need into a third file that both import, or drop one `use`",
         ));
     }
+}
+
+/// The words of a file with syntax errors that lie outside every item that parsed (and
+/// every comment): the
+/// names its broken items may have declared. A reference to a name not among them is
+/// reported even in a broken file (its definition cannot be in a broken item).
+fn unparsed_words(text: &str, ast: &ast::File) -> BTreeSet<String> {
+    let mut spans: Vec<(usize, usize)> = ast
+        .items
+        .iter()
+        .map(|i| i.span().range())
+        .chain(ast.comments.iter().map(|c| c.span.range()))
+        .map(|r| (r.start, r.end))
+        .collect();
+    spans.sort_unstable();
+    let mut words = BTreeSet::new();
+    let mut from = 0;
+    for (start, end) in spans.into_iter().chain([(text.len(), text.len())]) {
+        if start > from {
+            for word in text[from..start]
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+            {
+                words.insert(word.to_string());
+            }
+        }
+        from = from.max(end);
+    }
+    words
 }

@@ -1,7 +1,7 @@
 //! From syntax trees to the resolved [`Framework`]: loads imports, declares every item,
 //! checks the level nesting and binds every reference, collecting all diagnostics.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -122,6 +122,9 @@ struct ModuleAst {
     /// The file had syntax errors: items may be missing, so references into it that fail
     /// to resolve are not reported.
     broken: bool,
+    /// In a broken file, the words outside its parsed items: a name among them may be
+    /// declared by a broken item, so a reference to it that fails is not reported.
+    unparsed: BTreeSet<String>,
 }
 
 struct Resolver<'l> {

@@ -351,14 +351,6 @@ fn syntax_error(
     at: usize,
     variant: &pest::error::ErrorVariant<Rule>,
 ) -> Diagnostic {
-    // The parser looks for what is missing past line ends and comments; the reader expects
-    // to be told at the end of the line where it went missing.
-    let last = last_token_end(text, at);
-    let at = if text[last..at].contains('\n') {
-        last
-    } else {
-        at
-    };
     let mut expected: Vec<&'static str> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = variant {
         for r in positives {
@@ -370,6 +362,17 @@ fn syntax_error(
     }
     // The end of the line reads best last: "expected `{` or the end of the line".
     expected.sort_by_key(|e| *e == "the end of the line");
+    // The parser looks for what is missing past line ends and comments; the reader expects
+    // to be told at the end of the line where it went missing. But where a block expected
+    // its next entry (or its `}`) and found a word on a later line, that word is what is out
+    // of place (`value x` inside a scenario): point at it.
+    let last = last_token_end(text, at);
+    let misplaced = expected.contains(&"`}`") && text[at..].starts_with(ident_start);
+    let at = if text[last..at].contains('\n') && !misplaced {
+        last
+    } else {
+        at
+    };
     let (found, width) = found_at(text, at);
     let message = if expected.is_empty() {
         format!("unexpected {found}")
@@ -381,9 +384,78 @@ fn syntax_error(
     } else {
         format!("unexpected {found}")
     };
-    let diagnostic =
-        Diagnostic::new(Code::Syntax, message).label(Span::new(file, at..at + width), label);
+    let here = Span::new(file, at..at + width);
+    // A string closed early by a quote meant to be inside it: `"Tell the "truth" always"`.
+    if let Some(quote) = early_quote(text, at) {
+        let word: String = text[quote + 1..]
+            .chars()
+            .take_while(|&c| c.is_ascii_alphanumeric() || c == '_')
+            .collect();
+        return Diagnostic::new(
+            Code::Syntax,
+            format!("a string ends early, at the `\"` before `{word}`"),
+        )
+        .label(
+            Span::new(file, quote..quote + 1),
+            "this quote ends the string",
+        )
+        .label(here, label)
+        .help(
+            "to put a `\"` inside a string, write `\\\"`; or write the text as a `\"\"\"` block, \
+             where quotes need no escape",
+        );
+    }
+    let diagnostic = Diagnostic::new(Code::Syntax, message).label(here, label);
+    if misplaced {
+        let word: String = text[at..]
+            .chars()
+            .take_while(|&c| c.is_ascii_alphanumeric() || c == '_')
+            .collect();
+        if ITEM_WORDS.contains(&word.as_str()) || !RESERVED.contains(&word.as_str()) {
+            let help = match suggest::similar(&word, RESERVED.iter().copied()) {
+                Some(s) if s != word => format!("did you mean `{s}`?"),
+                _ => format!(
+                    "`{word}` cannot start an entry of this block; if `{word} …` is an item of \
+                     its own, move it after the block's closing `}}`"
+                ),
+            };
+            return diagnostic.help(help);
+        }
+    }
     diagnostic.help(syntax_help(text, at, &expected))
+}
+
+fn ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+/// On the line of an error at `at`, before it: a plain string's closing quote followed
+/// directly by a letter (`"Tell the "truth`), the sign of a quote meant to be inside it.
+fn early_quote(text: &str, at: usize) -> Option<usize> {
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let bytes = text.as_bytes();
+    let mut in_string = false;
+    let mut i = line_start;
+    while i < at {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => return None,
+            b'"' if in_string => {
+                in_string = false;
+                if bytes
+                    .get(i + 1)
+                    .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Some(i);
+                }
+            }
+            b'"' => in_string = true,
+            b'#' if !in_string => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The end of the last token before `at`, skipping back over whitespace and comments.
