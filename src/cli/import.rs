@@ -71,8 +71,11 @@ pub enum Format {
     /// Import GlobalOpinionQA (Durmus et al. 2023; Anthropic/llm_global_opinions): survey
     /// questions with the answers of each country
     ///
-    /// Reads the data set's CSV (columns `question`, `options`, `selections`, `source`) and
-    /// writes NAME.qd: one question per row (NAME_0001, …) with a reference per country, and
+    /// Reads the data set's CSV (columns `question`, `options`, `selections`, `source`), its
+    /// rows as JSON Lines or a JSON array, a page of the Hugging Face datasets-server
+    /// (`{"rows": [{"row_idx": 0, "row": {…}}]}`), or records of one question and country
+    /// each (the question as "Question: … Options: A. … Answer:"), told apart by their
+    /// content, and writes NAME.qd: one question per row (NAME_0001, …) with a reference per country, and
     /// a suite asking each question as it is and, under a persona, as someone from each of
     /// its countries. Shares that do not sum to 1 are normalised with a warning. A row or a
     /// country that cannot be read is reported with its line number and left out.
@@ -165,7 +168,8 @@ pub struct CvcRulesArgs {
 /// Arguments of `import goqa`.
 #[derive(clap::Args, Debug)]
 pub struct GoqaArgs {
-    /// The data set's CSV (global_opinions.csv)
+    /// The data set's CSV (global_opinions.csv), its rows as JSON Lines or a JSON array, a
+    /// datasets-server page of rows, or records of one question and country each
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
     /// The file is NAME.qd, its suite NAME and its questions NAME_0001, …

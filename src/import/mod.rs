@@ -21,6 +21,7 @@ pub mod principles;
 pub mod goqa;
 pub mod navab;
 mod pyrepr;
+mod records;
 mod table;
 
 use std::collections::HashSet;
