@@ -347,3 +347,46 @@ fn an_input_of_no_known_shape_says_which_shapes_are_read() {
     }
     assert!(!dir.join("out").exists());
 }
+
+/// Well-known spellings of one country are merged through the alias table; two names that
+/// read alike but that the table does not list are kept apart with a warning quoting both.
+#[test]
+fn spellings_of_one_population_are_merged_or_reported() {
+    let dir = scratch("populations");
+    let out = quandary(
+        &dir,
+        &[
+            "import",
+            "goqa",
+            &data("populations.csv"),
+            "-o",
+            "out",
+            "--error-format",
+            "plain",
+        ],
+    );
+    let err = stderr(&out);
+    // Line 4 names the United Kingdom twice, as "United Kingdom" and as "Great Britain".
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for expected in [
+        "populations.csv line 4: `Great Britain` is `United Kingdom`, which `selections` already names; the country is left out of question `goqa_0003`",
+        "warning[Q0404]",
+        "\"Bosnia & Herzegovina\" (populations.csv line 2) and \"Bosnia and Herzegovina\" (populations.csv line 3) are likely one population; they are kept apart",
+        "1 error, 1 warning",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    let text = std::fs::read_to_string(dir.join("out/goqa.qd")).unwrap();
+    for expected in [
+        "  reference \"United Kingdom\" [0.9, 0.1]\n  reference \"Czechia\" [0.8, 0.2]\n  reference \"South Korea\" [0.7, 0.3]\n  reference \"Bosnia & Herzegovina\" [0.6, 0.4]\n}",
+        "  reference \"United Kingdom\" [0.5, 0.5]\n  reference \"Czechia\" [0.4, 0.6]\n  reference \"South Korea\" [0.3, 0.7]\n  reference \"Bosnia and Herzegovina\" [0.2, 0.8]\n}",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    for spelling in ["Britain\"", "Czech Rep.", "S. Korea"] {
+        assert!(
+            !text.contains(&format!("\"{spelling}")),
+            "{spelling}\n{text}"
+        );
+    }
+}

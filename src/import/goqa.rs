@@ -20,8 +20,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::populations::{self, Populations};
 use super::pyrepr::{self, Py};
 use super::records::{self, Item, Record};
 use super::table::{self, Stop};
@@ -110,6 +112,8 @@ pub fn import_goqa(bytes: &[u8], file: &str, settings: &Settings, options: &Opti
         ids,
         questions: Vec::new(),
         asked: HashMap::new(),
+        populations: Populations::new(),
+        seen: IndexMap::new(),
     };
     for (n, item) in items.into_iter().enumerate() {
         let number = n as u64 + 1;
@@ -120,6 +124,13 @@ pub fn import_goqa(bytes: &[u8], file: &str, settings: &Settings, options: &Opti
         if read.is_err() {
             return problems.stop();
         }
+    }
+    let names: Vec<&str> = reader.seen.keys().map(String::as_str).collect();
+    for (a, b) in populations::likely_duplicates(&names) {
+        problems.warn(same_population(
+            (a, file, reader.seen[a]),
+            (b, file, reader.seen[b]),
+        ));
     }
     let questions = reader.questions;
     if questions.is_empty() {
@@ -229,6 +240,10 @@ struct Reader<'a> {
     /// The question of each (text, options) asked of one country, by its place in
     /// `questions`.
     asked: HashMap<(String, Vec<String>), usize>,
+    /// The merged spellings of populations.
+    populations: Populations,
+    /// Every population named, with the line it is first named on.
+    seen: IndexMap<String, u64>,
 }
 
 impl Reader<'_> {
@@ -313,7 +328,15 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            question.add(file, line, country, &shares, problems)?;
+            let name = self.populations.name(&country);
+            question.add(
+                file,
+                line,
+                (&country, name),
+                &shares,
+                &mut self.seen,
+                problems,
+            )?;
         }
         self.questions.push(question);
         Ok(())
@@ -378,7 +401,15 @@ impl Reader<'_> {
                 self.questions.len() - 1
             }
         };
-        self.questions[at].add(file, line, country.to_string(), &shares, problems)
+        let name = self.populations.name(country);
+        self.questions[at].add(
+            file,
+            line,
+            (country, name),
+            &shares,
+            &mut self.seen,
+            problems,
+        )
     }
 
     fn id(&mut self, number: u64) -> String {
@@ -416,13 +447,16 @@ impl Question {
         )
     }
 
-    /// Adds the reference of `country`, or reports why it cannot be used.
+    /// Adds the reference of a country, given as spelled in the input and as merged (see
+    /// [`Populations`]), or reports why it cannot be used; notes the line a population is
+    /// first named on in `seen`.
     fn add(
         &mut self,
         file: &str,
         line: u64,
-        country: String,
+        (given, country): (&str, String),
         shares: &Py,
+        seen: &mut IndexMap<String, u64>,
         problems: &mut Problems,
     ) -> Result<(), Stop> {
         let key = country.trim().to_lowercase();
@@ -431,11 +465,12 @@ impl Question {
             .iter()
             .any(|(c, _)| c.trim().to_lowercase() == key)
         {
-            let d = self.skip(
-                file,
-                line,
-                &format!("`{country}` is named twice in `selections`"),
-            );
+            let why = if given.trim() == country {
+                format!("`{country}` is named twice in `selections`")
+            } else {
+                format!("`{given}` is `{country}`, which `selections` already names")
+            };
+            let d = self.skip(file, line, &why);
             return table::report(problems, d);
         }
         match shares_of(shares, self.options.len()) {
@@ -446,7 +481,7 @@ impl Question {
                         Diagnostic::new(
                             Code::UnnormalisedDistribution,
                             format!(
-                                "{} line {line}: the shares of `{country}` in question `{}` \
+                                "{} line {line}: the shares of `{given}` in question `{}` \
                                  sum to {}, not 1; they are divided by their sum",
                                 super::file_name(file),
                                 self.id,
@@ -463,15 +498,38 @@ impl Question {
                         *s = round(*s / sum);
                     }
                 }
+                seen.entry(country.clone()).or_insert(line);
                 self.references.push((country, shares));
                 Ok(())
             }
             Err(why) => {
-                let d = self.skip(file, line, &format!("the shares of `{country}` {why}"));
+                let d = self.skip(file, line, &format!("the shares of `{given}` {why}"));
                 table::report(problems, d)
             }
         }
     }
+}
+
+/// The warning that two populations of the input, each with the file and line it is first
+/// named on, are likely one.
+pub(crate) fn same_population(
+    (a, file_a, line_a): (&str, &str, u64),
+    (b, file_b, line_b): (&str, &str, u64),
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::ImportLikelySamePopulation,
+        format!(
+            "\"{a}\" ({} line {line_a}) and \"{b}\" ({} line {line_b}) are likely one \
+             population; they are kept apart",
+            super::file_name(file_a),
+            super::file_name(file_b),
+        ),
+    )
+    .path(file_b)
+    .help(
+        "if they are one, spell them alike in the input; only the spellings of the alias table \
+         (see \"Population names\" in the language reference) are merged",
+    )
 }
 
 /// The text of the first of `names` the record has: `Ok(None)` when it has none, or an

@@ -20,6 +20,7 @@ pub mod principles;
 
 pub mod goqa;
 pub mod navab;
+pub mod populations;
 mod pyrepr;
 mod records;
 mod table;

@@ -25,8 +25,10 @@
 
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::populations::Populations;
 use super::records::{Item, Record, items};
 use super::{
     Ids, Imported, Options, Problems, check_output, file_error, layout, line_error, quote,
@@ -96,6 +98,9 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
     // the numbers, is known.
     let mut found: Vec<(usize, Stance)> = Vec::new();
     let mut number = 0usize;
+    let populations = Populations::new();
+    // Every country named, with the file and line it is first named on.
+    let mut seen: IndexMap<String, (String, u64)> = IndexMap::new();
     for input in inputs {
         for item in items(input.bytes, &input.name) {
             number += 1;
@@ -103,6 +108,9 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
                 Item::Record(record) => match stance(&record, settings) {
                     Ok(mut stance) => {
                         stance.source = format!("NaVAB, {}", super::file_name(&input.name));
+                        stance.country = populations.name(&stance.country);
+                        seen.entry(stance.country.clone())
+                            .or_insert((input.name.clone(), record.line));
                         found.push((number, stance));
                         continue;
                     }
@@ -124,6 +132,14 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
                 return problems.stop();
             }
         }
+    }
+    let names: Vec<&str> = seen.keys().map(String::as_str).collect();
+    for (a, b) in super::populations::likely_duplicates(&names) {
+        let ((file_a, line_a), (file_b, line_b)) = (&seen[a], &seen[b]);
+        problems.warn(super::goqa::same_population(
+            (a, file_a, *line_a),
+            (b, file_b, *line_b),
+        ));
     }
     if found.is_empty() {
         let d = match inputs {
@@ -271,5 +287,31 @@ mod tests {
             text.contains("stance navab_0002 \"France\" {\n  statement \"B.\"\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn countries_are_merged_by_the_alias_table_or_reported() {
+        let jsonl = "{\"statement\": \"A.\", \"reversed\": \"Not A.\", \"country\": \"UK\"}\n\
+            {\"statement\": \"B.\", \"reversed\": \"Not B.\", \"country\": \"Great Britain\"}\n\
+            {\"statement\": \"C.\", \"reversed\": \"Not C.\", \"country\": \"St Lucia\"}\n\
+            {\"statement\": \"D.\", \"reversed\": \"Not D.\", \"country\": \"Saint Lucia\"}\n";
+        let inputs = [Input {
+            name: "in/stances.jsonl".into(),
+            bytes: jsonl.as_bytes(),
+        }];
+        let imported = import_navab(&inputs, &Settings::default(), &Options::default());
+        let messages: Vec<&str> = imported
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "\"St Lucia\" (stances.jsonl line 3) and \"Saint Lucia\" (stances.jsonl line 4) are likely one population; they are kept apart"
+            ]
+        );
+        let text = &imported.files[0].1;
+        assert_eq!(text.matches("\"United Kingdom\" {").count(), 2, "{text}");
     }
 }
