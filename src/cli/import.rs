@@ -48,10 +48,12 @@ pub enum Format {
     /// values it names without a derived value under them. Names match the framework's
     /// labels, ids, aliases and translations, ignoring case.
     ///
-    /// A row that is not a JSON object, has no rule, names a value the framework lacks, a
-    /// derived value under none of its core values, or a core value outside its levels, is
+    /// A row that is not a JSON object, has no rule or names a value the framework lacks is
     /// reported with its line number and left out; the rest is still written, and the exit
-    /// status is 1. With --strict nothing is written when a row is bad.
+    /// status is 1. A row naming a derived value under none of its core values, or a core
+    /// value outside its levels, is imported with a warning (the values as named, the level
+    /// from the core values). Each rule is written below a comment `# INPUT:LINE` naming its
+    /// row. With --strict nothing is written when a row is bad.
     #[command(name = "cvc-rules")]
     CvcRules(CvcRulesArgs),
     /// Import a Moral Graph Elicitation export (values cards and votes on which card is wiser
