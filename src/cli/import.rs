@@ -810,6 +810,9 @@ fn write_all(dir: &Path, imported: Imported, diagnostics: &DiagnosticArgs) -> bo
         }
     };
     let failed = diagnostics.report(&problems, &sources);
+    for line in &imported.summary {
+        eprintln!("{line}");
+    }
     let listing: String = written
         .iter()
         .map(|p| format!("{}\n", p.display()))

@@ -98,6 +98,8 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
     // the numbers, is known.
     let mut found: Vec<(usize, Stance)> = Vec::new();
     let mut number = 0usize;
+    // Records the data set's conflict reduction filtered out (`filter_flag` false).
+    let mut filtered = 0usize;
     let populations = Populations::new();
     // Every country named, with the file and line it is first named on.
     let mut seen: IndexMap<String, (String, u64)> = IndexMap::new();
@@ -105,6 +107,15 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
         for item in items(input.bytes, &input.name) {
             number += 1;
             let problem = match item {
+                Item::Record(record) if filtered_out(&record) == Ok(true) => {
+                    filtered += 1;
+                    continue;
+                }
+                Item::Record(record) if filtered_out(&record).is_err() => {
+                    let why = filtered_out(&record).err().unwrap_or_default();
+                    line_error(&input.name, record.line, format!("{why}; the record is left out"))
+                        .help("the flag is `true` for a record kept by the data set's conflict reduction, `false` for one it filtered out")
+                }
                 Item::Record(record) => match stance(&record, settings) {
                     Ok(mut stance) => {
                         stance.source = format!("NaVAB, {}", super::file_name(&input.name));
@@ -141,6 +152,15 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
             (b, file_b, *line_b),
         ));
     }
+    let summary = if filtered > 0 {
+        vec![format!(
+            "{filtered} record{} filtered out by the data set's conflict reduction (`filter_flag` false) {} skipped",
+            if filtered == 1 { "" } else { "s" },
+            if filtered == 1 { "was" } else { "were" }
+        )]
+    } else {
+        Vec::new()
+    };
     if found.is_empty() {
         let d = match inputs {
             [one] => file_error(&one.name, "holds no stance that can be imported"),
@@ -171,7 +191,31 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
         let _ = problems.report(d);
         return problems.stop();
     }
-    problems.finish(files)
+    let mut imported = problems.finish(files);
+    imported.summary = summary;
+    imported
+}
+
+/// Whether the data set's pipeline filtered the record out: its `filter_flag` (the mark of
+/// NaVAB's conflict reduction) is `false` (or `"False"`, `0`). A record without the flag, or
+/// with `true`, is kept; a flag of another kind is an error.
+fn filtered_out(record: &Record) -> Result<bool, String> {
+    match record.fields.get("filter_flag") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => Ok(false),
+        Some(Value::Bool(false)) => Ok(true),
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => Ok(true),
+        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => Ok(false),
+        Some(Value::String(s)) => match s.trim().to_lowercase().as_str() {
+            "" | "true" | "1" | "yes" => Ok(false),
+            "false" | "0" | "no" => Ok(true),
+            _ => Err(format!(
+                "its `filter_flag` is \"{s}\", neither true nor false"
+            )),
+        },
+        Some(other) => Err(format!(
+            "its `filter_flag` is {other}, neither true nor false"
+        )),
+    }
 }
 
 /// The text of the first of `names` the record has: `Ok(None)` when it has none, or an
@@ -313,5 +357,50 @@ mod tests {
         );
         let text = &imported.files[0].1;
         assert_eq!(text.matches("\"United Kingdom\" {").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn records_the_conflict_reduction_filtered_out_are_skipped_and_counted() {
+        let json = "[\n{\"statement\": \"A.\", \"generated reverse statement\": \"Not A.\", \"filter_flag\": true},\n\
+            {\"statement\": \"B.\", \"generated reverse statement\": \"Not B.\", \"filter_flag\": false},\n\
+            {\"statement\": \"C.\", \"generated reverse statement\": \"Not C.\", \"filter_flag\": \"False\"},\n\
+            {\"statement\": \"D.\", \"generated reverse statement\": \"Not D.\", \"filter_flag\": \"maybe\"},\n\
+            {\"statement\": \"E.\", \"generated reverse statement\": \"Not E.\"}\n]";
+        let inputs = [Input {
+            name: "official.json".into(),
+            bytes: json.as_bytes(),
+        }];
+        let settings = Settings {
+            country: Some("China".into()),
+            ..Settings::default()
+        };
+        let imported = import_navab(&inputs, &settings, &Options::default());
+        let messages: Vec<&str> = imported
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "official.json line 5: its `filter_flag` is \"maybe\", neither true nor false; the record is left out"
+            ]
+        );
+        assert_eq!(
+            imported.summary,
+            [
+                "2 records filtered out by the data set's conflict reduction (`filter_flag` false) were skipped"
+            ]
+        );
+        let text = &imported.files[0].1;
+        assert!(text.contains("statement \"A.\""), "{text}");
+        assert!(
+            text.contains("stance navab_0005 \"China\" {\n  statement \"E.\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\"B.\"") && !text.contains("\"C.\"") && !text.contains("\"D.\""),
+            "{text}"
+        );
     }
 }
