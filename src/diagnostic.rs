@@ -151,6 +151,13 @@ codes! {
     ImportExtraLabel = "Q0402", Warning, "label missing from the label set";
     /// An entry of imported data given twice (a card, a vote); the later one is left out.
     ImportDuplicate = "Q0403", Warning, "duplicate entry in imported data";
+    /// Two population names of imported data that are likely one population, which the
+    /// built-in alias table does not merge.
+    ImportLikelySamePopulation = "Q0404", Warning, "two names likely of one population";
+    /// A row of imported data that disagrees with the framework in a way the import
+    /// reconciles (a CVC rule's level that is not the dimension of its core values); the row
+    /// is imported.
+    ImportReconciled = "Q0405", Warning, "imported row reconciled with the framework";
     /// The model cannot be asked at all (its server unreachable, the key refused): the run
     /// stops before the first request.
     AdapterUnavailable = "Q0501", Error, "the model cannot be asked";

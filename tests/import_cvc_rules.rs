@@ -37,7 +37,8 @@ fn rules_are_mapped_onto_the_framework_and_bad_rows_reported() {
     let tmp = TempDir::new("map");
     let out_dir = tmp.path("out/nested");
     let out = import(&out_dir, &[]);
-    // Five rows are bad: the exit code is 1, and the other seven are written.
+    // Three rows are bad: the exit code is 1, and the other nine are written, two of them
+    // (lines 8 and 9) reconciled with the framework, with a warning.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let written = out_dir.join("rules.qd");
     assert_eq!(stdout(&out), format!("{}\n", written.display()));
@@ -54,19 +55,27 @@ fn rules_are_mapped_onto_the_framework_and_bad_rows_reported() {
         "rules.jsonl line 7: \"Seeking truth from fact\" in `derived values` matches no derived \
          value of `cvc`; the row is left out",
         "help: did you mean \"Seeking truth from facts\"?",
-        // Line 8: Sincerity lies under Integrity, and the row names only Dedication.
+        // Line 8: Sincerity lies under Integrity, and the row names only Dedication: the rule
+        // upholds both as named.
+        "warning[Q0405]",
         "rules.jsonl line 8: \"Sincerity\" in `derived values` is not under any of the row's \
-         core values (\"Dedication\"); the row is left out",
-        "help: \"Sincerity\" is under the core value \"Integrity\": add it to `core values`, or \
-         correct the derived value",
-        // Line 9: Justice lies in the dimension Society, and the row says Nation.
+         core values (\"Dedication\") (it is under \"Integrity\"); the rule upholds the values \
+         as named",
+        "help: add \"Integrity\" to `core values`, or correct the derived value",
+        // Line 9: Justice lies in the dimension Society, and the row says Nation: the level
+        // is taken from the core value.
         "rules.jsonl line 9: the core value \"Justice\" is in the dimension \"Society\", not in \
-         the row's `level` (\"Nation\"); the row is left out",
-        "5 errors",
+         the row's `level` (\"Nation\"); the level is taken from the core value",
+        "3 errors, 2 warnings",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in\n{err}");
     }
-    assert_eq!(err.matches("error[Q0401]").count(), 5, "{err}");
+    assert_eq!(err.matches("error[Q0401]").count(), 3, "{err}");
+    assert_eq!(err.matches("warning[Q0405]").count(), 2, "{err}");
+    // Every rule is written below the line of its row, as provenance.
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("# rules.jsonl:8\nrule r0008 \"Employees should not take credit for a colleague's work.\" {"), "{text}");
+    assert_eq!(text.matches("\n# rules.jsonl:").count(), 9, "{text}");
 
     // The written file checks without errors (or warnings), through its relative `use`.
     let text = std::fs::read_to_string(&written).unwrap();
@@ -95,7 +104,7 @@ fn rules_are_mapped_onto_the_framework_and_bad_rows_reported() {
             (rule.id.clone(), rule.text.clone(), upholds)
         })
         .collect();
-    let expected: [(&str, &str, &[&str]); 7] = [
+    let expected: [(&str, &str, &[&str]); 9] = [
         (
             "r0001",
             "Officials should disclose their conflicts of interest.",
@@ -117,6 +126,18 @@ fn rules_are_mapped_onto_the_framework_and_bad_rows_reported() {
             "r0006",
             "Villagers should be consulted before their farmland is rezoned for industry.",
             &["cvc.democratic_decision_making"],
+        ),
+        // Sincerity is kept, and so is Dedication, named without a derived value under it.
+        (
+            "r0008",
+            "Employees should not take credit for a colleague's work.",
+            &["cvc.sincerity", "cvc.dedication"],
+        ),
+        // The level Nation gives way to Justice's dimension.
+        (
+            "r0009",
+            "Courts should hear both parties before they decide a case.",
+            &["cvc.procedural_justice"],
         ),
         // The text keeps its quote and backslash.
         (

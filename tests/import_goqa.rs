@@ -207,7 +207,7 @@ fn strict_stops_at_the_first_error_and_names_are_chosen() {
 #[test]
 fn inputs_that_are_not_the_data_set_are_refused() {
     let dir = scratch("refused");
-    std::fs::write(dir.join("other.csv"), "prompt,answer\nx,y\n").unwrap();
+    std::fs::write(dir.join("other.csv"), "name,answer\nx,y\n").unwrap();
     let out = quandary(&dir, &["import", "goqa", "other.csv", "-o", "out"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -226,22 +226,167 @@ fn inputs_that_are_not_the_data_set_are_refused() {
 fn damaged_inputs_never_panic() {
     use quandary::import::Options;
     use quandary::import::goqa::{Settings, import_goqa};
-    let bytes = std::fs::read(input()).unwrap();
-    for n in 0..bytes.len() {
-        let imported = import_goqa(
-            &bytes[..n],
-            "opinions.csv",
-            &Settings::default(),
-            &Options::default(),
-        );
-        // Whatever was written checks.
-        for (path, text) in &imported.files {
-            let loaded = quandary::load_str(&path.display().to_string(), text);
-            assert!(
-                !loaded.has_errors(),
-                "prefix of {n} bytes: {:?}",
-                loaded.diagnostics
+    for file in ["opinions.csv", "rows_page.json", "prompts.jsonl"] {
+        let bytes = std::fs::read(data(file)).unwrap();
+        for n in 0..bytes.len() {
+            let imported = import_goqa(
+                &bytes[..n],
+                "opinions.csv",
+                &Settings::default(),
+                &Options::default(),
             );
+            // Whatever was written checks.
+            for (path, text) in &imported.files {
+                let loaded = quandary::load_str(&path.display().to_string(), text);
+                assert!(
+                    !loaded.has_errors(),
+                    "{file}, prefix of {n} bytes: {:?}",
+                    loaded.diagnostics
+                );
+            }
         }
+    }
+}
+
+fn data(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/goqa")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The data set's rows as JSON Lines (`rows.jsonl`) and as a page of the Hugging Face
+/// datasets-server (`rows_page.json`), and records of one question and country each with the
+/// question in an evaluation prompt (`prompts.jsonl`), all give the questions of the first
+/// rows of `opinions.csv`: the shape is told from the content.
+#[test]
+fn every_shape_of_the_data_set_gives_the_same_questions() {
+    let dir = scratch("shapes");
+    let trust = "question goqa_0001 \"How much do you trust people you meet for the first time?\" {\n  \
+         source \"GlobalOpinionQA (Durmus et al. 2023), WVS\"\n  \
+         option trust_completely \"Trust completely\"\n  \
+         option trust_somewhat \"Trust somewhat\"\n  \
+         option do_not_trust_very_much \"Do not trust very much\"\n  \
+         reference \"Belgium\" [0.2, 0.5, 0.3]\n  \
+         reference \"Côte d'Ivoire\" [0.1, 0.3, 0.6]\n}\n";
+    let travel = "  option don_t_know_refused \"Don't know/Refused\"\n  \
+         reference \"France\" [0.7, 0.2, 0.1]\n}\n";
+    for (file, broken) in [
+        (
+            "rows.jsonl",
+            "rows.jsonl line 3: the `options` cannot be read: the text ends before the closing `]` at character 13; the row is left out",
+        ),
+        (
+            "rows_page.json",
+            "rows_page.json line 29: the `options` cannot be read: the text ends before the closing `]` at character 13; the row is left out",
+        ),
+        (
+            "prompts.jsonl",
+            "prompts.jsonl line 4: the question is not written as \"Question: … Options: A. … B. … Answer:\" and the record has no `options`; the record is left out",
+        ),
+    ] {
+        let out = quandary(
+            &dir,
+            &[
+                "import",
+                "goqa",
+                &data(file),
+                "-o",
+                file,
+                "--error-format",
+                "plain",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let err = stderr(&out);
+        assert!(err.contains(broken), "{file}: {broken}\n{err}");
+        assert!(err.contains("1 error"), "{file}: {err}");
+        let text = std::fs::read_to_string(dir.join(file).join("goqa.qd")).expect("goqa.qd");
+        // The records of one country each carry no source of their own for the first question.
+        let trust = if file == "prompts.jsonl" {
+            trust.replace(", WVS", "")
+        } else {
+            trust.to_string()
+        };
+        assert!(text.contains(&trust), "{file}\n{text}");
+        assert!(text.contains(travel), "{file}\n{text}");
+        assert!(text.contains("question goqa_0003 \"Is it a good thing or a bad thing that more people travel abroad?\" {\n  source \"GlobalOpinionQA (Durmus et al. 2023), GAS\"\n") == (file == "prompts.jsonl"), "{file}\n{text}");
+        ok(
+            &dir,
+            &["check", "--deny-warnings", &format!("{file}/goqa.qd")],
+        );
+    }
+}
+
+#[test]
+fn an_input_of_no_known_shape_says_which_shapes_are_read() {
+    let dir = scratch("unknown");
+    let out = quandary(
+        &dir,
+        &[
+            "import",
+            "goqa",
+            &data("unknown.json"),
+            "-o",
+            "out",
+            "--error-format",
+            "plain",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for expected in [
+        "unknown.json line 2: the record has no question (a `question` field); the row is left out",
+        "unknown.json: holds no question that can be imported",
+        "help: `import goqa` reads the data set's CSV (columns `question`, `options`, `selections`, `source`); its rows as JSON Lines or a JSON array",
+        "a page of the Hugging Face datasets-server",
+        "records of one question and country each",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(!dir.join("out").exists());
+}
+
+/// Well-known spellings of one country are merged through the alias table; two names that
+/// read alike but that the table does not list are kept apart with a warning quoting both.
+#[test]
+fn spellings_of_one_population_are_merged_or_reported() {
+    let dir = scratch("populations");
+    let out = quandary(
+        &dir,
+        &[
+            "import",
+            "goqa",
+            &data("populations.csv"),
+            "-o",
+            "out",
+            "--error-format",
+            "plain",
+        ],
+    );
+    let err = stderr(&out);
+    // Line 4 names the United Kingdom twice, as "United Kingdom" and as "Great Britain".
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for expected in [
+        "populations.csv line 4: `Great Britain` is `United Kingdom`, which `selections` already names; the country is left out of question `goqa_0003`",
+        "warning[Q0404]",
+        "\"Bosnia & Herzegovina\" (populations.csv line 2) and \"Bosnia and Herzegovina\" (populations.csv line 3) are likely one population; they are kept apart",
+        "1 error, 1 warning",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    let text = std::fs::read_to_string(dir.join("out/goqa.qd")).unwrap();
+    for expected in [
+        "  reference \"United Kingdom\" [0.9, 0.1]\n  reference \"Czechia\" [0.8, 0.2]\n  reference \"South Korea\" [0.7, 0.3]\n  reference \"Bosnia & Herzegovina\" [0.6, 0.4]\n}",
+        "  reference \"United Kingdom\" [0.5, 0.5]\n  reference \"Czechia\" [0.4, 0.6]\n  reference \"South Korea\" [0.3, 0.7]\n  reference \"Bosnia and Herzegovina\" [0.2, 0.8]\n}",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    for spelling in ["Britain\"", "Czech Rep.", "S. Korea"] {
+        assert!(
+            !text.contains(&format!("\"{spelling}")),
+            "{spelling}\n{text}"
+        );
     }
 }

@@ -48,10 +48,12 @@ pub enum Format {
     /// values it names without a derived value under them. Names match the framework's
     /// labels, ids, aliases and translations, ignoring case.
     ///
-    /// A row that is not a JSON object, has no rule, names a value the framework lacks, a
-    /// derived value under none of its core values, or a core value outside its levels, is
+    /// A row that is not a JSON object, has no rule or names a value the framework lacks is
     /// reported with its line number and left out; the rest is still written, and the exit
-    /// status is 1. With --strict nothing is written when a row is bad.
+    /// status is 1. A row naming a derived value under none of its core values, or a core
+    /// value outside its levels, is imported with a warning (the values as named, the level
+    /// from the core values). Each rule is written below a comment `# INPUT:LINE` naming its
+    /// row. With --strict nothing is written when a row is bad.
     #[command(name = "cvc-rules")]
     CvcRules(CvcRulesArgs),
     /// Import a Moral Graph Elicitation export (values cards and votes on which card is wiser
@@ -71,8 +73,11 @@ pub enum Format {
     /// Import GlobalOpinionQA (Durmus et al. 2023; Anthropic/llm_global_opinions): survey
     /// questions with the answers of each country
     ///
-    /// Reads the data set's CSV (columns `question`, `options`, `selections`, `source`) and
-    /// writes NAME.qd: one question per row (NAME_0001, …) with a reference per country, and
+    /// Reads the data set's CSV (columns `question`, `options`, `selections`, `source`), its
+    /// rows as JSON Lines or a JSON array, a page of the Hugging Face datasets-server
+    /// (`{"rows": [{"row_idx": 0, "row": {…}}]}`), or records of one question and country
+    /// each (the question as "Question: … Options: A. … Answer:"), told apart by their
+    /// content, and writes NAME.qd: one question per row (NAME_0001, …) with a reference per country, and
     /// a suite asking each question as it is and, under a persona, as someone from each of
     /// its countries. Shares that do not sum to 1 are normalised with a warning. A row or a
     /// country that cannot be read is reported with its line number and left out.
@@ -165,7 +170,8 @@ pub struct CvcRulesArgs {
 /// Arguments of `import goqa`.
 #[derive(clap::Args, Debug)]
 pub struct GoqaArgs {
-    /// The data set's CSV (global_opinions.csv)
+    /// The data set's CSV (global_opinions.csv), its rows as JSON Lines or a JSON array, a
+    /// datasets-server page of rows, or records of one question and country each
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
     /// The file is NAME.qd, its suite NAME and its questions NAME_0001, …
@@ -804,6 +810,9 @@ fn write_all(dir: &Path, imported: Imported, diagnostics: &DiagnosticArgs) -> bo
         }
     };
     let failed = diagnostics.report(&problems, &sources);
+    for line in &imported.summary {
+        eprintln!("{line}");
+    }
     let listing: String = written
         .iter()
         .map(|p| format!("{}\n", p.display()))

@@ -15,9 +15,11 @@
 //!
 //! [`import_rules`] writes one `rule` per row. It upholds the row's derived values, and the
 //! core values the row names without naming a derived value under them. A row is left out,
-//! with an error naming its line, when it is not a JSON object, has no rule text, names a
-//! value the framework lacks, names a derived value under none of the row's core values, or
-//! names a core value outside the row's levels (when it gives levels).
+//! with an error naming its line, when it is not a JSON object, has no rule text or names a
+//! value the framework lacks. A row naming a derived value under none of its core values,
+//! or a core value outside its levels, is imported with a warning ([`Code::ImportReconciled`]):
+//! the values as named, the level as the core values' dimension. Every rule is written
+//! below a comment `# FILE:LINE` saying which row it comes from.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::{
-    Imported, Options, Problems, block, framework_block, ident, layout, line_error, quote,
+    Imported, Options, Problems, block, comment_text, framework_block, ident, layout, line_error,
+    quote,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Framework, ValueId};
@@ -93,8 +96,24 @@ pub fn import_rules(
                 } else {
                     vec![format!("upholds {}", upholds.join(", "))]
                 };
+                for (message, help) in &row.warnings {
+                    let mut d = Diagnostic::new(
+                        Code::ImportReconciled,
+                        format!("{} line {line_no}: {message}", super::file_name(file)),
+                    )
+                    .path(file);
+                    if let Some(help) = help {
+                        d = d.help(help.clone());
+                    }
+                    problems.warn(d);
+                }
                 let head = format!("rule r{line_no:0width$} {}", quote(&row.text));
-                rules.push(block(&head, &entries));
+                // The row's place in the input, as provenance: a comment `fmt` keeps.
+                rules.push(format!(
+                    "# {}:{line_no}\n{}",
+                    comment_text(super::file_name(file)),
+                    block(&head, &entries)
+                ));
             }
             Err(found) => {
                 for (message, help) in found {
@@ -140,6 +159,9 @@ type Problem = (String, Option<String>);
 struct Row {
     text: String,
     upholds: Vec<ValueId>,
+    /// What the import reconciled: a level not the dimension of the core values, a derived
+    /// value under another core value than the row names.
+    warnings: Vec<Problem>,
 }
 
 /// Reads one line: the rule, or every problem found in it.
@@ -229,50 +251,53 @@ fn read_row(line: &[u8], hierarchy: &Hierarchy) -> Result<Row, Vec<Problem>> {
     let [levels, cores, derived] = &named;
     let f = hierarchy.framework;
 
-    // Each derived value lies under one of the row's core values.
+    // A derived value under none of the row's core values is kept as named, with a warning.
+    let mut warnings: Vec<Problem> = Vec::new();
     for (name, d) in derived {
         let core = f.value(*d).parent;
         if !cores.iter().any(|(_, c)| Some(*c) == core) {
             let given = if cores.is_empty() {
                 "none are given".to_string()
             } else {
-                quoted_labels(f, cores)
+                quoted_names(cores)
             };
-            let help = core.map(|c| {
-                format!(
-                    "\"{}\" is under the core value \"{}\": add it to `{}`, or correct the \
-                     derived value",
-                    f.value_label(*d),
-                    f.value_label(c),
-                    KEYS[1]
-                )
+            let under = core.map_or_else(String::new, |c| {
+                format!(" (it is under \"{}\")", f.value_label(c))
             });
-            problems.push((
+            warnings.push((
                 format!(
-                    "\"{name}\" in `{}` is not under any of the row's core values ({given})",
+                    "\"{name}\" in `{}` is not under any of the row's core values ({given}){under}; \
+                     the rule upholds the values as named",
                     KEYS[2]
                 ),
-                help,
+                core.map(|c| {
+                    format!(
+                        "add \"{}\" to `{}`, or correct the derived value",
+                        f.value_label(c),
+                        KEYS[1]
+                    )
+                }),
             ));
         }
     }
-    // Each core value lies in one of the row's levels, when the row gives levels.
+    // A `level` that is not the dimension of the core values gives way to the dimension the
+    // core values lie in, with a warning: the level is derived from the values.
     if !levels.is_empty() {
         for (name, c) in cores {
             let Some(dimension) = f.value(*c).parent else {
                 continue;
             };
             if !levels.iter().any(|(_, l)| *l == dimension) {
-                problems.push((
+                warnings.push((
                     format!(
                         "the core value \"{name}\" is in the dimension \"{}\", not in the row's \
-                         `{}` ({})",
+                         `{}` ({}); the level is taken from the core value",
                         f.value_label(dimension),
                         KEYS[0],
-                        quoted_labels(f, levels)
+                        quoted_names(levels)
                     ),
                     Some(format!(
-                        "add \"{}\" to `{}`, or correct the core value",
+                        "write \"{}\" in `{}`, or correct the core value",
                         f.value_label(dimension),
                         KEYS[0]
                     )),
@@ -288,16 +313,21 @@ fn read_row(line: &[u8], hierarchy: &Hierarchy) -> Result<Row, Vec<Problem>> {
                     upholds.push(*c);
                 }
             }
-            Ok(Row { text, upholds })
+            Ok(Row {
+                text,
+                upholds,
+                warnings,
+            })
         }
         _ => Err(problems),
     }
 }
 
-fn quoted_labels(f: &Framework, values: &[(String, ValueId)]) -> String {
+/// The names of a row, quoted as the row spells them.
+fn quoted_names(values: &[(String, ValueId)]) -> String {
     values
         .iter()
-        .map(|(_, v)| format!("\"{}\"", f.value_label(*v)))
+        .map(|(name, _)| format!("\"{name}\""))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -473,9 +503,9 @@ dimension person "Person" {
         assert_eq!(
             body,
             " rules \"Rules from rules.jsonl\" { source \"rules.jsonl\" }\n\nuse \"cvc.qd\" as cvc\n\n\
-             rule r0001 \"Say \\\"no\\\" \\\\ plainly.\" { upholds cvc.procedural_justice, cvc.equality }\n\n\
-             rule r0003 \"Be honest.\" { upholds cvc.integrity }\n\n\
-             rule r0004 \"Nothing named.\"\n"
+             # rules.jsonl:1\nrule r0001 \"Say \\\"no\\\" \\\\ plainly.\" { upholds cvc.procedural_justice, cvc.equality }\n\n\
+             # rules.jsonl:3\nrule r0003 \"Be honest.\" { upholds cvc.integrity }\n\n\
+             # rules.jsonl:4\nrule r0004 \"Nothing named.\"\n"
         );
         assert_eq!(
             crate::format::format(text).ok().as_deref(),
@@ -518,27 +548,52 @@ dimension person "Person" {
             imported.diagnostics[2].help.as_deref(),
             Some("did you mean \"Procedural justice\"?")
         );
-        assert!(m[3].starts_with("rules.jsonl line 5: \"Sincerity\" in `derived values` is not under any of the row's core values (\"Justice\")"));
+        // Lines 5 and 6 disagree with the framework, and are imported with a warning
+        // quoting the row's own spellings.
+        assert_eq!(
+            m[3],
+            "rules.jsonl line 5: \"Sincerity\" in `derived values` is not under any of the row's \
+             core values (\"Justice\") (it is under \"Integrity\"); the rule upholds the values as \
+             named"
+        );
         assert_eq!(
             imported.diagnostics[3].help.as_deref(),
-            Some(
-                "\"Sincerity\" is under the core value \"Integrity\": add it to `core values`, \
-                 or correct the derived value"
-            )
+            Some("add \"Integrity\" to `core values`, or correct the derived value")
         );
-        assert!(m[4].starts_with("rules.jsonl line 6: the core value \"Justice\" is in the dimension \"Society\", not in the row's `level` (\"Person\")"));
+        assert_eq!(
+            m[4],
+            "rules.jsonl line 6: the core value \"Justice\" is in the dimension \"Society\", not in \
+             the row's `level` (\"Person\"); the level is taken from the core value"
+        );
+        let codes: Vec<Code> = imported.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                Code::ImportRow,
+                Code::ImportRow,
+                Code::ImportRow,
+                Code::ImportReconciled,
+                Code::ImportReconciled,
+                Code::ImportRow,
+                Code::ImportRow
+            ]
+        );
         assert!(m[5].starts_with("rules.jsonl line 7: \"Justice\" in `derived values` is a core value of `cvc`, not a derived value"));
         assert!(m[6].starts_with("rules.jsonl line 8: not a JSON object"));
         assert!(
             imported
                 .diagnostics
                 .iter()
-                .all(|d| d.code == Code::ImportRow && d.path.as_deref() == Some("dir/rules.jsonl"))
+                .all(|d| d.path.as_deref() == Some("dir/rules.jsonl"))
         );
         let text = &imported.files[0].1;
         assert!(text.contains("rule r0001 \"Good.\" { upholds cvc.justice }\n"));
         assert!(text.contains("rule r0009 \"Also good.\" { upholds cvc.equal_rights }\n"));
-        assert_eq!(text.matches("\nrule ").count(), 2);
+        assert!(text.contains(
+            "# rules.jsonl:5\nrule r0005 \"x\" { upholds cvc.sincerity, cvc.justice }\n"
+        ));
+        assert!(text.contains("# rules.jsonl:6\nrule r0006 \"x\" { upholds cvc.justice }\n"));
+        assert_eq!(text.matches("\nrule ").count(), 4);
     }
 
     #[test]

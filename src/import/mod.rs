@@ -20,7 +20,9 @@ pub mod principles;
 
 pub mod goqa;
 pub mod navab;
+pub mod populations;
 mod pyrepr;
+mod records;
 mod table;
 
 use std::collections::HashSet;
@@ -36,6 +38,9 @@ pub struct Imported {
     pub files: Vec<(PathBuf, String)>,
     /// Every problem found in the input, in the order found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Lines of the import's summary, such as how many records the input itself marks as
+    /// left out (the command-line tool shows them after the diagnostics).
+    pub summary: Vec<String>,
 }
 
 impl Imported {
@@ -49,6 +54,7 @@ impl Imported {
         Imported {
             files: Vec::new(),
             diagnostics: vec![diagnostic],
+            summary: Vec::new(),
         }
     }
 }
@@ -143,6 +149,7 @@ impl Problems {
         Imported {
             files,
             diagnostics: self.diagnostics,
+            summary: Vec::new(),
         }
     }
 
@@ -151,6 +158,7 @@ impl Problems {
         Imported {
             files: Vec::new(),
             diagnostics: self.diagnostics,
+            summary: Vec::new(),
         }
     }
 }

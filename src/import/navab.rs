@@ -28,11 +28,11 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::table;
+use super::populations::Populations;
+use super::records::{Item, Record, items};
 use super::{
-    Ids, Imported, Options, Problems, check_output, file_error, ident, layout, line_error, quote,
+    Ids, Imported, Options, Problems, check_output, file_error, layout, line_error, quote,
 };
-use crate::diagnostic::Diagnostic;
 
 /// The name of the file, the suite and the prefix of stance ids when none is given.
 pub const DEFAULT_NAME: &str = "navab";
@@ -80,12 +80,6 @@ pub struct Input<'a> {
     pub bytes: &'a [u8],
 }
 
-/// A record of an input, its fields by normalised name.
-struct Record {
-    line: u64,
-    fields: IndexMap<String, Value>,
-}
-
 struct Stance {
     id: String,
     country: String,
@@ -104,13 +98,30 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
     // the numbers, is known.
     let mut found: Vec<(usize, Stance)> = Vec::new();
     let mut number = 0usize;
+    // Records the data set's conflict reduction filtered out (`filter_flag` false).
+    let mut filtered = 0usize;
+    let populations = Populations::new();
+    // Every country named, with the file and line it is first named on.
+    let mut seen: IndexMap<String, (String, u64)> = IndexMap::new();
     for input in inputs {
-        for item in items(input) {
+        for item in items(input.bytes, &input.name) {
             number += 1;
             let problem = match item {
+                Item::Record(record) if filtered_out(&record) == Ok(true) => {
+                    filtered += 1;
+                    continue;
+                }
+                Item::Record(record) if filtered_out(&record).is_err() => {
+                    let why = filtered_out(&record).err().unwrap_or_default();
+                    line_error(&input.name, record.line, format!("{why}; the record is left out"))
+                        .help("the flag is `true` for a record kept by the data set's conflict reduction, `false` for one it filtered out")
+                }
                 Item::Record(record) => match stance(&record, settings) {
                     Ok(mut stance) => {
                         stance.source = format!("NaVAB, {}", super::file_name(&input.name));
+                        stance.country = populations.name(&stance.country);
+                        seen.entry(stance.country.clone())
+                            .or_insert((input.name.clone(), record.line));
                         found.push((number, stance));
                         continue;
                     }
@@ -133,6 +144,23 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
             }
         }
     }
+    let names: Vec<&str> = seen.keys().map(String::as_str).collect();
+    for (a, b) in super::populations::likely_duplicates(&names) {
+        let ((file_a, line_a), (file_b, line_b)) = (&seen[a], &seen[b]);
+        problems.warn(super::goqa::same_population(
+            (a, file_a, *line_a),
+            (b, file_b, *line_b),
+        ));
+    }
+    let summary = if filtered > 0 {
+        vec![format!(
+            "{filtered} record{} filtered out by the data set's conflict reduction (`filter_flag` false) {} skipped",
+            if filtered == 1 { "" } else { "s" },
+            if filtered == 1 { "was" } else { "were" }
+        )]
+    } else {
+        Vec::new()
+    };
     if found.is_empty() {
         let d = match inputs {
             [one] => file_error(&one.name, "holds no stance that can be imported"),
@@ -163,7 +191,31 @@ pub fn import_navab(inputs: &[Input<'_>], settings: &Settings, options: &Options
         let _ = problems.report(d);
         return problems.stop();
     }
-    problems.finish(files)
+    let mut imported = problems.finish(files);
+    imported.summary = summary;
+    imported
+}
+
+/// Whether the data set's pipeline filtered the record out: its `filter_flag` (the mark of
+/// NaVAB's conflict reduction) is `false` (or `"False"`, `0`). A record without the flag, or
+/// with `true`, is kept; a flag of another kind is an error.
+fn filtered_out(record: &Record) -> Result<bool, String> {
+    match record.fields.get("filter_flag") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => Ok(false),
+        Some(Value::Bool(false)) => Ok(true),
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => Ok(true),
+        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => Ok(false),
+        Some(Value::String(s)) => match s.trim().to_lowercase().as_str() {
+            "" | "true" | "1" | "yes" => Ok(false),
+            "false" | "0" | "no" => Ok(true),
+            _ => Err(format!(
+                "its `filter_flag` is \"{s}\", neither true nor false"
+            )),
+        },
+        Some(other) => Err(format!(
+            "its `filter_flag` is {other}, neither true nor false"
+        )),
+    }
 }
 
 /// The text of the first of `names` the record has: `Ok(None)` when it has none, or an
@@ -224,173 +276,6 @@ fn stance(record: &Record, settings: &Settings) -> Result<Stance, (String, Optio
     })
 }
 
-/// A record of an input, or the diagnostic of one that cannot be read.
-enum Item {
-    Record(Record),
-    Bad(Diagnostic),
-}
-
-/// The records of one input, in order.
-fn items(input: &Input<'_>) -> Vec<Item> {
-    let name = &input.name;
-    let bytes = input
-        .bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(input.bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if !matches!(first, Some(b'[' | b'{')) {
-        return csv_items(bytes, name);
-    }
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return vec![Item::Bad(
-            file_error(name, "is not UTF-8 text").help("save the file as UTF-8"),
-        )];
-    };
-    let (pieces, broken) = if first == Some(&b'[') {
-        array_elements(text)
-    } else {
-        let lines = text
-            .split('\n')
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i as u64 + 1, l))
-            .collect();
-        (lines, None)
-    };
-    let mut out: Vec<Item> = pieces
-        .into_iter()
-        .map(|(line, piece)| match serde_json::from_str::<Value>(piece) {
-            Ok(Value::Object(map)) => Item::Record(Record {
-                line,
-                fields: map.into_iter().map(|(k, v)| (ident(&k), v)).collect(),
-            }),
-            Ok(_) => Item::Bad(line_error(
-                name,
-                line,
-                "the record is not a JSON object; it is left out",
-            )),
-            Err(e) => {
-                // serde's position counts from the record's start; the line is ours.
-                let message = e.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(m, _)| m);
-                Item::Bad(line_error(
-                    name,
-                    line + e.line().saturating_sub(1) as u64,
-                    format!("is not valid JSON ({message}); the record is left out"),
-                ))
-            }
-        })
-        .collect();
-    if let Some((line, why)) = broken {
-        out.push(Item::Bad(line_error(name, line, why)));
-    }
-    out
-}
-
-fn csv_items(bytes: &[u8], name: &str) -> Vec<Item> {
-    let table = match table::open(bytes, name) {
-        Ok(t) => t,
-        Err(d) => return vec![Item::Bad(d)],
-    };
-    let keys: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
-    table
-        .map(|row| match row {
-            Ok(row) => Item::Record(Record {
-                line: row.line,
-                fields: keys
-                    .iter()
-                    .zip(row.fields)
-                    .map(|(k, v)| (k.clone(), Value::String(v)))
-                    .collect(),
-            }),
-            Err(d) => Item::Bad(d),
-        })
-        .collect()
-}
-
-/// Where a JSON array breaks, and how.
-type Broken = (u64, String);
-
-/// The elements of a JSON array, each with the line it starts on; and, when the array is
-/// broken (not closed, no array at all, text after it), the line and what is wrong, after
-/// the elements found before it.
-fn array_elements(text: &str) -> (Vec<(u64, &str)>, Option<Broken>) {
-    let bytes = text.as_bytes();
-    let mut line = 1u64;
-    let mut i = 0;
-    let skip_space = |i: &mut usize, line: &mut u64| {
-        while *i < bytes.len() && bytes[*i].is_ascii_whitespace() {
-            if bytes[*i] == b'\n' {
-                *line += 1;
-            }
-            *i += 1;
-        }
-    };
-    let mut out = Vec::new();
-    skip_space(&mut i, &mut line);
-    if bytes.get(i) != Some(&b'[') {
-        return (out, Some((line, "is not a JSON array".into())));
-    }
-    i += 1;
-    loop {
-        skip_space(&mut i, &mut line);
-        match bytes.get(i) {
-            None => return (out, Some((line, "the JSON array is not closed".into()))),
-            Some(b']') => {
-                i += 1;
-                break;
-            }
-            _ => {}
-        }
-        let start = i;
-        let start_line = line;
-        let mut depth = 0usize;
-        let mut in_string = false;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b == b'\n' {
-                line += 1;
-            }
-            if in_string {
-                match b {
-                    b'\\' => i += 1,
-                    b'"' => in_string = false,
-                    _ => {}
-                }
-            } else {
-                match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth > 0 => depth -= 1,
-                    b',' | b']' if depth == 0 => break,
-                    _ => {}
-                }
-            }
-            i += 1;
-        }
-        if i >= bytes.len() {
-            return (
-                out,
-                Some((
-                    start_line,
-                    "the JSON array is not closed after this record".into(),
-                )),
-            );
-        }
-        out.push((start_line, text[start..i].trim_end()));
-        if bytes[i] == b',' {
-            i += 1;
-        }
-    }
-    skip_space(&mut i, &mut line);
-    if i < bytes.len() {
-        return (out, Some((line, "text follows the JSON array".into())));
-    }
-    (out, None)
-}
-
 fn source_text(inputs: &[Input<'_>], settings: &Settings, stances: &[Stance]) -> String {
     let names: Vec<&str> = inputs.iter().map(|i| super::file_name(&i.name)).collect();
     let mut groups = vec![format!(
@@ -424,36 +309,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn array_elements_know_their_lines() {
-        let text = "[\n  {\"a\": \"x]\\\"\"},\n  {\"b\": [1, {\"c\": 2}]}\n  ,\n  3\n]\n";
-        let (elements, broken) = array_elements(text);
-        assert_eq!(
-            elements,
-            [
-                (2, "{\"a\": \"x]\\\"\"}"),
-                (3, "{\"b\": [1, {\"c\": 2}]}"),
-                (5, "3")
-            ]
-        );
-        assert_eq!(broken, None);
-        assert_eq!(array_elements("[]"), (vec![], None));
-        assert_eq!(
-            array_elements("[\n{\"a\": 1},\n{\"b\": "),
-            (
-                vec![(2, "{\"a\": 1}")],
-                Some((3, "the JSON array is not closed after this record".into()))
-            )
-        );
-        assert_eq!(
-            array_elements("[1] x"),
-            (
-                vec![(1, "1")],
-                Some((1, "text follows the JSON array".into()))
-            )
-        );
-    }
-
-    #[test]
     fn reads_the_data_sets_fields_and_aliases() {
         let json = "[\n  {\"raw_news\": \"…\", \"statement\": \"A.\", \"generated Q\": \"Q?\", \"generated reverse statement\": \"Not A.\"},\n  {\"Statement\": \"B.\", \"Reversed\": \"Not B.\", \"Country\": \"France\"}\n]";
         let inputs = [Input {
@@ -474,6 +329,77 @@ mod tests {
         assert!(text.contains("stance navab_0001 \"China\" {\n  question \"Q?\"\n  statement \"A.\"\n  reversed \"Not A.\"\n  source \"NaVAB, official.json\"\n}\n"), "{text}");
         assert!(
             text.contains("stance navab_0002 \"France\" {\n  statement \"B.\"\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn countries_are_merged_by_the_alias_table_or_reported() {
+        let jsonl = "{\"statement\": \"A.\", \"reversed\": \"Not A.\", \"country\": \"UK\"}\n\
+            {\"statement\": \"B.\", \"reversed\": \"Not B.\", \"country\": \"Great Britain\"}\n\
+            {\"statement\": \"C.\", \"reversed\": \"Not C.\", \"country\": \"St Lucia\"}\n\
+            {\"statement\": \"D.\", \"reversed\": \"Not D.\", \"country\": \"Saint Lucia\"}\n";
+        let inputs = [Input {
+            name: "in/stances.jsonl".into(),
+            bytes: jsonl.as_bytes(),
+        }];
+        let imported = import_navab(&inputs, &Settings::default(), &Options::default());
+        let messages: Vec<&str> = imported
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "\"St Lucia\" (stances.jsonl line 3) and \"Saint Lucia\" (stances.jsonl line 4) are likely one population; they are kept apart"
+            ]
+        );
+        let text = &imported.files[0].1;
+        assert_eq!(text.matches("\"United Kingdom\" {").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn records_the_conflict_reduction_filtered_out_are_skipped_and_counted() {
+        let json = "[\n{\"statement\": \"A.\", \"generated reverse statement\": \"Not A.\", \"filter_flag\": true},\n\
+            {\"statement\": \"B.\", \"generated reverse statement\": \"Not B.\", \"filter_flag\": false},\n\
+            {\"statement\": \"C.\", \"generated reverse statement\": \"Not C.\", \"filter_flag\": \"False\"},\n\
+            {\"statement\": \"D.\", \"generated reverse statement\": \"Not D.\", \"filter_flag\": \"maybe\"},\n\
+            {\"statement\": \"E.\", \"generated reverse statement\": \"Not E.\"}\n]";
+        let inputs = [Input {
+            name: "official.json".into(),
+            bytes: json.as_bytes(),
+        }];
+        let settings = Settings {
+            country: Some("China".into()),
+            ..Settings::default()
+        };
+        let imported = import_navab(&inputs, &settings, &Options::default());
+        let messages: Vec<&str> = imported
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "official.json line 5: its `filter_flag` is \"maybe\", neither true nor false; the record is left out"
+            ]
+        );
+        assert_eq!(
+            imported.summary,
+            [
+                "2 records filtered out by the data set's conflict reduction (`filter_flag` false) were skipped"
+            ]
+        );
+        let text = &imported.files[0].1;
+        assert!(text.contains("statement \"A.\""), "{text}");
+        assert!(
+            text.contains("stance navab_0005 \"China\" {\n  statement \"E.\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\"B.\"") && !text.contains("\"C.\"") && !text.contains("\"D.\""),
             "{text}"
         );
     }

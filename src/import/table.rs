@@ -61,7 +61,6 @@ pub(crate) struct Table<'a> {
     lines: Lines<'a>,
     path: String,
     line: u64,
-    number: u64,
 }
 
 /// One row.
@@ -69,8 +68,6 @@ pub(crate) struct Table<'a> {
 pub(crate) struct Row {
     /// The line it starts on.
     pub line: u64,
-    /// Its place among the records after the header, from 1, counting those left out.
-    pub number: u64,
     /// Its fields, one per column.
     pub fields: Vec<String>,
 }
@@ -109,7 +106,6 @@ pub(crate) fn open<'a>(bytes: &'a [u8], path: &str) -> Result<Table<'a>, Diagnos
         lines: Lines::new(bytes),
         path: path.to_string(),
         line: 1,
-        number: 0,
     })
 }
 
@@ -118,7 +114,6 @@ impl Iterator for Table<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let record = self.records.next()?;
-        self.number += 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -160,21 +155,8 @@ impl Iterator for Table<'_> {
                 }
             }
         }
-        Some(Ok(Row {
-            line,
-            number: self.number,
-            fields,
-        }))
+        Some(Ok(Row { line, fields }))
     }
-}
-
-/// How many records follow the header of the CSV table in `bytes`, readable or not.
-pub(crate) fn count(bytes: &[u8]) -> u64 {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    reader.byte_records().count() as u64
 }
 
 /// Reports a row's diagnostic; says whether to go on.
@@ -195,27 +177,22 @@ mod tests {
         let csv = b"\xEF\xBB\xBFa,b\r\n1,2\r\n\r\n3\r\n\"x\r\ny\",4\r\n5,caf\xe9\r\n6,7\r\n";
         let table = open(csv, "dir/t.csv").unwrap();
         assert_eq!(table.columns, ["a", "b"]);
-        type Read = Result<(u64, u64, Vec<String>), String>;
+        type Read = Result<(u64, Vec<String>), String>;
         let rows: Vec<Read> = table
-            .map(|r| {
-                r.map(|r| (r.line, r.number, r.fields))
-                    .map_err(|d| d.message)
-            })
+            .map(|r| r.map(|r| (r.line, r.fields)).map_err(|d| d.message))
             .collect();
-        let row = |line, number, fields: &[&str]| {
-            Ok((line, number, fields.iter().map(|f| f.to_string()).collect()))
-        };
+        let row =
+            |line, fields: &[&str]| Ok((line, fields.iter().map(|f| f.to_string()).collect()));
         assert_eq!(
             rows,
             [
-                row(2, 1, &["1", "2"]),
+                row(2, &["1", "2"]),
                 Err("t.csv line 4: 1 fields where the header has 2; the row is left out".into()),
-                row(5, 3, &["x\r\ny", "4"]),
+                row(5, &["x\r\ny", "4"]),
                 Err("t.csv line 7: the `b` field is not UTF-8 text; the row is left out".into()),
-                row(8, 5, &["6", "7"]),
+                row(8, &["6", "7"]),
             ]
         );
-        assert_eq!(count(b"a,b\n1,2\n3\n\"4\n\",5\n"), 3);
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! Population names as the data sets spell them: the same country is "Britain" in one source,
+//! "Great Britain" in another and "United Kingdom" in a third. Importers merge the well-known
+//! spellings of [`ALIASES`] into one name, and warn of two names that are likely one
+//! population but that the table does not merge ([`likely_duplicates`]).
+//!
+//! Names are compared by their [`key`]: lowercase, accents and punctuation dropped, `&` read
+//! as `and`, the abbreviations `S.`, `N.`, `Rep.`, `Dem.`, `St.` and `Fed.` written out, a
+//! leading "the" dropped. The table and the key are fixed, so the merge is the same on every
+//! run.
+
+use std::collections::HashMap;
+
+/// The well-known spellings of a population: its name as importers write it, then the
+/// other spellings merged into it (compared by [`key`], so "S. Korea", "S Korea" and
+/// "south korea" are all the one alias "South Korea").
+pub const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "United Kingdom",
+        &[
+            "Britain",
+            "Great Britain",
+            "UK",
+            "U.K.",
+            "United Kingdom of Great Britain and Northern Ireland",
+        ],
+    ),
+    (
+        "United States",
+        &[
+            "USA",
+            "U.S.A.",
+            "US",
+            "U.S.",
+            "United States of America",
+            "America",
+        ],
+    ),
+    ("Czechia", &["Czech Republic", "Czech Rep."]),
+    (
+        "South Korea",
+        &["Korea, Republic of", "Republic of Korea", "Korea, South"],
+    ),
+    (
+        "North Korea",
+        &["Korea, Democratic People's Republic of", "DPRK"],
+    ),
+    ("Russia", &["Russian Federation"]),
+    ("Côte d'Ivoire", &["Ivory Coast"]),
+    ("Netherlands", &["Holland", "The Netherlands"]),
+    ("Slovakia", &["Slovak Republic", "Slovak Rep."]),
+    (
+        "Iran",
+        &["Iran, Islamic Republic of", "Islamic Republic of Iran"],
+    ),
+    ("Vietnam", &["Viet Nam"]),
+    ("Taiwan", &["Taiwan ROC", "Chinese Taipei"]),
+    (
+        "Palestine",
+        &["Palestinian territories", "Palestinian Ter."],
+    ),
+    ("Turkey", &["Türkiye"]),
+    ("Egypt", &["Egypt, Arab Rep."]),
+    (
+        "Congo (Kinshasa)",
+        &[
+            "Democratic Republic of the Congo",
+            "Dem. Rep. Congo",
+            "DR Congo",
+            "DRC",
+        ],
+    ),
+    (
+        "North Macedonia",
+        &["Macedonia", "Republic of North Macedonia"],
+    ),
+    ("Kyrgyzstan", &["Kyrgyz Republic"]),
+    ("Hong Kong", &["Hong Kong SAR", "Hong Kong SAR, China"]),
+];
+
+/// A name as it is compared: lowercase ASCII words, accents and punctuation dropped, `&` as
+/// `and`, abbreviations written out, no leading "the".
+pub fn key(name: &str) -> String {
+    let mut plain = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                'a'
+            }
+            'ç' | 'Ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+            'ñ' | 'Ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+            c => c,
+        };
+        if c == '&' {
+            plain.push_str(" and ");
+        } else if c.is_alphanumeric() {
+            plain.extend(c.to_lowercase());
+        } else {
+            plain.push(' ');
+        }
+    }
+    let words: Vec<&str> = plain
+        .split_whitespace()
+        .map(|w| match w {
+            "s" => "south",
+            "n" => "north",
+            "rep" => "republic",
+            "dem" => "democratic",
+            "st" => "saint",
+            "fed" => "federation",
+            w => w,
+        })
+        .collect();
+    let words = match words.as_slice() {
+        ["the", rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    words.join(" ")
+}
+
+/// The alias table by [`key`], built once per import.
+#[derive(Debug)]
+pub struct Populations {
+    by_key: HashMap<String, &'static str>,
+}
+
+impl Default for Populations {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Populations {
+    /// The table of [`ALIASES`].
+    pub fn new() -> Self {
+        let mut by_key = HashMap::new();
+        for (name, aliases) in ALIASES {
+            by_key.insert(key(name), *name);
+            for alias in *aliases {
+                by_key.insert(key(alias), *name);
+            }
+        }
+        Populations { by_key }
+    }
+
+    /// The name a population is written with: the table's name for a spelling it lists,
+    /// else the name as given (trimmed).
+    pub fn name(&self, given: &str) -> String {
+        self.by_key
+            .get(&key(given))
+            .map_or_else(|| given.trim().to_string(), |n| (*n).to_string())
+    }
+}
+
+/// Pairs of names (in the order given) that are likely one population: the same [`key`],
+/// or the same key but for its spaces ("Viet Nam", "Vietnam"). Each name is paired with the
+/// first of its group.
+pub fn likely_duplicates<'a>(names: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut first: HashMap<String, &'a str> = HashMap::new();
+    let mut out = Vec::new();
+    for &name in names {
+        let k: String = key(name).chars().filter(|c| *c != ' ').collect();
+        match first.get(&k) {
+            Some(&earlier) if earlier != name => out.push((earlier, name)),
+            Some(_) => {}
+            None => {
+                first.insert(k, name);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_spellings_are_merged() {
+        let p = Populations::new();
+        for (given, name) in [
+            ("Britain", "United Kingdom"),
+            ("Great Britain", "United Kingdom"),
+            ("Czech Rep.", "Czechia"),
+            ("Czech Republic", "Czechia"),
+            ("S. Korea", "South Korea"),
+            ("s korea", "South Korea"),
+            ("Cote d'Ivoire", "Côte d'Ivoire"),
+            ("the Netherlands", "Netherlands"),
+            (" Belgium ", "Belgium"),
+            ("Bosnia & Herzegovina", "Bosnia & Herzegovina"),
+        ] {
+            assert_eq!(p.name(given), name, "{given}");
+        }
+    }
+
+    #[test]
+    fn likely_duplicates_are_found_in_order() {
+        assert_eq!(key("Bosnia & Herzegovina"), "bosnia and herzegovina");
+        assert_eq!(key("St. Lucia"), "saint lucia");
+        assert_eq!(
+            likely_duplicates(&[
+                "Bosnia & Herzegovina",
+                "France",
+                "Bosnia and Herzegovina",
+                "Saint Lucia",
+                "St Lucia",
+                "france",
+                "France",
+            ]),
+            [
+                ("Bosnia & Herzegovina", "Bosnia and Herzegovina"),
+                ("Saint Lucia", "St Lucia"),
+                ("France", "france"),
+            ]
+        );
+    }
+}
