@@ -500,19 +500,26 @@ pub(super) fn with_progress<T>(
 ) -> T {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
-        ) {
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len}  {msg}") {
             bar.set_style(style);
         }
         bar
     });
+    let started = std::time::Instant::now();
+    let mut first: Option<u64> = None;
     let mut progress = |done: u64, total: u64, errors: u64| {
         super::progress(done, total);
         if let Some(bar) = &bar {
+            // Answers resumed from the journal are not part of this run's rate.
+            let from = *first.get_or_insert(done);
             bar.set_length(total);
             bar.set_position(done);
-            bar.set_message(format!("{errors} failed"));
+            bar.set_message(progress_message(
+                done - from.min(done),
+                total.saturating_sub(done),
+                errors,
+                started.elapsed(),
+            ));
         }
     };
     super::journal_in_use(Some(journal));
@@ -522,6 +529,36 @@ pub(super) fn with_progress<T>(
         bar.finish_and_clear();
     }
     result
+}
+
+/// The progress bar's message: the rate and the time left from this run's average so far
+/// (steady, where the rate of the last moments jumps with every burst of answers), the time
+/// elapsed, and how many answers failed or were not understood, with their share.
+fn progress_message(done: u64, left: u64, errors: u64, elapsed: std::time::Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    let clock = |s: f64| {
+        let s = s.round() as u64;
+        if s >= 3600 {
+            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        } else {
+            format!("{}:{:02}", s / 60, s % 60)
+        }
+    };
+    let (rate, eta) = if done > 0 && seconds >= 1.0 {
+        let rate = done as f64 / seconds;
+        (format!("{rate:.1}/s"), clock(left as f64 / rate))
+    } else {
+        ("–/s".to_string(), "–".to_string())
+    };
+    let share = if done > 0 {
+        format!(" ({:.0}%)", 100.0 * errors as f64 / done as f64)
+    } else {
+        String::new()
+    };
+    format!(
+        "{rate}  elapsed {}  eta {eta}  {errors} failed or unparsed{share}",
+        clock(seconds)
+    )
 }
 
 /// The summary of a run on standard error: what was asked and answered, where the results
@@ -573,6 +610,29 @@ fn report_cache(built: &Built) {
         eprintln!(
             "warning: {n} answer{} not cached: {why}",
             if n == 1 { " was" } else { "s were" }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn progress_is_the_average_so_far_with_the_share_that_failed() {
+        assert_eq!(
+            progress_message(0, 100, 0, Duration::from_millis(300)),
+            "–/s  elapsed 0:00  eta –  0 failed or unparsed"
+        );
+        // 50 answers in 25 s: 2/s, 150 left take 75 s.
+        assert_eq!(
+            progress_message(50, 150, 5, Duration::from_secs(25)),
+            "2.0/s  elapsed 0:25  eta 1:15  5 failed or unparsed (10%)"
+        );
+        assert_eq!(
+            progress_message(1, 7200, 1, Duration::from_secs(2)),
+            "0.5/s  elapsed 0:02  eta 4:00:00  1 failed or unparsed (100%)"
         );
     }
 }
