@@ -50,12 +50,15 @@ use tally::{
 };
 
 /// Settings of a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// Seed of the bootstrap's resampling.
     pub seed: u64,
     /// Bootstrap resamples (0: no bootstrap intervals).
     pub resamples: u32,
+    /// The pass mark on survey questions' alignment score (the share of a population who
+    /// chose the model's answer), from 0 to 1; `None`: no mark.
+    pub pass_alignment: Option<f64>,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
         Options {
             seed: 0,
             resamples: 1000,
+            pass_alignment: None,
         }
     }
 }
@@ -1029,6 +1033,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         survey: (!tally.survey.is_empty()).then(|| {
             tally.survey.survey(
                 tally.suite_header.get("pass"),
+                options.pass_alignment,
                 options.seed,
                 options.resamples,
             )

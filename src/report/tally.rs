@@ -610,10 +610,11 @@ impl Tally {
                             Some(c) => consistent &= c == answer.choice,
                         }
                     }
-                    // Examples and survey lines come from the first epoch.
+                    // Examples and survey lines come from the first epoch; the alignment
+                    // score counts every epoch's choice.
                     let keep_examples = run == tally.primary && epoch == 0;
-                    if keep_examples && s.kind.as_deref().is_some_and(|k| k != "scenario") {
-                        tally.survey_line(&journal, s, answer, chosen);
+                    if run == tally.primary && s.kind.as_deref().is_some_and(|k| k != "scenario") {
+                        tally.survey_line(&journal, s, answer, chosen, epoch == 0);
                     }
                     tally.count(
                         run,
@@ -639,13 +640,15 @@ impl Tally {
         Ok(tally)
     }
 
-    /// Counts a question or stance line of the primary run.
+    /// Counts a question or stance line of the primary run (a later epoch's only towards
+    /// the alignment score).
     fn survey_line(
         &mut self,
         journal: &AnswerIndex,
         s: &SuiteLineRef<'_>,
         answer: &Answer,
         chosen: Option<usize>,
+        first_epoch: bool,
     ) {
         let Some(kind) = s.kind.as_deref() else {
             return;
@@ -694,7 +697,8 @@ impl Tally {
         } else {
             None
         };
-        self.survey.count(&line, distribution, chosen_id);
+        self.survey
+            .count(&line, distribution, chosen_id, first_epoch);
     }
 
     /// Counts one answered scenario.
