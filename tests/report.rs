@@ -809,6 +809,78 @@ fn alignment_score_by_hand_a_random_answerer_fails_its_mark() {
     );
 }
 
+/// How often a distractor was chosen (tests/golden/report/distractors): eight scenarios of
+/// two templates, options a (care) and b (loyalty), and the distractors d and e.
+///
+/// | scenario | template | options        | answers                    |
+/// |----------|----------|----------------|----------------------------|
+/// | s0       | t1       | a, b, d        | d                          |
+/// | s1       | t1       | a, b, d        | a                          |
+/// | s2       | t1       | a, b, d        | d; in a second epoch, b    |
+/// | s3       | t1       | a, b           | a (no distractor shown)    |
+/// | s4       | t2       | a, b, d        | b                          |
+/// | s5       | t2       | a, b, d, e     | e                          |
+/// | s6       | t2       | a repeat of s5 | e                          |
+/// | s7       | t2       | a, b, d        | unparsed                   |
+///
+/// t1: answers naming an option of a scenario showing a distractor s0, s1, s2, s2 (epoch 1)
+/// → 2 of 4 chose one; distinct scenarios s0, s1, s2 = 3. Wilson for 0.5 over 3 (z² =
+/// 3.8415): centre (0.5 + 3.8415/6)/(1 + 3.8415/3) = 0.5, half 1.96·sqrt(0.25/3 +
+/// 3.8415/36)/2.28049 = 0.37467 → [12.5%, 87.5%].
+/// t2: s4, s5, s6 → 2 of 3 (s7 named no option); distinct s4, s5 = 2 (s6 repeats s5).
+/// Wilson for 2/3 over 2: centre (0.66667 + 0.96037)/2.92073 = 0.55706, half
+/// 1.96·sqrt(0.11111 + 0.24009)/2.92073 = 0.39768 → [15.9%, 95.5%].
+/// Overall 4 of 7 over 5 distinct scenarios: centre (0.57143 + 0.38415)/1.76830 = 0.54039,
+/// half 1.96·sqrt(0.04898 + 0.03841)/1.76830 = 0.32767 → [21.3%, 86.8%].
+#[test]
+fn distractor_rate_by_hand() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/report/distractors");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    let d = r.distractors.expect("a distractor part");
+    let near = |a: f64, b: f64| assert!((a - b).abs() < 5e-5, "{a} is not {b}");
+    assert_eq!((d.chosen.k, d.chosen.n, d.scenarios), (4, 7, 5));
+    near(d.chosen.low, 0.21273);
+    near(d.chosen.high, 0.86806);
+    let [t1, t2] = &d.templates[..] else {
+        panic!("{:?}", d.templates)
+    };
+    assert_eq!(
+        (t1.template.as_str(), t1.chosen.k, t1.chosen.n, t1.scenarios),
+        ("t1", 2, 4, 3)
+    );
+    near(t1.chosen.low, 0.12533);
+    near(t1.chosen.high, 0.87467);
+    assert_eq!(
+        (t2.template.as_str(), t2.chosen.k, t2.chosen.n, t2.scenarios),
+        ("t2", 2, 3, 2)
+    );
+    near(t2.chosen.low, 0.15938);
+    near(t2.chosen.high, 0.95474);
+
+    // In the JSON; and left out of a report on a suite without distractors.
+    let json = serde_json::to_value(
+        report(
+            &dir.join("results.jsonl"),
+            Some(&dir.join("suite.jsonl")),
+            None,
+        )
+        .expect("reads"),
+    )
+    .expect("JSON");
+    assert_eq!(json["distractors"]["chosen"]["k"], 4);
+    assert_eq!(json["distractors"]["templates"][1]["template"], "t2");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let six = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert_eq!(six.distractors, None);
+    let json = serde_json::to_value(&six).expect("JSON");
+    assert!(json.get("distractors").is_none());
+}
+
 use support::in_root as cli;
 
 /// Every malformed input is a diagnostic naming the file (and the line), never a panic.

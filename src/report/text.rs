@@ -216,6 +216,16 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
             },
         ),
     ]);
+    if let Some(d) = &r.distractors {
+        out.push((
+            "distractor chosen".into(),
+            format!(
+                "{} of answers to scenarios showing one ({} scenarios)",
+                with(&d.chosen),
+                d.scenarios
+            ),
+        ));
+    }
     if r.readings_agree.n > 0 {
         out.push(("readings agree".into(), with(&r.readings_agree)));
     }
@@ -425,6 +435,28 @@ pub(super) fn survey_alignment_section(survey: &super::alignment::Survey) -> Opt
     })
 }
 
+/// How often a distractor was chosen, per template (CVC's distractor analysis).
+pub(super) fn distractors_section(r: &Report) -> Option<Section> {
+    let d = r.distractors.as_ref()?;
+    Some(Section {
+        title: "Distractors chosen, per template".into(),
+        headers: vec!["template", "distractor chosen", "95% Wilson", "scenarios"],
+        numeric: vec![false, true, true, true],
+        rows: d
+            .templates
+            .iter()
+            .map(|t| {
+                vec![
+                    t.template.clone(),
+                    format!("{} ({}/{})", rate(&t.chosen), t.chosen.k, t.chosen.n),
+                    interval(Some(t.chosen.interval()), 100.0),
+                    t.scenarios.to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -563,6 +595,7 @@ fn sections(r: &Report) -> Vec<Section> {
     }
     out.extend(ranking_section(r));
     out.extend(profiles_section(r));
+    out.extend(distractors_section(r));
     if let Some(survey) = &r.survey {
         out.push(survey_section(survey));
         out.extend(survey_alignment_section(survey));
