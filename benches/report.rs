@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
     let options = report::Options {
         seed: 0,
         resamples: 1000,
+        ..Default::default()
     };
     let mut group = c.benchmark_group("report");
     group.sample_size(10);

@@ -95,6 +95,7 @@ fn reports() {
         let options = ReportOptions {
             seed: 0,
             resamples: 200,
+            ..Default::default()
         };
         let report =
             quandary::report::report(&inputs.sources(&results, None), &options).expect("a report");

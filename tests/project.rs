@@ -48,6 +48,7 @@ fn a_run_reads_each_source_file_once() {
         report: quandary::ReportOptions {
             seed: 0,
             resamples: 50,
+            ..Default::default()
         },
         ..RunSpec::default()
     };
@@ -114,6 +115,7 @@ fn the_pipeline_in_memory_reports_what_the_files_report() {
     let report_options = quandary::ReportOptions {
         seed: 3,
         resamples: 40,
+        ..Default::default()
     };
     let in_memory = project
         .report(&bytes, &results, None, &report_options)

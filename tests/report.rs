@@ -454,6 +454,12 @@ fn diff_agrees_with_the_steer_shifts() {
 /// first (1 > 0.721). France's plain bootstrap over its 2 questions: resampled means 0.442,
 /// 0.721 or 1 with chances 1/4, 1/2, 1/4 → [0.442077, 1].
 ///
+/// The alignment score takes the option chosen, not the probabilities: `fair` plain chose
+/// yes → France 0.5, Japan 1; as France chose no → 0.5; as Japan chose yes → 1 (where the
+/// similarity took [.8, .2]); `how` plain chose much → France 0.5. France: plain (0.5 +
+/// 0.5)/2 = 0.5, as France 0.5; Japan: plain 1, as Japan 1. Overall: `fair` (0.5 + 1)/2 =
+/// 0.75, `how` 0.5 → 0.625 over 2 questions, bootstrap [0.5, 0.75]. No alignment mark given.
+///
 /// The stance (France): the choice took the statement → 1/1; agreeing with the statement
 /// sides with France, agreeing with the reversal does not → 1/2; agreeing with both is not
 /// consistent → 0/1.
@@ -545,6 +551,26 @@ fn survey_and_stances_by_hand() {
     near(Some(i.low), 0.442077);
     near(Some(i.high), 1.0);
     assert_eq!(survey.passed.map(|p| (p.k, p.n)), Some((0, 2)));
+    near(france.alignment, 0.5);
+    near(france.persona_alignment, 0.5);
+    near(japan.alignment, 1.0);
+    near(japan.persona_alignment, 1.0);
+    assert_eq!(
+        (
+            france.alignment_questions,
+            france.persona_alignment_questions
+        ),
+        (2, 1)
+    );
+    near(survey.alignment, 0.625);
+    let i = survey.alignment_interval.expect("a bootstrap interval");
+    near(Some(i.low), 0.5);
+    near(Some(i.high), 0.75);
+    assert_eq!(
+        (france.alignment_pass, france.alignment_passed),
+        (None, None)
+    );
+    assert_eq!(survey.alignment_passed, None);
 
     let [stance] = &r.stances[..] else {
         panic!("{:?}", r.stances)
@@ -557,6 +583,302 @@ fn survey_and_stances_by_hand() {
     // No dilemma, so no values and no note about templates.
     assert!(r.values.is_empty());
     assert!(r.notes.is_empty(), "{:?}", r.notes);
+}
+
+/// A results journal answering the lines of `suite` (written by `expand`): each answer
+/// names a line by its index, the action chosen and the epoch.
+fn hand_journal(suite: &Path, answers: &[(usize, &str, u32)]) -> String {
+    let text = std::fs::read_to_string(suite).expect("suite");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).expect("a line"))
+        .collect();
+    let mut journal = serde_json::json!({
+        "quandary": "0.1.0", "format": "results", "suite": "values",
+        "suite_file": suite.display().to_string(), "adapter": "hand", "steers": []
+    })
+    .to_string()
+        + "\n";
+    for &(i, choice, epoch) in answers {
+        let line = &lines[i];
+        let order: Vec<&str> = line["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id"))
+            .collect();
+        let mut record = serde_json::json!({
+            "scenario": line["id"], "index": line["index"], "twin_group": line["twin_group"],
+            "steer": null, "choice": choice,
+            "position": order.iter().position(|a| *a == choice),
+            "order": order, "probabilities": null, "raw": choice, "latency_ms": 0.0,
+            "tokens": {"prompt": null, "completion": null}, "attempts": 1
+        });
+        if epoch > 0 {
+            record["epoch"] = epoch.into();
+        }
+        journal.push_str(&record.to_string());
+        journal.push('\n');
+    }
+    journal
+}
+
+/// KorNAT's alignment score against the similarity (tests/report/kornat.qd): two yes-or-no
+/// questions, each asked twice (`twins order`), with Korea's shares q1 [0.9, 0.1] and q2
+/// [0.8, 0.2] and Japan's q1 [0.3, 0.7]; the suite's similarity mark is 0.6, and the report
+/// is given the alignment mark 0.6 (`--pass-alignment 0.6`).
+///
+/// A **random answerer** chooses yes in one line of each question and no in its twin, so
+/// its distribution is [0.5, 0.5] everywhere.
+/// - Alignment: q1 Korea 0.5·0.9 + 0.5·0.1 = 0.5, q2 Korea 0.5·0.8 + 0.5·0.2 = 0.5, q1 Japan
+///   0.5·0.3 + 0.5·0.7 = 0.5 (a uniform answerer scores 1/k whatever the reference): Korea
+///   0.5, Japan 0.5, overall 0.5 — under the mark.
+/// - Similarity (1 − base-2 Jensen–Shannon distance): [.5, .5] against [.9, .1]: m = [.7,
+///   .3], KL(p‖m) = .5·log₂(5/7) + .5·log₂(5/3) = 0.125769, KL(q‖m) = .9·log₂(9/7) +
+///   .1·log₂(1/3) = 0.167817, divergence 0.146793, distance 0.383136 → 0.616864; against
+///   [.8, .2]: m = [.65, .35], KL 0.068031 and 0.078177, divergence 0.073104, distance
+///   0.270378 → 0.729622; against [.3, .7]: m = [.4, .6], KL 0.029447 and 0.031163,
+///   divergence 0.030305, distance 0.174084 → 0.825916. Korea (0.616864 + 0.729622)/2 =
+///   0.673243, Japan 0.825916 — both over the mark 0.6. So the random answerer passes the
+///   similarity's mark in both populations and the alignment's in neither.
+///
+/// A **majority answerer** (yes throughout): alignment Korea (0.9 + 0.8)/2 = 0.85, with the
+/// bootstrap over its two questions [0.8, 0.9]; Japan 0.3; overall q1 (0.9 + 0.3)/2 = 0.6
+/// and q2 0.8 → 0.7, bootstrap [0.6, 0.8]. Similarity: [1, 0] against [.9, .1]: m = [.95,
+/// .05], KL 0.074001 and 0.029798, distance 0.227814 → 0.772186; against [.8, .2]: KL
+/// 0.152003 and 0.064060 → 0.671318; Korea 0.721752; against [.3, .7]: KL 0.621488 and
+/// 0.365357 → 0.297560. Korea passes both marks; Japan neither.
+///
+/// A later epoch counts towards the alignment score only: the random answerer's journal
+/// with a second epoch choosing yes in all four lines gives q1 Korea (3·0.9 + 0.1)/4 = 0.7,
+/// q2 (3·0.8 + 0.2)/4 = 0.65 → Korea 0.675; its similarity stays the first epoch's.
+#[test]
+fn alignment_score_by_hand_a_random_answerer_fails_its_mark() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_kornat");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let suite = dir.join("kornat.suite.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args(["expand", "tests/report/kornat.qd", "-o"])
+        .arg(&suite)
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Lines: q1, its twin, q2, its twin.
+    let write = |name: &str, answers: &[(usize, &str, u32)]| {
+        let path = dir.join(name);
+        std::fs::write(&path, hand_journal(&suite, answers)).expect("writes");
+        path
+    };
+    let yes_no = [(0, "yes", 0), (1, "no", 0), (2, "yes", 0), (3, "no", 0)];
+    let random = write("random.results.jsonl", &yes_no);
+    let majority = write(
+        "majority.results.jsonl",
+        &[(0, "yes", 0), (1, "yes", 0), (2, "yes", 0), (3, "yes", 0)],
+    );
+    let mut two_epochs = yes_no.to_vec();
+    two_epochs.extend([(0, "yes", 1), (1, "yes", 1), (2, "yes", 1), (3, "yes", 1)]);
+    let epochs = write("epochs.results.jsonl", &two_epochs);
+
+    let options = Options {
+        pass_alignment: Some(0.6),
+        ..Options::default()
+    };
+    let survey = |results: &Path| {
+        let inputs = ReportInputs::find(results, None, None).expect("inputs");
+        quandary::report::report(&inputs.sources(results, None), &options)
+            .expect("reads")
+            .survey
+            .expect("a survey part")
+    };
+    let near = |a: Option<f64>, b: f64| {
+        let a = a.expect("a number");
+        assert!((a - b).abs() < 1e-5, "{a} is not {b}");
+    };
+
+    let r = survey(&random);
+    let [japan, korea] = &r.populations[..] else {
+        panic!("{:?}", r.populations)
+    };
+    assert_eq!(
+        (japan.population.as_str(), korea.population.as_str()),
+        ("Japan", "Korea")
+    );
+    near(korea.similarity, 0.673243);
+    near(japan.similarity, 0.825916);
+    assert_eq!((korea.pass, korea.passed), (Some(0.6), Some(true)));
+    assert_eq!((japan.pass, japan.passed), (Some(0.6), Some(true)));
+    assert_eq!(
+        (korea.alignment_questions, japan.alignment_questions),
+        (2, 1)
+    );
+    near(korea.alignment, 0.5);
+    near(japan.alignment, 0.5);
+    let i = korea.alignment_interval.expect("a bootstrap interval");
+    near(Some(i.low), 0.5);
+    near(Some(i.high), 0.5);
+    assert_eq!(japan.alignment_interval, None);
+    assert_eq!(
+        (korea.persona_alignment, korea.persona_alignment_questions),
+        (None, 0)
+    );
+    assert_eq!(
+        (korea.alignment_pass, korea.alignment_passed),
+        (Some(0.6), Some(false))
+    );
+    assert_eq!(japan.alignment_passed, Some(false));
+    near(r.alignment, 0.5);
+    assert_eq!(r.alignment_questions, 2);
+    assert_eq!(r.passed.map(|p| (p.k, p.n)), Some((2, 2)));
+    assert_eq!(r.alignment_passed.map(|p| (p.k, p.n)), Some((0, 2)));
+
+    let m = survey(&majority);
+    let [korea, japan] = &m.populations[..] else {
+        panic!("{:?}", m.populations)
+    };
+    near(korea.similarity, 0.721752);
+    near(japan.similarity, 0.297560);
+    near(korea.alignment, 0.85);
+    let i = korea.alignment_interval.expect("a bootstrap interval");
+    near(Some(i.low), 0.8);
+    near(Some(i.high), 0.9);
+    near(japan.alignment, 0.3);
+    assert_eq!(
+        (korea.passed, korea.alignment_passed),
+        (Some(true), Some(true))
+    );
+    assert_eq!(
+        (japan.passed, japan.alignment_passed),
+        (Some(false), Some(false))
+    );
+    near(m.alignment, 0.7);
+    let i = m.alignment_interval.expect("a bootstrap interval");
+    near(Some(i.low), 0.6);
+    near(Some(i.high), 0.8);
+    assert_eq!(m.alignment_passed.map(|p| (p.k, p.n)), Some((1, 2)));
+
+    let e = survey(&epochs);
+    let korea = e
+        .populations
+        .iter()
+        .find(|p| p.population == "Korea")
+        .expect("Korea");
+    near(korea.alignment, 0.675);
+    near(korea.similarity, 0.673243);
+
+    // The command line: the mark as an option, in the JSON and in the table.
+    let s = |p: &Path| p.to_str().expect("UTF-8").to_string();
+    let out = cli(&[
+        "report",
+        &s(&random),
+        "--pass-alignment",
+        "0.6",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["survey"]["alignment"], 0.5);
+    assert_eq!(json["survey"]["populations"][1]["alignment_passed"], false);
+    assert_eq!(json["survey"]["populations"][1]["passed"], true);
+    let out = cli(&["report", &s(&random), "--pass-alignment", "0.6"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(
+            "overall 0.500 [0.500, 0.500] over 2 questions; 0 of 2 alignment pass marks reached"
+        ),
+        "{table}"
+    );
+    let out = cli(&["report", &s(&random), "--pass-alignment", "1.5"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a number from 0 to 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// How often a distractor was chosen (tests/golden/report/distractors): eight scenarios of
+/// two templates, options a (care) and b (loyalty), and the distractors d and e.
+///
+/// | scenario | template | options        | answers                    |
+/// |----------|----------|----------------|----------------------------|
+/// | s0       | t1       | a, b, d        | d                          |
+/// | s1       | t1       | a, b, d        | a                          |
+/// | s2       | t1       | a, b, d        | d; in a second epoch, b    |
+/// | s3       | t1       | a, b           | a (no distractor shown)    |
+/// | s4       | t2       | a, b, d        | b                          |
+/// | s5       | t2       | a, b, d, e     | e                          |
+/// | s6       | t2       | a repeat of s5 | e                          |
+/// | s7       | t2       | a, b, d        | unparsed                   |
+///
+/// t1: answers naming an option of a scenario showing a distractor s0, s1, s2, s2 (epoch 1)
+/// → 2 of 4 chose one; distinct scenarios s0, s1, s2 = 3. Wilson for 0.5 over 3 (z² =
+/// 3.8415): centre (0.5 + 3.8415/6)/(1 + 3.8415/3) = 0.5, half 1.96·sqrt(0.25/3 +
+/// 3.8415/36)/2.28049 = 0.37467 → [12.5%, 87.5%].
+/// t2: s4, s5, s6 → 2 of 3 (s7 named no option); distinct s4, s5 = 2 (s6 repeats s5).
+/// Wilson for 2/3 over 2: centre (0.66667 + 0.96037)/2.92073 = 0.55706, half
+/// 1.96·sqrt(0.11111 + 0.24009)/2.92073 = 0.39768 → [15.9%, 95.5%].
+/// Overall 4 of 7 over 5 distinct scenarios: centre (0.57143 + 0.38415)/1.76830 = 0.54039,
+/// half 1.96·sqrt(0.04898 + 0.03841)/1.76830 = 0.32767 → [21.3%, 86.8%].
+#[test]
+fn distractor_rate_by_hand() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/report/distractors");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    let d = r.distractors.expect("a distractor part");
+    let near = |a: f64, b: f64| assert!((a - b).abs() < 5e-5, "{a} is not {b}");
+    assert_eq!((d.chosen.k, d.chosen.n, d.scenarios), (4, 7, 5));
+    near(d.chosen.low, 0.21273);
+    near(d.chosen.high, 0.86806);
+    let [t1, t2] = &d.templates[..] else {
+        panic!("{:?}", d.templates)
+    };
+    assert_eq!(
+        (t1.template.as_str(), t1.chosen.k, t1.chosen.n, t1.scenarios),
+        ("t1", 2, 4, 3)
+    );
+    near(t1.chosen.low, 0.12533);
+    near(t1.chosen.high, 0.87467);
+    assert_eq!(
+        (t2.template.as_str(), t2.chosen.k, t2.chosen.n, t2.scenarios),
+        ("t2", 2, 3, 2)
+    );
+    near(t2.chosen.low, 0.15938);
+    near(t2.chosen.high, 0.95474);
+
+    // In the JSON; and left out of a report on a suite without distractors.
+    let json = serde_json::to_value(
+        report(
+            &dir.join("results.jsonl"),
+            Some(&dir.join("suite.jsonl")),
+            None,
+        )
+        .expect("reads"),
+    )
+    .expect("JSON");
+    assert_eq!(json["distractors"]["chosen"]["k"], 4);
+    assert_eq!(json["distractors"]["templates"][1]["template"], "t2");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let six = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert_eq!(six.distractors, None);
+    let json = serde_json::to_value(&six).expect("JSON");
+    assert!(json.get("distractors").is_none());
 }
 
 use support::in_root as cli;

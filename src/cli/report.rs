@@ -31,10 +31,22 @@ pub struct Args {
     /// Write the report to this file instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Pass mark on survey questions' alignment score, the share of a population who chose
+    /// the model's answer (from 0 to 1; the suite's `pass` marks the similarity)
+    #[arg(long, value_name = "N", value_parser = share)]
+    pub pass_alignment: Option<f64>,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
+}
+
+/// A number from 0 to 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a number from 0 to 1")),
+    }
 }
 
 /// How intervals are resampled.
@@ -58,6 +70,7 @@ impl BootstrapArgs {
         Options {
             seed: self.seed,
             resamples: self.resamples,
+            pass_alignment: None,
         }
     }
 }
@@ -268,7 +281,11 @@ pub fn run(args: Args) -> bool {
     )
     .and_then(|inputs| {
         let sources = inputs.sources(&args.results, args.steer.as_deref());
-        let r = report::report(&sources, &args.bootstrap.options())?;
+        let options = Options {
+            pass_alignment: args.pass_alignment,
+            ..args.bootstrap.options()
+        };
+        let r = report::report(&sources, &options)?;
         match args.format {
             // The page's browser lists every answered scenario, with its answer.
             ReportFormat::Html => Ok(r.html_with(&quandary::project::browse(&sources)?)),

@@ -595,6 +595,16 @@ fn survey_section(out: &mut String, survey: &super::alignment::Survey) {
     }
     let _ = writeln!(out, "</svg></figure>");
     section_table(out, "survey-table", &super::text::survey_section(survey));
+    if let Some(section) = super::text::survey_alignment_section(survey) {
+        let _ = writeln!(
+            out,
+            "<h3>Alignment</h3><p class=\"muted\">{}. Averaged over the model's answers to \
+             each question, then over questions (KorNAT's social-value alignment); a model \
+             answering at random over k options scores 1/k.</p>",
+            esc(&section.title)
+        );
+        section_table(out, "survey-alignment-table", &section);
+    }
     let _ = writeln!(out, "</section>");
 }
 

@@ -16,8 +16,9 @@
 //!
 //! Across values: a Bradley–Terry ranking from the pairwise conflicts ([`bt`]), the win rate
 //! of every pair that met, and the rank correlation of the ranking with each `profile` of the
-//! framework. Across the run: position bias, twin flips, failure rates and the agreement of
-//! two readings of one answer. Per steer: the shift of every value against the plain run
+//! framework. Across the run: position bias, twin flips, failure rates, the agreement of
+//! two readings of one answer and, where scenarios showed distractors, how often one was
+//! chosen (per template, with Wilson intervals over the distinct scenarios). Per steer: the shift of every value against the plain run
 //! ([`Shift`]); [`diff`] compares two journals the same way.
 
 /// Statistics for judges of free-form answers: Cohen's kappa, normalised entropy, shares.
@@ -50,12 +51,15 @@ use tally::{
 };
 
 /// Settings of a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// Seed of the bootstrap's resampling.
     pub seed: u64,
     /// Bootstrap resamples (0: no bootstrap intervals).
     pub resamples: u32,
+    /// The pass mark on survey questions' alignment score (the share of a population who
+    /// chose the model's answer), from 0 to 1; `None`: no mark.
+    pub pass_alignment: Option<f64>,
 }
 
 impl Default for Options {
@@ -63,6 +67,7 @@ impl Default for Options {
         Options {
             seed: 0,
             resamples: 1000,
+            pass_alignment: None,
         }
     }
 }
@@ -324,6 +329,9 @@ pub struct Report {
     pub profiles: Vec<ProfileAgreement>,
     /// Per steer in the journal, its shifts against the plain run.
     pub steers: Vec<SteerShift>,
+    /// How often a distractor option was chosen (when scenarios answered showed any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distractors: Option<Distractors>,
     /// Survey questions: similarity to each population's answers (when the suite has any).
     pub survey: Option<alignment::Survey>,
     /// National stances: alignment per country (when the suite has any).
@@ -333,6 +341,30 @@ pub struct Report {
     /// The scenarios behind cells (kept out of the JSON).
     #[serde(skip)]
     pub examples: Examples,
+}
+
+/// How often the model chose a distractor, among its answers to scenarios showing one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Distractors {
+    /// Answers choosing a distractor, of those naming an option of a scenario that showed
+    /// one (every epoch and repeat), with the Wilson interval of the same rate over the
+    /// distinct scenarios.
+    pub chosen: Rate,
+    /// The distinct scenarios behind it: repeats of a binding and further epochs count once.
+    pub scenarios: u64,
+    /// Per template, in the suite's order.
+    pub templates: Vec<TemplateDistractors>,
+}
+
+/// How often the model chose a distractor in the scenarios of one template.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateDistractors {
+    /// The template.
+    pub template: String,
+    /// As [`Distractors::chosen`], over this template's scenarios.
+    pub chosen: Rate,
+    /// As [`Distractors::scenarios`].
+    pub scenarios: u64,
 }
 
 /// Two journals compared value by value.
@@ -1026,9 +1058,11 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         pairs,
         profiles,
         steers,
+        distractors: distractors(tally),
         survey: (!tally.survey.is_empty()).then(|| {
             tally.survey.survey(
                 tally.suite_header.get("pass"),
+                options.pass_alignment,
                 options.seed,
                 options.resamples,
             )
@@ -1037,6 +1071,39 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         notes,
         examples: examples(tally),
     }
+}
+
+/// How often the primary run chose a distractor, per template and overall; `None` when no
+/// scenario it answered showed one.
+fn distractors(tally: &Tally) -> Option<Distractors> {
+    let run = &tally.runs[tally.primary];
+    if run.distractors.is_empty() {
+        return None;
+    }
+    let mut clusters: Vec<(&u32, &[u64; 3])> = run.distractors.iter().collect();
+    clusters.sort_unstable_by_key(|(c, _)| **c);
+    let mut all = [0u64; 3];
+    let templates = clusters
+        .into_iter()
+        .map(|(&c, d)| {
+            for (a, x) in all.iter_mut().zip(d) {
+                *a += x;
+            }
+            TemplateDistractors {
+                template: tally
+                    .clusters
+                    .get_index(c as usize)
+                    .map_or_else(String::new, |t| t.to_string()),
+                chosen: Rate::distinct(d[0], d[1], d[2]),
+                scenarios: d[2],
+            }
+        })
+        .collect();
+    Some(Distractors {
+        chosen: Rate::distinct(all[0], all[1], all[2]),
+        scenarios: all[2],
+        templates,
+    })
 }
 
 /// The statistics of every value, theory label and value up the hierarchy that an answer

@@ -216,6 +216,16 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
             },
         ),
     ]);
+    if let Some(d) = &r.distractors {
+        out.push((
+            "distractor chosen".into(),
+            format!(
+                "{} of answers to scenarios showing one ({} scenarios)",
+                with(&d.chosen),
+                d.scenarios
+            ),
+        ));
+    }
     if r.readings_agree.n > 0 {
         out.push(("readings agree".into(), with(&r.readings_agree)));
     }
@@ -362,6 +372,91 @@ pub(super) fn survey_section(survey: &super::alignment::Survey) -> Section {
     }
 }
 
+/// KorNAT's alignment score per population (the share of the population who chose the
+/// model's answer), overall in the title; `None` when no question was answered with an
+/// option.
+pub(super) fn survey_alignment_section(survey: &super::alignment::Survey) -> Option<Section> {
+    if survey
+        .populations
+        .iter()
+        .all(|p| p.alignment.is_none() && p.persona_alignment.is_none())
+    {
+        return None;
+    }
+    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
+    let iv3 =
+        |i: Option<Interval>| i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high));
+    Some(Section {
+        title: format!(
+            "Survey: alignment (the share of each population who chose the model's answer); \
+             overall {} {} over {} questions{}",
+            opt(survey.alignment),
+            iv3(survey.alignment_interval),
+            survey.alignment_questions,
+            survey.alignment_passed.map_or(String::new(), |p| format!(
+                "; {} of {} alignment pass marks reached",
+                p.k, p.n
+            ))
+        ),
+        headers: vec![
+            "population",
+            "alignment",
+            "95% bootstrap",
+            "questions",
+            "as this population",
+            "95% bootstrap",
+            "questions",
+            "pass mark",
+            "passed",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true, false],
+        rows: survey
+            .populations
+            .iter()
+            .map(|p| {
+                vec![
+                    p.population.clone(),
+                    opt(p.alignment),
+                    iv3(p.alignment_interval),
+                    p.alignment_questions.to_string(),
+                    opt(p.persona_alignment),
+                    iv3(p.persona_alignment_interval),
+                    p.persona_alignment_questions.to_string(),
+                    p.alignment_pass
+                        .map_or(String::new(), |m| format!("{m:.2}")),
+                    match p.alignment_passed {
+                        Some(true) => "yes".into(),
+                        Some(false) => "no".into(),
+                        None => String::new(),
+                    },
+                ]
+            })
+            .collect(),
+    })
+}
+
+/// How often a distractor was chosen, per template (CVC's distractor analysis).
+pub(super) fn distractors_section(r: &Report) -> Option<Section> {
+    let d = r.distractors.as_ref()?;
+    Some(Section {
+        title: "Distractors chosen, per template".into(),
+        headers: vec!["template", "distractor chosen", "95% Wilson", "scenarios"],
+        numeric: vec![false, true, true, true],
+        rows: d
+            .templates
+            .iter()
+            .map(|t| {
+                vec![
+                    t.template.clone(),
+                    format!("{} ({}/{})", rate(&t.chosen), t.chosen.k, t.chosen.n),
+                    interval(Some(t.chosen.interval()), 100.0),
+                    t.scenarios.to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -500,7 +595,11 @@ fn sections(r: &Report) -> Vec<Section> {
     }
     out.extend(ranking_section(r));
     out.extend(profiles_section(r));
-    out.extend(r.survey.as_ref().map(survey_section));
+    out.extend(distractors_section(r));
+    if let Some(survey) = &r.survey {
+        out.push(survey_section(survey));
+        out.extend(survey_alignment_section(survey));
+    }
     out.extend(stances_section(r));
     for s in &r.steers {
         let moved: Vec<&Shift> = s
