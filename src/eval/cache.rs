@@ -173,6 +173,12 @@ impl Cache {
         self.dir.join(a).join(b).join(format!("{key}.json"))
     }
 
+    /// Whether the cache holds at least one entry (of any adapter).
+    pub fn has_entries(&self) -> bool {
+        self.files(true)
+            .is_ok_and(|files| files.into_iter().any(|(_, entry)| entry))
+    }
+
     /// The decision stored under `key`, if a readable entry holds it.
     pub fn get(&self, key: &str) -> Option<Decision> {
         let text = crate::input::read_file(&self.path(key), crate::input::MAX_LINE as u64).ok()?;
@@ -242,8 +248,9 @@ impl Cache {
     }
 
     /// Every file of the cache's layout: `(path, is an entry)`, leftover temporary files
-    /// being the others. A missing directory holds none.
-    fn files(&self) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    /// being the others (with `first_entry_only`, up to the first entry). A missing
+    /// directory holds none.
+    fn files(&self, first_entry_only: bool) -> std::io::Result<Vec<(PathBuf, bool)>> {
         let mut out = Vec::new();
         let fan_out = |p: &Path| {
             p.is_dir()
@@ -271,6 +278,9 @@ impl Cache {
                     let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     if name.ends_with(".json") && !name.starts_with('.') {
                         out.push((f, true));
+                        if first_entry_only {
+                            return Ok(out);
+                        }
                     } else if name.starts_with('.') && name.ends_with(".tmp") {
                         out.push((f, false));
                     }
@@ -283,7 +293,7 @@ impl Cache {
     /// Counts the entries, their bytes, and the entries of each adapter.
     pub fn stats(&self) -> std::io::Result<Stats> {
         let mut stats = Stats::default();
-        for (path, entry) in self.files()? {
+        for (path, entry) in self.files(false)? {
             if !entry {
                 continue;
             }
@@ -304,7 +314,7 @@ impl Cache {
     /// made if they are empty. Other files in the directory are left alone.
     pub fn clear(&self) -> std::io::Result<Cleared> {
         let mut cleared = Cleared::default();
-        for (path, entry) in self.files()? {
+        for (path, entry) in self.files(false)? {
             let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
             std::fs::remove_file(&path)?;
             if entry {
@@ -374,6 +384,9 @@ pub struct Cached<A: Adapter + ?Sized = dyn Adapter> {
     model: Option<String>,
     parameters: Value,
     counters: Arc<Counters>,
+    /// The inner adapter's check, made at the first request the cache cannot answer when
+    /// the cache had entries at the start (so a run it answers needs no model at all).
+    probe: std::sync::OnceLock<Result<(), AdapterError>>,
     inner: Box<A>,
 }
 
@@ -386,6 +399,7 @@ impl<A: Adapter + ?Sized> Cached<A> {
             model: inner.model(),
             parameters: inner.parameters(),
             counters: Arc::default(),
+            probe: std::sync::OnceLock::new(),
             inner,
         }
     }
@@ -419,8 +433,16 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
         self.parameters.clone()
     }
 
+    /// With entries in the cache, the model is not asked yet: a run the cache answers works
+    /// offline, and the first request it cannot answer checks the model instead (each
+    /// later miss then fails with the same error, which `--max-errors` stops).
     fn check(&self) -> Result<(), AdapterError> {
-        self.inner.check()
+        if self.cache.has_entries() {
+            return Ok(());
+        }
+        let checked = self.inner.check();
+        let _ = self.probe.set(checked.clone());
+        checked
     }
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
@@ -435,6 +457,7 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
             return Ok(d);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        self.probe.get_or_init(|| self.inner.check()).clone()?;
         let decision = self.inner.decide(request)?;
         if let Err(e) = self.cache.put(&key, &self.fingerprint, &decision)
             && self.counters.write_errors.fetch_add(1, Ordering::Relaxed) == 0
@@ -579,6 +602,73 @@ mod tests {
         assert!(cached.decide(&request).is_err());
         assert_eq!(cached.inner().calls.load(Ordering::Relaxed), 2);
         assert_eq!(cached.cache().stats().unwrap().entries, 0);
+    }
+
+    /// A model that can be taken down: its check fails then, and it must not be asked.
+    struct Server {
+        down: bool,
+        asked: AtomicU64,
+    }
+
+    impl Adapter for Server {
+        fn fingerprint(&self) -> String {
+            "server/1".into()
+        }
+        fn check(&self) -> Result<(), AdapterError> {
+            match self.down {
+                true => Err(AdapterError {
+                    message: "connection refused".into(),
+                    attempts: 1,
+                    raw: None,
+                }),
+                false => Ok(()),
+            }
+        }
+        fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            Ok(Decision::option(request.options.len() - 1))
+        }
+    }
+
+    #[test]
+    fn a_run_the_cache_answers_needs_no_model() {
+        let dir = scratch("offline");
+        let o = options();
+        let request = |scenario| Request {
+            scenario,
+            index: 0,
+            group: scenario,
+            steer: None,
+            system: None,
+            prompt: "Which?",
+            options: &o,
+            mode: Default::default(),
+            epoch: 0,
+            lang: None,
+        };
+        let server = |down| {
+            Cached::new(
+                Box::new(Server {
+                    down,
+                    asked: AtomicU64::new(0),
+                }),
+                Cache::new(&dir),
+            )
+        };
+        // An empty cache checks the model at once.
+        assert!(server(true).check().is_err());
+        let up = server(false);
+        assert!(up.check().is_ok());
+        assert!(up.decide(&request("s1")).is_ok());
+        // With the model down, what the cache holds is answered; a miss fails with the check's
+        // error, and the model is not asked.
+        let down = server(true);
+        assert!(down.check().is_ok());
+        assert_eq!(down.decide(&request("s1")).ok(), Some(Decision::option(1)));
+        let miss = down.decide(&request("s2")).err().map(|e| e.message);
+        assert_eq!(miss.as_deref(), Some("connection refused"));
+        assert_eq!(down.inner().asked.load(Ordering::Relaxed), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
