@@ -550,3 +550,31 @@ fn textmate_grammar() {
     // Both annotated files ran.
     assert_eq!(stdout.matches("run successfuly").count(), 2, "{stdout}");
 }
+
+/// Edits sent faster than they are analysed: superseded analyses are dropped, and what is
+/// published last is the latest version's diagnostics; every publish is of a version sent.
+#[test]
+fn rapid_edits_end_with_the_latest_version() {
+    let dir = scratch("rapid");
+    let path = dir.join("a.qd");
+    std::fs::write(&path, "value a\nvalue b\nconflict a <> b\n").unwrap();
+    let mut client = Client::start(&dir);
+    client.open(&path);
+    for i in 0..40 {
+        // Even edits name an unknown value, odd ones (the last among them) do not.
+        let other = if i % 2 == 0 { "c" } else { "b" };
+        client.change(&path, &format!("value a\nvalue b\nconflict a <> {other}\n"));
+    }
+    client.settle();
+    let last = client.diagnostics(&path).expect("diagnostics").clone();
+    assert_eq!(last["version"], json!(41), "{last}");
+    assert_eq!(last["diagnostics"], json!([]), "{last}");
+    let published: Vec<i64> = client
+        .notifications
+        .iter()
+        .filter(|n| n["method"] == "textDocument/publishDiagnostics")
+        .filter_map(|n| n["params"]["version"].as_i64())
+        .collect();
+    assert!(published.windows(2).all(|w| w[0] < w[1]), "{published:?}");
+    assert!(client.shutdown().success());
+}

@@ -33,6 +33,9 @@ use text::{Lines, path_to_uri, uri_to_path};
 const MAX_MESSAGE: usize = 2 * input::MAX_SOURCE as usize + (1 << 20);
 /// The longest header line read.
 const MAX_HEADER: u64 = 4096;
+/// Threads analysing documents: a large framework being loaded does not hold up the
+/// diagnostics of a small file.
+const WORKERS: usize = 2;
 /// How long edits are let settle before their documents are analysed again.
 const DEBOUNCE: Duration = Duration::from_millis(20);
 
@@ -67,15 +70,20 @@ where
         .spawn(move || read_loop(input, in_tx, reader_out))?;
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
-    std::thread::Builder::new()
-        .name("lsp-analysis".into())
-        .spawn(move || analysis_loop(job_rx, done_tx))?;
+    for i in 0..WORKERS {
+        let (jobs, done) = (job_rx.clone(), done_tx.clone());
+        std::thread::Builder::new()
+            .name(format!("lsp-analysis-{i}"))
+            .spawn(move || analysis_loop(jobs, done))?;
+    }
+    drop((job_rx, done_tx));
     let mut server = Server {
         out: out_tx,
         docs: HashMap::new(),
         analyses: HashMap::new(),
         wanted: HashMap::new(),
         have: HashMap::new(),
+        busy: BTreeSet::new(),
         settling: Vec::new(),
         dirty: BTreeSet::new(),
         deadline: None,
@@ -273,33 +281,13 @@ struct Done {
 }
 
 fn analysis_loop(jobs: Receiver<Job>, done: Sender<Done>) {
-    let mut queue: Vec<Job> = Vec::new();
-    loop {
-        if queue.is_empty() {
-            match jobs.recv() {
-                Ok(job) => queue.push(job),
-                Err(_) => return,
-            }
-        }
-        // Keep only the newest job of each document: older ones are superseded.
-        queue.extend(jobs.try_iter());
-        let mut newest: Vec<Job> = Vec::new();
-        for job in queue.drain(..) {
-            match newest.iter_mut().find(|j| j.root == job.root) {
-                Some(old) => *old = job,
-                None => newest.push(job),
-            }
-        }
-        queue = newest;
-        let job = queue.remove(0);
+    for job in jobs {
         let analysis = Analysis::new(job.root, &job.path, job.version, &job.overlay);
-        if done
-            .send(Done {
-                generation: job.generation,
-                analysis: Arc::new(analysis),
-            })
-            .is_err()
-        {
+        let finished = Done {
+            generation: job.generation,
+            analysis: Arc::new(analysis),
+        };
+        if done.send(finished).is_err() {
             return;
         }
     }
@@ -330,6 +318,9 @@ pub(crate) struct Server {
     wanted: HashMap<PathBuf, u64>,
     /// The generation of the analysis last published, per document.
     have: HashMap<PathBuf, u64>,
+    /// Documents being analysed: at most one analysis of a document runs at a time, and
+    /// edits made meanwhile wait in `dirty` (each edit supersedes the one before).
+    busy: BTreeSet<PathBuf>,
     /// `quandary/settle` requests waiting for every analysis asked for to be published.
     settling: Vec<RequestId>,
     /// Documents to analyse again once edits settle.
@@ -594,10 +585,16 @@ impl Server {
                 .map(|(k, d)| (k.clone(), Arc::clone(&d.text)))
                 .collect(),
         );
+        let mut waiting = BTreeSet::new();
         for root in std::mem::take(&mut self.dirty) {
             let Some(doc) = self.docs.get(&root) else {
                 continue;
             };
+            if self.busy.contains(&root) {
+                waiting.insert(root);
+                continue;
+            }
+            self.busy.insert(root.clone());
             self.generation += 1;
             self.wanted.insert(root.clone(), self.generation);
             let _ = self.jobs.send(Job {
@@ -608,10 +605,16 @@ impl Server {
                 overlay: Arc::clone(&overlay),
             });
         }
+        self.dirty = waiting;
     }
 
     fn finished(&mut self, done: Done) {
         let root = done.analysis.root.clone();
+        self.busy.remove(&root);
+        // Edits that came during this analysis: their turn now.
+        if self.dirty.contains(&root) && self.deadline.is_none() {
+            self.flush();
+        }
         if self.wanted.get(&root) != Some(&done.generation) {
             return;
         }
