@@ -33,6 +33,8 @@ pub mod import;
 pub mod input;
 pub mod language;
 mod load;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod project;

@@ -76,7 +76,12 @@ impl Loader for StrLoader {
 
 /// Loads, resolves and checks `paths` with a caller-provided [`Loader`].
 pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded {
-    let resolved = resolve::resolve(loader, paths);
+    finish(resolve::resolve(loader, paths))
+}
+
+/// Checks what resolving gave and sorts and deduplicates every diagnostic: the second half
+/// of [`load_with`], for callers that keep the syntax trees.
+pub(crate) fn finish(resolved: resolve::Resolved) -> Loaded {
     let mut diagnostics = resolved.diagnostics;
     diagnostics.extend(check::check(
         &resolved.framework,

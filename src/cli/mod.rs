@@ -12,6 +12,7 @@ mod fmt;
 mod graph;
 mod import;
 mod judge;
+mod lsp;
 mod report;
 mod run;
 mod stats;
@@ -74,6 +75,8 @@ enum Command {
     Completions(CompletionsArgs),
     /// Print quandary's manual page (roff), for `man`
     Man,
+    /// Serve the Language Server Protocol on standard input and output, for editors
+    Lsp(lsp::Args),
 }
 
 /// Arguments of `completions`.
@@ -309,6 +312,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => report::merge(args),
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut command = Cli::command();

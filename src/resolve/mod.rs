@@ -80,6 +80,10 @@ pub(crate) struct Resolved {
     pub sources: SourceMap,
     /// Per module, whether its file had syntax errors (items may be missing).
     pub broken: Vec<bool>,
+    /// Per module, its syntax tree (for tools that map positions to items: the language
+    /// server).
+    #[cfg_attr(not(feature = "lsp"), allow(dead_code))]
+    pub trees: Vec<ast::File>,
 }
 
 /// Reads `paths` (and what they import) through `loader` and resolves them into one model.
@@ -106,6 +110,7 @@ pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> R
     r.bind_all();
     Resolved {
         broken: r.asts.iter().map(|a| a.broken).collect(),
+        trees: r.asts.into_iter().map(|a| a.file).collect(),
         framework: r.framework,
         diagnostics: r.diagnostics,
         sources: r.sources,
