@@ -182,6 +182,8 @@ codes! {
     IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
     /// A suite with `require conflict` that no binding tried could meet.
     RareRequirement = "Q0308", Warning, "requirement rarely met";
+    /// `drift` was given journals of different suites.
+    DifferentSuites = "Q0601", Error, "runs of different suites";
 }
 
 impl fmt::Display for Code {

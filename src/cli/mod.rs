@@ -5,6 +5,7 @@
 
 mod cache;
 mod check;
+mod drift;
 mod eval;
 mod expand;
 mod export;
@@ -70,6 +71,8 @@ enum Command {
     Cache(cache::Args),
     /// Hand a suite to Inspect, lm-evaluation-harness, promptfoo or a batch inference engine, or results to preference tuning
     Export(export::Args),
+    /// Follow each value's score across checkpoints of one model: trajectories, drift, the largest step
+    Drift(drift::Args),
     /// Print a shell's completion script for quandary (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print quandary's manual page (roff), for `man`
@@ -309,6 +312,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => report::merge(args),
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
+        Command::Drift(args) => drift::run(args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
