@@ -15,6 +15,7 @@ mod import;
 mod judge;
 mod report;
 mod run;
+mod simulate;
 mod stats;
 mod tree;
 
@@ -73,6 +74,8 @@ enum Command {
     Export(export::Args),
     /// Follow each value's score across checkpoints of one model: trajectories, drift, the largest step
     Drift(drift::Args),
+    /// Simulate bounded-confidence opinion dynamics on a framework's profiles over a network
+    Simulate(simulate::Args),
     /// Print a shell's completion script for quandary (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print quandary's manual page (roff), for `man`
@@ -313,6 +316,7 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
         Command::Drift(args) => drift::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
