@@ -182,6 +182,12 @@ codes! {
     IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
     /// A suite with `require conflict` that no binding tried could meet.
     RareRequirement = "Q0308", Warning, "requirement rarely met";
+    /// `drift` was given journals of different suites.
+    DifferentSuites = "Q0601", Error, "runs of different suites";
+    /// A line of a network file that is not an edge.
+    NetworkLine = "Q0602", Error, "malformed line in a network file";
+    /// A network names an agent the profiles do not declare.
+    UnknownAgent = "Q0603", Error, "unknown agent in a network";
 }
 
 impl fmt::Display for Code {

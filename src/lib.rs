@@ -42,6 +42,7 @@ pub mod render;
 pub mod report;
 mod resolve;
 mod rng;
+pub mod simulate;
 pub mod source;
 pub mod stats;
 pub mod suggest;

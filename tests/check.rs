@@ -119,10 +119,12 @@ fn every_code_is_covered_by_a_fixture_or_a_cli_test() {
         // Q0001 (a file named on the command line cannot be read) is covered by tests/cli.rs,
         // Q0124 (a template that fails while rendering, which `check` cannot see) by
         // tests/expand.rs, the importer codes Q04xx by tests/import_*.rs, the codes of a run
-        // that cannot ask (Q05xx) by tests/openai.rs.
+        // that cannot ask (Q05xx) by tests/openai.rs, those of drift and simulate (Q06xx) by
+        // tests/drift.rs and tests/simulate.rs.
         if matches!(code.as_str(), "Q0001" | "Q0124")
             || code.as_str().starts_with("Q04")
             || code.as_str().starts_with("Q05")
+            || code.as_str().starts_with("Q06")
         {
             continue;
         }

@@ -463,3 +463,38 @@ fn a_large_run_is_bounded_and_says_what_it_left_out() {
     assert_eq!(data["answered"], 5020);
     assert!(html.len() < 9 << 20, "{} bytes", html.len());
 }
+
+/// The page of `quandary drift` in a browser: one chart per value, drawn.
+#[test]
+fn the_drift_page_renders_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = cli::scratch("html_drift");
+    let page = dir.join("drift.html");
+    quandary(
+        &[
+            "drift",
+            "tests/drift/step1.results.jsonl",
+            "tests/drift/step2.results.jsonl",
+            "tests/drift/step3.results.jsonl",
+            "--format",
+            "html",
+            "-o",
+            page.to_str().expect("UTF-8"),
+        ],
+        root,
+    );
+    let url = format!("file://{}", page.display());
+    let dom = String::from_utf8(browse(
+        &browser,
+        &dir.join("profile"),
+        &url,
+        &["--dump-dom"],
+    ))
+    .expect("UTF-8 DOM");
+    assert_eq!(count(&dom, "<figure id=\"chart-"), 4);
+    assert_eq!(count(&dom, "<circle class=\"pt\""), 12);
+    assert!(dom.contains("id=\"table\""));
+}

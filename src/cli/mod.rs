@@ -5,6 +5,7 @@
 
 mod cache;
 mod check;
+mod drift;
 mod eval;
 mod expand;
 mod export;
@@ -15,6 +16,7 @@ mod judge;
 mod lsp;
 mod report;
 mod run;
+mod simulate;
 mod stats;
 mod tree;
 
@@ -71,6 +73,10 @@ enum Command {
     Cache(cache::Args),
     /// Hand a suite to Inspect, lm-evaluation-harness, promptfoo or a batch inference engine, or results to preference tuning
     Export(export::Args),
+    /// Follow each value's score across checkpoints of one model: trajectories, drift, the largest step
+    Drift(drift::Args),
+    /// Simulate bounded-confidence opinion dynamics on a framework's profiles over a network
+    Simulate(simulate::Args),
     /// Print a shell's completion script for quandary (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print quandary's manual page (roff), for `man`
@@ -313,6 +319,8 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => cache::run(args),
         Command::Export(args) => export::run(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Drift(args) => drift::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut command = Cli::command();

@@ -16,7 +16,7 @@ use super::{Interval, Report, Shift, ValueStats};
 /// The most values the heatmap and the graph show (those in the most conflicts).
 const MOST_VALUES: usize = 40;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -27,6 +27,8 @@ pub mod alignment;
 /// Every answered scenario of a run, bounded, for the HTML report's browser.
 pub mod browse;
 mod bt;
+/// Value drift across checkpoints of one model.
+pub mod drift;
 pub mod fit;
 mod html;
 mod layout;
