@@ -30,8 +30,9 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::chat::{ChatSettings, Secrets, reason, redact_url};
 use crate::eval::{Adapter, AdapterError, Decision, Request};
@@ -166,8 +167,10 @@ impl OpenAi {
             mode: options.mode,
         };
         let pool = options.concurrency.max(4);
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // The whole request — resolving, connecting, sending, the answer — within the
+            // timeout.
             .timeout_global(Some(options.timeout))
             .max_redirects(0)
             .max_idle_connections(pool)
@@ -176,8 +179,12 @@ impl OpenAi {
             // a pooled connection the server has closed is rarely tried.
             .max_idle_age(Duration::from_secs(4))
             .user_agent(format!("quandary/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Resolver::default(),
+        );
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
@@ -451,6 +458,83 @@ fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
     }
 }
 
+/// How long a host name's addresses are used before it is looked up again.
+const NAME_TTL: Duration = Duration::from_secs(10);
+
+/// The adapter's resolver. ureq asks its resolver for the host's addresses before every
+/// request, pooled connection or not, and its own resolver, given a timeout, looks the name
+/// up on a new thread (so that the lookup can be abandoned at the deadline): a thread a
+/// request, even for `127.0.0.1`. This one takes an IP address as it is, and keeps a name's
+/// addresses for [`NAME_TTL`], looking it up (through ureq's resolver, deadline and all)
+/// only when it has none or they are older: a thread every few seconds at most.
+#[derive(Debug, Default)]
+struct Resolver {
+    lookup: ureq::unversioned::resolver::DefaultResolver,
+    /// Per `host:port`: the addresses and when they were looked up.
+    names: Mutex<Vec<(String, u16, Addresses, Instant)>>,
+    /// Lookups made (for the tests).
+    lookups: AtomicUsize,
+}
+
+type Addresses = ureq::unversioned::resolver::ResolvedSocketAddrs;
+
+impl ureq::unversioned::resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<Addresses, ureq::Error> {
+        let port = uri.authority().and_then(|a| {
+            a.port_u16().or(match uri.scheme_str() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            })
+        });
+        let (Some(authority), Some(port)) = (uri.authority(), port) else {
+            // Whatever ureq's own resolver makes of it (an error, most likely).
+            return self.lookup.resolve(uri, config, timeout);
+        };
+        let host = authority.host();
+        // `[::1]` is written with brackets in a URL.
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            let mut addresses = self.lookup.empty();
+            for address in config
+                .ip_family()
+                .keep_wanted(std::iter::once(std::net::SocketAddr::new(ip, port)))
+            {
+                addresses.push(address);
+            }
+            return if addresses.is_empty() {
+                Err(ureq::Error::HostNotFound)
+            } else {
+                Ok(addresses)
+            };
+        }
+        let now = Instant::now();
+        {
+            let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((.., addresses, _)) = names
+                .iter()
+                .find(|(h, p, _, at)| h == host && *p == port && now.duration_since(*at) < NAME_TTL)
+            {
+                return Ok(addresses.clone());
+            }
+        }
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let addresses = self.lookup.resolve(uri, config, timeout)?;
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names.retain(|(h, p, ..)| !(h == host && *p == port));
+        names.push((host.to_string(), port, addresses.clone(), now));
+        Ok(addresses)
+    }
+}
+
 /// The shared limit on requests in flight (see the module's documentation).
 struct Gate {
     state: Mutex<GateState>,
@@ -462,6 +546,8 @@ struct GateState {
     limit: usize,
     in_flight: usize,
     successes: usize,
+    /// Threads waiting for a place: only they need waking.
+    waiting: usize,
 }
 
 /// A place at the gate, given back when dropped.
@@ -471,8 +557,11 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.in_flight -= 1;
+        let waiting = state.waiting > 0;
         drop(state);
-        self.0.wake.notify_one();
+        if waiting {
+            self.0.wake.notify_one();
+        }
     }
 }
 
@@ -483,6 +572,7 @@ impl Gate {
                 limit: max,
                 in_flight: 0,
                 successes: 0,
+                waiting: 0,
             }),
             wake: Condvar::new(),
             max,
@@ -501,7 +591,9 @@ impl Gate {
     fn enter(&self) -> Permit<'_> {
         let mut state = self.lock();
         while state.in_flight >= state.limit {
+            state.waiting += 1;
             state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.waiting -= 1;
         }
         state.in_flight += 1;
         Permit(self)
@@ -524,8 +616,11 @@ impl Gate {
         if state.successes >= state.limit {
             state.limit += 1;
             state.successes = 0;
+            let waiting = state.waiting > 0;
             drop(state);
-            self.wake.notify_one();
+            if waiting {
+                self.wake.notify_one();
+            }
         }
     }
 }
@@ -601,6 +696,44 @@ mod tests {
             redact_url("http://127.0.0.1:8080/v1"),
             "http://127.0.0.1:8080/v1"
         );
+    }
+
+    #[test]
+    fn addresses_are_taken_as_they_are_and_names_looked_up_once_a_while() {
+        use ureq::unversioned::resolver::Resolver as _;
+        let resolver = Resolver::default();
+        let config = ureq::config::Config::default();
+        let resolve = |url: &str| {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            resolver
+                .resolve(&uri, &config, Default::default())
+                .map(|a| a.to_vec())
+        };
+        // No lookup, and so no thread, for an address.
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/v1").unwrap(),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("https://[::1]/v1").unwrap(),
+            ["[::1]:443".parse().unwrap()]
+        );
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 0);
+        // A name is looked up once, then its addresses are kept a while.
+        let first = resolve("http://localhost:8080/v1").unwrap();
+        assert!(!first.is_empty());
+        assert!(
+            first
+                .iter()
+                .all(|a| a.port() == 8080 && a.ip().is_loopback())
+        );
+        for _ in 0..10 {
+            assert_eq!(resolve("http://localhost:8080/v1").unwrap(), first);
+        }
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 1);
+        // Another port is another entry.
+        assert!(resolve("http://localhost:9090/v1").is_ok());
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 2);
     }
 
     #[test]
