@@ -632,9 +632,11 @@ fn drive(
         } else {
             None
         },
+        unread: done.is_empty() && settings.shard.is_none() && runs(settings).count() == 1,
         pending: std::collections::VecDeque::new(),
         failed: None,
     });
+    let suite_name = suite.name();
     // Answers go to the writer in batches: as many as it can take while it writes others.
     let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>((4 * workers).max(256));
     let presentation = &settings.presentation;
@@ -642,8 +644,10 @@ fn drive(
     // asked.
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
-        for _ in 0..if workers > 1 { workers } else { 0 } {
+        let spawned = if workers > 1 { workers } else { 0 };
+        for _ in 0..spawned {
             let jobs = &jobs;
+            let suite_name = suite_name.as_str();
             let stop = &stop;
             let done_tx = done_tx.clone();
             scope.spawn(move || {
@@ -655,8 +659,20 @@ fn drive(
                     let Some((scenario, steer, epoch)) = job else {
                         break;
                     };
+                    let record = match &scenario {
+                        Scenario::Parsed(s) => ask(adapter, presentation, &s.view(), steer, epoch),
+                        Scenario::Line(line, n) => match ScenarioView::parse(line) {
+                            Ok(s) => ask(adapter, presentation, &s, steer, epoch),
+                            Err(e) => {
+                                let why = crate::formats::suite::not_a_scenario(suite_name, *n, &e);
+                                if let Ok(mut jobs) = jobs.lock() {
+                                    jobs.fail(why);
+                                }
+                                break;
+                            }
+                        },
+                    };
                     // One by one from a slow model, so a killed run loses nothing it was told.
-                    let record = ask(adapter, presentation, &scenario.view(), steer, epoch);
                     if done_tx.send(vec![record]).is_err() {
                         break;
                     }
@@ -791,16 +807,28 @@ fn drive(
     Ok(outcome)
 }
 
-/// The requests the workers take one at a time: the suite read a scenario at a time, each
-/// asked under every steer in every epoch that is not done yet.
+/// The requests the workers take one at a time: the suite read a line at a time, each
+/// scenario asked under every steer in every epoch that is not done yet.
 struct Jobs<'a, 's> {
     reader: Option<SuiteReader<'a>>,
+    /// Whether each line is one request, whatever its index: a run without steers or
+    /// epochs, of the whole suite, that resumes nothing. Its lines are handed out as they
+    /// are read, and parsed by the workers, not under the lock.
+    unread: bool,
     pending: std::collections::VecDeque<Job<'s>>,
     /// Why the suite cannot be read on.
     failed: Option<Diagnostic>,
 }
 
-type Job<'s> = (std::sync::Arc<ScenarioLine>, Option<&'s Steer>, u32);
+/// A scenario to ask: its line as read, for the worker to parse (with its number), or
+/// parsed already (when the line is asked more than once, or its index had to be read to
+/// know whether it is asked at all).
+enum Scenario {
+    Line(std::sync::Arc<[u8]>, u64),
+    Parsed(std::sync::Arc<ScenarioLine>),
+}
+
+type Job<'s> = (Scenario, Option<&'s Steer>, u32);
 
 impl<'s> Jobs<'_, 's> {
     /// The next request, or `None` at the end of the suite or a line that cannot be read.
@@ -810,16 +838,23 @@ impl<'s> Jobs<'_, 's> {
                 return Some(job);
             }
             let reader = self.reader.as_mut()?;
+            if self.unread {
+                match reader.next_raw() {
+                    Ok(Some((n, line))) => return Some((Scenario::Line(line, n), None, 0)),
+                    Ok(None) => self.reader = None,
+                    Err(d) => self.fail(d),
+                }
+                continue;
+            }
             let scenario = match reader.next_line() {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     self.reader = None;
-                    return None;
+                    continue;
                 }
                 Err(d) => {
-                    self.reader = None;
-                    self.failed = Some(d);
-                    return None;
+                    self.fail(d);
+                    continue;
                 }
             };
             if !settings.asks(scenario.index) {
@@ -833,10 +868,18 @@ impl<'s> Jobs<'_, 's> {
                     epoch,
                     settings.retry_errors,
                 ) {
-                    self.pending.push_back((scenario.clone(), steer, epoch));
+                    self.pending
+                        .push_back((Scenario::Parsed(scenario.clone()), steer, epoch));
                 }
             }
         }
+    }
+
+    /// The suite cannot be read on: nothing more is handed out.
+    fn fail(&mut self, why: Diagnostic) {
+        self.reader = None;
+        self.pending.clear();
+        self.failed.get_or_insert(why);
     }
 }
 

@@ -170,6 +170,26 @@ impl<'a> SuiteReader<'a> {
         }
     }
 
+    /// The next line that is not blank, as it is, with its number; `None` at the end.
+    pub(crate) fn next_raw(&mut self) -> Result<Option<(u64, std::sync::Arc<[u8]>)>, Diagnostic> {
+        loop {
+            let (n, line) = match self.lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    let n = self.lines.number();
+                    return Err(suite_error(
+                        &self.name,
+                        format!("line {n}: {}", crate::input::why(&e)),
+                    ));
+                }
+            };
+            if !crate::input::is_blank(line) {
+                return Ok(Some((n, line.into())));
+            }
+        }
+    }
+
     /// Calls `f` with every scenario, in order.
     pub fn each(
         mut self,
@@ -249,85 +269,97 @@ pub(crate) fn not_a_scenario(name: &str, n: u64, e: &serde_json::Error) -> Diagn
     suite_error(name, format!("line {n} is not a scenario: {e}"))
 }
 
-/// A scenario line borrowed from its text: what asking a scenario reads of it, parsed once
-/// and not copied. It has every field of a [`ScenarioLine`], of the same types, so that a
-/// line one reads the other reads too, and one refuses with the same message (the fields
-/// asking does not use are there for that).
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-#[serde(rename = "ScenarioLine")]
-pub(crate) struct ScenarioView<'a> {
-    /// Its id.
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    /// Its index in the suite.
-    #[serde(default)]
-    pub index: u64,
-    /// Its twin group.
-    #[serde(borrow, default)]
-    pub twin_group: Option<Name<'a>>,
-    /// The template it came from.
-    #[serde(borrow, default)]
-    pub template: Cow<'a, str>,
-    /// The dilemma.
-    #[serde(borrow)]
-    pub text: Cow<'a, str>,
-    /// The dilemma in other languages, by tag.
-    #[serde(borrow, default)]
-    pub variants: Variants<'a>,
-    /// Its options.
-    #[serde(borrow)]
-    pub actions: SmallVec<[ActionView<'a>; 2]>,
-    /// `scenario`, `question`, `stance_choice` or `stance_agree`.
-    #[serde(borrow, default)]
-    pub kind: Option<Name<'a>>,
-    /// Its topic.
-    #[serde(borrow, default)]
-    pub topic: Option<Name<'a>>,
-    /// The suite it belongs to.
-    #[serde(borrow, default)]
-    pub suite: Option<Name<'a>>,
-    /// What its variables were bound to, as written.
-    #[serde(borrow, default)]
-    pub bindings: Option<&'a RawValue>,
-    /// Its own seed, as written.
-    #[serde(borrow, default)]
-    pub seed: Option<&'a RawValue>,
-    /// Its draw number, as written.
-    #[serde(borrow, default)]
-    pub draw: Option<&'a RawValue>,
-    /// Where it came from, as written.
-    #[serde(borrow, default)]
-    pub provenance: Option<&'a RawValue>,
+/// The borrowed lines, named as the owned ones are, so that what they say of a line that is
+/// not one is the same (`expected struct ScenarioLine`).
+mod view {
+    use std::borrow::Cow;
+
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+    use smallvec::SmallVec;
+
+    use super::{Name, Variants};
+
+    /// A scenario line borrowed from its text: what asking a scenario reads of it, parsed once
+    /// and not copied. It has every field of a [`super::ScenarioLine`], of the same types, so that a
+    /// line one reads the other reads too, and one refuses with the same message (the fields
+    /// asking does not use are there for that).
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    pub(crate) struct ScenarioLine<'a> {
+        /// Its id.
+        #[serde(borrow)]
+        pub id: Cow<'a, str>,
+        /// Its index in the suite.
+        #[serde(default)]
+        pub index: u64,
+        /// Its twin group.
+        #[serde(borrow, default)]
+        pub twin_group: Option<Name<'a>>,
+        /// The template it came from.
+        #[serde(borrow, default)]
+        pub template: Cow<'a, str>,
+        /// The dilemma.
+        #[serde(borrow)]
+        pub text: Cow<'a, str>,
+        /// The dilemma in other languages, by tag.
+        #[serde(borrow, default)]
+        pub variants: Variants<'a>,
+        /// Its options.
+        #[serde(borrow)]
+        pub actions: SmallVec<[ActionLine<'a>; 2]>,
+        /// `scenario`, `question`, `stance_choice` or `stance_agree`.
+        #[serde(borrow, default)]
+        pub kind: Option<Name<'a>>,
+        /// Its topic.
+        #[serde(borrow, default)]
+        pub topic: Option<Name<'a>>,
+        /// The suite it belongs to.
+        #[serde(borrow, default)]
+        pub suite: Option<Name<'a>>,
+        /// What its variables were bound to, as written.
+        #[serde(borrow, default)]
+        pub bindings: Option<&'a RawValue>,
+        /// Its own seed, as written.
+        #[serde(borrow, default)]
+        pub seed: Option<&'a RawValue>,
+        /// Its draw number, as written.
+        #[serde(borrow, default)]
+        pub draw: Option<&'a RawValue>,
+        /// Where it came from, as written.
+        #[serde(borrow, default)]
+        pub provenance: Option<&'a RawValue>,
+    }
+
+    /// An option of a borrowed scenario line.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    pub(crate) struct ActionLine<'a> {
+        /// Its id.
+        #[serde(borrow)]
+        pub id: Cow<'a, str>,
+        /// Its text.
+        #[serde(borrow)]
+        pub label: Cow<'a, str>,
+        /// Its text in other languages, by tag.
+        #[serde(borrow, default)]
+        pub variants: Variants<'a>,
+        /// Values it upholds.
+        #[serde(borrow, default)]
+        pub upholds: SmallVec<[Name<'a>; 4]>,
+        /// Values it violates.
+        #[serde(borrow, default)]
+        pub violates: SmallVec<[Name<'a>; 4]>,
+        /// Whether it is a distractor.
+        #[serde(default)]
+        pub distractor: bool,
+        /// The parties it affects, as written.
+        #[serde(borrow, default)]
+        pub affects: Option<&'a RawValue>,
+    }
 }
 
-/// An option of a borrowed scenario line.
-#[derive(Debug, Deserialize)]
-#[serde(rename = "ActionLine")]
-#[allow(dead_code)]
-pub(crate) struct ActionView<'a> {
-    /// Its id.
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    /// Its text.
-    #[serde(borrow)]
-    pub label: Cow<'a, str>,
-    /// Its text in other languages, by tag.
-    #[serde(borrow, default)]
-    pub variants: Variants<'a>,
-    /// Values it upholds.
-    #[serde(borrow, default)]
-    pub upholds: SmallVec<[Name<'a>; 4]>,
-    /// Values it violates.
-    #[serde(borrow, default)]
-    pub violates: SmallVec<[Name<'a>; 4]>,
-    /// Whether it is a distractor.
-    #[serde(default)]
-    pub distractor: bool,
-    /// The parties it affects, as written.
-    #[serde(borrow, default)]
-    pub affects: Option<&'a RawValue>,
-}
+pub(crate) use view::{ActionLine as ActionView, ScenarioLine as ScenarioView};
 
 /// Texts by language tag (a JSON object of strings), borrowed; as in a map, a tag written
 /// twice has its last text.
@@ -426,6 +458,16 @@ impl ScenarioView<'_> {
     /// Its twin group, or its id when it has none.
     pub fn group(&self) -> &str {
         self.twin_group.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl<'a> ScenarioView<'a> {
+    /// The scenario line `text`, read as [`SuiteReader`] reads it.
+    pub(crate) fn parse(text: &'a [u8]) -> Result<ScenarioView<'a>, serde_json::Error> {
+        match std::str::from_utf8(text) {
+            Ok(t) => Text::Str(t).parse(),
+            Err(_) => Text::Bytes(text).parse(),
+        }
     }
 }
 

@@ -16,8 +16,8 @@
 //! [`Answer::Unparsed`](crate::eval::Answer::Unparsed), one declining to choose
 //! [`Answer::Refused`](crate::eval::Answer::Refused).
 //!
-//! **Concurrency that backs off.** All the threads of a run share one connection pool and
-//! one gate on requests in flight. The gate's limit starts at
+//! **Concurrency that backs off.** All the threads of a run share one gate on requests in
+//! flight, and a connection pool for every eight of them. The gate's limit starts at
 //! [`OpenAiOptions::concurrency`] and moves as TCP's congestion window does (additive
 //! increase, multiplicative decrease): every 429 halves it (never below 1), and each run of
 //! `limit` successes in a row raises it by one, never above the starting value. A thread
@@ -116,8 +116,8 @@ impl fmt::Debug for OpenAiOptions {
     }
 }
 
-/// The `openai` adapter. Share one between threads: they share its connection pool and its
-/// gate on requests in flight.
+/// The `openai` adapter. Share one between threads: they share its connection pools and
+/// its gate on requests in flight.
 pub struct OpenAi {
     options: OpenAiOptions,
     /// What goes into each request's body, and how its answer is read.
@@ -126,7 +126,8 @@ pub struct OpenAi {
     /// What must never be shown: the key, and the secrets a URL may carry (a password,
     /// the values of query parameters).
     secrets: Secrets,
-    agent: ureq::Agent,
+    /// One agent, with its connection pool, for every [`THREADS_A_POOL`] threads.
+    agents: Vec<ureq::Agent>,
     gate: Gate,
 }
 
@@ -166,7 +167,11 @@ impl OpenAi {
             seed: options.seed,
             mode: options.mode,
         };
-        let pool = options.concurrency.max(4);
+        // A pool for every few threads: ureq holds its pool's lock while it checks that a
+        // pooled connection is still open, and many threads sharing one lock wait on each
+        // other more than on the server.
+        let pools = options.concurrency.div_ceil(THREADS_A_POOL);
+        let pool = options.concurrency.div_ceil(pools).max(4);
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // The whole request — resolving, connecting, sending, the answer — within the
@@ -180,19 +185,33 @@ impl OpenAi {
             .max_idle_age(Duration::from_secs(4))
             .user_agent(format!("quandary/{}", env!("CARGO_PKG_VERSION")))
             .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            Resolver::default(),
-        );
+        let resolver = std::sync::Arc::new(Resolver::default());
+        let agents = (0..pools)
+            .map(|_| {
+                ureq::Agent::with_parts(
+                    config.clone(),
+                    ureq::unversioned::transport::DefaultConnector::new(),
+                    Shared(resolver.clone()),
+                )
+            })
+            .collect();
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
             chat,
             url,
             secrets,
-            agent,
+            agents,
         }
+    }
+
+    /// The agent (and so the connection pool) of the calling thread.
+    fn agent(&self) -> &ureq::Agent {
+        static THREADS: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static THREAD: usize = THREADS.fetch_add(1, Ordering::Relaxed);
+        }
+        &self.agents[THREAD.with(|t| *t) % self.agents.len()]
     }
 
     /// Its options.
@@ -208,7 +227,7 @@ impl OpenAi {
     /// One request: the status, the `Retry-After` header, the body.
     fn send(&self, body: &[u8]) -> Result<(u16, Option<String>, Vec<u8>), ureq::Error> {
         let mut call = self
-            .agent
+            .agent()
             .post(&self.url)
             .header("content-type", "application/json");
         if let Some(key) = &self.options.api_key {
@@ -238,7 +257,7 @@ impl Adapter for OpenAi {
     /// One request to the endpoint (a GET, which asks the model nothing): any answer but a
     /// refused key means the server is there.
     fn check(&self) -> Result<(), AdapterError> {
-        let mut call = self.agent.get(&self.url);
+        let mut call = self.agent().get(&self.url);
         if let Some(key) = &self.options.api_key {
             call = call.header("authorization", format!("Bearer {key}"));
         }
@@ -458,6 +477,9 @@ fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
     }
 }
 
+/// Threads sharing one connection pool, at most.
+const THREADS_A_POOL: usize = 8;
+
 /// How long a host name's addresses are used before it is looked up again.
 const NAME_TTL: Duration = Duration::from_secs(10);
 
@@ -477,6 +499,21 @@ struct Resolver {
 }
 
 type Addresses = ureq::unversioned::resolver::ResolvedSocketAddrs;
+
+/// The resolver the agents of an adapter share.
+#[derive(Debug)]
+struct Shared(std::sync::Arc<Resolver>);
+
+impl ureq::unversioned::resolver::Resolver for Shared {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<Addresses, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
+    }
+}
 
 impl ureq::unversioned::resolver::Resolver for Resolver {
     fn resolve(
