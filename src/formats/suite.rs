@@ -171,7 +171,7 @@ impl<'a> SuiteReader<'a> {
     }
 
     /// The next line that is not blank, as it is, with its number; `None` at the end.
-    pub(crate) fn next_raw(&mut self) -> Result<Option<(u64, std::sync::Arc<[u8]>)>, Diagnostic> {
+    pub(crate) fn next_raw(&mut self) -> Result<Option<RawLine>, Diagnostic> {
         loop {
             let (n, line) = match self.lines.next_line() {
                 Ok(Some(l)) => l,
@@ -480,6 +480,9 @@ impl Line for ScenarioViews {
         text.parse()
     }
 }
+
+/// A line of a suite as it is, with its number.
+pub(crate) type RawLine = (u64, std::sync::Arc<[u8]>);
 
 /// The header of a suite file; a file that is not a suite (a results file, say) is a
 /// diagnostic saying what it is.
