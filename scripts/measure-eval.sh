@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 scenarios=${1:-100000}
 rounds=${2:-5}
 cargo build --release --quiet --bin quandary
-head=target/release/quandary
-base=${QUANDARY_BASE:-}
+head=$PWD/target/release/quandary
+base=${QUANDARY_BASE:+$(realpath "$QUANDARY_BASE")}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 suite=$dir/suite.jsonl
@@ -24,18 +24,19 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 # Twins double the count.
 start=$(date +%s.%N)
-"$head" expand scenarios/everyday.qd --count $((scenarios / 2)) -o "$suite" 2>/dev/null
+"$head" expand "$PWD/scenarios/everyday.qd" --count $((scenarios / 2)) -o "$suite" 2>/dev/null
 expanded=$(seconds "$start" "$(date +%s.%N)")
 
-# `eval` of the suite by BINARY into NAME.jsonl (its summary in NAME.out); prints its wall
-# time in seconds.
+# `eval` of the suite by BINARY into NAME/results.jsonl (its summary in NAME.out); prints
+# its wall time in seconds.
 run() {
   local binary=$1 name=$2
-  rm -f "$dir/$name.jsonl"
+  mkdir -p "$dir/$name"
+  rm -f "$dir/$name/results.jsonl"
   local start
   start=$(date +%s.%N)
-  "$binary" eval "$suite" --adapter profile:care_and_fairness -o "$dir/$name.jsonl" \
-    >"$dir/$name.out" 2>&1 || { cat "$dir/$name.out" >&2; exit 1; }
+  (cd "$dir/$name" && "$binary" eval "$suite" --adapter profile:care_and_fairness \
+    -o results.jsonl >"$dir/$name.out" 2>&1) || { cat "$dir/$name.out" >&2; exit 1; }
   seconds "$start" "$(date +%s.%N)"
 }
 
@@ -55,7 +56,7 @@ if [ -n "$base" ]; then
     '{ printf "QUANDARY_BASE:  %8.0f decisions/s (%.3f s)\n", n / $1, $1 }'
   # The time a decision took, and the run's seconds, are all that may differ.
   for name in head base; do
-    sed -E 's/"latency_ms":[^,]*,/"latency_ms":0,/' "$dir/$name.jsonl" >"$dir/$name.same"
+    sed -E 's/"latency_ms":[^,]*,/"latency_ms":0,/' "$dir/$name/results.jsonl" >"$dir/$name.same"
     sed -E 's/[0-9]+\.[0-9]+ s;/N s;/' "$dir/$name.out" >"$dir/$name.said"
   done
   if cmp -s "$dir/head.same" "$dir/base.same" && cmp -s "$dir/head.said" "$dir/base.said"; then
