@@ -167,6 +167,11 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
+    /// The reader, where the lines read so far end.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     /// The number of the line read last (or being read, after an error).
     pub fn number(&self) -> u64 {
         self.number

@@ -1264,6 +1264,67 @@ fn a_broken_suite_leaves_no_results_file() {
     assert!(!out.exists());
 }
 
+/// A suite read once: a line further on that cannot be read is found when the run comes to
+/// it. What was answered before it is kept, the run fails naming the line, and once the
+/// suite is whole again the same command resumes, asking only the rest.
+#[test]
+fn a_suite_broken_further_on_keeps_the_answers_before_it_and_resumes() {
+    let dir = scratch("broken_later");
+    let whole = suite(&dir, "small", &[]);
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 13, "a header and 12 scenarios");
+    // Line 9 (the 8th scenario) loses its text.
+    let mut broken: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let mut line: Value = serde_json::from_str(lines[8]).unwrap();
+    line.as_object_mut().unwrap().remove("text");
+    broken[8] = line.to_string();
+    let bad = dir.join("bad.suite.jsonl");
+    std::fs::write(&bad, broken.join("\n") + "\n").unwrap();
+    let out = dir.join("r.jsonl");
+    let args = ["eval", s(&bad), "--adapter", "random", "-o", s(&out)];
+    let run = run(&dir, &args, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("line 9 is not a scenario: missing field `text`"),
+        "{err}"
+    );
+    let (_, records) = results(&out);
+    let indexes: Vec<u64> = records
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        indexes,
+        (0..7).collect::<Vec<_>>(),
+        "the answers before line 9"
+    );
+    // Whole again: the rest is asked, and the journal is the one a single run makes.
+    std::fs::write(&bad, &text).unwrap();
+    let err = ok(&dir, &args, &[]);
+    assert_eq!(asked(&err), 5, "{err}");
+    assert!(err.contains("7 resumed"), "{err}");
+    assert_no_duplicates(&out);
+    let once = dir.join("once.jsonl");
+    ok(
+        &dir,
+        &["eval", s(&bad), "--adapter", "random", "-o", s(&once)],
+        &[],
+    );
+    let strip = |p: &Path| -> Vec<String> {
+        results(p)
+            .1
+            .into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("latency_ms");
+                r.to_string()
+            })
+            .collect()
+    };
+    assert_eq!(strip(&out), strip(&once));
+}
+
 // --------------------------------------------------------------------- epochs
 
 #[test]

@@ -541,6 +541,95 @@ fn too_many_errors_in_a_row_stop_the_run_and_a_rerun_resumes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One request of `adapter` for a two-option scenario: how long it took, and what it said.
+fn one_request(adapter: &OpenAi) -> (Duration, Result<eval::Decision, eval::AdapterError>) {
+    let options: Vec<eval::Choice> = ["A", "B"]
+        .iter()
+        .map(|l| eval::Choice {
+            label: l.to_string(),
+            action: l.to_lowercase(),
+            text: format!("Option {l}"),
+            upholds: vec![],
+            violates: vec![],
+        })
+        .collect();
+    let request = eval::Request::new("s1", "Which?", &options);
+    let started = Instant::now();
+    let decided = adapter.decide(&request);
+    (started.elapsed(), decided)
+}
+
+/// An adapter asking `url`, allowed `timeout` a request and no retry.
+fn impatient(url: &str, timeout: Duration) -> OpenAi {
+    let mut options = OpenAiOptions::new(url, "stub-model");
+    options.timeout = timeout;
+    options.max_retries = 0;
+    OpenAi::new(options)
+}
+
+/// The timeout bounds every part of a request: connecting, waiting for the answer, and
+/// the whole of it (an answer that comes a byte at a time, each soon after the last).
+#[test]
+fn every_timeout_fires_connecting_waiting_and_the_whole_request() {
+    let timeout = Duration::from_millis(500);
+    let gave_up = "gave up after 1 attempt: no answer within 0.5 s";
+    // Connecting: a server whose queue of connections not yet accepted is full, so that the
+    // system drops what else comes (no answer, not a refusal).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen(2) on a socket this test owns, to shorten its queue.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    }
+    let mut waiting = Vec::new();
+    let mut full = false;
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            Ok(stream) => waiting.push(stream),
+            Err(_) => {
+                full = true;
+                break;
+            }
+        }
+    }
+    assert!(full, "the queue of {address} never filled");
+    let (took, decided) = one_request(&impatient(&format!("http://{address}/v1"), timeout));
+    let e = decided.expect_err("no connection can be made");
+    assert_eq!(e.message, gave_up, "{took:?}");
+    assert!(
+        took >= timeout && took < Duration::from_secs(3),
+        "connecting gave up after {took:?}"
+    );
+    drop(waiting);
+    // Waiting for the answer: a server that says nothing for 3 s.
+    let silent = Stub::start(|_: &Seen| Reply::Hang(Duration::from_secs(3)));
+    let (took, decided) = one_request(&impatient(&silent.url, timeout));
+    assert_eq!(decided.expect_err("no answer").message, gave_up);
+    assert!(
+        took >= timeout && took < Duration::from_secs(2),
+        "waiting gave up after {took:?}"
+    );
+    // The whole request: the answer's 200-odd bytes at one every 10 ms take 2 s; each read
+    // gets a byte in time, so only the deadline on the whole can stop it.
+    let slow = Stub::start(|_: &Seen| Reply::Trickle {
+        text: "B".into(),
+        every: Duration::from_millis(10),
+    });
+    let (took, decided) = one_request(&impatient(&slow.url, timeout));
+    assert_eq!(decided.expect_err("too slow").message, gave_up);
+    assert!(
+        took >= timeout && took < Duration::from_secs(2),
+        "the whole request gave up after {took:?}"
+    );
+    // Given the time, the same answer is read.
+    let (_, decided) = one_request(&impatient(&slow.url, Duration::from_secs(30)));
+    assert_eq!(
+        decided.expect("a decision").answer,
+        Some(eval::Answer::Option(1))
+    );
+}
+
 #[test]
 fn too_many_requests_lowers_the_concurrency() {
     let dir = temp("backoff");

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod judge;
 pub mod present;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -18,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::Input;
 pub use crate::formats::results::{Done, Journal, Lock, Record, Tail, Tokens};
-use crate::formats::suite::SuiteReader;
 pub use crate::formats::suite::{ActionLine, ScenarioLine};
+use crate::formats::suite::{ScenarioView, SuiteReader};
 pub use present::Presentation;
 
 /// One option of a scenario as an adapter sees it.
@@ -349,22 +350,23 @@ pub fn run(
 ) -> Result<Outcome, Diagnostic> {
     let started = Instant::now();
     let header = results_header(Input::Path(suite), adapter, settings)?;
-    // What the journal holds is read first, without touching it; then the suite is read
-    // through once (checked, counted, the requests already answered found) before the
-    // journal is opened for appending, so a suite that cannot be read changes no results
-    // file; then it is streamed to the workers, so memory does not grow with its size.
+    // What the journal holds is read first, without touching it; then the suite is counted
+    // (reading of each line only what the count needs: nothing more than where it ends
+    // unless the run resumes, is a shard or is asked in a language) and checked against
+    // the journal; then it is streamed to the workers, each line parsed once, so memory does
+    // not grow with its size. The journal is opened for appending when the first answers
+    // come (or at the end, when there are none), so a suite whose first scenario cannot be
+    // read, or that answers another journal, changes no results file.
     let lock = Lock::acquire(results)?;
     let (done, tail) = Journal::inspect(results, &header)?;
-    let outcome = count(Input::Path(suite), &done, settings, |scenario| {
-        if done.mismatch(scenario.index, &scenario.id) {
+    let outcome = count(Input::Path(suite), &done, settings, |index, id| {
+        if done.mismatch(index, id) {
             return Err(Diagnostic::new(
                 Code::Io,
                 format!(
-                    "cannot use `{}`: it records another scenario at index {} than the \
-                     suite's `{}`",
+                    "cannot use `{}`: it records another scenario at index {index} than the \
+                     suite's `{id}`",
                     results.display(),
-                    scenario.index,
-                    scenario.id
                 ),
             )
             .path(results.display().to_string())
@@ -388,8 +390,23 @@ pub fn run(
             )
         })?;
     }
-    let mut journal = Journal::resume(results, &header, &tail, lock)?;
-    let mut write = |records: &[Record]| journal.append(records);
+    let mut lock = Some(lock);
+    let mut journal: Option<Journal> = None;
+    let mut open = |journal: &mut Option<Journal>| -> Result<(), Diagnostic> {
+        if journal.is_none()
+            && let Some(lock) = lock.take()
+        {
+            *journal = Some(Journal::resume(results, &header, &tail, lock)?);
+        }
+        Ok(())
+    };
+    let mut write = |records: &[Record]| -> Result<(), Diagnostic> {
+        open(&mut journal)?;
+        match journal.as_mut() {
+            Some(j) => j.append(records),
+            None => Ok(()),
+        }
+    };
     let outcome = drive(
         Input::Path(suite),
         &done,
@@ -399,6 +416,8 @@ pub fn run(
         progress,
         &mut write,
     )?;
+    // A run that asked nothing still leaves its journal, with its header.
+    open(&mut journal)?;
     Ok(Outcome {
         seconds: started.elapsed().as_secs_f64(),
         ..outcome
@@ -434,30 +453,103 @@ fn results_header(
     Ok(header)
 }
 
-/// Reads the suite through once: checks every line (with `check`, too), counts the requests
-/// and those `done` holds.
+/// Counts the requests of the suite and those `done` holds, and checks the id at every
+/// index with `check`, reading of each line only what that needs: where it ends, when
+/// nothing is done yet and every line is asked; its index and id (from the start of the
+/// line, as `expand` writes it, else parsed), when some are done or only a shard is asked;
+/// the whole line when the run is in a language, which every scenario must have.
 fn count(
     suite: Input<'_>,
     done: &Done,
     settings: &Settings,
-    mut check: impl FnMut(&ScenarioLine) -> Result<(), Diagnostic>,
+    mut check: impl FnMut(u64, &str) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
     let mut outcome = Outcome::default();
-    each_scenario(suite, |scenario| {
-        if !settings.asks(scenario.index) {
-            return Ok(());
+    let per_scenario = runs(settings).count() as u64;
+    let tally = |index: u64, outcome: &mut Outcome| {
+        outcome.requests += per_scenario;
+        if !done.is_empty() {
+            outcome.resumed += runs(settings)
+                .filter(|(_, steer, epoch)| {
+                    done.is_done(
+                        index,
+                        steer.map(|s| s.id.as_str()),
+                        *epoch,
+                        settings.retry_errors,
+                    )
+                })
+                .count() as u64;
         }
-        check(&scenario)?;
-        untranslated(&settings.presentation, &scenario)?;
-        for (_, steer, epoch) in runs(settings) {
-            let steer = steer.map(|s| s.id.as_str());
-            outcome.requests += 1;
-            outcome.resumed +=
-                u64::from(done.is_done(scenario.index, steer, epoch, settings.retry_errors));
-        }
-        Ok(())
-    })?;
+    };
+    let reader = SuiteReader::open(suite)?;
+    if settings.presentation.lang.is_some() {
+        reader.each_view(|scenario| {
+            if !settings.asks(scenario.index) {
+                return Ok(());
+            }
+            check(scenario.index, &scenario.id)?;
+            untranslated_of(&settings.presentation, &scenario)?;
+            tally(scenario.index, &mut outcome);
+            Ok::<(), Diagnostic>(())
+        })?;
+    } else if done.is_empty() && settings.shard.is_none() {
+        reader.each_raw(|_, _| {
+            tally(0, &mut outcome);
+            Ok::<(), Diagnostic>(())
+        })?;
+    } else {
+        let name = reader.name().to_string();
+        reader.each_raw(|line, n| {
+            let (index, id) = match id_and_index(line) {
+                Some((id, index)) => (index, Cow::Borrowed(id)),
+                None => match serde_json::from_slice::<IdAndIndex<'_>>(line) {
+                    Ok(s) => (s.index, s.id),
+                    // What is wrong with it, as reading it whole says.
+                    Err(e) => {
+                        let e =
+                            serde_json::from_slice::<crate::formats::suite::ScenarioView<'_>>(line)
+                                .err()
+                                .unwrap_or(e);
+                        return Err(crate::formats::suite::not_a_scenario(&name, n, &e));
+                    }
+                },
+            };
+            if settings.asks(index) {
+                check(index, &id)?;
+                tally(index, &mut outcome);
+            }
+            Ok(())
+        })?;
+    }
     Ok(outcome)
+}
+
+/// The id and index of a scenario line.
+#[derive(Deserialize)]
+struct IdAndIndex<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+}
+
+/// The id and index of a line that begins as `expand` writes it (`{"id":"…","index":N,`),
+/// read from that beginning alone; `None` for a line that begins otherwise.
+fn id_and_index(line: &[u8]) -> Option<(&str, u64)> {
+    let rest = line.strip_prefix(b"{\"id\":\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    let id = std::str::from_utf8(&rest[..end]).ok()?;
+    let rest = rest[end..].strip_prefix(b"\",\"index\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=19).contains(&digits)
+        || (digits > 1 && rest[0] == b'0')
+        || !matches!(rest.get(digits), Some(b',' | b'}'))
+        || id.bytes().any(|b| b < 0x20)
+    {
+        return None;
+    }
+    let index = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    Some((id, index))
 }
 
 /// Refuses a scenario that cannot be shown in the presentation's language (`Q0130`, naming
@@ -466,7 +558,15 @@ pub fn untranslated(
     presentation: &Presentation,
     scenario: &ScenarioLine,
 ) -> Result<(), Diagnostic> {
-    let (Some(lang), Some(missing)) = (&presentation.lang, presentation.untranslated(scenario))
+    untranslated_of(presentation, &scenario.view())
+}
+
+/// [`untranslated`] of a borrowed line.
+fn untranslated_of(
+    presentation: &Presentation,
+    scenario: &ScenarioView<'_>,
+) -> Result<(), Diagnostic> {
+    let (Some(lang), Some(missing)) = (&presentation.lang, presentation.untranslated_of(scenario))
     else {
         return Ok(());
     };
@@ -520,102 +620,119 @@ fn drive(
     progress(done_count, total, failures);
     let todo = outcome.requests - outcome.resumed;
     let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
-    // One worker asks in batches, so a fast in-process adapter is not held up by handing
-    // each request between threads; several workers take one request at a time, so slow
-    // requests spread over all of them.
-    let batch = if workers == 1 { 256 } else { 1 };
-    // Bounded queues: the reader stays a few batches ahead of the workers.
-    type Job = (ScenarioLine, Option<Steer>, u32);
-    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(4 * workers);
-    // The receiver is taken away when the writer fails, which stops the reader.
-    let job_rx = std::sync::Mutex::new(Some(job_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(4 * workers);
+    // One worker is the reader itself: it asks each scenario as it comes, borrowed from the
+    // batch of lines read (parsed on two threads, in order), so a fast in-process adapter
+    // is not held up by copying scenarios or handing them between threads. Several workers
+    // each take the next request from the suite themselves, one at a time (reading it a line
+    // at a time, under a lock), so slow requests spread over all of them and no thread
+    // hands requests to another.
+    let jobs = std::sync::Mutex::new(Jobs {
+        reader: if workers > 1 {
+            Some(SuiteReader::open(suite)?)
+        } else {
+            None
+        },
+        unread: done.is_empty() && settings.shard.is_none() && runs(settings).count() == 1,
+        pending: std::collections::VecDeque::new(),
+        failed: None,
+    });
+    let suite_name = suite.name();
+    // Answers go to the writer in batches: as many as it can take while it writes others.
+    let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>((4 * workers).max(256));
     let presentation = &settings.presentation;
-    // Set when the run stops early (too many errors): workers ask nothing more.
+    // Set when the run stops early (too many errors, or the writer failed): nothing more is
+    // asked.
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
-        for _ in 0..workers {
-            let job_rx = &job_rx;
+        let spawned = if workers > 1 { workers } else { 0 };
+        for _ in 0..spawned {
+            let jobs = &jobs;
+            let suite_name = suite_name.as_str();
             let stop = &stop;
             let done_tx = done_tx.clone();
             scope.spawn(move || {
-                loop {
-                    let jobs = match job_rx.lock() {
-                        Ok(rx) => match rx.as_ref() {
-                            Some(rx) => rx.recv(),
-                            None => break,
-                        },
-                        Err(_) => break,
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let job = match jobs.lock() {
+                        Ok(mut jobs) => jobs.next(settings, done),
+                        Err(_) => None,
                     };
-                    let Ok(jobs) = jobs else { break };
-                    // Answers go to the writer at least every few milliseconds: one by one
-                    // from a slow model, so a killed run loses nothing it was told, and in
-                    // batches from a fast agent.
-                    let mut records = Vec::new();
-                    let mut since = Instant::now();
-                    for (scenario, steer, epoch) in &jobs {
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            break;
-                        }
-                        records.push(ask(adapter, presentation, scenario, steer.as_ref(), *epoch));
-                        if since.elapsed() >= FLUSH_AFTER {
-                            if done_tx.send(std::mem::take(&mut records)).is_err() {
-                                return;
+                    let Some((scenario, steer, epoch)) = job else {
+                        break;
+                    };
+                    let record = match &scenario {
+                        Scenario::Parsed(s) => ask(adapter, presentation, &s.view(), steer, epoch),
+                        Scenario::Line(line, n) => match ScenarioView::parse(line) {
+                            Ok(s) => ask(adapter, presentation, &s, steer, epoch),
+                            Err(e) => {
+                                let why = crate::formats::suite::not_a_scenario(suite_name, *n, &e);
+                                if let Ok(mut jobs) = jobs.lock() {
+                                    jobs.fail(why);
+                                }
+                                break;
                             }
-                            since = Instant::now();
-                        }
-                    }
-                    if !records.is_empty() && done_tx.send(records).is_err() {
+                        },
+                    };
+                    // One by one from a slow model, so a killed run loses nothing it was told.
+                    if done_tx.send(vec![record]).is_err() {
                         break;
                     }
                 }
             });
         }
-        drop(done_tx);
-        let reader = scope.spawn(move || -> Result<(), Diagnostic> {
-            let mut jobs: Vec<Job> = Vec::with_capacity(batch);
-            each_scenario(suite, |scenario| {
-                let index = scenario.index;
-                if !settings.asks(index) {
-                    return Ok(());
-                }
-                let wanted: Vec<(Option<Steer>, u32)> = runs(settings)
-                    .filter(|(_, s, e)| {
-                        !done.is_done(index, s.map(|s| s.id.as_str()), *e, settings.retry_errors)
-                    })
-                    .map(|(_, s, e)| (s.cloned(), e))
-                    .collect();
-                let mut scenario = Some(scenario);
-                let last = wanted.len().saturating_sub(1);
-                for (i, (steer, epoch)) in wanted.into_iter().enumerate() {
-                    // The last request takes the scenario itself; the others a copy.
-                    let job = if i == last {
-                        scenario.take()
-                    } else {
-                        scenario.clone()
-                    };
-                    let Some(job) = job else { break };
-                    jobs.push((job, steer, epoch));
-                    // The workers stop only when the writer does; then so does this.
-                    if jobs.len() >= batch
-                        && job_tx
-                            .send(std::mem::replace(&mut jobs, Vec::with_capacity(batch)))
-                            .is_err()
-                    {
+        let reader_done_tx = done_tx;
+        let stop = &stop;
+        let reader = (workers == 1).then(|| {
+            scope.spawn(move || -> Result<(), Diagnostic> {
+                let done_tx = reader_done_tx;
+                // Answers go to the writer at least every few milliseconds, and in batches from
+                // a fast agent.
+                let mut records = Vec::new();
+                let mut since = Instant::now();
+                let read = SuiteReader::open(suite)?.each_view(|scenario| {
+                    let index = scenario.index;
+                    if !settings.asks(index) {
                         return Ok(());
                     }
+                    for (_, steer, epoch) in runs(settings) {
+                        if done.is_done(
+                            index,
+                            steer.map(|s| s.id.as_str()),
+                            epoch,
+                            settings.retry_errors,
+                        ) {
+                            continue;
+                        }
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(Stop::Done);
+                        }
+                        records.push(ask(adapter, presentation, &scenario, steer, epoch));
+                        if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
+                            if done_tx.send(std::mem::take(&mut records)).is_err() {
+                                return Err(Stop::Done);
+                            }
+                            since = Instant::now();
+                        }
+                    }
+                    Ok(())
+                });
+                // What was answered before the end (or a line that cannot be read) is kept.
+                if !records.is_empty() {
+                    let _ = done_tx.send(records);
                 }
-                Ok(())
-            })?;
-            if !jobs.is_empty() {
-                let _ = job_tx.send(jobs);
-            }
-            Ok(())
+                match read {
+                    Ok(()) | Err(Stop::Done) => Ok(()),
+                    Err(Stop::Failed(d)) => Err(d),
+                }
+            })
         });
         let mut written: Result<(), Diagnostic> = Ok(());
         let mut in_a_row = 0u64;
         let mut stopped: Option<Diagnostic> = None;
-        for records in done_rx {
+        while let Ok(mut records) = done_rx.recv() {
+            // Whatever else has come, written with these.
+            while let Ok(more) = done_rx.try_recv() {
+                records.extend(more);
+            }
             let mut last_error = None;
             for record in &records {
                 if record.choice == "error" {
@@ -639,9 +756,7 @@ fn drive(
             }
             if let Err(d) = write(&records) {
                 written = Err(d);
-                if let Ok(mut rx) = job_rx.lock() {
-                    rx.take();
-                }
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 break;
             }
             done_count += records.len() as u64;
@@ -664,24 +779,108 @@ fn drive(
                     )),
                 );
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                if let Ok(mut rx) = job_rx.lock() {
-                    rx.take();
-                }
+            }
+            // Several workers' answers come one by one: a moment's wait gathers those of
+            // fast requests into one write, where waking for each would cost more than it.
+            if workers > 1 {
+                std::thread::sleep(GATHER);
             }
         }
         if let Some(d) = stopped {
             written = written.and(Err(d));
         }
-        // Dropping the receiver (on an error) stops the workers, and then the reader.
-        let read = reader.join().unwrap_or_else(|_| {
-            Err(Diagnostic::new(
-                Code::Io,
-                "the suite reader stopped unexpectedly",
-            ))
+        // Dropping the receiver (on an error) stops the reader and the workers.
+        drop(done_rx);
+        let read = reader.map_or(Ok(()), |reader| {
+            reader.join().unwrap_or_else(|_| {
+                Err(Diagnostic::new(
+                    Code::Io,
+                    "the suite reader stopped unexpectedly",
+                ))
+            })
         });
         written.and(read)
     })?;
+    if let Some(d) = jobs.into_inner().ok().and_then(|j| j.failed) {
+        return Err(d);
+    }
     Ok(outcome)
+}
+
+/// The requests the workers take one at a time: the suite read a line at a time, each
+/// scenario asked under every steer in every epoch that is not done yet.
+struct Jobs<'a, 's> {
+    reader: Option<SuiteReader<'a>>,
+    /// Whether each line is one request, whatever its index: a run without steers or
+    /// epochs, of the whole suite, that resumes nothing. Its lines are handed out as they
+    /// are read, and parsed by the workers, not under the lock.
+    unread: bool,
+    pending: std::collections::VecDeque<Job<'s>>,
+    /// Why the suite cannot be read on.
+    failed: Option<Diagnostic>,
+}
+
+/// A scenario to ask: its line as read, for the worker to parse (with its number), or
+/// parsed already (when the line is asked more than once, or its index had to be read to
+/// know whether it is asked at all).
+enum Scenario {
+    Line(std::sync::Arc<[u8]>, u64),
+    Parsed(std::sync::Arc<ScenarioLine>),
+}
+
+type Job<'s> = (Scenario, Option<&'s Steer>, u32);
+
+impl<'s> Jobs<'_, 's> {
+    /// The next request, or `None` at the end of the suite or a line that cannot be read.
+    fn next(&mut self, settings: &'s Settings, done: &Done) -> Option<Job<'s>> {
+        loop {
+            if let Some(job) = self.pending.pop_front() {
+                return Some(job);
+            }
+            let reader = self.reader.as_mut()?;
+            if self.unread {
+                match reader.next_raw() {
+                    Ok(Some((n, line))) => return Some((Scenario::Line(line, n), None, 0)),
+                    Ok(None) => self.reader = None,
+                    Err(d) => self.fail(d),
+                }
+                continue;
+            }
+            let scenario = match reader.next_line() {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    self.reader = None;
+                    continue;
+                }
+                Err(d) => {
+                    self.fail(d);
+                    continue;
+                }
+            };
+            if !settings.asks(scenario.index) {
+                continue;
+            }
+            let scenario = std::sync::Arc::new(scenario);
+            for (_, steer, epoch) in runs(settings) {
+                if !done.is_done(
+                    scenario.index,
+                    steer.map(|s| s.id.as_str()),
+                    epoch,
+                    settings.retry_errors,
+                ) {
+                    self.pending
+                        .push_back((Scenario::Parsed(scenario.clone()), steer, epoch));
+                }
+            }
+        }
+    }
+
+    /// The suite cannot be read on: nothing more is handed out.
+    fn fail(&mut self, why: Diagnostic) {
+        self.reader = None;
+        self.pending.clear();
+        self.failed.get_or_insert(why);
+    }
 }
 
 /// Asks every scenario of a suite file's bytes (`suite`) of `adapter` under `settings`, in
@@ -696,7 +895,7 @@ pub fn run_in_memory(
     let input = Input::Bytes("suite", suite);
     let header = results_header(input, adapter, settings)?;
     let done = Done::default();
-    let outcome = count(input, &done, settings, |_| Ok(()))?;
+    let outcome = count(input, &done, settings, |_, _| Ok(()))?;
     let mut journal = header.to_string().into_bytes();
     journal.push(b'\n');
     let mut write = |records: &[Record]| {
@@ -725,8 +924,28 @@ pub fn run_in_memory(
     ))
 }
 
-/// The longest a worker holds answers before handing them to the writer.
+/// The longest the reader holds answers before handing them to the writer.
 const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The most answers the reader holds before handing them to the writer.
+const BATCH: usize = 256;
+
+/// How long the writer waits for more answers of several workers before writing on.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Why the reader stopped before the end of the suite.
+enum Stop {
+    /// The run was stopped (the writer failed, or too many requests failed).
+    Done,
+    /// The suite cannot be read.
+    Failed(Diagnostic),
+}
+
+impl From<Diagnostic> for Stop {
+    fn from(d: Diagnostic) -> Stop {
+        Stop::Failed(d)
+    }
+}
 
 /// Calls `f` with every scenario of the suite, in order.
 fn each_scenario(
@@ -740,15 +959,15 @@ fn each_scenario(
 fn ask(
     adapter: &dyn Adapter,
     presentation: &Presentation,
-    scenario: &ScenarioLine,
+    scenario: &ScenarioView<'_>,
     steer: Option<&Steer>,
     epoch: u32,
 ) -> Record {
-    let asking = Asking::new(presentation, scenario, steer);
+    let asking = Asking::of(presentation, scenario, steer);
     let options = &asking.options;
     let started = Instant::now();
     // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
-    let result = match asking.request(presentation, scenario, steer, epoch) {
+    let result = match asking.request_of(presentation, scenario, steer, epoch) {
         Ok(request) => adapter.decide(&request),
         Err(why) => Err(AdapterError {
             message: why.to_string(),
@@ -795,9 +1014,9 @@ fn ask(
                     .collect()
             });
             Record {
-                scenario: scenario.id.clone(),
+                scenario: scenario.id.to_string(),
                 index: scenario.index,
-                twin_group: scenario.twin_group.clone(),
+                twin_group: scenario.twin_group.as_deref().map(str::to_string),
                 steer: steer.map(|s| s.id.clone()),
                 epoch,
                 choice: name(&answer),
@@ -822,9 +1041,9 @@ fn ask(
             }
         }
         Err(e) => Record {
-            scenario: scenario.id.clone(),
+            scenario: scenario.id.to_string(),
             index: scenario.index,
-            twin_group: scenario.twin_group.clone(),
+            twin_group: scenario.twin_group.as_deref().map(str::to_string),
             steer: steer.map(|s| s.id.clone()),
             epoch,
             choice: "error".into(),
@@ -865,8 +1084,17 @@ impl Asking {
         scenario: &ScenarioLine,
         steer: Option<&Steer>,
     ) -> Asking {
-        let options = presentation.options(scenario);
-        let prompt = presentation.try_prompt(scenario, &options);
+        Asking::of(presentation, &scenario.view(), steer)
+    }
+
+    /// [`Asking::new`] of a borrowed line.
+    fn of(
+        presentation: &Presentation,
+        scenario: &ScenarioView<'_>,
+        steer: Option<&Steer>,
+    ) -> Asking {
+        let options = presentation.options_of(scenario);
+        let prompt = presentation.try_prompt_of(scenario, &options);
         let system = presentation.system(steer.map(|s| s.system.as_str()));
         Asking {
             options,
@@ -888,6 +1116,29 @@ impl Asking {
             scenario: &scenario.id,
             index: scenario.index,
             group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
+            steer: steer.map(|s| s.id.as_str()),
+            system: self.system.as_deref(),
+            prompt,
+            options: &self.options,
+            mode: presentation.mode,
+            epoch,
+            lang: presentation.lang.as_deref(),
+        })
+    }
+
+    /// [`Asking::request`] of a borrowed line.
+    fn request_of<'a>(
+        &'a self,
+        presentation: &'a Presentation,
+        scenario: &'a ScenarioView<'_>,
+        steer: Option<&'a Steer>,
+        epoch: u32,
+    ) -> Result<Request<'a>, &'a str> {
+        let prompt = self.prompt.as_deref().map_err(String::as_str)?;
+        Ok(Request {
+            scenario: &scenario.id,
+            index: scenario.index,
+            group: scenario.group(),
             steer: steer.map(|s| s.id.as_str()),
             system: self.system.as_deref(),
             prompt,
@@ -978,4 +1229,33 @@ pub fn default_results_path(suite: &Path) -> PathBuf {
         .map_or_else(|| "suite".into(), |s| s.to_string_lossy().into_owned());
     let stem = stem.strip_suffix(".suite").unwrap_or(&stem).to_string();
     suite.with_file_name(format!("{stem}.results.jsonl"))
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_indexes_are_read_from_the_start_of_a_line_as_expand_writes_it() {
+        assert_eq!(
+            id_and_index(br#"{"id":"s0ec4","index":12,"kind":"scenario"}"#),
+            Some(("s0ec4", 12))
+        );
+        assert_eq!(id_and_index(br#"{"id":"s1","index":0}"#), Some(("s1", 0)));
+        // Anything else is left to the parser.
+        for line in [
+            r#"{"index":12,"id":"s1"}"#,
+            r#"{"id":"s"1","index":1,"x":0}"#,
+            r#"{"id":"s\1","index":1,"x":0}"#,
+            r#"{"id":"s1","index":01,"x":0}"#,
+            r#"{"id":"s1","index":1.5,"x":0}"#,
+            r#"{"id":"s1","index":-1,"x":0}"#,
+            r#"{"id":"s1","index":99999999999999999999,"x":0}"#,
+            r#"{"id":"s1"}"#,
+            r#" {"id":"s1","index":1}"#,
+            "{\"id\":\"s\t1\",\"index\":1}",
+        ] {
+            assert_eq!(id_and_index(line.as_bytes()), None, "{line}");
+        }
+    }
 }

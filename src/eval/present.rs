@@ -1,6 +1,7 @@
 //! How a scenario is shown to a model, and how its answer is read.
 
 use super::{Answer, Choice, ScenarioLine};
+use crate::formats::suite::ScenarioView;
 pub use crate::model::AnswerMode;
 
 /// How options are labelled.
@@ -212,24 +213,29 @@ impl Presentation {
     /// The scenario's options, labelled, in the order of the suite (in the run's language
     /// when the action has a translation into it).
     pub fn options(&self, scenario: &ScenarioLine) -> Vec<Choice> {
+        self.options_of(&scenario.view())
+    }
+
+    /// [`Presentation::options`] of a borrowed line.
+    pub(crate) fn options_of(&self, scenario: &ScenarioView<'_>) -> Vec<Choice> {
         scenario
             .actions
             .iter()
             .enumerate()
             .map(|(i, a)| Choice {
                 label: match self.labels {
-                    Labels::Ids => a.id.clone(),
+                    Labels::Ids => a.id.to_string(),
                     _ => self.label(i),
                 },
-                action: a.id.clone(),
+                action: a.id.to_string(),
                 text: self
                     .lang
                     .as_ref()
                     .and_then(|l| a.variants.get(l))
-                    .unwrap_or(&a.label)
-                    .clone(),
-                upholds: a.upholds.clone(),
-                violates: a.violates.clone(),
+                    .unwrap_or(a.label.as_ref())
+                    .to_string(),
+                upholds: a.upholds.iter().map(|v| v.to_string()).collect(),
+                violates: a.violates.iter().map(|v| v.to_string()).collect(),
             })
             .collect()
     }
@@ -238,8 +244,9 @@ impl Presentation {
     /// fails to render (which `check` makes unlikely) gives the default layout; see
     /// [`Presentation::try_prompt`].
     pub fn prompt(&self, scenario: &ScenarioLine, options: &[Choice]) -> String {
-        self.try_prompt(scenario, options)
-            .unwrap_or_else(|_| self.default_prompt(scenario, options))
+        let scenario = scenario.view();
+        self.try_prompt_of(&scenario, options)
+            .unwrap_or_else(|_| self.default_prompt(&scenario, options))
     }
 
     /// The user prompt, or why the `user` template failed to render. The template is
@@ -247,6 +254,15 @@ impl Presentation {
     pub fn try_prompt(
         &self,
         scenario: &ScenarioLine,
+        options: &[Choice],
+    ) -> Result<String, String> {
+        self.try_prompt_of(&scenario.view(), options)
+    }
+
+    /// [`Presentation::try_prompt`] of a borrowed line.
+    pub(crate) fn try_prompt_of(
+        &self,
+        scenario: &ScenarioView<'_>,
         options: &[Choice],
     ) -> Result<String, String> {
         let Some(user) = &self.user else {
@@ -277,16 +293,16 @@ impl Presentation {
         env.get_template("user")
             .and_then(|t| {
                 t.render(minijinja::context! {
-                    text => self.text(scenario).trim(), options, instruction => &instruction
+                    text => self.text_of(scenario).trim(), options, instruction => &instruction
                 })
             })
             .map_err(|e| format!("the prompt template failed: {e}"))
     }
 
     /// The default layout: the dilemma, the labelled options, the instruction.
-    fn default_prompt(&self, scenario: &ScenarioLine, options: &[Choice]) -> String {
+    fn default_prompt(&self, scenario: &ScenarioView<'_>, options: &[Choice]) -> String {
         let instruction = self.instruction(options);
-        let text = self.text(scenario);
+        let text = self.text_of(scenario);
         let mut out = String::with_capacity(text.len() + 200);
         out.push_str(text.trim());
         out.push_str("\n\n");
@@ -313,9 +329,22 @@ impl Presentation {
             .unwrap_or(&scenario.text)
     }
 
+    /// [`Presentation::text`] of a borrowed line.
+    fn text_of<'s>(&self, scenario: &'s ScenarioView<'_>) -> &'s str {
+        self.lang
+            .as_ref()
+            .and_then(|l| scenario.variants.get(l))
+            .unwrap_or(scenario.text.as_ref())
+    }
+
     /// What the scenario lacks to be asked in the run's language: its text or an option's
     /// label in it, named for a diagnostic; `None` when nothing is missing.
     pub fn untranslated(&self, scenario: &ScenarioLine) -> Option<String> {
+        self.untranslated_of(&scenario.view())
+    }
+
+    /// [`Presentation::untranslated`] of a borrowed line.
+    pub(crate) fn untranslated_of(&self, scenario: &ScenarioView<'_>) -> Option<String> {
         let lang = self.lang.as_ref()?;
         if !scenario.variants.contains_key(lang) {
             return Some(format!("its text (`text.{lang}`)"));
@@ -324,7 +353,7 @@ impl Presentation {
             .actions
             .iter()
             .filter(|a| !a.variants.contains_key(lang))
-            .map(|a| a.id.as_str())
+            .map(|a| &*a.id)
             .collect();
         (!missing.is_empty()).then(|| {
             format!(

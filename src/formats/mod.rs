@@ -114,78 +114,104 @@ const BATCH_BYTES: usize = 8 << 20;
 pub(crate) fn each_line<L: Line>(
     reader: &mut (impl std::io::Read + ?Sized),
     path: &str,
-    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+    each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
 ) -> Result<(), Diagnostic> {
-    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));
-    let mut carry: Vec<u8> = Vec::new();
-    let mut line_no = 1u64;
-    let mut at_end = false;
-    while !at_end {
-        buf.clear();
-        buf.append(&mut carry);
-        // Fill the batch (past a line longer than a batch, if need be).
-        let target = BATCH_BYTES.max(buf.len() + (1 << 20));
-        while buf.len() < target {
-            let start = buf.len();
-            buf.resize(start + (1 << 20), 0);
-            match reader.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    at_end = true;
-                    break;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    return Err(io_error(path, e.to_string().to_lowercase()));
-                }
-            }
-        }
-        // Whole lines only; the rest waits for the next batch.
-        let cut = if at_end {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None if buf.len() > crate::input::MAX_LINE => {
-                    return Err(io_error(
-                        path,
-                        format!(
-                            "line {}: {}",
-                            line_no + 1,
-                            crate::input::why(&crate::input::line_too_long(crate::input::MAX_LINE))
-                        ),
-                    ));
-                }
-                None => {
-                    carry = std::mem::take(&mut buf);
-                    continue;
-                }
-            }
-        };
-        carry.extend_from_slice(&buf[cut..]);
-        let chunk = &buf[..cut];
+    each_line_with::<L, Diagnostic>(
+        reader,
+        &|line, why| match line {
+            Some(n) => io_error(path, format!("line {n}: {why}")),
+            None => io_error(path, why),
+        },
+        each,
+    )
+}
+
+/// [`each_line`], with the errors of reading made by `fail` (from the number of the line
+/// being read, when it is known, and why), and those of `each` of any type.
+pub(crate) fn each_line_with<L: Line, E: From<Diagnostic>>(
+    reader: &mut (impl std::io::Read + ?Sized),
+    fail: &dyn Fn(Option<u64>, String) -> Diagnostic,
+    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    each_batch(reader, fail, |chunk, line_no| {
         // The batch is checked as UTF-8 once, not string by string; a batch that is not
         // (a torn or damaged line) is parsed as bytes, line by line.
         let text = std::str::from_utf8(chunk).ok();
         let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk)
-            .chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
-        {
-            line_no += 1;
+        for end in line_ends(chunk) {
+            *line_no += 1;
             let l = match text {
                 Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
                 None => Text::Bytes(&chunk[start..end]),
             };
             start = end + 1;
             if !l.is_blank() {
-                lines.push((line_no, l));
+                lines.push((*line_no, l));
             }
         }
-        consume_in_order::<L>(&lines, &mut each).map_err(|e| {
-            e.unwrap_or_else(|| io_error(path, "a parsing thread stopped unexpectedly"))
-        })?;
+        consume_in_order::<L, E>(&lines, &mut each).map_err(|e| {
+            e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
+        })
+    })
+}
+
+/// Where the lines of `chunk` end: at each `\n`, and at its end when it does not end in one.
+pub(crate) fn line_ends(chunk: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let cut = chunk.len();
+    memchr::memchr_iter(b'\n', chunk).chain((cut > 0 && chunk[cut - 1] != b'\n').then_some(cut))
+}
+
+/// Reads what is left in `reader` in batches of whole lines and hands each to `each` with the
+/// number of the line before its first (1 for the first batch: the header is line 1), which
+/// `each` moves on past the lines it has seen.
+pub(crate) fn each_batch<E: From<Diagnostic>>(
+    reader: &mut (impl std::io::Read + ?Sized),
+    fail: &dyn Fn(Option<u64>, String) -> Diagnostic,
+    mut each: impl FnMut(&[u8], &mut u64) -> Result<(), E>,
+) -> Result<(), E> {
+    // One buffer throughout, never cleared: what is left of a batch (the start of a line)
+    // is moved to its front.
+    let mut buf: Vec<u8> = vec![0; BATCH_BYTES + (1 << 20)];
+    let mut len = 0;
+    let mut line_no = 1u64;
+    let mut at_end = false;
+    while !at_end {
+        // Fill the batch (past a line longer than a batch, if need be).
+        let target = BATCH_BYTES.max(len + (1 << 20));
+        while len < target {
+            if buf.len() < target {
+                buf.resize(target, 0);
+            }
+            match reader.read(&mut buf[len..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fail(None, e.to_string().to_lowercase()).into()),
+            }
+        }
+        // Whole lines only; the rest waits for the next batch.
+        let cut = if at_end {
+            len
+        } else {
+            match memchr::memrchr(b'\n', &buf[..len]) {
+                Some(i) => i + 1,
+                None if len > crate::input::MAX_LINE => {
+                    return Err(fail(
+                        Some(line_no + 1),
+                        crate::input::why(&crate::input::line_too_long(crate::input::MAX_LINE)),
+                    )
+                    .into());
+                }
+                None => continue,
+            }
+        };
+        each(&buf[..cut], &mut line_no)?;
+        buf.copy_within(cut..len, 0);
+        len -= cut;
     }
     Ok(())
 }
@@ -196,10 +222,10 @@ const PART_LINES: usize = 256;
 /// Parses `lines` in parts on two threads and hands them to `each` in order as they are
 /// ready: a second thread parses parts ahead, and this one, while the next part is not
 /// ready, parses a part itself. So parsing overlaps with what `each` does.
-fn consume_in_order<L: Line>(
+fn consume_in_order<L: Line, E>(
     lines: &[(u64, Text<'_>)],
-    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
-) -> Result<(), Option<Diagnostic>> {
+    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+) -> Result<(), Option<E>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
     let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();

@@ -166,7 +166,27 @@ impl<'a> SuiteReader<'a> {
             }
             return serde_json::from_slice(line)
                 .map(Some)
-                .map_err(|e| suite_error(&self.name, format!("line {n} is not a scenario: {e}")));
+                .map_err(|e| not_a_scenario(&self.name, n, &e));
+        }
+    }
+
+    /// The next line that is not blank, as it is, with its number; `None` at the end.
+    pub(crate) fn next_raw(&mut self) -> Result<Option<RawLine>, Diagnostic> {
+        loop {
+            let (n, line) = match self.lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    let n = self.lines.number();
+                    return Err(suite_error(
+                        &self.name,
+                        format!("line {n}: {}", crate::input::why(&e)),
+                    ));
+                }
+            };
+            if !crate::input::is_blank(line) {
+                return Ok(Some((n, line.into())));
+            }
         }
     }
 
@@ -189,6 +209,280 @@ impl<'a> SuiteReader<'a> {
             .unwrap_or("suite")
     }
 }
+
+/// The error of reading line `n` of the suite `name` (or the file, without one).
+fn line_error(name: &str, n: Option<u64>, why: impl std::fmt::Display) -> Diagnostic {
+    match n {
+        Some(n) => suite_error(name, format!("line {n}: {why}")),
+        None => suite_error(name, why),
+    }
+}
+
+impl SuiteReader<'_> {
+    /// Calls `f` with every scenario left, in order, borrowed from the text: the lines are
+    /// read in batches and parsed on two threads, each once. A line that is not a scenario
+    /// is the error [`SuiteReader::next_line`] gives.
+    pub(crate) fn each_view<E: From<Diagnostic>>(
+        self,
+        mut f: impl FnMut(ScenarioView<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.name.clone();
+        let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
+        let mut reader = self.lines.into_inner();
+        super::each_line_with::<ScenarioViews, E>(&mut reader, &fail, |parsed, n| match parsed {
+            Ok(scenario) => f(scenario),
+            Err(e) => Err(not_a_scenario(&name, n, &e).into()),
+        })
+    }
+
+    /// Calls `f` with every line left that is not blank, unparsed, and its number: for
+    /// what needs no more of a line than is quickly read (how many there are, an id).
+    pub(crate) fn each_raw<E: From<Diagnostic>>(
+        self,
+        mut f: impl FnMut(&[u8], u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.name;
+        let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
+        let mut reader = self.lines.into_inner();
+        super::each_batch(&mut reader, &fail, |chunk, line_no| {
+            let mut start = 0;
+            for end in super::line_ends(chunk) {
+                *line_no += 1;
+                let line = &chunk[start..end];
+                start = end + 1;
+                if !crate::input::is_blank(line) {
+                    f(line, *line_no)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// How messages name the suite.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The error of line `n` of the suite `name`, which is not a scenario.
+pub(crate) fn not_a_scenario(name: &str, n: u64, e: &serde_json::Error) -> Diagnostic {
+    suite_error(name, format!("line {n} is not a scenario: {e}"))
+}
+
+/// The borrowed lines, named as the owned ones are, so that what they say of a line that is
+/// not one is the same (`expected struct ScenarioLine`).
+mod view {
+    use std::borrow::Cow;
+
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+    use smallvec::SmallVec;
+
+    use super::{Name, Variants};
+
+    /// A scenario line borrowed from its text: what asking a scenario reads of it, parsed once
+    /// and not copied. It has every field of a [`super::ScenarioLine`], of the same types, so that a
+    /// line one reads the other reads too, and one refuses with the same message (the fields
+    /// asking does not use are there for that).
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    pub(crate) struct ScenarioLine<'a> {
+        /// Its id.
+        #[serde(borrow)]
+        pub id: Cow<'a, str>,
+        /// Its index in the suite.
+        #[serde(default)]
+        pub index: u64,
+        /// Its twin group.
+        #[serde(borrow, default)]
+        pub twin_group: Option<Name<'a>>,
+        /// The template it came from.
+        #[serde(borrow, default)]
+        pub template: Cow<'a, str>,
+        /// The dilemma.
+        #[serde(borrow)]
+        pub text: Cow<'a, str>,
+        /// The dilemma in other languages, by tag.
+        #[serde(borrow, default)]
+        pub variants: Variants<'a>,
+        /// Its options.
+        #[serde(borrow)]
+        pub actions: SmallVec<[ActionLine<'a>; 2]>,
+        /// `scenario`, `question`, `stance_choice` or `stance_agree`.
+        #[serde(borrow, default)]
+        pub kind: Option<Name<'a>>,
+        /// Its topic.
+        #[serde(borrow, default)]
+        pub topic: Option<Name<'a>>,
+        /// The suite it belongs to.
+        #[serde(borrow, default)]
+        pub suite: Option<Name<'a>>,
+        /// What its variables were bound to, as written.
+        #[serde(borrow, default)]
+        pub bindings: Option<&'a RawValue>,
+        /// Its own seed, as written.
+        #[serde(borrow, default)]
+        pub seed: Option<&'a RawValue>,
+        /// Its draw number, as written.
+        #[serde(borrow, default)]
+        pub draw: Option<&'a RawValue>,
+        /// Where it came from, as written.
+        #[serde(borrow, default)]
+        pub provenance: Option<&'a RawValue>,
+    }
+
+    /// An option of a borrowed scenario line.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    pub(crate) struct ActionLine<'a> {
+        /// Its id.
+        #[serde(borrow)]
+        pub id: Cow<'a, str>,
+        /// Its text.
+        #[serde(borrow)]
+        pub label: Cow<'a, str>,
+        /// Its text in other languages, by tag.
+        #[serde(borrow, default)]
+        pub variants: Variants<'a>,
+        /// Values it upholds.
+        #[serde(borrow, default)]
+        pub upholds: SmallVec<[Name<'a>; 4]>,
+        /// Values it violates.
+        #[serde(borrow, default)]
+        pub violates: SmallVec<[Name<'a>; 4]>,
+        /// Whether it is a distractor.
+        #[serde(default)]
+        pub distractor: bool,
+        /// The parties it affects, as written.
+        #[serde(borrow, default)]
+        pub affects: Option<&'a RawValue>,
+    }
+}
+
+pub(crate) use view::{ActionLine as ActionView, ScenarioLine as ScenarioView};
+
+/// Texts by language tag (a JSON object of strings), borrowed; as in a map, a tag written
+/// twice has its last text.
+#[derive(Debug, Default)]
+pub(crate) struct Variants<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Variants<'a> {
+    /// The text in `lang`.
+    pub fn get(&self, lang: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(tag, _)| tag == lang)
+            .map(|(_, text)| &**text)
+    }
+
+    /// Whether there is a text in `lang`.
+    pub fn contains_key(&self, lang: &str) -> bool {
+        self.get(lang).is_some()
+    }
+
+    fn of(map: &'a std::collections::BTreeMap<String, String>) -> Variants<'a> {
+        Variants(
+            map.iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                .collect(),
+        )
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Variants<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Variants<'a>, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Variants<'a>;
+            // As a `BTreeMap` says.
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Variants<'a>, M::Error> {
+                let mut pairs = Vec::new();
+                while let Some((tag, text)) = map.next_entry::<Name<'de>, Name<'de>>()? {
+                    pairs.push((tag.0, text.0));
+                }
+                Ok(Variants(pairs))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+impl ScenarioLine {
+    /// The line borrowed: what [`ScenarioView`] reads of its text.
+    pub(crate) fn view(&self) -> ScenarioView<'_> {
+        fn name(s: &Option<String>) -> Option<Name<'_>> {
+            s.as_deref().map(|s| Name(Cow::Borrowed(s)))
+        }
+        fn names(v: &[String]) -> SmallVec<[Name<'_>; 4]> {
+            v.iter().map(|s| Name(Cow::Borrowed(s.as_str()))).collect()
+        }
+        ScenarioView {
+            id: Cow::Borrowed(&self.id),
+            index: self.index,
+            twin_group: name(&self.twin_group),
+            template: Cow::Borrowed(&self.template),
+            text: Cow::Borrowed(&self.text),
+            variants: Variants::of(&self.variants),
+            actions: self
+                .actions
+                .iter()
+                .map(|a| ActionView {
+                    id: Cow::Borrowed(&a.id),
+                    label: Cow::Borrowed(&a.label),
+                    variants: Variants::of(&a.variants),
+                    upholds: names(&a.upholds),
+                    violates: names(&a.violates),
+                    distractor: a.distractor,
+                    affects: a.affects.as_deref(),
+                })
+                .collect(),
+            kind: name(&self.kind),
+            topic: name(&self.topic),
+            suite: name(&self.suite),
+            bindings: self.bindings.as_deref(),
+            seed: self.seed.as_deref(),
+            draw: self.draw.as_deref(),
+            provenance: self.provenance.as_deref(),
+        }
+    }
+}
+
+impl ScenarioView<'_> {
+    /// Its twin group, or its id when it has none.
+    pub fn group(&self) -> &str {
+        self.twin_group.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl<'a> ScenarioView<'a> {
+    /// The scenario line `text`, read as [`SuiteReader`] reads it.
+    pub(crate) fn parse(text: &'a [u8]) -> Result<ScenarioView<'a>, serde_json::Error> {
+        match std::str::from_utf8(text) {
+            Ok(t) => Text::Str(t).parse(),
+            Err(_) => Text::Bytes(text).parse(),
+        }
+    }
+}
+
+/// Borrowed scenario lines whole, for the batched reader.
+struct ScenarioViews;
+
+impl Line for ScenarioViews {
+    type Out<'a> = ScenarioView<'a>;
+    fn parse(text: Text<'_>) -> Result<ScenarioView<'_>, serde_json::Error> {
+        text.parse()
+    }
+}
+
+/// A line of a suite as it is, with its number.
+pub(crate) type RawLine = (u64, std::sync::Arc<[u8]>);
 
 /// The header of a suite file; a file that is not a suite (a results file, say) is a
 /// diagnostic saying what it is.
@@ -236,7 +530,7 @@ pub(crate) struct SuiteLineRef<'a> {
 
 /// A name in a JSON list, borrowed from the line when it has no escapes (a `Cow` inside a
 /// `Vec` would always be copied).
-#[derive(Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub(crate) struct Name<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
 impl std::ops::Deref for Name<'_> {
@@ -380,5 +674,73 @@ pub fn judge_lines(input: Input<'_>) -> Result<Vec<JudgeLine>, Diagnostic> {
             .help("give a judge suite written by `quandary judge`")
         })?;
         out.push(judged);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"id":"s1","index":3,"kind":"scenario","template":"t","topic":"work","bindings":{"a":"x"},"text":"Which?","variants":{"zh":"哪个？","de":"Welche?","zh":"哪一个？"},"actions":[{"id":"go","label":"Go","variants":{"zh":"走"},"upholds":["f.care"],"violates":[],"affects":[{"party":"p"}],"distractor":false},{"id":"stay","label":"Stay \"here\"","upholds":[],"violates":["f.care","f.a","f.b","f.c","f.d"]}],"seed":"ab","draw":0,"suite":"s","twin_group":"s0","provenance":{"template":"x.qd:1"}}"#;
+
+    #[test]
+    fn a_view_reads_what_the_whole_line_reads() {
+        let line: ScenarioLine = serde_json::from_str(GOOD).unwrap();
+        let view: ScenarioView<'_> = serde_json::from_str(GOOD).unwrap();
+        for v in [&view, &line.view()] {
+            assert_eq!((&*v.id, v.index, v.group()), ("s1", 3, "s0"));
+            assert_eq!((&*v.template, &*v.text), ("t", "Which?"));
+            assert_eq!(v.kind.as_deref(), Some("scenario"));
+            // As in a map, the last of a tag written twice.
+            assert_eq!(v.variants.get("zh"), Some("哪一个？"));
+            assert!(v.variants.contains_key("de") && !v.variants.contains_key("fr"));
+            assert_eq!(v.actions.len(), 2);
+            assert_eq!(v.actions[1].label, "Stay \"here\"");
+            assert_eq!(v.actions[0].variants.get("zh"), Some("走"));
+            assert_eq!(v.actions[1].violates.len(), 5);
+            assert_eq!(&*v.actions[1].violates[4], "f.d");
+            assert_eq!(v.bindings.map(RawValue::get), Some(r#"{"a":"x"}"#));
+        }
+        // Borrowed from the text where it has no escapes.
+        assert!(matches!(view.text, Cow::Borrowed(_)));
+        assert!(matches!(view.actions[1].label, Cow::Owned(_)));
+    }
+
+    #[test]
+    fn a_view_refuses_what_the_whole_line_refuses_with_the_same_message() {
+        let lines = [
+            r#"{"id":"s1","text":"x""#,
+            r#"{"id":"s1","text":"x"}"#,
+            r#"{"id":"s1","actions":[]}"#,
+            r#"{"text":"x","actions":[]}"#,
+            r#"{"id":1,"text":"x","actions":[]}"#,
+            r#"{"id":"s1","index":-1,"text":"x","actions":[]}"#,
+            r#"{"id":"s1","text":"x","actions":{}}"#,
+            r#"{"id":"s1","text":"x","actions":[{"id":"a"}]}"#,
+            r#"{"id":"s1","text":"x","actions":[{"id":"a","label":"A","upholds":"v"}]}"#,
+            r#"{"id":"s1","text":"x","actions":[{"id":"a","label":"A","upholds":[1]}]}"#,
+            r#"{"id":"s1","text":"x","actions":[{"id":"a","label":"A","distractor":"no"}]}"#,
+            r#"{"id":"s1","text":"x","variants":[],"actions":[]}"#,
+            r#"{"id":"s1","text":"x","variants":{"zh":null},"actions":[]}"#,
+            r#"{"id":"s1","text":"x","actions":[],"kind":5}"#,
+            r#"{"id":"s1","text":"x","actions":[],"twin_group":[]}"#,
+            r#"{"id":"s1","text":"x","actions":[],"bindings":{"a":}}"#,
+            r#"{"id":"s1","id":"s2","text":"x","actions":[]}"#,
+            r#"{"id":"s1","text":"x","actions":[]} x"#,
+            r#"["s1"]"#,
+            r#""s1""#,
+            "{\"id\":\"s\u{1}\",\"text\":\"x\",\"actions\":[]}",
+            r#"{"id":"\ud800","text":"x","actions":[]}"#,
+        ];
+        for text in lines {
+            let whole = serde_json::from_str::<ScenarioLine>(text).map(|_| ());
+            let view = serde_json::from_str::<ScenarioView<'_>>(text).map(|_| ());
+            let whole_bytes = serde_json::from_slice::<ScenarioLine>(text.as_bytes()).map(|_| ());
+            let view_bytes =
+                serde_json::from_slice::<ScenarioView<'_>>(text.as_bytes()).map(|_| ());
+            let said = |r: Result<(), serde_json::Error>| r.map_err(|e| e.to_string());
+            assert_eq!(said(view), said(whole), "{text}");
+            assert_eq!(said(view_bytes), said(whole_bytes), "{text}");
+        }
     }
 }

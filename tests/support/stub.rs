@@ -52,6 +52,9 @@ pub enum Reply {
     Body(String),
     /// No answer: wait, then close the connection.
     Hang(Duration),
+    /// A chat completion whose body comes a byte at a time, one every `every`: each read
+    /// gets something soon, the whole answer only after `every` times its length.
+    Trickle { text: String, every: Duration },
 }
 
 impl Reply {
@@ -297,6 +300,24 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
+            }
+            Reply::Trickle { text, every } => {
+                let payload = completion(&text, &[], false);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    payload.len()
+                );
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for byte in payload.as_bytes() {
+                    std::thread::sleep(every);
+                    if writer.write_all(std::slice::from_ref(byte)).is_err() {
+                        return;
+                    }
+                }
+                continue;
             }
         };
         if !delay.is_zero() {

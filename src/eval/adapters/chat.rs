@@ -68,32 +68,54 @@ impl ChatSettings {
     /// if any, then the user prompt), `temperature`, `max_tokens`, `seed` (plus the epoch)
     /// and, for a choice read by its log-probabilities, `logprobs` and `top_logprobs`.
     pub fn body(&self, request: &Request<'_>) -> Vec<u8> {
-        let mut messages = Vec::with_capacity(2);
+        #[derive(serde::Serialize)]
+        struct Message<'a> {
+            role: &'a str,
+            content: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            model: &'a str,
+            messages: smallvec::SmallVec<[Message<'a>; 2]>,
+            temperature: f64,
+            max_tokens: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            seed: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            logprobs: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            top_logprobs: Option<u32>,
+        }
+        let mut messages = smallvec::SmallVec::new();
         if let Some(system) = request.system {
-            messages.push(serde_json::json!({ "role": "system", "content": system }));
+            messages.push(Message {
+                role: "system",
+                content: system,
+            });
         }
-        messages.push(serde_json::json!({ "role": "user", "content": request.prompt }));
-        let choice = request.mode == AnswerMode::Choice;
-        let max_tokens = if choice {
-            self.max_tokens
-        } else {
-            self.reasoning_tokens
-        };
-        let mut body = serde_json::json!({
-            "model": self.model,
-            "messages": messages,
-            "temperature": self.temperature,
-            "max_tokens": max_tokens,
+        messages.push(Message {
+            role: "user",
+            content: request.prompt,
         });
-        // Each epoch is its own draw: its own sampling seed.
-        if let Some(seed) = self.seed {
-            body["seed"] = seed.wrapping_add(u64::from(request.epoch)).into();
-        }
+        let choice = request.mode == AnswerMode::Choice;
         // The first token's alternatives say something only of an answer that is a label.
-        if choice && self.mode != Mode::Parse {
-            body["logprobs"] = true.into();
-            body["top_logprobs"] = 20.into();
-        }
+        let logprobs = choice && self.mode != Mode::Parse;
+        let body = Body {
+            model: &self.model,
+            messages,
+            temperature: self.temperature,
+            max_tokens: if choice {
+                self.max_tokens
+            } else {
+                self.reasoning_tokens
+            },
+            // Each epoch is its own draw: its own sampling seed.
+            seed: self
+                .seed
+                .map(|seed| seed.wrapping_add(u64::from(request.epoch))),
+            logprobs: logprobs.then_some(true),
+            top_logprobs: logprobs.then_some(20),
+        };
         serde_json::to_vec(&body).unwrap_or_default()
     }
 

@@ -16,8 +16,8 @@
 //! [`Answer::Unparsed`](crate::eval::Answer::Unparsed), one declining to choose
 //! [`Answer::Refused`](crate::eval::Answer::Refused).
 //!
-//! **Concurrency that backs off.** All the threads of a run share one connection pool and
-//! one gate on requests in flight. The gate's limit starts at
+//! **Concurrency that backs off.** All the threads of a run share one gate on requests in
+//! flight, and a connection pool for every eight of them. The gate's limit starts at
 //! [`OpenAiOptions::concurrency`] and moves as TCP's congestion window does (additive
 //! increase, multiplicative decrease): every 429 halves it (never below 1), and each run of
 //! `limit` successes in a row raises it by one, never above the starting value. A thread
@@ -30,8 +30,9 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::chat::{ChatSettings, Secrets, reason, redact_url};
 use crate::eval::{Adapter, AdapterError, Decision, Request};
@@ -115,8 +116,8 @@ impl fmt::Debug for OpenAiOptions {
     }
 }
 
-/// The `openai` adapter. Share one between threads: they share its connection pool and its
-/// gate on requests in flight.
+/// The `openai` adapter. Share one between threads: they share its connection pools and
+/// its gate on requests in flight.
 pub struct OpenAi {
     options: OpenAiOptions,
     /// What goes into each request's body, and how its answer is read.
@@ -125,7 +126,8 @@ pub struct OpenAi {
     /// What must never be shown: the key, and the secrets a URL may carry (a password,
     /// the values of query parameters).
     secrets: Secrets,
-    agent: ureq::Agent,
+    /// One agent, with its connection pool, for every [`THREADS_A_POOL`] threads.
+    agents: Vec<ureq::Agent>,
     gate: Gate,
 }
 
@@ -165,9 +167,15 @@ impl OpenAi {
             seed: options.seed,
             mode: options.mode,
         };
-        let pool = options.concurrency.max(4);
-        let agent = ureq::Agent::config_builder()
+        // A pool for every few threads: ureq holds its pool's lock while it checks that a
+        // pooled connection is still open, and many threads sharing one lock wait on each
+        // other more than on the server.
+        let pools = options.concurrency.div_ceil(THREADS_A_POOL);
+        let pool = options.concurrency.div_ceil(pools).max(4);
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // The whole request — resolving, connecting, sending, the answer — within the
+            // timeout.
             .timeout_global(Some(options.timeout))
             .max_redirects(0)
             .max_idle_connections(pool)
@@ -176,16 +184,34 @@ impl OpenAi {
             // a pooled connection the server has closed is rarely tried.
             .max_idle_age(Duration::from_secs(4))
             .user_agent(format!("quandary/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+            .build();
+        let resolver = std::sync::Arc::new(Resolver::default());
+        let agents = (0..pools)
+            .map(|_| {
+                ureq::Agent::with_parts(
+                    config.clone(),
+                    ureq::unversioned::transport::DefaultConnector::new(),
+                    Shared(resolver.clone()),
+                )
+            })
+            .collect();
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
             chat,
             url,
             secrets,
-            agent,
+            agents,
         }
+    }
+
+    /// The agent (and so the connection pool) of the calling thread.
+    fn agent(&self) -> &ureq::Agent {
+        static THREADS: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static THREAD: usize = THREADS.fetch_add(1, Ordering::Relaxed);
+        }
+        &self.agents[THREAD.with(|t| *t) % self.agents.len()]
     }
 
     /// Its options.
@@ -201,7 +227,7 @@ impl OpenAi {
     /// One request: the status, the `Retry-After` header, the body.
     fn send(&self, body: &[u8]) -> Result<(u16, Option<String>, Vec<u8>), ureq::Error> {
         let mut call = self
-            .agent
+            .agent()
             .post(&self.url)
             .header("content-type", "application/json");
         if let Some(key) = &self.options.api_key {
@@ -231,7 +257,7 @@ impl Adapter for OpenAi {
     /// One request to the endpoint (a GET, which asks the model nothing): any answer but a
     /// refused key means the server is there.
     fn check(&self) -> Result<(), AdapterError> {
-        let mut call = self.agent.get(&self.url);
+        let mut call = self.agent().get(&self.url);
         if let Some(key) = &self.options.api_key {
             call = call.header("authorization", format!("Bearer {key}"));
         }
@@ -451,6 +477,101 @@ fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
     }
 }
 
+/// Threads sharing one connection pool, at most.
+const THREADS_A_POOL: usize = 8;
+
+/// How long a host name's addresses are used before it is looked up again.
+const NAME_TTL: Duration = Duration::from_secs(10);
+
+/// The adapter's resolver. ureq asks its resolver for the host's addresses before every
+/// request, pooled connection or not, and its own resolver, given a timeout, looks the name
+/// up on a new thread (so that the lookup can be abandoned at the deadline): a thread a
+/// request, even for `127.0.0.1`. This one takes an IP address as it is, and keeps a name's
+/// addresses for [`NAME_TTL`], looking it up (through ureq's resolver, deadline and all)
+/// only when it has none or they are older: a thread every few seconds at most.
+#[derive(Debug, Default)]
+struct Resolver {
+    lookup: ureq::unversioned::resolver::DefaultResolver,
+    /// Per `host:port`: the addresses and when they were looked up.
+    names: Mutex<Vec<(String, u16, Addresses, Instant)>>,
+    /// Lookups made (for the tests).
+    lookups: AtomicUsize,
+}
+
+type Addresses = ureq::unversioned::resolver::ResolvedSocketAddrs;
+
+/// The resolver the agents of an adapter share.
+#[derive(Debug)]
+struct Shared(std::sync::Arc<Resolver>);
+
+impl ureq::unversioned::resolver::Resolver for Shared {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<Addresses, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
+    }
+}
+
+impl ureq::unversioned::resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<Addresses, ureq::Error> {
+        let port = uri.authority().and_then(|a| {
+            a.port_u16().or(match uri.scheme_str() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            })
+        });
+        let (Some(authority), Some(port)) = (uri.authority(), port) else {
+            // Whatever ureq's own resolver makes of it (an error, most likely).
+            return self.lookup.resolve(uri, config, timeout);
+        };
+        let host = authority.host();
+        // `[::1]` is written with brackets in a URL.
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            let mut addresses = self.lookup.empty();
+            for address in config
+                .ip_family()
+                .keep_wanted(std::iter::once(std::net::SocketAddr::new(ip, port)))
+            {
+                addresses.push(address);
+            }
+            return if addresses.is_empty() {
+                Err(ureq::Error::HostNotFound)
+            } else {
+                Ok(addresses)
+            };
+        }
+        let now = Instant::now();
+        {
+            let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((.., addresses, _)) = names
+                .iter()
+                .find(|(h, p, _, at)| h == host && *p == port && now.duration_since(*at) < NAME_TTL)
+            {
+                return Ok(addresses.clone());
+            }
+        }
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let addresses = self.lookup.resolve(uri, config, timeout)?;
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names.retain(|(h, p, ..)| !(h == host && *p == port));
+        names.push((host.to_string(), port, addresses.clone(), now));
+        Ok(addresses)
+    }
+}
+
 /// The shared limit on requests in flight (see the module's documentation).
 struct Gate {
     state: Mutex<GateState>,
@@ -462,6 +583,8 @@ struct GateState {
     limit: usize,
     in_flight: usize,
     successes: usize,
+    /// Threads waiting for a place: only they need waking.
+    waiting: usize,
 }
 
 /// A place at the gate, given back when dropped.
@@ -471,8 +594,11 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.in_flight -= 1;
+        let waiting = state.waiting > 0;
         drop(state);
-        self.0.wake.notify_one();
+        if waiting {
+            self.0.wake.notify_one();
+        }
     }
 }
 
@@ -483,6 +609,7 @@ impl Gate {
                 limit: max,
                 in_flight: 0,
                 successes: 0,
+                waiting: 0,
             }),
             wake: Condvar::new(),
             max,
@@ -501,7 +628,9 @@ impl Gate {
     fn enter(&self) -> Permit<'_> {
         let mut state = self.lock();
         while state.in_flight >= state.limit {
+            state.waiting += 1;
             state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.waiting -= 1;
         }
         state.in_flight += 1;
         Permit(self)
@@ -524,8 +653,11 @@ impl Gate {
         if state.successes >= state.limit {
             state.limit += 1;
             state.successes = 0;
+            let waiting = state.waiting > 0;
             drop(state);
-            self.wake.notify_one();
+            if waiting {
+                self.wake.notify_one();
+            }
         }
     }
 }
@@ -601,6 +733,44 @@ mod tests {
             redact_url("http://127.0.0.1:8080/v1"),
             "http://127.0.0.1:8080/v1"
         );
+    }
+
+    #[test]
+    fn addresses_are_taken_as_they_are_and_names_looked_up_once_a_while() {
+        use ureq::unversioned::resolver::Resolver as _;
+        let resolver = Resolver::default();
+        let config = ureq::config::Config::default();
+        let resolve = |url: &str| {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            resolver
+                .resolve(&uri, &config, Default::default())
+                .map(|a| a.to_vec())
+        };
+        // No lookup, and so no thread, for an address.
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/v1").unwrap(),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("https://[::1]/v1").unwrap(),
+            ["[::1]:443".parse().unwrap()]
+        );
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 0);
+        // A name is looked up once, then its addresses are kept a while.
+        let first = resolve("http://localhost:8080/v1").unwrap();
+        assert!(!first.is_empty());
+        assert!(
+            first
+                .iter()
+                .all(|a| a.port() == 8080 && a.ip().is_loopback())
+        );
+        for _ in 0..10 {
+            assert_eq!(resolve("http://localhost:8080/v1").unwrap(), first);
+        }
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 1);
+        // Another port is another entry.
+        assert!(resolve("http://localhost:9090/v1").is_ok());
+        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 2);
     }
 
     #[test]
