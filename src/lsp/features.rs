@@ -808,24 +808,7 @@ fn describe_other(f: &Framework, item: ItemId) -> String {
 // Completion
 
 /// Keywords that may start a top-level item.
-const ITEMS: &[&str] = &[
-    "framework",
-    "use",
-    "map",
-    "conflict",
-    "prefer",
-    "wiser",
-    "rule",
-    "profile",
-    "scenario",
-    "suite",
-    "prompt",
-    "steer",
-    "constitution",
-    "judge",
-    "question",
-    "stance",
-];
+const ITEMS: &[&str] = crate::syntax::ITEM_WORDS;
 
 /// The entries a block of each kind holds.
 fn block_keywords(kind: &str) -> &'static [&'static str] {

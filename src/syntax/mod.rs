@@ -5,5 +5,5 @@ mod fast;
 mod parser;
 mod scan;
 
-pub use parser::{RESERVED, parse};
+pub use parser::{ITEM_WORDS, RESERVED, parse};
 pub use scan::MAX_DEPTH;

@@ -84,8 +84,9 @@ pub const RESERVED: &[&str] = &[
     "languages",
 ];
 
-/// Words that start a top-level item, for suggestions after a syntax error.
-const ITEM_WORDS: &[&str] = &[
+/// Words that start a top-level item (for suggestions after a syntax error, and an
+/// editor's completion).
+pub const ITEM_WORDS: &[&str] = &[
     "framework",
     "use",
     "map",
