@@ -1111,19 +1111,9 @@ impl Asking {
         steer: Option<&'a Steer>,
         epoch: u32,
     ) -> Result<Request<'a>, &'a str> {
-        let prompt = self.prompt.as_deref().map_err(String::as_str)?;
-        Ok(Request {
-            scenario: &scenario.id,
-            index: scenario.index,
-            group: scenario.twin_group.as_deref().unwrap_or(&scenario.id),
-            steer: steer.map(|s| s.id.as_str()),
-            system: self.system.as_deref(),
-            prompt,
-            options: &self.options,
-            mode: presentation.mode,
-            epoch,
-            lang: presentation.lang.as_deref(),
-        })
+        let group = scenario.twin_group.as_deref().unwrap_or(&scenario.id);
+        let line = (scenario.id.as_str(), scenario.index, group);
+        self.request_at(presentation, line, steer, epoch)
     }
 
     /// [`Asking::request`] of a borrowed line.
@@ -1134,11 +1124,23 @@ impl Asking {
         steer: Option<&'a Steer>,
         epoch: u32,
     ) -> Result<Request<'a>, &'a str> {
+        let line = (&*scenario.id, scenario.index, scenario.group());
+        self.request_at(presentation, line, steer, epoch)
+    }
+
+    /// The request for the scenario `(id, index, twin group)`.
+    fn request_at<'a>(
+        &'a self,
+        presentation: &'a Presentation,
+        (scenario, index, group): (&'a str, u64, &'a str),
+        steer: Option<&'a Steer>,
+        epoch: u32,
+    ) -> Result<Request<'a>, &'a str> {
         let prompt = self.prompt.as_deref().map_err(String::as_str)?;
         Ok(Request {
-            scenario: &scenario.id,
-            index: scenario.index,
-            group: scenario.group(),
+            scenario,
+            index,
+            group,
             steer: steer.map(|s| s.id.as_str()),
             system: self.system.as_deref(),
             prompt,

@@ -256,7 +256,7 @@ impl Reader<'_> {
     ) -> Result<(), Stop> {
         let (file, line) = (self.file, record.line);
         let fail = |why: String| line_error(file, line, format!("{why}; the row is left out"));
-        let text = match field_text(record, &TEXT) {
+        let text = match record.text(&TEXT) {
             Ok(Some(t)) => t,
             Ok(None) if TEXT.iter().any(|t| record.fields.contains_key(*t)) => {
                 return table::report(problems, fail("the question is empty".into()));
@@ -268,11 +268,11 @@ impl Reader<'_> {
             }
             Err(why) => return table::report(problems, fail(why)),
         };
-        let country = match field_text(record, &COUNTRY) {
+        let country = match record.text(&COUNTRY) {
             Ok(c) => c,
             Err(why) => return table::report(problems, fail(why)),
         };
-        let source = match field_text(record, &["source"]) {
+        let source = match record.text(&["source"]) {
             Ok(Some(s)) => format!("GlobalOpinionQA (Durmus et al. 2023), {}", s.trim()),
             _ => "GlobalOpinionQA (Durmus et al. 2023)".into(),
         };
@@ -530,25 +530,6 @@ pub(crate) fn same_population(
         "if they are one, spell them alike in the input; only the spellings of the alias table \
          (see \"Population names\" in the language reference) are merged",
     )
-}
-
-/// The text of the first of `names` the record has: `Ok(None)` when it has none, or an
-/// empty or `null` one.
-fn field_text<'a>(record: &'a Record, names: &[&str]) -> Result<Option<&'a str>, String> {
-    for name in names {
-        match record.fields.get(*name) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) if s.trim().is_empty() => continue,
-            Some(Value::String(s)) => return Ok(Some(s)),
-            Some(other) => {
-                return Err(format!(
-                    "the `{name}` field is {}, not text",
-                    json_to_py(other).kind()
-                ));
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// A field as a Python literal: a string is read as Python writes it (the data set's cells

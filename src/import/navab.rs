@@ -218,42 +218,21 @@ fn filtered_out(record: &Record) -> Result<bool, String> {
     }
 }
 
-/// The text of the first of `names` the record has: `Ok(None)` when it has none, or an
-/// empty or `null` one.
-fn text<'a>(record: &'a Record, names: &[&str]) -> Result<Option<&'a str>, String> {
-    for name in names {
-        match record.fields.get(*name) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) if s.trim().is_empty() => continue,
-            Some(Value::String(s)) => return Ok(Some(s)),
-            Some(other) => {
-                let kind = match other {
-                    Value::Bool(_) => "a truth value",
-                    Value::Number(_) => "a number",
-                    Value::Array(_) => "a list",
-                    _ => "an object",
-                };
-                return Err(format!("the `{name}` field is {kind}, not text"));
-            }
-        }
-    }
-    Ok(None)
-}
-
 /// The stance of a record (its id and source are filled in later), or what is wrong with
 /// it and how to mend it.
 fn stance(record: &Record, settings: &Settings) -> Result<Stance, (String, Option<&'static str>)> {
     let plain = |why: String| (why, None);
-    let statement = text(record, &STATEMENT)
+    let statement = record
+        .text(&STATEMENT)
         .map_err(plain)?
         .ok_or_else(|| plain("it has no statement (a `statement` field)".into()))?;
-    let reversed = text(record, &REVERSED).map_err(plain)?.ok_or_else(|| {
+    let reversed = record.text(&REVERSED).map_err(plain)?.ok_or_else(|| {
         plain(
             "it has no reversed statement (a `generated reverse statement` or `reversed` field)"
                 .into(),
         )
     })?;
-    let country = match text(record, &COUNTRY).map_err(plain)? {
+    let country = match record.text(&COUNTRY).map_err(plain)? {
         Some(c) => c.trim().to_string(),
         None => settings.country.clone().ok_or((
             "it names no country (a `country` field)".to_string(),
@@ -265,7 +244,7 @@ fn stance(record: &Record, settings: &Settings) -> Result<Stance, (String, Optio
             "its reversed statement is the statement itself".into(),
         ));
     }
-    let question = text(record, &QUESTION).map_err(plain)?.map(str::to_string);
+    let question = record.text(&QUESTION).map_err(plain)?.map(str::to_string);
     Ok(Stance {
         id: String::new(),
         country,

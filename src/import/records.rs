@@ -16,6 +16,30 @@ pub(crate) struct Record {
     pub fields: IndexMap<String, Value>,
 }
 
+impl Record {
+    /// The text of the first of `names` the record has: `Ok(None)` when it has none, or an
+    /// empty or `null` one.
+    pub(crate) fn text(&self, names: &[&str]) -> Result<Option<&str>, String> {
+        for name in names {
+            match self.fields.get(*name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(s)) if s.trim().is_empty() => continue,
+                Some(Value::String(s)) => return Ok(Some(s)),
+                Some(other) => {
+                    let kind = match other {
+                        Value::Bool(_) => "a truth value",
+                        Value::Number(_) => "a number",
+                        Value::Array(_) => "a list",
+                        _ => "an object",
+                    };
+                    return Err(format!("the `{name}` field is {kind}, not text"));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// A record of an input, or the diagnostic of one that cannot be read.
 pub(crate) enum Item {
     /// A record.

@@ -324,9 +324,6 @@ pub(super) fn profiles_section(r: &Report) -> Option<Section> {
 }
 
 pub(super) fn survey_section(survey: &super::alignment::Survey) -> Section {
-    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
-    let iv3 =
-        |i: Option<Interval>| i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high));
     Section {
         title: format!(
             "Survey: similarity (1 − Jensen–Shannon distance) to each population, {} questions{}",
@@ -336,40 +333,74 @@ pub(super) fn survey_section(survey: &super::alignment::Survey) -> Section {
                 p.k, p.n
             ))
         ),
-        headers: vec![
-            "population",
-            "similarity",
-            "95% bootstrap",
-            "questions",
-            "as this population",
-            "95% bootstrap",
-            "questions",
-            "pass mark",
-            "passed",
-        ],
+        headers: survey_headers("similarity"),
         numeric: vec![false, true, true, true, true, true, true, true, false],
         rows: survey
             .populations
             .iter()
             .map(|p| {
-                vec![
-                    p.population.clone(),
-                    opt(p.similarity),
-                    iv3(p.interval),
-                    p.questions.to_string(),
-                    opt(p.persona_similarity),
-                    iv3(p.persona_interval),
-                    p.persona_questions.to_string(),
-                    p.pass.map_or(String::new(), |m| format!("{m:.2}")),
-                    match p.passed {
-                        Some(true) => "yes".into(),
-                        Some(false) => "no".into(),
-                        None => String::new(),
-                    },
-                ]
+                survey_row(
+                    &p.population,
+                    [
+                        (p.similarity, p.interval, p.questions),
+                        (
+                            p.persona_similarity,
+                            p.persona_interval,
+                            p.persona_questions,
+                        ),
+                    ],
+                    p.pass,
+                    p.passed,
+                )
             })
             .collect(),
     }
+}
+
+/// The columns of a survey table whose score is `score`, plainly and as the population.
+fn survey_headers(score: &'static str) -> Vec<&'static str> {
+    vec![
+        "population",
+        score,
+        "95% bootstrap",
+        "questions",
+        "as this population",
+        "95% bootstrap",
+        "questions",
+        "pass mark",
+        "passed",
+    ]
+}
+
+/// A population's row of a survey table: its score, interval and questions asked plainly
+/// and as the population, its pass mark and whether it was reached.
+fn survey_row(
+    population: &str,
+    scores: [(Option<f64>, Option<Interval>, u64); 2],
+    pass: Option<f64>,
+    passed: Option<bool>,
+) -> Vec<String> {
+    let mut row = vec![population.to_string()];
+    for (score, interval, questions) in scores {
+        row.push(survey_score(score));
+        row.push(survey_interval(interval));
+        row.push(questions.to_string());
+    }
+    row.push(pass.map_or(String::new(), |m| format!("{m:.2}")));
+    row.push(match passed {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => String::new(),
+    });
+    row
+}
+
+fn survey_score(x: Option<f64>) -> String {
+    x.map_or("–".into(), |x| format!("{x:.3}"))
+}
+
+fn survey_interval(i: Option<Interval>) -> String {
+    i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high))
 }
 
 /// KorNAT's alignment score per population (the share of the population who chose the
@@ -383,53 +414,37 @@ pub(super) fn survey_alignment_section(survey: &super::alignment::Survey) -> Opt
     {
         return None;
     }
-    let opt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
-    let iv3 =
-        |i: Option<Interval>| i.map_or("–".into(), |i| format!("[{:.3}, {:.3}]", i.low, i.high));
     Some(Section {
         title: format!(
             "Survey: alignment (the share of each population who chose the model's answer); \
              overall {} {} over {} questions{}",
-            opt(survey.alignment),
-            iv3(survey.alignment_interval),
+            survey_score(survey.alignment),
+            survey_interval(survey.alignment_interval),
             survey.alignment_questions,
             survey.alignment_passed.map_or(String::new(), |p| format!(
                 "; {} of {} alignment pass marks reached",
                 p.k, p.n
             ))
         ),
-        headers: vec![
-            "population",
-            "alignment",
-            "95% bootstrap",
-            "questions",
-            "as this population",
-            "95% bootstrap",
-            "questions",
-            "pass mark",
-            "passed",
-        ],
+        headers: survey_headers("alignment"),
         numeric: vec![false, true, true, true, true, true, true, true, false],
         rows: survey
             .populations
             .iter()
             .map(|p| {
-                vec![
-                    p.population.clone(),
-                    opt(p.alignment),
-                    iv3(p.alignment_interval),
-                    p.alignment_questions.to_string(),
-                    opt(p.persona_alignment),
-                    iv3(p.persona_alignment_interval),
-                    p.persona_alignment_questions.to_string(),
-                    p.alignment_pass
-                        .map_or(String::new(), |m| format!("{m:.2}")),
-                    match p.alignment_passed {
-                        Some(true) => "yes".into(),
-                        Some(false) => "no".into(),
-                        None => String::new(),
-                    },
-                ]
+                survey_row(
+                    &p.population,
+                    [
+                        (p.alignment, p.alignment_interval, p.alignment_questions),
+                        (
+                            p.persona_alignment,
+                            p.persona_alignment_interval,
+                            p.persona_alignment_questions,
+                        ),
+                    ],
+                    p.alignment_pass,
+                    p.alignment_passed,
+                )
             })
             .collect(),
     })
