@@ -164,6 +164,11 @@ codes! {
     /// Too many requests in a row failed (`eval --max-errors`): the run stops, keeping what
     /// was answered.
     TooManyErrors = "Q0502", Error, "too many requests failed in a row";
+    /// A Batch API refused a request or failed a batch as a whole (`eval --batch`).
+    BatchFailed = "Q0510", Error, "the batch API failed";
+    /// The state file of a batch run names other requests than the run's, or cannot be
+    /// read (`eval --batch`).
+    BatchInFlight = "Q0511", Error, "another batch in flight";
     /// A value that no relation, rule, mapping or profile refers to.
     UnreferencedValue = "Q0301", Warning, "value referenced by nothing";
     /// The same relation (or mapping) declared twice.

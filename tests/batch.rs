@@ -7,9 +7,14 @@
 //! one in the error file and failures in OpenAI's and vLLM's shapes, import to the live
 //! journal, the failures recorded as errors; `eval --retry-errors` finishes the imported
 //! journal live. The published shapes (`tests/data/openai_batch/`) are read. Lines that
-//! answer no request are diagnostics. With `QUANDARY_LLM_URL`, the round trip through the
-//! small real model reports as the live run does.
+//! answer no request are diagnostics. `eval --batch` submits through a Batch API on
+//! 127.0.0.1 (`support/batch_api.rs`), polls, resumes and records what a live run records;
+//! its faults (a failed batch, an expired one, a refused key, other requests while a batch
+//! is in flight) are diagnostics. With `QUANDARY_LLM_URL`, the round trip through the small
+//! real model reports as the live run does, by hand and through the Batch API.
 
+#[path = "support/batch_api.rs"]
+mod batch_api;
 #[path = "support/cli.rs"]
 mod cli;
 #[path = "support/stub.rs"]
@@ -379,6 +384,391 @@ fn a_batch_asks_what_eval_asks_and_imports_to_the_journal_of_a_live_run() {
     args.extend(SETTINGS);
     let said = ok(&args);
     assert!(said.contains("32 requests: 0 recorded"), "{said}");
+}
+
+/// A batch in shards: `export --shard K/N` writes shard K's requests, each shard is imported
+/// with its `--shard`, and `merge` joins the journals into the whole batch's journal, byte
+/// for byte. `--shard` is refused for the exports that are not batches.
+#[test]
+fn a_batch_in_shards_merges_to_the_whole_batch() {
+    let dir = cli::TempDir::new("batch_shards");
+    let suite = ward(&dir.0);
+    let server = Stub::start(model);
+    // The engine: every line of a batch file answered by the stub's model.
+    let run = |file: &Path, out: &Path| {
+        let output: Vec<String> = batch(file)
+            .iter()
+            .enumerate()
+            .map(|(n, (id, body))| answered(n, id, &post(&server.url, body)))
+            .collect();
+        std::fs::write(out, output.join("\n") + "\n").unwrap();
+    };
+    let import = |out: &Path, journal: &Path, shard: Option<&str>| {
+        let mut args = vec![
+            "import",
+            "openai-batch",
+            s(out),
+            "--suite",
+            s(&suite),
+            "--base-url",
+            &server.url,
+            "-o",
+            s(journal),
+        ];
+        args.extend(SETTINGS);
+        if let Some(shard) = shard {
+            args.extend(["--shard", shard]);
+        }
+        ok(&args)
+    };
+
+    let whole = dir.path("whole.jsonl");
+    let mut args = vec!["export", s(&suite), "--to", "openai-batch", "-o", s(&whole)];
+    args.extend(SETTINGS);
+    ok(&args);
+    let whole_out = dir.path("whole.out.jsonl");
+    run(&whole, &whole_out);
+    let whole_journal = dir.path("whole.results.jsonl");
+    import(&whole_out, &whole_journal, None);
+
+    let mut journals = Vec::new();
+    let mut requests = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let file = dir.path(&format!("part{k}.jsonl"));
+        let mut args = vec![
+            "export",
+            s(&suite),
+            "--to",
+            "openai-batch",
+            "--shard",
+            &shard,
+            "-o",
+            s(&file),
+        ];
+        args.extend(SETTINGS);
+        ok(&args);
+        let lines = batch(&file);
+        // Shard k holds the requests of the scenarios whose index is k - 1 modulo 3.
+        for (id, _) in &lines {
+            let index: u64 = id.split('-').next().unwrap().parse().unwrap();
+            assert_eq!(index % 3, k - 1, "{id} in shard {shard}");
+        }
+        requests.extend(lines);
+        let out = dir.path(&format!("part{k}.out.jsonl"));
+        run(&file, &out);
+        let journal = dir.path(&format!("part{k}.results.jsonl"));
+        let said = import(&out, &journal, Some(&shard));
+        assert!(said.contains("0 without an answer in it"), "{said}");
+        journals.push(journal);
+    }
+    // Together the shards hold the whole batch's requests, each once.
+    requests.sort();
+    let mut all = batch(&whole);
+    all.sort();
+    assert_eq!(requests, all);
+
+    let merged = dir.path("merged.jsonl");
+    let mut args = vec!["merge"];
+    args.extend(journals.iter().rev().map(|j| s(j)));
+    args.extend(["-o", s(&merged)]);
+    ok(&args);
+    let strip = |path: &Path| {
+        let (header, records) = journal(path);
+        (
+            header,
+            records.into_iter().map(timeless).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(strip(&merged), strip(&whole_journal));
+    assert_eq!(report(&merged), report(&whole_journal));
+
+    let said = fails(&["export", s(&suite), "--to", "inspect", "--shard", "1/2"]);
+    assert!(
+        said.contains("--shard does not apply to `--to inspect`"),
+        "{said}"
+    );
+}
+
+// --------------------------------------------------------------------- eval --batch
+
+/// Runs `eval SUITE --adapter openai --batch` against `api` with the key `key` in
+/// `OPENAI_API_KEY`, polling at once; its output.
+fn eval_batch(suite: &Path, api: &str, key: &str, journal: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "eval",
+        s(suite),
+        "--adapter",
+        "openai",
+        "--batch",
+        "--poll",
+        "0.01",
+        "--base-url",
+        api,
+        "-o",
+        s(journal),
+    ];
+    args.extend(SETTINGS);
+    args.extend(extra);
+    cli::command(&cli::root())
+        .env("OPENAI_API_KEY", key)
+        .args(&args)
+        .output()
+        .expect("runs the binary")
+}
+
+/// Every file under `dir`, as text.
+fn texts(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+#[test]
+fn eval_batch_submits_polls_and_records_what_a_live_run_records() {
+    let dir = cli::TempDir::new("batch_api");
+    let suite = ward(&dir.0);
+    let server = Stub::start(model);
+    let live = dir.path("live.jsonl");
+    let mut args = vec![
+        "eval",
+        s(&suite),
+        "--adapter",
+        "openai",
+        "--base-url",
+        &server.url,
+    ];
+    args.extend(SETTINGS);
+    args.extend(["--no-cache", "-o", s(&live)]);
+    ok(&args);
+
+    let key = "sk-batch-7f3a9c1e5b";
+    let api = batch_api::BatchApi::start(server.url.clone(), batch_api::Fault::Key(key.into()));
+    let journal = dir.path("night.results.jsonl");
+    // 32 requests, at most 10 a batch: 4 batches.
+    let out = eval_batch(&suite, &api.url, key, &journal, &["--batch-size", "10"]);
+    let said = cli::stderr(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("32 requests in 4 files"), "{said}");
+    for n in 1..=4 {
+        assert!(
+            said.contains(&format!("batch batch_{n} created on file {n}")),
+            "{said}"
+        );
+        assert!(
+            said.contains(&format!("batch batch_{n}: completed")),
+            "{said}"
+        );
+    }
+    assert!(
+        said.contains("in_progress"),
+        "the batches were polled: {said}"
+    );
+    assert!(
+        said.contains("32 requests: 32 recorded (32 answered by the batches, 0 failed there, 0 without an answer)"),
+        "{said}"
+    );
+    assert_eq!(api.count("POST", "/v1/files"), 4);
+    assert_eq!(api.count("POST", "/v1/batches"), 4);
+    // The files uploaded hold the batch file `export` writes, in order.
+    let exported = dir.path("export.jsonl");
+    let mut args = vec![
+        "export",
+        s(&suite),
+        "--to",
+        "openai-batch",
+        "-o",
+        s(&exported),
+    ];
+    args.extend(SETTINGS);
+    ok(&args);
+    let uploaded: Vec<u8> = (1..=4)
+        .flat_map(|n| {
+            let name = format!("night.results.batch-{n}.jsonl");
+            let local = std::fs::read(dir.path(&name)).unwrap();
+            assert_eq!(
+                local.iter().filter(|b| **b == b'\n').count(),
+                if n < 4 { 10 } else { 2 }
+            );
+            local
+        })
+        .collect();
+    assert_eq!(uploaded, std::fs::read(&exported).unwrap());
+    let first_upload = &api.files()["file-1"];
+    assert_eq!(
+        first_upload,
+        &std::fs::read(dir.path("night.results.batch-1.jsonl")).unwrap()
+    );
+
+    // The journal of the live run, record for record.
+    // (The header names the Batch API's address where the live run's names the stub's.)
+    let (live_header, live_records) = journal_of(&live);
+    let (header, records) = journal_of(&journal);
+    let at_live = |v: &Value| v.to_string().replace(&api.url, &server.url);
+    assert_eq!(at_live(&header), live_header.to_string());
+    assert_eq!(records, live_records);
+    assert_eq!(at_live(&report(&journal)), report(&live).to_string());
+
+    // The key went to the API as a bearer token, and nowhere else.
+    assert!(
+        api.calls()
+            .iter()
+            .all(|c| c.authorization.as_deref() == Some(&format!("Bearer {key}")[..]))
+    );
+    for (path, text) in texts(&dir.0) {
+        assert!(!text.contains("7f3a9c"), "the key is in {}", path.display());
+    }
+    assert!(!said.contains("7f3a9c"));
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path("night.results.batch.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["parts"].as_array().unwrap().len(), 4);
+    assert!(
+        state["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"] == "completed")
+    );
+
+    // Again: nothing submitted anew, nothing recorded anew.
+    let out = eval_batch(&suite, &api.url, key, &journal, &["--batch-size", "10"]);
+    let said = cli::stderr(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("submitted before: resuming"), "{said}");
+    assert!(said.contains("32 requests: 0 recorded"), "{said}");
+    assert_eq!(api.count("POST", "/v1/files"), 4);
+    assert_eq!(api.count("POST", "/v1/batches"), 4);
+
+    // A refused key: the API's answer, the key hidden.
+    let other = dir.path("other.jsonl");
+    let out = eval_batch(&suite, &api.url, "sk-wrong-0d9e8f7a", &other, &[]);
+    let said = cli::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("Q0510") && said.contains("HTTP 401"),
+        "{said}"
+    );
+    assert!(!said.contains("0d9e8f7a"), "{said}");
+    assert!(!other.exists());
+}
+
+/// A results journal without what depends on the clock.
+fn journal_of(path: &Path) -> (Value, Vec<Value>) {
+    let (header, records) = journal(path);
+    (header, records.into_iter().map(timeless).collect())
+}
+
+#[test]
+fn eval_batch_resumes_the_batches_it_submitted_and_never_submits_twice() {
+    let dir = cli::TempDir::new("batch_api_resume");
+    let suite = ward(&dir.0);
+    let server = Stub::start(model);
+    let api = batch_api::BatchApi::start(server.url.clone(), batch_api::Fault::None);
+    let journal = dir.path("night.results.jsonl");
+
+    // Submitted, and left running.
+    let out = eval_batch(&suite, &api.url, "", &journal, &["--batch-wait", "0"]);
+    let said = cli::stderr(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("still running: batch_1 (in_progress)"),
+        "{said}"
+    );
+    assert!(!journal.exists(), "no journal before the batch ends");
+
+    // Other requests (without the steer, the epochs and the seed) while it runs are
+    // refused, naming the batch.
+    let said = fails(&[
+        "eval",
+        s(&suite),
+        "--adapter",
+        "openai",
+        "--batch",
+        "--batch-wait",
+        "0",
+        "--base-url",
+        &api.url,
+        "--model",
+        "stub-model",
+        "-o",
+        s(&journal),
+    ]);
+    assert!(
+        said.contains("Q0511")
+            && said.contains("names a batch of other requests than these (batch_1)"),
+        "{said}"
+    );
+
+    // The same command goes on waiting, and records the answers.
+    let out = eval_batch(&suite, &api.url, "", &journal, &[]);
+    let said = cli::stderr(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("submitted before: resuming"), "{said}");
+    assert!(said.contains("32 requests: 32 recorded"), "{said}");
+    assert_eq!(api.count("POST", "/v1/files"), 1);
+    assert_eq!(api.count("POST", "/v1/batches"), 1);
+}
+
+#[test]
+fn a_failed_or_expired_batch_is_reported_and_nothing_is_lost() {
+    let dir = cli::TempDir::new("batch_api_faults");
+    let suite = ward(&dir.0);
+    let server = Stub::start(model);
+
+    // Refused as a whole: the API's reason, with the file and line it names.
+    let api = batch_api::BatchApi::start(
+        server.url.clone(),
+        batch_api::Fault::Failed("The model `stub-model` does not exist".into()),
+    );
+    let journal = dir.path("failed.results.jsonl");
+    let out = eval_batch(&suite, &api.url, "", &journal, &[]);
+    let said = cli::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("Q0510"), "{said}");
+    assert!(
+        said.contains("the batch batch_1 failed: failed.results.batch-1.jsonl:1: The model `stub-model` does not exist"),
+        "{said}"
+    );
+    assert!(!journal.exists());
+
+    // Expired after 20 answers: those recorded, the other 12 as errors.
+    let api = batch_api::BatchApi::start(server.url.clone(), batch_api::Fault::ExpiresAfter(20));
+    let journal = dir.path("expired.results.jsonl");
+    let out = eval_batch(&suite, &api.url, "", &journal, &[]);
+    let said = cli::stderr(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("batch batch_1: expired, 20 of 32 answered, 12 failed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("32 requests: 32 recorded (20 answered by the batches, 12 failed there, 0 without an answer)"),
+        "{said}"
+    );
+    let (_, records) = journal_of(&journal);
+    assert_eq!(records.len(), 32);
+    let expired: Vec<&Value> = records.iter().filter(|r| r["choice"] == "error").collect();
+    assert_eq!(expired.len(), 12);
+    assert!(
+        expired
+            .iter()
+            .all(|r| r["raw"].as_str().unwrap().contains("batch_expired"))
+    );
+
+    // --batch with another adapter is refused.
+    let said = fails(&["eval", s(&suite), "--batch", "-o", s(&dir.path("x.jsonl"))]);
+    assert!(
+        said.contains("--batch sends requests to a Batch API, not to the `profile` adapter"),
+        "{said}"
+    );
 }
 
 // --------------------------------------------------------------------- published shapes
@@ -867,4 +1257,34 @@ fn a_batch_answered_by_a_real_model_reports_as_the_live_run() {
             ))
             .collect::<Vec<_>>()
     );
+
+    // And through a Batch API whose batches the small model answers: `eval --batch`
+    // records the live run's journal.
+    let api = batch_api::BatchApi::start(proxy.url.clone(), batch_api::Fault::None);
+    let through = dir.path("through.results.jsonl");
+    let mut args = vec![
+        "eval",
+        s(&suite),
+        "--adapter",
+        "openai",
+        "--batch",
+        "--poll",
+        "0.01",
+        "--base-url",
+        &api.url,
+        "-o",
+        s(&through),
+    ];
+    args.extend(settings);
+    let said = ok(&args);
+    assert!(
+        said.contains("12 requests: 12 recorded (12 answered by the batches"),
+        "{said}"
+    );
+    let (header, records) = journal(&through);
+    let at_live = |v: &Value| v.to_string().replace(&api.url, &proxy.url);
+    assert_eq!(at_live(&header), live_header.to_string());
+    let records: Vec<Value> = records.into_iter().map(timeless).collect();
+    assert_eq!(records, live_records);
+    assert_eq!(at_live(&report(&through)), report(&live).to_string());
 }

@@ -36,6 +36,8 @@ pub struct Args {
     #[command(flatten)]
     pub ask: AskArgs,
     #[command(flatten)]
+    pub batch: super::batch::BatchArgs,
+    #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
 
@@ -413,6 +415,9 @@ pub fn run(args: Args) -> bool {
             }
             Err(d) => fail(&args.diagnostics, d),
         };
+    }
+    if args.batch.batch {
+        return super::batch::run(&args, &output);
     }
     let prepared =
         quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))

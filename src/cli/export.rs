@@ -40,6 +40,11 @@ pub struct Args {
     /// makes it
     #[command(flatten)]
     pub chat: ChatArgs,
+    /// For `--to openai-batch`: only the requests of shard K of N (1-based), the scenarios
+    /// whose index is K-1 modulo N, as `eval --shard` asks them: a batch in N files, each
+    /// imported with the same `--shard`, the journals joined with `quandary merge`
+    #[arg(long, value_name = "K/N", value_parser = super::expand::parse_shard)]
+    pub shard: Option<quandary::expand::Shard>,
     #[command(flatten)]
     pub diagnostics: DiagnosticArgs,
 }
@@ -114,6 +119,16 @@ pub fn run(args: Args) -> bool {
             }
         }
     } else {
+        if args.shard.is_some() {
+            return fail(
+                &args,
+                misplaced(
+                    "--shard",
+                    format,
+                    "split the suite itself with `quandary expand --shard K/N`",
+                ),
+            );
+        }
         if steers.iter().any(|s| s == "all") {
             return fail(
                 &args,
@@ -196,7 +211,8 @@ fn batch(args: &Args) -> Result<String, Diagnostic> {
     let chat = args.chat.settings()?;
     let header =
         quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.input))?;
-    let (settings, _) = args.requests.settings(&header, false)?;
+    let (mut settings, _) = args.requests.settings(&header, false)?;
+    settings.shard = args.shard.map(|s| (s.index, s.of));
     let w = match &args.output {
         Some(path) => export::to_file(path, |out| {
             export::openai_batch::write(&args.input, &settings, &chat, out)
@@ -219,6 +235,20 @@ fn batch(args: &Args) -> Result<String, Diagnostic> {
             "; {} left out: their prompt cannot be rendered, or the scenario has no options \
              (`eval` sends nothing for them either)",
             plural(w.left_out, "request")
+        ));
+    }
+    if let Some(shards) = export::openai_batch::shards_needed(&w) {
+        let of = args.shard.map_or(1, |s| s.of);
+        summary.push_str(&format!(
+            "\nwarning: a file of OpenAI's Batch API holds at most {} requests and {} MB; \
+             this one has {} in {:.1} MB: export it in {} parts with --shard 1/{n} … \
+             --shard {n}/{n}",
+            export::openai_batch::MAX_REQUESTS,
+            export::openai_batch::MAX_BYTES / 1_000_000,
+            w.requests,
+            w.bytes as f64 / 1e6,
+            shards * of,
+            n = shards * of
         ));
     }
     Ok(summary)

@@ -102,7 +102,7 @@ pub enum Format {
     /// under these settings, or one already answered, is reported with its line number, and
     /// the exit status is 1.
     #[command(name = "openai-batch")]
-    OpenAiBatch(OpenAiBatchArgs),
+    OpenAiBatch(Box<OpenAiBatchArgs>),
 }
 
 /// Arguments of `import openai-batch`.
@@ -125,6 +125,10 @@ pub struct OpenAiBatchArgs {
     /// Record again the requests whose latest answer in the journal is an error
     #[arg(long)]
     pub retry_errors: bool,
+    /// The batch was exported with `--shard K/N`: record shard K's requests into a shard's
+    /// journal, to be joined with the other shards' by `quandary merge`
+    #[arg(long, value_name = "K/N", value_parser = super::expand::parse_shard)]
+    pub shard: Option<quandary::expand::Shard>,
     /// The API the batch ran on, recorded in the journal's header as `eval --base-url` is
     /// (so that `eval --adapter openai --retry-errors` can ask the failed requests again
     /// there)
@@ -254,7 +258,7 @@ pub fn run(args: Args) -> bool {
         Format::Mge(args) => mge(args),
         Format::Goqa(args) => goqa(args),
         Format::Navab(args) => navab(args),
-        Format::OpenAiBatch(args) => openai_batch(args),
+        Format::OpenAiBatch(args) => openai_batch(*args),
     }
 }
 
@@ -266,6 +270,7 @@ fn openai_batch(args: OpenAiBatchArgs) -> bool {
             quandary::formats::suite::read_header(quandary::formats::Input::Path(&args.suite))?;
         let (mut settings, _) = args.requests.settings(&header, false)?;
         settings.retry_errors = args.retry_errors;
+        settings.shard = args.shard.map(|s| (s.index, s.of));
         super::eval::with_progress(&args.output, |progress| {
             import::openai_batch::import(
                 &args.suite,

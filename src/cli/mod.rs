@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input has errors (or warnings under `--deny-warnings`, or
 //! `fmt --check` found unformatted files); 2 the command line itself is wrong.
 
+mod batch;
 mod cache;
 mod check;
 mod drift;
@@ -255,6 +256,17 @@ pub fn journal_in_use(path: Option<&std::path::Path>) {
     }
 }
 
+/// What an interruption says instead of the journal's state (`None`: the journal's).
+static INTERRUPT_NOTE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets what an interruption says, for a command whose work goes on elsewhere (batches a
+/// Batch API runs); `None` goes back to what was kept in the journal.
+pub fn on_interrupt(note: Option<String>) {
+    if let Ok(mut n) = INTERRUPT_NOTE.lock() {
+        *n = note;
+    }
+}
+
 /// Records an evaluation's progress, for the message when interrupted.
 pub fn progress(done: u64, total: u64) {
     use std::sync::atomic::Ordering::Relaxed;
@@ -269,17 +281,21 @@ fn handle_interrupts() {
         use std::sync::atomic::Ordering::Relaxed;
         quandary::eval::adapters::terminate_commands(std::time::Duration::from_secs(1));
         let journal = JOURNAL.lock().ok().and_then(|j| j.clone());
+        let note = INTERRUPT_NOTE.lock().ok().and_then(|n| n.clone());
         let mut err = std::io::stderr().lock();
-        let _ = match journal {
-            Some(path) => writeln!(
-                err,
-                "\ninterrupted: {} of {} requests are answered in {}, every answer received \
+        let _ = match (note, journal) {
+            (Some(note), _) => writeln!(err, "\n{}", render::visible(&note)),
+            (None, journal) => match journal {
+                Some(path) => writeln!(
+                    err,
+                    "\ninterrupted: {} of {} requests are answered in {}, every answer received \
                  kept; run the same command again to resume",
-                ANSWERED.load(Relaxed),
-                REQUESTS.load(Relaxed),
-                render::visible(&path.display().to_string())
-            ),
-            None => writeln!(err, "\ninterrupted"),
+                    ANSWERED.load(Relaxed),
+                    REQUESTS.load(Relaxed),
+                    render::visible(&path.display().to_string())
+                ),
+                None => writeln!(err, "\ninterrupted"),
+            },
         };
         std::process::exit(130);
     });

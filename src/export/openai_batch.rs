@@ -25,11 +25,18 @@ use crate::formats::suite::SuiteReader;
 /// The endpoint every line asks, as the Batch API names it.
 pub const URL: &str = "/v1/chat/completions";
 
+/// The most requests one input file of OpenAI's Batch API may hold.
+pub const MAX_REQUESTS: u64 = 50_000;
+/// The largest input file OpenAI's Batch API takes, in bytes.
+pub const MAX_BYTES: u64 = 200_000_000;
+
 /// What a batch export wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Written {
     /// Requests written, one a line.
     pub requests: u64,
+    /// Bytes written.
+    pub bytes: u64,
     /// Scenarios they ask.
     pub scenarios: u64,
     /// Requests left out: `eval` would send nothing for them either (the prompt cannot be
@@ -137,35 +144,78 @@ pub fn write(
     chat: &ChatSettings,
     out: &mut dyn Write,
 ) -> Result<Written, Diagnostic> {
-    let to = "the batch file";
-    let failed = |e: std::io::Error| {
-        Diagnostic::new(
-            Code::Io,
-            format!("cannot write {to}: {}", e.to_string().to_lowercase()),
-        )
-    };
-    let mut line = Vec::new();
+    let mut buffer = Vec::new();
+    let mut bytes = 0u64;
     let written = each_request(suite, settings, chat, |request| {
-        line.clear();
-        line.extend_from_slice(b"{\"custom_id\":");
-        serde_json::to_writer(&mut line, &request.custom_id)
-            .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {e}")))?;
-        line.extend_from_slice(b",\"method\":\"POST\",\"url\":");
-        serde_json::to_writer(&mut line, URL)
-            .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write {to}: {e}")))?;
-        line.extend_from_slice(b",\"body\":");
-        line.extend_from_slice(&request.body);
-        line.extend_from_slice(b"}\n");
-        out.write_all(&line).map_err(failed)
+        line(&request, &mut buffer);
+        bytes += buffer.len() as u64;
+        out.write_all(&buffer).map_err(write_failed)
     })?;
-    out.flush().map_err(failed)?;
-    Ok(written)
+    out.flush().map_err(write_failed)?;
+    Ok(Written { bytes, ..written })
+}
+
+/// The line of the batch input file that asks `request`, newline included, into `buffer`
+/// (cleared first).
+pub fn line(request: &BatchRequest<'_>, buffer: &mut Vec<u8>) {
+    buffer.clear();
+    buffer.extend_from_slice(b"{\"custom_id\":");
+    json_string(&request.custom_id, buffer);
+    buffer.extend_from_slice(b",\"method\":\"POST\",\"url\":");
+    json_string(URL, buffer);
+    buffer.extend_from_slice(b",\"body\":");
+    buffer.extend_from_slice(&request.body);
+    buffer.extend_from_slice(b"}\n");
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str, out: &mut Vec<u8>) {
+    // Serialising a string into a vector cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// The diagnostic of a batch file that cannot be written.
+pub fn write_failed(e: std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!(
+            "cannot write the batch file: {}",
+            e.to_string().to_lowercase()
+        ),
+    )
+}
+
+/// Into how many files a batch must be split for OpenAI's Batch API to take each
+/// ([`MAX_REQUESTS`] requests and [`MAX_BYTES`] bytes a file at most, the bytes with a
+/// tenth to spare for the shards' uneven sizes); `None` when it takes the batch whole.
+pub fn shards_needed(written: &Written) -> Option<u64> {
+    if written.requests <= MAX_REQUESTS && written.bytes <= MAX_BYTES {
+        return None;
+    }
+    let by_count = written.requests.div_ceil(MAX_REQUESTS);
+    let by_bytes = written.bytes.div_ceil(MAX_BYTES / 10 * 9);
+    Some(by_count.max(by_bytes).max(2))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::eval::test_options;
+
+    #[test]
+    fn a_batch_past_the_api_limits_is_split_into_enough_shards() {
+        let w = |requests, bytes| Written {
+            requests,
+            bytes,
+            ..Written::default()
+        };
+        assert_eq!(shards_needed(&w(50_000, 200_000_000)), None);
+        assert_eq!(shards_needed(&w(50_001, 1_000)), Some(2));
+        assert_eq!(shards_needed(&w(120_000, 1_000)), Some(3));
+        // 500 MB in files of at most 180 MB: 3.
+        assert_eq!(shards_needed(&w(10, 500_000_000)), Some(3));
+        assert_eq!(shards_needed(&w(10, 200_000_001)), Some(2));
+    }
 
     #[test]
     fn custom_ids_name_the_request_and_split_back() {

@@ -12,6 +12,8 @@
 //! The helpers here ([`ident`], [`quote`], [`Ids`], [`framework_block`], [`block`],
 //! [`layout`]) are shared by the importers so that they all write the same canonical layout.
 
+#[cfg(feature = "openai")]
+pub mod batch_api;
 pub mod cvc_rules;
 pub mod daily_dilemmas;
 pub mod mge;

@@ -484,6 +484,29 @@ fn shared_prefix(options: &[Choice]) -> String {
     }
 }
 
+/// What a URL may carry that is secret: the password of `user:password@`, and the values
+/// of query parameters.
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    let (base, query) = without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""));
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    let host = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let password = host
+        .rfind('@')
+        .map(|at| &host[..at])
+        .map(|user| user.split_once(':').map_or(user, |(_, p)| p));
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(_, v)| v))
+        .chain(password)
+        .chain(url.split_once('#').map(|(_, f)| f))
+        .filter(|v| v.len() >= 4)
+        .map(str::to_string)
+        .collect()
+}
+
 /// A URL with what may be a secret hidden: `user:password@` becomes `***@`, the value of
 /// every query parameter `***` (`?key=***`), and a fragment `#***`.
 pub fn redact_url(url: &str) -> String {
@@ -527,7 +550,7 @@ fn excerpt(text: &str) -> String {
 }
 
 /// What an HTTP status means, for an error message: ` (bad request)`, ….
-pub(crate) fn reason(status: u16) -> &'static str {
+pub fn reason(status: u16) -> &'static str {
     match status {
         400 => " (bad request)",
         401 => " (unauthorized: check the API key)",

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::chat::{ChatSettings, Secrets, reason, redact_url};
+use super::chat::{ChatSettings, Secrets, reason, redact_url, url_secrets};
 use crate::eval::{Adapter, AdapterError, Decision, Request};
 
 pub use super::chat::DEFAULT_REASONING_TOKENS;
@@ -438,29 +438,6 @@ fn http_date(value: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + h * 3600 + m * 60 + s)
-}
-
-/// What a URL may carry that is secret: the password of `user:password@`, and the values
-/// of query parameters.
-fn url_secrets(url: &str) -> Vec<String> {
-    let without_fragment = url.split('#').next().unwrap_or_default();
-    let (base, query) = without_fragment
-        .split_once('?')
-        .unwrap_or((without_fragment, ""));
-    let rest = base.split_once("://").map_or(base, |(_, r)| r);
-    let host = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let password = host
-        .rfind('@')
-        .map(|at| &host[..at])
-        .map(|user| user.split_once(':').map_or(user, |(_, p)| p));
-    query
-        .split('&')
-        .map(|pair| pair.split_once('=').map_or(pair, |(_, v)| v))
-        .chain(password)
-        .chain(url.split_once('#').map(|(_, f)| f))
-        .filter(|v| v.len() >= 4)
-        .map(str::to_string)
-        .collect()
 }
 
 fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
