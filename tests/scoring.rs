@@ -464,3 +464,72 @@ fn a_reward_model_behind_the_command_adapter_answers_rewards() {
         assert_eq!(r["choice"], best, "{r}");
     }
 }
+
+/// A reward model's accuracy against people's preferences is `quandary agree`: the reward
+/// run's choices against a file of the options people preferred. Here people agree with
+/// `reward.py` on 4 of the 6 scenarios (the first four by id) and prefer the other option
+/// on the last two: accuracy 4/6, whose 95% Wilson interval is, with z = 1.96,
+/// (p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n) = (0.98680 ± 0.49474) / 1.64027 =
+/// [0.3000, 0.9032].
+#[test]
+fn a_reward_model_s_accuracy_against_people_s_preferences() {
+    let dir = cli::scratch("scoring_reward_accuracy");
+    navab_suite(&dir);
+    let script = cli::root().join("tests/scoring/reward.py");
+    ok(
+        &dir,
+        &[
+            "eval",
+            "suite.jsonl",
+            "--adapter",
+            "command",
+            "--command",
+            &format!("python3 {}", script.display()),
+            "-o",
+            "rm.jsonl",
+        ],
+    );
+    let mut records = json_lines(dir.join("rm.jsonl")).split_off(1);
+    records.sort_by(|a, b| a["scenario"].as_str().cmp(&b["scenario"].as_str()));
+    let people: Vec<String> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let choice = r["choice"].as_str().unwrap();
+            let label = if i < 4 {
+                choice
+            } else {
+                r["order"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .find(|a| *a != choice)
+                    .unwrap()
+            };
+            serde_json::json!({"scenario": r["scenario"], "label": label}).to_string()
+        })
+        .collect();
+    std::fs::write(dir.join("people.jsonl"), people.join("\n") + "\n").unwrap();
+    let out = ok(
+        &dir,
+        &["agree", "rm.jsonl", "people.jsonl", "--format", "json"],
+    );
+    let agreement: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let a = &agreement["agreement"];
+    assert_eq!(a["n"], 6);
+    assert!(close(a["observed"].as_f64().unwrap(), 4.0 / 6.0));
+    let round = |v: &serde_json::Value| (v.as_f64().unwrap() * 1e4).round() / 1e4;
+    assert_eq!(
+        (
+            round(&a["observed_interval"][0]),
+            round(&a["observed_interval"][1])
+        ),
+        (0.3, 0.9032)
+    );
+    let table = ok(&dir, &["agree", "rm.jsonl", "people.jsonl"]);
+    assert!(
+        table.contains("agree          66.7% [30.0, 90.3]\n"),
+        "{table}"
+    );
+}
