@@ -981,7 +981,11 @@ impl Project {
     ) -> Result<JudgedOutcome, Diagnostic> {
         let adapter = match &spec.judge_adapter {
             Some(a) => a.clone(),
-            None if matches!(subject.kind(), "profile" | "random" | "replay") => {
+            None if matches!(
+                subject.kind(),
+                "profile" | "random" | "replay" | "openai-logprob" | "reward"
+            ) =>
+            {
                 return Err(Diagnostic::new(
                     Code::InvalidSetting,
                     format!(

@@ -296,8 +296,8 @@ struct Pair {
     steer: Option<String>,
     chosen_action: String,
     rejected_action: String,
-    chosen_text: String,
-    rejected_text: String,
+    chosen_label: String,
+    rejected_label: String,
 }
 
 /// What `eval` sends for a scenario: the system prompt (if any) and the user message.
@@ -817,16 +817,22 @@ fn preference_pairs_from_the_latest_answers() {
                 content,
             }]
         };
-        assert_eq!(pair.chosen, assistant(letter(*chosen)));
-        assert_eq!(pair.rejected, assistant(letter(*rejected)));
+        assert_eq!(
+            pair.chosen,
+            assistant(scenario.actions[*chosen].label.clone())
+        );
+        assert_eq!(
+            pair.rejected,
+            assistant(scenario.actions[*rejected].label.clone())
+        );
         assert_eq!(
             (pair.scenario.as_str(), pair.index),
             (scenario.id.as_str(), scenario.index)
         );
         assert_eq!(pair.chosen_action, scenario.actions[*chosen].id);
         assert_eq!(&pair.rejected_action, rejected_id);
-        assert_eq!(pair.chosen_text, scenario.actions[*chosen].label);
-        assert_eq!(pair.rejected_text, scenario.actions[*rejected].label);
+        assert_eq!(pair.chosen_label, letter(*chosen));
+        assert_eq!(pair.rejected_label, letter(*rejected));
         assert_eq!(pair.steer, None);
     }
     assert!(
@@ -893,7 +899,13 @@ fn preference_pairs_show_the_prompt_the_run_used() {
             pair.prompt[0].content,
             "You are taking part in a study of moral judgement."
         );
-        assert!(pair.chosen[0].content.starts_with("Action "));
+        assert!(pair.chosen_label.starts_with("Action "));
+        assert!(
+            scenario
+                .actions
+                .iter()
+                .any(|a| a.label == pair.chosen[0].content)
+        );
     }
     // Other labels than the run's would show other prompts: refused.
     let err = fails(&[

@@ -45,8 +45,9 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct AskArgs {
     /// Who answers: `profile` (the first profile of the suite's framework) or
-    /// `profile:NAME`, `random`, `openai`, `command` (with --command) or `replay` (with
-    /// --from) [default: profile]
+    /// `profile:NAME`, `random`, `openai`, `openai-logprob` (the most likely option text),
+    /// `reward` (a reward model's best-scored option), `command` (with --command) or
+    /// `replay` (with --from) [default: profile]
     #[arg(long, value_name = "ADAPTER")]
     pub adapter: Option<String>,
     /// Requests in flight at once

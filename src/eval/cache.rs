@@ -84,6 +84,8 @@ struct Stored {
     reasoning: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     label_mass: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scores: Option<Vec<crate::eval::Score>>,
 }
 
 /// What a cache directory holds.
@@ -198,6 +200,7 @@ impl Cache {
             rule: d.rule,
             reasoning: d.reasoning,
             label_mass: d.label_mass,
+            scores: d.scores,
         })
     }
 
@@ -230,6 +233,7 @@ impl Cache {
                 rule: decision.rule.clone(),
                 reasoning: decision.reasoning.clone(),
                 label_mass: decision.label_mass,
+                scores: decision.scores.clone(),
             },
         };
         let mut text = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::Input;
-pub use crate::formats::results::{Done, Journal, Lock, Record, Tail, Tokens};
+pub use crate::formats::results::{Done, Journal, Lock, Record, Score, Tail, Tokens};
 pub use crate::formats::suite::{ActionLine, ScenarioLine};
 use crate::formats::suite::{ScenarioView, SuiteReader};
 pub use present::Presentation;
@@ -145,6 +145,9 @@ pub struct Decision {
     /// that fell on the options' labels, when the adapter knows it: how far `probabilities`,
     /// renormalised over the labels, rest on what the model would say.
     pub label_mass: Option<f64>,
+    /// What each option (in the order shown) was scored by, when the adapter chose by
+    /// scores.
+    pub scores: Option<Vec<Score>>,
 }
 
 impl Decision {
@@ -156,6 +159,27 @@ impl Decision {
             ..Decision::default()
         }
     }
+}
+
+/// The position of the highest score (the first of equal ones); 0 when there are none.
+/// Scores are finite: adapters drop or refuse the others before they choose.
+pub(crate) fn highest(scores: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, s) in scores.iter().enumerate() {
+        if *s > scores[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Probabilities from log-scores: `exp(s - max)` normalised to sum to 1 (a softmax).
+#[cfg_attr(not(feature = "openai"), allow(dead_code))]
+pub(crate) fn softmax(scores: &[f64]) -> Vec<f64> {
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    exps.iter().map(|e| e / total).collect()
 }
 
 /// An adapter could not decide (after its own retries).
@@ -1032,6 +1056,13 @@ fn ask(
                 rule: d.rule,
                 reasoning: d.reasoning,
                 label_mass: d.label_mass,
+                scores: d.scores.as_ref().map(|s| {
+                    options
+                        .iter()
+                        .zip(s)
+                        .map(|(o, s)| (o.action.clone(), *s))
+                        .collect()
+                }),
                 latency_ms,
                 tokens: Tokens {
                     prompt: d.prompt_tokens,
@@ -1058,6 +1089,7 @@ fn ask(
             rule: None,
             reasoning: None,
             label_mass: None,
+            scores: None,
             latency_ms,
             tokens: Tokens::default(),
             attempts: e.attempts.max(1),

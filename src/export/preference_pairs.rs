@@ -1,6 +1,7 @@
 //! Preference pairs from a results file, in the conversational preference format of TRL
-//! (`DPOTrainer`): `prompt` (the messages `eval` sent), `chosen` and `rejected` (one assistant
-//! message each, the label of an option, as the prompt asks the model to answer).
+//! (`DPOTrainer`, `RewardTrainer`): `prompt` (the messages `eval` sent), `chosen` and
+//! `rejected` (one assistant message each, the text of an option as the prompt showed it),
+//! the options' labels beside them.
 //!
 //! Each answered scenario gives one pair per option not chosen that is not a distractor: the
 //! chosen option is preferred to each of them. Answers that chose no option (`unparsed`,
@@ -96,15 +97,15 @@ pub fn write(
             }
             let row = json!({
                 "prompt": prompt,
-                "chosen": [{"role": "assistant", "content": c.label}],
-                "rejected": [{"role": "assistant", "content": r.label}],
+                "chosen": [{"role": "assistant", "content": c.text}],
+                "rejected": [{"role": "assistant", "content": r.text}],
                 "scenario": s.id,
                 "index": s.index,
                 "steer": steer.as_ref().map(|s| &s.id),
                 "chosen_action": c.action,
                 "rejected_action": r.action,
-                "chosen_text": c.text,
-                "rejected_text": r.text,
+                "chosen_label": c.label,
+                "rejected_label": r.label,
             });
             super::json_line(out, &row, "the pairs")?;
             pairs.pairs += 1;

@@ -63,6 +63,10 @@ pub struct Record {
     /// the adapter read it from log-probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_mass: Option<f64>,
+    /// What the adapter scored each option by, per action id, when it chose by scores
+    /// rather than by reading an answer (`openai-logprob`, `reward`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<indexmap::IndexMap<String, Score>>,
     /// Milliseconds the decision took.
     #[serde(default)]
     pub latency_ms: f64,
@@ -72,6 +76,24 @@ pub struct Record {
     /// Requests made.
     #[serde(default)]
     pub attempts: u32,
+}
+
+/// What an adapter scored one option by: the log-probability of its text, or a reward
+/// model's score of it. Fields it does not know are left out.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Score {
+    /// The total log-probability (natural log) of the option's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprob: Option<f64>,
+    /// The tokens it was summed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    /// The mean log-probability a token: `logprob / tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    /// A reward model's score of the option as the answer to the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<f64>,
 }
 
 /// Token counts.
@@ -517,6 +539,8 @@ pub(crate) struct RecordRef<'a> {
     pub epoch: u32,
     #[serde(default)]
     pub label_mass: Option<f64>,
+    #[serde(default)]
+    pub scores: Option<indexmap::IndexMap<String, Score>>,
 }
 
 /// A JSON object of probabilities per action, kept as its pairs, keys borrowed.

@@ -249,6 +249,22 @@ pub struct LabelMass {
     pub below_half: Rate,
 }
 
+/// Answers chosen by scores.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scores {
+    /// `logprob` (the total log-probability of each option's text) or `reward` (a reward
+    /// model's score).
+    pub by: &'static str,
+    /// The answers chosen so.
+    pub answers: u64,
+    /// The mean margin of the best option over the next (nats for `logprob`).
+    pub mean_margin: f64,
+    /// For `logprob`: among those answers, the ones the mean log-probability a token would
+    /// have chosen otherwise (how much the length of the texts decides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_differs: Option<Rate>,
+}
+
 /// A report of one results journal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -300,6 +316,10 @@ pub struct Report {
     /// left out when no answer recorded it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_mass: Option<LabelMass>,
+    /// Where answers were chosen by scores (`openai-logprob`, `reward`, a command's
+    /// `rewards`): what scored them and by how much the best led; left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Scores>,
     /// The share of answered scenarios whose first option shown was chosen.
     pub position_bias: Rate,
     /// Among twin groups with both twins answered, the share answered differently.
@@ -1048,6 +1068,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
             mean: run.label_mass.0 / run.label_mass.1 as f64,
             below_half: Rate::new(run.label_mass.2, run.label_mass.1),
         }),
+        scores: scores(&run.scores),
         position_bias: Rate::new(run.first, run.answered),
         twin_flips: Rate::new(run.twin_flips, run.twin_pairs),
         readings_agree: Rate::new(run.readings_agree, run.readings_both),
@@ -1352,6 +1373,21 @@ fn steer_shifts(
 /// Whether two strengths are equal but for rounding.
 fn tied(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// What the answers chosen by scores say, when there are some.
+fn scores(s: &tally::ScoreTally) -> Option<Scores> {
+    let n = s.logprob + s.reward;
+    (n > 0).then(|| Scores {
+        by: if s.logprob >= s.reward {
+            "logprob"
+        } else {
+            "reward"
+        },
+        answers: n,
+        mean_margin: s.margin / n as f64,
+        mean_differs: (s.logprob > 0).then(|| Rate::new(s.mean_differs, s.logprob)),
+    })
 }
 
 /// The least answers before the report judges whether its figures can be trusted.

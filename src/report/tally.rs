@@ -178,6 +178,8 @@ pub struct RunTally {
     /// Over the answers with a recorded label mass: its sum, their number, and those below
     /// one half.
     pub label_mass: (f64, u64, u64),
+    /// Over the answers chosen by scores: see [`ScoreTally`].
+    pub scores: ScoreTally,
     /// Answered with the first option shown.
     pub first: u64,
     /// Twin pairs with both answered.
@@ -333,6 +335,63 @@ struct Answer {
     rule: u16,
     /// The first token's probability on the labels, NaN when not recorded.
     label_mass: f32,
+    /// How the choice was scored: [`Scored`].
+    scored: Scored,
+}
+
+/// How an answer was chosen by scores, with the margin of the best option over the next
+/// (in nats for log-probabilities).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scored {
+    /// Not by scores.
+    No,
+    /// By the sum of log-probabilities; `true` when the mean per token would choose
+    /// another option.
+    Logprob(f32, bool),
+    /// By a reward model's scores.
+    Reward(f32),
+}
+
+/// Over the answers of a run chosen by scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScoreTally {
+    /// Chosen by log-probability.
+    pub logprob: u64,
+    /// Of those, the ones the mean log-probability a token would choose otherwise.
+    pub mean_differs: u64,
+    /// Chosen by a reward model.
+    pub reward: u64,
+    /// The sum of the margins of the best option over the next.
+    pub margin: f64,
+}
+
+/// How a record's `scores` chose, if it has them.
+fn scored(scores: Option<&indexmap::IndexMap<String, crate::formats::results::Score>>) -> Scored {
+    let Some(scores) = scores.filter(|s| s.len() > 1) else {
+        return Scored::No;
+    };
+    // The best and the next of a list of scores, and the position of the best.
+    fn best(values: impl Iterator<Item = f64>) -> (usize, f64, f64) {
+        let (mut at, mut top, mut next) = (0, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for (i, v) in values.enumerate() {
+            if v > top {
+                (at, next, top) = (i, top, v);
+            } else if v > next {
+                next = v;
+            }
+        }
+        (at, top, next)
+    }
+    if scores.values().all(|s| s.logprob.is_some()) {
+        let (at, top, next) = best(scores.values().map(|s| s.logprob.unwrap_or(0.0)));
+        let (by_mean, ..) = best(scores.values().map(|s| s.mean.or(s.logprob).unwrap_or(0.0)));
+        Scored::Logprob((top - next) as f32, by_mean != at)
+    } else if scores.values().all(|s| s.reward.is_some()) {
+        let (_, top, next) = best(scores.values().map(|s| s.reward.unwrap_or(0.0)));
+        Scored::Reward((top - next) as f32)
+    } else {
+        Scored::No
+    }
 }
 
 /// No rule read the answer (an agent's choice, or a failure).
@@ -455,6 +514,7 @@ impl AnswerIndex {
                     probabilities,
                     rule,
                     label_mass: r.label_mass.map_or(f32::NAN, |m| m as f32),
+                    scored: scored(r.scores.as_ref()),
                 },
             );
             Ok(())
@@ -738,6 +798,18 @@ impl Tally {
             r.label_mass.0 += f64::from(answer.label_mass);
             r.label_mass.1 += 1;
             r.label_mass.2 += u64::from(answer.label_mass < 0.5);
+        }
+        match answer.scored {
+            Scored::No => {}
+            Scored::Logprob(margin, differs) => {
+                r.scores.logprob += 1;
+                r.scores.mean_differs += u64::from(differs);
+                r.scores.margin += f64::from(margin);
+            }
+            Scored::Reward(margin) => {
+                r.scores.reward += 1;
+                r.scores.margin += f64::from(margin);
+            }
         }
         if answer.rule != NO_RULE {
             *r.rules.entry(answer.rule).or_default() += 1;

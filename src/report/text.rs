@@ -205,6 +205,25 @@ pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
             ),
         ));
     }
+    if let Some(s) = &r.scores {
+        let (what, unit) = match s.by {
+            "logprob" => ("the log-probability of each option's text", " nats"),
+            _ => ("a reward model's score of each option", ""),
+        };
+        out.push((
+            "chosen by scores".into(),
+            format!(
+                "{} answers by {what}; the best led the next by {:.3}{unit} on average",
+                s.answers, s.mean_margin
+            ),
+        ));
+        if let Some(d) = &s.mean_differs {
+            out.push((
+                "mean per token".into(),
+                format!("would choose otherwise in {}", with(d)),
+            ));
+        }
+    }
     out.extend([
         ("first option chosen".into(), with(&r.position_bias)),
         (

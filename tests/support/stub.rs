@@ -21,6 +21,8 @@ pub struct Seen {
     pub prompt: String,
     /// The system message, if any.
     pub system: Option<String>,
+    /// The request's path (`/v1/chat/completions`).
+    pub path: String,
     /// The whole body.
     pub body: serde_json::Value,
     /// The body's bytes, as they came.
@@ -267,9 +269,15 @@ fn serve(stream: TcpStream, shared: &Shared) {
             *count += 1;
             *count - 1
         };
+        let path = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
         let seen = Seen {
             n,
             attempt,
+            path,
             system: text_of("system"),
             prompt,
             body,

@@ -36,6 +36,10 @@
 //!   `raw` instead.
 //! - `refused`: `true` when the model declined to choose.
 //! - `probabilities` (optional): one number per option, in the order of `options`.
+//! - `rewards` (optional): one number per option, in the order of `options`: a reward
+//!   model's score of each option as the answer to the prompt, recorded as the record's
+//!   `scores`. Without a `choice` (and a `raw`), the option with the highest reward is
+//!   chosen (the first of equal ones).
 //! - `raw` (optional): the model's answer text, recorded in the results.
 //! - `tokens` (optional): `{"prompt": n, "completion": n}`.
 //! - `error` (optional): a message; the request is recorded as an `error` (and asked again
@@ -839,17 +843,39 @@ fn answer(
         Some(_) => return Err(bad("has a `raw` that is not a string".into())),
     };
     let refused = map.get("refused").and_then(Value::as_bool) == Some(true);
+    let rewards = match map.get("rewards") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(rs)) => {
+            let rs: Option<Vec<f64>> = rs
+                .iter()
+                .map(|r| r.as_f64().filter(|r| r.is_finite()))
+                .collect();
+            match rs {
+                Some(rs) if rs.len() == options.len() => Some(rs),
+                Some(rs) => {
+                    return Err(bad(format!(
+                        "has {} rewards for {} options",
+                        rs.len(),
+                        options.len()
+                    )));
+                }
+                None => return Err(bad("has rewards that are not numbers".into())),
+            }
+        }
+        Some(_) => return Err(bad("has `rewards` that are not a list".into())),
+    };
     let mut read_from_raw = None;
     let choice = match map.get("choice") {
         _ if refused => Answer::Refused,
-        None | Some(Value::Null) => match &raw {
-            Some(raw) => {
+        None | Some(Value::Null) => match (&raw, &rewards) {
+            (Some(raw), _) => {
                 let reading = present::read_in(raw, options, mode, lang);
                 let answer = reading.answer.clone();
                 read_from_raw = Some(reading);
                 answer
             }
-            None => return Err(bad("has no `choice`".into())),
+            (None, Some(rewards)) => Answer::Option(crate::eval::highest(rewards)),
+            (None, None) => return Err(bad("has no `choice`".into())),
         },
         Some(Value::Number(n)) => match n.as_u64() {
             Some(i) if (i as usize) < options.len() => Answer::Option(i as usize),
@@ -902,6 +928,14 @@ fn answer(
             _ => read_from_raw.and_then(|r| r.reasoning),
         },
         label_mass: None,
+        scores: rewards.map(|rs| {
+            rs.into_iter()
+                .map(|r| crate::eval::Score {
+                    reward: Some(r),
+                    ..Default::default()
+                })
+                .collect()
+        }),
     })
 }
 

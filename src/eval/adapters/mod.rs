@@ -7,12 +7,14 @@ pub mod openai;
 mod profile;
 mod random;
 mod replay;
+#[cfg(feature = "openai")]
+pub mod scoring;
 mod spec;
 
 pub use chat::ChatSettings;
 pub use command::{Command, StderrSink, terminate_all as terminate_commands};
 #[cfg(feature = "openai")]
-pub use openai::{OpenAi, OpenAiOptions};
+pub use openai::{OpenAi, OpenAiOptions, Readout};
 pub use profile::ProfileAgent;
 pub use random::Random;
 pub use replay::Replay;

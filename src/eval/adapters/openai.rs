@@ -35,7 +35,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::chat::{ChatSettings, Secrets, reason, redact_url, url_secrets};
-use crate::eval::{Adapter, AdapterError, Decision, Request};
+pub use super::scoring::Readout;
+use super::scoring::{logprob_body, read_logprob, read_reward, reward_body};
+use crate::eval::{Adapter, AdapterError, Answer, Decision, Request, Score};
 
 pub use super::chat::DEFAULT_REASONING_TOKENS;
 
@@ -76,6 +78,9 @@ pub struct OpenAiOptions {
     pub concurrency: usize,
     /// Which readings to make.
     pub mode: Mode,
+    /// What is asked: a choice (chat completions), the log-probability of each option's
+    /// text (completions with echo), or a reward model's score of each option (pooling).
+    pub readout: Readout,
 }
 
 impl OpenAiOptions {
@@ -94,6 +99,7 @@ impl OpenAiOptions {
             max_retries: 6,
             concurrency: 64,
             mode: Mode::Both,
+            readout: Readout::Chat,
         }
     }
 }
@@ -112,6 +118,7 @@ impl fmt::Debug for OpenAiOptions {
             .field("max_retries", &self.max_retries)
             .field("concurrency", &self.concurrency)
             .field("mode", &self.mode)
+            .field("readout", &self.readout)
             .finish()
     }
 }
@@ -145,12 +152,7 @@ impl OpenAi {
         options.base_url = options.base_url.trim_end_matches('/').to_string();
         options.concurrency = options.concurrency.max(1);
         // A query (`?api-version=…`) stays after the path.
-        let url = match options.base_url.split_once('?') {
-            Some((base, query)) => {
-                format!("{}/chat/completions?{query}", base.trim_end_matches('/'))
-            }
-            None => format!("{}/chat/completions", options.base_url),
-        };
+        let url = options.readout.url(&options.base_url);
         let secrets = Secrets::new(
             options
                 .api_key
@@ -251,7 +253,19 @@ impl OpenAi {
 
 impl Adapter for OpenAi {
     fn fingerprint(&self) -> String {
-        self.chat.fingerprint(&self.options.base_url)
+        match self.options.readout {
+            Readout::Chat => self.chat.fingerprint(&self.options.base_url),
+            Readout::Logprob => format!(
+                "openai-logprob/{}/{}",
+                redact_url(self.options.base_url.trim_end_matches('/')),
+                self.options.model
+            ),
+            Readout::Reward => format!(
+                "reward/{}/{}",
+                redact_url(self.options.base_url.trim_end_matches('/')),
+                self.options.model
+            ),
+        }
     }
 
     /// One request to the endpoint (a GET, which asks the model nothing): any answer but a
@@ -272,7 +286,7 @@ impl Adapter for OpenAi {
                     1,
                     None,
                 )),
-                _ => Ok(()),
+                _ => self.probe(),
             },
             Err(e) => Err(self.secrets.error(
                 format!(
@@ -293,7 +307,13 @@ impl Adapter for OpenAi {
     /// What changes the answers (and so is part of cache keys); run settings such as the
     /// timeout, retries and concurrency are not.
     fn parameters(&self) -> serde_json::Value {
-        self.chat.parameters(&self.options.base_url)
+        match self.options.readout {
+            Readout::Chat => self.chat.parameters(&self.options.base_url),
+            readout => serde_json::json!({
+                "base_url": redact_url(self.options.base_url.trim_end_matches('/')),
+                "readout": readout.name(),
+            }),
+        }
     }
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
@@ -302,19 +322,33 @@ impl Adapter for OpenAi {
                 .secrets
                 .error("the scenario has no options".into(), 0, None));
         }
-        let body = self.chat.body(request);
+        match self.options.readout {
+            Readout::Chat => {
+                let (bytes, attempts) = self.post(&self.chat.body(request))?;
+                self.chat.read(&bytes, request, attempts, &self.secrets)
+            }
+            Readout::Logprob => self.by_logprob(request),
+            Readout::Reward => self.by_reward(request),
+        }
+    }
+}
+
+impl OpenAi {
+    /// Asks the server one body, retrying as the module says: the answer's body and the
+    /// requests made.
+    fn post(&self, body: &[u8]) -> Result<(Vec<u8>, u32), AdapterError> {
         let mut attempts = 0u32;
         loop {
             let permit = self.gate.enter();
             attempts += 1;
-            let outcome = self.send(&body);
+            let outcome = self.send(body);
             drop(permit);
             let retries_left = attempts <= self.options.max_retries;
             // What went wrong, and how long the server asks us to wait.
             let (why, raw, wait) = match outcome {
                 Ok((status, _, bytes)) if (200..300).contains(&status) => {
                     self.gate.success();
-                    return self.chat.read(&bytes, request, attempts, &self.secrets);
+                    return Ok((bytes, attempts));
                 }
                 Ok((status, retry_after, bytes)) => {
                     let text = String::from_utf8_lossy(&bytes);
@@ -361,7 +395,87 @@ impl Adapter for OpenAi {
             std::thread::sleep(wait.unwrap_or_else(|| backoff(attempts - 1)));
         }
     }
+
+    /// What the check asks past reaching the server: for the `logprob` readout, the
+    /// log-probability of a short text, so that a server that does not echo the prompt's
+    /// log-probabilities stops the run before it starts.
+    fn probe(&self) -> Result<(), AdapterError> {
+        if self.options.readout != Readout::Logprob {
+            return Ok(());
+        }
+        let (bytes, attempts) = self.post(&logprob_body(&self.options.model, PROBE))?;
+        read_logprob(&bytes, &self.server(), attempts, &self.secrets).map(|_| ())
+    }
+
+    /// The server's base URL, secrets hidden, for messages.
+    fn server(&self) -> String {
+        redact_url(&self.options.base_url)
+    }
+
+    /// Scores each option's text by its log-probability and chooses the most likely.
+    fn by_logprob(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+        let mut scores = Vec::with_capacity(request.options.len());
+        let mut attempts = 0;
+        let mut prompt_tokens = Some(0u64);
+        for option in request.options {
+            let (bytes, n) = self
+                .post(&logprob_body(&self.options.model, &option.text))
+                .map_err(|e| AdapterError {
+                    attempts: e.attempts + attempts,
+                    ..e
+                })?;
+            attempts += n;
+            let (score, tokens) = read_logprob(&bytes, &self.server(), attempts, &self.secrets)?;
+            prompt_tokens = prompt_tokens.zip(tokens).map(|(a, b)| a + b);
+            scores.push(score);
+        }
+        let sums: Vec<f64> = scores.iter().map(|s| s.logprob.unwrap_or(0.0)).collect();
+        Ok(Decision {
+            answer: Some(Answer::Option(crate::eval::highest(&sums))),
+            probabilities: Some(crate::eval::softmax(&sums)),
+            rule: Some("logprob".into()),
+            prompt_tokens,
+            attempts,
+            scores: Some(scores),
+            ..Decision::default()
+        })
+    }
+
+    /// Has a reward model score each option as the answer to the prompt and chooses the
+    /// highest.
+    fn by_reward(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+        let mut scores = Vec::with_capacity(request.options.len());
+        let mut attempts = 0;
+        for i in 0..request.options.len() {
+            let (bytes, n) = self
+                .post(&reward_body(&self.options.model, request, i))
+                .map_err(|e| AdapterError {
+                    attempts: e.attempts + attempts,
+                    ..e
+                })?;
+            attempts += n;
+            scores.push(read_reward(&bytes, attempts, &self.secrets)?);
+        }
+        Ok(Decision {
+            answer: Some(Answer::Option(crate::eval::highest(&scores))),
+            rule: Some("reward".into()),
+            attempts,
+            scores: Some(
+                scores
+                    .into_iter()
+                    .map(|r| Score {
+                        reward: Some(r),
+                        ..Score::default()
+                    })
+                    .collect(),
+            ),
+            ..Decision::default()
+        })
+    }
 }
+
+/// The text the `logprob` readout's check scores.
+const PROBE: &str = "The sun rises in the east.";
 
 /// The full-jitter backoff before retry `retry` (0-based).
 fn backoff(retry: u32) -> Duration {

@@ -57,6 +57,7 @@ struct Recorded {
     rule: Option<String>,
     reasoning: Option<String>,
     label_mass: Option<f64>,
+    scores: Option<IndexMap<String, crate::eval::Score>>,
 }
 
 /// A recorded choice.
@@ -138,6 +139,7 @@ impl Replay {
                     rule: r.rule,
                     reasoning: r.reasoning,
                     label_mass: r.label_mass,
+                    scores: r.scores,
                 },
             );
             Ok(())
@@ -230,6 +232,7 @@ impl Replay {
                     rule: None,
                     reasoning: None,
                     label_mass: None,
+                    scores: None,
                 },
             );
         }
@@ -276,6 +279,7 @@ impl Replay {
                     rule: None,
                     reasoning: None,
                     label_mass: None,
+                    scores: None,
                 },
             );
         }
@@ -404,6 +408,13 @@ impl Adapter for Replay {
             rule: recorded.rule.clone(),
             reasoning: recorded.reasoning.clone(),
             label_mass: recorded.label_mass,
+            scores: recorded.scores.as_ref().and_then(|s| {
+                request
+                    .options
+                    .iter()
+                    .map(|o| s.get(&o.action).copied())
+                    .collect()
+            }),
         })
     }
 }

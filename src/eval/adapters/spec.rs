@@ -1,4 +1,5 @@
-//! Adapters by name: what `--adapter profile|random|openai|command|replay` and its options
+//! Adapters by name: what `--adapter profile|random|openai|openai-logprob|reward|command|replay`
+//! and its options
 //! say, built into an [`Adapter`] (wrapped in the response cache where asking is slow or
 //! paid). The command-line tool and embedders build adapters the same way.
 
@@ -13,18 +14,26 @@ use crate::eval::cache::{Cache, Cached, Counters};
 use crate::model::{Framework, ProfileId};
 
 /// The adapters there are, by name (`profile` also as `profile:NAME`).
-pub const KINDS: [&str; 5] = ["profile", "random", "openai", "command", "replay"];
+pub const KINDS: [&str; 7] = [
+    "profile",
+    "random",
+    "openai",
+    "openai-logprob",
+    "reward",
+    "command",
+    "replay",
+];
 
 /// The adapters whose answers the response cache keeps: those asking a slow or paid model.
 /// In-process agents answer faster than the cache, and `replay` already reads a file.
-const CACHEABLE: [&str; 2] = ["command", "openai"];
+const CACHEABLE: [&str; 4] = ["command", "openai", "openai-logprob", "reward"];
 
 /// Which adapter to build, and its settings; the fields an adapter does not use are
 /// ignored.
 #[derive(Clone)]
 pub struct AdapterSpec {
     /// `profile` (the framework's first profile), `profile:NAME`, `random`, `openai`,
-    /// `command` or `replay`.
+    /// `openai-logprob`, `reward`, `command` or `replay`.
     pub name: String,
     /// The profile agent's softmax temperature; the sampling temperature `openai` asks for.
     pub temperature: f64,
@@ -129,13 +138,13 @@ impl AdapterSpec {
                 };
                 Box::new(Replay::from_path(from)?)
             }
-            "openai" => self.openai_adapter()?,
+            "openai" | "openai-logprob" | "reward" => self.openai_adapter(kind)?,
             "profile" => Box::new(self.profile_adapter(name, framework, framework_name)?),
             other => {
                 let help = match crate::suggest::similar(other, KINDS) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "the adapters are `profile`, `profile:NAME`, `random`, `openai`, \
-                             `command` and `replay`"
+                             `openai-logprob`, `reward`, `command` and `replay`"
                         .to_string(),
                 };
                 return Err(Diagnostic::new(
@@ -187,12 +196,12 @@ impl AdapterSpec {
     }
 
     #[cfg(feature = "openai")]
-    fn openai_adapter(&self) -> Result<Box<dyn Adapter>, Diagnostic> {
-        use super::{OpenAi, OpenAiOptions};
+    fn openai_adapter(&self, kind: &str) -> Result<Box<dyn Adapter>, Diagnostic> {
+        use super::{OpenAi, OpenAiOptions, Readout};
         let Some(model) = self.model.clone() else {
             return Err(Diagnostic::new(
                 Code::InvalidSetting,
-                "the `openai` adapter needs a model",
+                format!("the `{kind}` adapter needs a model"),
             )
             .help("give --model NAME (a local server takes any name)"));
         };
@@ -208,15 +217,21 @@ impl AdapterSpec {
         options.max_retries = self.max_retries;
         options.concurrency = self.concurrency;
         options.mode = self.mode;
+        options.readout = match kind {
+            "openai-logprob" => Readout::Logprob,
+            "reward" => Readout::Reward,
+            _ => Readout::Chat,
+        };
         Ok(Box::new(OpenAi::new(options)))
     }
 
     #[cfg(not(feature = "openai"))]
-    fn openai_adapter(&self) -> Result<Box<dyn Adapter>, Diagnostic> {
-        Err(
-            Diagnostic::new(Code::InvalidSetting, "the `openai` adapter is not built in")
-                .help("build quandary with the `openai` feature (on by default)"),
+    fn openai_adapter(&self, kind: &str) -> Result<Box<dyn Adapter>, Diagnostic> {
+        Err(Diagnostic::new(
+            Code::InvalidSetting,
+            format!("the `{kind}` adapter is not built in"),
         )
+        .help("build quandary with the `openai` feature (on by default)"))
     }
 
     fn profile_adapter(

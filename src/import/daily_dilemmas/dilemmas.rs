@@ -809,6 +809,7 @@ fn journals(
                 rule: None,
                 reasoning: None,
                 label_mass: None,
+                scores: None,
                 latency_ms: 0.0,
                 tokens: crate::formats::results::Tokens::default(),
                 attempts: 1,
