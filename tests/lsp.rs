@@ -410,6 +410,84 @@ fn cases() {
 }
 
 /// Bad input gets an error response, and the server goes on answering.
+/// `$/cancelRequest`: a formatting still running is answered `RequestCancelled` (its own
+/// answer dropped), one already answered is not answered again, an unknown id is ignored;
+/// every request gets exactly one response either way.
+#[test]
+fn a_cancelled_request_gets_exactly_one_answer() {
+    let dir = scratch("cancel");
+    let file = dir.join("big.qd");
+    let mut text = String::from("framework f {\n  levels value\n}\nvalue a {}\nvalue b {}\n");
+    for n in 0..20_000 {
+        text.push_str(&format!("rule   r{n}  \"Rule {n}.\"   {{ upholds a }}\n"));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let mut client = Client::start(&dir);
+    client.open(&file);
+    client.settle();
+    let format = |id: i64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/formatting", "params": {
+            "textDocument": {"uri": uri(&file)},
+            "options": {"tabSize": 2, "insertSpaces": true}
+        }})
+    };
+    // Every response until the one to `last`, in order.
+    let mut answers: Vec<Value> = Vec::new();
+    let mut until = |client: &mut Client, last: i64| loop {
+        let m = client.next();
+        if m.get("method").is_some() {
+            continue;
+        }
+        let done = m["id"] == json!(last);
+        answers.push(m);
+        if done {
+            break;
+        }
+    };
+    // Cancelled at once: answered by the cancellation or by the formatting, never both.
+    client.send(&format(1001));
+    client.notify("$/cancelRequest", json!({"id": 1001}));
+    // Answered before it is cancelled: the cancellation changes nothing.
+    client.send(&format(1002));
+    until(&mut client, 1002);
+    client.notify("$/cancelRequest", json!({"id": 1002}));
+    // An id the server never saw, and one given as a string.
+    client.notify("$/cancelRequest", json!({"id": 99_999}));
+    client.notify("$/cancelRequest", json!({"id": "x"}));
+    // A last request, answered after everything above.
+    client
+        .send(&json!({"jsonrpc": "2.0", "id": 1003, "method": "quandary/settle", "params": null}));
+    until(&mut client, 1003);
+    let done: Vec<&Value> = answers.iter().filter(|m| m["id"] == json!(1002)).collect();
+    assert_eq!(done.len(), 1, "{answers:?}");
+    assert!(done[0]["result"].is_array(), "{}", done[0]);
+    answers.retain(|m| m["id"] != json!(1002) && m["id"] != json!(1003));
+    // 1001 may still be formatting when 1003 is answered: wait for it if it is not there.
+    if !answers.iter().any(|m| m["id"] == json!(1001)) {
+        answers.push(client.response(&json!(1001)));
+    }
+    let first: Vec<&Value> = answers.iter().filter(|m| m["id"] == json!(1001)).collect();
+    assert_eq!(first.len(), 1, "{answers:?}");
+    assert!(
+        first[0]["result"].is_array() || first[0]["error"]["code"] == json!(-32800),
+        "{}",
+        first[0]
+    );
+    assert!(
+        answers.iter().all(|m| m["id"] == json!(1001)),
+        "no other answer: {answers:?}"
+    );
+    // Nothing more for 1001 after a last round trip.
+    let r = client.request(
+        "textDocument/hover",
+        json!({
+            "textDocument": {"uri": uri(&file)}, "position": {"line": 0, "character": 0}
+        }),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    assert!(client.shutdown().success());
+}
+
 #[test]
 fn malformed_messages_get_errors_not_crashes() {
     let dir = scratch("malformed");

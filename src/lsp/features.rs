@@ -392,12 +392,81 @@ fn definition_of(server: &Server, a: &Analysis, target: Target) -> Option<lsp::L
 
 /// Every place the symbol at a position is named, across the analyses of all open
 /// documents: `(uri, range, whether it is the definition)`, deduplicated and sorted.
+/// The most `.qd` files of the workspace looked at by a search for references.
+const MAX_WORKSPACE_FILES: usize = 2_000;
+
+/// The `.qd` files under the workspace folder (at most [`MAX_WORKSPACE_FILES`], hidden
+/// folders, `target` and `node_modules` left out, in name order) that no analysis loaded
+/// and whose text holds `name`: each analysed now, as if opened, to find the references it
+/// makes. Files are read within the source limit; a file that cannot be read is passed over.
+fn workspace_analyses(server: &Server, name: &str) -> Vec<Analysis> {
+    let Some(root) = &server.workspace else {
+        return Vec::new();
+    };
+    let loaded: std::collections::HashSet<&PathBuf> = server
+        .analyses
+        .values()
+        .flat_map(|a| a.keys.iter())
+        .collect();
+    let mut files = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !file_name.starts_with('.')
+                    && file_name != "target"
+                    && file_name != "node_modules"
+                {
+                    folders.push(entry.path());
+                }
+            } else if kind.is_file()
+                && file_name.ends_with(".qd")
+                && files.len() < MAX_WORKSPACE_FILES
+            {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    let overlay: crate::lsp::analysis::Overlay = server
+        .docs
+        .iter()
+        .map(|(k, d)| (k.clone(), Arc::clone(&d.text)))
+        .collect();
+    files
+        .into_iter()
+        .filter(|path| !loaded.contains(&key(path)))
+        .filter(|path| {
+            crate::input::read(path, crate::input::MAX_SOURCE)
+                .is_ok_and(|bytes| bytes.windows(name.len()).any(|w| w == name.as_bytes()))
+        })
+        .map(|path| Analysis::new(key(&path), &path, 0, &overlay))
+        .collect()
+}
+
 fn occurrences_of(server: &Server, symbol: &Symbol) -> Vec<(lsp::Uri, lsp::Range, bool)> {
     let mut found: BTreeMap<(PathBuf, u32, u32), (lsp::Uri, lsp::Range, bool)> = BTreeMap::new();
     let mut roots: Vec<&PathBuf> = server.analyses.keys().collect();
     roots.sort();
-    for root in roots {
-        let a = &server.analyses[root];
+    let extra = match symbol {
+        Symbol::Item { id, .. } if !id.is_empty() => workspace_analyses(server, id),
+        _ => Vec::new(),
+    };
+    let analyses = roots
+        .into_iter()
+        .map(|root| (root, &*server.analyses[root]))
+        .chain(extra.iter().map(|a| (&a.root, a)));
+    for (root, a) in analyses {
         let Some(target) = a.target(symbol) else {
             continue;
         };
@@ -1017,6 +1086,20 @@ fn completion(server: &Server, p: lsp::CompletionParams) -> Option<lsp::Completi
             {
                 values(&mut items, a, *m, None);
             }
+        }
+        return Some(lsp::CompletionResponse::Array(items));
+    }
+
+    // A setting's word: `balance ` offers `pairs` and `diverse`, `kind ` in a value the
+    // kinds; the words are those resolving accepts.
+    let in_value = match &module {
+        Some((a, m)) => a.framework().module(*m).levels.iter().any(|l| l == block),
+        None => !blocks.is_empty() && block_keywords(block) == block_keywords("node"),
+    };
+    let words = crate::resolve::setting_words(if in_value { "value" } else { block }, &statement);
+    if !words.is_empty() && namespace.is_none() && !at_start {
+        for w in words {
+            items.push(item(w, lsp::CompletionItemKind::ENUM_MEMBER, &statement));
         }
         return Some(lsp::CompletionResponse::Array(items));
     }

@@ -6,10 +6,10 @@
 //! a result superseded by a newer edit is dropped, and requests are answered from the
 //! latest analysis of each open document.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
@@ -90,6 +90,8 @@ where
         generation: 0,
         jobs: job_tx,
         state: State::Uninitialised,
+        running: Arc::new(Mutex::new(HashSet::new())),
+        workspace: None,
     };
     let clean = server.run(&in_rx, &done_rx);
     drop(server);
@@ -329,6 +331,29 @@ pub(crate) struct Server {
     generation: u64,
     jobs: Sender<Job>,
     state: State,
+    /// Requests answered off the loop (formatting) and not answered yet: whichever of the
+    /// answer and a `$/cancelRequest` takes its id out first responds, so a request gets
+    /// exactly one response.
+    running: Arc<Mutex<HashSet<RequestId>>>,
+    /// The workspace's folder (`rootUri`, else the first workspace folder, else `rootPath`),
+    /// where references and renames also look for files no open document loads.
+    pub workspace: Option<PathBuf>,
+}
+
+/// The workspace folder `initialize` names, if any.
+fn workspace_root(params: &Json) -> Option<PathBuf> {
+    let uri = params
+        .get("rootUri")
+        .and_then(Json::as_str)
+        .or_else(|| params.get("workspaceFolders")?.get(0)?.get("uri")?.as_str());
+    if let Some(uri) = uri {
+        let uri: lsp_types::Uri = uri.parse().ok()?;
+        return Some(uri_to_path(&uri));
+    }
+    params
+        .get("rootPath")
+        .and_then(Json::as_str)
+        .map(PathBuf::from)
 }
 
 /// A request's failure.
@@ -438,6 +463,7 @@ impl Server {
         let result = match r.method.as_str() {
             req::Initialize::METHOD => {
                 self.state = State::Running;
+                self.workspace = workspace_root(&r.params);
                 Ok(features::initialize_result())
             }
             SETTLE => {
@@ -453,16 +479,28 @@ impl Server {
                 match features::formatting_job(self, r.params) {
                     Ok(job) => {
                         let out = self.out.clone();
+                        let running = Arc::clone(&self.running);
+                        if let Ok(mut r) = running.lock() {
+                            r.insert(id.clone());
+                        }
                         let spawned = std::thread::Builder::new().name("lsp-format".into()).spawn(
                             move || {
                                 let result = match job() {
-                                    Ok(v) => Response::new_ok(id, v),
-                                    Err(f) => Response::new_err(id, f.code as i32, f.message),
+                                    Ok(v) => Response::new_ok(id.clone(), v),
+                                    Err(f) => {
+                                        Response::new_err(id.clone(), f.code as i32, f.message)
+                                    }
                                 };
-                                let _ = out.send(Out::Message(response_message(result)));
+                                // Cancelled meanwhile: the cancellation has answered.
+                                if running.lock().is_ok_and(|mut r| r.remove(&id)) {
+                                    let _ = out.send(Out::Message(response_message(result)));
+                                }
                             },
                         );
                         if let Err(e) = spawned {
+                            if let Ok(mut running) = self.running.lock() {
+                                running.remove(&r.id);
+                            }
                             return self.respond(
                                 r.id,
                                 Err(Failure::failed(format!("cannot format: {e}"))),
@@ -539,6 +577,25 @@ impl Server {
                         self.publish(&doc.uri, Vec::new(), None);
                         // Its importers read it from disk again.
                         self.changed(&k, Duration::ZERO);
+                    }
+                }
+            }
+            note::Cancel::METHOD => {
+                if let Ok(p) = serde_json::from_value::<lsp_types::CancelParams>(n.params) {
+                    let id: RequestId = match p.id {
+                        lsp_types::NumberOrString::Number(n) => n.into(),
+                        lsp_types::NumberOrString::String(s) => s.into(),
+                    };
+                    // Still running: answered now, its own answer dropped when it comes.
+                    // Answered already (every other request is answered in turn): nothing.
+                    if self.running.lock().is_ok_and(|mut r| r.remove(&id)) {
+                        self.respond(
+                            id,
+                            Err(Failure {
+                                code: ErrorCode::RequestCanceled,
+                                message: "the request was cancelled".into(),
+                            }),
+                        );
                     }
                 }
             }

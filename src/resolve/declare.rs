@@ -436,7 +436,10 @@ impl Resolver<'_> {
                     match ValueKind::from_name(&k.name) {
                         Some(kind) => value.kind = kind,
                         None => {
-                            let help = match suggest::similar(&k.name, ValueKind::NAMES) {
+                            let help = match suggest::similar(
+                                &k.name,
+                                super::setting_words("value", "kind").iter().copied(),
+                            ) {
                                 Some(s) => format!("did you mean `{s}`?"),
                                 None => "the kinds are `value`, `right` and `duty`".into(),
                             };

@@ -12,6 +12,28 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::suggest;
 use crate::syntax::{self, RESERVED, ast};
 
+/// The words each setting takes, by the block it is in and its keyword: what resolving
+/// accepts (any other word is an error with these as its help) and what an editor offers.
+pub const SETTING_WORDS: &[(&str, &str, &[&str])] = &[
+    ("suite", "balance", &["pairs", "diverse"]),
+    ("suite", "twins", &["order"]),
+    ("suite", "require", &["conflict"]),
+    ("suite", "order", &["fixed", "shuffled"]),
+    ("prompt", "labels", &["letters", "actions"]),
+    ("prompt", "answer", &["choice", "reasoning", "free"]),
+    ("judge", "verdict", &Verdict::KINDS),
+    ("value", "kind", &ValueKind::NAMES),
+];
+
+/// The words `setting` takes in a `block` (`value` for any node of the hierarchy); none for
+/// a setting that takes no word.
+pub fn setting_words(block: &str, setting: &str) -> &'static [&'static str] {
+    SETTING_WORDS
+        .iter()
+        .find(|(b, s, _)| *b == block && *s == setting)
+        .map_or(&[], |(_, _, words)| words)
+}
+
 mod bind;
 mod declare;
 mod files;

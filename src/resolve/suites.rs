@@ -100,23 +100,23 @@ impl Resolver<'_> {
                 ast::SuiteSetting::Balance(w, _) => match w.name.as_str() {
                     "pairs" => suite.balance = Balance::Pairs,
                     "diverse" => suite.balance = Balance::Diverse,
-                    _ => self.invalid_word(w, "balance", &["pairs", "diverse"]),
+                    _ => self.invalid_word(w, "balance", super::setting_words("suite", "balance")),
                 },
                 ast::SuiteSetting::Twins(w, _) => match w.name.as_str() {
                     "order" => suite.twins = true,
-                    _ => self.invalid_word(w, "twins", &["order"]),
+                    _ => self.invalid_word(w, "twins", super::setting_words("suite", "twins")),
                 },
                 ast::SuiteSetting::Require(w, span) => match w.name.as_str() {
                     "conflict" => {
                         suite.require_conflict = true;
                         suite.require_span = Some(*span);
                     }
-                    _ => self.invalid_word(w, "require", &["conflict"]),
+                    _ => self.invalid_word(w, "require", super::setting_words("suite", "require")),
                 },
                 ast::SuiteSetting::Order(w, _) => match w.name.as_str() {
                     "fixed" => suite.order = Order::Fixed,
                     "shuffled" => suite.order = Order::Shuffled,
-                    _ => self.invalid_word(w, "order", &["fixed", "shuffled"]),
+                    _ => self.invalid_word(w, "order", super::setting_words("suite", "order")),
                 },
                 ast::SuiteSetting::Dedupe(_) => suite.dedupe = true,
                 ast::SuiteSetting::Distractors(n, _) => {
@@ -240,7 +240,9 @@ impl Resolver<'_> {
                     match w.name.as_str() {
                         "letters" => prompt.labels = OptionLabels::Letters,
                         "actions" => prompt.labels = OptionLabels::Actions,
-                        _ => self.invalid_word(w, "labels", &["letters", "actions"]),
+                        _ => {
+                            self.invalid_word(w, "labels", super::setting_words("prompt", "labels"))
+                        }
                     }
                 }
                 ast::PresentationAttribute::Answer(w, span) => {
@@ -251,7 +253,9 @@ impl Resolver<'_> {
                     answer_seen = true;
                     match AnswerMode::from_name(&w.name) {
                         Some(mode) => prompt.answer = mode,
-                        None => self.invalid_word(w, "answer", &["choice", "reasoning", "free"]),
+                        None => {
+                            self.invalid_word(w, "answer", super::setting_words("prompt", "answer"))
+                        }
                     }
                 }
                 _ => {}
@@ -417,7 +421,7 @@ impl Resolver<'_> {
                     None
                 }
                 _ => {
-                    self.invalid_word(w, "verdict", &Verdict::KINDS);
+                    self.invalid_word(w, "verdict", super::setting_words("judge", "verdict"));
                     None
                 }
             },
