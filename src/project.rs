@@ -778,7 +778,7 @@ impl RunFolder {
         &self,
         adapter: &dyn Adapter,
         settings: &Settings,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<Outcome, Diagnostic> {
         eval::run(&self.suite(), &self.results(), adapter, settings, progress)
     }
@@ -860,12 +860,12 @@ pub struct JudgedOutcome {
 impl Project {
     /// Expands a suite into `folder` (unless it holds it already), asks every scenario and
     /// reports, writing `report.json`, `report.md` and `report.html` there: the main job, on
-    /// sources loaded once. `progress` is told requests done, the total and failures.
+    /// sources loaded once. `progress` is told what [`eval::run`] tells it.
     pub fn run(
         &self,
         folder: &RunFolder,
         spec: &RunSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<RunOutcome, Diagnostic> {
         self.run_with(self, folder, spec, progress)
     }
@@ -877,7 +877,7 @@ impl Project {
         answering: &Project,
         folder: &RunFolder,
         spec: &RunSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<RunOutcome, Diagnostic> {
         let suite = self.suite(spec.suite.as_deref())?;
         let expansion = self.expansion(suite, &spec.expand).map_err(first)?;
@@ -977,7 +977,7 @@ impl Project {
         judge: &crate::model::Judge,
         spec: &RunSpec,
         subject: &AdapterSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<JudgedOutcome, Diagnostic> {
         let adapter = match &spec.judge_adapter {
             Some(a) => a.clone(),
