@@ -678,6 +678,12 @@ pub fn browse(sources: &report::Sources<'_>) -> Result<report::browse::Browse, D
     report::browse::browse(sources, prompter.as_deref())
 }
 
+/// `report` (of the run `sources` names) as its HTML page, whose browser holds the run's
+/// answered scenarios as [`browse`] reads them: the one call that renders the page.
+pub fn html(report: &Report, sources: &report::Sources<'_>) -> Result<String, Diagnostic> {
+    Ok(report.html(&browse(sources)?))
+}
+
 /// A run folder (`quandary run`): the suite expanded into `suite.jsonl`, its answers in
 /// `results.jsonl`, the report beside them. Opening one for a suite expands it, unless the
 /// folder holds that very suite already (a resumed run); a folder holding another suite's
@@ -959,7 +965,7 @@ impl Project {
         for (extension, text) in [
             ("json", json),
             ("md", report.markdown()),
-            ("html", report.html_with(&browse(&sources)?)),
+            ("html", html(&report, &sources)?),
         ] {
             let path = path(extension);
             crate::output::to_file(&path, |w| {
