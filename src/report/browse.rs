@@ -45,11 +45,12 @@ pub struct Browse {
     pub answered: u64,
     /// Of those, the ones past the bound, not kept.
     pub left_out: u64,
-    /// Epochs the run answered in (1 for a run without `--epochs`).
+    /// How many epochs the run answered in (1 for a run without `--epochs`).
     pub epochs: u32,
-    /// When answers were left out: the quota every cell was kept up to (the first `q`
-    /// answers behind each value, pair of values and template, in the suite's order, are
-    /// in the page).
+    /// When answers were left out for a sample: the quota every cell was kept up to (the
+    /// first `q` answers behind each value, pair of values and template, in the suite's
+    /// order, are in the page). `None` when every answer is kept, or (when the text of the
+    /// first ones alone fills the page) the first ones are.
     pub quota: Option<u64>,
     /// Per cell (`view:name` for a value or label, `a|b` for a pair of values), how many
     /// answers are behind it, kept or not.
@@ -237,12 +238,26 @@ impl Levels {
     }
 }
 
+/// The requests of the run `steer` names that the journal answers, as (index, epoch),
+/// sorted.
+fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
+    let mut answered: Vec<(u64, u32)> = journal
+        .latest
+        .keys()
+        .filter(|(_, s, _)| s.as_deref() == steer)
+        .map(|&(index, _, epoch)| (index, epoch))
+        .collect();
+    answered.sort_unstable();
+    answered
+}
+
 /// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
-/// epochs in turn, handing each to `f` with its cells and its level.
+/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
+/// each to `f` with its cells and its level.
 fn each_answer(
     sources: &Sources<'_>,
     journal: &LineIndex,
-    epochs: u32,
+    answered: &[(u64, u32)],
     mut f: impl FnMut(Answered<'_>) -> Result<(), Diagnostic>,
 ) -> Result<(), Diagnostic> {
     let mut lines = LineReader::new(sources.results);
@@ -254,7 +269,12 @@ fn each_answer(
     while let Some(line) = suite.next_line()? {
         let dilemma = line.kind.as_deref().is_none_or(|k| k == "scenario");
         let template = format!("\u{1f}template:{}", line.template);
-        for epoch in 0..epochs {
+        let from = answered.partition_point(|&(i, _)| i < line.index);
+        let epochs = answered[from..]
+            .iter()
+            .take_while(|&&(i, _)| i == line.index)
+            .map(|&(_, e)| e);
+        for epoch in epochs {
             key.0 = line.index;
             key.2 = epoch;
             let Some(&at) = journal.latest.get(&key) else {
@@ -317,24 +337,21 @@ pub fn browse(
     prompter: Option<&Prompter<'_>>,
 ) -> Result<Browse, Diagnostic> {
     let journal = LineIndex::read(sources.results)?;
-    let epochs = journal
-        .latest
-        .keys()
-        .filter(|(_, steer, _)| steer.as_deref() == sources.steer)
-        .map(|&(_, _, epoch)| epoch.saturating_add(1))
-        .max()
-        .unwrap_or(1);
+    let answered = answered(&journal, sources.steer);
+    let epochs: std::collections::BTreeSet<u32> = answered.iter().map(|&(_, e)| e).collect();
     let mut out = Browse {
         results: sources.results.name(),
         suite: sources.suite.name(),
         prompts: prompter.is_some(),
-        epochs,
+        epochs: u32::try_from(epochs.len()).unwrap_or(u32::MAX).max(1),
         ..Browse::default()
     };
     // The first pass counts: the answers and the cells, and per level how many answers and
-    // about how many bytes.
+    // about how many bytes. It keeps the first answers, as the page holds them: when they
+    // all fit, it is the only pass.
     let mut per_level: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
-    each_answer(sources, &journal, epochs, |a| {
+    let mut bytes = 0usize;
+    each_answer(sources, &journal, &answered, |a| {
         out.answered += 1;
         for c in &a.cells {
             *out.cells.entry(c.clone()).or_default() += 1;
@@ -349,14 +366,28 @@ pub fn browse(
         slot.1 = slot
             .1
             .saturating_add(estimate(a.line, &a.record, prompter.is_some()));
+        if out.left_out > 0 || out.scenarios.len() >= MAX_SCENARIOS || bytes >= MAX_BYTES {
+            out.left_out += 1;
+        } else {
+            let entry = entry(a, prompter);
+            bytes += entry.size();
+            out.scenarios.push(entry);
+        }
         Ok(())
     })?;
     let (quota, mut room, room_bytes) = quota(&per_level);
+    // Every answer fits (or only the estimate thought so, and the first ones are what fits).
+    if out.left_out == 0 || quota.is_none() {
+        pair_twins(&mut out.scenarios);
+        return Ok(out);
+    }
     out.quota = quota;
+    out.scenarios.clear();
+    out.left_out = 0;
     // The answers within the quota are kept; the room they leave goes to the next ones, in
     // the suite's order.
     let (mut bytes, mut filled) = (0usize, 0usize);
-    each_answer(sources, &journal, epochs, |a| {
+    each_answer(sources, &journal, &answered, |a| {
         let within = quota.is_none_or(|q| a.level < q);
         // What the estimate missed still stops at the bound.
         if (!within && room == 0) || out.scenarios.len() >= MAX_SCENARIOS || bytes >= MAX_BYTES {
@@ -377,9 +408,6 @@ pub fn browse(
         out.scenarios.push(entry);
         Ok(())
     })?;
-    if out.left_out > 0 && out.quota.is_none() {
-        out.quota = Some(0);
-    }
     pair_twins(&mut out.scenarios);
     Ok(out)
 }
@@ -717,10 +745,13 @@ mod tests {
             "\n",
             r#"{"scenario":"s2","index":2,"epoch":1,"choice":"unparsed","raw":"?"}"#,
             "\n",
+            // An epoch far out: only the epochs answered are looked at.
+            r#"{"scenario":"s3","index":3,"epoch":4294967295,"choice":"d","raw":"B"}"#,
+            "\n",
         );
         let b = browse_of(&(SUITE.to_string(), results.to_string()));
-        assert_eq!(b.epochs, 2);
-        assert_eq!(b.answered, 5);
+        assert_eq!(b.epochs, 3);
+        assert_eq!(b.answered, 6);
         assert_eq!((b.left_out, b.quota), (0, None));
         let rows: Vec<(u64, u32, &str)> = b
             .scenarios
@@ -734,7 +765,8 @@ mod tests {
                 (0, 1, "b"),
                 (1, 0, "b"),
                 (1, 1, "a"),
-                (2, 1, "unparsed")
+                (2, 1, "unparsed"),
+                (3, u32::MAX, "d")
             ]
         );
         assert_eq!(b.scenarios[0].twin, Some((1, "b".to_string())));

@@ -659,7 +659,9 @@ const SCRIPT: &str = r#"
   fill($('f-template'), distinct(function (s) { return [S[s.t]]; }));
   fill($('f-choice'), distinct(function (s) { return [S[s.c]]; }));
   if (data.epochs > 1) {
-    for (var e = 0; e < data.epochs; e++) { var eo = el('option', null, String(e)); eo.value = String(e); $('f-epoch').appendChild(eo); }
+    var epochs = {};
+    all.forEach(function (s) { epochs[s.e || 0] = 1; });
+    fill($('f-epoch'), Object.keys(epochs).map(Number).sort(function (a, b) { return a - b; }).map(String));
     $('epoch-filter').hidden = false;
   }
   function tags(s) {
@@ -1178,9 +1180,10 @@ fn browser(out: &mut String, browse: &Browse) {
                  the next ones in the suite's order as room allows",
                 if q == 1 { "" } else { "s" }
             ),
-            _ => "a sample that holds an answer behind as many values, pairs of values and \
-                  templates as fit, in the suite's order"
+            Some(_) => "a sample that holds an answer behind as many values, pairs of values \
+                        and templates as fit, in the suite's order"
                 .to_string(),
+            None => "the first ones in the suite's order".to_string(),
         };
         let _ = writeln!(
             out,
