@@ -251,22 +251,40 @@ fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
     answered
 }
 
+/// What a pass over the run does with it.
+trait Pass {
+    /// Whether the suite's line number `line` (counting scenarios from 0) is read: a pass
+    /// that has no use for its answers saves parsing it.
+    fn wants(&mut self, line: u64) -> bool;
+    /// Takes an answer of the line `line`.
+    fn answer(&mut self, line: u64, answered: Answered<'_>) -> Result<(), Diagnostic>;
+}
+
 /// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
 /// epochs in turn (those of `answered`, the run's requests the journal answers), handing
-/// each to `f` with its cells and its level.
+/// each to `pass` with its cells and its level (counted over the lines `pass` wants).
 fn each_answer(
     sources: &Sources<'_>,
     journal: &LineIndex,
     answered: &[(u64, u32)],
-    mut f: impl FnMut(Answered<'_>) -> Result<(), Diagnostic>,
+    pass: &mut impl Pass,
 ) -> Result<(), Diagnostic> {
     let mut lines = LineReader::new(sources.results);
-    let mut suite = SuiteReader::open(sources.suite)?;
+    let suite = SuiteReader::open(sources.suite)?;
+    let name = suite.name().to_string();
     let steer = sources.steer.map(str::to_string);
     let mut catalog = Catalog::new(sources.framework);
     let mut levels = Levels::default();
     let mut key = (0, steer, 0);
-    while let Some(line) = suite.next_line()? {
+    let mut number = 0u64;
+    suite.each_raw(|raw, n| {
+        let at_line = number;
+        number += 1;
+        if !pass.wants(at_line) {
+            return Ok(());
+        }
+        let line: ScenarioLine = serde_json::from_slice(raw)
+            .map_err(|e| crate::formats::suite::not_a_scenario(&name, n, &e))?;
         let dilemma = line.kind.as_deref().is_none_or(|k| k == "scenario");
         let template = format!("\u{1f}template:{}", line.template);
         let from = answered.partition_point(|&(i, _)| i < line.index);
@@ -297,17 +315,20 @@ fn each_answer(
                     .map(String::as_str)
                     .chain(std::iter::once(template.as_str())),
             );
-            f(Answered {
-                line: &line,
-                epoch,
-                record,
-                cells,
-                pairs,
-                level,
-            })?;
+            pass.answer(
+                at_line,
+                Answered {
+                    line: &line,
+                    epoch,
+                    record,
+                    cells,
+                    pairs,
+                    level,
+                },
+            )?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// About the bytes an answer adds to a page, before its prompt is rendered: a rendered
@@ -339,19 +360,84 @@ pub fn browse(
     let journal = LineIndex::read(sources.results)?;
     let answered = answered(&journal, sources.steer);
     let epochs: std::collections::BTreeSet<u32> = answered.iter().map(|&(_, e)| e).collect();
-    let mut out = Browse {
+    let out = Browse {
         results: sources.results.name(),
         suite: sources.suite.name(),
         prompts: prompter.is_some(),
         epochs: u32::try_from(epochs.len()).unwrap_or(u32::MAX).max(1),
         ..Browse::default()
     };
-    // The first pass counts: the answers and the cells, and per level how many answers and
-    // about how many bytes. It keeps the first answers, as the page holds them: when they
-    // all fit, it is the only pass.
-    let mut per_level: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
-    let mut bytes = 0usize;
-    each_answer(sources, &journal, &answered, |a| {
+    // The first pass counts the answers and the cells, and per level how many answers and
+    // about how many bytes, and notes each answer's line and level. It keeps the first
+    // answers, as the page holds them: when they all fit, it is the only pass.
+    let mut first = First {
+        out,
+        prompter,
+        per_level: BTreeMap::new(),
+        met: Vec::new(),
+        bytes: 0,
+    };
+    each_answer(sources, &journal, &answered, &mut first)?;
+    let First {
+        mut out,
+        per_level,
+        met,
+        ..
+    } = first;
+    let (quota, room, room_bytes) = quota(&per_level);
+    // Every answer fits (or only the estimate thought so, and the first ones are what fits).
+    if out.left_out == 0 || quota.is_none() {
+        pair_twins(&mut out.scenarios);
+        return Ok(out);
+    }
+    out.quota = quota;
+    out.scenarios.clear();
+    out.left_out = 0;
+    // The second pass keeps the answers within the quota, and gives the room they leave to
+    // the next ones in the suite's order; it parses only the lines of those it may keep.
+    let mut second = Second {
+        out,
+        prompter,
+        met: &met,
+        at: 0,
+        quota: quota.unwrap_or(0),
+        room,
+        room_bytes,
+        bytes: 0,
+        filled: 0,
+    };
+    each_answer(sources, &journal, &answered, &mut second)?;
+    let mut out = second.out;
+    // Answers of lines after the last one read (a suite cut short since the first pass).
+    out.left_out += met.len().saturating_sub(second.at) as u64;
+    pair_twins(&mut out.scenarios);
+    Ok(out)
+}
+
+/// An answer as the first pass met it.
+struct Met {
+    /// The suite's line (counting scenarios from 0).
+    line: u64,
+    /// Its level, no higher than the bound.
+    level: u32,
+}
+
+/// The first pass: counts, and keeps the first answers.
+struct First<'p, 'a> {
+    out: Browse,
+    prompter: Option<&'p Prompter<'a>>,
+    per_level: BTreeMap<u64, (u64, usize)>,
+    met: Vec<Met>,
+    bytes: usize,
+}
+
+impl Pass for First<'_, '_> {
+    fn wants(&mut self, _: u64) -> bool {
+        true
+    }
+
+    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+        let out = &mut self.out;
         out.answered += 1;
         for c in &a.cells {
             *out.cells.entry(c.clone()).or_default() += 1;
@@ -361,55 +447,102 @@ pub fn browse(
         }
         // No quota goes past the bound: the levels above it are one.
         let level = a.level.min(MAX_SCENARIOS as u64);
-        let slot = per_level.entry(level).or_default();
+        let slot = self.per_level.entry(level).or_default();
         slot.0 += 1;
         slot.1 = slot
             .1
-            .saturating_add(estimate(a.line, &a.record, prompter.is_some()));
-        if out.left_out > 0 || out.scenarios.len() >= MAX_SCENARIOS || bytes >= MAX_BYTES {
+            .saturating_add(estimate(a.line, &a.record, self.prompter.is_some()));
+        self.met.push(Met {
+            line,
+            level: level as u32,
+        });
+        if out.left_out > 0 || out.scenarios.len() >= MAX_SCENARIOS || self.bytes >= MAX_BYTES {
             out.left_out += 1;
         } else {
-            let entry = entry(a, prompter);
-            bytes += entry.size();
+            let entry = entry(a, self.prompter);
+            self.bytes += entry.size();
             out.scenarios.push(entry);
         }
         Ok(())
-    })?;
-    let (quota, mut room, room_bytes) = quota(&per_level);
-    // Every answer fits (or only the estimate thought so, and the first ones are what fits).
-    if out.left_out == 0 || quota.is_none() {
-        pair_twins(&mut out.scenarios);
-        return Ok(out);
     }
-    out.quota = quota;
-    out.scenarios.clear();
-    out.left_out = 0;
-    // The answers within the quota are kept; the room they leave goes to the next ones, in
-    // the suite's order.
-    let (mut bytes, mut filled) = (0usize, 0usize);
-    each_answer(sources, &journal, &answered, |a| {
-        let within = quota.is_none_or(|q| a.level < q);
+}
+
+/// The second pass: keeps the sample.
+struct Second<'m, 'p, 'a> {
+    out: Browse,
+    prompter: Option<&'p Prompter<'a>>,
+    /// The answers as the first pass met them, and how many this pass has passed.
+    met: &'m [Met],
+    at: usize,
+    quota: u64,
+    /// Room left for answers past the quota: answers, and bytes.
+    room: u64,
+    room_bytes: usize,
+    bytes: usize,
+    filled: usize,
+}
+
+impl Pass for Second<'_, '_, '_> {
+    fn wants(&mut self, line: u64) -> bool {
+        // The answers of lines before it that were not handed on are left out.
+        while self.met.get(self.at).is_some_and(|m| m.line < line) {
+            self.at += 1;
+            self.out.left_out += 1;
+        }
+        let mine = self.met[self.at..]
+            .iter()
+            .take_while(|m| m.line == line)
+            .count();
+        if mine == 0 {
+            return false;
+        }
+        let wanted = self.met[self.at..self.at + mine]
+            .iter()
+            .any(|m| u64::from(m.level) < self.quota)
+            || (self.room > 0 && self.filled < self.room_bytes);
+        if !wanted {
+            self.at += mine;
+            self.out.left_out += mine as u64;
+        }
+        wanted
+    }
+
+    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+        let Some(met) = self.met.get(self.at).filter(|m| m.line == line) else {
+            return Err(Diagnostic::new(
+                crate::diagnostic::Code::Io,
+                format!(
+                    "cannot read `{}` again as it was read: it changed while it was read",
+                    self.out.results
+                ),
+            )
+            .help("report on a journal no run is writing"));
+        };
+        self.at += 1;
+        let within = u64::from(met.level) < self.quota;
+        let out = &mut self.out;
         // What the estimate missed still stops at the bound.
-        if (!within && room == 0) || out.scenarios.len() >= MAX_SCENARIOS || bytes >= MAX_BYTES {
+        if (!within && self.room == 0)
+            || out.scenarios.len() >= MAX_SCENARIOS
+            || self.bytes >= MAX_BYTES
+        {
             out.left_out += 1;
             return Ok(());
         }
-        let entry = entry(a, prompter);
+        let entry = entry(a, self.prompter);
         let size = entry.size();
         if !within {
-            if filled + size > room_bytes {
+            if self.filled + size > self.room_bytes {
                 out.left_out += 1;
                 return Ok(());
             }
-            room -= 1;
-            filled += size;
+            self.room -= 1;
+            self.filled += size;
         }
-        bytes += size;
+        self.bytes += size;
         out.scenarios.push(entry);
         Ok(())
-    })?;
-    pair_twins(&mut out.scenarios);
-    Ok(out)
+    }
 }
 
 /// The largest quota `q` whose answers (those among the first `q` behind some cell) fit the
