@@ -48,14 +48,8 @@ fn inputs() -> (PathBuf, PathBuf) {
         .expect("writes the suite");
     drop(out);
     let agent = ProfileAgent::new(f, ProfileId::from_index(0), 0.5, 1);
-    eval::run(
-        &suite,
-        &results,
-        &agent,
-        &Settings::default(),
-        &mut |_, _, _| {},
-    )
-    .expect("answers the suite");
+    eval::run(&suite, &results, &agent, &Settings::default(), &mut |_| {})
+        .expect("answers the suite");
     std::fs::write(dir.join("header.json"), header).expect("writes");
     (suite, results)
 }

@@ -678,6 +678,12 @@ pub fn browse(sources: &report::Sources<'_>) -> Result<report::browse::Browse, D
     report::browse::browse(sources, prompter.as_deref())
 }
 
+/// `report` (of the run `sources` names) as its HTML page, whose browser holds the run's
+/// answered scenarios as [`browse`] reads them: the one call that renders the page.
+pub fn html(report: &Report, sources: &report::Sources<'_>) -> Result<String, Diagnostic> {
+    Ok(report.html(&browse(sources)?))
+}
+
 /// A run folder (`quandary run`): the suite expanded into `suite.jsonl`, its answers in
 /// `results.jsonl`, the report beside them. Opening one for a suite expands it, unless the
 /// folder holds that very suite already (a resumed run); a folder holding another suite's
@@ -778,7 +784,7 @@ impl RunFolder {
         &self,
         adapter: &dyn Adapter,
         settings: &Settings,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<Outcome, Diagnostic> {
         eval::run(&self.suite(), &self.results(), adapter, settings, progress)
     }
@@ -860,12 +866,12 @@ pub struct JudgedOutcome {
 impl Project {
     /// Expands a suite into `folder` (unless it holds it already), asks every scenario and
     /// reports, writing `report.json`, `report.md` and `report.html` there: the main job, on
-    /// sources loaded once. `progress` is told requests done, the total and failures.
+    /// sources loaded once. `progress` is told what [`eval::run`] tells it.
     pub fn run(
         &self,
         folder: &RunFolder,
         spec: &RunSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<RunOutcome, Diagnostic> {
         self.run_with(self, folder, spec, progress)
     }
@@ -877,7 +883,7 @@ impl Project {
         answering: &Project,
         folder: &RunFolder,
         spec: &RunSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<RunOutcome, Diagnostic> {
         let suite = self.suite(spec.suite.as_deref())?;
         let expansion = self.expansion(suite, &spec.expand).map_err(first)?;
@@ -959,7 +965,7 @@ impl Project {
         for (extension, text) in [
             ("json", json),
             ("md", report.markdown()),
-            ("html", report.html_with(&browse(&sources)?)),
+            ("html", html(&report, &sources)?),
         ] {
             let path = path(extension);
             crate::output::to_file(&path, |w| {
@@ -977,7 +983,7 @@ impl Project {
         judge: &crate::model::Judge,
         spec: &RunSpec,
         subject: &AdapterSpec,
-        progress: &mut dyn FnMut(u64, u64, u64),
+        progress: &mut dyn FnMut(eval::Event<'_>),
     ) -> Result<JudgedOutcome, Diagnostic> {
         let adapter = match &spec.judge_adapter {
             Some(a) => a.clone(),

@@ -997,13 +997,13 @@ fn replay_keeps_the_steer_dimension() {
         ..Settings::default()
     };
     let recorded = dir.join("recorded.jsonl");
-    let o = eval::run(&suite, &recorded, &BySteer, &settings, &mut |_, _, _| {}).unwrap();
+    let o = eval::run(&suite, &recorded, &BySteer, &settings, &mut |_| {}).unwrap();
     assert_eq!((o.requests, o.answered), (36, 36));
     let replay = Replay::from_path(&recorded).unwrap();
     assert_eq!(replay.len(), 36);
     assert_eq!(replay.recorded_by(), Some("by-steer/1"));
     let replayed = dir.join("replayed.jsonl");
-    eval::run(&suite, &replayed, &replay, &settings, &mut |_, _, _| {}).unwrap();
+    eval::run(&suite, &replayed, &replay, &settings, &mut |_| {}).unwrap();
     assert_eq!(decided(&replayed), decided(&recorded));
     let decided = decided(&replayed);
     assert!(
@@ -1014,17 +1014,10 @@ fn replay_keeps_the_steer_dimension() {
 
     // A recorded steer answers only that steer: a results file without steers answers none.
     let plain = dir.join("plain.jsonl");
-    eval::run(
-        &suite,
-        &plain,
-        &BySteer,
-        &Settings::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    eval::run(&suite, &plain, &BySteer, &Settings::default(), &mut |_| {}).unwrap();
     let replay = Replay::from_path(&plain).unwrap();
     let out = dir.join("steered-from-plain.jsonl");
-    let o = eval::run(&suite, &out, &replay, &settings, &mut |_, _, _| {}).unwrap();
+    let o = eval::run(&suite, &out, &replay, &settings, &mut |_| {}).unwrap();
     assert_eq!((o.answered, o.failed), (12, 24));
 }
 
@@ -1184,14 +1177,14 @@ fn any_adapter_can_be_cached_through_the_library() {
     };
     let first = Cached::new(Box::new(Longest(AtomicU64::new(0))), cache.clone());
     let a = dir.join("a.jsonl");
-    eval::run(&suite, &a, &first, &settings, &mut |_, _, _| {}).unwrap();
+    eval::run(&suite, &a, &first, &settings, &mut |_| {}).unwrap();
     // Twins show the same options in another order: another prompt, another request.
     assert_eq!(first.inner().0.load(Ordering::Relaxed), 12);
     assert_eq!(first.counters().misses(), 12);
 
     let second = Cached::new(Box::new(Longest(AtomicU64::new(0))), cache.clone());
     let b = dir.join("b.jsonl");
-    eval::run(&suite, &b, &second, &settings, &mut |_, _, _| {}).unwrap();
+    eval::run(&suite, &b, &second, &settings, &mut |_| {}).unwrap();
     assert_eq!(second.inner().0.load(Ordering::Relaxed), 0);
     assert_eq!(second.counters().hits(), 12);
     assert_eq!(decided(&a), decided(&b));

@@ -268,6 +268,10 @@ const HARNESS: &str = r#"<script>
   set('f-value', 'h.care');
   out.care = Array.prototype.map.call(document.querySelectorAll('#scenarios ol.options'), function (p) { return p.textContent; });
   set('f-value', '');
+  out.epoch_hidden = $('epoch-filter').hidden;
+  set('f-epoch', '1');
+  out.epoch = heads(); out.epoch_info = $('page-info').textContent;
+  set('f-epoch', '');
   out.title = document.title;
   out.overlaps = [];
   Array.prototype.forEach.call(document.querySelectorAll('svg'), function (svg) {
@@ -427,10 +431,100 @@ fn the_scenario_browser_pages_and_filters_in_chromium() {
         out["labels"].as_u64().unwrap_or(0) > 10,
         "few labels measured"
     );
+    // One epoch: no epoch filter, no epoch in the headings.
+    assert_eq!(out["epoch_hidden"], true);
+    assert!(first.iter().all(|h| !h.contains("epoch")), "{first:?}");
 }
 
-/// Past its bound the page lists the first 5,000 scenarios, says how many it left out and
-/// how to see them, and stays small.
+/// A run asked in two epochs: the browser lists each scenario's answer in each epoch, and
+/// filters by epoch.
+#[test]
+fn the_browser_lists_every_epoch_and_filters_by_it_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_epochs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let s = |p: PathBuf| p.to_str().expect("UTF-8").to_string();
+    let (suite, results, page) = (
+        s(dir.join("suite.jsonl")),
+        s(dir.join("results.jsonl")),
+        dir.join("report.html"),
+    );
+    quandary(
+        &[
+            "expand",
+            "scenarios/everyday.qd",
+            "--count",
+            "8",
+            "-o",
+            &suite,
+        ],
+        root,
+    );
+    quandary(
+        &[
+            "eval",
+            &suite,
+            "--adapter",
+            "random",
+            "--epochs",
+            "3",
+            "-o",
+            &results,
+        ],
+        root,
+    );
+    quandary(
+        &[
+            "report",
+            &results,
+            "--format",
+            "html",
+            "-o",
+            &s(page.clone()),
+        ],
+        root,
+    );
+    let out = harness(&browser, &dir, &page);
+    let first = strings(&out["first"]);
+    // 16 scenarios in 3 epochs: 48 answers, each scenario's epochs in turn.
+    assert_eq!(out["first_info"], "scenarios 1–20 of 48");
+    assert!(
+        first[0].starts_with("#0 · ") && first[0].ends_with(" · epoch 0"),
+        "{first:?}"
+    );
+    assert!(
+        first[1].starts_with("#0 · ") && first[1].ends_with(" · epoch 1"),
+        "{first:?}"
+    );
+    assert!(
+        first[2].starts_with("#0 · ") && first[2].ends_with(" · epoch 2"),
+        "{first:?}"
+    );
+    assert!(
+        first[3].starts_with("#1 · ") && first[3].ends_with(" · epoch 0"),
+        "{first:?}"
+    );
+    assert_eq!(out["epoch_hidden"], false);
+    let epoch = strings(&out["epoch"]);
+    assert_eq!(
+        out["epoch_info"],
+        "scenarios 1–16 of 16 (of 48 in this page)"
+    );
+    assert!(epoch.iter().all(|h| h.ends_with(" · epoch 1")), "{epoch:?}");
+    // Twins are paired within an epoch: each reading names its twin's index.
+    let readings = strings(&out["readings"]);
+    assert!(
+        readings.iter().all(|r| r.contains("its twin #")),
+        "{readings:?}"
+    );
+}
+
+/// Past its bound the page lists a sample of 5,000 answers that covers every template and
+/// pair of values, says how many it left out and how to see them, and stays small.
 #[test]
 fn a_large_run_is_bounded_and_says_what_it_left_out() {
     let (_, page) = page_of(
@@ -444,7 +538,12 @@ fn a_large_run_is_bounded_and_says_what_it_left_out() {
         .and_then(|t| t.split("</p>").next())
         .expect("a note on the bound");
     assert!(
-        note.starts_with("This page holds the first 5000 of the 5020 answered scenarios"),
+        note.starts_with("This page holds 5000 of the 5020 answers"),
+        "{note}"
+    );
+    assert!(
+        note.contains("holds the first ")
+            && note.contains(" behind every value, pair of values and template"),
         "{note}"
     );
     assert!(
@@ -461,6 +560,43 @@ fn a_large_run_is_bounded_and_says_what_it_left_out() {
     assert_eq!(data["scenarios"].as_array().map(Vec::len), Some(5000));
     assert_eq!(data["left_out"], 20);
     assert_eq!(data["answered"], 5020);
+    // Every template and every pair of values the run met has answers in the page.
+    let strings = strings(&data["strings"]);
+    let kept =
+        |f: &dyn Fn(&serde_json::Value) -> Vec<String>| -> std::collections::BTreeSet<String> {
+            data["scenarios"]
+                .as_array()
+                .expect("scenarios")
+                .iter()
+                .flat_map(f)
+                .collect()
+        };
+    let name =
+        |v: &serde_json::Value| strings[v.as_u64().expect("a string's number") as usize].clone();
+    let pairs = kept(&|s| {
+        s["pr"]
+            .as_array()
+            .expect("pairs")
+            .iter()
+            .map(|p| format!("{}|{}", name(&p[0]), name(&p[1])))
+            .collect()
+    });
+    let cells = data["cells"].as_object().expect("cells");
+    let met: std::collections::BTreeSet<String> =
+        cells.keys().filter(|k| k.contains('|')).cloned().collect();
+    assert!(!met.is_empty());
+    assert_eq!(pairs, met, "a pair of values without an answer in the page");
+    let templates = kept(&|s| vec![name(&s["t"])]);
+    let suite = std::fs::read_to_string(page.with_file_name("suite.jsonl")).expect("the suite");
+    let all: std::collections::BTreeSet<String> = suite
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a scenario");
+            v["template"].as_str().expect("a template").to_string()
+        })
+        .collect();
+    assert_eq!(templates, all, "a template without an answer in the page");
     assert!(html.len() < 9 << 20, "{} bytes", html.len());
 }
 

@@ -447,6 +447,88 @@ fn gives_up_after_the_retries_and_says_why() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The first failed answer of each kind is said on stderr as it happens, before the summary
+/// and once per kind, naming its scenario, with the key hidden as the journal hides it; no
+/// progress bar is drawn where stderr is not a terminal. A server that is not there stops the
+/// run before any answer, so nothing fails one by one.
+#[test]
+fn the_first_failure_of_each_kind_is_said_as_it_happens() {
+    let dir = temp("first-failure");
+    let suite = suite(&dir, 6);
+    // In turn: an error that echoes the key, an answer that names no option, an answer.
+    let server = Stub::start(|s: &Seen| match s.n % 3 {
+        1 => Reply::Status {
+            code: 400,
+            retry_after: None,
+            body: format!(
+                "bad request from {}",
+                s.authorization.clone().unwrap_or_default()
+            ),
+            delay: Duration::ZERO,
+        },
+        2 => Reply::Answer {
+            text: "Perhaps the weather\nwill be nice.".into(),
+            tokens: vec![],
+            delay: Duration::ZERO,
+        },
+        _ => answer(0),
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(&suite, &out, &server.url, &["--max-retries", "0"]);
+    assert!(run.status.success(), "{}", cli::stderr(&run));
+    let err = cli::stderr(&run);
+    let (_, records) = results(&out);
+    let first = |kind: &str| {
+        records
+            .iter()
+            .find(|r| r["choice"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {records:?}"))
+    };
+    let (error, unparsed) = (first("error"), first("unparsed"));
+    let error_line = format!(
+        "first error (scenario {} #{}, steer none): ",
+        error["scenario"].as_str().unwrap(),
+        error["index"]
+    );
+    let unparsed_line = format!(
+        "first unparsed answer (scenario {} #{}, steer none): \"Perhaps the weather will be nice.\"\n",
+        unparsed["scenario"].as_str().unwrap(),
+        unparsed["index"]
+    );
+    assert_eq!(err.matches("first error (").count(), 1, "{err}");
+    assert_eq!(err.matches("first unparsed answer (").count(), 1, "{err}");
+    assert_eq!(err.matches(&unparsed_line).count(), 1, "{err}");
+    let summary = err.find(" requests: ").expect("the summary");
+    let error_at = err.find(&error_line).expect("the first error's line");
+    assert!(
+        error_at < summary && err.find(&unparsed_line).unwrap() < summary,
+        "{err}"
+    );
+    // What it says is what the journal holds, the key hidden alike.
+    let said = err[error_at + error_line.len()..].lines().next().unwrap();
+    assert!(
+        said.contains("HTTP 400") && said.contains("bad request from Bearer ***"),
+        "{said}"
+    );
+    assert!(error["raw"].as_str().unwrap().starts_with(said), "{said}");
+    // Without a terminal, no bar: its message never reaches stderr.
+    assert!(!err.contains("eta ") && !err.contains('\r'), "{err}");
+    assert_no_key(&dir, &[&run]);
+
+    // Nothing listening: the run stops before its first request, so no answer fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let run = eval(&suite, &dir.join("dead.jsonl"), &url, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = cli::stderr(&run);
+    assert!(
+        err.contains("Q0501") && !err.contains("first error"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn too_many_errors_in_a_row_stop_the_run_and_a_rerun_resumes() {
     let dir = temp("max-errors");
@@ -657,7 +739,7 @@ fn too_many_requests_lowers_the_concurrency() {
         ..Settings::default()
     };
     let out = dir.join("results.jsonl");
-    let outcome = eval::run(&suite, &out, &adapter, &settings, &mut |_, _, _| {}).unwrap();
+    let outcome = eval::run(&suite, &out, &adapter, &settings, &mut |_| {}).unwrap();
     assert_eq!(outcome.answered, 40);
     let log = server.log();
     let first: usize = log.iter().take(8).map(|s| s.in_flight).max().unwrap();
@@ -722,7 +804,7 @@ fn action_labels_and_modes() {
             ..Settings::default()
         };
         let out = dir.join(name);
-        eval::run(&suite, &out, &adapter, &settings, &mut |_, _, _| {}).unwrap();
+        eval::run(&suite, &out, &adapter, &settings, &mut |_| {}).unwrap();
         (adapter.fingerprint(), results(&out).1)
     };
     let (fingerprint, records) = run(Mode::Both, Labels::Actions, "actions.jsonl");
@@ -1298,14 +1380,7 @@ fn a_sampled_label_is_the_choice_and_the_most_probable_a_reading() {
     options.temperature = 1.0;
     let adapter = OpenAi::new(options);
     let out = dir.join("sampled.jsonl");
-    eval::run(
-        &suite,
-        &out,
-        &adapter,
-        &Settings::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    eval::run(&suite, &out, &adapter, &Settings::default(), &mut |_| {}).unwrap();
     let records = results(&out).1;
     assert!(!records.is_empty());
     for r in &records {

@@ -52,9 +52,7 @@ fn a_run_reads_each_source_file_once() {
         },
         ..RunSpec::default()
     };
-    let outcome = project
-        .run(&folder, &spec, &mut |_, _, _| {})
-        .expect("runs");
+    let outcome = project.run(&folder, &spec, &mut |_| {}).expect("runs");
     assert_eq!(outcome.expanded, Expanded::Written(400));
     assert_eq!(outcome.evaluated.asked, 400);
     assert_eq!(outcome.report.answers, 400);
@@ -72,9 +70,7 @@ fn a_run_reads_each_source_file_once() {
         assert!(folder.dir.join(name).is_file(), "{name}");
     }
     // Again: the folder holds this suite, and nothing is asked twice.
-    let again = project
-        .run(&folder, &spec, &mut |_, _, _| {})
-        .expect("resumes");
+    let again = project.run(&folder, &spec, &mut |_| {}).expect("resumes");
     assert_eq!(again.expanded, Expanded::Kept);
     assert_eq!(again.evaluated.asked, 0);
     assert_eq!(again.report.values, outcome.report.values);
@@ -87,7 +83,7 @@ fn a_run_reads_each_source_file_once() {
         ..spec.clone()
     };
     let err = project
-        .run(&folder, &other, &mut |_, _, _| {})
+        .run(&folder, &other, &mut |_| {})
         .err()
         .expect("refused");
     assert!(
@@ -128,9 +124,7 @@ fn the_pipeline_in_memory_reports_what_the_files_report() {
         report: report_options,
         ..RunSpec::default()
     };
-    let on_disk = project
-        .run(&folder, &spec, &mut |_, _, _| {})
-        .expect("runs");
+    let on_disk = project.run(&folder, &spec, &mut |_| {}).expect("runs");
     // The same bytes of suite; the same statistics (the journals differ only in latency).
     assert_eq!(std::fs::read(folder.suite()).expect("the suite"), bytes);
     assert_eq!(in_memory.values, on_disk.report.values);

@@ -499,10 +499,11 @@ pub fn evaluate(
 }
 
 /// Runs `evaluate` (writing the journal `journal`) with a progress bar on a terminal, and
-/// with what an interruption should say.
+/// with what an interruption should say. The first failed answer of each kind is said at
+/// once, above the bar (or on its own line when there is no bar).
 pub(super) fn with_progress<T>(
     journal: &Path,
-    evaluate: impl FnOnce(&mut dyn FnMut(u64, u64, u64)) -> T,
+    evaluate: impl FnOnce(&mut dyn FnMut(eval::Event<'_>)) -> T,
 ) -> T {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -513,7 +514,22 @@ pub(super) fn with_progress<T>(
     });
     let started = std::time::Instant::now();
     let mut first: Option<u64> = None;
-    let mut progress = |done: u64, total: u64, errors: u64| {
+    let mut progress = |event: eval::Event<'_>| {
+        let (done, total, errors) = match event {
+            eval::Event::Progress {
+                done,
+                total,
+                failed,
+            } => (done, total, failed),
+            eval::Event::FirstFailure(failure) => {
+                let line = first_failure(failure);
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+                return;
+            }
+        };
         super::progress(done, total);
         if let Some(bar) = &bar {
             // Answers resumed from the journal are not part of this run's rate.
@@ -564,6 +580,50 @@ fn progress_message(done: u64, left: u64, errors: u64, elapsed: std::time::Durat
     format!(
         "{rate}  elapsed {}  eta {eta}  {errors} failed or unparsed{share}",
         clock(seconds)
+    )
+}
+
+/// The most characters of a failed answer a line on the terminal quotes.
+const QUOTED: usize = 200;
+
+/// What a failed answer said, for one line on a terminal: control characters and line
+/// breaks made visible, cut at [`QUOTED`] characters.
+fn quoted(text: &str) -> String {
+    let shown = quandary::render::visible(&text.replace('\n', " ")).into_owned();
+    let shown = shown.trim();
+    if shown.is_empty() {
+        return "(an empty answer)".to_string();
+    }
+    match shown.char_indices().nth(QUOTED) {
+        Some((at, _)) => format!("{}…", &shown[..at]),
+        None => shown.to_string(),
+    }
+}
+
+/// The line that says the first failed answer of its kind, as it happens: which scenario
+/// (under which steer, in which epoch) and what it said.
+fn first_failure(f: &eval::Failure) -> String {
+    let what = match f.kind.as_str() {
+        "error" => "error",
+        "unparsed" => "unparsed answer",
+        "refused" => "refusal",
+        other => other,
+    };
+    let epoch = if f.epoch > 0 {
+        format!(", epoch {}", f.epoch)
+    } else {
+        String::new()
+    };
+    let said = if f.kind == "error" || f.first.trim().is_empty() {
+        quoted(&f.first)
+    } else {
+        format!("\"{}\"", quoted(&f.first))
+    };
+    format!(
+        "first {what} (scenario {} #{}, steer {}{epoch}): {said}",
+        f.scenario,
+        f.index,
+        f.steer.as_deref().unwrap_or("none"),
     )
 }
 
@@ -624,6 +684,46 @@ fn report_cache(built: &Built) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_first_failure_names_its_scenario_and_quotes_what_it_said_on_one_line() {
+        let failure = |kind: &str, first: &str, steer: Option<&str>, epoch| eval::Failure {
+            kind: kind.into(),
+            count: 1,
+            first: first.into(),
+            scenario: "s0ec4".into(),
+            index: 12,
+            steer: steer.map(str::to_string),
+            epoch,
+        };
+        assert_eq!(
+            first_failure(&failure(
+                "error",
+                "cannot connect to http://***@host/v1",
+                None,
+                0
+            )),
+            "first error (scenario s0ec4 #12, steer none): cannot connect to http://***@host/v1"
+        );
+        assert_eq!(
+            first_failure(&failure(
+                "unparsed",
+                "Well,\nmaybe\u{1b}[2J",
+                Some("care"),
+                2
+            )),
+            "first unparsed answer (scenario s0ec4 #12, steer care, epoch 2): \"Well, maybe\\u{1b}[2J\""
+        );
+        assert_eq!(
+            first_failure(&failure("refused", "  ", None, 0)),
+            "first refusal (scenario s0ec4 #12, steer none): (an empty answer)"
+        );
+        let long = first_failure(&failure("unparsed", &"é".repeat(300), None, 0));
+        assert!(
+            long.ends_with(&format!("\"{}…\"", "é".repeat(QUOTED))),
+            "{long}"
+        );
+    }
 
     #[test]
     fn progress_is_the_average_so_far_with_the_share_that_failed() {

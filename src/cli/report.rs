@@ -258,11 +258,17 @@ pub fn emit(text: &str, output: Option<&Path>, diagnostics: &DiagnosticArgs) -> 
     }
 }
 
-pub fn render(report: &report::Report, format: ReportFormat) -> Result<String, Diagnostic> {
+/// `report` of the run `sources` names in `format`; the HTML page's browser lists every
+/// answered scenario (up to its bound), with its answer.
+pub fn render(
+    report: &report::Report,
+    sources: &report::Sources<'_>,
+    format: ReportFormat,
+) -> Result<String, Diagnostic> {
     Ok(match format {
         ReportFormat::Table => report.table(),
         ReportFormat::Md => report.markdown(),
-        ReportFormat::Html => report.html(),
+        ReportFormat::Html => quandary::project::html(report, sources)?,
         ReportFormat::Json => json(report)?,
     })
 }
@@ -286,11 +292,7 @@ pub fn run(args: Args) -> bool {
             ..args.bootstrap.options()
         };
         let r = report::report(&sources, &options)?;
-        match args.format {
-            // The page's browser lists every answered scenario, with its answer.
-            ReportFormat::Html => Ok(r.html_with(&quandary::project::browse(&sources)?)),
-            format => render(&r, format),
-        }
+        render(&r, &sources, args.format)
     });
     match text {
         Ok(text) => emit(&text, args.output.as_deref(), &args.diagnostics),

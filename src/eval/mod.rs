@@ -338,39 +338,82 @@ pub struct Failure {
     pub kind: String,
     /// How many answers of this run failed so.
     pub count: u64,
-    /// What the first one said (cut to 300 characters).
+    /// What the first one said, as the journal records it (the reason of an error, the raw
+    /// answer otherwise; an adapter hides its secrets before anything is recorded), cut to
+    /// [`FIRST_CHARS`] characters.
     pub first: String,
+    /// The scenario of the first one.
+    pub scenario: String,
+    /// Its index in the suite.
+    pub index: u64,
+    /// The steer it was asked under, if any.
+    pub steer: Option<String>,
+    /// The epoch it was asked in.
+    pub epoch: u32,
+}
+
+/// The most characters of a failed answer that [`Failure::first`] keeps.
+pub const FIRST_CHARS: usize = 300;
+
+/// What a run tells its caller as it goes (the library prints nothing: a caller shows it).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<'a> {
+    /// After each batch of answers: requests done (those resumed from the journal
+    /// included), the total, and the answers of this run that failed so far.
+    Progress {
+        /// Requests done.
+        done: u64,
+        /// Requests in all.
+        total: u64,
+        /// Answers of this run recorded as `error`, `unparsed` or `refused`.
+        failed: u64,
+    },
+    /// The first answer of this run that failed in its way (`error`, `unparsed` or
+    /// `refused`), once per kind, told as soon as it is counted (before the progress that
+    /// counts it).
+    FirstFailure(&'a Failure),
 }
 
 impl Outcome {
-    /// Counts a failed record.
-    fn fail(&mut self, record: &Record) {
-        match self.failures.iter_mut().find(|f| f.kind == record.choice) {
-            Some(f) => f.count += 1,
-            None => self.failures.push(Failure {
-                kind: record.choice.clone(),
-                count: 1,
-                first: record
-                    .raw
-                    .as_deref()
-                    .unwrap_or("")
-                    .chars()
-                    .take(300)
-                    .collect(),
-            }),
+    /// Counts a failed record; the kind's entry when it is the first of its kind.
+    fn fail(&mut self, record: &Record) -> Option<&Failure> {
+        match self.failures.iter().position(|f| f.kind == record.choice) {
+            Some(i) => {
+                self.failures[i].count += 1;
+                None
+            }
+            None => {
+                self.failures.push(Failure {
+                    kind: record.choice.clone(),
+                    count: 1,
+                    first: record
+                        .raw
+                        .as_deref()
+                        .unwrap_or("")
+                        .chars()
+                        .take(FIRST_CHARS)
+                        .collect(),
+                    scenario: record.scenario.clone(),
+                    index: record.index,
+                    steer: record.steer.clone(),
+                    epoch: record.epoch,
+                });
+                self.failures.last()
+            }
         }
     }
 }
 
 /// Evaluates the suite at `suite` with `adapter`, appending results to the journal at
 /// `results` (created with a header, or resumed). `progress` is told requests done, the
-/// total, and failures so far after each decision.
+/// total, and failures so far after each batch of decisions ([`Event::Progress`]), and the
+/// first failed answer of each kind as soon as it comes ([`Event::FirstFailure`]).
 pub fn run(
     suite: &Path,
     results: &Path,
     adapter: &dyn Adapter,
     settings: &Settings,
-    progress: &mut dyn FnMut(u64, u64, u64),
+    progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Outcome, Diagnostic> {
     let started = Instant::now();
     let header = results_header(Input::Path(suite), adapter, settings)?;
@@ -635,13 +678,17 @@ fn drive(
     adapter: &dyn Adapter,
     settings: &Settings,
     mut outcome: Outcome,
-    progress: &mut dyn FnMut(u64, u64, u64),
+    progress: &mut dyn FnMut(Event<'_>),
     write: &mut dyn FnMut(&[Record]) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
     let mut failures = 0;
-    progress(done_count, total, failures);
+    progress(Event::Progress {
+        done: done_count,
+        total,
+        failed: failures,
+    });
     let todo = outcome.requests - outcome.resumed;
     let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
     // One worker is the reader itself: it asks each scenario as it comes, borrowed from the
@@ -771,7 +818,9 @@ fn drive(
                     outcome.free += 1;
                 } else {
                     outcome.failed += 1;
-                    outcome.fail(record);
+                    if let Some(first) = outcome.fail(record) {
+                        progress(Event::FirstFailure(first));
+                    }
                     failures += 1;
                 }
                 outcome.asked += 1;
@@ -784,7 +833,11 @@ fn drive(
                 break;
             }
             done_count += records.len() as u64;
-            progress(done_count, total, failures);
+            progress(Event::Progress {
+                done: done_count,
+                total,
+                failed: failures,
+            });
             // After a stop, the answers still coming (asked already) are written too.
             if stopped.is_none() && settings.max_errors > 0 && in_a_row >= settings.max_errors {
                 stopped = Some(
@@ -936,7 +989,7 @@ pub fn run_in_memory(
         adapter,
         settings,
         outcome,
-        &mut |_, _, _| {},
+        &mut |_| {},
         &mut write,
     )?;
     Ok((

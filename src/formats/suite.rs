@@ -504,10 +504,6 @@ pub(crate) struct SuiteLineRef<'a> {
     /// Which occurrence of its binding the line is (absent on the first).
     #[serde(default)]
     pub occurrence: Option<u64>,
-    #[serde(borrow, default)]
-    pub text: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub provenance: Option<&'a RawValue>,
     #[serde(borrow)]
     pub actions: SmallVec<[ActionRef<'a>; 2]>,
     #[serde(borrow, default)]
@@ -545,8 +541,6 @@ impl std::ops::Deref for Name<'_> {
 pub(crate) struct ActionRef<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub label: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub upholds: SmallVec<[Name<'a>; 4]>,
     #[serde(borrow, default)]

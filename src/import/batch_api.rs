@@ -255,7 +255,7 @@ pub fn run(
     chat: &ChatSettings,
     api: &BatchApi,
     events: &mut dyn FnMut(Event),
-    progress: &mut dyn FnMut(u64, u64, u64),
+    progress: &mut dyn FnMut(crate::eval::Event<'_>),
 ) -> Result<Finished, Diagnostic> {
     let files = Files::of(results);
     let client = Client::new(api);

@@ -93,8 +93,8 @@ struct Expected {
 /// settings records them: created, or resumed when it holds a run of the same suite,
 /// adapter, presentation and steers (then only the requests it does not hold yet are
 /// recorded, and with `settings.retry_errors` those whose latest line is an error). The
-/// journal is in the suite's order. `progress` is told the requests done, the total and the
-/// failures so far.
+/// journal is in the suite's order. `progress` is told what [`crate::eval::run`] tells it: the
+/// requests done, the total and the failures so far, and the first failure of each kind.
 ///
 /// Fails, writing nothing, when an input cannot be read, the suite or the journal cannot be
 /// used, or no line of the files answers a request of the suite under these settings.
@@ -105,7 +105,7 @@ pub fn import(
     settings: &Settings,
     chat: &ChatSettings,
     base_url: &str,
-    progress: &mut dyn FnMut(u64, u64, u64),
+    progress: &mut dyn FnMut(crate::eval::Event<'_>),
 ) -> Result<Imported, Diagnostic> {
     let mut expected: HashMap<String, Expected> = HashMap::new();
     each_request(suite, settings, chat, |request| {

@@ -1,15 +1,20 @@
-//! Every answered scenario of one run, for the HTML report's browser: the scenario, its
-//! options and the values they uphold, the answer as recorded (the raw text, the
+//! Every answer of one run, for the HTML report's browser: the scenario, its options and
+//! the values they uphold, the answer as recorded in each epoch (the raw text, the
 //! probabilities, the readings), the answer to its order-swapped twin, the prompt as sent
 //! when the caller can render it, and the cells of the report it is behind.
 //!
 //! Both files are streamed: the journal is indexed (where the latest line of each request
-//! is, a few words per answer), then the suite is read line by line and each answered
-//! scenario's line of the journal is read at its offset. What is kept is bounded — at most
-//! [`MAX_SCENARIOS`] scenarios and about [`MAX_BYTES`] of text, a raw answer or a prompt cut
-//! at [`MAX_TEXT`] characters — so the page stays small whatever the size of the suite; the
-//! scenarios past the bound are counted, per cell too, so the page can say how many it
-//! leaves out.
+//! is, a few words per answer), then the suite is read line by line and each answer's line
+//! of the journal is read at its offset. What is kept is bounded — at most [`MAX_SCENARIOS`]
+//! answers and about [`MAX_BYTES`] of text, a raw answer or a prompt cut at [`MAX_TEXT`]
+//! characters — so the page stays small whatever the size of the run. Past the bound the
+//! files are read twice: the first pass counts, for each answer, how many answers came
+//! before it behind each of its cells (its values, its pairs of values and its template);
+//! the second keeps the answers that are among the first `q` behind some cell, with `q` the
+//! largest quota that fits, and fills what room is left with the next ones in the suite's
+//! order. So every cell shows answers (as many as `q`, where it has them), the sample is
+//! the same on every run, and the answers left out are counted, per cell too, so the page
+//! can say how many it leaves out.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +25,7 @@ use crate::diagnostic::Diagnostic;
 use crate::formats::results::{LineIndex, LineReader, Record};
 use crate::formats::suite::{ScenarioLine, SuiteReader};
 
-/// The most scenarios kept.
+/// The most answers kept (a scenario answered in several epochs is an answer per epoch).
 pub const MAX_SCENARIOS: usize = 5_000;
 /// About the most bytes of text kept (scenario texts, option labels, answers, prompts).
 pub const MAX_BYTES: usize = 8 << 20;
@@ -31,17 +36,24 @@ pub const MAX_TEXT: usize = 4_000;
 /// message; `None` when it cannot be known.
 pub type Prompter<'a> = dyn Fn(&ScenarioLine) -> Option<(Option<String>, String)> + 'a;
 
-/// The scenarios of one run, bounded.
+/// The answers of one run, bounded.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Browse {
-    /// The scenarios kept, in the suite's order.
+    /// The answers kept, in the suite's order (a scenario's epochs in turn).
     pub scenarios: Vec<Entry>,
-    /// Scenarios of the suite the run answered (its first epoch).
+    /// Answers of the run to scenarios of the suite: a scenario and an epoch each.
     pub answered: u64,
     /// Of those, the ones past the bound, not kept.
     pub left_out: u64,
+    /// How many epochs the run answered in (1 for a run without `--epochs`).
+    pub epochs: u32,
+    /// When answers were left out for a sample: the quota every cell was kept up to (the
+    /// first `q` answers behind each value, pair of values and template, in the suite's
+    /// order, are in the page). `None` when every answer is kept, or (when the text of the
+    /// first ones alone fills the page) the first ones are.
+    pub quota: Option<u64>,
     /// Per cell (`view:name` for a value or label, `a|b` for a pair of values), how many
-    /// answered scenarios are behind it, kept or not.
+    /// answers are behind it, kept or not.
     pub cells: BTreeMap<String, u64>,
     /// The journal read, as messages name it.
     pub results: String,
@@ -51,11 +63,13 @@ pub struct Browse {
     pub prompts: bool,
 }
 
-/// One answered scenario.
+/// One answer: a scenario and the epoch it was asked in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// Its index in the suite.
     pub index: u64,
+    /// The epoch of the answer, from 0.
+    pub epoch: u32,
     /// Its id.
     pub id: String,
     /// Its template.
@@ -76,7 +90,7 @@ pub struct Entry {
     pub probabilities: Option<Vec<Option<f64>>>,
     /// Other readings of the answer (method, action or failure).
     pub readings: Vec<(String, String)>,
-    /// The order-swapped twin, when kept: its index and its choice.
+    /// The order-swapped twin, when kept: its index and its choice in the same epoch.
     pub twin: Option<(u64, String)>,
     /// The system prompt, when rendered.
     pub system: Option<String>,
@@ -193,100 +207,422 @@ fn sides(
     (cells, pairs)
 }
 
-/// Reads every answered scenario of the run `sources` names, keeping those within the
-/// bound; `prompter` renders the prompt each was sent with, when the caller can.
+/// What a pass over the run hands on for each answer.
+struct Answered<'l> {
+    line: &'l ScenarioLine,
+    epoch: u32,
+    record: Record,
+    cells: Vec<String>,
+    pairs: Vec<(String, String)>,
+    /// How many answers came before it behind the cell of its that has had the fewest.
+    level: u64,
+}
+
+/// Counts the answers behind each cell, as a pass meets them.
+#[derive(Default)]
+struct Levels(FxHashMap<String, u64>);
+
+impl Levels {
+    /// The fewest answers met before behind any of `keys`, then counts one more behind each.
+    fn next<'k>(&mut self, keys: impl Iterator<Item = &'k str>) -> u64 {
+        let mut level = u64::MAX;
+        for key in keys {
+            let n = match self.0.get_mut(key) {
+                Some(n) => n,
+                None => self.0.entry(key.to_string()).or_default(),
+            };
+            level = level.min(*n);
+            *n += 1;
+        }
+        level
+    }
+}
+
+/// The requests of the run `steer` names that the journal answers, as (index, epoch),
+/// sorted.
+fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
+    let mut answered: Vec<(u64, u32)> = journal
+        .latest
+        .keys()
+        .filter(|(_, s, _)| s.as_deref() == steer)
+        .map(|&(index, _, epoch)| (index, epoch))
+        .collect();
+    answered.sort_unstable();
+    answered
+}
+
+/// What a pass over the run does with it.
+trait Pass {
+    /// Whether the suite's line number `line` (counting scenarios from 0) is read: a pass
+    /// that has no use for its answers saves parsing it.
+    fn wants(&mut self, line: u64) -> bool;
+    /// Takes an answer of the line `line`.
+    fn answer(&mut self, line: u64, answered: Answered<'_>) -> Result<(), Diagnostic>;
+}
+
+/// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
+/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
+/// each to `pass` with its cells and its level (counted over the lines `pass` wants).
+fn each_answer(
+    sources: &Sources<'_>,
+    journal: &LineIndex,
+    answered: &[(u64, u32)],
+    pass: &mut impl Pass,
+) -> Result<(), Diagnostic> {
+    let mut lines = LineReader::new(sources.results);
+    let suite = SuiteReader::open(sources.suite)?;
+    let name = suite.name().to_string();
+    let steer = sources.steer.map(str::to_string);
+    let mut catalog = Catalog::new(sources.framework);
+    let mut levels = Levels::default();
+    let mut key = (0, steer, 0);
+    let mut number = 0u64;
+    suite.each_raw(|raw, n| {
+        let at_line = number;
+        number += 1;
+        if !pass.wants(at_line) {
+            return Ok(());
+        }
+        let line: ScenarioLine = serde_json::from_slice(raw)
+            .map_err(|e| crate::formats::suite::not_a_scenario(&name, n, &e))?;
+        let dilemma = line.kind.as_deref().is_none_or(|k| k == "scenario");
+        let template = format!("\u{1f}template:{}", line.template);
+        let from = answered.partition_point(|&(i, _)| i < line.index);
+        let epochs = answered[from..]
+            .iter()
+            .take_while(|&&(i, _)| i == line.index)
+            .map(|&(_, e)| e);
+        for epoch in epochs {
+            key.0 = line.index;
+            key.2 = epoch;
+            let Some(&at) = journal.latest.get(&key) else {
+                continue;
+            };
+            let record: Record = lines.record(at)?;
+            if record.scenario != line.id {
+                continue;
+            }
+            let k = line.actions.iter().position(|a| a.id == record.choice);
+            let (cells, pairs) = match k {
+                Some(k) if dilemma => sides(&mut catalog, sources.framework, &line, k),
+                _ => (Vec::new(), Vec::new()),
+            };
+            let pair_keys: Vec<String> = pairs.iter().map(|(a, b)| format!("{a}|{b}")).collect();
+            let level = levels.next(
+                cells
+                    .iter()
+                    .chain(&pair_keys)
+                    .map(String::as_str)
+                    .chain(std::iter::once(template.as_str())),
+            );
+            pass.answer(
+                at_line,
+                Answered {
+                    line: &line,
+                    epoch,
+                    record,
+                    cells,
+                    pairs,
+                    level,
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// About the bytes an answer adds to a page, before its prompt is rendered: a rendered
+/// prompt is taken to hold the dilemma and the options again, and an instruction. Only the
+/// quota is chosen by it: what is kept is counted as it is.
+fn estimate(line: &ScenarioLine, record: &Record, prompts: bool) -> usize {
+    let text = line.text.len().min(4 * MAX_TEXT);
+    let options: usize = line
+        .actions
+        .iter()
+        .map(|a| a.label.len().min(4 * MAX_TEXT) + a.id.len() + 16)
+        .sum();
+    let said = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len().min(4 * MAX_TEXT));
+    let prompt = if prompts {
+        (text + options + 160).min(MAX_TEXT + 64)
+    } else {
+        0
+    };
+    text + options + said(&record.raw) + said(&record.reasoning) + prompt + 64
+}
+
+/// Reads every answer of the run `sources` names, keeping those within the bound (a sample
+/// that covers every cell, when they do not all fit); `prompter` renders the prompt each
+/// was sent with, when the caller can.
 pub fn browse(
     sources: &Sources<'_>,
     prompter: Option<&Prompter<'_>>,
 ) -> Result<Browse, Diagnostic> {
     let journal = LineIndex::read(sources.results)?;
-    let mut lines = LineReader::new(sources.results);
-    let mut suite = SuiteReader::open(sources.suite)?;
-    let steer = sources.steer.map(str::to_string);
-    let mut catalog = Catalog::new(sources.framework);
-    let mut out = Browse {
+    let answered = answered(&journal, sources.steer);
+    let epochs: std::collections::BTreeSet<u32> = answered.iter().map(|&(_, e)| e).collect();
+    let out = Browse {
         results: sources.results.name(),
         suite: sources.suite.name(),
         prompts: prompter.is_some(),
+        epochs: u32::try_from(epochs.len()).unwrap_or(u32::MAX).max(1),
         ..Browse::default()
     };
-    let mut bytes = 0usize;
-    while let Some(line) = suite.next_line()? {
-        let Some(&at) = journal.latest.get(&(line.index, steer.clone(), 0)) else {
-            continue;
-        };
-        let record: Record = lines.record(at)?;
-        if record.scenario != line.id {
-            continue;
-        }
-        out.answered += 1;
-        let k = line.actions.iter().position(|a| a.id == record.choice);
-        let dilemma = line.kind.as_deref().is_none_or(|k| k == "scenario");
-        let (cells, pairs) = match k {
-            Some(k) if dilemma => sides(&mut catalog, sources.framework, &line, k),
-            _ => (Vec::new(), Vec::new()),
-        };
-        for c in &cells {
-            *out.cells.entry(c.clone()).or_default() += 1;
-        }
-        for (a, b) in &pairs {
-            *out.cells.entry(format!("{a}|{b}")).or_default() += 1;
-        }
-        if out.scenarios.len() >= MAX_SCENARIOS || bytes >= MAX_BYTES {
-            out.left_out += 1;
-            continue;
-        }
-        let rendered = prompter.and_then(|p| p(&line));
-        let probabilities = record.probabilities.as_ref().map(|p| {
-            line.actions
-                .iter()
-                .map(|a| p.get(&a.id).copied().filter(|x| x.is_finite()))
-                .collect()
-        });
-        let entry = Entry {
-            index: line.index,
-            id: line.id.clone(),
-            template: line.template.clone(),
-            text: cut(&line.text, MAX_TEXT),
-            options: line
-                .actions
-                .iter()
-                .map(|a| Shown {
-                    id: a.id.clone(),
-                    label: cut(&a.label, MAX_TEXT),
-                    upholds: a.upholds.clone(),
-                    distractor: a.distractor,
-                })
-                .collect(),
-            choice: record.choice.clone(),
-            raw: record.raw.as_deref().map(|r| cut(r, MAX_TEXT)),
-            reasoning: record.reasoning.as_deref().map(|r| cut(r, MAX_TEXT)),
-            rule: record.rule.clone(),
-            probabilities,
-            readings: record.readings.into_iter().collect(),
-            twin: line
-                .twin_group
-                .as_ref()
-                .map(|g| (u64::MAX, format!("group:{g}"))),
-            system: rendered.as_ref().and_then(|(s, _)| s.clone()),
-            prompt: rendered.map(|(_, u)| cut(&u, MAX_TEXT)),
-            cells,
-            pairs,
-        };
-        bytes += entry.size();
-        out.scenarios.push(entry);
+    // The first pass counts the answers and the cells, and per level how many answers and
+    // about how many bytes, and notes each answer's line and level. It keeps the first
+    // answers, as the page holds them: when they all fit, it is the only pass.
+    let mut first = First {
+        out,
+        prompter,
+        per_level: BTreeMap::new(),
+        met: Vec::new(),
+        bytes: 0,
+    };
+    each_answer(sources, &journal, &answered, &mut first)?;
+    let First {
+        mut out,
+        per_level,
+        met,
+        ..
+    } = first;
+    let (quota, room, room_bytes) = quota(&per_level);
+    // Every answer fits (or only the estimate thought so, and the first ones are what fits).
+    if out.left_out == 0 || quota.is_none() {
+        pair_twins(&mut out.scenarios);
+        return Ok(out);
     }
+    out.quota = quota;
+    out.scenarios.clear();
+    out.left_out = 0;
+    // The second pass keeps the answers within the quota, and gives the room they leave to
+    // the next ones in the suite's order; it parses only the lines of those it may keep.
+    let mut second = Second {
+        out,
+        prompter,
+        met: &met,
+        at: 0,
+        quota: quota.unwrap_or(0),
+        room,
+        room_bytes,
+        bytes: 0,
+        filled: 0,
+    };
+    each_answer(sources, &journal, &answered, &mut second)?;
+    let mut out = second.out;
+    // Answers of lines after the last one read (a suite cut short since the first pass).
+    out.left_out += met.len().saturating_sub(second.at) as u64;
     pair_twins(&mut out.scenarios);
     Ok(out)
 }
 
-/// Fills each kept scenario's twin: the other kept scenario of its twin group (held as
-/// `group:NAME` until then).
+/// An answer as the first pass met it.
+struct Met {
+    /// The suite's line (counting scenarios from 0).
+    line: u64,
+    /// Its level, no higher than the bound.
+    level: u32,
+}
+
+/// The first pass: counts, and keeps the first answers.
+struct First<'p, 'a> {
+    out: Browse,
+    prompter: Option<&'p Prompter<'a>>,
+    per_level: BTreeMap<u64, (u64, usize)>,
+    met: Vec<Met>,
+    bytes: usize,
+}
+
+impl Pass for First<'_, '_> {
+    fn wants(&mut self, _: u64) -> bool {
+        true
+    }
+
+    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+        let out = &mut self.out;
+        out.answered += 1;
+        for c in &a.cells {
+            *out.cells.entry(c.clone()).or_default() += 1;
+        }
+        for (x, y) in &a.pairs {
+            *out.cells.entry(format!("{x}|{y}")).or_default() += 1;
+        }
+        // No quota goes past the bound: the levels above it are one.
+        let level = a.level.min(MAX_SCENARIOS as u64);
+        let slot = self.per_level.entry(level).or_default();
+        slot.0 += 1;
+        slot.1 = slot
+            .1
+            .saturating_add(estimate(a.line, &a.record, self.prompter.is_some()));
+        self.met.push(Met {
+            line,
+            level: level as u32,
+        });
+        if out.left_out > 0 || out.scenarios.len() >= MAX_SCENARIOS || self.bytes >= MAX_BYTES {
+            out.left_out += 1;
+        } else {
+            let entry = entry(a, self.prompter);
+            self.bytes += entry.size();
+            out.scenarios.push(entry);
+        }
+        Ok(())
+    }
+}
+
+/// The second pass: keeps the sample.
+struct Second<'m, 'p, 'a> {
+    out: Browse,
+    prompter: Option<&'p Prompter<'a>>,
+    /// The answers as the first pass met them, and how many this pass has passed.
+    met: &'m [Met],
+    at: usize,
+    quota: u64,
+    /// Room left for answers past the quota: answers, and bytes.
+    room: u64,
+    room_bytes: usize,
+    bytes: usize,
+    filled: usize,
+}
+
+impl Pass for Second<'_, '_, '_> {
+    fn wants(&mut self, line: u64) -> bool {
+        // The answers of lines before it that were not handed on are left out.
+        while self.met.get(self.at).is_some_and(|m| m.line < line) {
+            self.at += 1;
+            self.out.left_out += 1;
+        }
+        let mine = self.met[self.at..]
+            .iter()
+            .take_while(|m| m.line == line)
+            .count();
+        if mine == 0 {
+            return false;
+        }
+        let wanted = self.met[self.at..self.at + mine]
+            .iter()
+            .any(|m| u64::from(m.level) < self.quota)
+            || (self.room > 0 && self.filled < self.room_bytes);
+        if !wanted {
+            self.at += mine;
+            self.out.left_out += mine as u64;
+        }
+        wanted
+    }
+
+    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+        let Some(met) = self.met.get(self.at).filter(|m| m.line == line) else {
+            return Err(Diagnostic::new(
+                crate::diagnostic::Code::Io,
+                format!(
+                    "cannot read `{}` again as it was read: it changed while it was read",
+                    self.out.results
+                ),
+            )
+            .help("report on a journal no run is writing"));
+        };
+        self.at += 1;
+        let within = u64::from(met.level) < self.quota;
+        let out = &mut self.out;
+        // What the estimate missed still stops at the bound.
+        if (!within && self.room == 0)
+            || out.scenarios.len() >= MAX_SCENARIOS
+            || self.bytes >= MAX_BYTES
+        {
+            out.left_out += 1;
+            return Ok(());
+        }
+        let entry = entry(a, self.prompter);
+        let size = entry.size();
+        if !within {
+            if self.filled + size > self.room_bytes {
+                out.left_out += 1;
+                return Ok(());
+            }
+            self.room -= 1;
+            self.filled += size;
+        }
+        self.bytes += size;
+        out.scenarios.push(entry);
+        Ok(())
+    }
+}
+
+/// The largest quota `q` whose answers (those among the first `q` behind some cell) fit the
+/// bound, with the room they leave for others (answers, bytes); `None` when every answer
+/// fits.
+fn quota(per_level: &BTreeMap<u64, (u64, usize)>) -> (Option<u64>, u64, usize) {
+    let (count, size) = per_level.values().fold((0u64, 0usize), |(n, b), &(m, c)| {
+        (n + m, b.saturating_add(c))
+    });
+    if count <= MAX_SCENARIOS as u64 && size <= MAX_BYTES {
+        return (None, 0, 0);
+    }
+    let (mut kept, mut kept_bytes) = (0u64, 0usize);
+    let mut q = 0;
+    for (&level, &(n, b)) in per_level {
+        // Levels no answer has are free: the quota passes them.
+        if level > q {
+            break;
+        }
+        if kept + n > MAX_SCENARIOS as u64 || kept_bytes.saturating_add(b) > MAX_BYTES {
+            break;
+        }
+        kept += n;
+        kept_bytes += b;
+        q = level + 1;
+    }
+    (Some(q), MAX_SCENARIOS as u64 - kept, MAX_BYTES - kept_bytes)
+}
+
+/// An answer as the page holds it.
+fn entry(a: Answered<'_>, prompter: Option<&Prompter<'_>>) -> Entry {
+    let line = a.line;
+    let record = a.record;
+    let rendered = prompter.and_then(|p| p(line));
+    let probabilities = record.probabilities.as_ref().map(|p| {
+        line.actions
+            .iter()
+            .map(|x| p.get(&x.id).copied().filter(|x| x.is_finite()))
+            .collect()
+    });
+    Entry {
+        index: line.index,
+        epoch: a.epoch,
+        id: line.id.clone(),
+        template: line.template.clone(),
+        text: cut(&line.text, MAX_TEXT),
+        options: line
+            .actions
+            .iter()
+            .map(|x| Shown {
+                id: x.id.clone(),
+                label: cut(&x.label, MAX_TEXT),
+                upholds: x.upholds.clone(),
+                distractor: x.distractor,
+            })
+            .collect(),
+        choice: record.choice.clone(),
+        raw: record.raw.as_deref().map(|r| cut(r, MAX_TEXT)),
+        reasoning: record.reasoning.as_deref().map(|r| cut(r, MAX_TEXT)),
+        rule: record.rule.clone(),
+        probabilities,
+        readings: record.readings.into_iter().collect(),
+        twin: line
+            .twin_group
+            .as_ref()
+            .map(|g| (u64::MAX, format!("group:{g}"))),
+        system: rendered.as_ref().and_then(|(s, _)| s.clone()),
+        prompt: rendered.map(|(_, u)| cut(&u, MAX_TEXT)),
+        cells: a.cells,
+        pairs: a.pairs,
+    }
+}
+
+/// Fills each kept answer's twin: the other kept answer of its twin group in the same epoch
+/// (held as `group:NAME` until then).
 fn pair_twins(scenarios: &mut [Entry]) {
-    let mut groups: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+    let mut groups: FxHashMap<(String, u32), Vec<usize>> = FxHashMap::default();
     for (i, e) in scenarios.iter().enumerate() {
         if let Some((_, g)) = &e.twin {
-            groups.entry(g.clone()).or_default().push(i);
+            groups.entry((g.clone(), e.epoch)).or_default().push(i);
         }
     }
     let mut twins: Vec<Option<(u64, String)>> = vec![None; scenarios.len()];
@@ -300,65 +636,6 @@ fn pair_twins(scenarios: &mut [Entry]) {
     }
     for (e, t) in scenarios.iter_mut().zip(twins) {
         e.twin = t;
-    }
-}
-
-impl Browse {
-    /// The scenarios a report keeps behind its cells (a few per cell, without answers):
-    /// what a page shows when it was not given a [`Browse`].
-    pub fn from_examples(examples: &super::Examples) -> Browse {
-        let mut cells_of: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        let mut pairs_of: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
-        let mut cells = BTreeMap::new();
-        for (key, list) in &examples.by_value {
-            cells.insert(key.clone(), list.len() as u64);
-            for &i in list {
-                cells_of.entry(i).or_default().push(key.clone());
-            }
-        }
-        for ((a, b), list) in &examples.by_pair {
-            cells.insert(format!("{a}|{b}"), list.len() as u64);
-            for &i in list {
-                pairs_of.entry(i).or_default().push((a.clone(), b.clone()));
-            }
-        }
-        let scenarios: Vec<Entry> = examples
-            .scenarios
-            .iter()
-            .map(|e| Entry {
-                index: e.index,
-                id: e.id.clone(),
-                template: e.template.clone(),
-                text: e.text.clone(),
-                options: e
-                    .options
-                    .iter()
-                    .map(|o| Shown {
-                        id: o.id.clone(),
-                        label: o.label.clone(),
-                        upholds: o.upholds.clone(),
-                        distractor: false,
-                    })
-                    .collect(),
-                choice: e.choice.clone(),
-                raw: None,
-                reasoning: None,
-                rule: None,
-                probabilities: None,
-                readings: Vec::new(),
-                twin: None,
-                system: None,
-                prompt: None,
-                cells: cells_of.remove(&e.index).unwrap_or_default(),
-                pairs: pairs_of.remove(&e.index).unwrap_or_default(),
-            })
-            .collect();
-        Browse {
-            answered: scenarios.len() as u64,
-            scenarios,
-            cells,
-            ..Browse::default()
-        }
     }
 }
 
@@ -486,5 +763,165 @@ mod tests {
         assert_eq!(b.left_out, 7);
         assert_eq!(b.answered, n as u64);
         assert_eq!(b.cells.get("values:v.x"), Some(&(n as u64)));
+        // One cell: the sample is its first answers.
+        assert_eq!(b.quota, Some(MAX_SCENARIOS as u64));
+        assert_eq!(
+            b.scenarios.last().map(|e| e.index),
+            Some(MAX_SCENARIOS as u64 - 1)
+        );
+    }
+
+    /// A suite of `n` scenarios (template `t1`, values x and y), then `late` more (template
+    /// `t2`, values x and z), each answered with its first option in `epochs` epochs.
+    fn run_of(n: usize, late: usize, epochs: u32) -> (String, String) {
+        let mut suite = String::from(r#"{"format":"suite","suite":"t","seed":0}"#);
+        let mut results = String::from(
+            r#"{"format":"results","suite":"t","adapter":"hand","presentation":"p","steers":[]}"#,
+        );
+        for i in 0..n + late {
+            let (t, other) = if i < n { ("t1", "v.y") } else { ("t2", "v.z") };
+            suite.push_str(&format!(
+                "\n{{\"id\":\"s{i}\",\"index\":{i},\"template\":\"{t}\",\"text\":\"x\",\"actions\":[{{\"id\":\"a\",\"label\":\"A\",\"upholds\":[\"v.x\"]}},{{\"id\":\"b\",\"label\":\"B\",\"upholds\":[\"{other}\"]}}]}}"
+            ));
+            for e in 0..epochs {
+                results.push_str(&format!(
+                    "\n{{\"scenario\":\"s{i}\",\"index\":{i},\"epoch\":{e},\"choice\":\"a\",\"raw\":\"A\"}}"
+                ));
+            }
+        }
+        (suite, results)
+    }
+
+    fn browse_of((suite, results): &(String, String)) -> Browse {
+        let sources = Sources {
+            results: Input::Bytes("results", results.as_bytes()),
+            suite: Input::Bytes("suite", suite.as_bytes()),
+            framework: None,
+            steer: None,
+            notes: &[],
+        };
+        browse(&sources, None).expect("browse")
+    }
+
+    #[test]
+    fn past_the_bound_a_cell_met_only_after_it_is_still_shown() {
+        let late = 5;
+        let b = browse_of(&run_of(MAX_SCENARIOS + 5, late, 1));
+        assert_eq!(b.answered, MAX_SCENARIOS as u64 + 10);
+        assert_eq!(b.scenarios.len(), MAX_SCENARIOS);
+        assert_eq!(b.left_out, 10);
+        // Every answer of the late template and pair is in the page, in the suite's order.
+        let shown: Vec<u64> = b
+            .scenarios
+            .iter()
+            .filter(|e| e.template == "t2")
+            .map(|e| e.index)
+            .collect();
+        let first_late = MAX_SCENARIOS as u64 + 5;
+        assert_eq!(
+            shown,
+            (first_late..first_late + late as u64).collect::<Vec<_>>()
+        );
+        assert!(
+            b.scenarios
+                .iter()
+                .filter(|e| e.template == "t2")
+                .all(|e| e.pairs == [("v.x".to_string(), "v.z".to_string())])
+        );
+        assert_eq!(b.cells.get("v.x|v.z"), Some(&(late as u64)));
+        // The rest of the room goes to the first answers of the crowded cell.
+        assert_eq!(b.quota, Some(MAX_SCENARIOS as u64 - late as u64));
+        let indexes: Vec<u64> = b.scenarios.iter().map(|e| e.index).collect();
+        assert!(
+            indexes.windows(2).all(|w| w[0] < w[1]),
+            "in the suite's order"
+        );
+        assert_eq!(
+            indexes[MAX_SCENARIOS - late - 1],
+            MAX_SCENARIOS as u64 - late as u64 - 1
+        );
+        // The same sample every time.
+        assert_eq!(browse_of(&run_of(MAX_SCENARIOS + 5, late, 1)), b);
+    }
+
+    #[test]
+    fn past_the_bound_every_epoch_counts_and_each_cell_keeps_its_share() {
+        // 3,000 scenarios of one cell in two epochs, and 10 of another: 6,020 answers.
+        let b = browse_of(&run_of(3_000, 10, 2));
+        assert_eq!(b.epochs, 2);
+        assert_eq!(b.answered, 6_020);
+        assert_eq!(b.scenarios.len(), MAX_SCENARIOS);
+        assert_eq!(b.left_out, 1_020);
+        let late: Vec<(u64, u32)> = b
+            .scenarios
+            .iter()
+            .filter(|e| e.template == "t2")
+            .map(|e| (e.index, e.epoch))
+            .collect();
+        assert_eq!(late.len(), 20, "both epochs of every late scenario");
+        assert_eq!(late[0], (3_000, 0));
+        assert_eq!(late[1], (3_000, 1));
+    }
+
+    #[test]
+    fn every_epoch_is_an_answer_of_its_own_and_twins_pair_within_an_epoch() {
+        let results = concat!(
+            r#"{"format":"results","suite":"t","adapter":"hand","presentation":"letters/0","steers":[]}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"epoch":0,"choice":"a","raw":"A"}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"epoch":1,"choice":"b","raw":"B"}"#,
+            "\n",
+            r#"{"scenario":"s1","index":1,"epoch":1,"choice":"a","raw":"B"}"#,
+            "\n",
+            r#"{"scenario":"s1","index":1,"epoch":0,"choice":"b","raw":"A"}"#,
+            "\n",
+            r#"{"scenario":"s2","index":2,"epoch":1,"choice":"unparsed","raw":"?"}"#,
+            "\n",
+            // An epoch far out: only the epochs answered are looked at.
+            r#"{"scenario":"s3","index":3,"epoch":4294967295,"choice":"d","raw":"B"}"#,
+            "\n",
+        );
+        let b = browse_of(&(SUITE.to_string(), results.to_string()));
+        assert_eq!(b.epochs, 3);
+        assert_eq!(b.answered, 6);
+        assert_eq!((b.left_out, b.quota), (0, None));
+        let rows: Vec<(u64, u32, &str)> = b
+            .scenarios
+            .iter()
+            .map(|e| (e.index, e.epoch, e.choice.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (0, 0, "a"),
+                (0, 1, "b"),
+                (1, 0, "b"),
+                (1, 1, "a"),
+                (2, 1, "unparsed"),
+                (3, u32::MAX, "d")
+            ]
+        );
+        assert_eq!(b.scenarios[0].twin, Some((1, "b".to_string())));
+        assert_eq!(b.scenarios[1].twin, Some((1, "a".to_string())));
+        assert_eq!(b.scenarios[3].twin, Some((0, "b".to_string())));
+        // Each epoch's answer counts behind its cells.
+        assert_eq!(b.cells.get("v.x|v.y"), Some(&4));
+    }
+
+    #[test]
+    fn the_quota_is_the_largest_that_fits() {
+        let levels = |l: &[(u64, u64)]| -> BTreeMap<u64, (u64, usize)> {
+            l.iter().map(|&(k, n)| (k, (n, n as usize * 100))).collect()
+        };
+        assert_eq!(quota(&levels(&[(0, 10), (1, 10)])), (None, 0, 0));
+        let max = MAX_SCENARIOS as u64;
+        // 3,000 first answers and 3,000 second ones: every first one, and room for 2,000.
+        assert_eq!(
+            quota(&levels(&[(0, 3_000), (1, 3_000)])),
+            (Some(1), max - 3_000, MAX_BYTES - 300_000)
+        );
+        // More cells than room: a quota of 0, the room filled in the suite's order.
+        assert_eq!(quota(&levels(&[(0, max + 1)])), (Some(0), max, MAX_BYTES));
     }
 }

@@ -637,7 +637,7 @@ const SCRIPT: &str = r#"
 (function () {
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var S = data.strings, all = data.scenarios, PAGE = 20;
-  var state = { cell: null, value: '', template: '', choice: '', agree: '', text: '', page: 0 };
+  var state = { cell: null, value: '', template: '', choice: '', agree: '', epoch: '', text: '', page: 0 };
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -658,6 +658,12 @@ const SCRIPT: &str = r#"
   }));
   fill($('f-template'), distinct(function (s) { return [S[s.t]]; }));
   fill($('f-choice'), distinct(function (s) { return [S[s.c]]; }));
+  if (data.epochs > 1) {
+    var epochs = {};
+    all.forEach(function (s) { epochs[s.e || 0] = 1; });
+    fill($('f-epoch'), Object.keys(epochs).map(Number).sort(function (a, b) { return a - b; }).map(String));
+    $('epoch-filter').hidden = false;
+  }
   function tags(s) {
     var t = [];
     // Twins agree or differ only when both named an action (a failure is neither).
@@ -684,6 +690,7 @@ const SCRIPT: &str = r#"
     if (state.value && !s.o.some(function (o) { return o[2].some(function (u) { return S[u] === state.value; }); })) return false;
     if (state.template && S[s.t] !== state.template) return false;
     if (state.choice && S[s.c] !== state.choice) return false;
+    if (state.epoch && String(s.e || 0) !== state.epoch) return false;
     if (state.agree && tags(s).indexOf(state.agree) < 0) return false;
     if (state.text) {
       var hay = (s.x + ' ' + (s.r || '') + ' ' + s.o.map(function (o) { return S[o[1]]; }).join(' ')).toLowerCase();
@@ -701,7 +708,7 @@ const SCRIPT: &str = r#"
   function card(s) {
     var a = el('article', 'scenario');
     a.setAttribute('data-index', String(s.i));
-    a.appendChild(el('h3', null, '#' + s.i + ' · ' + S[s.t] + ' · ' + s.id));
+    a.appendChild(el('h3', null, '#' + s.i + ' · ' + S[s.t] + ' · ' + s.id + (data.epochs > 1 ? ' · epoch ' + (s.e || 0) : '')));
     a.appendChild(el('p', 'dilemma', s.x));
     var ol = el('ol', 'options');
     s.o.forEach(function (o, k) {
@@ -756,7 +763,7 @@ const SCRIPT: &str = r#"
       var listed = cellCount();
       if (behind > listed) {
         note.hidden = false;
-        note.textContent = (behind - listed) + ' more of the ' + behind + ' answered scenarios behind this cell are past ' +
+        note.textContent = (behind - listed) + ' more of the ' + behind + ' answers behind this cell are past ' +
           'the page\u2019s bound and not listed: quandary explain FILE ID shows one, and the journal holds its answer.';
       }
     }
@@ -783,7 +790,7 @@ const SCRIPT: &str = r#"
     else { var ab = key.split('|'); setCell({ pair: true, a: ab[0], b: ab[1] }, 'Scenarios where ' + ab.join(' and ') + ' met'); }
     return true;
   }
-  [['f-value', 'value'], ['f-template', 'template'], ['f-choice', 'choice'], ['f-agree', 'agree']].forEach(function (f) {
+  [['f-value', 'value'], ['f-template', 'template'], ['f-choice', 'choice'], ['f-agree', 'agree'], ['f-epoch', 'epoch']].forEach(function (f) {
     $(f[0]).addEventListener('change', function (e) { state[f[1]] = e.target.value; state.page = 0; render(); });
   });
   $('f-text').addEventListener('input', function (e) { state.text = e.target.value.toLowerCase(); state.page = 0; render(); });
@@ -870,6 +877,9 @@ fn data(browse: &Browse) -> String {
         .map(|e| {
             let mut o = serde_json::Map::new();
             o.insert("i".into(), json!(e.index));
+            if browse.epochs > 1 {
+                o.insert("e".into(), json!(e.epoch));
+            }
             o.insert("id".into(), json!(e.id));
             o.insert("t".into(), json!(strings.id(&e.template)));
             o.insert("x".into(), json!(e.text));
@@ -933,6 +943,7 @@ fn data(browse: &Browse) -> String {
         "scenarios": scenarios,
         "answered": browse.answered,
         "left_out": browse.left_out,
+        "epochs": browse.epochs,
         "cells": browse.cells,
         "results": browse.results,
         "prompts": browse.prompts,
@@ -1145,11 +1156,16 @@ fn browser(out: &mut String, browse: &Browse) {
     let _ = writeln!(
         out,
         "<section id=\"scenarios-section\"><h2 id=\"scenarios-title\">Scenarios</h2>\
-         <p class=\"muted\">Every answered scenario{}: the dilemma, the options as shown with \
+         <p class=\"muted\">Every answered scenario{}{}: the dilemma, the options as shown with \
          the values they uphold (✓ marks the choice), the raw answer, the probabilities and \
          readings where the journal has them, and how its order-swapped twin was answered. \
          Click a bar, a cell, a row or a node above to see the scenarios behind it; filter \
          and page through them here.</p>",
+        if browse.epochs > 1 {
+            format!(", once per epoch ({} epochs)", browse.epochs)
+        } else {
+            String::new()
+        },
         if browse.prompts {
             ", with the prompt as sent"
         } else {
@@ -1157,19 +1173,36 @@ fn browser(out: &mut String, browse: &Browse) {
         }
     );
     if browse.left_out > 0 {
+        let quota = match browse.quota {
+            Some(q) if q > 0 => format!(
+                "a sample that holds the first {q} answer{} behind every value, pair of values \
+                 and template (in the suite's order; all of them where a cell has fewer), then \
+                 the next ones in the suite's order as room allows",
+                if q == 1 { "" } else { "s" }
+            ),
+            Some(_) => "a sample that holds an answer behind as many values, pairs of values \
+                        and templates as fit, in the suite's order"
+                .to_string(),
+            None => "the first ones in the suite's order".to_string(),
+        };
         let _ = writeln!(
             out,
-            "<p id=\"bound-note\" class=\"notes\">This page holds the first {} of the {} answered \
-             scenarios (in the suite's order; the page is bounded at {} scenarios or about {} MiB \
-             of text). The other {} are counted in every figure but not listed: see one with \
-             <code>quandary explain FILE ID</code>, or its answer in the journal <code>{}</code> \
-             (the line with its <code>\"index\"</code>).</p>",
+            "<p id=\"bound-note\" class=\"notes\">This page holds {} of the {} answers: it is \
+             bounded at {} answers or about {} MiB of text, so it keeps {quota}. The other {} \
+             are counted in every figure but not listed: see one with <code>quandary explain \
+             FILE ID</code>, or its answer in the journal <code>{}</code> (the line with its \
+             <code>\"index\"</code>{}).</p>",
             browse.scenarios.len(),
             browse.answered,
             super::browse::MAX_SCENARIOS,
             super::browse::MAX_BYTES >> 20,
             browse.left_out,
-            esc(&browse.results)
+            esc(&browse.results),
+            if browse.epochs > 1 {
+                " and <code>\"epoch\"</code>"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(
@@ -1185,6 +1218,7 @@ fn browser(out: &mut String, browse: &Browse) {
          <option value=\"no-twin\">no twin in the page</option>\
          <option value=\"readings-agree\">readings agree</option>\
          <option value=\"readings-differ\">readings differ</option></select></label>\
+         <label id=\"epoch-filter\" hidden>epoch <select id=\"f-epoch\"><option value=\"\">any</option></select></label>\
          <label>text <input id=\"f-text\" type=\"search\" placeholder=\"in dilemma or answer\"></label></div>\
          <p id=\"cell-note\" class=\"muted\" hidden></p>\
          <div class=\"pager\"><button type=\"button\" id=\"prev\">← previous</button> \

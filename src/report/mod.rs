@@ -43,7 +43,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 pub use math::{Interval, Rate, wilson};
-pub use tally::{Example, ExampleOption, Sources};
+pub use tally::Sources;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{Framework, ProfileId, ValueId};
@@ -229,17 +229,6 @@ pub struct SteerShift {
     pub rollup: Vec<Shift>,
 }
 
-/// The scenarios behind the cells of a report (for the HTML report; not in its JSON).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Examples {
-    /// Per value or label (`view:name`), scenario indexes.
-    pub by_value: Vec<(String, Vec<u64>)>,
-    /// Per pair of values, scenario indexes.
-    pub by_pair: Vec<((String, String), Vec<u64>)>,
-    /// The scenarios, by index.
-    pub scenarios: Vec<Example>,
-}
-
 /// How much of the first answer token's probability fell on the options' labels.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LabelMass {
@@ -360,9 +349,6 @@ pub struct Report {
     pub stances: Vec<alignment::StanceAlignment>,
     /// What the reader should know.
     pub notes: Vec<String>,
-    /// The scenarios behind cells (kept out of the JSON).
-    #[serde(skip)]
-    pub examples: Examples,
 }
 
 /// How often the model chose a distractor, among its answers to scenarios showing one.
@@ -1092,7 +1078,6 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         }),
         stances: tally.survey.stances(),
         notes,
-        examples: examples(tally),
     }
 }
 
@@ -1576,35 +1561,6 @@ fn shifts(
     (values, labels, rollup)
 }
 
-fn examples(tally: &Tally) -> Examples {
-    let ex = &tally.examples;
-    let catalog = &tally.catalog;
-    let mut by_value: Vec<(String, Vec<u64>)> = ex
-        .by_slot
-        .iter()
-        .map(|(&slot, list)| {
-            let view = &catalog.views[catalog.view_of(slot) as usize];
-            (format!("{view}:{}", catalog.name_of(slot)), list.clone())
-        })
-        .collect();
-    by_value.sort();
-    let mut by_pair: Vec<((String, String), Vec<u64>)> = ex
-        .by_pair
-        .iter()
-        .map(|(&(a, b), list)| {
-            let (a, b) = (catalog.name_of(a), catalog.name_of(b));
-            let key = if a <= b { (a, b) } else { (b, a) };
-            ((key.0.to_string(), key.1.to_string()), list.clone())
-        })
-        .collect();
-    by_pair.sort();
-    Examples {
-        by_value,
-        by_pair,
-        scenarios: ex.scenarios.values().cloned().collect(),
-    }
-}
-
 impl Report {
     /// The report as an aligned table, for a terminal.
     pub fn table(&self) -> String {
@@ -1623,14 +1579,11 @@ impl Report {
     }
 
     /// The report as one self-contained HTML page (inline CSS, SVG and script; opens
-    /// offline).
-    pub fn html(&self) -> String {
-        html::page(self, &browse::Browse::from_examples(&self.examples))
-    }
-
-    /// The page with `browse` in its browser of scenarios: every answered scenario (up to
-    /// its bound) with its answer, in place of the few kept behind each cell.
-    pub fn html_with(&self, browse: &browse::Browse) -> String {
+    /// offline), with `browse` in its browser of scenarios: the answered scenarios of the
+    /// run (up to its bound) with their answers. [`browse::browse`] reads them from the
+    /// run's files; `quandary::project::html` reads them with the prompts as sent and renders
+    /// the page in one call.
+    pub fn html(&self, browse: &browse::Browse) -> String {
         html::page(self, browse)
     }
 }

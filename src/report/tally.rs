@@ -8,12 +8,9 @@
 //! (template, name) pairs, never with the text of the suite.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use serde::Serialize;
-use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -44,9 +41,6 @@ pub const REPEATED_TRIALS: usize = 5;
 pub const VALUES: &str = "values";
 /// The name of the view up the hierarchy.
 pub const HIERARCHY: &str = "hierarchy";
-
-/// How many scenarios a report keeps to show behind each value, label and pair.
-pub const EXAMPLES_PER_CELL: usize = 8;
 
 /// The names answers are counted under, and how each value of a suite projects onto them.
 pub struct Catalog {
@@ -229,47 +223,6 @@ impl RunTally {
     }
 }
 
-/// A scenario shown behind a cell of a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Example {
-    /// Its index in the suite.
-    pub index: u64,
-    /// Its id.
-    pub id: String,
-    /// The template it came from.
-    pub template: String,
-    /// The dilemma.
-    pub text: String,
-    /// Its options, in the order shown.
-    pub options: Vec<ExampleOption>,
-    /// The chosen action's id.
-    pub choice: String,
-    /// Where it came from (file:line of the template and of the relations behind it).
-    pub provenance: Option<serde_json::Value>,
-}
-
-/// An option of an [`Example`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ExampleOption {
-    /// The action's id.
-    pub id: String,
-    /// Its text.
-    pub label: String,
-    /// The values it upholds.
-    pub upholds: Vec<String>,
-}
-
-/// The scenarios behind cells, for one run.
-#[derive(Default)]
-pub struct Examples {
-    /// Per slot, the scenarios (by index) where its name was in conflict.
-    pub by_slot: FxHashMap<u32, Vec<u64>>,
-    /// Per pair of value slots, the scenarios where they met.
-    pub by_pair: FxHashMap<(u32, u32), Vec<u64>>,
-    /// The scenarios named above.
-    pub scenarios: BTreeMap<u64, Example>,
-}
-
 /// A journal read against its suite.
 pub struct Tally {
     /// The slots.
@@ -278,13 +231,11 @@ pub struct Tally {
     pub clusters: IndexSet<Box<str>, FxBuildHasher>,
     /// The runs: the plain run first, then each steer in the journal's order.
     pub runs: Vec<RunTally>,
-    /// The run examples are kept for.
+    /// The run reported on (its steer).
     pub primary: usize,
     /// Answers in the journal not joined to a scenario of the suite (another suite's, or an
     /// action the scenario lacks).
     pub unmatched: u64,
-    /// Scenarios behind cells of the primary run.
-    pub examples: Examples,
     /// Question and stance lines of the primary run.
     pub survey: super::alignment::SurveyTally,
     /// The results header.
@@ -310,7 +261,7 @@ pub struct Sources<'a> {
     /// The framework the suite was expanded from, for theory labels, the hierarchy and
     /// profiles; `None` leaves them out.
     pub framework: Option<&'a Framework>,
-    /// The run to report on and keep examples for (`None`: the plain run).
+    /// The run to report on (`None`: the plain run).
     pub steer: Option<&'a str>,
     /// Notes for the reader from whoever found the inputs (a framework that could not be
     /// loaded, say).
@@ -633,7 +584,6 @@ impl Tally {
                 .collect(),
             primary,
             unmatched: 0,
-            examples: Examples::default(),
             survey: Default::default(),
             results_header: journal.header.clone(),
             rule_names: journal.rules.iter().map(|r| r.to_string()).collect(),
@@ -674,9 +624,8 @@ impl Tally {
                             Some(c) => consistent &= c == answer.choice,
                         }
                     }
-                    // Examples and survey lines come from the first epoch; the alignment
-                    // score counts every epoch's choice.
-                    let keep_examples = run == tally.primary && epoch == 0;
+                    // Survey lines come from the first epoch; the alignment score counts
+                    // every epoch's choice.
                     if run == tally.primary && s.kind.as_deref().is_some_and(|k| k != "scenario") {
                         tally.survey_line(&journal, s, answer, chosen, epoch == 0);
                     }
@@ -689,7 +638,6 @@ impl Tally {
                         (group, epoch),
                         framework,
                         &mut scratch,
-                        keep_examples,
                     );
                 }
                 if answered_epochs >= 1
@@ -783,7 +731,6 @@ impl Tally {
         (group, epoch): (Option<(u64, bool)>, u32),
         framework: Option<&Framework>,
         scratch: &mut Scratch,
-        keep_examples: bool,
     ) {
         let r = &mut self.runs[run];
         r.records += 1;
@@ -923,68 +870,6 @@ impl Tally {
                 r.pairs.entry((cluster, key.0, key.1)).or_default()[side] += 1;
             }
         }
-        if keep_examples {
-            self.keep_example(s, k, scratch);
-        }
-    }
-
-    fn keep_example(&mut self, s: &SuiteLineRef<'_>, chosen: usize, scratch: &Scratch) {
-        let mut wanted = false;
-        let ex = &mut self.examples;
-        let in_conflict = scratch
-            .winners
-            .iter()
-            .chain(&scratch.losers)
-            .copied()
-            .filter(|&slot| self.catalog.view_of(slot) != self.catalog.hierarchy_view());
-        for slot in in_conflict {
-            let list = ex.by_slot.entry(slot).or_default();
-            if list.len() < EXAMPLES_PER_CELL {
-                list.push(s.index);
-                wanted = true;
-            }
-        }
-        for &w in &scratch.winners {
-            for &l in &scratch.losers {
-                if self.catalog.view_of(w) != 0 || self.catalog.view_of(l) != 0 {
-                    continue;
-                }
-                let list = ex.by_pair.entry((w.min(l), w.max(l))).or_default();
-                if list.len() < EXAMPLES_PER_CELL {
-                    list.push(s.index);
-                    wanted = true;
-                }
-            }
-        }
-        if !wanted {
-            return;
-        }
-        let text = |raw: Option<&RawValue>| -> String {
-            raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
-                .unwrap_or_default()
-        };
-        ex.scenarios.insert(
-            s.index,
-            Example {
-                index: s.index,
-                id: s.id.to_string(),
-                template: s.template.to_string(),
-                text: text(s.text),
-                options: s
-                    .actions
-                    .iter()
-                    .map(|a| ExampleOption {
-                        id: a.id.to_string(),
-                        label: text(a.label),
-                        upholds: a.upholds.iter().map(|v| v.0.to_string()).collect(),
-                    })
-                    .collect(),
-                choice: s.actions[chosen].id.to_string(),
-                provenance: s
-                    .provenance
-                    .and_then(|r| serde_json::from_str(r.get()).ok()),
-            },
-        );
     }
 }
 
