@@ -13,6 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
+use super::scan::{Cursor, Fields};
 use super::{Input, Line, Text, first_line};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -491,7 +492,7 @@ pub fn read_header(input: Input<'_>) -> Result<Value, Diagnostic> {
 }
 
 /// A scenario line borrowed from the text it was parsed from: what a report needs.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct SuiteLineRef<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
@@ -505,9 +506,9 @@ pub(crate) struct SuiteLineRef<'a> {
     #[serde(default)]
     pub occurrence: Option<u64>,
     #[serde(borrow, default)]
-    pub text: Option<&'a RawValue>,
+    pub text: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    pub provenance: Option<&'a RawValue>,
+    pub provenance: Option<Raw<'a>>,
     #[serde(borrow)]
     pub actions: SmallVec<[ActionRef<'a>; 2]>,
     #[serde(borrow, default)]
@@ -540,13 +541,30 @@ impl std::ops::Deref for Name<'_> {
     }
 }
 
+/// A JSON value as written, borrowed from its line (a [`RawValue`]'s text).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// Its text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Raw<'a>, D::Error> {
+        <&'de RawValue>::deserialize(d).map(|r| Raw(r.get()))
+    }
+}
+
 /// An option of a borrowed scenario line.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct ActionRef<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub label: Option<&'a RawValue>,
+    pub label: Option<Raw<'a>>,
     #[serde(borrow, default)]
     pub upholds: SmallVec<[Name<'a>; 4]>,
     #[serde(borrow, default)]
@@ -561,7 +579,176 @@ struct SuiteLines;
 impl Line for SuiteLines {
     type Out<'a> = SuiteLineRef<'a>;
     fn parse(text: Text<'_>) -> Result<SuiteLineRef<'_>, serde_json::Error> {
+        if let Text::Str(line) = text
+            && let Some(scenario) = SuiteLineRef::scan(line)
+        {
+            return Ok(scenario);
+        }
         text.parse()
+    }
+}
+
+impl<'a> SuiteLineRef<'a> {
+    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
+    pub(crate) fn scan(line: &'a str) -> Option<SuiteLineRef<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let mut id = None;
+        let mut actions = None;
+        let mut s = SuiteLineRef {
+            id: Cow::Borrowed(""),
+            index: 0,
+            template: Cow::Borrowed(""),
+            twin_group: None,
+            occurrence: None,
+            text: None,
+            provenance: None,
+            actions: SmallVec::new(),
+            kind: None,
+            question: None,
+            options: Vec::new(),
+            persona: None,
+            references: None,
+            stance: None,
+            country: None,
+            part: None,
+        };
+        let name = |c: &mut Cursor<'a>| c.string().map(Cow::Borrowed);
+        let names = |c: &mut Cursor<'a>, into: &mut dyn FnMut(Name<'a>)| {
+            c.array(|c| {
+                into(Name(name(c)?));
+                Some(())
+            })
+        };
+        let raw = |c: &mut Cursor<'a>| c.raw().map(Raw);
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(name(c)?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    s.index = c.parse()?;
+                }
+                "template" => {
+                    seen.first(2)?;
+                    s.template = name(c)?;
+                }
+                "twin_group" => {
+                    seen.first(3)?;
+                    s.twin_group = c.optional(name)?;
+                }
+                "occurrence" => {
+                    seen.first(4)?;
+                    s.occurrence = c.optional(|c| c.parse())?;
+                }
+                "text" => {
+                    seen.first(5)?;
+                    s.text = c.optional(raw)?;
+                }
+                "provenance" => {
+                    seen.first(6)?;
+                    s.provenance = c.optional(raw)?;
+                }
+                "actions" => {
+                    seen.first(7)?;
+                    let mut list = SmallVec::new();
+                    c.array(|c| {
+                        list.push(ActionRef::scan(c)?);
+                        Some(())
+                    })?;
+                    actions = Some(list);
+                }
+                "kind" => {
+                    seen.first(8)?;
+                    s.kind = c.optional(name)?;
+                }
+                "question" => {
+                    seen.first(9)?;
+                    s.question = c.optional(name)?;
+                }
+                "options" => {
+                    seen.first(10)?;
+                    names(c, &mut |n| s.options.push(n))?;
+                }
+                "persona" => {
+                    seen.first(11)?;
+                    s.persona = c.optional(name)?;
+                }
+                // Left to serde_json unless null: a borrowed raw value cannot be made here.
+                "references" => {
+                    seen.first(12)?;
+                    c.optional(|_| None::<()>)?;
+                }
+                "stance" => {
+                    seen.first(13)?;
+                    s.stance = c.optional(name)?;
+                }
+                "country" => {
+                    seen.first(14)?;
+                    s.country = c.optional(name)?;
+                }
+                "part" => {
+                    seen.first(15)?;
+                    s.part = c.optional(name)?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        s.id = id?;
+        s.actions = actions?;
+        Some(s)
+    }
+}
+
+impl<'a> ActionRef<'a> {
+    /// An option read by [`super::scan`], or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<ActionRef<'a>> {
+        let mut seen = Fields::default();
+        let mut id = None;
+        let mut a = ActionRef {
+            id: Cow::Borrowed(""),
+            label: None,
+            upholds: SmallVec::new(),
+            violates: SmallVec::new(),
+            distractor: false,
+        };
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(Cow::Borrowed(c.string()?));
+                }
+                "label" => {
+                    seen.first(1)?;
+                    a.label = c.optional(|c| c.raw().map(Raw))?;
+                }
+                "upholds" | "violates" => {
+                    let list = if key == "upholds" {
+                        seen.first(2)?;
+                        &mut a.upholds
+                    } else {
+                        seen.first(3)?;
+                        &mut a.violates
+                    };
+                    c.array(|c| {
+                        list.push(Name(Cow::Borrowed(c.string()?)));
+                        Some(())
+                    })?;
+                }
+                "distractor" => {
+                    seen.first(4)?;
+                    a.distractor = c.boolean()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        a.id = id?;
+        Some(a)
     }
 }
 

@@ -13,13 +13,12 @@ use std::collections::BTreeMap;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::formats::Input;
 use crate::formats::results::{Readings, ResultsFile};
-use crate::formats::suite::{SuiteFile, SuiteLineRef};
+use crate::formats::suite::{Raw, SuiteFile, SuiteLineRef};
 use crate::model::{Framework, ValueId};
 
 /// Per name: times selected, neglected, won in conflict, in conflict; and of the first two
@@ -988,7 +987,7 @@ impl Tally {
         if !wanted {
             return;
         }
-        let text = |raw: Option<&RawValue>| -> String {
+        let text = |raw: Option<Raw<'_>>| -> String {
             raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
                 .unwrap_or_default()
         };
