@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// About the bytes of lines one thread renders at a time when there are several.
+const PART_BYTES: u64 = 1 << 20;
+
 impl<'a> Expansion<'a> {
     /// Expands the suite into `out`: the header line, then one scenario a line.
     /// `progress` is told the draws done so far and the total after each batch.
@@ -54,16 +57,11 @@ impl<'a> Expansion<'a> {
             out.flush().map_err(io)?;
             return Ok(writer.summary);
         }
-        let batch = (BATCH * threads) as u64;
-        let batches = self.total.div_ceil(batch);
-        // Batch `b` goes to the threads in `threads` consecutive parts.
-        let part = |b: u64, w: usize| {
-            let from = b * batch;
-            let to = ((b + 1) * batch).min(self.total);
-            let size = (to - from).div_ceil(threads as u64);
-            let start = (from + w as u64 * size).min(to);
-            (start, (start + size).min(to))
-        };
+        // Each thread renders a part of a batch; a batch is sent while the one before it is
+        // written. A part holds at most BATCH draws and about PART_BYTES of lines (sized from
+        // the lines of the parts written so far), so the lines in flight stay within a few
+        // megabytes however long a suite's lines are. How draws are cut into parts does not
+        // change the bytes: they are written in draw order.
         std::thread::scope(|scope| -> Result<(), Diagnostic> {
             let (done_tx, done_rx) = mpsc::channel::<(u64, usize, Chunk)>();
             let mut jobs = Vec::with_capacity(threads);
@@ -84,23 +82,33 @@ impl<'a> Expansion<'a> {
             }
             drop(done_tx);
             let mut spare: Vec<Vec<u8>> = Vec::new();
-            let send = |b: u64, spare: &mut Vec<Vec<u8>>| {
-                for (w, job) in jobs.iter().enumerate() {
-                    let (from, to) = part(b, w);
+            // Draws a part holds, and where the next batch starts.
+            let mut per_part = BATCH as u64;
+            let mut next = 0u64;
+            // Sends the next batch, if any draw is left; returns where it ends.
+            let mut send = |b: u64, per_part: u64, spare: &mut Vec<Vec<u8>>| -> Option<u64> {
+                if next >= self.total {
+                    return None;
+                }
+                for job in &jobs {
+                    let from = next.min(self.total);
+                    let to = (from + per_part).min(self.total);
                     let buffer = spare.pop().unwrap_or_default();
                     // A thread that stopped has reported why through `done`.
                     let _ = job.send((b, from, to, buffer));
+                    next = to;
                 }
+                Some(next)
             };
-            send(0, &mut spare);
+            let mut ends = std::collections::VecDeque::new();
+            ends.extend(send(0, per_part, &mut spare));
             let mut waiting: std::collections::BTreeMap<(u64, usize), Chunk> = Default::default();
-            for b in 0..batches {
+            let mut b = 0u64;
+            while let Some(end) = ends.pop_front() {
                 if writer.full() {
                     break;
                 }
-                if b + 1 < batches {
-                    send(b + 1, &mut spare);
-                }
+                ends.extend(send(b + 1, per_part, &mut spare));
                 for w in 0..threads {
                     let chunk = loop {
                         if let Some(chunk) = waiting.remove(&(b, w)) {
@@ -119,10 +127,19 @@ impl<'a> Expansion<'a> {
                             }
                         }
                     };
-                    spare.push(writer.write(chunk, out).map_err(|e| e.either(io))?);
+                    let draws = chunk.draws.len().max(1) as u64;
+                    let bytes = chunk.buffer.len() as u64;
+                    if let Some(fit) = (PART_BYTES * draws).checked_div(bytes) {
+                        per_part = fit.clamp(1, BATCH as u64);
+                    }
+                    let mut buffer = writer.write(chunk, out).map_err(|e| e.either(io))?;
+                    // A buffer grown past a part's bytes (a part cut before its lines were
+                    // measured) is not kept at that size.
+                    buffer.shrink_to(2 * PART_BYTES as usize);
+                    spare.push(buffer);
                 }
-                let (_, to) = part(b, threads - 1);
-                progress(writer.done(to), planned);
+                progress(writer.done(end), planned);
+                b += 1;
             }
             Ok(())
         })?;

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use super::scan::{Cursor, Fields};
 use super::suite::Name;
 use super::{Input, Line, Text, first_line};
 use crate::diagnostic::{Code, Diagnostic};
@@ -518,7 +519,7 @@ impl Journal {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct RecordRef<'a> {
     #[serde(borrow)]
     pub scenario: Cow<'a, str>,
@@ -544,6 +545,7 @@ pub(crate) struct RecordRef<'a> {
 }
 
 /// A JSON object of probabilities per action, kept as its pairs, keys borrowed.
+#[derive(Debug)]
 pub(crate) struct Probabilities<'a>(pub Vec<(Name<'a>, f64)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
@@ -569,7 +571,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct Readings<'a> {
     #[serde(borrow, default)]
     pub logprobs: Option<Cow<'a, str>>,
@@ -583,7 +585,112 @@ pub(crate) struct RecordLines;
 impl Line for RecordLines {
     type Out<'a> = RecordRef<'a>;
     fn parse(text: Text<'_>) -> Result<RecordRef<'_>, serde_json::Error> {
+        if let Text::Str(line) = text
+            && let Some(record) = RecordRef::scan(line)
+        {
+            return Ok(record);
+        }
         text.parse()
+    }
+}
+
+impl<'a> RecordRef<'a> {
+    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
+    pub(crate) fn scan(line: &'a str) -> Option<RecordRef<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let (mut scenario, mut index, mut choice) = (None, None, None);
+        let mut record = RecordRef {
+            scenario: Cow::Borrowed(""),
+            index: 0,
+            steer: None,
+            choice: Cow::Borrowed(""),
+            position: None,
+            readings: None,
+            probabilities: None,
+            rule: None,
+            epoch: 0,
+            label_mass: None,
+            scores: None,
+        };
+        c.object(|c, key| {
+            let name = |c: &mut Cursor<'a>| c.string().map(Cow::Borrowed);
+            match key {
+                "scenario" => {
+                    seen.first(0)?;
+                    scenario = Some(name(c)?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    index = Some(c.parse()?);
+                }
+                "steer" => {
+                    seen.first(2)?;
+                    record.steer = c.optional(name)?;
+                }
+                "choice" => {
+                    seen.first(3)?;
+                    choice = Some(name(c)?);
+                }
+                "position" => {
+                    seen.first(4)?;
+                    record.position = c.optional(|c| c.parse())?;
+                }
+                "readings" => {
+                    seen.first(5)?;
+                    record.readings = c.optional(|c| {
+                        let mut seen = Fields::default();
+                        let (mut logprobs, mut parse) = (None, None);
+                        c.object(|c, key| match key {
+                            "logprobs" => {
+                                seen.first(0)?;
+                                logprobs = c.optional(name)?;
+                                Some(())
+                            }
+                            "parse" => {
+                                seen.first(1)?;
+                                parse = c.optional(name)?;
+                                Some(())
+                            }
+                            _ => c.skip(),
+                        })?;
+                        Some(Readings { logprobs, parse })
+                    })?;
+                }
+                "probabilities" => {
+                    seen.first(6)?;
+                    record.probabilities = c.optional(|c| {
+                        let mut pairs = Vec::with_capacity(2);
+                        c.object(|c, action| {
+                            pairs.push((Name(Cow::Borrowed(action)), c.parse()?));
+                            Some(())
+                        })?;
+                        Some(Probabilities(pairs))
+                    })?;
+                }
+                "rule" => {
+                    seen.first(7)?;
+                    record.rule = c.optional(name)?;
+                }
+                "epoch" => {
+                    seen.first(8)?;
+                    record.epoch = c.parse()?;
+                }
+                "label_mass" => {
+                    seen.first(9)?;
+                    record.label_mass = c.optional(|c| c.parse())?;
+                }
+                // Scores (of the readouts that choose by them) are few: serde reads them.
+                "scores" => return None,
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        record.scenario = scenario?;
+        record.index = index?;
+        record.choice = choice?;
+        Some(record)
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
+use super::scan::{Cursor, Fields};
 use super::{Input, Line, Text, first_line};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -491,7 +492,7 @@ pub fn read_header(input: Input<'_>) -> Result<Value, Diagnostic> {
 }
 
 /// A scenario line borrowed from the text it was parsed from: what a report needs.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct SuiteLineRef<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
@@ -537,7 +538,7 @@ impl std::ops::Deref for Name<'_> {
 }
 
 /// An option of a borrowed scenario line.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct ActionRef<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
@@ -555,7 +556,172 @@ struct SuiteLines;
 impl Line for SuiteLines {
     type Out<'a> = SuiteLineRef<'a>;
     fn parse(text: Text<'_>) -> Result<SuiteLineRef<'_>, serde_json::Error> {
+        if let Text::Str(line) = text
+            && let Some(scenario) = SuiteLineRef::scan(line)
+        {
+            return Ok(scenario);
+        }
         text.parse()
+    }
+}
+
+impl<'a> SuiteLineRef<'a> {
+    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
+    pub(crate) fn scan(line: &'a str) -> Option<SuiteLineRef<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let mut id = None;
+        let mut actions = None;
+        let mut s = SuiteLineRef {
+            id: Cow::Borrowed(""),
+            index: 0,
+            template: Cow::Borrowed(""),
+            twin_group: None,
+            occurrence: None,
+            actions: SmallVec::new(),
+            kind: None,
+            question: None,
+            options: Vec::new(),
+            persona: None,
+            references: None,
+            stance: None,
+            country: None,
+            part: None,
+        };
+        let name = |c: &mut Cursor<'a>| c.string().map(Cow::Borrowed);
+        let names = |c: &mut Cursor<'a>, into: &mut dyn FnMut(Name<'a>)| {
+            c.array(|c| {
+                into(Name(name(c)?));
+                Some(())
+            })
+        };
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(name(c)?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    s.index = c.parse()?;
+                }
+                "template" => {
+                    seen.first(2)?;
+                    s.template = name(c)?;
+                }
+                "twin_group" => {
+                    seen.first(3)?;
+                    s.twin_group = c.optional(name)?;
+                }
+                "occurrence" => {
+                    seen.first(4)?;
+                    s.occurrence = c.optional(|c| c.parse())?;
+                }
+                "text" => {
+                    seen.first(5)?;
+                    c.raw()?;
+                }
+                "provenance" => {
+                    seen.first(6)?;
+                    c.raw()?;
+                }
+                "actions" => {
+                    seen.first(7)?;
+                    let mut list = SmallVec::new();
+                    c.array(|c| {
+                        list.push(ActionRef::scan(c)?);
+                        Some(())
+                    })?;
+                    actions = Some(list);
+                }
+                "kind" => {
+                    seen.first(8)?;
+                    s.kind = c.optional(name)?;
+                }
+                "question" => {
+                    seen.first(9)?;
+                    s.question = c.optional(name)?;
+                }
+                "options" => {
+                    seen.first(10)?;
+                    names(c, &mut |n| s.options.push(n))?;
+                }
+                "persona" => {
+                    seen.first(11)?;
+                    s.persona = c.optional(name)?;
+                }
+                // Left to serde_json unless null: a borrowed raw value cannot be made here.
+                "references" => {
+                    seen.first(12)?;
+                    c.optional(|_| None::<()>)?;
+                }
+                "stance" => {
+                    seen.first(13)?;
+                    s.stance = c.optional(name)?;
+                }
+                "country" => {
+                    seen.first(14)?;
+                    s.country = c.optional(name)?;
+                }
+                "part" => {
+                    seen.first(15)?;
+                    s.part = c.optional(name)?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        s.id = id?;
+        s.actions = actions?;
+        Some(s)
+    }
+}
+
+impl<'a> ActionRef<'a> {
+    /// An option read by [`super::scan`], or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<ActionRef<'a>> {
+        let mut seen = Fields::default();
+        let mut id = None;
+        let mut a = ActionRef {
+            id: Cow::Borrowed(""),
+            upholds: SmallVec::new(),
+            violates: SmallVec::new(),
+            distractor: false,
+        };
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(Cow::Borrowed(c.string()?));
+                }
+                "label" => {
+                    seen.first(1)?;
+                    c.raw()?;
+                }
+                "upholds" | "violates" => {
+                    let list = if key == "upholds" {
+                        seen.first(2)?;
+                        &mut a.upholds
+                    } else {
+                        seen.first(3)?;
+                        &mut a.violates
+                    };
+                    c.array(|c| {
+                        list.push(Name(Cow::Borrowed(c.string()?)));
+                        Some(())
+                    })?;
+                }
+                "distractor" => {
+                    seen.first(4)?;
+                    a.distractor = c.boolean()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        a.id = id?;
+        Some(a)
     }
 }
 

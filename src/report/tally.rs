@@ -268,24 +268,31 @@ pub struct Sources<'a> {
     pub notes: &'a [String],
 }
 
-/// The latest answer to one scenario under one run, compactly.
-#[derive(Clone)]
+/// The latest answer to one scenario under one run, compactly: a few words, no text.
+#[derive(Clone, Copy)]
 struct Answer {
+    /// The scenario's index in the suite.
+    index: u64,
     /// xxh3 of the scenario id.
     id: u64,
+    /// The run (an index into the journal's runs).
+    run: u32,
+    /// The epoch.
+    epoch: u32,
     /// The chosen action (an index into the journal's action ids) or a failure.
     choice: u32,
     /// The position of the option chosen, `u32::MAX` for none.
     position: u32,
-    /// 0: not read twice; 1: the readings agree; 2: they differ.
-    readings: u8,
-    /// Probabilities per action (indexes into the journal's action ids), when recorded.
-    probabilities: Option<Box<[(u32, f64)]>>,
+    /// Where its probabilities start in [`AnswerIndex`]'s, and how many there are
+    /// ([`NO_PROBABILITIES`]: none recorded).
+    probabilities: (u32, u32),
+    /// The first token's probability on the labels, NaN when not recorded.
+    label_mass: f32,
     /// The rule that read the answer (an index into the journal's rules), [`NO_RULE`] for
     /// none.
     rule: u16,
-    /// The first token's probability on the labels, NaN when not recorded.
-    label_mass: f32,
+    /// 0: not read twice; 1: the readings agree; 2: they differ.
+    readings: u8,
     /// How the choice was scored: [`Scored`].
     scored: Scored,
 }
@@ -345,6 +352,16 @@ fn scored(scores: Option<&indexmap::IndexMap<String, crate::formats::results::Sc
     }
 }
 
+impl Answer {
+    /// What answers are looked up by.
+    fn key(&self) -> (u32, u64, u32) {
+        (self.run, self.index, self.epoch)
+    }
+}
+
+/// An answer without recorded probabilities.
+const NO_PROBABILITIES: u32 = u32::MAX;
+
 /// No rule read the answer (an agent's choice, or a failure).
 const NO_RULE: u16 = u16::MAX;
 
@@ -360,8 +377,15 @@ pub(crate) struct AnswerIndex {
     /// The runs: the plain run, then the steers the header lists, then any others found.
     pub runs: IndexSet<Option<String>, FxBuildHasher>,
     choices: IndexSet<Box<str>, FxBuildHasher>,
-    /// By (run, scenario index, epoch).
-    answers: FxHashMap<(u32, u64, u32), Answer>,
+    /// The latest answer per (run, scenario index, epoch), sorted by them.
+    answers: Vec<Answer>,
+    /// The probabilities of every answer read, each an action (an index into the journal's
+    /// action ids) and its probability; [`Answer::probabilities`] says which are whose.
+    probability_actions: Vec<u32>,
+    probability_values: Vec<f64>,
+    /// Per run, where the last lookup found its answer: the suite is read in the order of
+    /// its indexes, so the next answer is usually just after it.
+    cursors: Vec<std::cell::Cell<usize>>,
     /// The most epochs any scenario was asked in (1 without epochs).
     pub epochs: u32,
     /// The rules that read the answers, as the journal names them.
@@ -401,7 +425,9 @@ impl AnswerIndex {
         }
         let mut choices: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
         let mut rules: IndexSet<Box<str>, FxBuildHasher> = IndexSet::default();
-        let mut answers: FxHashMap<(u32, u64, u32), Answer> = FxHashMap::default();
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut probability_actions: Vec<u32> = Vec::new();
+        let mut probability_values: Vec<f64> = Vec::new();
         let mut epochs = 1u32;
         let mut notes = Vec::new();
         let mut torn: Option<u64> = None;
@@ -441,33 +467,47 @@ impl AnswerIndex {
                 }
                 _ => NO_RULE,
             };
-            let probabilities = r.probabilities.map(|p| {
-                p.0.into_iter()
-                    .map(|(action, p)| {
+            let probabilities = match r.probabilities {
+                None => (0, NO_PROBABILITIES),
+                Some(p) => {
+                    let start = u32::try_from(probability_actions.len()).ok();
+                    let len = u32::try_from(p.0.len())
+                        .ok()
+                        .filter(|&l| l != NO_PROBABILITIES);
+                    let (Some(start), Some(len)) = (start, len) else {
+                        return Err(crate::formats::io_error(
+                            path,
+                            format!("line {line_no}: too many probabilities to hold"),
+                        )
+                        .help("report on a smaller journal"));
+                    };
+                    for (action, p) in p.0 {
                         let i = match choices.get_index_of(&*action) {
                             Some(i) => i,
                             None => choices.insert_full(action.0.into()).0,
                         };
-                        (i as u32, p)
-                    })
-                    .collect()
-            });
+                        probability_actions.push(i as u32);
+                        probability_values.push(p);
+                    }
+                    (start, len)
+                }
+            };
             epochs = epochs.max(r.epoch.saturating_add(1));
-            answers.insert(
-                (run, r.index, r.epoch),
-                Answer {
-                    id: xxh3_64(r.scenario.as_bytes()),
-                    choice,
-                    position: r
-                        .position
-                        .map_or(u32::MAX, |p| p.min(u64::from(u32::MAX - 1)) as u32),
-                    readings,
-                    probabilities,
-                    rule,
-                    label_mass: r.label_mass.map_or(f32::NAN, |m| m as f32),
-                    scored: scored(r.scores.as_ref()),
-                },
-            );
+            answers.push(Answer {
+                index: r.index,
+                id: xxh3_64(r.scenario.as_bytes()),
+                run,
+                epoch: r.epoch,
+                choice,
+                position: r
+                    .position
+                    .map_or(u32::MAX, |p| p.min(u64::from(u32::MAX - 1)) as u32),
+                probabilities,
+                label_mass: r.label_mass.map_or(f32::NAN, |m| m as f32),
+                rule,
+                readings,
+                scored: scored(r.scores.as_ref()),
+            });
             Ok(())
         })?;
         if let Some(line) = torn {
@@ -477,11 +517,29 @@ impl AnswerIndex {
                 path
             ));
         }
+        // The latest answer per key: in the journal's order (a stable sort), the last.
+        if !answers.is_sorted_by_key(Answer::key) {
+            answers.sort_by_key(Answer::key);
+        }
+        let mut kept = 0;
+        for i in 0..answers.len() {
+            if i + 1 < answers.len() && answers[i + 1].key() == answers[i].key() {
+                continue;
+            }
+            answers[kept] = answers[i];
+            kept += 1;
+        }
+        answers.truncate(kept);
+        answers.shrink_to_fit();
+        let cursors = vec![std::cell::Cell::new(0); runs.len()];
         Ok(AnswerIndex {
             header,
             runs,
             choices,
             answers,
+            probability_actions,
+            probability_values,
+            cursors,
             epochs,
             rules,
             notes,
@@ -504,9 +562,52 @@ impl AnswerIndex {
         self.answers.len()
     }
 
+    /// The answer of `run` to the scenario at `index` in `epoch`.
+    fn find(&self, run: usize, index: u64, epoch: u32) -> Option<&Answer> {
+        let key = (u32::try_from(run).ok()?, index, epoch);
+        let cursor = self.cursors.get(run)?;
+        let at = cursor.get();
+        let found = match self.answers.get(at) {
+            Some(a) if a.key() == key => Some(at),
+            _ => match self.answers.get(at + 1) {
+                Some(a) if a.key() == key => Some(at + 1),
+                _ => self.answers.binary_search_by_key(&key, Answer::key).ok(),
+            },
+        }?;
+        cursor.set(found);
+        self.answers.get(found)
+    }
+
+    /// The probabilities recorded with `answer`, if any: per action (an index into the
+    /// journal's action ids), its probability.
+    fn probabilities(
+        &self,
+        answer: &Answer,
+    ) -> Option<impl Iterator<Item = (u32, f64)> + Clone + '_> {
+        let (start, len) = answer.probabilities;
+        if len == NO_PROBABILITIES {
+            return None;
+        }
+        let range = start as usize..start as usize + len as usize;
+        Some(
+            self.probability_actions
+                .get(range.clone())
+                .unwrap_or_default()
+                .iter()
+                .copied()
+                .zip(
+                    self.probability_values
+                        .get(range)
+                        .unwrap_or_default()
+                        .iter()
+                        .copied(),
+                ),
+        )
+    }
+
     /// How run `run` answered the scenario `s` (whose id hashes to `id`) in `epoch`.
     fn join(&self, run: usize, s: &SuiteLineRef<'_>, id: u64, epoch: u32) -> Joined<'_> {
-        let Some(answer) = self.answers.get(&(run as u32, s.index, epoch)) else {
+        let Some(answer) = self.find(run, s.index, epoch) else {
             return Joined::No;
         };
         if answer.id != id {
@@ -554,8 +655,8 @@ pub(crate) fn each_answer(
     })?;
     let in_run = journal
         .answers
-        .keys()
-        .filter(|(r, _, _)| *r as usize == run)
+        .iter()
+        .filter(|a| a.run as usize == run)
         .count() as u64;
     Ok(in_run - matched)
 }
@@ -678,13 +779,13 @@ impl Tally {
         .unwrap_or(&s.template);
         let chosen_id = chosen.and_then(|k| s.actions.get(k)).map(|a| a.id.as_ref());
         // The distribution over the options in their written order.
-        let from_probabilities = answer.probabilities.as_ref().and_then(|p| {
+        let from_probabilities = journal.probabilities(answer).and_then(|p| {
             let dist: Vec<f64> = s
                 .options
                 .iter()
                 .map(|o| {
                     let id = journal.choices.get_index_of(&**o);
-                    p.iter()
+                    p.clone()
                         .find(|(a, _)| Some(*a as usize) == id)
                         .map_or(0.0, |(_, x)| x.max(0.0))
                 })
@@ -907,4 +1008,47 @@ fn unknown_steer(
             None => format!("its steers are {}", names.join(", ")),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_keeps_the_latest_answer_per_run_scenario_and_epoch_in_any_order() {
+        let journal = concat!(
+            r#"{"format":"results","suite":"t","steers":[{"id":"kind"}]}"#,
+            "\n",
+            r#"{"scenario":"s2","index":2,"choice":"a"}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"choice":"error"}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"steer":"kind","choice":"b","probabilities":{"b":0.75,"a":0.25}}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"choice":"a","epoch":1}"#,
+            "\n",
+            r#"{"scenario":"s0","index":0,"choice":"b","position":1}"#,
+            "\n",
+        );
+        let index = AnswerIndex::read(Input::Bytes("r", journal.as_bytes())).unwrap();
+        assert_eq!((index.len(), index.epochs), (4, 2));
+        let choice = |a: &Answer| index.choices.get_index(a.choice as usize).map(|c| &**c);
+        let plain = index.find(0, 0, 0).unwrap();
+        assert_eq!((choice(plain), plain.position), (Some("b"), 1));
+        assert!(index.probabilities(plain).is_none());
+        assert_eq!(choice(index.find(0, 0, 1).unwrap()), Some("a"));
+        assert_eq!(choice(index.find(0, 2, 0).unwrap()), Some("a"));
+        let steered = index.find(1, 0, 0).unwrap();
+        assert_eq!(choice(steered), Some("b"));
+        let p: Vec<(Option<&str>, f64)> = index
+            .probabilities(steered)
+            .unwrap()
+            .map(|(a, p)| (index.choices.get_index(a as usize).map(|c| &**c), p))
+            .collect();
+        assert_eq!(p, [(Some("b"), 0.75), (Some("a"), 0.25)]);
+        assert!(index.find(0, 1, 0).is_none() && index.find(1, 2, 0).is_none());
+        assert!(index.find(2, 0, 0).is_none());
+        // Found again after looking elsewhere.
+        assert_eq!(choice(index.find(0, 0, 0).unwrap()), Some("b"));
+    }
 }

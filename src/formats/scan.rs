@@ -1,0 +1,431 @@
+//! A strict, narrow reader of JSON lines, for the few fields a report reads of millions of
+//! lines: it finds them in one pass without building anything for the rest. It reads only
+//! what it is sure of and declines (`None`) anything else — an escape in a string it hands
+//! out, a duplicate field, a nesting deeper than [`MAX_DEPTH`], a number or a shape it does
+//! not expect — and the caller then parses the line with serde_json, whose result or error
+//! stands. So a line it reads, serde_json reads the same (a differential test holds the two
+//! together), and a line it declines costs one more parse.
+
+/// Deeper values are declined (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 64;
+
+/// A position in one line of text.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+    depth: u32,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Cursor<'a> {
+        Cursor {
+            text,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skips JSON whitespace.
+    fn space(&mut self) {
+        let b = self.bytes();
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not taken.
+    fn peek(&mut self) -> Option<u8> {
+        self.space();
+        self.bytes().get(self.at).copied()
+    }
+
+    /// Takes `byte`, after whitespace.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// Takes `word` if it is next.
+    fn word(&mut self, word: &str) -> Option<()> {
+        self.bytes()
+            .get(self.at..)?
+            .starts_with(word.as_bytes())
+            .then(|| self.at += word.len())
+    }
+
+    /// Takes `null` if it is next; `false` (nothing taken) otherwise.
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.word("null").is_some()
+    }
+
+    /// The end of the line: whitespace only.
+    pub(crate) fn end(&mut self) -> Option<()> {
+        self.space();
+        (self.at == self.text.len()).then_some(())
+    }
+
+    /// Moves past the text of a string (its opening quote taken) up to the next quote or
+    /// backslash, and past it; declines at a control character or the end. Eight bytes at a
+    /// time, as serde_json looks for them.
+    fn plain(&mut self) -> Option<u8> {
+        const ONES: u64 = u64::MAX / 255;
+        let rest = self.bytes().get(self.at..)?;
+        let mut i = 0;
+        while let Some(chunk) = rest.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word);
+            let control = x.wrapping_sub(ONES * 0x20) & !x;
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let quote = quote.wrapping_sub(ONES) & !quote;
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            let backslash = backslash.wrapping_sub(ONES) & !backslash;
+            // The lowest flagged byte is the first one that stops the string (a borrow only
+            // flags bytes above a true match).
+            let stops = (control | quote | backslash) & (ONES << 7);
+            if stops != 0 {
+                i += stops.trailing_zeros() as usize / 8;
+                break;
+            }
+            i += 8;
+        }
+        while let Some(&b) = rest.get(i) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        let stop = *rest.get(i)?;
+        if stop < 0x20 {
+            return None;
+        }
+        self.at += i + 1;
+        Some(stop)
+    }
+
+    /// A string without escapes, borrowed; declines any other.
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        match self.plain()? {
+            b'"' => self.text.get(start..self.at - 1),
+            _ => None,
+        }
+    }
+
+    /// Skips a string, escapes checked as serde_json checks them.
+    fn skip_string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            if self.plain()? == b'"' {
+                return Some(());
+            }
+            let b = self.bytes();
+            match *b.get(self.at)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
+                b'u' => {
+                    let hex = b.get(self.at + 1..self.at + 5)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    self.at += 5;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The text of a number, its grammar checked.
+    fn number(&mut self) -> Option<&'a str> {
+        self.space();
+        let b = self.bytes();
+        let start = self.at;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        // A digit straight after a leading zero is not a number.
+        if b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        self.at = i;
+        self.text.get(start..i)
+    }
+
+    /// A number as `T` reads it through serde_json (the same digits give the same value).
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        serde_json::from_str(self.number()?).ok()
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.word("true").map(|()| true),
+            b'f' => self.word("false").map(|()| false),
+            _ => None,
+        }
+    }
+
+    /// `None` for `null`, else what `read` reads.
+    pub(crate) fn optional<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.null() {
+            return Some(None);
+        }
+        read(self).map(Some)
+    }
+
+    /// Skips any value.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' => self.object(|c, _| c.skip()),
+            b'[' => self.array(|c| c.skip()),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            b't' | b'f' => self.boolean().map(|_| ()),
+            b'n' => self.null().then_some(()),
+            _ => None,
+        }
+    }
+
+    /// The text of any value, as serde_json's raw values hold it.
+    pub(crate) fn raw(&mut self) -> Option<&'a str> {
+        self.space();
+        let start = self.at;
+        self.skip()?;
+        self.text.get(start..self.at)
+    }
+
+    fn enter(&mut self, open: u8) -> Option<()> {
+        self.eat(open)?;
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// An object: `field` is called with each key (without escapes), the cursor before its
+    /// value, and must take the value.
+    pub(crate) fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.enter(b'{')?;
+        if self.peek()? != b'}' {
+            loop {
+                let key = self.string()?;
+                self.eat(b':')?;
+                field(self, key)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// An array: `item` is called before each value and must take it.
+    pub(crate) fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.enter(b'[')?;
+        if self.peek()? != b']' {
+            loop {
+                item(self)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Some(())
+    }
+}
+
+/// Which fields of an object were seen: a field met twice is declined (serde_json refuses
+/// it).
+#[derive(Default)]
+pub(crate) struct Fields(u32);
+
+impl Fields {
+    /// Marks field `bit`; `None` if it was marked already.
+    pub(crate) fn first(&mut self, bit: u32) -> Option<()> {
+        let mask = 1u32.checked_shl(bit)?;
+        if self.0 & mask != 0 {
+            return None;
+        }
+        self.0 |= mask;
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped(text: &str) -> Option<&str> {
+        let mut c = Cursor::new(text);
+        let raw = c.raw()?;
+        c.end()?;
+        Some(raw)
+    }
+
+    #[test]
+    fn reads_what_json_allows_and_declines_the_rest() {
+        for good in [
+            r#" {"a" : [1, -0.5e+3, true, false, null, "x\"\u00e9\\"], "b": {}} "#,
+            "[]",
+            "0",
+            "-12.25E-2",
+            r#""\/\b\f\n\r\t""#,
+        ] {
+            assert_eq!(skipped(good), Some(good.trim()), "{good}");
+            assert!(serde_json::from_str::<serde_json::Value>(good).is_ok());
+        }
+        for bad in [
+            "01",
+            "-",
+            "1.",
+            "1e",
+            ".5",
+            "+1",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\"}",
+            "[1 2]",
+            "nul",
+            "tru",
+            "\"\u{1}\"",
+            r#""\x""#,
+            r#""\u12g4""#,
+            "\"open",
+            "{1:2}",
+            "[1] x",
+        ] {
+            assert_eq!(skipped(bad), None, "{bad}");
+        }
+        let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
+        assert_eq!(skipped(&deep), None, "too deep: declined");
+    }
+
+    #[test]
+    fn strings_with_escapes_are_not_handed_out() {
+        assert_eq!(Cursor::new(r#""plain""#).string(), Some("plain"));
+        assert_eq!(Cursor::new(r#""a\"b""#).string(), None);
+        assert_eq!(Cursor::new("\"a\tb\"").string(), None);
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_them() {
+        assert_eq!(Cursor::new("0.1").parse::<f64>(), Some(0.1));
+        assert_eq!(Cursor::new("7").parse::<f64>(), Some(7.0));
+        assert_eq!(Cursor::new("-1").parse::<u64>(), None);
+        assert_eq!(Cursor::new("1.0").parse::<u64>(), None);
+        assert_eq!(Cursor::new("18446744073709551616").parse::<u64>(), None);
+        assert_eq!(Cursor::new("4294967295").parse::<u32>(), Some(u32::MAX));
+    }
+
+    /// Every line one edit away from `line`: each character left out, and each of a few
+    /// bytes that matter to JSON put in before it or in its place.
+    fn edits(line: &str) -> Vec<String> {
+        const BYTES: &[&str] = &[
+            "\"", "\\", ",", ":", "{", "}", "[", "]", " ", "0", "-", ".", "e", "n", "t", "x",
+            "\u{1}", "\\u00", "null", "1e400",
+        ];
+        let mut out = Vec::new();
+        for (i, ch) in line.char_indices() {
+            let (before, after) = (&line[..i], &line[i + ch.len_utf8()..]);
+            out.push(format!("{before}{after}"));
+            for b in BYTES {
+                out.push(format!("{before}{b}{ch}{after}"));
+                out.push(format!("{before}{b}{after}"));
+            }
+        }
+        out
+    }
+
+    /// `scan` reads what serde_json reads, or declines: never a line serde_json refuses,
+    /// never other values.
+    fn differential(
+        lines: &[&str],
+        scan: impl Fn(&str) -> Option<String>,
+        serde: impl Fn(&str) -> Result<String, serde_json::Error>,
+    ) {
+        for line in lines {
+            assert!(scan(line).is_some(), "the fast path reads {line}");
+            for edited in std::iter::once(line.to_string()).chain(edits(line)) {
+                if let Some(fast) = scan(&edited) {
+                    match serde(&edited) {
+                        Ok(slow) => assert_eq!(fast, slow, "{edited}"),
+                        Err(e) => panic!("read a line serde_json refuses ({e}): {edited}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn result_lines_read_as_serde_json_reads_them() {
+        use crate::formats::results::RecordRef;
+        differential(
+            &[
+                r#"{"scenario":"s87","index":0,"twin_group":"s87","steer":null,"choice":"to_do","position":0,"order":["to_do","not_to_do"],"probabilities":{"to_do":0.598687660112452,"not_to_do":0.401312339887548},"raw":null,"latency_ms":0.037109,"tokens":{"prompt":null,"completion":null},"attempts":1}"#,
+                r#" { "scenario" : "s1" , "index" : 12 , "steer" : "kind" , "epoch" : 2 , "choice" : "b" , "position" : null , "readings" : { "logprobs" : "a" , "parse" : "b" , "x" : [1] } , "rule" : "final answer" , "label_mass" : 0.25 , "raw" : "B, \"because\" \u00e9 \n" , "reasoning" : "\ud83d\ude00" , "probabilities" : null } "#,
+                r#"{"scenario":"s2","index":3,"choice":"unparsed","readings":null,"rule":null,"label_mass":null,"probabilities":{"a":1,"a":-2.5E-3}}"#,
+            ],
+            |l| RecordRef::scan(l).map(|r| format!("{r:?}")),
+            |l| serde_json::from_str::<RecordRef<'_>>(l).map(|r| format!("{r:?}")),
+        );
+    }
+
+    #[test]
+    fn scenario_lines_read_as_serde_json_reads_them() {
+        use crate::formats::suite::SuiteLineRef;
+        differential(
+            &[
+                r#"{"id":"s87","index":0,"kind":"scenario","template":"colleague","topic":"work","bindings":{"role":"supervisor","a":"dd.compassion"},"text":"You \"work\" as a supervisor.\nWhat do you do?","variants":{"zh":"\u4f60"},"actions":[{"id":"to_do","label":"Keep quiet","upholds":["dd.compassion"],"violates":["dd.accountability"],"upholds_indirect":[],"affects":[{"party":"adviser","sign":"+","indirect":false},{"party":"colleague","sign":null}],"distractor":false},{"id":"not","label":"Report","upholds":[],"violates":[],"distractor":true}],"seed":"92c7","draw":0,"suite":"everyday","twin_group":"s87","occurrence":2,"provenance":{"template":"everyday.qd:73","relations":["everyday.qd:25"],"rules":[]}}"#,
+                r#"{"id":"q1","index":7,"kind":"question","template":"wvs","question":"Q1","options":["yes","no"],"persona":"p","stance":null,"country":"DE","part":"a","references":null,"text":null,"actions":[{"id":"yes","label":null},{"id":"no"}]}"#,
+            ],
+            |l| SuiteLineRef::scan(l).map(|s| format!("{s:?}")),
+            |l| serde_json::from_str::<SuiteLineRef<'_>>(l).map(|s| format!("{s:?}")),
+        );
+    }
+}
