@@ -337,6 +337,10 @@ fn scenario_entry(entry: &ScenarioEntry) -> Unit {
         ScenarioEntry::Topic(c, span) => line(format!("topic {}", context(c)), *span),
         ScenarioEntry::Describe(s, span) => line(format!("describe {}", s.raw), *span),
         ScenarioEntry::Verbatim(span) => line("verbatim".to_string(), *span),
+        ScenarioEntry::Show(n, mode, span) => match mode {
+            Some(mode) => line(format!("show {} {}", n.raw, mode.name), *span),
+            None => line(format!("show {}", n.raw), *span),
+        },
         ScenarioEntry::Slot(slot) => {
             let domain = match &slot.domain {
                 SlotDomain::Strings(items, _) => {

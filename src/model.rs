@@ -477,9 +477,23 @@ pub struct ScenarioTemplate {
     pub actions: Vec<Action>,
     /// `verbatim`: the texts and labels are taken as written, not as templates.
     pub verbatim: bool,
+    /// `show k diverse|random`: each scenario shows k of the non-distractor actions.
+    pub show: Option<Show>,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.
+    pub span: Span,
+}
+
+/// `show k diverse` or `show k random`: the candidate set a scenario shows, drawn from the
+/// template's non-distractor actions (its pool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Show {
+    /// How many options each scenario shows (at least 2, fewer than the pool).
+    pub count: u32,
+    /// `diverse`: the options uphold values as unlike as they can; `random`: any k.
+    pub diverse: bool,
+    /// Where it is written.
     pub span: Span,
 }
 

@@ -20,7 +20,7 @@ impl<'a> Expansion<'a> {
         for plan in self.plans() {
             let c = &self.templates[plan.template];
             let bound = self.bind(c, &plan.choices);
-            let upheld = self.upheld(c, &bound);
+            let upheld = self.upheld(c, &plan.choices, &bound);
             let mut pairs = std::collections::BTreeSet::new();
             for (i, us) in upheld.iter().enumerate() {
                 for ws in &upheld[i + 1..] {

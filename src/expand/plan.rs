@@ -174,21 +174,97 @@ impl<'a> Expansion<'a> {
         Some(total)
     }
 
-    /// The values each non-distractor action of a binding upholds (none for a question or
-    /// stance).
-    pub(super) fn upheld(&self, c: &Compiled, bound: &[Bound<'_>]) -> Vec<Vec<ValueId>> {
+    /// The values each non-distractor action a binding shows upholds (none for a question
+    /// or stance).
+    pub(super) fn upheld(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Vec<Vec<ValueId>> {
         let Body::Scenario(b) = &c.body else {
             return Vec::new();
         };
+        let shown = self.shown(c, choices, bound);
         b.actions
             .iter()
-            .filter(|a| !a.distractor)
-            .map(|a| {
-                let (mut up, _) = self.action_values(b, a, bound);
-                up.dedup();
-                up
-            })
+            .enumerate()
+            .filter(|(i, a)| !a.distractor && shown.as_ref().is_none_or(|s| s.contains(i)))
+            .map(|(_, a)| self.pool_values(b, a, bound))
             .collect()
+    }
+
+    /// The values an action upholds under a binding, sorted, each once: its vector in the
+    /// space of values, for `show k diverse`.
+    pub(super) fn pool_values(
+        &self,
+        b: &ScenarioBody,
+        a: &CompiledAction,
+        bound: &[Bound<'_>],
+    ) -> Vec<ValueId> {
+        let (mut up, _) = self.action_values(b, a, bound);
+        up.sort_unstable();
+        up.dedup();
+        up
+    }
+
+    /// For a scenario with `show k`, the actions (indices) a binding shows, in definition
+    /// order; `None` when it shows them all.
+    ///
+    /// `random`: the binding's last choice numbers a k-subset of the pool (in lexicographic
+    /// order). `diverse`: it names the option the set starts from (in a seeded order of the
+    /// pool); then, k − 1 times, the option farthest from those chosen joins: the largest
+    /// smallest distance to them (the number of values one upholds and the other does not),
+    /// then the most values not yet upheld, then the largest total distance, then the first
+    /// in the seeded order.
+    pub(super) fn shown(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Option<Vec<usize>> {
+        let Body::Scenario(b) = &c.body else {
+            return None;
+        };
+        let show = b.show.as_ref()?;
+        let choice = choices.last().copied().unwrap_or(0);
+        let n = show.pool.len();
+        let mut picked: Vec<usize> = if show.diverse {
+            let vectors: Vec<Vec<ValueId>> = show
+                .pool
+                .iter()
+                .map(|&i| self.pool_values(b, &b.actions[i], bound))
+                .collect();
+            let first = show.order.get(choice as usize).copied().unwrap_or(0);
+            let mut chosen = vec![first];
+            let mut covered: Vec<ValueId> = vectors.get(first).cloned().unwrap_or_default();
+            while chosen.len() < show.count.min(n) {
+                let mut best: Option<((usize, usize, usize), usize)> = None;
+                for &p in &show.order {
+                    if chosen.contains(&p) {
+                        continue;
+                    }
+                    let distances = chosen.iter().map(|&q| distance(&vectors[p], &vectors[q]));
+                    let nearest = distances.clone().min().unwrap_or(0);
+                    let total = distances.sum();
+                    let new = vectors[p].iter().filter(|v| !covered.contains(v)).count();
+                    let key = (nearest, new, total);
+                    if best.is_none_or(|(b, _)| key > b) {
+                        best = Some((key, p));
+                    }
+                }
+                let Some((_, p)) = best else { break };
+                chosen.push(p);
+                covered.extend(vectors[p].iter().copied());
+                covered.sort_unstable();
+                covered.dedup();
+            }
+            chosen
+        } else {
+            unrank(n as u64, show.count as u64, u128::from(choice))
+        };
+        picked.sort_unstable();
+        Some(picked.into_iter().map(|p| show.pool[p]).collect())
     }
 
     /// Whether two actions of a binding uphold values in a declared conflict (directly or
@@ -216,7 +292,7 @@ impl<'a> Expansion<'a> {
                 return true;
             }
         }
-        let upheld = self.upheld(c, &bound);
+        let upheld = self.upheld(c, choices, &bound);
         let lineage = |v: ValueId| std::iter::once(v).chain(self.framework.ancestors(v));
         for (i, us) in upheld.iter().enumerate() {
             for ws in &upheld[i + 1..] {
@@ -242,7 +318,7 @@ impl<'a> Expansion<'a> {
         let mut out = Vec::with_capacity(body.variables.len());
         for (dim, &choice) in c.dims.iter().zip(choices) {
             match dim {
-                Dim::Part(_) => {}
+                Dim::Part(_) | Dim::Show(_) => {}
                 Dim::Slot(s, _) => out.push(match &scenario.slots[*s].domain {
                     SlotDomain::Strings(items) => Bound::Text(&items[choice as usize]),
                     SlotDomain::Values(values) => Bound::Value(values[choice as usize]),
@@ -293,4 +369,30 @@ impl<'a> Expansion<'a> {
         }
         (up, down)
     }
+}
+
+/// The number of values one of two sorted sets has and the other has not.
+pub(super) fn distance(a: &[ValueId], b: &[ValueId]) -> usize {
+    let common = a.iter().filter(|v| b.binary_search(v).is_ok()).count();
+    a.len() + b.len() - 2 * common
+}
+
+/// The `rank`-th k-subset of `0..n` in lexicographic order, as positions.
+pub(super) fn unrank(n: u64, k: u64, mut rank: u128) -> Vec<usize> {
+    let mut out = Vec::with_capacity(k as usize);
+    let mut left = k;
+    for i in 0..n {
+        if left == 0 {
+            break;
+        }
+        // Subsets that take `i` next, then left − 1 of the n − i − 1 after it.
+        let with = choose(n - i - 1, left - 1);
+        if rank < with {
+            out.push(i as usize);
+            left -= 1;
+        } else {
+            rank -= with;
+        }
+    }
+    out
 }

@@ -817,7 +817,7 @@ fn block_keywords(kind: &str) -> &'static [&'static str] {
         "rule" => &["upholds", "violates", "context", "describe"],
         "profile" => &["describe"],
         "scenario" => &[
-            "topic", "slot", "pick", "text", "action", "describe", "verbatim",
+            "topic", "slot", "pick", "text", "action", "describe", "verbatim", "show",
         ],
         "action" => &[
             "upholds",

@@ -93,6 +93,7 @@ impl Resolver<'_> {
                                 variants: IndexMap::new(),
                                 actions: Vec::new(),
                                 verbatim: false,
+                                show: None,
                                 module,
                                 span: sc.span,
                             });

@@ -421,6 +421,8 @@ pub enum ScenarioEntry {
     Describe(Str, Span),
     /// `verbatim`: texts and labels are taken as written, not as templates
     Verbatim(Span),
+    /// `show 3 diverse`: how many of the actions each scenario shows, and how they are drawn
+    Show(Number, Option<Ident>, Span),
 }
 
 impl ScenarioEntry {
@@ -429,7 +431,8 @@ impl ScenarioEntry {
         match self {
             ScenarioEntry::Topic(_, s)
             | ScenarioEntry::Describe(_, s)
-            | ScenarioEntry::Verbatim(s) => *s,
+            | ScenarioEntry::Verbatim(s)
+            | ScenarioEntry::Show(_, _, s) => *s,
             ScenarioEntry::Slot(x) => x.span,
             ScenarioEntry::Pick(x) => x.span,
             ScenarioEntry::Text(x) => x.span,

@@ -82,6 +82,7 @@ pub const RESERVED: &[&str] = &[
     "statement",
     "reversed",
     "languages",
+    "show",
 ];
 
 /// Words that start a top-level item (for suggestions after a syntax error, and an
@@ -707,6 +708,8 @@ fn describe(r: Rule) -> &'static str {
             "a verdict (`actions`, `stance`, `labels a, b` or `scale 1 to 5`)"
         }
         Rule::kw_verbatim | Rule::verbatim_flag => "`verbatim`",
+        Rule::kw_show | Rule::show_attr => "`show`",
+        Rule::show_mode => "how the options are drawn (`diverse` or `random`)",
         Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
         Rule::action_upholds => "`upholds`",
         Rule::action_violates => "`violates`",
@@ -1041,6 +1044,25 @@ impl Builder {
                                 entries.push(ScenarioEntry::Describe(self.last_string(e), espan))
                             }
                             Rule::verbatim_flag => entries.push(ScenarioEntry::Verbatim(espan)),
+                            Rule::show_attr => {
+                                let mut count = None;
+                                let mut mode = None;
+                                for x in e.into_inner() {
+                                    match x.as_rule() {
+                                        Rule::number => count = Some(self.number(x)),
+                                        Rule::show_mode => {
+                                            mode = Some(Ident {
+                                                name: x.as_str().to_string(),
+                                                span: self.span(&x),
+                                            })
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if let Some(count) = count {
+                                    entries.push(ScenarioEntry::Show(count, mode, espan));
+                                }
+                            }
                             Rule::slot_decl => {
                                 let mut inner = e.into_inner().skip(1);
                                 let name = self.ident(inner.next());
