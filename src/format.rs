@@ -255,6 +255,23 @@ fn item(item: &Item) -> Unit {
             keep_empty: false,
             span: q.span,
         },
+        Item::Populations(p) => Unit::Block {
+            header: "populations".to_string(),
+            braces: Some(p.braces.clone()),
+            entries: p
+                .entries
+                .iter()
+                .map(|e| {
+                    let aliases: Vec<&str> = e.aliases.iter().map(|a| a.raw.as_str()).collect();
+                    line(
+                        format!("{} alias {}", e.name.raw, aliases.join(", ")),
+                        e.span,
+                    )
+                })
+                .collect(),
+            keep_empty: true,
+            span: p.span,
+        },
         Item::Stance(st) => Unit::Block {
             header: header("stance", &st.id.name, Some(&st.country)),
             braces: st.braces.clone(),

@@ -1039,6 +1039,37 @@ fn require_conflict_reads_the_options_shown() {
     }
 }
 
+#[test]
+fn populations_are_written_by_the_name_their_table_gives() {
+    // "Britain", "Czech Republic" and "Czech Rep." are spellings of a `populations` table:
+    // the suite file, and so the reports, know the populations by the table's names alone.
+    let path = "tests/check/population_aliases.qd";
+    let (header, lines) = parse(&expand_lib(path, "survey", &Options::default()).1);
+    assert_eq!(
+        header["pass"]["populations"],
+        json!({"United Kingdom": 0.8})
+    );
+    let populations: Vec<Vec<String>> = lines
+        .iter()
+        .filter(|l| l["persona"].is_null())
+        .map(|l| {
+            l["references"]
+                .as_object()
+                .expect("references")
+                .keys()
+                .cloned()
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        populations,
+        [
+            ["United Kingdom", "Czechia", "Bosnia & Herzegovina"],
+            ["United Kingdom", "Czechia", "Bosnia and Herzegovina"]
+        ]
+    );
+}
+
 // --------------------------------------------------------------------- rule pairs
 
 #[test]

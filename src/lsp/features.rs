@@ -857,6 +857,7 @@ fn block_keywords(kind: &str) -> &'static [&'static str] {
         "judge" => &["system", "user", "instruction", "verdict", "describe"],
         "question" => &["option", "reference", "source", "describe"],
         "stance" => &["question", "statement", "reversed", "source", "describe"],
+        "populations" => &["alias"],
         _ => &["describe", "kind", "alias"],
     }
 }
@@ -1328,6 +1329,30 @@ fn symbols(server: &Server, p: lsp::DocumentSymbolParams) -> Option<lsp::Documen
                 x.span,
                 x.id.span,
                 Vec::new(),
+            ),
+            ast::Item::Populations(x) => symbol(
+                &lines,
+                "populations",
+                None,
+                lsp::SymbolKind::NAMESPACE,
+                x.span,
+                x.span,
+                x.entries
+                    .iter()
+                    .map(|e| {
+                        let aliases: Vec<&str> =
+                            e.aliases.iter().map(|a| a.value.as_str()).collect();
+                        symbol(
+                            &lines,
+                            &e.name.value,
+                            Some(aliases.join(", ")),
+                            lsp::SymbolKind::STRING,
+                            e.span,
+                            e.name.span,
+                            Vec::new(),
+                        )
+                    })
+                    .collect(),
             ),
             ast::Item::Framework(x) => symbol(
                 &lines,

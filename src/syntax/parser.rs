@@ -83,6 +83,7 @@ pub const RESERVED: &[&str] = &[
     "reversed",
     "languages",
     "show",
+    "populations",
 ];
 
 /// Words that start a top-level item (for suggestions after a syntax error, and an
@@ -104,6 +105,7 @@ pub const ITEM_WORDS: &[&str] = &[
     "judge",
     "question",
     "stance",
+    "populations",
 ];
 
 /// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
@@ -709,6 +711,10 @@ fn describe(r: Rule) -> &'static str {
         }
         Rule::kw_verbatim | Rule::verbatim_flag => "`verbatim`",
         Rule::kw_show | Rule::show_attr => "`show`",
+        Rule::kw_populations | Rule::populations | Rule::populations_body => "`populations`",
+        Rule::population_aliases => {
+            "a population and its spellings (`\"Czechia\" alias \"Czech Rep.\"`)"
+        }
         Rule::show_mode => "how the options are drawn (`diverse` or `random`)",
         Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
         Rule::action_upholds => "`upholds`",
@@ -792,6 +798,7 @@ impl Builder {
             Rule::judge => Item::Judge(self.presentation(pair)),
             Rule::question => Item::Question(self.question(pair)),
             Rule::stance => Item::Stance(self.stance(pair)),
+            Rule::populations => Item::Populations(self.populations(pair)),
             _ => Item::Node(Box::new(self.node(pair))),
         }
     }
@@ -1464,6 +1471,42 @@ impl Builder {
             attributes: b.attributes,
             braces: b.braces,
             span: b.span,
+        }
+    }
+
+    fn populations(&self, pair: Pair<'_, Rule>) -> ast::Populations {
+        let span = self.span(&pair);
+        let mut braces = Braces::default();
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            if p.as_rule() != Rule::populations_body {
+                continue;
+            }
+            for e in p.into_inner() {
+                let espan = self.span(&e);
+                match e.as_rule() {
+                    Rule::open => braces.open = espan,
+                    Rule::close => braces.close = espan,
+                    Rule::population_aliases => {
+                        let mut strings = e
+                            .into_inner()
+                            .filter(|s| s.as_rule() == Rule::string)
+                            .map(|s| self.string(Some(s)));
+                        let Some(name) = strings.next() else { continue };
+                        entries.push(ast::PopulationAliases {
+                            name,
+                            aliases: strings.collect(),
+                            span: espan,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        ast::Populations {
+            entries,
+            braces,
+            span,
         }
     }
 
