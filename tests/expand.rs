@@ -971,6 +971,23 @@ fn a_diverse_set_takes_one_option_of_each_pair_of_twins() {
 }
 
 #[test]
+fn explain_says_which_options_a_scenario_shows_and_how() {
+    let loaded = load("tests/golden/expand/show_diverse.qd");
+    let expansion = Expansion::new(
+        &loaded.framework,
+        &loaded.sources,
+        suite_id(&loaded, "diverse"),
+        &Options::default(),
+    )
+    .expect("compiles");
+    let text = expansion.explain("2").expect("explains").expect("found");
+    assert!(
+        text.contains("shows     2 of 4 options (diverse, from `chain`): kind, chain\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_random_set_draws_every_subset_once_per_binding() {
     // 2 places × C(5, 3) subsets of the pool.
     let lines: Vec<Value> = scenarios(SHOW, "every_set")

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use quandary::expand::{COVERAGE_DRAWS, Coverage, Expansion, Options};
+use quandary::model::SuiteItem;
 use quandary::stats::Stats;
 use serde::Serialize;
 
@@ -46,7 +47,15 @@ pub fn run(args: Args) -> bool {
     let stats = Stats::of(&loaded.framework, root);
     // The candidate sets of every suite of the file whose templates `show k` of their options.
     let mut coverage = Vec::new();
-    for &id in &loaded.framework.module(root).suites {
+    let framework = &loaded.framework;
+    let shows = |item: &SuiteItem| match item {
+        SuiteItem::Scenario(s) => framework.scenarios[s.index()].show.is_some(),
+        _ => false,
+    };
+    for &id in &framework.module(root).suites {
+        if !framework.suites[id.index()].items.iter().any(shows) {
+            continue;
+        }
         let options = Options {
             max: u64::MAX,
             ..Options::default()

@@ -168,6 +168,26 @@ impl<'a> Expansion<'a> {
             };
             let _ = writeln!(out, "  {name} = {value}");
         }
+        if let (Some(show), Some(shown)) = (&body.show, self.shown(c, &plan.choices, &bound)) {
+            let ids: Vec<&str> = shown.iter().map(|&i| body.actions[i].id.as_str()).collect();
+            let how = if show.diverse {
+                let first = show
+                    .order
+                    .get(plan.choices.last().copied().unwrap_or(0) as usize)
+                    .and_then(|&p| show.pool.get(p))
+                    .map_or("", |&i| body.actions[i].id.as_str());
+                format!("diverse, from `{first}`")
+            } else {
+                "random".to_string()
+            };
+            let _ = writeln!(
+                out,
+                "shows     {} of {} options ({how}): {}",
+                ids.len(),
+                show.pool.len(),
+                ids.join(", ")
+            );
+        }
         let mut relation_lines = Vec::new();
         for (dim, &choice) in c.dims.iter().zip(&plan.choices) {
             if let Dim::Pick(cands) = dim {
