@@ -92,7 +92,7 @@ pub struct Summary {
     pub scenarios: u64,
     /// Scenarios written by this run (its shard).
     pub written: u64,
-    /// Draws dropped by `require conflict`.
+    /// Draws dropped by `require conflict`, or as a repeat rule pair or diverse set.
     pub filtered: u64,
     /// Scenarios dropped by `dedupe`.
     pub duplicates: u64,
@@ -524,13 +524,15 @@ impl<'a> Expansion<'a> {
             ),
             _ => (total, 0),
         };
-        // Draws some bindings of which are dropped: by `require conflict`, or because a
-        // rule-pair pick draws a pair an earlier candidate already is.
+        // Draws some bindings of which are dropped: by `require conflict`, because a
+        // rule-pair pick draws a pair an earlier candidate already is, or a diverse set that
+        // an earlier start already makes.
         let filters = suite.require_conflict
             || templates.iter().any(|t| {
                 t.dims
                     .iter()
                     .any(|d| matches!(d, Dim::Pick(c) if c.may_repeat()))
+                    || matches!(&t.body, Body::Scenario(b) if b.show.as_ref().is_some_and(|s| s.diverse))
             });
         let quota = match size {
             Size::Count(n) if filters => Some(n),

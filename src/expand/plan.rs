@@ -41,7 +41,7 @@ impl<'a> Expansion<'a> {
             Dim::Pick(cands) => cands.may_repeat() && cands.is_repeat(choice / 2),
             _ => false,
         });
-        if repeat {
+        if repeat || self.repeat_set(c, &choices) {
             return None;
         }
         let (seed, rng) = rng::stream(self.seed, &c.key, first);
@@ -230,41 +230,49 @@ impl<'a> Expansion<'a> {
         let choice = choices.last().copied().unwrap_or(0);
         let n = show.pool.len();
         let mut picked: Vec<usize> = if show.diverse {
-            let vectors: Vec<Vec<ValueId>> = show
-                .pool
-                .iter()
-                .map(|&i| self.pool_values(b, &b.actions[i], bound))
-                .collect();
-            let first = show.order.get(choice as usize).copied().unwrap_or(0);
-            let mut chosen = vec![first];
-            let mut covered: Vec<ValueId> = vectors.get(first).cloned().unwrap_or_default();
-            while chosen.len() < show.count.min(n) {
-                let mut best: Option<((usize, usize, usize), usize)> = None;
-                for &p in &show.order {
-                    if chosen.contains(&p) {
-                        continue;
-                    }
-                    let distances = chosen.iter().map(|&q| distance(&vectors[p], &vectors[q]));
-                    let nearest = distances.clone().min().unwrap_or(0);
-                    let total = distances.sum();
-                    let new = vectors[p].iter().filter(|v| !covered.contains(v)).count();
-                    let key = (nearest, new, total);
-                    if best.is_none_or(|(b, _)| key > b) {
-                        best = Some((key, p));
-                    }
-                }
-                let Some((_, p)) = best else { break };
-                chosen.push(p);
-                covered.extend(vectors[p].iter().copied());
-                covered.sort_unstable();
-                covered.dedup();
-            }
-            chosen
+            let vectors = self.pool_vectors(b, show, bound);
+            greedy(show, &vectors, choice as usize)
         } else {
             unrank(n as u64, show.count as u64, u128::from(choice))
         };
         picked.sort_unstable();
         Some(picked.into_iter().map(|p| show.pool[p]).collect())
+    }
+
+    /// The vectors of a pool's options under a binding: the values each upholds.
+    fn pool_vectors(
+        &self,
+        b: &ScenarioBody,
+        show: &ShowPool,
+        bound: &[Bound<'_>],
+    ) -> Vec<Vec<ValueId>> {
+        show.pool
+            .iter()
+            .map(|&i| self.pool_values(b, &b.actions[i], bound))
+            .collect()
+    }
+
+    /// Whether a `show k diverse` binding is a **repeat set**: an option earlier in the
+    /// pool's seeded order, and in the set, starts the same set. Only the first start of a
+    /// set is posed; the others are dropped (like a repeat rule pair), so no two bindings
+    /// make the same scenario. Only the set's own options can start it, so at most k − 1
+    /// other starts are tried.
+    pub(super) fn repeat_set(&self, c: &Compiled, choices: &[u64]) -> bool {
+        let Body::Scenario(b) = &c.body else {
+            return false;
+        };
+        let Some(show) = b.show.as_ref().filter(|s| s.diverse) else {
+            return false;
+        };
+        let start = choices.last().copied().unwrap_or(0) as usize;
+        let bound = self.bind(c, choices);
+        let vectors = self.pool_vectors(b, show, &bound);
+        let set = greedy(show, &vectors, start);
+        show.order
+            .iter()
+            .take(start)
+            .enumerate()
+            .any(|(j, p)| set.contains(p) && greedy(show, &vectors, j) == set)
     }
 
     /// Whether two actions of a binding uphold values in a declared conflict (directly or
@@ -395,4 +403,41 @@ pub(super) fn unrank(n: u64, k: u64, mut rank: u128) -> Vec<usize> {
         }
     }
     out
+}
+
+/// The diverse set of `show` that starts from the option at place `start` of its seeded
+/// order: positions in the pool, sorted. Then, k − 1 times, the option farthest from those
+/// chosen joins (largest smallest distance, then most values not yet upheld, then largest
+/// total distance, then the first in the seeded order).
+fn greedy(show: &ShowPool, vectors: &[Vec<ValueId>], start: usize) -> Vec<usize> {
+    let n = show.pool.len();
+    let first = show.order.get(start).copied().unwrap_or(0);
+    let mut chosen = vec![first];
+    let mut covered: Vec<ValueId> = vectors.get(first).cloned().unwrap_or_default();
+    while chosen.len() < show.count.min(n) {
+        let mut best: Option<((usize, usize, usize), usize)> = None;
+        for &p in &show.order {
+            if chosen.contains(&p) {
+                continue;
+            }
+            let distances = chosen.iter().map(|&q| distance(&vectors[p], &vectors[q]));
+            let nearest = distances.clone().min().unwrap_or(0);
+            let total = distances.sum();
+            let new = vectors[p]
+                .iter()
+                .filter(|v| covered.binary_search(v).is_err())
+                .count();
+            let key = (nearest, new, total);
+            if best.is_none_or(|(b, _)| key > b) {
+                best = Some((key, p));
+            }
+        }
+        let Some((_, p)) = best else { break };
+        chosen.push(p);
+        covered.extend(vectors[p].iter().copied());
+        covered.sort_unstable();
+        covered.dedup();
+    }
+    chosen.sort_unstable();
+    chosen
 }
