@@ -30,6 +30,7 @@ pub(crate) fn check(
     unreferenced(framework, &is_broken, &mut out);
     duplicate_labels(framework, &is_broken, &mut out);
     references(framework, sources, &is_broken, &mut out);
+    populations(framework, &is_broken, &mut out);
     out.extend(crate::expand::check(framework, sources, &is_broken));
     out
 }
@@ -322,6 +323,77 @@ fn duplicate_mappings(f: &Framework, out: &mut Vec<Diagnostic>) {
 
 /// Warns about values that nothing refers to, in files that relate values at all (a file
 /// that only lists a taxonomy, to be mapped onto or imported, is not expected to).
+/// The populations the sources name (question references, stances, pass marks), after the
+/// `populations` tables made their spellings one: two names likely of one population that no
+/// line joins (`Q0309`, by [`likely_same_populations`]); and lines of a root file's table
+/// whose population nothing names (`Q0310`).
+fn populations(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<Diagnostic>) {
+    // Each population once (names equal but for case and surrounding spaces are one), where
+    // it is first named, in definition order.
+    let mut named: Vec<(&str, Span, ModuleId)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let references = f.questions.iter().flat_map(|q| {
+        q.references
+            .iter()
+            .map(|r| (r.population.as_str(), r.span, q.module))
+    });
+    let stances = f
+        .stances
+        .iter()
+        .map(|s| (s.country.as_str(), s.span, s.module));
+    let marks = f.suites.iter().flat_map(|s| {
+        s.pass
+            .iter()
+            .filter_map(|m| Some((m.population.as_deref()?, m.span, s.module)))
+    });
+    for (name, span, module) in references.chain(stances).chain(marks) {
+        if seen.insert(population_key(name)) {
+            named.push((name, span, module));
+        }
+    }
+    let names: Vec<&str> = named.iter().map(|(n, _, _)| *n).collect();
+    for (a, b) in likely_same_populations(&names) {
+        let find = |x: &str| named.iter().find(|(n, _, _)| *n == x).copied();
+        let (Some((_, at_a, module_a)), Some((_, at_b, module_b))) = (find(a), find(b)) else {
+            continue;
+        };
+        if broken(module_a) || broken(module_b) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::LikelySamePopulation,
+                format!("\"{a}\" and \"{b}\" are likely one population"),
+            )
+            .label(at_b, "named here")
+            .label(at_a, "first named here")
+            .help(format!(
+                "if they are, make them one with a line of a `populations` table: \
+                 `populations {{ \"{a}\" alias \"{b}\" }}`; if not, rename one"
+            )),
+        );
+    }
+    for line in &f.populations {
+        if !f.roots.contains(&line.module) || broken(line.module) {
+            continue;
+        }
+        let key = population_key(&line.name);
+        if !seen.contains(&key) {
+            out.push(
+                Diagnostic::new(
+                    Code::UnusedPopulation,
+                    format!(
+                        "no question, stance or pass mark names \"{}\" or a spelling of it",
+                        line.name
+                    ),
+                )
+                .label(line.span, "named by nothing")
+                .help("remove the line, or check the spelling of the population's name"),
+            );
+        }
+    }
+}
+
 fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<Diagnostic>) {
     let mut used = vec![false; f.values.len()];
     let mut mark = |v: ValueId| used[v.index()] = true;

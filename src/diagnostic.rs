@@ -135,6 +135,8 @@ codes! {
     UnsatisfiableRequirement = "Q0129", Error, "requirement no scenario can meet";
     /// A suite is asked in a language some text it sends has no version in.
     MissingTranslation = "Q0130", Error, "missing translation";
+    /// A spelling in a `populations` table that already means a population.
+    PopulationSpelledTwice = "Q0131", Error, "population spelling given twice";
     /// A relation between a value and itself.
     SelfRelation = "Q0201", Error, "a value related to itself";
     /// `prefer` relations that form a cycle in one context.
@@ -187,6 +189,11 @@ codes! {
     IneffectiveSetting = "Q0307", Warning, "suite setting without effect";
     /// A suite with `require conflict` that no binding tried could meet.
     RareRequirement = "Q0308", Warning, "requirement rarely met";
+    /// Two populations named in the sources that are likely one, and that no `populations`
+    /// line makes one.
+    LikelySamePopulation = "Q0309", Warning, "two names likely of one population";
+    /// A line of a `populations` table whose population nothing names.
+    UnusedPopulation = "Q0310", Warning, "population spellings nothing uses";
     /// `drift` was given journals of different suites.
     DifferentSuites = "Q0601", Error, "runs of different suites";
     /// A line of a network file that is not an edge.

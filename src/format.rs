@@ -255,6 +255,23 @@ fn item(item: &Item) -> Unit {
             keep_empty: false,
             span: q.span,
         },
+        Item::Populations(p) => Unit::Block {
+            header: "populations".to_string(),
+            braces: Some(p.braces.clone()),
+            entries: p
+                .entries
+                .iter()
+                .map(|e| {
+                    let aliases: Vec<&str> = e.aliases.iter().map(|a| a.raw.as_str()).collect();
+                    line(
+                        format!("{} alias {}", e.name.raw, aliases.join(", ")),
+                        e.span,
+                    )
+                })
+                .collect(),
+            keep_empty: true,
+            span: p.span,
+        },
         Item::Stance(st) => Unit::Block {
             header: header("stance", &st.id.name, Some(&st.country)),
             braces: st.braces.clone(),
@@ -337,6 +354,10 @@ fn scenario_entry(entry: &ScenarioEntry) -> Unit {
         ScenarioEntry::Topic(c, span) => line(format!("topic {}", context(c)), *span),
         ScenarioEntry::Describe(s, span) => line(format!("describe {}", s.raw), *span),
         ScenarioEntry::Verbatim(span) => line("verbatim".to_string(), *span),
+        ScenarioEntry::Show(n, mode, span) => match mode {
+            Some(mode) => line(format!("show {} {}", n.raw, mode.name), *span),
+            None => line(format!("show {}", n.raw), *span),
+        },
         ScenarioEntry::Slot(slot) => {
             let domain = match &slot.domain {
                 SlotDomain::Strings(items, _) => {

@@ -85,9 +85,40 @@ pub struct Framework {
     pub questions: Vec<Question>,
     /// Every stance.
     pub stances: Vec<Stance>,
+    /// Every line of every `populations` table, in load order.
+    pub populations: Vec<PopulationAliases>,
+    /// Each name and spelling of [`Framework::populations`] by its [`spelling_key`]: the
+    /// line it belongs to.
+    pub population_index: std::collections::BTreeMap<String, usize>,
+}
+
+/// `"United Kingdom" alias "Britain", "Great Britain"`: a population and the other
+/// spellings that mean it, wherever populations are named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationAliases {
+    /// The name the population is known by.
+    pub name: String,
+    /// The other spellings, and where each is written.
+    pub aliases: Vec<(String, Span)>,
+    /// The module declaring it.
+    pub module: ModuleId,
+    /// Where its name is written.
+    pub span: Span,
 }
 
 impl Framework {
+    /// The name a population is known by: the name of the `populations` line that lists
+    /// `given` (or a spelling of it, compared by [`spelling_key`]), else `given` trimmed.
+    pub fn population_name(&self, given: &str) -> String {
+        if self.population_index.is_empty() {
+            return given.trim().to_string();
+        }
+        match self.population_index.get(&spelling_key(given)) {
+            Some(&line) => self.populations[line].name.clone(),
+            None => given.trim().to_string(),
+        }
+    }
+
     /// The weight profile `profile` gives every value that has one, by qualified name
     /// (`framework.value`): the profile's weight for the value, else for its nearest
     /// ancestor that has one, else the mean weight of the values it is mapped to (`map`) in
@@ -477,9 +508,23 @@ pub struct ScenarioTemplate {
     pub actions: Vec<Action>,
     /// `verbatim`: the texts and labels are taken as written, not as templates.
     pub verbatim: bool,
+    /// `show k diverse|random`: each scenario shows k of the non-distractor actions.
+    pub show: Option<Show>,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.
+    pub span: Span,
+}
+
+/// `show k diverse` or `show k random`: the candidate set a scenario shows, drawn from the
+/// template's non-distractor actions (its pool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Show {
+    /// How many options each scenario shows (at least 2, fewer than the pool).
+    pub count: u32,
+    /// `diverse`: the options uphold values as unlike as they can; `random`: any k.
+    pub diverse: bool,
+    /// Where it is written.
     pub span: Span,
 }
 
@@ -1083,6 +1128,70 @@ impl RelationKind {
 /// A population as it is compared: without surrounding spaces, ignoring case.
 pub(crate) fn population_key(population: &str) -> String {
     population.trim().to_lowercase()
+}
+
+/// A population's name as spellings are compared (by `populations` tables, `check` and the
+/// importers): lowercase ASCII words, accents and punctuation dropped, `&` as
+/// `and`, abbreviations written out, no leading "the".
+pub fn spelling_key(name: &str) -> String {
+    let mut plain = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                'a'
+            }
+            'ç' | 'Ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+            'ñ' | 'Ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+            c => c,
+        };
+        if c == '&' {
+            plain.push_str(" and ");
+        } else if c.is_alphanumeric() {
+            plain.extend(c.to_lowercase());
+        } else {
+            plain.push(' ');
+        }
+    }
+    let words: Vec<&str> = plain
+        .split_whitespace()
+        .map(|w| match w {
+            "s" => "south",
+            "n" => "north",
+            "rep" => "republic",
+            "dem" => "democratic",
+            "st" => "saint",
+            "fed" => "federation",
+            w => w,
+        })
+        .collect();
+    let words = match words.as_slice() {
+        ["the", rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    words.join(" ")
+}
+
+/// Pairs of names (in the order given) that are likely one population: the same [`spelling_key`],
+/// or the same key but for its spaces ("Viet Nam", "Vietnam"). Each name is paired with the
+/// first of its group.
+pub fn likely_same_populations<'a>(names: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut first: std::collections::HashMap<String, &'a str> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for &name in names {
+        let k: String = spelling_key(name).chars().filter(|c| *c != ' ').collect();
+        match first.get(&k) {
+            Some(&earlier) if earlier != name => out.push((earlier, name)),
+            Some(_) => {}
+            None => {
+                first.insert(k, name);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

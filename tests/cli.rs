@@ -104,6 +104,28 @@ fn stats_json_counts_levels_in_order() {
 }
 
 #[test]
+fn stats_measures_the_candidate_sets_of_suites_that_show_k_options() {
+    let file = "tests/golden/expand/show_diverse.qd";
+    let table = quandary(&["stats", file]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    insta::assert_snapshot!("stats_candidate_sets", stdout(&table));
+    let o = quandary(&["stats", "--format", "json", file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let rows = v["coverage"].as_array().expect("coverage");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["suite"], "diverse");
+    assert_eq!(rows[0]["draw"], "diverse");
+    assert_eq!(rows[1]["draw"], "random");
+    let figure = |row: &serde_json::Value, key: &str| row[key].as_f64().expect(key);
+    assert!(figure(&rows[0], "coverage") >= figure(&rows[1], "coverage"));
+    // A file without `show` keeps its counts alone.
+    let plain = quandary(&["stats", "--format", "json", "tests/check/ok_bom_crlf.qd"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&plain)).expect("json");
+    assert!(v.get("coverage").is_none());
+}
+
+#[test]
 fn stats_and_tree_refuse_files_with_errors() {
     let o = quandary(&["stats", "tests/check/unknown_reference.qd"]);
     assert_eq!(o.status.code(), Some(1));

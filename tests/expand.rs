@@ -26,6 +26,7 @@ const BALANCE: &str = "tests/expand/balance.qd";
 const RULES: &str = "tests/expand/rules.qd";
 const SLOTS: &str = "tests/expand/slots.qd";
 const SAFETY: &str = "tests/expand/safety.qd";
+const SHOW: &str = "tests/expand/show.qd";
 
 // --------------------------------------------------------------------- helpers
 
@@ -236,25 +237,27 @@ fn balance_conflict(a: &str, b: &str) -> bool {
 
 // --------------------------------------------------------------------- determinism
 
-/// The suites the determinism tests run: one with nothing on, one with everything on.
-const DETERMINISM_SUITES: [&str; 2] = ["plain", "everything"];
+/// The suites the determinism tests run: one with nothing on, one with everything on, and
+/// one whose templates show sets of their options drawn diverse and at random.
+const DETERMINISM_SUITES: [(&str, &str); 3] =
+    [(CLINIC, "plain"), (CLINIC, "everything"), (SHOW, "sets")];
 
 #[test]
 fn the_same_file_and_seed_give_identical_output() {
-    for suite in DETERMINISM_SUITES {
+    for (file, suite) in DETERMINISM_SUITES {
         let first = expand_file(
-            CLINIC,
+            file,
             &["--suite", suite, "--threads", "2"],
             &format!("again-{suite}-1.jsonl"),
         );
         let second = expand_file(
-            CLINIC,
+            file,
             &["--suite", suite, "--threads", "2"],
             &format!("again-{suite}-2.jsonl"),
         );
         assert!(first == second, "{suite}: two runs differ");
         // The library writes exactly what the command writes.
-        let (_, library) = expand_lib(CLINIC, suite, &Options::default());
+        let (_, library) = expand_lib(file, suite, &Options::default());
         assert!(
             library == first,
             "{suite}: the library and the command differ"
@@ -264,15 +267,15 @@ fn the_same_file_and_seed_give_identical_output() {
 
 #[test]
 fn the_thread_count_does_not_change_the_output() {
-    for suite in DETERMINISM_SUITES {
+    for (file, suite) in DETERMINISM_SUITES {
         let one = expand_file(
-            CLINIC,
+            file,
             &["--suite", suite, "--threads", "1"],
             &format!("threads-{suite}-1.jsonl"),
         );
         for threads in ["2", "8"] {
             let many = expand_file(
-                CLINIC,
+                file,
                 &["--suite", suite, "--threads", threads],
                 &format!("threads-{suite}-{threads}.jsonl"),
             );
@@ -283,9 +286,9 @@ fn the_thread_count_does_not_change_the_output() {
 
 #[test]
 fn shards_partition_the_output() {
-    for suite in DETERMINISM_SUITES {
+    for (file, suite) in DETERMINISM_SUITES {
         let whole = expand_file(
-            CLINIC,
+            file,
             &["--suite", suite, "--threads", "3"],
             &format!("shard-{suite}-all.jsonl"),
         );
@@ -294,7 +297,7 @@ fn shards_partition_the_output() {
         let mut union = Vec::new();
         for k in 1..=3u64 {
             let part = expand_file(
-                CLINIC,
+                file,
                 &[
                     "--suite",
                     suite,
@@ -914,6 +917,187 @@ fn order_shuffled_yields_both_orders() {
         BTreeSet::from([vec!["first".to_string(), "second".to_string()]])
     );
     assert_eq!(orders("shuffled").len(), 2, "{:?}", orders("shuffled"));
+}
+
+// --------------------------------------------------------------------- candidate sets
+
+/// The candidate sets of a suite's templates that `show k`, through the library.
+fn coverage(path: &str, suite: &str) -> Vec<quandary::expand::Coverage> {
+    let loaded = load(path);
+    let expansion = Expansion::new(
+        &loaded.framework,
+        &loaded.sources,
+        suite_id(&loaded, suite),
+        &Options::default(),
+    )
+    .unwrap_or_else(|d| panic!("{path} {suite}: {:?}", messages(&d)));
+    expansion.coverage(quandary::expand::COVERAGE_DRAWS)
+}
+
+#[test]
+fn a_diverse_set_takes_one_option_of_each_pair_of_twins() {
+    // Two pairs of near-twins (care + fairness twice, loyalty + authority twice), two shown:
+    // from whichever option a diverse set starts, it takes one of the other pair, so every
+    // set covers the four values and its two vectors are opposite (correlation −1).
+    let golden = "tests/golden/expand/show_diverse.qd";
+    let lines = scenarios(golden, "diverse");
+    // One set per option it starts from, but two starts make one set: it is posed once.
+    assert_eq!(lines.len(), 3);
+    let sets: BTreeSet<Vec<&str>> = lines.iter().map(action_ids).collect();
+    assert_eq!(sets.len(), 3, "no set twice");
+    for line in &lines {
+        let ids = action_ids(line);
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        let first = ["kind", "gentle"].contains(&ids[0]);
+        let second = ["kind", "gentle"].contains(&ids[1]);
+        assert_ne!(first, second, "one of each pair: {ids:?}");
+    }
+    let diverse = coverage(golden, "diverse");
+    assert_eq!(diverse.len(), 1);
+    let d = &diverse[0];
+    assert_eq!((d.show, d.draw, d.pool, d.scenarios), (2, "diverse", 4, 3));
+    assert!((d.coverage - 1.0).abs() < 1e-12, "{d:?}");
+    assert!((d.correlation.unwrap_or(0.0) + 1.0).abs() < 1e-12, "{d:?}");
+    // A random pair is a pair of twins 2 times in 6 and then covers half the values:
+    // 4/6 · 1 + 2/6 · 1/2 = 5/6; its correlation is +1 twice and −1 four times: −1/3.
+    assert!((d.random_coverage - 5.0 / 6.0).abs() < 1e-12, "{d:?}");
+    assert!((d.random_correlation.unwrap_or(0.0) + 1.0 / 3.0).abs() < 1e-12);
+    // `each 1` over `show 2 random` draws every pair once: its measured figures are the
+    // expectation itself, and the diverse draw covers at least as much.
+    let random = coverage(golden, "random");
+    let r = &random[0];
+    assert_eq!((r.draw, r.scenarios), ("random", 6));
+    assert!((r.coverage - 5.0 / 6.0).abs() < 1e-12, "{r:?}");
+    assert!((r.coverage - r.random_coverage).abs() < 1e-12);
+    assert!((r.correlation.unwrap_or(0.0) + 1.0 / 3.0).abs() < 1e-12);
+    assert!(d.coverage >= r.coverage);
+}
+
+#[test]
+fn explain_says_which_options_a_scenario_shows_and_how() {
+    let loaded = load("tests/golden/expand/show_diverse.qd");
+    let expansion = Expansion::new(
+        &loaded.framework,
+        &loaded.sources,
+        suite_id(&loaded, "diverse"),
+        &Options::default(),
+    )
+    .expect("compiles");
+    let text = expansion.explain("1").expect("explains").expect("found");
+    assert!(
+        text.contains("shows     2 of 4 options (diverse, from `chain`): kind, chain\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_random_set_draws_every_subset_once_per_binding() {
+    // 2 places × C(5, 3) subsets of the pool.
+    let lines: Vec<Value> = scenarios(SHOW, "every_set")
+        .into_iter()
+        .filter(|l| l["template"] == "any")
+        .collect();
+    assert_eq!(lines.len(), 20);
+    let sets: BTreeSet<(String, Vec<&str>)> =
+        lines.iter().map(|l| (bindings(l), action_ids(l))).collect();
+    assert_eq!(sets.len(), 20, "no set twice");
+    assert!(sets.iter().all(|(_, ids)| ids.len() == 3));
+    // Diverse sets: no set twice for one binding of the slots and picks either.
+    let diverse: Vec<Value> = scenarios(SHOW, "every_set")
+        .into_iter()
+        .filter(|l| l["template"] == "advice")
+        .collect();
+    let sets: BTreeSet<(String, Vec<&str>)> = diverse
+        .iter()
+        .map(|l| (bindings(l), action_ids(l)))
+        .collect();
+    assert_eq!(sets.len(), diverse.len(), "no set twice");
+}
+
+#[test]
+fn every_scenario_shows_k_options_and_more_of_its_pool_than_chance() {
+    for line in scenarios(SHOW, "sets") {
+        let actions = line["actions"].as_array().expect("actions");
+        let options = actions.iter().filter(|a| a["distractor"] == false).count();
+        assert_eq!(options, 3, "{line}");
+    }
+    // The diverse sets cover more of their pools than random sets of the same pools would.
+    let measured = coverage(SHOW, "sets");
+    assert_eq!(measured.len(), 2);
+    for c in measured {
+        if c.draw == "diverse" {
+            assert!(c.coverage > c.random_coverage, "{c:?}");
+            assert!(c.correlation < c.random_correlation, "{c:?}");
+        }
+    }
+}
+
+#[test]
+fn require_conflict_reads_the_options_shown() {
+    let conflicting = |a: &str, b: &str| {
+        let pairs = [
+            ("care", "loyalty"),
+            ("fairness", "authority"),
+            ("honesty", "tradition"),
+        ];
+        pairs
+            .iter()
+            .any(|&(x, y)| (a.ends_with(x) && b.ends_with(y)) || (a.ends_with(y) && b.ends_with(x)))
+    };
+    let lines = scenarios(SHOW, "conflicting");
+    assert_eq!(lines.len(), 2, "fair and rank, warm and close");
+    for line in lines {
+        let upheld: Vec<Vec<&str>> = line["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| {
+                a["upholds"]
+                    .as_array()
+                    .expect("upholds")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect()
+            })
+            .collect();
+        let found = upheld.iter().enumerate().any(|(i, us)| {
+            upheld[i + 1..]
+                .iter()
+                .any(|ws| us.iter().any(|u| ws.iter().any(|w| conflicting(u, w))))
+        });
+        assert!(found, "{line}");
+    }
+}
+
+#[test]
+fn populations_are_written_by_the_name_their_table_gives() {
+    // "Britain", "Czech Republic" and "Czech Rep." are spellings of a `populations` table:
+    // the suite file, and so the reports, know the populations by the table's names alone.
+    let path = "tests/check/population_aliases.qd";
+    let (header, lines) = parse(&expand_lib(path, "survey", &Options::default()).1);
+    assert_eq!(
+        header["pass"]["populations"],
+        json!({"United Kingdom": 0.8})
+    );
+    let populations: Vec<Vec<String>> = lines
+        .iter()
+        .filter(|l| l["persona"].is_null())
+        .map(|l| {
+            l["references"]
+                .as_object()
+                .expect("references")
+                .keys()
+                .cloned()
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        populations,
+        [
+            ["United Kingdom", "Czechia", "Bosnia & Herzegovina"],
+            ["United Kingdom", "Czechia", "Bosnia and Herzegovina"]
+        ]
+    );
 }
 
 // --------------------------------------------------------------------- rule pairs

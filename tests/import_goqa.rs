@@ -383,10 +383,32 @@ fn spellings_of_one_population_are_merged_or_reported() {
     ] {
         assert!(text.contains(expected), "{expected}\n{text}");
     }
+    // The references name each population once, by its name; the spellings the table
+    // merged are written as a `populations` table, which the sources then read.
+    let (table, questions) = text.split_once("\nquestion ").expect("questions");
     for spelling in ["Britain\"", "Czech Rep.", "S. Korea"] {
         assert!(
-            !text.contains(&format!("\"{spelling}")),
+            !questions.contains(&format!("\"{spelling}")),
             "{spelling}\n{text}"
         );
     }
+    assert!(
+        table.contains(
+            "populations {\n  \"United Kingdom\" alias \"Britain\", \"Great Britain\"\n  \
+             \"Czechia\" alias \"Czech Rep.\"\n}"
+        ),
+        "{text}"
+    );
+    assert!(
+        !table.contains("S. Korea"),
+        "the name's own spelling covers it"
+    );
+    let loaded = quandary::load_path(dir.join("out/goqa.qd"));
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["Q0309"], "the likely pair, as `check` sees it");
+    assert_eq!(
+        loaded.framework.population_name("Great Britain"),
+        "United Kingdom"
+    );
 }

@@ -167,7 +167,8 @@ pub fn run(args: Args) -> bool {
             );
             if summary.filtered > 0 {
                 line.push_str(&format!(
-                    "; {} draws dropped by `require conflict`",
+                    "; {} draws dropped (by `require conflict`, or as a rule pair or diverse set \
+                     drawn before)",
                     summary.filtered
                 ));
             }

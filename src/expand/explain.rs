@@ -20,7 +20,7 @@ impl<'a> Expansion<'a> {
         for plan in self.plans() {
             let c = &self.templates[plan.template];
             let bound = self.bind(c, &plan.choices);
-            let upheld = self.upheld(c, &bound);
+            let upheld = self.upheld(c, &plan.choices, &bound);
             let mut pairs = std::collections::BTreeSet::new();
             for (i, us) in upheld.iter().enumerate() {
                 for ws in &upheld[i + 1..] {
@@ -167,6 +167,26 @@ impl<'a> Expansion<'a> {
                 ),
             };
             let _ = writeln!(out, "  {name} = {value}");
+        }
+        if let (Some(show), Some(shown)) = (&body.show, self.shown(c, &plan.choices, &bound)) {
+            let ids: Vec<&str> = shown.iter().map(|&i| body.actions[i].id.as_str()).collect();
+            let how = if show.diverse {
+                let first = show
+                    .order
+                    .get(plan.choices.last().copied().unwrap_or(0) as usize)
+                    .and_then(|&p| show.pool.get(p))
+                    .map_or("", |&i| body.actions[i].id.as_str());
+                format!("diverse, from `{first}`")
+            } else {
+                "random".to_string()
+            };
+            let _ = writeln!(
+                out,
+                "shows     {} of {} options ({how}): {}",
+                ids.len(),
+                show.pool.len(),
+                ids.join(", ")
+            );
         }
         let mut relation_lines = Vec::new();
         for (dim, &choice) in c.dims.iter().zip(&plan.choices) {

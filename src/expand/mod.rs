@@ -10,6 +10,7 @@
 
 mod check;
 mod compile;
+mod coverage;
 mod explain;
 mod languages;
 mod plan;
@@ -19,6 +20,7 @@ mod run;
 
 pub(crate) use check::check;
 pub use compile::RulePairs;
+pub use coverage::{COVERAGE_DRAWS, Coverage};
 pub use explain::scenario_index;
 
 use std::collections::HashSet;
@@ -90,7 +92,7 @@ pub struct Summary {
     pub scenarios: u64,
     /// Scenarios written by this run (its shard).
     pub written: u64,
-    /// Draws dropped by `require conflict`.
+    /// Draws dropped by `require conflict`, or as a repeat rule pair or diverse set.
     pub filtered: u64,
     /// Scenarios dropped by `dedupe`.
     pub duplicates: u64,
@@ -187,6 +189,8 @@ struct ScenarioBody {
     actions: Vec<CompiledAction>,
     /// Texts and labels are literal: nothing is rendered.
     verbatim: bool,
+    /// `show k`: the pool the shown options are drawn from.
+    show: Option<ShowPool>,
     /// `{"kind":"scenario","template":…,"topic":…,"bindings":{`
     json_prefix: String,
     /// `"name":` for each variable.
@@ -195,6 +199,32 @@ struct ScenarioBody {
     json_slot_strings: Vec<Vec<String>>,
     /// `"lang":` for each variant.
     json_variant_keys: Vec<String>,
+}
+
+/// A scenario's `show k`: its pool (the non-distractor actions) and how k are drawn.
+struct ShowPool {
+    /// How many options each scenario shows.
+    count: usize,
+    /// `show k diverse` rather than `random`.
+    diverse: bool,
+    /// The actions (indices) of the pool, in definition order.
+    pool: Vec<usize>,
+    /// Positions in `pool` in a seeded order: where a diverse set starts (its binding), and
+    /// how ties between equally distant options are broken.
+    order: Vec<usize>,
+}
+
+/// The number of ways to choose `k` of `n` (saturating).
+fn choose(n: u64, k: u64) -> u128 {
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    let mut c = 1u128;
+    for i in 0..k {
+        c = c.saturating_mul(u128::from(n - i)) / u128::from(i + 1);
+    }
+    c
 }
 
 /// A text of a scenario: a template, or, in a verbatim scenario, the text itself.
@@ -211,12 +241,15 @@ enum Dim {
     Pick(Candidates),
     /// The parts of a question or stance: the lines it is asked in.
     Part(u64),
+    /// `show k`: which k options a scenario shows (for `diverse`, the option the set starts
+    /// from; for `random`, the number of the k-subset of the pool).
+    Show(u64),
 }
 
 impl Dim {
     fn size(&self) -> u64 {
         match self {
-            Dim::Slot(_, n) | Dim::Part(n) => *n,
+            Dim::Slot(_, n) | Dim::Part(n) | Dim::Show(n) => *n,
             Dim::Pick(c) => 2 * c.len(),
         }
     }
@@ -491,13 +524,15 @@ impl<'a> Expansion<'a> {
             ),
             _ => (total, 0),
         };
-        // Draws some bindings of which are dropped: by `require conflict`, or because a
-        // rule-pair pick draws a pair an earlier candidate already is.
+        // Draws some bindings of which are dropped: by `require conflict`, because a
+        // rule-pair pick draws a pair an earlier candidate already is, or a diverse set that
+        // an earlier start already makes.
         let filters = suite.require_conflict
             || templates.iter().any(|t| {
                 t.dims
                     .iter()
                     .any(|d| matches!(d, Dim::Pick(c) if c.may_repeat()))
+                    || matches!(&t.body, Body::Scenario(b) if b.show.as_ref().is_some_and(|s| s.diverse))
             });
         let quota = match size {
             Size::Count(n) if filters => Some(n),
@@ -806,6 +841,26 @@ fn compile_scenario(
     for pick in &scenario.picks {
         dims.push(Dim::Pick(compile::candidates(framework, scenario, pick)));
     }
+    let show = scenario.show.map(|show| {
+        let pool: Vec<usize> = (0..actions.len())
+            .filter(|&i| !actions[i].distractor)
+            .collect();
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        rng::shuffle(&mut rng::fixed(seed, &format!("{key}/show")), &mut order);
+        let count = show.count as usize;
+        let size = if show.diverse {
+            pool.len() as u64
+        } else {
+            u64::try_from(choose(pool.len() as u64, count as u64)).unwrap_or(u64::MAX)
+        };
+        dims.push(Dim::Show(size));
+        ShowPool {
+            count,
+            diverse: show.diverse,
+            pool,
+            order,
+        }
+    });
     let space = dims
         .iter()
         .fold(1u128, |acc, d| acc.saturating_mul(u128::from(d.size())));
@@ -849,6 +904,7 @@ fn compile_scenario(
             variants,
             actions,
             verbatim,
+            show,
             json_prefix,
             json_keys,
             json_slot_strings,

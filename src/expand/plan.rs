@@ -41,7 +41,7 @@ impl<'a> Expansion<'a> {
             Dim::Pick(cands) => cands.may_repeat() && cands.is_repeat(choice / 2),
             _ => false,
         });
-        if repeat {
+        if repeat || self.repeat_set(c, &choices) {
             return None;
         }
         let (seed, rng) = rng::stream(self.seed, &c.key, first);
@@ -174,21 +174,105 @@ impl<'a> Expansion<'a> {
         Some(total)
     }
 
-    /// The values each non-distractor action of a binding upholds (none for a question or
-    /// stance).
-    pub(super) fn upheld(&self, c: &Compiled, bound: &[Bound<'_>]) -> Vec<Vec<ValueId>> {
+    /// The values each non-distractor action a binding shows upholds (none for a question
+    /// or stance).
+    pub(super) fn upheld(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Vec<Vec<ValueId>> {
         let Body::Scenario(b) = &c.body else {
             return Vec::new();
         };
+        let shown = self.shown(c, choices, bound);
         b.actions
             .iter()
-            .filter(|a| !a.distractor)
-            .map(|a| {
-                let (mut up, _) = self.action_values(b, a, bound);
-                up.dedup();
-                up
-            })
+            .enumerate()
+            .filter(|(i, a)| !a.distractor && shown.as_ref().is_none_or(|s| s.contains(i)))
+            .map(|(_, a)| self.pool_values(b, a, bound))
             .collect()
+    }
+
+    /// The values an action upholds under a binding, sorted, each once: its vector in the
+    /// space of values, for `show k diverse`.
+    pub(super) fn pool_values(
+        &self,
+        b: &ScenarioBody,
+        a: &CompiledAction,
+        bound: &[Bound<'_>],
+    ) -> Vec<ValueId> {
+        let (mut up, _) = self.action_values(b, a, bound);
+        up.sort_unstable();
+        up.dedup();
+        up
+    }
+
+    /// For a scenario with `show k`, the actions (indices) a binding shows, in definition
+    /// order; `None` when it shows them all.
+    ///
+    /// `random`: the binding's last choice numbers a k-subset of the pool (in lexicographic
+    /// order). `diverse`: it names the option the set starts from (in a seeded order of the
+    /// pool); then, k − 1 times, the option farthest from those chosen joins: the largest
+    /// smallest distance to them (the number of values one upholds and the other does not),
+    /// then the most values not yet upheld, then the largest total distance, then the first
+    /// in the seeded order.
+    pub(super) fn shown(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Option<Vec<usize>> {
+        let Body::Scenario(b) = &c.body else {
+            return None;
+        };
+        let show = b.show.as_ref()?;
+        let choice = choices.last().copied().unwrap_or(0);
+        let n = show.pool.len();
+        let mut picked: Vec<usize> = if show.diverse {
+            let vectors = self.pool_vectors(b, show, bound);
+            greedy(show, &vectors, choice as usize)
+        } else {
+            unrank(n as u64, show.count as u64, u128::from(choice))
+        };
+        picked.sort_unstable();
+        Some(picked.into_iter().map(|p| show.pool[p]).collect())
+    }
+
+    /// The vectors of a pool's options under a binding: the values each upholds.
+    fn pool_vectors(
+        &self,
+        b: &ScenarioBody,
+        show: &ShowPool,
+        bound: &[Bound<'_>],
+    ) -> Vec<Vec<ValueId>> {
+        show.pool
+            .iter()
+            .map(|&i| self.pool_values(b, &b.actions[i], bound))
+            .collect()
+    }
+
+    /// Whether a `show k diverse` binding is a **repeat set**: an option earlier in the
+    /// pool's seeded order, and in the set, starts the same set. Only the first start of a
+    /// set is posed; the others are dropped (like a repeat rule pair), so no two bindings
+    /// make the same scenario. Only the set's own options can start it, so at most k − 1
+    /// other starts are tried.
+    pub(super) fn repeat_set(&self, c: &Compiled, choices: &[u64]) -> bool {
+        let Body::Scenario(b) = &c.body else {
+            return false;
+        };
+        let Some(show) = b.show.as_ref().filter(|s| s.diverse) else {
+            return false;
+        };
+        let start = choices.last().copied().unwrap_or(0) as usize;
+        let bound = self.bind(c, choices);
+        let vectors = self.pool_vectors(b, show, &bound);
+        let set = greedy(show, &vectors, start);
+        show.order
+            .iter()
+            .take(start)
+            .enumerate()
+            .any(|(j, p)| set.contains(p) && greedy(show, &vectors, j) == set)
     }
 
     /// Whether two actions of a binding uphold values in a declared conflict (directly or
@@ -216,7 +300,7 @@ impl<'a> Expansion<'a> {
                 return true;
             }
         }
-        let upheld = self.upheld(c, &bound);
+        let upheld = self.upheld(c, choices, &bound);
         let lineage = |v: ValueId| std::iter::once(v).chain(self.framework.ancestors(v));
         for (i, us) in upheld.iter().enumerate() {
             for ws in &upheld[i + 1..] {
@@ -242,7 +326,7 @@ impl<'a> Expansion<'a> {
         let mut out = Vec::with_capacity(body.variables.len());
         for (dim, &choice) in c.dims.iter().zip(choices) {
             match dim {
-                Dim::Part(_) => {}
+                Dim::Part(_) | Dim::Show(_) => {}
                 Dim::Slot(s, _) => out.push(match &scenario.slots[*s].domain {
                     SlotDomain::Strings(items) => Bound::Text(&items[choice as usize]),
                     SlotDomain::Values(values) => Bound::Value(values[choice as usize]),
@@ -293,4 +377,67 @@ impl<'a> Expansion<'a> {
         }
         (up, down)
     }
+}
+
+/// The number of values one of two sorted sets has and the other has not.
+pub(super) fn distance(a: &[ValueId], b: &[ValueId]) -> usize {
+    let common = a.iter().filter(|v| b.binary_search(v).is_ok()).count();
+    a.len() + b.len() - 2 * common
+}
+
+/// The `rank`-th k-subset of `0..n` in lexicographic order, as positions.
+pub(super) fn unrank(n: u64, k: u64, mut rank: u128) -> Vec<usize> {
+    let mut out = Vec::with_capacity(k as usize);
+    let mut left = k;
+    for i in 0..n {
+        if left == 0 {
+            break;
+        }
+        // Subsets that take `i` next, then left − 1 of the n − i − 1 after it.
+        let with = choose(n - i - 1, left - 1);
+        if rank < with {
+            out.push(i as usize);
+            left -= 1;
+        } else {
+            rank -= with;
+        }
+    }
+    out
+}
+
+/// The diverse set of `show` that starts from the option at place `start` of its seeded
+/// order: positions in the pool, sorted. Then, k − 1 times, the option farthest from those
+/// chosen joins (largest smallest distance, then most values not yet upheld, then largest
+/// total distance, then the first in the seeded order).
+fn greedy(show: &ShowPool, vectors: &[Vec<ValueId>], start: usize) -> Vec<usize> {
+    let n = show.pool.len();
+    let first = show.order.get(start).copied().unwrap_or(0);
+    let mut chosen = vec![first];
+    let mut covered: Vec<ValueId> = vectors.get(first).cloned().unwrap_or_default();
+    while chosen.len() < show.count.min(n) {
+        let mut best: Option<((usize, usize, usize), usize)> = None;
+        for &p in &show.order {
+            if chosen.contains(&p) {
+                continue;
+            }
+            let distances = chosen.iter().map(|&q| distance(&vectors[p], &vectors[q]));
+            let nearest = distances.clone().min().unwrap_or(0);
+            let total = distances.sum();
+            let new = vectors[p]
+                .iter()
+                .filter(|v| covered.binary_search(v).is_err())
+                .count();
+            let key = (nearest, new, total);
+            if best.is_none_or(|(b, _)| key > b) {
+                best = Some((key, p));
+            }
+        }
+        let Some((_, p)) = best else { break };
+        chosen.push(p);
+        covered.extend(vectors[p].iter().copied());
+        covered.sort_unstable();
+        covered.dedup();
+    }
+    chosen.sort_unstable();
+    chosen
 }

@@ -59,10 +59,18 @@ impl<'a> Expansion<'a> {
         for (_, t) in &body.variants {
             variants.push(self.piece(t, context.as_ref(), plan, scenario)?);
         }
-        // Options: every non-distractor action; distractors as often as the suite says.
+        // Options: every non-distractor action (those the binding shows, with `show k`);
+        // distractors as often as the suite says.
         let include_distractors = rng::unit(&mut plan.rng) < self.suite.distractors;
+        let shown = self.shown(c, &plan.choices, &bound);
         let mut options: Vec<usize> = (0..body.actions.len())
-            .filter(|&i| include_distractors || !body.actions[i].distractor)
+            .filter(|&i| {
+                if body.actions[i].distractor {
+                    include_distractors
+                } else {
+                    shown.as_ref().is_none_or(|s| s.contains(&i))
+                }
+            })
             .collect();
         if self.suite.order == Order::Shuffled {
             rng::shuffle(&mut plan.rng, &mut options);

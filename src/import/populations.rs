@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+pub use crate::model::{likely_same_populations as likely_duplicates, spelling_key as key};
+
 /// The well-known spellings of a population: its name as importers write it, then the
 /// other spellings merged into it (compared by [`key`], so "S. Korea", "S Korea" and
 /// "south korea" are all the one alias "South Korea").
@@ -77,50 +79,6 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("Hong Kong", &["Hong Kong SAR", "Hong Kong SAR, China"]),
 ];
 
-/// A name as it is compared: lowercase ASCII words, accents and punctuation dropped, `&` as
-/// `and`, abbreviations written out, no leading "the".
-pub fn key(name: &str) -> String {
-    let mut plain = String::with_capacity(name.len());
-    for c in name.chars() {
-        let c = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
-                'a'
-            }
-            'ç' | 'Ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
-            'ñ' | 'Ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
-            c => c,
-        };
-        if c == '&' {
-            plain.push_str(" and ");
-        } else if c.is_alphanumeric() {
-            plain.extend(c.to_lowercase());
-        } else {
-            plain.push(' ');
-        }
-    }
-    let words: Vec<&str> = plain
-        .split_whitespace()
-        .map(|w| match w {
-            "s" => "south",
-            "n" => "north",
-            "rep" => "republic",
-            "dem" => "democratic",
-            "st" => "saint",
-            "fed" => "federation",
-            w => w,
-        })
-        .collect();
-    let words = match words.as_slice() {
-        ["the", rest @ ..] if !rest.is_empty() => rest,
-        all => all,
-    };
-    words.join(" ")
-}
-
 /// The alias table by [`key`], built once per import.
 #[derive(Debug)]
 pub struct Populations {
@@ -153,25 +111,6 @@ impl Populations {
             .get(&key(given))
             .map_or_else(|| given.trim().to_string(), |n| (*n).to_string())
     }
-}
-
-/// Pairs of names (in the order given) that are likely one population: the same [`key`],
-/// or the same key but for its spaces ("Viet Nam", "Vietnam"). Each name is paired with the
-/// first of its group.
-pub fn likely_duplicates<'a>(names: &[&'a str]) -> Vec<(&'a str, &'a str)> {
-    let mut first: HashMap<String, &'a str> = HashMap::new();
-    let mut out = Vec::new();
-    for &name in names {
-        let k: String = key(name).chars().filter(|c| *c != ' ').collect();
-        match first.get(&k) {
-            Some(&earlier) if earlier != name => out.push((earlier, name)),
-            Some(_) => {}
-            None => {
-                first.insert(k, name);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

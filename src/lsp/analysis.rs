@@ -395,6 +395,7 @@ impl Indexer<'_> {
                 }
                 ast::Item::Question(q) => self.def(module, &q.id),
                 ast::Item::Stance(s) => self.def(module, &s.id),
+                ast::Item::Populations(_) => {}
             }
         }
     }

@@ -886,7 +886,7 @@ fn block_keywords(kind: &str) -> &'static [&'static str] {
         "rule" => &["upholds", "violates", "context", "describe"],
         "profile" => &["describe"],
         "scenario" => &[
-            "topic", "slot", "pick", "text", "action", "describe", "verbatim",
+            "topic", "slot", "pick", "text", "action", "describe", "verbatim", "show",
         ],
         "action" => &[
             "upholds",
@@ -926,6 +926,7 @@ fn block_keywords(kind: &str) -> &'static [&'static str] {
         "judge" => &["system", "user", "instruction", "verdict", "describe"],
         "question" => &["option", "reference", "source", "describe"],
         "stance" => &["question", "statement", "reversed", "source", "describe"],
+        "populations" => &["alias"],
         _ => &["describe", "kind", "alias"],
     }
 }
@@ -1411,6 +1412,30 @@ fn symbols(server: &Server, p: lsp::DocumentSymbolParams) -> Option<lsp::Documen
                 x.span,
                 x.id.span,
                 Vec::new(),
+            ),
+            ast::Item::Populations(x) => symbol(
+                &lines,
+                "populations",
+                None,
+                lsp::SymbolKind::NAMESPACE,
+                x.span,
+                x.span,
+                x.entries
+                    .iter()
+                    .map(|e| {
+                        let aliases: Vec<&str> =
+                            e.aliases.iter().map(|a| a.value.as_str()).collect();
+                        symbol(
+                            &lines,
+                            &e.name.value,
+                            Some(aliases.join(", ")),
+                            lsp::SymbolKind::STRING,
+                            e.span,
+                            e.name.span,
+                            Vec::new(),
+                        )
+                    })
+                    .collect(),
             ),
             ast::Item::Framework(x) => symbol(
                 &lines,

@@ -4,8 +4,76 @@
 use super::*;
 
 impl Resolver<'_> {
+    /// Reads every `populations` table of every module into [`Framework::populations`],
+    /// before anything names a population: a line's name and its spellings are indexed by
+    /// their [`spelling_key`]. A name on two lines is one population (the lines join); a
+    /// spelling that already means a population is `Q0131`.
+    fn declare_populations(&mut self) {
+        let mut tables = Vec::new();
+        for (m, a) in self.asts.iter().enumerate() {
+            for item in &a.file.items {
+                if let ast::Item::Populations(p) = item {
+                    tables.push((ModuleId(m as u32), p.clone()));
+                }
+            }
+        }
+        // Where each key was first written.
+        let mut written: std::collections::BTreeMap<String, Span> = Default::default();
+        for (module, table) in tables {
+            for entry in &table.entries {
+                let key = spelling_key(&entry.name.value);
+                let line = match self.framework.population_index.get(&key) {
+                    Some(&line) if spelling_key(&self.framework.populations[line].name) == key => {
+                        line
+                    }
+                    Some(&line) => {
+                        let first = written.get(&key).copied().unwrap_or(entry.name.span);
+                        self.diagnostics.push(spelled_twice(
+                            &entry.name.value,
+                            &self.framework.populations[line].name,
+                            entry.name.span,
+                            first,
+                        ));
+                        continue;
+                    }
+                    None => {
+                        let line = self.framework.populations.len();
+                        self.framework.populations.push(PopulationAliases {
+                            name: entry.name.value.trim().to_string(),
+                            aliases: Vec::new(),
+                            module,
+                            span: entry.name.span,
+                        });
+                        self.framework.population_index.insert(key.clone(), line);
+                        written.insert(key, entry.name.span);
+                        line
+                    }
+                };
+                for alias in &entry.aliases {
+                    let key = spelling_key(&alias.value);
+                    if let Some(&other) = self.framework.population_index.get(&key) {
+                        let first = written.get(&key).copied().unwrap_or(alias.span);
+                        self.diagnostics.push(spelled_twice(
+                            &alias.value,
+                            &self.framework.populations[other].name,
+                            alias.span,
+                            first,
+                        ));
+                        continue;
+                    }
+                    self.framework.population_index.insert(key.clone(), line);
+                    written.insert(key, alias.span);
+                    self.framework.populations[line]
+                        .aliases
+                        .push((alias.value.clone(), alias.span));
+                }
+            }
+        }
+    }
+
     /// Declares headers, levels, value nodes, rules and profiles of every module.
     pub(super) fn declare_all(&mut self) {
+        self.declare_populations();
         for m in 0..self.asts.len() {
             let module = ModuleId(m as u32);
             let items = std::mem::take(&mut self.asts[m].file.items);
@@ -93,6 +161,7 @@ impl Resolver<'_> {
                                 variants: IndexMap::new(),
                                 actions: Vec::new(),
                                 verbatim: false,
+                                show: None,
                                 module,
                                 span: sc.span,
                             });
@@ -473,4 +542,23 @@ impl Resolver<'_> {
         }
         declared.then_some(id)
     }
+}
+
+/// `Q0131`: a spelling that already means a population.
+fn spelled_twice(spelling: &str, population: &str, again: Span, first: Span) -> Diagnostic {
+    let (message, help) = if spelling_key(spelling) == spelling_key(population) {
+        (
+            format!("\"{spelling}\" is already the population \"{population}\""),
+            "a spelling means one population: list it once, on the population's own line",
+        )
+    } else {
+        (
+            format!("\"{spelling}\" is already a spelling of \"{population}\""),
+            "a spelling means one population: keep it on that population's line alone",
+        )
+    };
+    Diagnostic::new(Code::PopulationSpelledTwice, message)
+        .label(again, "given again here")
+        .label(first, "first given here")
+        .help(help)
 }

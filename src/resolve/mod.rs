@@ -15,6 +15,7 @@ use crate::syntax::{self, RESERVED, ast};
 /// The words each setting takes, by the block it is in and its keyword: what resolving
 /// accepts (any other word is an error with these as its help) and what an editor offers.
 pub const SETTING_WORDS: &[(&str, &str, &[&str])] = &[
+    ("scenario", "show", &["diverse", "random"]),
     ("suite", "balance", &["pairs", "diverse"]),
     ("suite", "twins", &["order"]),
     ("suite", "require", &["conflict"]),
@@ -241,6 +242,39 @@ mod tests {
             Path::new("rules/mft.qd")
         );
         assert_eq!(normalize(Path::new("../a.qd")), Path::new("../a.qd"));
+    }
+
+    #[test]
+    fn a_populations_table_of_an_imported_file_names_the_populations_of_the_importer() {
+        let mut loader = MemoryLoader::new()
+            .with(
+                "a.qd",
+                "use \"names.qd\" as names\n\
+                 question q \"Q?\" {\n  option y \"Y\"\n  option n \"N\"\n  \
+                 reference \"Britain\" [0.5, 0.5]\n  reference \"S. Korea\" [0.2, 0.8]\n}\n\
+                 stance s \"Czech Republic\" { statement \"A\" reversed \"B\" }\n\
+                 suite one { pass \"great britain\" 0.5 }\n",
+            )
+            .with(
+                "names.qd",
+                "populations {\n  \"United Kingdom\" alias \"Britain\", \"Great Britain\"\n  \
+                 \"Czechia\" alias \"Czech Rep.\"\n}\n",
+            );
+        let r = resolve(&mut loader, &["a.qd"]);
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        let f = &r.framework;
+        let references: Vec<&str> = f.questions[0]
+            .references
+            .iter()
+            .map(|d| d.population.as_str())
+            .collect();
+        // A spelling no line lists is kept as written.
+        assert_eq!(references, ["United Kingdom", "S. Korea"]);
+        assert_eq!(f.stances[0].country, "Czechia");
+        assert_eq!(
+            f.suites[0].pass[0].population.as_deref(),
+            Some("United Kingdom")
+        );
     }
 
     #[test]

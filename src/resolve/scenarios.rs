@@ -38,6 +38,7 @@ impl Resolver<'_> {
         let mut text: Option<Template> = None;
         let mut variants: IndexMap<String, Template> = IndexMap::new();
         let mut verbatim: Option<Span> = None;
+        let mut show: Option<(&ast::Number, Option<&ast::Ident>, Span)> = None;
         // Slots and picks first: actions may use them wherever they are written.
         for entry in &sc.entries {
             match entry {
@@ -117,6 +118,13 @@ impl Resolver<'_> {
                             .push(duplicate_attribute("verbatim", *span));
                     } else {
                         verbatim = Some(*span);
+                    }
+                }
+                ast::ScenarioEntry::Show(n, mode, span) => {
+                    if show.is_some() {
+                        self.diagnostics.push(duplicate_attribute("show", *span));
+                    } else {
+                        show = Some((n, mode.as_ref(), *span));
                     }
                 }
                 ast::ScenarioEntry::Action(_) => {}
@@ -339,7 +347,9 @@ impl Resolver<'_> {
                 .help("add `action id \"label\" { upholds … }` blocks (distractors do not count)"),
             );
         }
+        let show = show.and_then(|(n, mode, span)| self.show(n, mode, span, options));
         let scenario = &mut self.framework.scenarios[id.index()];
+        scenario.show = show;
         scenario.topic = topic;
         scenario.describe = describe;
         scenario.slots = slots;
@@ -348,6 +358,65 @@ impl Resolver<'_> {
         scenario.variants = variants;
         scenario.actions = actions;
         scenario.verbatim = verbatim.is_some();
+    }
+
+    /// `show k diverse|random` of a scenario with `options` non-distractor actions: k must
+    /// be at least 2 (a dilemma) and fewer than the options (else every scenario shows them
+    /// all); with more than 64 options a random draw's subsets could not be numbered.
+    fn show(
+        &mut self,
+        n: &ast::Number,
+        mode: Option<&ast::Ident>,
+        span: Span,
+        options: usize,
+    ) -> Option<Show> {
+        let diverse = match mode.map(|m| m.name.as_str()) {
+            None | Some("random") => false,
+            Some("diverse") => true,
+            Some(_) => {
+                if let Some(mode) = mode {
+                    self.invalid_word(mode, "show", super::setting_words("scenario", "show"));
+                }
+                return None;
+            }
+        };
+        let count = match n.raw.parse::<u32>() {
+            Ok(k) if k >= 2 && (k as usize) < options && options <= 64 => k,
+            Ok(k) if k >= 2 && options > 64 => {
+                self.invalid_setting(
+                    span,
+                    format!(
+                        "`show {k}` draws from {options} options; at most 64 can be drawn from"
+                    ),
+                    "split the actions over several scenarios of at most 64 options each",
+                );
+                return None;
+            }
+            Ok(k) if k >= 2 => {
+                self.invalid_setting(
+                    n.span,
+                    format!(
+                        "`show {k}` asks for {k} of {options} option{}: every scenario would show them all",
+                        if options == 1 { "" } else { "s" }
+                    ),
+                    "show fewer options than the scenario has (distractors do not count), or remove `show`",
+                );
+                return None;
+            }
+            _ => {
+                self.invalid_setting(
+                    n.span,
+                    format!("`show {}` is not a whole number of at least 2", n.raw),
+                    "write how many options each scenario shows, e.g. `show 3 diverse`",
+                );
+                return None;
+            }
+        };
+        Some(Show {
+            count,
+            diverse,
+            span,
+        })
     }
 
     /// The values a slot's set function names.

@@ -581,7 +581,8 @@ impl Resolver<'_> {
                     });
                 }
                 ast::QuestionEntry::Reference(r) => {
-                    let key = population_key(&r.population.value);
+                    let population = self.framework.population_name(&r.population.value);
+                    let key = population_key(&population);
                     if let Some(first) = question
                         .references
                         .iter()
@@ -605,7 +606,7 @@ impl Resolver<'_> {
                         continue;
                     }
                     question.references.push(Distribution {
-                        population: r.population.value.clone(),
+                        population,
                         shares: r.shares.iter().map(|n| n.value).collect(),
                         share_spans: r.shares.iter().map(|n| n.span).collect(),
                         list_span: r.list_span,
@@ -730,7 +731,7 @@ impl Resolver<'_> {
         });
         Stance {
             id: st.id.name.clone(),
-            country: st.country.value.clone(),
+            country: self.framework.population_name(&st.country.value),
             question,
             statement,
             reversed,
@@ -749,7 +750,10 @@ impl Resolver<'_> {
             let ast::SuiteSetting::Pass(population, n, span) = setting else {
                 continue;
             };
-            let key = population.as_ref().map(|p| population_key(&p.value));
+            let name = population
+                .as_ref()
+                .map(|p| self.framework.population_name(&p.value));
+            let key = name.as_deref().map(population_key);
             if marks
                 .iter()
                 .any(|m| m.population.as_deref().map(population_key) == key)
@@ -774,7 +778,7 @@ impl Resolver<'_> {
                 continue;
             }
             marks.push(PassMark {
-                population: population.as_ref().map(|p| p.value.clone()),
+                population: name,
                 mark: n.value,
                 span: *span,
             });

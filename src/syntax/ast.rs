@@ -131,6 +131,8 @@ pub enum Item {
     Question(Question),
     /// `stance id "country" { statement …  reversed … }`: a country's stance
     Stance(Stance),
+    /// `populations { "United Kingdom" alias "Britain", … }`: spellings of populations
+    Populations(Populations),
     /// A value node, `keyword id "label" { … }`
     Node(Box<Node>),
 }
@@ -153,6 +155,7 @@ impl Item {
             Item::Judge(x) => x.span,
             Item::Question(x) => x.span,
             Item::Stance(x) => x.span,
+            Item::Populations(x) => x.span,
             Item::Node(x) => x.span,
         }
     }
@@ -421,6 +424,8 @@ pub enum ScenarioEntry {
     Describe(Str, Span),
     /// `verbatim`: texts and labels are taken as written, not as templates
     Verbatim(Span),
+    /// `show 3 diverse`: how many of the actions each scenario shows, and how they are drawn
+    Show(Number, Option<Ident>, Span),
 }
 
 impl ScenarioEntry {
@@ -429,7 +434,8 @@ impl ScenarioEntry {
         match self {
             ScenarioEntry::Topic(_, s)
             | ScenarioEntry::Describe(_, s)
-            | ScenarioEntry::Verbatim(s) => *s,
+            | ScenarioEntry::Verbatim(s)
+            | ScenarioEntry::Show(_, _, s) => *s,
             ScenarioEntry::Slot(x) => x.span,
             ScenarioEntry::Pick(x) => x.span,
             ScenarioEntry::Text(x) => x.span,
@@ -806,6 +812,28 @@ pub struct ReferenceAnswers {
     /// The bracketed list.
     pub list_span: Span,
     /// The whole entry.
+    pub span: Span,
+}
+
+/// `populations { "name" alias "spelling", … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Populations {
+    /// One line per population: its name, then the spellings that mean it.
+    pub entries: Vec<PopulationAliases>,
+    /// The block's braces.
+    pub braces: Braces,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `"United Kingdom" alias "Britain", "Great Britain"`
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationAliases {
+    /// The population's name.
+    pub name: Str,
+    /// The other spellings of it.
+    pub aliases: Vec<Str>,
+    /// The whole line.
     pub span: Span,
 }
 

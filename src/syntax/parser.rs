@@ -82,6 +82,8 @@ pub const RESERVED: &[&str] = &[
     "statement",
     "reversed",
     "languages",
+    "show",
+    "populations",
 ];
 
 /// Words that start a top-level item (for suggestions after a syntax error, and an
@@ -103,6 +105,7 @@ pub const ITEM_WORDS: &[&str] = &[
     "judge",
     "question",
     "stance",
+    "populations",
 ];
 
 /// Parses `text` (the contents of `file`) into a syntax tree and its syntax diagnostics.
@@ -707,6 +710,12 @@ fn describe(r: Rule) -> &'static str {
             "a verdict (`actions`, `stance`, `labels a, b` or `scale 1 to 5`)"
         }
         Rule::kw_verbatim | Rule::verbatim_flag => "`verbatim`",
+        Rule::kw_show | Rule::show_attr => "`show`",
+        Rule::kw_populations | Rule::populations | Rule::populations_body => "`populations`",
+        Rule::population_aliases => {
+            "a population and its spellings (`\"Czechia\" alias \"Czech Rep.\"`)"
+        }
+        Rule::show_mode => "how the options are drawn (`diverse` or `random`)",
         Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
         Rule::action_upholds => "`upholds`",
         Rule::action_violates => "`violates`",
@@ -789,6 +798,7 @@ impl Builder {
             Rule::judge => Item::Judge(self.presentation(pair)),
             Rule::question => Item::Question(self.question(pair)),
             Rule::stance => Item::Stance(self.stance(pair)),
+            Rule::populations => Item::Populations(self.populations(pair)),
             _ => Item::Node(Box::new(self.node(pair))),
         }
     }
@@ -1041,6 +1051,25 @@ impl Builder {
                                 entries.push(ScenarioEntry::Describe(self.last_string(e), espan))
                             }
                             Rule::verbatim_flag => entries.push(ScenarioEntry::Verbatim(espan)),
+                            Rule::show_attr => {
+                                let mut count = None;
+                                let mut mode = None;
+                                for x in e.into_inner() {
+                                    match x.as_rule() {
+                                        Rule::number => count = Some(self.number(x)),
+                                        Rule::show_mode => {
+                                            mode = Some(Ident {
+                                                name: x.as_str().to_string(),
+                                                span: self.span(&x),
+                                            })
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if let Some(count) = count {
+                                    entries.push(ScenarioEntry::Show(count, mode, espan));
+                                }
+                            }
                             Rule::slot_decl => {
                                 let mut inner = e.into_inner().skip(1);
                                 let name = self.ident(inner.next());
@@ -1442,6 +1471,42 @@ impl Builder {
             attributes: b.attributes,
             braces: b.braces,
             span: b.span,
+        }
+    }
+
+    fn populations(&self, pair: Pair<'_, Rule>) -> ast::Populations {
+        let span = self.span(&pair);
+        let mut braces = Braces::default();
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            if p.as_rule() != Rule::populations_body {
+                continue;
+            }
+            for e in p.into_inner() {
+                let espan = self.span(&e);
+                match e.as_rule() {
+                    Rule::open => braces.open = espan,
+                    Rule::close => braces.close = espan,
+                    Rule::population_aliases => {
+                        let mut strings = e
+                            .into_inner()
+                            .filter(|s| s.as_rule() == Rule::string)
+                            .map(|s| self.string(Some(s)));
+                        let Some(name) = strings.next() else { continue };
+                        entries.push(ast::PopulationAliases {
+                            name,
+                            aliases: strings.collect(),
+                            span: espan,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        ast::Populations {
+            entries,
+            braces,
+            span,
         }
     }
 
