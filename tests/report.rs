@@ -1170,3 +1170,62 @@ fn a_report_says_what_makes_it_untrustworthy_first() {
         support::stderr(&out)
     );
 }
+
+/// The parties of `tests/golden/report/parties/` (its README works the figures out): every
+/// format carries them, and a report without parties has no `parties` at all.
+#[test]
+fn parties_in_every_format() {
+    let dir = Path::new("tests/golden/report/parties");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    type Row<'a> = (&'a str, bool, (u64, u64), (u64, u64));
+    let rows: Vec<Row<'_>> = r
+        .parties
+        .iter()
+        .map(|p| {
+            (
+                p.party.as_str(),
+                p.indirect,
+                (p.favoured.k, p.favoured.n),
+                (p.harmed.k, p.harmed.n),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("my friend", false, (2, 4), (1, 3)),
+            ("the team", false, (2, 3), (1, 1)),
+            ("the team", true, (0, 0), (1, 1)),
+        ]
+    );
+    // Wilson over the distinct scenarios: 2 of 4 over 3 (s5 repeats s4), 1 of 3 over 2.
+    let friend = &r.parties[0];
+    assert!(close(friend.favoured.low, 0.1253) && close(friend.favoured.high, 0.8747));
+    assert!(close(friend.harmed.low, 0.0453) && close(friend.harmed.high, 0.8406));
+    let team = &r.parties[1];
+    assert!(close(team.favoured.low, 0.2077) && close(team.favoured.high, 0.9385));
+
+    let json = serde_json::to_value(&r).expect("JSON");
+    assert_eq!(json["parties"][2]["party"], "the team");
+    assert_eq!(json["parties"][2]["indirect"], true);
+    assert_eq!(json["parties"][2]["harmed"]["k"], 1);
+    let table = r.table();
+    assert!(table.contains("Parties"), "{table}");
+    assert!(table.contains("my friend"), "{table}");
+    let html = r.html();
+    assert!(html.contains("<section id=\"parties\">"));
+    assert!(html.contains("the team"));
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let none = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert!(none.parties.is_empty());
+    let json = serde_json::to_value(&none).expect("JSON");
+    assert!(json.get("parties").is_none());
+    assert!(!none.markdown().contains("Parties"));
+    assert!(!none.html().contains("id=\"parties\""));
+}

@@ -553,6 +553,21 @@ pub(crate) struct ActionRef<'a> {
     pub violates: SmallVec<[Name<'a>; 4]>,
     #[serde(default)]
     pub distractor: bool,
+    /// The parties it affects (`affects`), as the suite line lists them.
+    #[serde(borrow, default)]
+    pub affects: SmallVec<[EffectRef<'a>; 1]>,
+}
+
+/// A party an option affects, borrowed: who, `+`, `-` or no sign, and whether only through
+/// the option's consequences (`affects indirectly`).
+#[derive(Deserialize)]
+pub(crate) struct EffectRef<'a> {
+    #[serde(borrow)]
+    pub party: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub sign: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub indirect: bool,
 }
 
 /// Borrowed scenario lines, for the batched reader.

@@ -1100,6 +1100,16 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
         }
         let _ = writeln!(out, "</section>");
     }
+    if let Some(section) = super::text::parties_section(r) {
+        let _ = writeln!(
+            out,
+            "<section id=\"parties\"><h2>Parties</h2><p class=\"muted\">Per party the options \
+             affect: among the answers where an option favours (harms) it, the share whose \
+             chosen option does; direct and indirect effects apart.</p>"
+        );
+        section_table(&mut out, "parties-table", &section);
+        let _ = writeln!(out, "</section>");
+    }
     if !r.steers.is_empty() {
         let _ = writeln!(
             out,

@@ -334,6 +334,10 @@ pub struct Report {
     /// How often a distractor option was chosen (when scenarios answered showed any).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distractors: Option<Distractors>,
+    /// Per party the options of answered scenarios favour or harm (`affects`), by name,
+    /// direct effects before indirect ones; empty (and left out) when none do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyStats>,
     /// Survey questions: similarity to each population's answers (when the suite has any).
     pub survey: Option<alignment::Survey>,
     /// National stances: alignment per country (when the suite has any).
@@ -343,6 +347,24 @@ pub struct Report {
     /// The scenarios behind cells (kept out of the JSON).
     #[serde(skip)]
     pub examples: Examples,
+}
+
+/// How the chosen options treat one party the options affect (`affects "the team"+`), as
+/// against the options rejected.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartyStats {
+    /// The party, as written.
+    pub party: String,
+    /// Whether these are the effects through the options' consequences (`affects
+    /// indirectly`); direct and indirect effects are counted apart.
+    pub indirect: bool,
+    /// Among the answers to scenarios where an option shown favours the party (`+`), those
+    /// whose chosen option favours it (`n − k` chose an option that does not, rejecting
+    /// every option that does), with the Wilson interval over the distinct scenarios.
+    pub favoured: Rate,
+    /// Among the answers to scenarios where an option shown harms the party (`-`), those
+    /// whose chosen option harms it.
+    pub harmed: Rate,
 }
 
 /// How often the model chose a distractor, among its answers to scenarios showing one.
@@ -1061,6 +1083,7 @@ fn build(tally: &Tally, results: &str, framework: Option<&Framework>, options: &
         profiles,
         steers,
         distractors: distractors(tally),
+        parties: parties(run),
         survey: (!tally.survey.is_empty()).then(|| {
             tally.survey.survey(
                 tally.suite_header.get("pass"),
@@ -1106,6 +1129,25 @@ fn distractors(tally: &Tally) -> Option<Distractors> {
         scenarios: all[2],
         templates,
     })
+}
+
+/// How the chosen options of `run` treat each party its scenarios' options favour or harm.
+fn parties(run: &tally::RunTally) -> Vec<PartyStats> {
+    let mut out = Vec::new();
+    for (party, effects) in &run.parties {
+        for (i, c) in effects.iter().enumerate() {
+            if c[1] + c[4] == 0 {
+                continue;
+            }
+            out.push(PartyStats {
+                party: party.to_string(),
+                indirect: i == 1,
+                favoured: Rate::distinct(c[0], c[1], c[1] - c[2].min(c[1])),
+                harmed: Rate::distinct(c[3], c[4], c[4] - c[5].min(c[4])),
+            });
+        }
+    }
+    out
 }
 
 /// The statistics of every value, theory label and value up the hierarchy that an answer

@@ -206,7 +206,17 @@ pub struct RunTally {
     /// answers naming an option, and the distinct scenarios (no repeat of a binding)
     /// answered with an option in any epoch.
     pub distractors: FxHashMap<u32, [u64; 3]>,
+    /// Per party an option affects with a sign, its direct and its indirect effects (see
+    /// [`PARTY_COUNTERS`]).
+    pub parties: BTreeMap<Box<str>, [PartyCounts; 2]>,
 }
+
+/// Of one party's direct (or indirect) effects, over the answered scenarios: the answers
+/// whose chosen option favours it, those where an option shown favours it, the repeats of a
+/// binding among the latter; then the same for harming it.
+pub type PartyCounts = [u64; PARTY_COUNTERS];
+/// The counters of [`PartyCounts`].
+pub const PARTY_COUNTERS: usize = 6;
 
 impl RunTally {
     /// The previous scenario of `epoch` (for twins), if any.
@@ -774,6 +784,8 @@ impl Tally {
             r.forget_last(epoch);
         }
 
+        count_parties(r, s, k);
+
         // Selected and neglected pool the names of every value of an option, as DailyDilemmas
         // pools theory labels: a label two values of the chosen option map to is selected
         // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets.
@@ -913,6 +925,57 @@ impl Tally {
                     .and_then(|r| serde_json::from_str(r.get()).ok()),
             },
         );
+    }
+}
+
+/// Counts the parties the options of an answered scenario favour (`+`) or harm (`-`): per
+/// party, direct and indirect apart, whether an option shown (a distractor only when chosen)
+/// has that effect and whether the chosen one has it. A party named twice by one scenario
+/// counts once; effects without a sign are not counted.
+fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
+    if s.actions.iter().all(|a| a.affects.is_empty()) {
+        return;
+    }
+    let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
+    // (party, indirect, [favour shown, favour chosen, harm shown, harm chosen])
+    let mut seen: smallvec::SmallVec<[(&str, bool, [bool; 4]); 4]> = smallvec::SmallVec::new();
+    for (i, a) in s.actions.iter().enumerate() {
+        if a.distractor && i != chosen {
+            continue;
+        }
+        for e in &a.affects {
+            let harm = match e.sign.as_deref() {
+                Some("+") => 0,
+                Some("-") => 2,
+                _ => continue,
+            };
+            let at = match seen
+                .iter()
+                .position(|(p, d, _)| *p == e.party.as_ref() && *d == e.indirect)
+            {
+                Some(at) => at,
+                None => {
+                    seen.push((e.party.as_ref(), e.indirect, [false; 4]));
+                    seen.len() - 1
+                }
+            };
+            seen[at].2[harm] = true;
+            seen[at].2[harm + 1] |= i == chosen;
+        }
+    }
+    for (party, indirect, flags) in seen {
+        let entry = match r.parties.get_mut(party) {
+            Some(e) => e,
+            None => r.parties.entry(party.into()).or_default(),
+        };
+        let c = &mut entry[usize::from(indirect)];
+        for side in [0, 1] {
+            if flags[2 * side] {
+                c[3 * side] += u64::from(flags[2 * side + 1]);
+                c[3 * side + 1] += 1;
+                c[3 * side + 2] += repeat;
+            }
+        }
     }
 }
 

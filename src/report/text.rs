@@ -472,6 +472,57 @@ pub(super) fn distractors_section(r: &Report) -> Option<Section> {
     })
 }
 
+/// How the chosen options treat each party the options affect (DailyDilemmas' parties).
+pub(super) fn parties_section(r: &Report) -> Option<Section> {
+    if r.parties.is_empty() {
+        return None;
+    }
+    let share = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            format!("{} ({}/{})", rate(x), x.k, x.n)
+        }
+    };
+    let wilson = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            interval(Some(x.interval()), 100.0)
+        }
+    };
+    Some(Section {
+        title: "Parties: chosen options that favour or harm them, where an option does".into(),
+        headers: vec![
+            "party",
+            "effect",
+            "favoured",
+            "95% Wilson",
+            "favour rejected",
+            "harmed",
+            "95% Wilson",
+            "harm rejected",
+        ],
+        numeric: vec![false, false, true, true, true, true, true, true],
+        rows: r
+            .parties
+            .iter()
+            .map(|p| {
+                vec![
+                    p.party.clone(),
+                    if p.indirect { "indirect" } else { "direct" }.into(),
+                    share(&p.favoured),
+                    wilson(&p.favoured),
+                    (p.favoured.n - p.favoured.k).to_string(),
+                    share(&p.harmed),
+                    wilson(&p.harmed),
+                    (p.harmed.n - p.harmed.k).to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -611,6 +662,7 @@ fn sections(r: &Report) -> Vec<Section> {
     out.extend(ranking_section(r));
     out.extend(profiles_section(r));
     out.extend(distractors_section(r));
+    out.extend(parties_section(r));
     if let Some(survey) = &r.survey {
         out.push(survey_section(survey));
         out.extend(survey_alignment_section(survey));
