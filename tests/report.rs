@@ -1229,3 +1229,50 @@ fn parties_in_every_format() {
     assert!(!none.markdown().contains("Parties"));
     assert!(!none.html().contains("id=\"parties\""));
 }
+
+/// `tests/golden/report/kinds/`: JSON carries every value's kind; the tables and the page
+/// show it when the framework has a right or a duty.
+#[test]
+fn kinds_in_every_format() {
+    let dir = Path::new("tests/golden/report/kinds");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    assert!(r.has_kinds());
+    let json = serde_json::to_value(&r).expect("JSON");
+    let kinds: Vec<(&str, &str)> = json["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().expect("a name"),
+                v["kind"].as_str().expect("a kind"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("kinds.care", "duty"),
+            ("kinds.autonomy", "value"),
+            ("kinds.privacy", "right")
+        ]
+    );
+    assert_eq!(json["ranking"][0]["kind"], "duty");
+    let table = r.table();
+    assert!(table.contains("kind"), "{table}");
+    let html = r.html();
+    assert!(html.contains("Duty of care (duty)"));
+
+    // Without the framework the kind is not known: null, and no column.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let six = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert!(!six.has_kinds());
+    let json = serde_json::to_value(&six).expect("JSON");
+    assert!(json["values"][0]["kind"].is_null());
+    assert!(!six.markdown().contains("| kind |"));
+}

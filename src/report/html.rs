@@ -186,15 +186,30 @@ fn drawn(wilson: Interval, bootstrap: Option<Interval>) -> Interval {
     bootstrap.map_or(wilson, |b| wilson.union(b))
 }
 
-fn value_bars(view: &str, values: &[ValueStats]) -> Vec<Bar> {
+/// The bars of a table of values; with `kinds`, each name says whether it is a value, a
+/// right or a duty.
+fn value_bars(view: &str, values: &[ValueStats], kinds: bool) -> Vec<Bar> {
     values
         .iter()
         .map(|v| Bar {
             key: format!("{view}:{}", v.value),
-            name: shown_name(&v.value, v.label.as_deref()),
+            name: if kinds {
+                format!(
+                    "{} ({})",
+                    shown_name(&v.value, v.label.as_deref()),
+                    super::text::kind(v.kind)
+                )
+            } else {
+                shown_name(&v.value, v.label.as_deref())
+            },
             title: format!(
-                "{}: score {:.1} (selected {}, neglected {}); win rate in conflict {:.1}% of {}",
+                "{}{}: score {:.1} (selected {}, neglected {}); win rate in conflict {:.1}% of {}",
                 v.value,
+                if kinds {
+                    format!(", {}", super::text::kind(v.kind))
+                } else {
+                    String::new()
+                },
                 v.score,
                 v.selected,
                 v.neglected,
@@ -996,7 +1011,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
             &mut out,
             "chart-values",
             "Score per value (upheld by the chosen option minus by the rejected one)",
-            &value_bars("values", &r.values),
+            &value_bars("values", &r.values, r.has_kinds()),
             100.0,
         );
         let _ = writeln!(out, "</section>");
@@ -1009,7 +1024,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
                 &mut out,
                 &format!("chart-labels-{}", id_part(&g.framework)),
                 &format!("Score per label of {}", g.framework),
-                &value_bars(&g.framework, &g.values),
+                &value_bars(&g.framework, &g.values, r.has_kinds()),
                 100.0,
             );
         }
@@ -1021,7 +1036,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
             &mut out,
             "chart-hierarchy",
             "Score per value, counting every value below it",
-            &value_bars("hierarchy", &r.rollup),
+            &value_bars("hierarchy", &r.rollup, r.has_kinds()),
             100.0,
         );
         let _ = writeln!(out, "</section>");

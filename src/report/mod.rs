@@ -46,7 +46,7 @@ pub use math::{Interval, Rate, wilson};
 pub use tally::{Example, ExampleOption, Sources};
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Framework, ProfileId, ValueId};
+use crate::model::{Framework, ProfileId, ValueId, ValueKind};
 use crate::rng;
 use tally::{
     COUNTERS, Counts, NEGLECTED, REPEATED, REPEATED_TRIALS, SELECTED, TRIALS, Tally, WINS,
@@ -87,6 +87,9 @@ pub struct ValueStats {
     pub label: Option<String>,
     /// The value it sits under, if any.
     pub parent: Option<String>,
+    /// Whether it is a value, a right or a duty (`kind` in its node; ValuePrism's three
+    /// kinds), as the framework says; `null` without the framework or for a name it lacks.
+    pub kind: Option<ValueKind>,
     /// Times upheld by the chosen option.
     pub selected: u64,
     /// Times upheld by an option not chosen.
@@ -130,6 +133,8 @@ pub struct Ranked {
     pub value: String,
     /// Its label.
     pub label: Option<String>,
+    /// Value, right or duty, as in [`ValueStats::kind`].
+    pub kind: Option<ValueKind>,
     /// Which connected group of the conflict graph it belongs to (1 is the group of the
     /// strongest value, and so on): strengths compare within a group; across groups only the
     /// model's weak prior relates them.
@@ -883,6 +888,11 @@ impl Names<'_> {
         f.value(v).label.clone()
     }
 
+    fn kind(&self, name: &str) -> Option<ValueKind> {
+        let (f, v) = self.find(name)?;
+        Some(f.value(v).kind)
+    }
+
     fn parent(&self, name: &str) -> Option<String> {
         let (f, v) = self.find(name)?;
         f.value(v).parent.map(|p| f.qualified_value(p))
@@ -901,6 +911,7 @@ fn value_stats(
         value: name.to_string(),
         label: names.label(name),
         parent: names.parent(name),
+        kind: names.kind(name),
         selected: c[SELECTED],
         neglected: c[NEGLECTED],
         score: if s.n == 0 { 0.0 } else { score(c) },
@@ -1267,6 +1278,7 @@ fn ranking(
                 group: 0,
                 value: name.to_string(),
                 label: names.label(name),
+                kind: names.kind(name),
                 strength: centred[i],
                 interval: wald.as_ref().map(|h| Interval {
                     low: centred[i] - h[i],
@@ -1626,6 +1638,16 @@ impl Report {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         text::markdown(self)
+    }
+
+    /// Whether a value of the report (values, theory labels, the hierarchy) is a right or a
+    /// duty: the text tables and the HTML charts then show every value's kind.
+    pub fn has_kinds(&self) -> bool {
+        self.values
+            .iter()
+            .chain(self.labels.iter().flat_map(|g| &g.values))
+            .chain(&self.rollup)
+            .any(|v| v.kind.is_some_and(|k| k != ValueKind::Value))
     }
 
     /// The report as one self-contained HTML page (inline CSS, SVG and script; opens

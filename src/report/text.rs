@@ -80,8 +80,10 @@ fn strip_common_prefix(section: &mut Section) {
     }
 }
 
-fn value_section(title: String, values: &[ValueStats]) -> Section {
-    Section {
+/// A table of value statistics; with `kinds`, a column says whether each is a value, a
+/// right or a duty.
+fn value_section(title: String, values: &[ValueStats], kinds: bool) -> Section {
+    let mut section = Section {
         title,
         headers: vec![
             "value",
@@ -113,6 +115,24 @@ fn value_section(title: String, values: &[ValueStats]) -> Section {
                 ]
             })
             .collect(),
+    };
+    if kinds {
+        section.headers.insert(1, "kind");
+        section.numeric.insert(1, false);
+        for (row, v) in section.rows.iter_mut().zip(values) {
+            row.insert(1, kind(v.kind).into());
+        }
+    }
+    section
+}
+
+/// A value's kind as the tables write it (`–` when the framework is not known).
+pub(super) fn kind(kind: Option<crate::model::ValueKind>) -> &'static str {
+    match kind {
+        Some(crate::model::ValueKind::Value) => "value",
+        Some(crate::model::ValueKind::Right) => "right",
+        Some(crate::model::ValueKind::Duty) => "duty",
+        None => "–",
     }
 }
 
@@ -267,7 +287,7 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
     if r.ranking.is_empty() {
         return None;
     }
-    Some(Section {
+    let mut section = Section {
         title: "Bradley–Terry ranking".into(),
         headers: vec![
             "rank",
@@ -296,7 +316,15 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
                 ]
             })
             .collect(),
-    })
+    };
+    if r.has_kinds() {
+        section.headers.insert(2, "kind");
+        section.numeric.insert(2, false);
+        for (row, x) in section.rows.iter_mut().zip(&r.ranking) {
+            row.insert(2, kind(x.kind).into());
+        }
+    }
+    Some(section)
 }
 
 pub(super) fn profiles_section(r: &Report) -> Option<Section> {
@@ -644,20 +672,22 @@ pub(super) fn verdict_sections(v: &super::verdicts::Verdicts) -> Vec<Section> {
 
 fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
+    let kinds = r.has_kinds();
     if let Some(v) = &r.verdicts {
         out.extend(verdict_sections(v));
     }
     if !r.values.is_empty() {
-        out.push(value_section("Values".into(), &r.values));
+        out.push(value_section("Values".into(), &r.values, kinds));
     }
     for g in &r.labels {
         out.push(value_section(
             format!("Labels of {}", g.framework),
             &g.values,
+            kinds,
         ));
     }
     if !r.rollup.is_empty() {
-        out.push(value_section("Up the hierarchy".into(), &r.rollup));
+        out.push(value_section("Up the hierarchy".into(), &r.rollup, kinds));
     }
     out.extend(ranking_section(r));
     out.extend(profiles_section(r));
