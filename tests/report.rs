@@ -1276,3 +1276,51 @@ fn kinds_in_every_format() {
     assert!(json["values"][0]["kind"].is_null());
     assert!(!six.markdown().contains("| kind |"));
 }
+
+/// `tests/golden/report/valence/` (its README works the figures out): relevance weighs the
+/// score, `either` counts neither way, and JSON says both.
+#[test]
+fn either_and_relevance() {
+    let dir = Path::new("tests/golden/report/valence");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    let v = |name: &str| r.values.iter().find(|v| v.value == name).expect("value");
+    let privacy = v("valence.privacy");
+    assert_eq!(
+        (privacy.selected, privacy.neglected, privacy.either),
+        (2, 1, 1)
+    );
+    assert_eq!(privacy.relevance, Some([2.0, 0.5]));
+    assert!(close(privacy.score, 60.0));
+    let near = |a: f64, b: f64| (a - b).abs() < 0.05;
+    assert!(
+        near(privacy.score_interval.low, -42.46) && near(privacy.score_interval.high, 95.08),
+        "{:?}",
+        privacy.score_interval
+    );
+    let safety = v("valence.safety");
+    assert_eq!(
+        (safety.selected, safety.neglected, safety.either),
+        (1, 2, 1)
+    );
+    assert!(close(safety.score, -100.0 / 9.0));
+    let trust = v("valence.trust");
+    assert_eq!((trust.relevance, trust.either), (None, 0));
+    assert!(close(trust.score, -100.0));
+    assert!(r.has_either());
+
+    let json = serde_json::to_value(&r).expect("JSON");
+    let trust = json["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .find(|v| v["value"] == "valence.trust")
+        .expect("trust");
+    assert!(trust.get("either").is_none() && trust.get("relevance").is_none());
+    assert_eq!(json["values"][0]["either"], 1);
+    assert_eq!(json["values"][0]["relevance"][1], 0.5);
+}

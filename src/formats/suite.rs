@@ -82,6 +82,12 @@ pub struct ActionLine {
     /// The parties it affects, as written.
     #[serde(default)]
     pub affects: Option<Box<RawValue>>,
+    /// Values it could serve or go against (`either`; absent when none).
+    #[serde(default)]
+    pub either: Vec<String>,
+    /// The relevance of upheld values other than 1 (absent when every one is 1).
+    #[serde(default)]
+    pub relevance: std::collections::BTreeMap<String, f64>,
 }
 
 /// A raw JSON value as a [`Value`] (`null` when absent).
@@ -556,6 +562,12 @@ pub(crate) struct ActionRef<'a> {
     /// The parties it affects (`affects`), as the suite line lists them.
     #[serde(borrow, default)]
     pub affects: SmallVec<[EffectRef<'a>; 1]>,
+    /// Values it could serve or go against (`either`).
+    #[serde(borrow, default)]
+    pub either: SmallVec<[Name<'a>; 1]>,
+    /// The relevance of upheld values other than 1, by value (a JSON object), as written.
+    #[serde(borrow, default)]
+    pub relevance: Option<&'a RawValue>,
 }
 
 /// A party an option affects, borrowed: who, `+`, `-` or no sign, and whether only through

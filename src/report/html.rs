@@ -219,6 +219,15 @@ fn value_bars(view: &str, values: &[ValueStats], kinds: bool) -> Vec<Bar> {
             value: v.score,
             interval: Some(drawn(v.score_interval, v.score_bootstrap)),
         })
+        .map(|mut b| {
+            if let Some(v) = values.iter().find(|v| b.key.ends_with(&v.value))
+                && v.either > 0
+            {
+                b.title
+                    .push_str(&format!("; either in {} chosen option(s)", v.either));
+            }
+            b
+        })
         .collect()
 }
 

@@ -49,7 +49,8 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Framework, ProfileId, ValueId, ValueKind};
 use crate::rng;
 use tally::{
-    COUNTERS, Counts, NEGLECTED, REPEATED, REPEATED_TRIALS, SELECTED, TRIALS, Tally, WINS,
+    COUNTERS, Counts, EITHER, FULL_RELEVANCE, NEGLECTED, NEGLECTED_RELEVANCE, REPEATED,
+    REPEATED_TRIALS, SELECTED, SELECTED_RELEVANCE, TRIALS, Tally, WINS,
 };
 
 /// Settings of a report.
@@ -94,7 +95,16 @@ pub struct ValueStats {
     pub selected: u64,
     /// Times upheld by an option not chosen.
     pub neglected: u64,
-    /// The DailyDilemmas score, from −100 to 100.
+    /// When an upheld value behind it had a relevance other than 1 (`upholds v relevance
+    /// 0.3`): selected and neglected, each the sum of the relevances (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<[f64; 2]>,
+    /// Times the chosen option had it as `either` (could serve or go against it): counted
+    /// neither as selected nor as neglected; left out when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub either: u64,
+    /// The DailyDilemmas score, from −100 to 100 (with relevance, `selected` and `neglected`
+    /// weighed by it).
     pub score: f64,
     /// The score's interval from the Wilson interval of `selected / (selected + neglected)`.
     pub score_interval: Interval,
@@ -104,6 +114,10 @@ pub struct ValueStats {
     pub wins: Rate,
     /// The win rate's cluster-bootstrap interval.
     pub wins_bootstrap: Option<Interval>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How many answers one rule read.
@@ -835,10 +849,29 @@ fn pair_totals(run: &Clustered, weights: Option<&[u32]>, pairs: usize) -> Vec<[u
     t
 }
 
+/// Whether some upheld value behind the counts had a relevance other than 1.
+fn weighed(c: &Counts) -> bool {
+    c[SELECTED_RELEVANCE] != FULL_RELEVANCE * c[SELECTED]
+        || c[NEGLECTED_RELEVANCE] != FULL_RELEVANCE * c[NEGLECTED]
+}
+
+/// `selected / (selected + neglected)` with each weighed by its relevance (a half when
+/// every relevance is 0).
+fn weighed_share(c: &Counts) -> f64 {
+    let total = c[SELECTED_RELEVANCE] + c[NEGLECTED_RELEVANCE];
+    if total == 0 {
+        0.5
+    } else {
+        c[SELECTED_RELEVANCE] as f64 / total as f64
+    }
+}
+
 fn score(c: &Counts) -> f64 {
     let total = c[SELECTED] + c[NEGLECTED];
     if total == 0 {
         f64::NAN
+    } else if weighed(c) {
+        to_score(weighed_share(c))
     } else {
         100.0 * (c[SELECTED] as f64 - c[NEGLECTED] as f64) / total as f64
     }
@@ -854,9 +887,23 @@ fn win_rate(c: &Counts) -> f64 {
 
 /// The score as a proportion, `selected / (selected + neglected)`, its interval as wide as
 /// the distinct bindings make it: repeats of a binding count once.
+/// With relevance, the share is weighed by it, and its interval is the Wilson interval of that
+/// share over the same distinct trials.
 fn score_rate(c: &Counts) -> Rate {
     let n = c[SELECTED] + c[NEGLECTED];
-    Rate::distinct(c[SELECTED], n, n - c[REPEATED].min(n))
+    let distinct = n - c[REPEATED].min(n);
+    if n > 0 && weighed(c) {
+        let rate = weighed_share(c);
+        let (low, high) = math::wilson_rate(rate, distinct.max(1) as f64, math::Z95);
+        return Rate {
+            k: c[SELECTED],
+            n,
+            rate,
+            low,
+            high,
+        };
+    }
+    Rate::distinct(c[SELECTED], n, distinct)
 }
 
 /// The win rate in conflict, its interval as wide as the distinct bindings make it.
@@ -914,6 +961,13 @@ fn value_stats(
         kind: names.kind(name),
         selected: c[SELECTED],
         neglected: c[NEGLECTED],
+        relevance: weighed(c).then(|| {
+            [
+                c[SELECTED_RELEVANCE] as f64 / FULL_RELEVANCE as f64,
+                c[NEGLECTED_RELEVANCE] as f64 / FULL_RELEVANCE as f64,
+            ]
+        }),
+        either: c[EITHER],
         score: if s.n == 0 { 0.0 } else { score(c) },
         score_interval: s.interval().map(to_score),
         score_bootstrap: score_boot,
@@ -1185,7 +1239,7 @@ fn per_value(
         None => (vec![None; slots], vec![None; slots]),
     };
     let items: Vec<(usize, ValueStats)> = (0..slots)
-        .filter(|&s| all[s][SELECTED] + all[s][NEGLECTED] + all[s][TRIALS] > 0)
+        .filter(|&s| all[s][SELECTED] + all[s][NEGLECTED] + all[s][TRIALS] + all[s][EITHER] > 0)
         .map(|s| {
             let name = space.view_name(s).1;
             (
@@ -1648,6 +1702,16 @@ impl Report {
             .chain(self.labels.iter().flat_map(|g| &g.values))
             .chain(&self.rollup)
             .any(|v| v.kind.is_some_and(|k| k != ValueKind::Value))
+    }
+
+    /// Whether the chosen option of some answer had a value reported as `either`: the text
+    /// tables then have an `either` column.
+    pub fn has_either(&self) -> bool {
+        self.values
+            .iter()
+            .chain(self.labels.iter().flat_map(|g| &g.values))
+            .chain(&self.rollup)
+            .any(|v| v.either > 0)
     }
 
     /// The report as one self-contained HTML page (inline CSS, SVG and script; opens

@@ -23,10 +23,12 @@ use crate::formats::suite::{SuiteFile, SuiteLineRef};
 use crate::model::{Framework, ValueId};
 
 /// Per name: times selected, neglected, won in conflict, in conflict; and of the first two
-/// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1).
+/// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1);
+/// then times the chosen option had it as `either`, and selected and neglected weighed by
+/// relevance (in thousandths: a value upheld without `relevance` adds 1000).
 pub type Counts = [u64; COUNTERS];
 /// The counters of [`Counts`].
-pub const COUNTERS: usize = 6;
+pub const COUNTERS: usize = 9;
 /// Index of the selected count in [`Counts`].
 pub const SELECTED: usize = 0;
 /// Index of the neglected count.
@@ -39,6 +41,33 @@ pub const TRIALS: usize = 3;
 pub const REPEATED: usize = 4;
 /// Index of the conflicts counted on repeats.
 pub const REPEATED_TRIALS: usize = 5;
+/// Index of the times the chosen option had the name as `either`.
+pub const EITHER: usize = 6;
+/// Index of the selected count weighed by relevance, in thousandths.
+pub const SELECTED_RELEVANCE: usize = 7;
+/// Index of the neglected count weighed by relevance, in thousandths.
+pub const NEGLECTED_RELEVANCE: usize = 8;
+/// A relevance of 1, in the thousandths of the weighed counts.
+pub const FULL_RELEVANCE: u64 = 1000;
+
+/// The relevance of `value` in an option's `relevance` object, in thousandths
+/// ([`FULL_RELEVANCE`] when it is not there).
+fn relevance_of(relevance: &[(String, f64)], value: &str) -> u64 {
+    relevance
+        .iter()
+        .rev()
+        .find(|(v, _)| v == value)
+        .map_or(FULL_RELEVANCE, |(_, r)| {
+            (r.clamp(0.0, 1.0) * FULL_RELEVANCE as f64).round() as u64
+        })
+}
+
+/// An option's `relevance` object as pairs (empty when absent or unreadable).
+fn relevances(raw: Option<&RawValue>) -> Vec<(String, f64)> {
+    raw.and_then(|r| serde_json::from_str::<IndexMap<String, f64>>(r.get()).ok())
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
 
 /// The name of the view of values themselves.
 pub const VALUES: &str = "values";
@@ -793,13 +822,23 @@ impl Tally {
         let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
         scratch.chosen.clear();
         scratch.rejected.clear();
+        let relevance = relevances(s.actions[k].relevance);
         for v in &s.actions[k].upholds {
             let p = self.catalog.project(v, framework);
+            let w = relevance_of(&relevance, v);
             for &slot in self.catalog.slots_of(p) {
                 let c = r.counts.entry((cluster, slot)).or_default();
                 c[SELECTED] += 1;
+                c[SELECTED_RELEVANCE] += w;
                 c[REPEATED] += repeat;
                 scratch.chosen.push(slot);
+            }
+        }
+        // `either`: on no side; only counted as the chosen option's.
+        for v in &s.actions[k].either {
+            let p = self.catalog.project(v, framework);
+            for &slot in self.catalog.slots_of(p) {
+                r.counts.entry((cluster, slot)).or_default()[EITHER] += 1;
             }
         }
         scratch.chosen.sort_unstable();
@@ -808,11 +847,14 @@ impl Tally {
             if i == k || a.distractor {
                 continue;
             }
+            let relevance = relevances(a.relevance);
             for v in &a.upholds {
                 let p = self.catalog.project(v, framework);
+                let w = relevance_of(&relevance, v);
                 for &slot in self.catalog.slots_of(p) {
                     let c = r.counts.entry((cluster, slot)).or_default();
                     c[NEGLECTED] += 1;
+                    c[NEGLECTED_RELEVANCE] += w;
                     c[REPEATED] += repeat;
                     scratch.rejected.push(slot);
                 }

@@ -82,7 +82,7 @@ fn strip_common_prefix(section: &mut Section) {
 
 /// A table of value statistics; with `kinds`, a column says whether each is a value, a
 /// right or a duty.
-fn value_section(title: String, values: &[ValueStats], kinds: bool) -> Section {
+fn value_section(title: String, values: &[ValueStats], (kinds, either): (bool, bool)) -> Section {
     let mut section = Section {
         title,
         headers: vec![
@@ -106,8 +106,8 @@ fn value_section(title: String, values: &[ValueStats], kinds: bool) -> Section {
                     format!("{:.1}", v.score),
                     interval(Some(v.score_interval), 1.0),
                     interval(v.score_bootstrap, 1.0),
-                    v.selected.to_string(),
-                    v.neglected.to_string(),
+                    weighed(v.selected, v.relevance.map(|r| r[0])),
+                    weighed(v.neglected, v.relevance.map(|r| r[1])),
                     rate(&v.wins),
                     interval(Some(v.wins.interval()), 100.0),
                     interval(v.wins_bootstrap, 100.0),
@@ -116,6 +116,13 @@ fn value_section(title: String, values: &[ValueStats], kinds: bool) -> Section {
             })
             .collect(),
     };
+    if either {
+        section.headers.insert(6, "either");
+        section.numeric.insert(6, true);
+        for (row, v) in section.rows.iter_mut().zip(values) {
+            row.insert(6, v.either.to_string());
+        }
+    }
     if kinds {
         section.headers.insert(1, "kind");
         section.numeric.insert(1, false);
@@ -124,6 +131,14 @@ fn value_section(title: String, values: &[ValueStats], kinds: bool) -> Section {
         }
     }
     section
+}
+
+/// A count, and after it the sum of the relevances behind it when some was not 1.
+fn weighed(n: u64, relevance: Option<f64>) -> String {
+    match relevance {
+        Some(r) => format!("{n} ({r:.2})"),
+        None => n.to_string(),
+    }
 }
 
 /// A value's kind as the tables write it (`–` when the framework is not known).
@@ -672,7 +687,7 @@ pub(super) fn verdict_sections(v: &super::verdicts::Verdicts) -> Vec<Section> {
 
 fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
-    let kinds = r.has_kinds();
+    let kinds = (r.has_kinds(), r.has_either());
     if let Some(v) = &r.verdicts {
         out.extend(verdict_sections(v));
     }
