@@ -1268,6 +1268,19 @@ fn kinds_in_every_format() {
     let html = r.html();
     assert!(html.contains("Duty of care (duty)"));
 
+    // A diff of the journal with itself: its shift table has the column too.
+    let results = dir.join("results.jsonl");
+    let inputs =
+        ReportInputs::find(&results, Some(&dir.join("suite.jsonl")), None).expect("inputs");
+    let sources = inputs.sources(&results, None);
+    let d = quandary::report::diff(&sources, &sources, &Options::default()).expect("compares");
+    assert!(d.values.iter().any(|s| s.kind.is_some()));
+    assert!(
+        d.markdown().contains("| value | kind |"),
+        "{}",
+        d.markdown()
+    );
+
     // Without the framework the kind is not known: null, and no column.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let six = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");

@@ -198,6 +198,8 @@ pub struct Shift {
     pub value: String,
     /// Its label.
     pub label: Option<String>,
+    /// Value, right or duty, as in [`ValueStats::kind`].
+    pub kind: Option<ValueKind>,
     /// The score in the base run.
     pub base_score: f64,
     /// The score in the other run.
@@ -1619,6 +1621,7 @@ fn shifts(
                 Shift {
                     value: name.to_string(),
                     label: names.label(name),
+                    kind: names.kind(name),
                     base_score: score(&tb[s]),
                     score: score(&to[s]),
                     delta,

@@ -152,8 +152,9 @@ pub(super) fn kind(kind: Option<crate::model::ValueKind>) -> &'static str {
 }
 
 /// A table of shifts between two runs; `runs` names the columns of their scores.
+/// With a `kind` column when one of its rows is a right or a duty.
 fn shift_section(title: String, shifts: &[&Shift], runs: [&'static str; 2]) -> Section {
-    Section {
+    let mut section = Section {
         title,
         headers: vec![
             "value",
@@ -183,7 +184,18 @@ fn shift_section(title: String, shifts: &[&Shift], runs: [&'static str; 2]) -> S
                 ]
             })
             .collect(),
+    };
+    if shifts
+        .iter()
+        .any(|s| s.kind.is_some_and(|k| k != crate::model::ValueKind::Value))
+    {
+        section.headers.insert(1, "kind");
+        section.numeric.insert(1, false);
+        for (row, s) in section.rows.iter_mut().zip(shifts) {
+            row.insert(1, kind(s.kind).into());
+        }
     }
+    section
 }
 
 pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
