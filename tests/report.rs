@@ -1182,7 +1182,7 @@ fn parties_in_every_format() {
         None,
     )
     .expect("reads");
-    type Row<'a> = (&'a str, bool, (u64, u64), (u64, u64));
+    type Row<'a> = (&'a str, bool, [(u64, u64); 3]);
     let rows: Vec<Row<'_>> = r
         .parties
         .iter()
@@ -1190,30 +1190,36 @@ fn parties_in_every_format() {
             (
                 p.party.as_str(),
                 p.indirect,
-                (p.favoured.k, p.favoured.n),
-                (p.harmed.k, p.harmed.n),
+                [
+                    (p.affected.k, p.affected.n),
+                    (p.favoured.k, p.favoured.n),
+                    (p.harmed.k, p.harmed.n),
+                ],
             )
         })
         .collect();
     assert_eq!(
         rows,
         [
-            ("my friend", false, (2, 4), (1, 3)),
-            ("the team", false, (2, 3), (1, 1)),
-            ("the team", true, (0, 0), (1, 1)),
+            ("a bystander", false, [(1, 1), (0, 0), (0, 0)]),
+            ("my friend", false, [(3, 4), (2, 4), (1, 3)]),
+            ("the team", false, [(3, 3), (2, 3), (1, 1)]),
+            ("the team", true, [(1, 1), (0, 0), (1, 1)]),
         ]
     );
     // Wilson over the distinct scenarios: 2 of 4 over 3 (s5 repeats s4), 1 of 3 over 2.
-    let friend = &r.parties[0];
+    let friend = &r.parties[1];
     assert!(close(friend.favoured.low, 0.1253) && close(friend.favoured.high, 0.8747));
     assert!(close(friend.harmed.low, 0.0453) && close(friend.harmed.high, 0.8406));
-    let team = &r.parties[1];
+    assert!(close(friend.affected.low, 0.2561) && close(friend.affected.high, 0.9632));
+    let team = &r.parties[2];
     assert!(close(team.favoured.low, 0.2077) && close(team.favoured.high, 0.9385));
 
     let json = serde_json::to_value(&r).expect("JSON");
-    assert_eq!(json["parties"][2]["party"], "the team");
-    assert_eq!(json["parties"][2]["indirect"], true);
-    assert_eq!(json["parties"][2]["harmed"]["k"], 1);
+    assert_eq!(json["parties"][3]["party"], "the team");
+    assert_eq!(json["parties"][3]["indirect"], true);
+    assert_eq!(json["parties"][3]["harmed"]["k"], 1);
+    assert_eq!(json["parties"][3]["affected"]["n"], 1);
     let table = r.table();
     assert!(table.contains("Parties"), "{table}");
     assert!(table.contains("my friend"), "{table}");

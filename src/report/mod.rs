@@ -386,6 +386,10 @@ pub struct PartyStats {
     /// Among the answers to scenarios where an option shown harms the party (`-`), those
     /// whose chosen option harms it.
     pub harmed: Rate,
+    /// Among the answers to scenarios where an option shown affects the party at all (with
+    /// a sign or without, as DailyDilemmas lists its parties), those whose chosen option
+    /// affects it.
+    pub affected: Rate,
 }
 
 /// How often the model chose a distractor, among its answers to scenarios showing one.
@@ -1203,14 +1207,16 @@ fn parties(run: &tally::RunTally) -> Vec<PartyStats> {
     let mut out = Vec::new();
     for (party, effects) in &run.parties {
         for (i, c) in effects.iter().enumerate() {
-            if c[1] + c[4] == 0 {
+            if c[7] == 0 {
                 continue;
             }
+            let rate = |k: usize| Rate::distinct(c[k], c[k + 1], c[k + 1] - c[k + 2].min(c[k + 1]));
             out.push(PartyStats {
                 party: party.to_string(),
                 indirect: i == 1,
-                favoured: Rate::distinct(c[0], c[1], c[1] - c[2].min(c[1])),
-                harmed: Rate::distinct(c[3], c[4], c[4] - c[5].min(c[4])),
+                favoured: rate(0),
+                harmed: rate(3),
+                affected: rate(6),
             });
         }
     }

@@ -242,10 +242,11 @@ pub struct RunTally {
 
 /// Of one party's direct (or indirect) effects, over the answered scenarios: the answers
 /// whose chosen option favours it, those where an option shown favours it, the repeats of a
-/// binding among the latter; then the same for harming it.
+/// binding among the latter; then the same for harming it, and for affecting it at all
+/// (with a sign or without).
 pub type PartyCounts = [u64; PARTY_COUNTERS];
 /// The counters of [`PartyCounts`].
-pub const PARTY_COUNTERS: usize = 6;
+pub const PARTY_COUNTERS: usize = 9;
 
 impl RunTally {
     /// The previous scenario of `epoch` (for twins), if any.
@@ -970,39 +971,42 @@ impl Tally {
     }
 }
 
-/// Counts the parties the options of an answered scenario favour (`+`) or harm (`-`): per
-/// party, direct and indirect apart, whether an option shown (a distractor only when chosen)
-/// has that effect and whether the chosen one has it. A party named twice by one scenario
-/// counts once; effects without a sign are not counted.
+/// Counts the parties the options of an answered scenario affect, favour (`+`) or harm
+/// (`-`): per party, direct and indirect apart, whether an option shown (a distractor only
+/// when chosen) has that effect and whether the chosen one has it. A party named twice by one
+/// scenario counts once; an effect without a sign counts only as affecting.
 fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
     if s.actions.iter().all(|a| a.affects.is_empty()) {
         return;
     }
     let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
-    // (party, indirect, [favour shown, favour chosen, harm shown, harm chosen])
-    let mut seen: smallvec::SmallVec<[(&str, bool, [bool; 4]); 4]> = smallvec::SmallVec::new();
+    // (party, indirect, [favour shown, favour chosen, harm shown, harm chosen, affect shown,
+    // affect chosen])
+    let mut seen: smallvec::SmallVec<[(&str, bool, [bool; 6]); 4]> = smallvec::SmallVec::new();
     for (i, a) in s.actions.iter().enumerate() {
         if a.distractor && i != chosen {
             continue;
         }
         for e in &a.affects {
-            let harm = match e.sign.as_deref() {
-                Some("+") => 0,
-                Some("-") => 2,
-                _ => continue,
-            };
             let at = match seen
                 .iter()
                 .position(|(p, d, _)| *p == e.party.as_ref() && *d == e.indirect)
             {
                 Some(at) => at,
                 None => {
-                    seen.push((e.party.as_ref(), e.indirect, [false; 4]));
+                    seen.push((e.party.as_ref(), e.indirect, [false; 6]));
                     seen.len() - 1
                 }
             };
-            seen[at].2[harm] = true;
-            seen[at].2[harm + 1] |= i == chosen;
+            let effect = match e.sign.as_deref() {
+                Some("+") => Some(0),
+                Some("-") => Some(2),
+                _ => None,
+            };
+            for side in effect.into_iter().chain([4]) {
+                seen[at].2[side] = true;
+                seen[at].2[side + 1] |= i == chosen;
+            }
         }
     }
     for (party, indirect, flags) in seen {
@@ -1011,7 +1015,7 @@ fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
             None => r.parties.entry(party.into()).or_default(),
         };
         let c = &mut entry[usize::from(indirect)];
-        for side in [0, 1] {
+        for side in [0, 1, 2] {
             if flags[2 * side] {
                 c[3 * side] += u64::from(flags[2 * side + 1]);
                 c[3 * side + 1] += 1;

@@ -539,6 +539,13 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
             format!("{} ({}/{})", rate(x), x.k, x.n)
         }
     };
+    let rejected = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            (x.n - x.k).to_string()
+        }
+    };
     let wilson = |x: &Rate| {
         if x.n == 0 {
             "–".to_string()
@@ -547,10 +554,13 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
         }
     };
     Some(Section {
-        title: "Parties: chosen options that favour or harm them, where an option does".into(),
+        title: "Parties: chosen options that affect, favour or harm them, where an option does"
+            .into(),
         headers: vec![
             "party",
             "effect",
+            "affected",
+            "95% Wilson",
             "favoured",
             "95% Wilson",
             "favour rejected",
@@ -558,7 +568,7 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
             "95% Wilson",
             "harm rejected",
         ],
-        numeric: vec![false, false, true, true, true, true, true, true],
+        numeric: vec![false, false, true, true, true, true, true, true, true, true],
         rows: r
             .parties
             .iter()
@@ -566,12 +576,14 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
                 vec![
                     p.party.clone(),
                     if p.indirect { "indirect" } else { "direct" }.into(),
+                    share(&p.affected),
+                    wilson(&p.affected),
                     share(&p.favoured),
                     wilson(&p.favoured),
-                    (p.favoured.n - p.favoured.k).to_string(),
+                    rejected(&p.favoured),
                     share(&p.harmed),
                     wilson(&p.harmed),
-                    (p.harmed.n - p.harmed.k).to_string(),
+                    rejected(&p.harmed),
                 ]
             })
             .collect(),
