@@ -1343,3 +1343,53 @@ fn either_and_relevance() {
     assert_eq!(json["values"][0]["either"], 1);
     assert_eq!(json["values"][0]["relevance"][1], 0.5);
 }
+
+/// A hostile line: options naming 50,000 parties each and 200 upheld values with a
+/// relevance each. The report counts them (in n log n, not n²) and says so.
+#[test]
+fn many_parties_and_relevances_on_one_line() {
+    let dir = support::scratch("many-parties");
+    let n = 50_000;
+    let m = 200;
+    let option = |id: &str, sign: &str| {
+        let affects: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"party": format!("p{i}"), "sign": sign, "indirect": false}))
+            .collect();
+        let upholds: Vec<String> = (0..m).map(|i| format!("x.{id}{i}")).collect();
+        let relevance: serde_json::Map<String, serde_json::Value> = upholds
+            .iter()
+            .map(|v| (v.clone(), serde_json::json!(0.5)))
+            .collect();
+        serde_json::json!({"id": id, "label": id, "upholds": upholds, "affects": affects,
+                           "relevance": relevance})
+    };
+    let suite = format!(
+        "{}\n{}\n",
+        r#"{"quandary":"0.1.0","format":"suite","suite":"many","seed":1,"source_hash":"xxh3-128:0","files":[]}"#,
+        serde_json::json!({"id": "s0", "index": 0, "template": "t", "text": "?",
+                           "actions": [option("a", "+"), option("b", "-")]})
+    );
+    let results = format!(
+        "{}\n{}\n",
+        r#"{"quandary":"0.1.0","format":"results","suite":"many","suite_hash":"xxh3-128:0","seed":1,"adapter":"hand","steers":[]}"#,
+        r#"{"scenario":"s0","index":0,"steer":null,"choice":"a","position":0,"raw":"a","latency_ms":1.0,"attempts":1}"#
+    );
+    let (suite_path, results_path) = (dir.join("suite.jsonl"), dir.join("results.jsonl"));
+    std::fs::write(&suite_path, suite).expect("writes");
+    std::fs::write(&results_path, results).expect("writes");
+    let r = report(&results_path, Some(&suite_path), None).expect("reads");
+    assert_eq!(r.parties.len(), n);
+    let p = &r.parties[0];
+    assert_eq!(
+        (
+            p.affected.k,
+            p.favoured.k,
+            p.favoured.n,
+            p.harmed.k,
+            p.harmed.n
+        ),
+        (1, 1, 1, 0, 1)
+    );
+    assert_eq!(r.values.len(), 2 * m);
+    assert!(r.values.iter().all(|v| v.relevance.is_some()));
+}

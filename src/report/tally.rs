@@ -54,17 +54,17 @@ pub const FULL_RELEVANCE: u64 = 1000;
 /// ([`FULL_RELEVANCE`] when it is not there).
 fn relevance_of(relevance: &[(String, f64)], value: &str) -> u64 {
     relevance
-        .iter()
-        .rev()
-        .find(|(v, _)| v == value)
-        .map_or(FULL_RELEVANCE, |(_, r)| {
-            (r.clamp(0.0, 1.0) * FULL_RELEVANCE as f64).round() as u64
+        .binary_search_by(|(v, _)| v.as_str().cmp(value))
+        .ok()
+        .map_or(FULL_RELEVANCE, |i| {
+            (relevance[i].1.clamp(0.0, 1.0) * FULL_RELEVANCE as f64).round() as u64
         })
 }
 
-/// An option's `relevance` object as pairs (empty when absent or unreadable).
+/// An option's `relevance` object as pairs sorted by value, a value written twice keeping
+/// its last relevance (empty when absent or unreadable).
 fn relevances(raw: Option<&RawValue>) -> Vec<(String, f64)> {
-    raw.and_then(|r| serde_json::from_str::<IndexMap<String, f64>>(r.get()).ok())
+    raw.and_then(|r| serde_json::from_str::<BTreeMap<String, f64>>(r.get()).ok())
         .map(|m| m.into_iter().collect())
         .unwrap_or_default()
 }
@@ -235,7 +235,7 @@ pub struct RunTally {
     /// answers naming an option, and the distinct scenarios (no repeat of a binding)
     /// answered with an option in any epoch.
     pub distractors: FxHashMap<u32, [u64; 3]>,
-    /// Per party an option affects with a sign, its direct and its indirect effects (see
+    /// Per party an option affects, its direct and its indirect effects (see
     /// [`PARTY_COUNTERS`]).
     pub parties: BTreeMap<Box<str>, [PartyCounts; 2]>,
 }
@@ -980,36 +980,34 @@ fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
         return;
     }
     let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
-    // (party, indirect, [favour shown, favour chosen, harm shown, harm chosen, affect shown,
-    // affect chosen])
-    let mut seen: smallvec::SmallVec<[(&str, bool, [bool; 6]); 4]> = smallvec::SmallVec::new();
+    // Every effect as (party, indirect, side: 0 favours, 2 harms, 4 affects; chosen), sorted
+    // so that a party's effects are together (a line's parties are many only when hostile:
+    // sorting keeps the work n log n).
+    let mut effects: Vec<(&str, bool, usize, bool)> = Vec::new();
     for (i, a) in s.actions.iter().enumerate() {
         if a.distractor && i != chosen {
             continue;
         }
         for e in &a.affects {
-            let at = match seen
-                .iter()
-                .position(|(p, d, _)| *p == e.party.as_ref() && *d == e.indirect)
-            {
-                Some(at) => at,
-                None => {
-                    seen.push((e.party.as_ref(), e.indirect, [false; 6]));
-                    seen.len() - 1
-                }
-            };
-            let effect = match e.sign.as_deref() {
+            let sign = match e.sign.as_deref() {
                 Some("+") => Some(0),
                 Some("-") => Some(2),
                 _ => None,
             };
-            for side in effect.into_iter().chain([4]) {
-                seen[at].2[side] = true;
-                seen[at].2[side + 1] |= i == chosen;
+            for side in sign.into_iter().chain([4]) {
+                effects.push((e.party.as_ref(), e.indirect, side, i == chosen));
             }
         }
     }
-    for (party, indirect, flags) in seen {
+    effects.sort_unstable();
+    for group in effects.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (party, indirect) = (group[0].0, group[0].1);
+        // [favour shown, favour chosen, harm shown, harm chosen, affect shown, affect chosen]
+        let mut flags = [false; 6];
+        for &(_, _, side, chosen) in group {
+            flags[side] = true;
+            flags[side + 1] |= chosen;
+        }
         let entry = match r.parties.get_mut(party) {
             Some(e) => e,
             None => r.parties.entry(party.into()).or_default(),
