@@ -24,6 +24,7 @@ pub(crate) fn check(
     prefer_cycles(framework, &mut out);
     rules(framework, &mut out);
     profiles(framework, &mut out);
+    relevance(framework, &mut out);
     duplicate_relations(framework, &mut out);
     duplicate_mappings(framework, &mut out);
     let is_broken = |m: ModuleId| broken.get(m.index()).copied().unwrap_or(false);
@@ -219,6 +220,34 @@ fn rules(f: &Framework, out: &mut Vec<Diagnostic>) {
                     .label(rule.span, "contradictory rule")
                     .help("a rule either upholds a value or violates it; remove it from one list"),
                 );
+            }
+        }
+    }
+}
+
+/// Every relevance written on an upheld value lies in [0, 1] (`Q0206`).
+fn relevance(f: &Framework, out: &mut Vec<Diagnostic>) {
+    for s in &f.scenarios {
+        for a in &s.actions {
+            for &(r, span) in &a.upholds_relevance {
+                let Some(span) = span else { continue };
+                if !(0.0..=1.0).contains(&r) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::RelevanceOutOfRange,
+                            format!(
+                                "relevance {r} in action `{}` of scenario `{}` is out of range: \
+                                 it must be between 0 and 1",
+                                a.id, s.id
+                            ),
+                        )
+                        .label(span, "out of range")
+                        .help(
+                            "a relevance lies between 0 (the value does not bear on the action) \
+                             and 1 (fully, as without `relevance`)",
+                        ),
+                    );
+                }
             }
         }
     }
@@ -436,7 +465,7 @@ fn unreferenced(f: &Framework, broken: &dyn Fn(ModuleId) -> bool, out: &mut Vec<
             }
         }
         for a in &s.actions {
-            for t in a.upholds.iter().chain(&a.violates) {
+            for t in a.upholds.iter().chain(&a.violates).chain(&a.either) {
                 if let Term::Value(v) = t {
                     mark(*v);
                 }

@@ -147,6 +147,8 @@ codes! {
     ContradictoryRule = "Q0204", Error, "rule upholds and violates one value";
     /// A profile that weighs one value twice.
     DuplicateWeight = "Q0205", Error, "value weighed twice in a profile";
+    /// An upheld value's relevance outside [0, 1].
+    RelevanceOutOfRange = "Q0206", Error, "relevance out of range";
     /// A row of an imported data file that cannot be read; the row is left out.
     ImportRow = "Q0401", Error, "malformed row in imported data";
     /// Imported data uses a label its label set lacks; the label is added.

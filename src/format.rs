@@ -409,15 +409,17 @@ fn set_call(call: &SetCall) -> String {
 
 fn action_attribute(attribute: &ActionAttribute) -> Unit {
     match attribute {
-        ActionAttribute::Upholds(refs, span) => {
-            line(format!("upholds {}", references(refs)), *span)
+        ActionAttribute::Upholds(refs, relevance, span) => {
+            line(format!("upholds {}", upheld(refs, relevance)), *span)
         }
+        ActionAttribute::Either(refs, span) => line(format!("either {}", references(refs)), *span),
         ActionAttribute::Violates(refs, span) => {
             line(format!("violates {}", references(refs)), *span)
         }
-        ActionAttribute::UpholdsIndirectly(refs, span) => {
-            line(format!("upholds indirectly {}", references(refs)), *span)
-        }
+        ActionAttribute::UpholdsIndirectly(refs, relevance, span) => line(
+            format!("upholds indirectly {}", upheld(refs, relevance)),
+            *span,
+        ),
         ActionAttribute::ViolatesIndirectly(refs, span) => {
             line(format!("violates indirectly {}", references(refs)), *span)
         }
@@ -435,6 +437,19 @@ fn action_attribute(attribute: &ActionAttribute) -> Unit {
 /// `.zh` for a key in another language, nothing for the key itself.
 fn dotted(lang: Option<&Ident>) -> String {
     lang.map_or_else(String::new, |l| format!(".{}", l.name))
+}
+
+/// Upheld values, each with its relevance as written (`care relevance 0.5`).
+fn upheld(refs: &[Reference], relevance: &[Option<crate::syntax::ast::Number>]) -> String {
+    let refs: Vec<String> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match relevance.get(i).and_then(Option::as_ref) {
+            Some(n) => format!("{} relevance {}", r.display(), n.raw),
+            None => r.display(),
+        })
+        .collect();
+    refs.join(", ")
 }
 
 fn parties(parties: &[Party]) -> String {

@@ -649,10 +649,16 @@ pub struct Action {
     pub upholds: Vec<Term>,
     /// For each of `upholds`, whether it is upheld only indirectly (`upholds indirectly`).
     pub upholds_indirect: Vec<bool>,
+    /// For each of `upholds`, its relevance (`upholds privacy relevance 0.3`; 1 when not
+    /// written) and where the relevance is written.
+    pub upholds_relevance: Vec<(f64, Option<Span>)>,
     /// Values it violates, directly or indirectly, as written.
     pub violates: Vec<Term>,
     /// For each of `violates`, whether it is violated only indirectly.
     pub violates_indirect: Vec<bool>,
+    /// Values it could serve or go against (`either`; ValuePrism's valence `either`): counted
+    /// neither as upheld nor as violated.
+    pub either: Vec<Term>,
     /// Parties it affects, directly or indirectly.
     pub affects: Vec<Effect>,
     /// The pick variable of the rule this action follows, if any.

@@ -1170,3 +1170,226 @@ fn a_report_says_what_makes_it_untrustworthy_first() {
         support::stderr(&out)
     );
 }
+
+/// The parties of `tests/golden/report/parties/` (its README works the figures out): every
+/// format carries them, and a report without parties has no `parties` at all.
+#[test]
+fn parties_in_every_format() {
+    let dir = Path::new("tests/golden/report/parties");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    type Row<'a> = (&'a str, bool, [(u64, u64); 3]);
+    let rows: Vec<Row<'_>> = r
+        .parties
+        .iter()
+        .map(|p| {
+            (
+                p.party.as_str(),
+                p.indirect,
+                [
+                    (p.affected.k, p.affected.n),
+                    (p.favoured.k, p.favoured.n),
+                    (p.harmed.k, p.harmed.n),
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("a bystander", false, [(1, 1), (0, 0), (0, 0)]),
+            ("my friend", false, [(3, 4), (2, 4), (1, 3)]),
+            ("the team", false, [(3, 3), (2, 3), (1, 1)]),
+            ("the team", true, [(1, 1), (0, 0), (1, 1)]),
+        ]
+    );
+    // Wilson over the distinct scenarios: 2 of 4 over 3 (s5 repeats s4), 1 of 3 over 2.
+    let friend = &r.parties[1];
+    assert!(close(friend.favoured.low, 0.1253) && close(friend.favoured.high, 0.8747));
+    assert!(close(friend.harmed.low, 0.0453) && close(friend.harmed.high, 0.8406));
+    assert!(close(friend.affected.low, 0.2561) && close(friend.affected.high, 0.9632));
+    let team = &r.parties[2];
+    assert!(close(team.favoured.low, 0.2077) && close(team.favoured.high, 0.9385));
+
+    let json = serde_json::to_value(&r).expect("JSON");
+    assert_eq!(json["parties"][3]["party"], "the team");
+    assert_eq!(json["parties"][3]["indirect"], true);
+    assert_eq!(json["parties"][3]["harmed"]["k"], 1);
+    assert_eq!(json["parties"][3]["affected"]["n"], 1);
+    let table = r.table();
+    assert!(table.contains("Parties"), "{table}");
+    assert!(table.contains("my friend"), "{table}");
+    let html = r.html(&Default::default());
+    assert!(html.contains("<section id=\"parties\">"));
+    assert!(html.contains("the team"));
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let none = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert!(none.parties.is_empty());
+    let json = serde_json::to_value(&none).expect("JSON");
+    assert!(json.get("parties").is_none());
+    assert!(!none.markdown().contains("Parties"));
+    assert!(!none.html(&Default::default()).contains("id=\"parties\""));
+}
+
+/// `tests/golden/report/kinds/`: JSON carries every value's kind; the tables and the page
+/// show it when the framework has a right or a duty.
+#[test]
+fn kinds_in_every_format() {
+    let dir = Path::new("tests/golden/report/kinds");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    assert!(r.has_kinds());
+    let json = serde_json::to_value(&r).expect("JSON");
+    let kinds: Vec<(&str, &str)> = json["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().expect("a name"),
+                v["kind"].as_str().expect("a kind"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("kinds.care", "duty"),
+            ("kinds.autonomy", "value"),
+            ("kinds.privacy", "right")
+        ]
+    );
+    assert_eq!(json["ranking"][0]["kind"], "duty");
+    let table = r.table();
+    assert!(table.contains("kind"), "{table}");
+    let html = r.html(&Default::default());
+    assert!(html.contains("Duty of care (duty)"));
+
+    // A diff of the journal with itself: its shift table has the column too.
+    let results = dir.join("results.jsonl");
+    let inputs =
+        ReportInputs::find(&results, Some(&dir.join("suite.jsonl")), None).expect("inputs");
+    let sources = inputs.sources(&results, None);
+    let d = quandary::report::diff(&sources, &sources, &Options::default()).expect("compares");
+    assert!(d.values.iter().any(|s| s.kind.is_some()));
+    assert!(
+        d.markdown().contains("| value | kind |"),
+        "{}",
+        d.markdown()
+    );
+
+    // Without the framework the kind is not known: null, and no column.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let six = report(&root.join("tests/report/six.results.jsonl"), None, None).expect("reads");
+    assert!(!six.has_kinds());
+    let json = serde_json::to_value(&six).expect("JSON");
+    assert!(json["values"][0]["kind"].is_null());
+    assert!(!six.markdown().contains("| kind |"));
+}
+
+/// `tests/golden/report/valence/` (its README works the figures out): relevance weighs the
+/// score, `either` counts neither way, and JSON says both.
+#[test]
+fn either_and_relevance() {
+    let dir = Path::new("tests/golden/report/valence");
+    let r = report(
+        &dir.join("results.jsonl"),
+        Some(&dir.join("suite.jsonl")),
+        None,
+    )
+    .expect("reads");
+    let v = |name: &str| r.values.iter().find(|v| v.value == name).expect("value");
+    let privacy = v("valence.privacy");
+    assert_eq!(
+        (privacy.selected, privacy.neglected, privacy.either),
+        (2, 1, 1)
+    );
+    assert_eq!(privacy.relevance, Some([2.0, 0.5]));
+    assert!(close(privacy.score, 60.0));
+    let near = |a: f64, b: f64| (a - b).abs() < 0.05;
+    assert!(
+        near(privacy.score_interval.low, -42.46) && near(privacy.score_interval.high, 95.08),
+        "{:?}",
+        privacy.score_interval
+    );
+    let safety = v("valence.safety");
+    assert_eq!(
+        (safety.selected, safety.neglected, safety.either),
+        (1, 2, 1)
+    );
+    assert!(close(safety.score, -100.0 / 9.0));
+    let trust = v("valence.trust");
+    assert_eq!((trust.relevance, trust.either), (None, 0));
+    assert!(close(trust.score, -100.0));
+    assert!(r.has_either());
+
+    let json = serde_json::to_value(&r).expect("JSON");
+    let trust = json["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .find(|v| v["value"] == "valence.trust")
+        .expect("trust");
+    assert!(trust.get("either").is_none() && trust.get("relevance").is_none());
+    assert_eq!(json["values"][0]["either"], 1);
+    assert_eq!(json["values"][0]["relevance"][1], 0.5);
+}
+
+/// A hostile line: options naming 50,000 parties each and 200 upheld values with a
+/// relevance each. The report counts them (in n log n, not n²) and says so.
+#[test]
+fn many_parties_and_relevances_on_one_line() {
+    let dir = support::scratch("many-parties");
+    let n = 50_000;
+    let m = 200;
+    let option = |id: &str, sign: &str| {
+        let affects: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"party": format!("p{i}"), "sign": sign, "indirect": false}))
+            .collect();
+        let upholds: Vec<String> = (0..m).map(|i| format!("x.{id}{i}")).collect();
+        let relevance: serde_json::Map<String, serde_json::Value> = upholds
+            .iter()
+            .map(|v| (v.clone(), serde_json::json!(0.5)))
+            .collect();
+        serde_json::json!({"id": id, "label": id, "upholds": upholds, "affects": affects,
+                           "relevance": relevance})
+    };
+    let suite = format!(
+        "{}\n{}\n",
+        r#"{"quandary":"0.1.0","format":"suite","suite":"many","seed":1,"source_hash":"xxh3-128:0","files":[]}"#,
+        serde_json::json!({"id": "s0", "index": 0, "template": "t", "text": "?",
+                           "actions": [option("a", "+"), option("b", "-")]})
+    );
+    let results = format!(
+        "{}\n{}\n",
+        r#"{"quandary":"0.1.0","format":"results","suite":"many","suite_hash":"xxh3-128:0","seed":1,"adapter":"hand","steers":[]}"#,
+        r#"{"scenario":"s0","index":0,"steer":null,"choice":"a","position":0,"raw":"a","latency_ms":1.0,"attempts":1}"#
+    );
+    let (suite_path, results_path) = (dir.join("suite.jsonl"), dir.join("results.jsonl"));
+    std::fs::write(&suite_path, suite).expect("writes");
+    std::fs::write(&results_path, results).expect("writes");
+    let r = report(&results_path, Some(&suite_path), None).expect("reads");
+    assert_eq!(r.parties.len(), n);
+    let p = &r.parties[0];
+    assert_eq!(
+        (
+            p.affected.k,
+            p.favoured.k,
+            p.favoured.n,
+            p.harmed.k,
+            p.harmed.n
+        ),
+        (1, 1, 1, 0, 1)
+    );
+    assert_eq!(r.values.len(), 2 * m);
+    assert!(r.values.iter().all(|v| v.relevance.is_some()));
+}

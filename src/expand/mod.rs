@@ -293,6 +293,10 @@ struct CompiledAction {
     translations: Vec<(String, Piece)>,
     upholds: Vec<Term>,
     upholds_indirect: Vec<bool>,
+    /// Per upheld term, its relevance (1 when not written).
+    upholds_relevance: Vec<f64>,
+    /// Values it could serve or go against (`either`).
+    either: Vec<Term>,
     violates: Vec<Term>,
     violates_indirect: Vec<bool>,
     /// The variable (index) of the rule the action follows.
@@ -782,6 +786,8 @@ fn compile_scenario(
             translations,
             upholds: a.upholds.clone(),
             upholds_indirect: a.upholds_indirect.clone(),
+            upholds_relevance: a.upholds_relevance.iter().map(|(r, _)| *r).collect(),
+            either: a.either.clone(),
             violates: a.violates.clone(),
             violates_indirect: a.violates_indirect.clone(),
             follows: a

@@ -258,6 +258,22 @@ impl<'a> Expansion<'a> {
     /// Writes `,`-separated JSON names of the values `terms` resolve to under `bound`, and
     /// of those the followed rule adds; with `only`, just the terms whose flag is set (and
     /// none of the rule's).
+    /// The value a term stands for in a binding, if any.
+    fn term_value(&self, c: &ScenarioBody, t: &Term, bound: &[Bound<'_>]) -> Option<ValueId> {
+        match t {
+            Term::Value(v) => Some(*v),
+            Term::Variable(name) => match c
+                .variables
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| bound.get(i))
+            {
+                Some(Bound::Value(v)) => Some(*v),
+                _ => None,
+            },
+        }
+    }
+
     pub(super) fn push_values(
         &self,
         out: &mut Vec<u8>,
@@ -449,6 +465,35 @@ impl<'a> Expansion<'a> {
                 self.push_values(out, c, &a.violates, flags, &[], bound);
             }
             out.push(b']');
+            // `either` and the relevance of upheld values only when the action has them, so
+            // a line without them is what it always was.
+            if !a.either.is_empty() {
+                out.extend_from_slice(b",\"either\":[");
+                self.push_values(out, c, &a.either, None, &[], bound);
+                out.push(b']');
+            }
+            if a.upholds_relevance.iter().any(|&r| r != 1.0) {
+                out.extend_from_slice(b",\"relevance\":{");
+                let mut first = true;
+                for (t, &r) in a.upholds.iter().zip(&a.upholds_relevance) {
+                    let Some(v) = self.term_value(c, t, bound) else {
+                        continue;
+                    };
+                    if r == 1.0 {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    out.extend_from_slice(self.json.values[v.index()].as_bytes());
+                    out.push(b':');
+                    let number = serde_json::Number::from_f64(r)
+                        .map_or_else(|| "1".to_string(), |n| n.to_string());
+                    out.extend_from_slice(number.as_bytes());
+                }
+                out.push(b'}');
+            }
             out.extend_from_slice(a.json_tail.as_bytes());
             // Its label in other languages, left out when it has none (so a line without
             // translations is what it always was): its own, or, without a label of its

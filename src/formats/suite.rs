@@ -83,6 +83,12 @@ pub struct ActionLine {
     /// The parties it affects, as written.
     #[serde(default)]
     pub affects: Option<Box<RawValue>>,
+    /// Values it could serve or go against (`either`; absent when none).
+    #[serde(default)]
+    pub either: Vec<String>,
+    /// The relevance of upheld values other than 1 (absent when every one is 1).
+    #[serde(default)]
+    pub relevance: std::collections::BTreeMap<String, f64>,
 }
 
 /// A raw JSON value as a [`Value`] (`null` when absent).
@@ -548,6 +554,27 @@ pub(crate) struct ActionRef<'a> {
     pub violates: SmallVec<[Name<'a>; 4]>,
     #[serde(default)]
     pub distractor: bool,
+    /// The parties it affects (`affects`), as the suite line lists them.
+    #[serde(borrow, default)]
+    pub affects: SmallVec<[EffectRef<'a>; 1]>,
+    /// Values it could serve or go against (`either`).
+    #[serde(borrow, default)]
+    pub either: SmallVec<[Name<'a>; 1]>,
+    /// The relevance of upheld values other than 1, by value (a JSON object), as written.
+    #[serde(borrow, default)]
+    pub relevance: Option<&'a RawValue>,
+}
+
+/// A party an option affects, borrowed: who, `+`, `-` or no sign, and whether only through
+/// the option's consequences (`affects indirectly`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct EffectRef<'a> {
+    #[serde(borrow)]
+    pub party: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub sign: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub indirect: bool,
 }
 
 /// Borrowed scenario lines, for the batched reader.
@@ -688,6 +715,9 @@ impl<'a> ActionRef<'a> {
             upholds: SmallVec::new(),
             violates: SmallVec::new(),
             distractor: false,
+            affects: SmallVec::new(),
+            either: SmallVec::new(),
+            relevance: None,
         };
         c.object(|c, key| {
             match key {
@@ -716,6 +746,8 @@ impl<'a> ActionRef<'a> {
                     seen.first(4)?;
                     a.distractor = c.boolean()?;
                 }
+                // Parties, `either` and relevances are rare: serde reads such a line.
+                "affects" | "either" | "relevance" => return None,
                 _ => c.skip()?,
             }
             Some(())

@@ -445,10 +445,11 @@ impl Indexer<'_> {
                     }
                     for a in &action.attributes {
                         match a {
-                            ast::ActionAttribute::Upholds(refs, _)
+                            ast::ActionAttribute::Upholds(refs, _, _)
                             | ast::ActionAttribute::Violates(refs, _)
-                            | ast::ActionAttribute::UpholdsIndirectly(refs, _)
-                            | ast::ActionAttribute::ViolatesIndirectly(refs, _) => {
+                            | ast::ActionAttribute::UpholdsIndirectly(refs, _, _)
+                            | ast::ActionAttribute::ViolatesIndirectly(refs, _)
+                            | ast::ActionAttribute::Either(refs, _) => {
                                 self.references(module, refs, &vars)
                             }
                             ast::ActionAttribute::Follows(id, _) => {

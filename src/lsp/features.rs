@@ -891,6 +891,7 @@ fn block_keywords(kind: &str) -> &'static [&'static str] {
         "action" => &[
             "upholds",
             "violates",
+            "either",
             "affects",
             "follows",
             "distractor",
@@ -1118,7 +1119,7 @@ fn completion(server: &Server, p: lsp::CompletionParams) -> Option<lsp::Completi
     };
     let local = namespace.is_none();
     match statement.as_str() {
-        "upholds" | "violates" | "toward" | "away" | "map" | "slot" => {
+        "upholds" | "violates" | "either" | "toward" | "away" | "map" | "slot" => {
             if local && block == "action" {
                 for v in scenario_variables(body, offset) {
                     items.push(item(&v, lsp::CompletionItemKind::VARIABLE, "variable"));

@@ -186,15 +186,30 @@ fn drawn(wilson: Interval, bootstrap: Option<Interval>) -> Interval {
     bootstrap.map_or(wilson, |b| wilson.union(b))
 }
 
-fn value_bars(view: &str, values: &[ValueStats]) -> Vec<Bar> {
+/// The bars of a table of values; with `kinds`, each name says whether it is a value, a
+/// right or a duty.
+fn value_bars(view: &str, values: &[ValueStats], kinds: bool) -> Vec<Bar> {
     values
         .iter()
         .map(|v| Bar {
             key: format!("{view}:{}", v.value),
-            name: shown_name(&v.value, v.label.as_deref()),
+            name: if kinds {
+                format!(
+                    "{} ({})",
+                    shown_name(&v.value, v.label.as_deref()),
+                    super::text::kind(v.kind)
+                )
+            } else {
+                shown_name(&v.value, v.label.as_deref())
+            },
             title: format!(
-                "{}: score {:.1} (selected {}, neglected {}); win rate in conflict {:.1}% of {}",
+                "{}{}: score {:.1} (selected {}, neglected {}); win rate in conflict {:.1}% of {}",
                 v.value,
+                if kinds {
+                    format!(", {}", super::text::kind(v.kind))
+                } else {
+                    String::new()
+                },
                 v.score,
                 v.selected,
                 v.neglected,
@@ -203,6 +218,15 @@ fn value_bars(view: &str, values: &[ValueStats]) -> Vec<Bar> {
             ),
             value: v.score,
             interval: Some(drawn(v.score_interval, v.score_bootstrap)),
+        })
+        .map(|mut b| {
+            if let Some(v) = values.iter().find(|v| b.key.ends_with(&v.value))
+                && v.either > 0
+            {
+                b.title
+                    .push_str(&format!("; either in {} chosen option(s)", v.either));
+            }
+            b
         })
         .collect()
 }
@@ -1007,7 +1031,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
             &mut out,
             "chart-values",
             "Score per value (upheld by the chosen option minus by the rejected one)",
-            &value_bars("values", &r.values),
+            &value_bars("values", &r.values, r.has_kinds()),
             100.0,
         );
         let _ = writeln!(out, "</section>");
@@ -1020,7 +1044,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
                 &mut out,
                 &format!("chart-labels-{}", id_part(&g.framework)),
                 &format!("Score per label of {}", g.framework),
-                &value_bars(&g.framework, &g.values),
+                &value_bars(&g.framework, &g.values, r.has_kinds()),
                 100.0,
             );
         }
@@ -1032,7 +1056,7 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
             &mut out,
             "chart-hierarchy",
             "Score per value, counting every value below it",
-            &value_bars("hierarchy", &r.rollup),
+            &value_bars("hierarchy", &r.rollup, r.has_kinds()),
             100.0,
         );
         let _ = writeln!(out, "</section>");
@@ -1109,6 +1133,16 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
         if let Some(section) = super::text::stances_section(r) {
             section_table(&mut out, "stance-table", &section);
         }
+        let _ = writeln!(out, "</section>");
+    }
+    if let Some(section) = super::text::parties_section(r) {
+        let _ = writeln!(
+            out,
+            "<section id=\"parties\"><h2>Parties</h2><p class=\"muted\">Per party the options \
+             affect: among the answers where an option favours (harms) it, the share whose \
+             chosen option does; direct and indirect effects apart.</p>"
+        );
+        section_table(&mut out, "parties-table", &section);
         let _ = writeln!(out, "</section>");
     }
     if !r.steers.is_empty() {

@@ -114,7 +114,7 @@ pub fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
 }
 
 /// The Wilson interval of an observed rate `p` over `n` trials (`n` need not be whole).
-fn wilson_rate(p: f64, n: f64, z: f64) -> (f64, f64) {
+pub(crate) fn wilson_rate(p: f64, n: f64, z: f64) -> (f64, f64) {
     if n <= 0.0 {
         return (0.0, 0.0);
     }

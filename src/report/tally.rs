@@ -8,9 +8,11 @@
 //! (template, name) pairs, never with the text of the suite.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -20,10 +22,12 @@ use crate::formats::suite::{SuiteFile, SuiteLineRef};
 use crate::model::{Framework, ValueId};
 
 /// Per name: times selected, neglected, won in conflict, in conflict; and of the first two
-/// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1).
+/// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1);
+/// then times the chosen option had it as `either`, and selected and neglected weighed by
+/// relevance (in thousandths: a value upheld without `relevance` adds 1000).
 pub type Counts = [u64; COUNTERS];
 /// The counters of [`Counts`].
-pub const COUNTERS: usize = 6;
+pub const COUNTERS: usize = 9;
 /// Index of the selected count in [`Counts`].
 pub const SELECTED: usize = 0;
 /// Index of the neglected count.
@@ -36,6 +40,33 @@ pub const TRIALS: usize = 3;
 pub const REPEATED: usize = 4;
 /// Index of the conflicts counted on repeats.
 pub const REPEATED_TRIALS: usize = 5;
+/// Index of the times the chosen option had the name as `either`.
+pub const EITHER: usize = 6;
+/// Index of the selected count weighed by relevance, in thousandths.
+pub const SELECTED_RELEVANCE: usize = 7;
+/// Index of the neglected count weighed by relevance, in thousandths.
+pub const NEGLECTED_RELEVANCE: usize = 8;
+/// A relevance of 1, in the thousandths of the weighed counts.
+pub const FULL_RELEVANCE: u64 = 1000;
+
+/// The relevance of `value` in an option's `relevance` object, in thousandths
+/// ([`FULL_RELEVANCE`] when it is not there).
+fn relevance_of(relevance: &[(String, f64)], value: &str) -> u64 {
+    relevance
+        .binary_search_by(|(v, _)| v.as_str().cmp(value))
+        .ok()
+        .map_or(FULL_RELEVANCE, |i| {
+            (relevance[i].1.clamp(0.0, 1.0) * FULL_RELEVANCE as f64).round() as u64
+        })
+}
+
+/// An option's `relevance` object as pairs sorted by value, a value written twice keeping
+/// its last relevance (empty when absent or unreadable).
+fn relevances(raw: Option<&RawValue>) -> Vec<(String, f64)> {
+    raw.and_then(|r| serde_json::from_str::<BTreeMap<String, f64>>(r.get()).ok())
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
 
 /// The name of the view of values themselves.
 pub const VALUES: &str = "values";
@@ -202,7 +233,18 @@ pub struct RunTally {
     /// answers naming an option, and the distinct scenarios (no repeat of a binding)
     /// answered with an option in any epoch.
     pub distractors: FxHashMap<u32, [u64; 3]>,
+    /// Per party an option affects, its direct and its indirect effects (see
+    /// [`PARTY_COUNTERS`]).
+    pub parties: BTreeMap<Box<str>, [PartyCounts; 2]>,
 }
+
+/// Of one party's direct (or indirect) effects, over the answered scenarios: the answers
+/// whose chosen option favours it, those where an option shown favours it, the repeats of a
+/// binding among the latter; then the same for harming it, and for affecting it at all
+/// (with a sign or without).
+pub type PartyCounts = [u64; PARTY_COUNTERS];
+/// The counters of [`PartyCounts`].
+pub const PARTY_COUNTERS: usize = 9;
 
 impl RunTally {
     /// The previous scenario of `epoch` (for twins), if any.
@@ -894,6 +936,8 @@ impl Tally {
             r.forget_last(epoch);
         }
 
+        count_parties(r, s, k);
+
         // Selected and neglected pool the names of every value of an option, as DailyDilemmas
         // pools theory labels: a label two values of the chosen option map to is selected
         // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets.
@@ -901,13 +945,23 @@ impl Tally {
         let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
         scratch.chosen.clear();
         scratch.rejected.clear();
+        let relevance = relevances(s.actions[k].relevance);
         for v in &s.actions[k].upholds {
             let p = self.catalog.project(v, framework);
+            let w = relevance_of(&relevance, v);
             for &slot in self.catalog.slots_of(p) {
                 let c = r.counts.entry((cluster, slot)).or_default();
                 c[SELECTED] += 1;
+                c[SELECTED_RELEVANCE] += w;
                 c[REPEATED] += repeat;
                 scratch.chosen.push(slot);
+            }
+        }
+        // `either`: on no side; only counted as the chosen option's.
+        for v in &s.actions[k].either {
+            let p = self.catalog.project(v, framework);
+            for &slot in self.catalog.slots_of(p) {
+                r.counts.entry((cluster, slot)).or_default()[EITHER] += 1;
             }
         }
         scratch.chosen.sort_unstable();
@@ -916,11 +970,14 @@ impl Tally {
             if i == k || a.distractor {
                 continue;
             }
+            let relevance = relevances(a.relevance);
             for v in &a.upholds {
                 let p = self.catalog.project(v, framework);
+                let w = relevance_of(&relevance, v);
                 for &slot in self.catalog.slots_of(p) {
                     let c = r.counts.entry((cluster, slot)).or_default();
                     c[NEGLECTED] += 1;
+                    c[NEGLECTED_RELEVANCE] += w;
                     c[REPEATED] += repeat;
                     scratch.rejected.push(slot);
                 }
@@ -969,6 +1026,58 @@ impl Tally {
                 }
                 let (key, side) = if w < l { ((w, l), 0) } else { ((l, w), 1) };
                 r.pairs.entry((cluster, key.0, key.1)).or_default()[side] += 1;
+            }
+        }
+    }
+}
+
+/// Counts the parties the options of an answered scenario affect, favour (`+`) or harm
+/// (`-`): per party, direct and indirect apart, whether an option shown (a distractor only
+/// when chosen) has that effect and whether the chosen one has it. A party named twice by one
+/// scenario counts once; an effect without a sign counts only as affecting.
+fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
+    if s.actions.iter().all(|a| a.affects.is_empty()) {
+        return;
+    }
+    let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
+    // Every effect as (party, indirect, side: 0 favours, 2 harms, 4 affects; chosen), sorted
+    // so that a party's effects are together (a line's parties are many only when hostile:
+    // sorting keeps the work n log n).
+    let mut effects: Vec<(&str, bool, usize, bool)> = Vec::new();
+    for (i, a) in s.actions.iter().enumerate() {
+        if a.distractor && i != chosen {
+            continue;
+        }
+        for e in &a.affects {
+            let sign = match e.sign.as_deref() {
+                Some("+") => Some(0),
+                Some("-") => Some(2),
+                _ => None,
+            };
+            for side in sign.into_iter().chain([4]) {
+                effects.push((e.party.as_ref(), e.indirect, side, i == chosen));
+            }
+        }
+    }
+    effects.sort_unstable();
+    for group in effects.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (party, indirect) = (group[0].0, group[0].1);
+        // [favour shown, favour chosen, harm shown, harm chosen, affect shown, affect chosen]
+        let mut flags = [false; 6];
+        for &(_, _, side, chosen) in group {
+            flags[side] = true;
+            flags[side + 1] |= chosen;
+        }
+        let entry = match r.parties.get_mut(party) {
+            Some(e) => e,
+            None => r.parties.entry(party.into()).or_default(),
+        };
+        let c = &mut entry[usize::from(indirect)];
+        for side in [0, 1, 2] {
+            if flags[2 * side] {
+                c[3 * side] += u64::from(flags[2 * side + 1]);
+                c[3 * side + 1] += 1;
+                c[3 * side + 2] += repeat;
             }
         }
     }

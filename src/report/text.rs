@@ -80,8 +80,10 @@ fn strip_common_prefix(section: &mut Section) {
     }
 }
 
-fn value_section(title: String, values: &[ValueStats]) -> Section {
-    Section {
+/// A table of value statistics; with `kinds`, a column says whether each is a value, a
+/// right or a duty.
+fn value_section(title: String, values: &[ValueStats], (kinds, either): (bool, bool)) -> Section {
+    let mut section = Section {
         title,
         headers: vec![
             "value",
@@ -104,8 +106,8 @@ fn value_section(title: String, values: &[ValueStats]) -> Section {
                     format!("{:.1}", v.score),
                     interval(Some(v.score_interval), 1.0),
                     interval(v.score_bootstrap, 1.0),
-                    v.selected.to_string(),
-                    v.neglected.to_string(),
+                    weighed(v.selected, v.relevance.map(|r| r[0])),
+                    weighed(v.neglected, v.relevance.map(|r| r[1])),
                     rate(&v.wins),
                     interval(Some(v.wins.interval()), 100.0),
                     interval(v.wins_bootstrap, 100.0),
@@ -113,12 +115,46 @@ fn value_section(title: String, values: &[ValueStats]) -> Section {
                 ]
             })
             .collect(),
+    };
+    if either {
+        section.headers.insert(6, "either");
+        section.numeric.insert(6, true);
+        for (row, v) in section.rows.iter_mut().zip(values) {
+            row.insert(6, v.either.to_string());
+        }
+    }
+    if kinds {
+        section.headers.insert(1, "kind");
+        section.numeric.insert(1, false);
+        for (row, v) in section.rows.iter_mut().zip(values) {
+            row.insert(1, kind(v.kind).into());
+        }
+    }
+    section
+}
+
+/// A count, and after it the sum of the relevances behind it when some was not 1.
+fn weighed(n: u64, relevance: Option<f64>) -> String {
+    match relevance {
+        Some(r) => format!("{n} ({r:.2})"),
+        None => n.to_string(),
+    }
+}
+
+/// A value's kind as the tables write it (`–` when the framework is not known).
+pub(super) fn kind(kind: Option<crate::model::ValueKind>) -> &'static str {
+    match kind {
+        Some(crate::model::ValueKind::Value) => "value",
+        Some(crate::model::ValueKind::Right) => "right",
+        Some(crate::model::ValueKind::Duty) => "duty",
+        None => "–",
     }
 }
 
 /// A table of shifts between two runs; `runs` names the columns of their scores.
+/// With a `kind` column when one of its rows is a right or a duty.
 fn shift_section(title: String, shifts: &[&Shift], runs: [&'static str; 2]) -> Section {
-    Section {
+    let mut section = Section {
         title,
         headers: vec![
             "value",
@@ -148,7 +184,18 @@ fn shift_section(title: String, shifts: &[&Shift], runs: [&'static str; 2]) -> S
                 ]
             })
             .collect(),
+    };
+    if shifts
+        .iter()
+        .any(|s| s.kind.is_some_and(|k| k != crate::model::ValueKind::Value))
+    {
+        section.headers.insert(1, "kind");
+        section.numeric.insert(1, false);
+        for (row, s) in section.rows.iter_mut().zip(shifts) {
+            row.insert(1, kind(s.kind).into());
+        }
     }
+    section
 }
 
 pub(super) fn summary(r: &Report) -> Vec<(String, String)> {
@@ -286,7 +333,7 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
     if r.ranking.is_empty() {
         return None;
     }
-    Some(Section {
+    let mut section = Section {
         title: "Bradley–Terry ranking".into(),
         headers: vec![
             "rank",
@@ -315,7 +362,15 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
                 ]
             })
             .collect(),
-    })
+    };
+    if r.has_kinds() {
+        section.headers.insert(2, "kind");
+        section.numeric.insert(2, false);
+        for (row, x) in section.rows.iter_mut().zip(&r.ranking) {
+            row.insert(2, kind(x.kind).into());
+        }
+    }
+    Some(section)
 }
 
 pub(super) fn profiles_section(r: &Report) -> Option<Section> {
@@ -491,6 +546,69 @@ pub(super) fn distractors_section(r: &Report) -> Option<Section> {
     })
 }
 
+/// How the chosen options treat each party the options affect (DailyDilemmas' parties).
+pub(super) fn parties_section(r: &Report) -> Option<Section> {
+    if r.parties.is_empty() {
+        return None;
+    }
+    let share = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            format!("{} ({}/{})", rate(x), x.k, x.n)
+        }
+    };
+    let rejected = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            (x.n - x.k).to_string()
+        }
+    };
+    let wilson = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            interval(Some(x.interval()), 100.0)
+        }
+    };
+    Some(Section {
+        title: "Parties: chosen options that affect, favour or harm them, where an option does"
+            .into(),
+        headers: vec![
+            "party",
+            "effect",
+            "affected",
+            "95% Wilson",
+            "favoured",
+            "95% Wilson",
+            "favour rejected",
+            "harmed",
+            "95% Wilson",
+            "harm rejected",
+        ],
+        numeric: vec![false, false, true, true, true, true, true, true, true, true],
+        rows: r
+            .parties
+            .iter()
+            .map(|p| {
+                vec![
+                    p.party.clone(),
+                    if p.indirect { "indirect" } else { "direct" }.into(),
+                    share(&p.affected),
+                    wilson(&p.affected),
+                    share(&p.favoured),
+                    wilson(&p.favoured),
+                    rejected(&p.favoured),
+                    share(&p.harmed),
+                    wilson(&p.harmed),
+                    rejected(&p.harmed),
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -612,24 +730,27 @@ pub(super) fn verdict_sections(v: &super::verdicts::Verdicts) -> Vec<Section> {
 
 fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
+    let kinds = (r.has_kinds(), r.has_either());
     if let Some(v) = &r.verdicts {
         out.extend(verdict_sections(v));
     }
     if !r.values.is_empty() {
-        out.push(value_section("Values".into(), &r.values));
+        out.push(value_section("Values".into(), &r.values, kinds));
     }
     for g in &r.labels {
         out.push(value_section(
             format!("Labels of {}", g.framework),
             &g.values,
+            kinds,
         ));
     }
     if !r.rollup.is_empty() {
-        out.push(value_section("Up the hierarchy".into(), &r.rollup));
+        out.push(value_section("Up the hierarchy".into(), &r.rollup, kinds));
     }
     out.extend(ranking_section(r));
     out.extend(profiles_section(r));
     out.extend(distractors_section(r));
+    out.extend(parties_section(r));
     if let Some(survey) = &r.survey {
         out.push(survey_section(survey));
         out.extend(survey_alignment_section(survey));

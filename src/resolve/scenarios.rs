@@ -149,6 +149,8 @@ impl Resolver<'_> {
                 label: a.label.as_ref().map(template),
                 upholds: Vec::new(),
                 upholds_indirect: Vec::new(),
+                upholds_relevance: Vec::new(),
+                either: Vec::new(),
                 violates: Vec::new(),
                 violates_indirect: Vec::new(),
                 affects: Vec::new(),
@@ -160,12 +162,21 @@ impl Resolver<'_> {
             };
             for attribute in &a.attributes {
                 match attribute {
-                    ast::ActionAttribute::Upholds(refs, _)
+                    ast::ActionAttribute::Upholds(refs, _, _)
                     | ast::ActionAttribute::Violates(refs, _)
-                    | ast::ActionAttribute::UpholdsIndirectly(refs, _)
-                    | ast::ActionAttribute::ViolatesIndirectly(refs, _) => {
+                    | ast::ActionAttribute::UpholdsIndirectly(refs, _, _)
+                    | ast::ActionAttribute::ViolatesIndirectly(refs, _)
+                    | ast::ActionAttribute::Either(refs, _) => {
                         let mut terms = Vec::new();
-                        for r in refs {
+                        // Each term's relevance, as written (upheld values only).
+                        let mut relevance = Vec::new();
+                        let written = match attribute {
+                            ast::ActionAttribute::Upholds(_, r, _)
+                            | ast::ActionAttribute::UpholdsIndirectly(_, r, _) => r.as_slice(),
+                            _ => &[],
+                        };
+                        for (i, r) in refs.iter().enumerate() {
+                            let n = terms.len();
                             let var = r
                                 .namespace
                                 .is_none()
@@ -202,6 +213,16 @@ impl Resolver<'_> {
                                     }
                                 }
                             }
+                            if terms.len() > n {
+                                relevance.push(match written.get(i).and_then(Option::as_ref) {
+                                    Some(w) => (w.value, Some(w.span)),
+                                    None => (1.0, None),
+                                });
+                            }
+                        }
+                        if matches!(attribute, ast::ActionAttribute::Either(..)) {
+                            action.either.extend(terms);
+                            continue;
                         }
                         let indirect = matches!(
                             attribute,
@@ -216,6 +237,7 @@ impl Resolver<'_> {
                         ) {
                             action.upholds.extend(terms);
                             action.upholds_indirect.extend(flags);
+                            action.upholds_relevance.extend(relevance);
                         } else {
                             action.violates.extend(terms);
                             action.violates_indirect.extend(flags);

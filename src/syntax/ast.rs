@@ -537,12 +537,17 @@ pub struct Action {
 /// An attribute of an action.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ActionAttribute {
-    /// `upholds a, honesty`
-    Upholds(Vec<Reference>, Span),
+    /// `upholds a, honesty relevance 0.5`: the values, and each one's relevance as written
+    /// (`None`: not written, 1)
+    Upholds(Vec<Reference>, Vec<Option<Number>>, Span),
     /// `violates b`
     Violates(Vec<Reference>, Span),
-    /// `upholds indirectly trust`: values upheld through the action's consequences
-    UpholdsIndirectly(Vec<Reference>, Span),
+    /// `upholds indirectly trust`: values upheld through the action's consequences, each
+    /// with its relevance as written
+    UpholdsIndirectly(Vec<Reference>, Vec<Option<Number>>, Span),
+    /// `either privacy`: values the action could serve or go against (ValuePrism's valence
+    /// `either`)
+    Either(Vec<Reference>, Span),
     /// `violates indirectly trust`
     ViolatesIndirectly(Vec<Reference>, Span),
     /// `affects colleague -, company +`
@@ -563,9 +568,10 @@ impl ActionAttribute {
     /// Where the attribute is.
     pub fn span(&self) -> Span {
         match self {
-            ActionAttribute::Upholds(_, s)
+            ActionAttribute::Upholds(_, _, s)
             | ActionAttribute::Violates(_, s)
-            | ActionAttribute::UpholdsIndirectly(_, s)
+            | ActionAttribute::UpholdsIndirectly(_, _, s)
+            | ActionAttribute::Either(_, s)
             | ActionAttribute::ViolatesIndirectly(_, s)
             | ActionAttribute::Affects(_, s)
             | ActionAttribute::AffectsIndirectly(_, s)

@@ -717,7 +717,9 @@ fn describe(r: Rule) -> &'static str {
         }
         Rule::show_mode => "how the options are drawn (`diverse` or `random`)",
         Rule::kw_indirectly | Rule::indirectly => "`indirectly`",
-        Rule::action_upholds => "`upholds`",
+        Rule::action_upholds | Rule::upheld => "`upholds`",
+        Rule::kw_either | Rule::action_either => "`either`",
+        Rule::kw_relevance | Rule::relevance => "`relevance`",
         Rule::action_violates => "`violates`",
         Rule::kw_persona | Rule::persona_attr => "`persona`",
         Rule::kw_pass | Rule::pass_attr => "`pass`",
@@ -1194,20 +1196,47 @@ impl Builder {
     fn action(&self, pair: Pair<'_, Rule>) -> Action {
         let b = self.block(pair, |a, span| {
             Some(match a.as_rule() {
-                Rule::action_upholds | Rule::action_violates => {
-                    let upholds = a.as_rule() == Rule::action_upholds;
+                Rule::action_upholds => {
+                    let mut indirect = false;
+                    let mut refs = Vec::new();
+                    let mut relevance = Vec::new();
+                    for p in a.into_inner() {
+                        match p.as_rule() {
+                            Rule::indirectly => indirect = true,
+                            Rule::upheld => {
+                                let mut inner = p.into_inner();
+                                if let Some(r) = inner.next() {
+                                    refs.push(self.reference(r));
+                                    relevance.push(
+                                        inner
+                                            .next()
+                                            .and_then(|r| r.into_inner().nth(1))
+                                            .map(|n| self.number(n)),
+                                    );
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    if indirect {
+                        ActionAttribute::UpholdsIndirectly(refs, relevance, span)
+                    } else {
+                        ActionAttribute::Upholds(refs, relevance, span)
+                    }
+                }
+                Rule::action_violates => {
                     let indirect = a
                         .clone()
                         .into_inner()
                         .any(|p| p.as_rule() == Rule::indirectly);
                     let refs = self.references(a);
-                    match (upholds, indirect) {
-                        (true, false) => ActionAttribute::Upholds(refs, span),
-                        (true, true) => ActionAttribute::UpholdsIndirectly(refs, span),
-                        (false, false) => ActionAttribute::Violates(refs, span),
-                        (false, true) => ActionAttribute::ViolatesIndirectly(refs, span),
+                    if indirect {
+                        ActionAttribute::ViolatesIndirectly(refs, span)
+                    } else {
+                        ActionAttribute::Violates(refs, span)
                     }
                 }
+                Rule::action_either => ActionAttribute::Either(self.references(a), span),
                 Rule::affects_attr => {
                     let indirect = a
                         .clone()
@@ -1679,6 +1708,49 @@ mod tests {
         let (file, diagnostics) = parse(FileId(0), text);
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
         file
+    }
+
+    #[test]
+    fn parses_either_and_relevance() {
+        let file = parse_ok(
+            "scenario s { text \"t\"\n  action a { upholds x relevance 0.3, ns.y  either z, w }\n  \
+             action b { upholds indirectly y relevance 1 } }",
+        );
+        let Item::Scenario(s) = &file.items[0] else {
+            panic!("not a scenario")
+        };
+        let actions: Vec<&Action> = s
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                ScenarioEntry::Action(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let ActionAttribute::Upholds(refs, relevance, _) = &actions[0].attributes[0] else {
+            panic!("not upholds")
+        };
+        let names: Vec<String> = refs.iter().map(Reference::display).collect();
+        assert_eq!(names, ["x", "ns.y"]);
+        let relevance: Vec<Option<&str>> = relevance
+            .iter()
+            .map(|r| r.as_ref().map(|n| n.raw.as_str()))
+            .collect();
+        assert_eq!(relevance, [Some("0.3"), None]);
+        let ActionAttribute::Either(refs, _) = &actions[0].attributes[1] else {
+            panic!("not either")
+        };
+        assert_eq!(refs.len(), 2);
+        let ActionAttribute::UpholdsIndirectly(_, relevance, _) = &actions[1].attributes[0] else {
+            panic!("not upholds indirectly")
+        };
+        assert_eq!(relevance[0].as_ref().map(|n| n.value), Some(1.0));
+        // `relevance` follows a value of `upholds` only.
+        let (_, diagnostics) = parse(
+            FileId(0),
+            "scenario s { text \"t\"  action a { violates x relevance 0.3 } }",
+        );
+        assert!(!diagnostics.is_empty());
     }
 
     #[test]
