@@ -577,6 +577,39 @@ pub(crate) struct EffectRef<'a> {
     pub indirect: bool,
 }
 
+impl<'a> EffectRef<'a> {
+    /// A party read by [`super::scan`], or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<EffectRef<'a>> {
+        let mut seen = Fields::default();
+        let mut party = None;
+        let mut effect = EffectRef {
+            party: Cow::Borrowed(""),
+            sign: None,
+            indirect: false,
+        };
+        c.object(|c, key| {
+            match key {
+                "party" => {
+                    seen.first(0)?;
+                    party = Some(Cow::Borrowed(c.string()?));
+                }
+                "sign" => {
+                    seen.first(1)?;
+                    effect.sign = c.optional(|c| c.string().map(Cow::Borrowed))?;
+                }
+                "indirect" => {
+                    seen.first(2)?;
+                    effect.indirect = c.boolean()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        effect.party = party?;
+        Some(effect)
+    }
+}
+
 /// Borrowed scenario lines, for the batched reader.
 struct SuiteLines;
 
@@ -746,8 +779,22 @@ impl<'a> ActionRef<'a> {
                     seen.first(4)?;
                     a.distractor = c.boolean()?;
                 }
-                // Parties, `either` and relevances are rare: serde reads such a line.
-                "affects" | "either" | "relevance" => return None,
+                "affects" => {
+                    seen.first(5)?;
+                    c.array(|c| {
+                        a.affects.push(EffectRef::scan(c)?);
+                        Some(())
+                    })?;
+                }
+                "either" => {
+                    seen.first(6)?;
+                    c.array(|c| {
+                        a.either.push(Name(Cow::Borrowed(c.string()?)));
+                        Some(())
+                    })?;
+                }
+                // Relevances other than 1 are rare: serde reads such a line.
+                "relevance" => return None,
                 _ => c.skip()?,
             }
             Some(())
