@@ -571,7 +571,7 @@ fn eval_batch_submits_polls_and_records_what_a_live_run_records() {
         "the batches were polled: {said}"
     );
     assert!(
-        said.contains("32 requests: 32 recorded (32 answered by the batches, 0 failed there, 0 without an answer)"),
+        said.contains("32 requests: 32 recorded (32 answered by the batches, 0 failed there, 0 without an answer in it)"),
         "{said}"
     );
     assert_eq!(api.count("POST", "/v1/files"), 4);
@@ -750,7 +750,7 @@ fn a_failed_or_expired_batch_is_reported_and_nothing_is_lost() {
         "{said}"
     );
     assert!(
-        said.contains("32 requests: 32 recorded (20 answered by the batches, 12 failed there, 0 without an answer)"),
+        said.contains("32 requests: 32 recorded (20 answered by the batches, 12 failed there, 0 without an answer in it)"),
         "{said}"
     );
     let (_, records) = journal_of(&journal);

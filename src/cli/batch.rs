@@ -134,27 +134,12 @@ pub fn run(args: &Args, output: &Path) -> bool {
     });
     super::on_interrupt(None);
     match result {
-        Ok(Finished::Imported(imported)) => {
-            let failed = args
-                .diagnostics
-                .report(&imported.diagnostics, &quandary::SourceMap::new());
-            let o = &imported.outcome;
-            eprintln!(
-                "{} requests: {} recorded ({} answered by the batches, {} failed there, {} \
-                 without an answer), {} already in the journal; {} answered, {} unparsed, \
-                 refused or failed; results in {}",
-                o.requests,
-                o.asked,
-                imported.read,
-                imported.failed,
-                imported.missing,
-                o.resumed,
-                o.answered,
-                o.failed,
-                output.display()
-            );
-            !failed
-        }
+        Ok(Finished::Imported(imported)) => super::import::batch_summary(
+            &imported,
+            output,
+            "answered by the batches",
+            &args.diagnostics,
+        ),
         Ok(Finished::Running { state, pending }) => {
             let names: Vec<String> = pending
                 .iter()

@@ -290,14 +290,28 @@ fn openai_batch(args: OpenAiBatchArgs) -> bool {
             return false;
         }
     };
-    let failed = args
-        .diagnostics
-        .report(&imported.diagnostics, &SourceMap::new());
+    batch_summary(
+        &imported,
+        &args.output,
+        "read from the batch",
+        &args.diagnostics,
+    )
+}
+
+/// Reports what an import of a batch's answers recorded (the answers `read` so) on standard
+/// error, its diagnostics first; `false` when they hold an error.
+pub(super) fn batch_summary(
+    imported: &import::openai_batch::Imported,
+    output: &std::path::Path,
+    read: &str,
+    diagnostics: &DiagnosticArgs,
+) -> bool {
+    let failed = diagnostics.report(&imported.diagnostics, &SourceMap::new());
     let o = &imported.outcome;
     eprintln!(
-        "{} requests: {} recorded ({} read from the batch, {} failed there, {} without an \
-         answer in it), {} already in the journal; {} answered, {} unparsed, refused or \
-         failed; results in {}",
+        "{} requests: {} recorded ({} {read}, {} failed there, {} without an answer in \
+         it), {} already in the journal; {} answered, {} unparsed, refused or failed; \
+         results in {}",
         o.requests,
         o.asked,
         imported.read,
@@ -306,7 +320,7 @@ fn openai_batch(args: OpenAiBatchArgs) -> bool {
         o.resumed,
         o.answered,
         o.failed,
-        args.output.display()
+        output.display()
     );
     !failed
 }
