@@ -452,8 +452,9 @@ pub fn run(
                 format!("the model cannot be asked: {}", e.message),
             )
             .help(
-                "check --base-url (is the server running?), the key, and the network; \
-                 nothing was asked and no results file was changed",
+                "check --base-url (is the server running, and does it offer what the message \
+                 says the adapter needs?), the key, and the network; nothing was asked and no \
+                 results file was changed",
             )
         })?;
     }
