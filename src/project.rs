@@ -1032,6 +1032,7 @@ impl Project {
             shard: None,
             max_errors: spec.max_errors,
         };
+        progress(eval::Event::Pass(&format!("judge `{}`", judge.id)));
         let evaluated = eval::run(
             &folder.judge_suite(),
             &folder.judged(),

@@ -67,6 +67,43 @@ fn share(shares: &Value, verdict: &str) -> (u64, u64) {
         })
 }
 
+/// A judge that answers nothing it is asked: its pass's first error is said as it happens,
+/// marked as the judge's, apart from the subject's own pass.
+#[test]
+fn a_judge_pass_says_its_first_failures_as_its_own() {
+    let tmp = cli::TempDir::new("judge_puzzled");
+    let out = cli::in_root(&[
+        "run",
+        CIVICS,
+        "-o",
+        s(&tmp.path("run")),
+        "--adapter",
+        "command",
+        "--command",
+        SUBJECT,
+        "--judge-adapter",
+        "command",
+        "--judge-command",
+        "python3 tests/judge/puzzled.py",
+        "--no-cache",
+    ]);
+    let stderr = cli::stderr(&out);
+    assert!(out.status.success(), "{stderr}");
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("first error"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].starts_with("judge `stance`: first error (scenario "),
+        "{stderr}"
+    );
+    assert!(
+        said[0].contains("I cannot tell what this answer says."),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn free_answers_are_judged_per_language_with_refusal_rates_and_entropy() {
     let tmp = cli::TempDir::new("judge_civics");

@@ -512,8 +512,9 @@ pub(super) fn with_progress<T>(
         }
         bar
     });
-    let started = std::time::Instant::now();
+    let mut started = std::time::Instant::now();
     let mut first: Option<u64> = None;
+    let mut pass: Option<String> = None;
     let mut progress = |event: eval::Event<'_>| {
         let (done, total, errors) = match event {
             eval::Event::Progress {
@@ -521,8 +522,18 @@ pub(super) fn with_progress<T>(
                 total,
                 failed,
             } => (done, total, failed),
+            eval::Event::Pass(name) => {
+                // Another pass: its own counts, and its failures said as its own.
+                pass = Some(name.to_string());
+                first = None;
+                started = std::time::Instant::now();
+                return;
+            }
             eval::Event::FirstFailure(failure) => {
-                let line = first_failure(failure);
+                let line = match &pass {
+                    Some(name) => format!("{name}: {}", first_failure(failure)),
+                    None => first_failure(failure),
+                };
                 match &bar {
                     Some(bar) => bar.println(line),
                     None => eprintln!("{line}"),

@@ -372,6 +372,10 @@ pub enum Event<'a> {
     /// `refused`), once per kind, told as soon as it is counted (before the progress that
     /// counts it).
     FirstFailure(&'a Failure),
+    /// A run of several passes begins another, named (`judge JUDGE`: a judge reading the
+    /// answers); the progress and failures that follow are that pass's. Never told by
+    /// [`run`] itself.
+    Pass(&'a str),
 }
 
 impl Outcome {
