@@ -21,7 +21,7 @@ pub struct BatchArgs {
     pub poll: f64,
     /// With --batch: stop waiting after this many seconds, leaving the batches running (the
     /// same command goes on); 0 submits and returns [default: until they end]
-    #[arg(long, value_name = "SECONDS", value_parser = non_negative, requires = "batch")]
+    #[arg(long, value_name = "SECONDS", value_parser = super::seconds_or_zero, requires = "batch")]
     pub batch_wait: Option<f64>,
     /// With --batch: the batches' completion window, as the API names it
     #[arg(long, value_name = "WINDOW", default_value = "24h", requires = "batch")]
@@ -32,20 +32,12 @@ pub struct BatchArgs {
     pub batch_size: u64,
 }
 
-fn non_negative(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.0..=1e7).contains(&s) => Ok(s),
-        _ => Err(format!(
-            "`{text}` is not a number of seconds from 0 to 10000000"
-        )),
-    }
-}
-
 /// Runs `eval --batch`, writing the journal `output`; `false` (diagnostics reported) if it
 /// fails.
 pub fn run(args: &Args, output: &Path) -> bool {
     let fail = |d: Diagnostic| super::eval::fail(&args.diagnostics, d);
-    let kind = args.ask.spec().kind().to_string();
+    let spec = args.ask.spec();
+    let kind = spec.kind().to_string();
     if kind != "openai" {
         return fail(
             Diagnostic::new(
@@ -69,15 +61,13 @@ pub fn run(args: &Args, output: &Path) -> bool {
     };
     let b = &args.batch;
     let api = BatchApi {
-        api_key: std::env::var(&args.ask.api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty()),
-        timeout: Duration::from_secs_f64(args.ask.timeout),
+        api_key: spec.api_key(),
+        timeout: spec.timeout,
         poll: Duration::from_secs_f64(b.poll),
         wait: b.batch_wait.map(Duration::from_secs_f64),
         completion_window: b.completion_window.clone(),
         max_requests: b.batch_size,
-        ..BatchApi::new(args.ask.base_url.clone())
+        ..BatchApi::new(spec.base_url.clone())
     };
     let mut last: Option<(String, String, u64, u64)> = None;
     let mut events = |event: Event| match event {

@@ -186,6 +186,14 @@ fn threads(text: &str) -> Result<usize, String> {
 const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
 /// `--timeout SECONDS`: a positive number of seconds, at most [`MAX_SECONDS`].
+/// A number of seconds as [`seconds`] reads it, or 0.
+fn seconds_or_zero(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(0.0) => Ok(0.0),
+        _ => seconds(text),
+    }
+}
+
 fn seconds(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()

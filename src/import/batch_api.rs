@@ -592,22 +592,15 @@ fn failed_batch(id: &str, batch: &Batch, input: &str) -> Diagnostic {
                 .collect()
         })
         .unwrap_or_default();
-    let mut d = Diagnostic::new(
-        Code::BatchFailed,
-        format!(
-            "the batch {id} failed{}",
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", reasons.join("; "))
-            }
-        ),
-    );
-    d = d.help(
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", reasons.join("; "))
+    };
+    Diagnostic::new(Code::BatchFailed, format!("the batch {id} failed{why}")).help(
         "the API refused the batch's input file; fix what it names (the model's name, say), \
          delete the state file and run again",
-    );
-    d
+    )
 }
 
 /// The API's client: a few requests, each within the timeout, each answer bounded.

@@ -109,6 +109,13 @@ pub struct Built {
 }
 
 impl AdapterSpec {
+    /// The API key in the environment variable `api_key_env` names, if it holds one.
+    pub fn api_key(&self) -> Option<String> {
+        std::env::var(&self.api_key_env)
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+    }
+
     /// The kind of adapter (`profile` for `profile:NAME`).
     pub fn kind(&self) -> &str {
         self.name.split(':').next().unwrap_or_default()
@@ -206,9 +213,7 @@ impl AdapterSpec {
             .help("give --model NAME (a local server takes any name)"));
         };
         let mut options = OpenAiOptions::new(self.base_url.clone(), model);
-        options.api_key = std::env::var(&self.api_key_env)
-            .ok()
-            .filter(|k| !k.trim().is_empty());
+        options.api_key = self.api_key();
         options.temperature = self.temperature;
         options.max_tokens = self.max_tokens;
         options.reasoning_tokens = self.reasoning_tokens;
