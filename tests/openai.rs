@@ -932,13 +932,16 @@ fn a_killed_run_resumes_to_the_same_results() {
         "{stderr}"
     );
     assert_eq!(pairs(&killed), expected);
-    // Nothing answered before the kill was asked again (only those in flight at the kill).
-    let asked = server.requests() - before;
+    // The resumed run asks at most what the journal lacks: nothing written before the kill
+    // is asked again. (An answer received but not yet written when the kill came comes
+    // from the response cache, or is asked again.)
+    let asked_after_kill = server.requests() - before - asked_before_kill;
     assert!(
-        asked <= 40 + (asked_before_kill - partial.len()),
-        "{asked} requests"
+        asked_after_kill <= 40 - partial.len(),
+        "{asked_after_kill} requests after the kill, {} answers kept",
+        partial.len()
     );
-    assert!(asked_before_kill - partial.len() <= 2);
+    assert!(asked_before_kill + asked_after_kill >= 40);
     assert_no_key(&dir, &[&run, &resumed]);
     let _ = std::fs::remove_dir_all(&dir);
 }
