@@ -151,7 +151,10 @@ fn every_qd_file_the_tools_parse_parses_without_errors() {
     );
     assert!(
         failures.is_empty(),
-        "{} of {parsed} files do not parse:\n{}",
+        "{} of {parsed} files do not parse:\n{}\n\
+         Make grammar.js follow grammar/quandary.pest (then `tree-sitter generate` in \
+         editors/tree-sitter-quandary), or, for a file broken on purpose, list it in \
+         test/syntax-errors.txt.",
         failures.len(),
         failures.join("\n")
     );
