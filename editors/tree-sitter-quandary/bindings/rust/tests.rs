@@ -175,6 +175,17 @@ fn the_queries_compile_against_the_grammar() {
     highlight_configuration();
 }
 
+/// A parser of ABI 14 loads in the tree-sitter runtimes of older editors too (0.20 to 0.24:
+/// Neovim 0.10, Helix before tree-house); the CLI's default, 15, needs 0.25.
+#[test]
+fn the_parser_is_generated_for_abi_14() {
+    assert_eq!(
+        language().abi_version(),
+        14,
+        "generate the parser with `tree-sitter generate --abi 14`"
+    );
+}
+
 #[test]
 fn the_node_types_are_those_of_the_grammar() {
     let node_types = fs::read_to_string(crate_dir().join("src/node-types.json")).unwrap();
