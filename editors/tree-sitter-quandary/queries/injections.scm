@@ -1,8 +1,9 @@
 ; Labels, texts, prompts and personas are minijinja templates (`{{ a.label }}`, `{% if %}`):
 ; a string part that holds a Jinja delimiter is handed to the `jinja` grammar, where the
-; editor has one (Helix and nvim-treesitter both name it so).
+; editor has one (Helix and nvim-treesitter both name it so). The pattern is written with
+; brackets alone because Neovim reads it as a Vim regex, where `\{` is a count.
 ((string_content) @injection.content
-  (#match? @injection.content "\\{[{%#]")
+  (#match? @injection.content "[{][{%#]")
   (#set! injection.language "jinja"))
 
 ((comment) @injection.content

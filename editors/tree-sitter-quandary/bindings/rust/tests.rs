@@ -207,6 +207,38 @@ fn the_node_types_are_those_of_the_grammar() {
     }
 }
 
+/// The languages the injection query asks for while `text` is highlighted.
+fn injected_languages(text: &str) -> Vec<String> {
+    let config = highlight_configuration();
+    let mut highlighter = Highlighter::new();
+    let asked = std::cell::RefCell::new(Vec::new());
+    let events = highlighter
+        .highlight(&config, text.as_bytes(), None, None, |name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        })
+        .unwrap();
+    for event in events {
+        event.unwrap();
+    }
+    asked.into_inner()
+}
+
+#[test]
+fn template_strings_and_comments_are_injected() {
+    assert_eq!(
+        injected_languages("value a \"plain text\"\n"),
+        Vec::<String>::new()
+    );
+    assert_eq!(injected_languages("value a \"{{ x }} y\"\n"), ["jinja"]);
+    assert_eq!(
+        injected_languages("value a \"\"\"{% if a %}b{% endif %}\"\"\"\n"),
+        ["jinja"]
+    );
+    assert_eq!(injected_languages("value a \"{# note #}\"\n"), ["jinja"]);
+    assert_eq!(injected_languages("# TODO\nvalue a\n"), ["comment"]);
+}
+
 // ---------------------------------------------------------------- corpus tests
 
 struct CorpusCase {
