@@ -1,7 +1,8 @@
 ; Labels, texts, prompts and personas are minijinja templates (`{{ a.label }}`, `{% if %}`):
 ; a string part that holds a Jinja delimiter is handed to the `jinja` grammar, where the
 ; editor has one (Helix and nvim-treesitter both name it so). The pattern is written with
-; brackets alone because Neovim reads it as a Vim regex, where `\{` is a count.
+; brackets alone, which read the same as a Rust regex (Helix) and as a Vim regex (Neovim's
+; `#match?`), where `\{` starts a count.
 ((string_content) @injection.content
   (#match? @injection.content "[{][{%#]")
   (#set! injection.language "jinja"))

@@ -3,7 +3,9 @@
 //! queries against the grammar. Runs without the tree-sitter CLI and without network.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use tree_sitter::{Language, Node, Parser, Query, Tree};
 use tree_sitter_highlight::{HighlightConfiguration, HighlightEvent, Highlighter};
@@ -454,4 +456,104 @@ fn the_highlight_tests_pass() {
     }
     assert!(count >= 20, "only {count} highlight assertions");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------- in Neovim
+
+/// Whether every tool must be there (`QUANDARY_REQUIRE_TOOLS=1`, set by `scripts/test`).
+fn tools_required() -> bool {
+    std::env::var_os("QUANDARY_REQUIRE_TOOLS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Neovim, set up as docs/editors.md says (the parser compiled into `parser/quandary.so`, the
+/// queries copied into `queries/quandary/`), loads the parser and every query, and applies
+/// them: its own query engine reads `#match?` as a Vim regex, not as tree-sitter's.
+#[test]
+fn neovim_loads_the_parser_and_applies_the_queries() {
+    let (Some(nvim), Some(cc)) = (on_path("nvim"), on_path("cc")) else {
+        assert!(
+            !tools_required(),
+            "Neovim or cc is missing, and QUANDARY_REQUIRE_TOOLS is set (`scripts/test` installs them)"
+        );
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED neovim_loads_the_parser_and_applies_the_queries: no nvim or cc on the PATH"
+        );
+        return;
+    };
+    let home =
+        std::env::temp_dir().join(format!("tree-sitter-quandary-nvim-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&home);
+    fs::create_dir_all(home.join("parser")).unwrap();
+    fs::create_dir_all(home.join("queries/quandary")).unwrap();
+    let src = crate_dir().join("src");
+    let built = Command::new(cc)
+        .args(["-shared", "-fPIC", "-O0", "-I"])
+        .arg(&src)
+        .arg(src.join("parser.c"))
+        .arg(src.join("scanner.c"))
+        .arg("-o")
+        .arg(home.join("parser/quandary.so"))
+        .status()
+        .unwrap();
+    assert!(built.success(), "cc failed to build the parser");
+    for name in ["highlights", "injections", "locals", "folds"] {
+        let query = crate_dir().join(format!("queries/{name}.scm"));
+        fs::copy(&query, home.join(format!("queries/quandary/{name}.scm"))).unwrap();
+    }
+    let sample = home.join("sample.qd");
+    fs::write(
+        &sample,
+        "framework f \"F\" { levels group, value }\n\
+         group g { value care \"Care for {{ who }}\" }\n\
+         value plain \"Plain\" # TODO\n",
+    )
+    .unwrap();
+    let out = home.join("out.txt");
+    let status = Command::new(nvim)
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "--cmd"])
+        .arg(format!("set rtp^={}", home.display()))
+        .arg(&sample)
+        .arg("-c")
+        .arg(format!(
+            "luafile {}",
+            crate_dir().join("test/neovim/check.lua").display()
+        ))
+        .env("QUANDARY_NVIM_OUT", &out)
+        .status()
+        .unwrap();
+    let report = fs::read_to_string(&out).unwrap_or_default();
+    let _ = fs::remove_dir_all(&home);
+    assert!(status.success(), "nvim failed:\n{report}");
+    let lines: Vec<&str> = report.lines().collect();
+    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error")).collect();
+    assert!(errors.is_empty(), "Neovim:\n{}", report);
+    for expected in [
+        "has_error\tfalse",
+        "capture\thighlights\tkeyword\tframework",
+        "capture\thighlights\ttype\tf",
+        "capture\thighlights\tkeyword\tlevels",
+        "capture\thighlights\tkeyword\tgroup",
+        "capture\thighlights\ttype\tcare",
+        "capture\thighlights\tcomment\t# TODO",
+        "capture\tinjections\tinjection.content\tCare for {{ who }}",
+        "capture\tinjections\tinjection.content\t# TODO",
+        "capture\tfolds\tfold\t{ value care \"Care for {{ who }}\" }",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "Neovim did not give `{expected}`:\n{report}"
+        );
+    }
+    assert!(
+        !lines.contains(&"capture\tinjections\tinjection.content\tPlain"),
+        "a string without Jinja is injected:\n{report}"
+    );
 }
