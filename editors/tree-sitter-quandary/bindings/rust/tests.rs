@@ -83,24 +83,43 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
+/// The files test/syntax-errors.txt lists.
+fn listed_syntax_error_files() -> Vec<String> {
+    let listed = fs::read_to_string(crate_dir().join("test/syntax-errors.txt")).unwrap();
+    listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The files test/syntax-errors.txt lists exist, and the grammar finds an error in each: a
+/// file that parses cleanly has no place in the list.
+#[test]
+fn the_files_listed_as_broken_are_broken() {
+    let files = listed_syntax_error_files();
+    assert!(!files.is_empty());
+    for file in files {
+        let path = repo_root().join(&file);
+        let bytes = fs::read(&path)
+            .unwrap_or_else(|e| panic!("test/syntax-errors.txt lists `{file}`: {e}"));
+        let mut parser = Parser::new();
+        parser.set_language(&language()).unwrap();
+        let tree = parser.parse(&bytes, None).unwrap();
+        assert!(
+            tree.root_node().has_error(),
+            "`{file}` parses without errors: take it out of test/syntax-errors.txt"
+        );
+    }
+}
+
 /// The `.qd` files of the repository that `quandary` refuses with a syntax error (Q0002 to
 /// Q0008): the fixtures of tests/check/ whose snapshot says so, and the files that
 /// test/syntax-errors.txt lists (the other fixtures written to be broken).
 fn syntax_error_files() -> Vec<String> {
     let root = repo_root();
-    let listed = fs::read_to_string(crate_dir().join("test/syntax-errors.txt")).unwrap();
-    let mut files: Vec<String> = listed
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    for file in &files {
-        assert!(
-            root.join(file).is_file(),
-            "test/syntax-errors.txt lists `{file}`, which does not exist"
-        );
-    }
+    let mut files = listed_syntax_error_files();
     let snapshots = root.join("tests/snapshots");
     let prefix = "check__diagnostics_match_fixture_expectations@";
     let mut entries: Vec<_> = fs::read_dir(&snapshots)
@@ -160,6 +179,32 @@ fn every_qd_file_the_tools_parse_parses_without_errors() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The examples of the language reference (its ```qd blocks, which tests/docs.rs checks
+/// cleanly with the tools).
+#[test]
+fn every_example_of_the_reference_parses_without_errors() {
+    let text = fs::read_to_string(repo_root().join("docs/language.md")).unwrap();
+    let blocks: Vec<&str> = text
+        .split("```qd\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 10, "only {} examples found", blocks.len());
+    let mut failures = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let mut found = Vec::new();
+        errors(parse(block).root_node(), &mut found);
+        if !found.is_empty() {
+            let first = block.lines().next().unwrap_or("");
+            failures.push(format!(
+                "example {i} ({first:?}):\n  {}",
+                found.join("\n  ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
