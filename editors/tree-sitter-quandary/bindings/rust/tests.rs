@@ -505,17 +505,7 @@ fn the_highlight_tests_pass() {
 
 // ---------------------------------------------------------------- in Neovim
 
-/// Whether every tool must be there (`QUANDARY_REQUIRE_TOOLS=1`, set by `scripts/test`).
-fn tools_required() -> bool {
-    std::env::var_os("QUANDARY_REQUIRE_TOOLS").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
+include!("support.rs");
 
 /// Neovim, set up as docs/editors.md says (the parser compiled into `parser/quandary.so`, the
 /// queries copied into `queries/quandary/`), loads the parser and every query, and applies
@@ -533,22 +523,9 @@ fn neovim_loads_the_parser_and_applies_the_queries() {
         );
         return;
     };
-    let home =
-        std::env::temp_dir().join(format!("tree-sitter-quandary-nvim-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&home);
-    fs::create_dir_all(home.join("parser")).unwrap();
+    let home = scratch_dir("nvim");
     fs::create_dir_all(home.join("queries/quandary")).unwrap();
-    let src = crate_dir().join("src");
-    let built = Command::new(cc)
-        .args(["-shared", "-fPIC", "-O0", "-I"])
-        .arg(&src)
-        .arg(src.join("parser.c"))
-        .arg(src.join("scanner.c"))
-        .arg("-o")
-        .arg(home.join("parser/quandary.so"))
-        .status()
-        .unwrap();
-    assert!(built.success(), "cc failed to build the parser");
+    build_shared_parser(&cc, &home.join("parser/quandary.so"));
     for name in ["highlights", "injections", "locals", "folds"] {
         let query = crate_dir().join(format!("queries/{name}.scm"));
         fs::copy(&query, home.join(format!("queries/quandary/{name}.scm"))).unwrap();
