@@ -153,7 +153,8 @@ fn every_qd_file_the_tools_parse_parses_without_errors() {
     let mut parsed = 0;
     for path in &paths {
         let name = relative(path);
-        if broken.contains(&name) {
+        // A fuzz regression is whatever input once broke the tools, valid or not.
+        if broken.contains(&name) || name.starts_with("tests/fuzz/") {
             continue;
         }
         let text = fs::read_to_string(path).unwrap();
