@@ -5,8 +5,8 @@
  *
  * A transcription of grammar/quandary.pest, the language's single source of truth, for
  * editors that highlight with tree-sitter (Helix, Neovim). Every rule below carries the name
- * of the pest rule it follows. The grammar accepts every file `quandary fmt` parses; where it
- * is looser than pest it says so:
+ * of the pest rule it follows. It parses every file of the repository that `quandary fmt`
+ * accepts (bindings/rust/tests.rs holds it to that); where it is looser than pest:
  *
  * - an item need not end at the end of its line (pest: `item_line`);
  * - a language tag is any identifier, or a tag with `-` subtags (pest: `lang`, 2–3 lower-case
