@@ -1,0 +1,17 @@
+[
+  (framework_body)
+  (node_body)
+  (rule_body)
+  (profile_body)
+  (scenario_body)
+  (action_body)
+  (suite_body)
+  (question_body)
+  (stance_body)
+  (prompt_body)
+  (steer_body)
+  (constitution_body)
+  (judge_body)
+  (populations)
+  (string)
+] @fold
