@@ -300,12 +300,14 @@ impl<'a> Expansion<'a> {
                 return true;
             }
         }
-        let upheld = self.upheld(c, choices, &bound);
+        // Values upheld by two options in a declared conflict, unless the other option has
+        // one of them as `either` (it could serve it too: no conflict on it).
+        let sides = self.sides(c, choices, &bound);
         let lineage = |v: ValueId| std::iter::once(v).chain(self.framework.ancestors(v));
-        for (i, us) in upheld.iter().enumerate() {
-            for ws in &upheld[i + 1..] {
-                for &u in us {
-                    for &w in ws {
+        for (i, (us, ue)) in sides.iter().enumerate() {
+            for (ws, we) in &sides[i + 1..] {
+                for &u in us.iter().filter(|u| we.binary_search(u).is_err()) {
+                    for &w in ws.iter().filter(|w| ue.binary_search(w).is_err()) {
                         if lineage(u).any(|x| lineage(w).any(|y| self.conflicts.contains(&(x, y))))
                         {
                             return true;
@@ -315,6 +317,32 @@ impl<'a> Expansion<'a> {
             }
         }
         false
+    }
+
+    /// The values each non-distractor action a binding shows upholds, and those it has as
+    /// `either` (sorted, each once).
+    fn sides(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Vec<(Vec<ValueId>, Vec<ValueId>)> {
+        let Body::Scenario(b) = &c.body else {
+            return Vec::new();
+        };
+        let shown = self.shown(c, choices, bound);
+        b.actions
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !a.distractor && shown.as_ref().is_none_or(|s| s.contains(i)))
+            .map(|(_, a)| {
+                let (up, _) = self.action_values(b, a, bound);
+                let mut either = resolve_terms(&a.either, b, bound);
+                either.sort_unstable();
+                either.dedup();
+                (up, either)
+            })
+            .collect()
     }
 
     /// The variables' values for a binding (none for a question or stance).
@@ -353,23 +381,8 @@ impl<'a> Expansion<'a> {
         a: &CompiledAction,
         bound: &[Bound<'_>],
     ) -> (Vec<ValueId>, Vec<ValueId>) {
-        let resolve = |terms: &[Term], c: &ScenarioBody| -> Vec<ValueId> {
-            terms
-                .iter()
-                .filter_map(|t| match t {
-                    Term::Value(v) => Some(*v),
-                    Term::Variable(name) => {
-                        let i = c.variables.iter().position(|v| v == name)?;
-                        match bound.get(i)? {
-                            Bound::Value(v) => Some(*v),
-                            _ => None,
-                        }
-                    }
-                })
-                .collect()
-        };
-        let mut up = resolve(&a.upholds, c);
-        let mut down = resolve(&a.violates, c);
+        let mut up = resolve_terms(&a.upholds, c, bound);
+        let mut down = resolve_terms(&a.violates, c, bound);
         if let Some(Bound::Rule(r)) = a.follows.and_then(|i| bound.get(i)) {
             let rule = self.framework.rule(*r);
             up.extend(rule.upholds.iter().copied());
@@ -377,6 +390,23 @@ impl<'a> Expansion<'a> {
         }
         (up, down)
     }
+}
+
+/// The values `terms` name under a binding (a variable bound to a value stands for it).
+fn resolve_terms(terms: &[Term], c: &ScenarioBody, bound: &[Bound<'_>]) -> Vec<ValueId> {
+    terms
+        .iter()
+        .filter_map(|t| match t {
+            Term::Value(v) => Some(*v),
+            Term::Variable(name) => {
+                let i = c.variables.iter().position(|v| v == name)?;
+                match bound.get(i)? {
+                    Bound::Value(v) => Some(*v),
+                    _ => None,
+                }
+            }
+        })
+        .collect()
 }
 
 /// The number of values one of two sorted sets has and the other has not.

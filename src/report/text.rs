@@ -111,7 +111,7 @@ fn value_section(title: String, values: &[ValueStats], (kinds, either): (bool, b
                     rate(&v.wins),
                     interval(Some(v.wins.interval()), 100.0),
                     interval(v.wins_bootstrap, 100.0),
-                    v.wins.n.to_string(),
+                    weighed(v.wins.n, v.wins_relevance.map(|r| r[1])),
                 ]
             })
             .collect(),
@@ -357,8 +357,8 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
                     format!("{:+.2}", x.strength),
                     interval2(x.interval),
                     interval2(x.bootstrap),
-                    x.wins.to_string(),
-                    x.games.to_string(),
+                    weighed(x.wins, x.relevance.map(|r| r[0])),
+                    weighed(x.games, x.relevance.map(|r| r[1])),
                 ]
             })
             .collect(),
