@@ -259,6 +259,30 @@ pub struct SteerShift {
     pub labels: Vec<ShiftGroup>,
     /// Up the hierarchy.
     pub rollup: Vec<Shift>,
+    /// How the chosen options treat each party, plain and steered (when options affect
+    /// parties).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyShift>,
+}
+
+/// One measure of how the chosen options treat a party (see [`PartyStats`]) in two runs,
+/// and its shift (other − base).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartyShift {
+    /// The party, as written.
+    pub party: String,
+    /// Whether these are the effects through the options' consequences.
+    pub indirect: bool,
+    /// `affected`, `favoured` or `harmed`.
+    pub measure: &'static str,
+    /// In the base run (the plain run, for a steer).
+    pub base: Rate,
+    /// In the other run (the steered one, for a steer).
+    pub other: Rate,
+    /// `other.rate − base.rate`, 0 when either run has no such answers.
+    pub shift: f64,
+    /// Newcombe's interval of the shift, when both runs have such answers.
+    pub interval: Option<Interval>,
 }
 
 /// How much of the first answer token's probability fell on the options' labels.
@@ -472,6 +496,10 @@ pub struct Diff {
     pub labels: Vec<ShiftGroup>,
     /// Up the hierarchy.
     pub rollup: Vec<Shift>,
+    /// How the chosen options treat each party in both journals (when options affect
+    /// parties).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyShift>,
     /// What the reader should know.
     pub notes: Vec<String>,
 }
@@ -587,6 +615,7 @@ pub fn diff(
         values,
         labels,
         rollup,
+        parties: party_shifts(&a.runs[a.primary], &b.runs[b.primary]),
         notes,
     })
 }
@@ -1298,6 +1327,51 @@ fn parties(run: &tally::RunTally) -> Vec<PartyStats> {
     out
 }
 
+/// Per party of either run, direct effects before indirect ones, each measure that either
+/// run has answers for: its rate in both and the shift from `base` to `other`.
+fn party_shifts(base: &tally::RunTally, other: &tally::RunTally) -> Vec<PartyShift> {
+    let (a, b) = (parties(base), parties(other));
+    let mut keys: Vec<(&str, bool)> = a
+        .iter()
+        .chain(&b)
+        .map(|p| (p.party.as_str(), p.indirect))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let find = |list: &[PartyStats], key: (&str, bool)| {
+        list.iter()
+            .find(|p| (p.party.as_str(), p.indirect) == key)
+            .cloned()
+    };
+    let none = Rate::new(0, 0);
+    let mut out = Vec::new();
+    for key in keys {
+        let (x, y) = (find(&a, key), find(&b, key));
+        let measures = |p: &Option<PartyStats>| {
+            p.as_ref()
+                .map_or([none; 3], |p| [p.affected, p.favoured, p.harmed])
+        };
+        let (mx, my) = (measures(&x), measures(&y));
+        for (i, measure) in ["affected", "favoured", "harmed"].into_iter().enumerate() {
+            let (rx, ry) = (mx[i], my[i]);
+            if rx.n == 0 && ry.n == 0 {
+                continue;
+            }
+            let both = rx.n > 0 && ry.n > 0;
+            out.push(PartyShift {
+                party: key.0.to_string(),
+                indirect: key.1,
+                measure,
+                base: rx,
+                other: ry,
+                shift: if both { ry.rate - rx.rate } else { 0.0 },
+                interval: both.then(|| math::newcombe(&rx, &ry)),
+            });
+        }
+    }
+    out
+}
+
 /// The statistics of every value, theory label and value up the hierarchy that an answer
 /// counted for, each list highest score first.
 fn per_value(
@@ -1546,6 +1620,7 @@ fn steer_shifts(
                 values,
                 labels,
                 rollup,
+                parties: party_shifts(&tally.runs[0], &tally.runs[r]),
             }
         })
         .collect()

@@ -609,6 +609,58 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
     })
 }
 
+/// The parties of two runs side by side: one row per party, effect and measure, with the
+/// shift and its Newcombe interval (`–` where a run had no such answers).
+pub(super) fn party_shift_section(
+    title: String,
+    shifts: &[super::PartyShift],
+    runs: [&'static str; 2],
+) -> Option<Section> {
+    if shifts.is_empty() {
+        return None;
+    }
+    let share = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            format!("{} ({}/{})", rate(x), x.k, x.n)
+        }
+    };
+    Some(Section {
+        title,
+        headers: vec![
+            "party",
+            "effect",
+            "measure",
+            runs[0],
+            runs[1],
+            "shift",
+            "95% Newcombe",
+        ],
+        numeric: vec![false, false, false, true, true, true, true],
+        rows: shifts
+            .iter()
+            .map(|p| {
+                vec![
+                    p.party.clone(),
+                    if p.indirect { "indirect" } else { "direct" }.into(),
+                    p.measure.into(),
+                    share(&p.base),
+                    share(&p.other),
+                    match p.interval {
+                        Some(_) => signed(100.0 * p.shift),
+                        None => "–".into(),
+                    },
+                    match p.interval {
+                        Some(i) => interval(Some(i), 100.0),
+                        None => "–".into(),
+                    },
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -778,6 +830,11 @@ fn sections(r: &Report) -> Vec<Section> {
             ),
             &moved,
             ["plain score", "steered score"],
+        ));
+        out.extend(party_shift_section(
+            format!("Steer {}: parties", s.steer),
+            &s.parties,
+            ["plain", "steered"],
         ));
     }
     out
@@ -1048,6 +1105,11 @@ fn diff_sections(d: &Diff) -> Vec<Section> {
             RUNS,
         ));
     }
+    out.extend(party_shift_section(
+        "Parties".into(),
+        &d.parties,
+        ["base", "compared"],
+    ));
     out
 }
 
