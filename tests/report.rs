@@ -529,6 +529,20 @@ fn parties_per_steer_and_in_diff() {
         md.contains("| my friend | direct | favoured | 50.0% (2/4) | 100.0% (4/4) | +50.0 |"),
         "{md}"
     );
+    // The HTML page shows the steer's table in its steering section.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args([
+            "report",
+            "--format",
+            "html",
+            "tests/golden/report/parties_steer/results.jsonl",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    let html = String::from_utf8_lossy(&out.stdout);
+    let steering = html.split("id=\"steers\"").nth(1).unwrap_or_default();
+    assert!(steering.contains("id=\"steer-parties-kind\""), "{html}");
 }
 
 /// Survey questions and a stance (tests/report/survey.qd), answered by hand:
