@@ -25,6 +25,7 @@ fn bench(c: &mut Criterion) {
                 text: format!("Act for {value}"),
                 upholds: vec![value.clone()],
                 violates: vec![],
+                ..Default::default()
             };
             (format!("s{i}"), vec![option("A", a), option("B", b)])
         })

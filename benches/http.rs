@@ -33,6 +33,7 @@ fn options() -> Vec<Choice> {
         text: t.to_string(),
         upholds: vec![],
         violates: vec![],
+        ..Default::default()
     })
     .collect()
 }

@@ -254,6 +254,54 @@ fn the_profile_agent_picks_the_heavier_value() {
     }
 }
 
+/// The `profile` agent with ValuePrism's relevance and `either`, worked out by hand in
+/// `tests/eval/valence.qd`: relevance scales an upheld value's weight, an `either` value
+/// adds nothing. Each dilemma's choice is the other one without them.
+#[test]
+fn the_profile_agent_weighs_relevance_and_leaves_either_out() {
+    let dir = scratch("valence");
+    let suite = dir.join("valence.suite.jsonl");
+    ok(
+        &dir,
+        &["expand", "tests/eval/valence.qd", "-o", s(&suite)],
+        &[],
+    );
+    let scenarios = scenarios(&suite);
+    let out = dir.join("valence.results.jsonl");
+    ok(
+        &dir,
+        &[
+            "eval",
+            s(&suite),
+            "--adapter",
+            "profile:guard",
+            "-o",
+            s(&out),
+        ],
+        &[],
+    );
+    let (_, records) = results(&out);
+    let chosen: BTreeMap<String, String> = records
+        .iter()
+        .map(|r| {
+            let template = scenarios[r["scenario"].as_str().unwrap()]["template"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (template, r["choice"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("cameras", "refuse"),
+        ("diary", "respect"),
+        ("report", "keep"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(chosen, expected);
+}
+
 /// Runs the `carer` agent over the twins of `small` and checks every pair agrees.
 fn twins_agree(test: &str, temperature: &str) {
     let dir = scratch(test);

@@ -974,6 +974,40 @@ fn a_diverse_set_takes_one_option_of_each_pair_of_twins() {
 }
 
 #[test]
+fn a_diverse_set_counts_violated_and_either_values() {
+    // Worked out in the fixture: yes upholds care and fairness, no violates them, maybe has
+    // them as `either`, other upholds loyalty.
+    let golden = "tests/golden/expand/show_diverse_valence.qd";
+    let lines = scenarios(golden, "diverse");
+    let sets: BTreeSet<Vec<&str>> = lines
+        .iter()
+        .map(action_ids)
+        .map(|mut ids| {
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
+    let expected: BTreeSet<Vec<&str>> = [
+        vec!["no", "yes"],
+        vec!["maybe", "other"],
+        vec!["other", "yes"],
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!((lines.len(), sets), (3, expected));
+    let d = &coverage(golden, "diverse")[0];
+    // Upheld values covered: {yes, no} 2 of 3, {maybe, other} 1, {yes, other} 3: mean 2/3;
+    // a random pair misses each value, upheld by one option of four, half the time: 1/2.
+    assert!((d.coverage - 2.0 / 3.0).abs() < 1e-12, "{d:?}");
+    assert!((d.random_coverage - 0.5).abs() < 1e-12, "{d:?}");
+    // Over care, fairness, loyalty: yes (1, 1, 0), no (−1, −1, 0), other (0, 0, 1); maybe
+    // (0, 0, 0) is constant and left out. {yes, no} −1, {yes, other} −1: mean −1. Every
+    // pair of the pool: yes–no −1, yes–other −1, no–other +1: −1/3.
+    assert!((d.correlation.unwrap_or(0.0) + 1.0).abs() < 1e-12, "{d:?}");
+    assert!((d.random_correlation.unwrap_or(0.0) + 1.0 / 3.0).abs() < 1e-12);
+}
+
+#[test]
 fn explain_says_which_options_a_scenario_shows_and_how() {
     let loaded = load("tests/golden/expand/show_diverse.qd");
     let expansion = Expansion::new(

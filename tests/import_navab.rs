@@ -14,6 +14,8 @@
 //!   `navab_0006`; line 8 a reversal equal to its statement; CSV line 2 Spain → `navab_0008`;
 //!   line 3 Spain, empty question → `navab_0009`; line 4 too few fields; line 5 no country.
 //!   5 stances × 3 lines = 15 lines; 6 errors.
+//! - `spellings.jsonl`: five stances of countries spelled differently (`Britain`, `UK`,
+//!   `United Kingdom`, `Czech Rep.`, `France`).
 
 use std::path::{Path, PathBuf};
 
@@ -255,6 +257,62 @@ fn json_lines_and_csv_with_their_own_field_names() {
     assert!(err.contains("stances.jsonl line 4"), "{err}");
     assert!(!err.contains("line 5"), "{err}");
     assert!(!dir.join("strict").exists());
+}
+
+/// Well-known spellings of one country are merged through the alias table, and the spellings
+/// merged are written as a `populations` table (as `import goqa` writes it), which the
+/// sources then read: a stance edited back to the input's spelling is still the merged
+/// country.
+#[test]
+fn countries_spelled_differently_are_merged_and_tabled() {
+    let dir = scratch("spellings");
+    let input = data("spellings.jsonl");
+    ok(&dir, &["import", "navab", &input, "-o", "out"]);
+    let text = std::fs::read_to_string(dir.join("out/navab.qd")).unwrap();
+    let stances: Vec<&str> = text.lines().filter(|l| l.starts_with("stance ")).collect();
+    assert_eq!(
+        stances,
+        [
+            "stance navab_0001 \"United Kingdom\" {",
+            "stance navab_0002 \"United Kingdom\" {",
+            "stance navab_0003 \"United Kingdom\" {",
+            "stance navab_0004 \"Czechia\" {",
+            "stance navab_0005 \"France\" {",
+        ]
+    );
+    // `United Kingdom` is the name's own spelling: only the others are aliases.
+    assert!(
+        text.contains(
+            "populations {\n  \"United Kingdom\" alias \"Britain\", \"UK\"\n  \
+             \"Czechia\" alias \"Czech Rep.\"\n}"
+        ),
+        "{text}"
+    );
+    let lines = pipeline(&dir, 5 * 3);
+    let countries: std::collections::BTreeSet<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l["country"].as_str())
+        .collect();
+    assert_eq!(
+        countries.into_iter().collect::<Vec<_>>(),
+        ["Czechia", "France", "United Kingdom"]
+    );
+    // The table is read: the input's spelling written back is the merged country.
+    let edited = text.replace(
+        "stance navab_0002 \"United Kingdom\" {",
+        "stance navab_0002 \"UK\" {",
+    );
+    std::fs::write(dir.join("out/navab.qd"), edited).unwrap();
+    let loaded = quandary::load_path(dir.join("out/navab.qd"));
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.framework.population_name("UK"), "United Kingdom");
+    ok(&dir, &["expand", "out/navab.qd", "-o", "edited.jsonl"]);
+    let edited = json_lines(dir.join("edited.jsonl"));
+    let uk = edited[1..]
+        .iter()
+        .filter(|l| l["country"] == "United Kingdom")
+        .count();
+    assert_eq!(uk, 3 * 3, "the three British stances, each three lines");
 }
 
 #[test]

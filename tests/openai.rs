@@ -633,6 +633,7 @@ fn one_request(adapter: &OpenAi) -> (Duration, Result<eval::Decision, eval::Adap
             text: format!("Option {l}"),
             upholds: vec![],
             violates: vec![],
+            ..Default::default()
         })
         .collect();
     let request = eval::Request::new("s1", "Which?", &options);

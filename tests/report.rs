@@ -430,6 +430,121 @@ fn diff_agrees_with_the_steer_shifts() {
     assert!(table.contains("loyalty"), "{table}");
 }
 
+/// The parties table per steer and in `diff` (tests/golden/report/parties_steer/, worked out
+/// by hand in its README): the steer's table against the plain run, and `diff` of the plain
+/// journal against one holding the steered answers as its plain run, which gives the same
+/// rows, with columns named by run.
+#[test]
+fn parties_per_steer_and_in_diff() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_parties_diff");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let base_path = root.join("tests/golden/report/parties_steer/results.jsonl");
+    let journal = std::fs::read_to_string(&base_path).expect("the fixture");
+    let mut lines = journal.lines();
+    let header = lines.next().expect("a header").replace(
+        r#""steers":[{"id":"kind","system":"Be kind to your friends."}]"#,
+        r#""steers":[]"#,
+    );
+    let mut other = header + "\n";
+    for line in lines.filter(|l| l.contains(r#""steer":"kind""#)) {
+        other.push_str(&line.replace(r#""steer":"kind""#, r#""steer":null"#));
+        other.push('\n');
+    }
+    let other_path = dir.join("kind.results.jsonl");
+    std::fs::write(&other_path, other).expect("writes");
+
+    let base = ReportInputs::find(&base_path, None, None).expect("inputs");
+    let r = quandary::report::report(&base.sources(&base_path, None), &Options::default())
+        .expect("a report");
+    type Row<'a> = (&'a str, bool, &'a str, (u64, u64), (u64, u64));
+    let rows: Vec<Row<'_>> = r.steers[0]
+        .parties
+        .iter()
+        .map(|p| {
+            (
+                p.party.as_str(),
+                p.indirect,
+                p.measure,
+                (p.base.k, p.base.n),
+                (p.other.k, p.other.n),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("a bystander", false, "affected", (1, 1), (1, 1)),
+            ("my friend", false, "affected", (3, 4), (4, 4)),
+            ("my friend", false, "favoured", (2, 4), (4, 4)),
+            ("my friend", false, "harmed", (1, 3), (0, 3)),
+            ("the team", false, "affected", (3, 3), (3, 4)),
+            ("the team", false, "favoured", (2, 3), (3, 4)),
+            ("the team", false, "harmed", (1, 1), (0, 1)),
+            ("the team", true, "affected", (1, 1), (0, 1)),
+            ("the team", true, "harmed", (1, 1), (0, 1)),
+        ]
+    );
+    let shifts: Vec<i64> = r.steers[0]
+        .parties
+        .iter()
+        .map(|p| (1000.0 * p.shift).round() as i64)
+        .collect();
+    assert_eq!(shifts, [0, 250, 500, -333, -250, 83, -1000, -1000, -1000]);
+
+    let other = ReportInputs::find(&other_path, None, None).expect("inputs");
+    let d = quandary::report::diff(
+        &base.sources(&base_path, None),
+        &other.sources(&other_path, None),
+        &Options::default(),
+    )
+    .expect("compares");
+    assert_eq!(d.parties, r.steers[0].parties);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args([
+            "diff",
+            "--format",
+            "md",
+            "tests/golden/report/parties_steer/results.jsonl",
+        ])
+        .arg(&other_path)
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains(
+            "## Parties\n\n| party | effect | measure | base | compared | shift | 95% Newcombe |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| my friend | direct | favoured | 50.0% (2/4) | 100.0% (4/4) | +50.0 |"),
+        "{md}"
+    );
+    // The HTML page shows the steer's table in its steering section.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quandary"))
+        .args([
+            "report",
+            "--format",
+            "html",
+            "tests/golden/report/parties_steer/results.jsonl",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    let html = String::from_utf8_lossy(&out.stdout);
+    let steering = html.split("id=\"steers\"").nth(1).unwrap_or_default();
+    assert!(steering.contains("id=\"steer-parties-kind\""), "{html}");
+}
+
 /// Survey questions and a stance (tests/report/survey.qd), answered by hand:
 ///
 /// | index | line                      | answer                          | distribution |

@@ -24,7 +24,7 @@ use crate::formats::suite::{ScenarioView, SuiteReader};
 pub use present::Presentation;
 
 /// One option of a scenario as an adapter sees it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Choice {
     /// How the option is labelled in the prompt: `A`, `B`, … or `Action 1`, ….
     pub label: String,
@@ -38,6 +38,12 @@ pub struct Choice {
     /// Values the action violates.
     #[serde(default)]
     pub violates: Vec<String>,
+    /// Values it could serve or go against (`either`): on no side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub either: Vec<String>,
+    /// The relevance of upheld values other than 1, by value.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub relevance: std::collections::BTreeMap<String, f64>,
 }
 
 /// What an adapter is asked.
@@ -100,6 +106,7 @@ pub(crate) fn test_options(actions: &[&str]) -> Vec<Choice> {
             text: format!("Do the {a} thing"),
             upholds: vec![],
             violates: vec![],
+            ..Default::default()
         })
         .collect()
 }

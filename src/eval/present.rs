@@ -236,6 +236,8 @@ impl Presentation {
                     .to_string(),
                 upholds: a.upholds.iter().map(|v| v.to_string()).collect(),
                 violates: a.violates.iter().map(|v| v.to_string()).collect(),
+                either: a.either.iter().map(|v| v.to_string()).collect(),
+                relevance: a.relevance.clone(),
             })
             .collect()
     }
@@ -802,6 +804,7 @@ mod tests {
                 text: t.to_string(),
                 upholds: vec![],
                 violates: vec![],
+                ..Default::default()
             })
             .collect()
     }
@@ -850,6 +853,7 @@ mod tests {
                 text: format!("{a} now"),
                 upholds: vec![],
                 violates: vec![],
+                ..Default::default()
             })
             .collect()
     }

@@ -175,20 +175,45 @@ fn repeats(
     if space == 0 {
         return None;
     }
+    // A `show k diverse` template's starts can end in one set: its distinct scenarios are
+    // counted when it is small enough, else the space is an upper bound.
+    let diverse = suite.items.iter().any(|item| match item {
+        SuiteItem::Scenario(s) => framework.scenarios[s.index()]
+            .show
+            .as_ref()
+            .is_some_and(|s| s.diverse),
+        _ => false,
+    });
+    let (space, bound) = if diverse {
+        let expansion = Expansion::new(
+            framework,
+            sources,
+            SuiteId(index as u32),
+            &Options::default(),
+        )
+        .ok()?;
+        match expansion.distinct_bindings(REQUIREMENT_BUDGET) {
+            (distinct, true) => (distinct, ""),
+            (_, false) => (space, "at most "),
+        }
+    } else {
+        (space, "")
+    };
     let span = suite.size_span.unwrap_or(suite.span);
     let id = &suite.id;
     let repeated = "more than can be distinct";
     let (message, help) = match suite.size {
         Size::Each(n) if n > 1 && !suite.dedupe => (
-            format!("suite `{id}` asks for each of its {space} distinct bindings {n} times"),
+            format!("suite `{id}` asks for each of its {bound}{space} distinct bindings {n} times"),
             "the repeats are the same scenarios, numbered by `occurrence`, and count as one in \
              the report's intervals; to ask a model several times, use `each 1` and \
              `eval --epochs N`",
         ),
         Size::Count(n) if u128::from(n) > space => (
             format!(
-                "suite `{id}` asks for {n} scenarios but its templates have only {space} \
-                 distinct bindings"
+                "suite `{id}` asks for {n} scenarios but its templates have {}{space} \
+                 distinct bindings",
+                if bound.is_empty() { "only " } else { bound }
             ),
             if suite.dedupe {
                 "`dedupe` writes each binding once, so the suite stops short; lower the count or \
@@ -212,7 +237,7 @@ fn repeats(
             }
             (
                 format!(
-                    "suite `{id}` asks for {n} scenarios but only {meeting} of its {space} \
+                    "suite `{id}` asks for {n} scenarios but only {meeting} of its {bound}{space} \
                      distinct bindings {} `require conflict`",
                     if meeting == 1 { "meets" } else { "meet" }
                 ),

@@ -3,7 +3,7 @@
 //! uphold and how alike the shown options are, beside what a random draw of k options of the
 //! same pool gives (computed exactly, not sampled).
 
-use super::plan::distance;
+use super::plan::{Vector, upheld_of};
 use super::*;
 
 /// The most draws [`Expansion::coverage`] reads: a larger suite is measured on its first
@@ -63,11 +63,9 @@ impl<'a> Expansion<'a> {
                 };
                 let Some(show) = &b.show else { continue };
                 let bound = self.bind(c, &plan.choices);
-                let vectors: Vec<Vec<ValueId>> = show
-                    .pool
-                    .iter()
-                    .map(|&i| self.pool_values(b, &b.actions[i], &bound))
-                    .collect();
+                let signed: Vec<Vector> = self.pool_vectors(b, show, &bound);
+                let vectors: Vec<Vec<ValueId>> =
+                    signed.iter().map(|v| upheld_of(v).collect()).collect();
                 let shown: Vec<usize> = self
                     .shown(c, &plan.choices, &bound)
                     .unwrap_or_default()
@@ -105,13 +103,18 @@ impl<'a> Expansion<'a> {
                     })
                     .sum();
                 s.random_coverage += expected / values.len() as f64;
-                let dims = values.len();
-                if let Some(r) = mean_correlation(&vectors, &shown, dims) {
+                // Correlations over every value the pool touches, upheld, violated or
+                // `either`.
+                let mut touched: Vec<ValueId> = signed.iter().flatten().map(|x| x.0).collect();
+                touched.sort_unstable();
+                touched.dedup();
+                let dims = touched.len();
+                if let Some(r) = mean_correlation(&signed, &shown, dims) {
                     s.correlated += 1;
                     s.correlation += r;
                 }
-                let everyone: Vec<usize> = (0..vectors.len()).collect();
-                if let Some(r) = mean_correlation(&vectors, &everyone, dims) {
+                let everyone: Vec<usize> = (0..signed.len()).collect();
+                if let Some(r) = mean_correlation(&signed, &everyone, dims) {
                     s.random_correlated += 1;
                     s.random_correlation += r;
                 }
@@ -144,21 +147,32 @@ impl<'a> Expansion<'a> {
 }
 
 /// The mean Pearson correlation over the pairs of `members` (positions in `vectors`) of
-/// their 0/1 vectors over `dims` values; a pair with a constant vector is left out.
-fn mean_correlation(vectors: &[Vec<ValueId>], members: &[usize], dims: usize) -> Option<f64> {
+/// their vectors over `dims` values (1 upheld, −1 violated, 0 `either` or untouched); a pair
+/// with a constant vector is left out.
+fn mean_correlation(vectors: &[Vector], members: &[usize], dims: usize) -> Option<f64> {
     let d = dims as f64;
+    // The sum of a vector's coordinates and of their squares.
+    let moments = |x: &Vector| {
+        x.iter().fold((0.0, 0.0), |(s, q), &(_, c)| {
+            (s + f64::from(c), q + f64::from(c * c))
+        })
+    };
     let (mut sum, mut pairs) = (0.0, 0u64);
     for (i, &a) in members.iter().enumerate() {
         for &b in &members[i + 1..] {
             let (x, y) = (&vectors[a], &vectors[b]);
-            let (nx, ny) = (x.len() as f64, y.len() as f64);
-            let spread = nx * (d - nx) * ny * (d - ny);
+            let ((sx, qx), (sy, qy)) = (moments(x), moments(y));
+            let spread = (d * qx - sx * sx) * (d * qy - sy * sy);
             if spread <= 0.0 {
                 continue;
             }
-            // Both: (|x| + |y| − distance) / 2.
-            let both = (x.len() + y.len() - distance(x, y)) as f64 / 2.0;
-            sum += (d * both - nx * ny) / spread.sqrt();
+            let mut product = 0.0;
+            for &(v, c) in x {
+                if let Ok(k) = y.binary_search_by_key(&v, |e| e.0) {
+                    product += f64::from(c * y[k].1);
+                }
+            }
+            sum += (d * product - sx * sy) / spread.sqrt();
             pairs += 1;
         }
     }
@@ -169,8 +183,8 @@ fn mean_correlation(vectors: &[Vec<ValueId>], members: &[usize], dims: usize) ->
 mod tests {
     use super::*;
 
-    fn v(ids: &[u32]) -> Vec<ValueId> {
-        ids.iter().map(|&i| ValueId(i)).collect()
+    fn v(ids: &[u32]) -> Vector {
+        ids.iter().map(|&i| (ValueId(i), 1)).collect()
     }
 
     #[test]
@@ -182,6 +196,27 @@ mod tests {
         assert!((r - 1.0).abs() < 1e-12, "{r}");
         // An option upholding nothing has no correlation with anything.
         assert_eq!(mean_correlation(&[v(&[]), v(&[1])], &[0, 1], 2), None);
+        // Upholding what the other violates and violating what it upholds: −1; the same
+        // values upheld by one and violated by the other, too.
+        let up = |ids: &[u32], c: i8| ids.iter().map(|&i| (ValueId(i), c)).collect::<Vector>();
+        let a = [up(&[0], 1), up(&[1], -1)].concat();
+        let b = [up(&[0], -1), up(&[1], 1)].concat();
+        let r = mean_correlation(&[a.clone(), b], &[0, 1], 3).unwrap_or(0.0);
+        assert!((r + 1.0).abs() < 1e-12, "{r}");
+        let r = mean_correlation(&[a.clone(), a], &[0, 1], 3).unwrap_or(0.0);
+        assert!((r - 1.0).abs() < 1e-12, "{r}");
+    }
+
+    #[test]
+    fn the_distance_counts_opposite_valences_twice_and_either_once() {
+        use super::super::plan::vector_distance;
+        let (x, y, z) = (ValueId(0), ValueId(1), ValueId(2));
+        assert_eq!(vector_distance(&[(x, 1)], &[(x, -1)]), 2);
+        assert_eq!(vector_distance(&[(x, 1)], &[(x, 0)]), 1);
+        assert_eq!(vector_distance(&[(x, -1)], &[(x, 0)]), 1);
+        assert_eq!(vector_distance(&[(x, 1)], &[(y, 1)]), 2);
+        assert_eq!(vector_distance(&[(x, 1), (z, 0)], &[(x, 1), (y, -1)]), 2);
+        assert_eq!(vector_distance(&[], &[(y, 0)]), 1);
     }
 
     #[test]

@@ -155,6 +155,28 @@ impl<'a> Expansion<'a> {
         tried_all.then_some(false)
     }
 
+    /// How many distinct scenarios the suite's bindings make, and whether the count is
+    /// exact: a `show k diverse` template's repeat sets (two starts that end in one set) are
+    /// left out when it has at most `budget` bindings, else counted (an upper bound).
+    pub(crate) fn distinct_bindings(&self, budget: u64) -> (u128, bool) {
+        let (mut total, mut exact) = (0u128, true);
+        for c in &self.templates {
+            let diverse = matches!(&c.body, Body::Scenario(b)
+                if b.show.as_ref().is_some_and(|s| s.diverse));
+            if !diverse {
+                total = total.saturating_add(c.space);
+            } else if c.space > u128::from(budget) {
+                total = total.saturating_add(c.space);
+                exact = false;
+            } else {
+                total += (0..c.space)
+                    .filter(|&number| !self.repeat_set(c, &decode(&c.dims, number)))
+                    .count() as u128;
+            }
+        }
+        (total, exact)
+    }
+
     /// How many bindings of the suite `require conflict` keeps (questions and stances
     /// count whole), when every template has at most `budget` bindings; `None` otherwise.
     pub(crate) fn conflicting_bindings(&self, budget: u64) -> Option<u128> {
@@ -208,6 +230,38 @@ impl<'a> Expansion<'a> {
         up
     }
 
+    /// An action's vector under a binding, for `show k diverse`: every value it touches,
+    /// sorted, with its valence — 1 upheld, −1 violated, 0 `either` (it could serve it or go
+    /// against it; a value both upheld and violated counts as `either` too).
+    pub(super) fn pool_vector(
+        &self,
+        b: &ScenarioBody,
+        a: &CompiledAction,
+        bound: &[Bound<'_>],
+    ) -> Vector {
+        let (up, down) = self.action_values(b, a, bound);
+        let either = resolve_terms(&a.either, b, bound);
+        let mut out: Vector = up
+            .iter()
+            .map(|&v| (v, 1))
+            .chain(down.iter().map(|&v| (v, -1)))
+            .chain(either.iter().map(|&v| (v, 0)))
+            .collect();
+        out.sort_unstable();
+        // A value with two valences counts as `either`.
+        out.dedup_by(|next, kept| {
+            if next.0 == kept.0 {
+                if next.1 != kept.1 {
+                    kept.1 = 0;
+                }
+                true
+            } else {
+                false
+            }
+        });
+        out
+    }
+
     /// For a scenario with `show k`, the actions (indices) a binding shows, in definition
     /// order; `None` when it shows them all.
     ///
@@ -239,16 +293,16 @@ impl<'a> Expansion<'a> {
         Some(picked.into_iter().map(|p| show.pool[p]).collect())
     }
 
-    /// The vectors of a pool's options under a binding: the values each upholds.
-    fn pool_vectors(
+    /// The vectors of a pool's options under a binding (see [`Self::pool_vector`]).
+    pub(super) fn pool_vectors(
         &self,
         b: &ScenarioBody,
         show: &ShowPool,
         bound: &[Bound<'_>],
-    ) -> Vec<Vec<ValueId>> {
+    ) -> Vec<Vector> {
         show.pool
             .iter()
-            .map(|&i| self.pool_values(b, &b.actions[i], bound))
+            .map(|&i| self.pool_vector(b, &b.actions[i], bound))
             .collect()
     }
 
@@ -300,12 +354,14 @@ impl<'a> Expansion<'a> {
                 return true;
             }
         }
-        let upheld = self.upheld(c, choices, &bound);
+        // Values upheld by two options in a declared conflict, unless the other option has
+        // one of them as `either` (it could serve it too: no conflict on it).
+        let sides = self.sides(c, choices, &bound);
         let lineage = |v: ValueId| std::iter::once(v).chain(self.framework.ancestors(v));
-        for (i, us) in upheld.iter().enumerate() {
-            for ws in &upheld[i + 1..] {
-                for &u in us {
-                    for &w in ws {
+        for (i, (us, ue)) in sides.iter().enumerate() {
+            for (ws, we) in &sides[i + 1..] {
+                for &u in us.iter().filter(|u| we.binary_search(u).is_err()) {
+                    for &w in ws.iter().filter(|w| ue.binary_search(w).is_err()) {
                         if lineage(u).any(|x| lineage(w).any(|y| self.conflicts.contains(&(x, y))))
                         {
                             return true;
@@ -315,6 +371,32 @@ impl<'a> Expansion<'a> {
             }
         }
         false
+    }
+
+    /// The values each non-distractor action a binding shows upholds, and those it has as
+    /// `either` (sorted, each once).
+    fn sides(
+        &self,
+        c: &Compiled,
+        choices: &[u64],
+        bound: &[Bound<'_>],
+    ) -> Vec<(Vec<ValueId>, Vec<ValueId>)> {
+        let Body::Scenario(b) = &c.body else {
+            return Vec::new();
+        };
+        let shown = self.shown(c, choices, bound);
+        b.actions
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !a.distractor && shown.as_ref().is_none_or(|s| s.contains(i)))
+            .map(|(_, a)| {
+                let (up, _) = self.action_values(b, a, bound);
+                let mut either = resolve_terms(&a.either, b, bound);
+                either.sort_unstable();
+                either.dedup();
+                (up, either)
+            })
+            .collect()
     }
 
     /// The variables' values for a binding (none for a question or stance).
@@ -353,23 +435,8 @@ impl<'a> Expansion<'a> {
         a: &CompiledAction,
         bound: &[Bound<'_>],
     ) -> (Vec<ValueId>, Vec<ValueId>) {
-        let resolve = |terms: &[Term], c: &ScenarioBody| -> Vec<ValueId> {
-            terms
-                .iter()
-                .filter_map(|t| match t {
-                    Term::Value(v) => Some(*v),
-                    Term::Variable(name) => {
-                        let i = c.variables.iter().position(|v| v == name)?;
-                        match bound.get(i)? {
-                            Bound::Value(v) => Some(*v),
-                            _ => None,
-                        }
-                    }
-                })
-                .collect()
-        };
-        let mut up = resolve(&a.upholds, c);
-        let mut down = resolve(&a.violates, c);
+        let mut up = resolve_terms(&a.upholds, c, bound);
+        let mut down = resolve_terms(&a.violates, c, bound);
         if let Some(Bound::Rule(r)) = a.follows.and_then(|i| bound.get(i)) {
             let rule = self.framework.rule(*r);
             up.extend(rule.upholds.iter().copied());
@@ -379,10 +446,55 @@ impl<'a> Expansion<'a> {
     }
 }
 
-/// The number of values one of two sorted sets has and the other has not.
-pub(super) fn distance(a: &[ValueId], b: &[ValueId]) -> usize {
-    let common = a.iter().filter(|v| b.binary_search(v).is_ok()).count();
-    a.len() + b.len() - 2 * common
+/// The values `terms` name under a binding (a variable bound to a value stands for it).
+fn resolve_terms(terms: &[Term], c: &ScenarioBody, bound: &[Bound<'_>]) -> Vec<ValueId> {
+    terms
+        .iter()
+        .filter_map(|t| match t {
+            Term::Value(v) => Some(*v),
+            Term::Variable(name) => {
+                let i = c.variables.iter().position(|v| v == name)?;
+                match bound.get(i)? {
+                    Bound::Value(v) => Some(*v),
+                    _ => None,
+                }
+            }
+        })
+        .collect()
+}
+
+/// An option's vector over the values: each value it touches, sorted, with its valence (1
+/// upheld, −1 violated, 0 `either`); a value it does not touch is absent.
+pub(super) type Vector = Vec<(ValueId, i8)>;
+
+/// The distance between two vectors: per value, 0 when both stand alike, 1 when only one
+/// touches it or one has it as `either`, 2 when one upholds what the other violates. Over
+/// upheld values only, it is the number of values one upholds and the other does not.
+pub(super) fn vector_distance(a: &[(ValueId, i8)], b: &[(ValueId, i8)]) -> usize {
+    let (mut i, mut j, mut d) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => {
+                d += 1;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                d += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                d += usize::from(a[i].1.abs_diff(b[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    d + (a.len() - i) + (b.len() - j)
+}
+
+/// The upheld values of a vector, in order.
+pub(super) fn upheld_of(v: &[(ValueId, i8)]) -> impl Iterator<Item = ValueId> + '_ {
+    v.iter().filter(|x| x.1 == 1).map(|x| x.0)
 }
 
 /// The `rank`-th k-subset of `0..n` in lexicographic order, as positions.
@@ -409,22 +521,26 @@ pub(super) fn unrank(n: u64, k: u64, mut rank: u128) -> Vec<usize> {
 /// order: positions in the pool, sorted. Then, k − 1 times, the option farthest from those
 /// chosen joins (largest smallest distance, then most values not yet upheld, then largest
 /// total distance, then the first in the seeded order).
-fn greedy(show: &ShowPool, vectors: &[Vec<ValueId>], start: usize) -> Vec<usize> {
+fn greedy(show: &ShowPool, vectors: &[Vector], start: usize) -> Vec<usize> {
     let n = show.pool.len();
     let first = show.order.get(start).copied().unwrap_or(0);
     let mut chosen = vec![first];
-    let mut covered: Vec<ValueId> = vectors.get(first).cloned().unwrap_or_default();
+    let mut covered: Vec<ValueId> = vectors
+        .get(first)
+        .map(|v| upheld_of(v).collect())
+        .unwrap_or_default();
     while chosen.len() < show.count.min(n) {
         let mut best: Option<((usize, usize, usize), usize)> = None;
         for &p in &show.order {
             if chosen.contains(&p) {
                 continue;
             }
-            let distances = chosen.iter().map(|&q| distance(&vectors[p], &vectors[q]));
+            let distances = chosen
+                .iter()
+                .map(|&q| vector_distance(&vectors[p], &vectors[q]));
             let nearest = distances.clone().min().unwrap_or(0);
             let total = distances.sum();
-            let new = vectors[p]
-                .iter()
+            let new = upheld_of(&vectors[p])
                 .filter(|v| covered.binary_search(v).is_err())
                 .count();
             let key = (nearest, new, total);
@@ -434,7 +550,7 @@ fn greedy(show: &ShowPool, vectors: &[Vec<ValueId>], start: usize) -> Vec<usize>
         }
         let Some((_, p)) = best else { break };
         chosen.push(p);
-        covered.extend(vectors[p].iter().copied());
+        covered.extend(upheld_of(&vectors[p]));
         covered.sort_unstable();
         covered.dedup();
     }

@@ -363,6 +363,12 @@ mod view {
         /// The parties it affects, as written.
         #[serde(borrow, default)]
         pub affects: Option<&'a RawValue>,
+        /// Values it could serve or go against (`either`).
+        #[serde(borrow, default)]
+        pub either: SmallVec<[Name<'a>; 1]>,
+        /// The relevance of upheld values other than 1, by value.
+        #[serde(default)]
+        pub relevance: std::collections::BTreeMap<String, f64>,
     }
 }
 
@@ -448,6 +454,8 @@ impl ScenarioLine {
                     violates: names(&a.violates),
                     distractor: a.distractor,
                     affects: a.affects.as_deref(),
+                    either: names(&a.either).into_iter().collect(),
+                    relevance: a.relevance.clone(),
                 })
                 .collect(),
             kind: name(&self.kind),

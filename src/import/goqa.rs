@@ -252,18 +252,9 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The name `given` is written with (see [`Populations`]); a spelling merged into
-    /// another name is noted in `merged`, unless the name's own spelling covers it.
+    /// The name `given` is written with (see [`Populations::merge`]).
     fn merge(&mut self, given: &str) -> String {
-        let name = self.populations.name(given);
-        let key = populations::key(given);
-        if key != populations::key(&name) {
-            let spellings = self.merged.entry(name.clone()).or_default();
-            if !spellings.iter().any(|s| populations::key(s) == key) {
-                spellings.push(given.trim().to_string());
-            }
-        }
-        name
+        self.populations.merge(given, &mut self.merged)
     }
 
     /// Reads one record, the `number`th of the input.
@@ -756,23 +747,7 @@ fn source_text(
         super::file_name(file)
     )];
     // The spellings of the input written under another name, as a table the sources keep.
-    if !merged.is_empty() {
-        let mut s = String::from(
-            "# The input's spellings written under another name. Add lines of your own: a\n\
-             # spelling on a line is that population wherever populations are named.\n\
-             populations {\n",
-        );
-        for (name, spellings) in merged {
-            let spellings: Vec<String> = spellings.iter().map(|x| quote(x)).collect();
-            s.push_str(&format!(
-                "  {} alias {}\n",
-                quote(name),
-                spellings.join(", ")
-            ));
-        }
-        s.push('}');
-        groups.push(s);
-    }
+    groups.extend(populations::table(merged));
     for q in questions {
         let mut s = format!("question {} {} {{\n", q.id, quote(&q.text));
         s.push_str(&format!("  source {}\n", quote(&q.source)));

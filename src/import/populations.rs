@@ -113,6 +113,49 @@ impl Populations {
     }
 }
 
+/// The spellings of an input that the table merged, by the name they were merged into, each
+/// once (by spelling): the `populations` table an importer writes with its items.
+pub type Merged = indexmap::IndexMap<String, Vec<String>>;
+
+impl Populations {
+    /// The name `given` is written with (see [`Populations::name`]); a spelling merged into
+    /// another name is noted in `merged`, unless the name's own spelling covers it.
+    pub fn merge(&self, given: &str, merged: &mut Merged) -> String {
+        let name = self.name(given);
+        let spelling = key(given);
+        if spelling != key(&name) {
+            let spellings = merged.entry(name.clone()).or_default();
+            if !spellings.iter().any(|s| key(s) == spelling) {
+                spellings.push(given.trim().to_string());
+            }
+        }
+        name
+    }
+}
+
+/// The `populations` table of the input's spellings written under another name, with a
+/// comment, for the sources an importer writes; `None` when no spelling was merged.
+pub fn table(merged: &Merged) -> Option<String> {
+    if merged.is_empty() {
+        return None;
+    }
+    let mut s = String::from(
+        "# The input's spellings written under another name. Add lines of your own: a\n\
+         # spelling on a line is that population wherever populations are named.\n\
+         populations {\n",
+    );
+    for (name, spellings) in merged {
+        let spellings: Vec<String> = spellings.iter().map(|x| super::quote(x)).collect();
+        s.push_str(&format!(
+            "  {} alias {}\n",
+            super::quote(name),
+            spellings.join(", ")
+        ));
+    }
+    s.push('}');
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1169,6 +1169,17 @@ pub(super) fn page(r: &Report, browse: &Browse) -> String {
                 &shift_bars(&s.values),
                 200.0,
             );
+            if let Some(section) = super::text::party_shift_section(
+                format!("Parties under {}", s.steer),
+                &s.parties,
+                ["plain", "steered"],
+            ) {
+                section_table(
+                    &mut out,
+                    &format!("steer-parties-{}", id_part(&s.steer)),
+                    &section,
+                );
+            }
             let _ = writeln!(out, "</details>");
         }
         let _ = writeln!(out, "</section>");

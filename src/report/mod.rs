@@ -49,8 +49,9 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Framework, ProfileId, ValueId, ValueKind};
 use crate::rng;
 use tally::{
-    COUNTERS, Counts, EITHER, FULL_RELEVANCE, NEGLECTED, NEGLECTED_RELEVANCE, REPEATED,
-    REPEATED_TRIALS, SELECTED, SELECTED_RELEVANCE, TRIALS, Tally, WINS,
+    COUNTERS, Counts, EITHER, FULL_GAME, FULL_RELEVANCE, NEGLECTED, NEGLECTED_RELEVANCE, REPEATED,
+    REPEATED_TRIALS, SELECTED, SELECTED_RELEVANCE, TRIALS, TRIALS_RELEVANCE, Tally, WINS,
+    WINS_RELEVANCE,
 };
 
 /// Settings of a report.
@@ -110,10 +111,15 @@ pub struct ValueStats {
     pub score_interval: Interval,
     /// The score's cluster-bootstrap interval.
     pub score_bootstrap: Option<Interval>,
-    /// The win rate in conflict, with its Wilson interval.
+    /// The win rate in conflict, with its Wilson interval (with relevance, the wins and
+    /// conflicts weighed by it).
     pub wins: Rate,
     /// The win rate's cluster-bootstrap interval.
     pub wins_bootstrap: Option<Interval>,
+    /// When a value in conflict behind it had a relevance other than 1: wins and conflicts,
+    /// each the sum of the relevances (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wins_relevance: Option<[f64; 2]>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -164,6 +170,11 @@ pub struct Ranked {
     pub wins: u64,
     /// Conflicts.
     pub games: u64,
+    /// When a game behind it weighed other than 1 (relevance): conflicts won and conflicts,
+    /// each game weighed by the product of its two values' relevances, as the fit counts
+    /// them (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<[f64; 2]>,
 }
 
 /// How two values fared against each other.
@@ -248,6 +259,30 @@ pub struct SteerShift {
     pub labels: Vec<ShiftGroup>,
     /// Up the hierarchy.
     pub rollup: Vec<Shift>,
+    /// How the chosen options treat each party, plain and steered (when options affect
+    /// parties).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyShift>,
+}
+
+/// One measure of how the chosen options treat a party (see [`PartyStats`]) in two runs,
+/// and its shift (other − base).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartyShift {
+    /// The party, as written.
+    pub party: String,
+    /// Whether these are the effects through the options' consequences.
+    pub indirect: bool,
+    /// `affected`, `favoured` or `harmed`.
+    pub measure: &'static str,
+    /// In the base run (the plain run, for a steer).
+    pub base: Rate,
+    /// In the other run (the steered one, for a steer).
+    pub other: Rate,
+    /// `other.rate − base.rate`, 0 when either run has no such answers.
+    pub shift: f64,
+    /// Newcombe's interval of the shift, when both runs have such answers.
+    pub interval: Option<Interval>,
 }
 
 /// How much of the first answer token's probability fell on the options' labels.
@@ -461,6 +496,10 @@ pub struct Diff {
     pub labels: Vec<ShiftGroup>,
     /// Up the hierarchy.
     pub rollup: Vec<Shift>,
+    /// How the chosen options treat each party in both journals (when options affect
+    /// parties).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyShift>,
     /// What the reader should know.
     pub notes: Vec<String>,
 }
@@ -576,6 +615,7 @@ pub fn diff(
         values,
         labels,
         rollup,
+        parties: party_shifts(&a.runs[a.primary], &b.runs[b.primary]),
         notes,
     })
 }
@@ -663,8 +703,9 @@ struct Space {
 struct Clustered {
     /// Per cluster: (slot, counts), by slot.
     counts: Vec<Vec<(u32, Counts)>>,
-    /// Per cluster: (pair, wins of its first value, wins of its second), by pair.
-    pairs: Vec<Vec<(u32, [u64; 2])>>,
+    /// Per cluster: (pair, wins of its first value, wins of its second, then both weighed
+    /// by relevance in millionths), by pair.
+    pairs: Vec<Vec<(u32, [u64; 4])>>,
 }
 
 impl Space {
@@ -700,13 +741,13 @@ impl Space {
             }
             out.counts[c].push((slot_map[s as usize], *counts));
         }
-        for (&(c, a, b), &[wa, wb]) in &r.pairs {
+        for (&(c, a, b), &[wa, wb, ra, rb]) in &r.pairs {
             let c = cluster_map[c as usize];
             let (sa, sb) = (slot_map[a as usize], slot_map[b as usize]);
             let (key, wins) = if sa < sb {
-                ((sa, sb), [wa, wb])
+                ((sa, sb), [wa, wb, ra, rb])
             } else {
-                ((sb, sa), [wb, wa])
+                ((sb, sa), [wb, wa, rb, ra])
             };
             let pair = self.pairs.insert_full(key).0 as u32;
             if out.pairs.len() <= c {
@@ -846,16 +887,17 @@ fn totals(run: &Clustered, weights: Option<&[u32]>, slots: usize) -> Vec<Counts>
     t
 }
 
-fn pair_totals(run: &Clustered, weights: Option<&[u32]>, pairs: usize) -> Vec<[u64; 2]> {
-    let mut t = vec![[0u64; 2]; pairs];
+fn pair_totals(run: &Clustered, weights: Option<&[u32]>, pairs: usize) -> Vec<[u64; 4]> {
+    let mut t = vec![[0u64; 4]; pairs];
     for (c, list) in run.pairs.iter().enumerate() {
         let w = weights.map_or(1, |w| w.get(c).copied().unwrap_or(0)) as u64;
         if w == 0 {
             continue;
         }
-        for (p, [a, b]) in list {
-            t[*p as usize][0] += w * a;
-            t[*p as usize][1] += w * b;
+        for (p, games) in list {
+            for (t, g) in t[*p as usize].iter_mut().zip(games) {
+                *t += w * g;
+            }
         }
     }
     t
@@ -889,9 +931,27 @@ fn score(c: &Counts) -> f64 {
     }
 }
 
+/// Whether some value in conflict behind the counts had a relevance other than 1.
+fn weighed_wins(c: &Counts) -> bool {
+    c[WINS_RELEVANCE] != FULL_RELEVANCE * c[WINS]
+        || c[TRIALS_RELEVANCE] != FULL_RELEVANCE * c[TRIALS]
+}
+
+/// `wins / conflicts` with each conflict weighed by its relevance (a half when every
+/// relevance is 0).
+fn weighed_wins_share(c: &Counts) -> f64 {
+    if c[TRIALS_RELEVANCE] == 0 {
+        0.5
+    } else {
+        c[WINS_RELEVANCE] as f64 / c[TRIALS_RELEVANCE] as f64
+    }
+}
+
 fn win_rate(c: &Counts) -> f64 {
     if c[TRIALS] == 0 {
         f64::NAN
+    } else if weighed_wins(c) {
+        weighed_wins_share(c)
     } else {
         c[WINS] as f64 / c[TRIALS] as f64
     }
@@ -919,12 +979,39 @@ fn score_rate(c: &Counts) -> Rate {
 }
 
 /// The win rate in conflict, its interval as wide as the distinct bindings make it.
+/// With relevance, the share is weighed by it, and its interval is the Wilson interval of that
+/// share over the same distinct conflicts.
 fn wins_rate(c: &Counts) -> Rate {
-    Rate::distinct(
-        c[WINS],
-        c[TRIALS],
-        c[TRIALS] - c[REPEATED_TRIALS].min(c[TRIALS]),
-    )
+    let distinct = c[TRIALS] - c[REPEATED_TRIALS].min(c[TRIALS]);
+    if c[TRIALS] > 0 && weighed_wins(c) {
+        let rate = weighed_wins_share(c);
+        let (low, high) = math::wilson_rate(rate, distinct.max(1) as f64, math::Z95);
+        return Rate {
+            k: c[WINS],
+            n: c[TRIALS],
+            rate,
+            low,
+            high,
+        };
+    }
+    Rate::distinct(c[WINS], c[TRIALS], distinct)
+}
+
+/// The win rate in conflict over every conflict (repeats too), weighed by relevance when
+/// some was not 1.
+fn all_wins_rate(c: &Counts) -> Rate {
+    if c[TRIALS] > 0 && weighed_wins(c) {
+        let rate = weighed_wins_share(c);
+        let (low, high) = math::wilson_rate(rate, c[TRIALS] as f64, math::Z95);
+        return Rate {
+            k: c[WINS],
+            n: c[TRIALS],
+            rate,
+            low,
+            high,
+        };
+    }
+    Rate::new(c[WINS], c[TRIALS])
 }
 
 fn to_score(p: f64) -> f64 {
@@ -985,6 +1072,12 @@ fn value_stats(
         score_bootstrap: score_boot,
         wins: wins_rate(c),
         wins_bootstrap: wins_boot,
+        wins_relevance: weighed_wins(c).then(|| {
+            [
+                c[WINS_RELEVANCE] as f64 / FULL_RELEVANCE as f64,
+                c[TRIALS_RELEVANCE] as f64 / FULL_RELEVANCE as f64,
+            ]
+        }),
     }
 }
 
@@ -1040,9 +1133,14 @@ fn games(
         .pairs
         .iter()
         .zip(&totals)
-        .filter(|(_, [a, b])| a + b > 0)
-        .filter_map(|(&(sa, sb), &[a, b])| {
-            Some((*player.get(&sa)?, *player.get(&sb)?, a as f64, b as f64))
+        .filter(|(_, [a, b, ..])| a + b > 0)
+        .filter_map(|(&(sa, sb), &[_, _, a, b])| {
+            Some((
+                *player.get(&sa)?,
+                *player.get(&sb)?,
+                a as f64 / FULL_GAME as f64,
+                b as f64 / FULL_GAME as f64,
+            ))
         })
         .collect();
     bt::Games {
@@ -1057,7 +1155,7 @@ fn strengths(space: &Space, run: &Clustered) -> Strengths {
         .pairs
         .iter()
         .zip(&totals)
-        .filter(|(_, [a, b])| a + b > 0)
+        .filter(|(_, [a, b, ..])| a + b > 0)
         .flat_map(|(&(a, b), _)| [a, b])
         .collect();
     players.sort_unstable();
@@ -1229,6 +1327,51 @@ fn parties(run: &tally::RunTally) -> Vec<PartyStats> {
     out
 }
 
+/// Per party of either run, direct effects before indirect ones, each measure that either
+/// run has answers for: its rate in both and the shift from `base` to `other`.
+fn party_shifts(base: &tally::RunTally, other: &tally::RunTally) -> Vec<PartyShift> {
+    let (a, b) = (parties(base), parties(other));
+    let mut keys: Vec<(&str, bool)> = a
+        .iter()
+        .chain(&b)
+        .map(|p| (p.party.as_str(), p.indirect))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let find = |list: &[PartyStats], key: (&str, bool)| {
+        list.iter()
+            .find(|p| (p.party.as_str(), p.indirect) == key)
+            .cloned()
+    };
+    let none = Rate::new(0, 0);
+    let mut out = Vec::new();
+    for key in keys {
+        let (x, y) = (find(&a, key), find(&b, key));
+        let measures = |p: &Option<PartyStats>| {
+            p.as_ref()
+                .map_or([none; 3], |p| [p.affected, p.favoured, p.harmed])
+        };
+        let (mx, my) = (measures(&x), measures(&y));
+        for (i, measure) in ["affected", "favoured", "harmed"].into_iter().enumerate() {
+            let (rx, ry) = (mx[i], my[i]);
+            if rx.n == 0 && ry.n == 0 {
+                continue;
+            }
+            let both = rx.n > 0 && ry.n > 0;
+            out.push(PartyShift {
+                party: key.0.to_string(),
+                indirect: key.1,
+                measure,
+                base: rx,
+                other: ry,
+                shift: if both { ry.rate - rx.rate } else { 0.0 },
+                interval: both.then(|| math::newcombe(&rx, &ry)),
+            });
+        }
+    }
+    out
+}
+
 /// The statistics of every value, theory label and value up the hierarchy that an answer
 /// counted for, each list highest score first.
 fn per_value(
@@ -1287,6 +1430,7 @@ fn ranking(
     notes: &mut Vec<String>,
 ) -> (Vec<Ranked>, Vec<ProfileAgreement>) {
     let fit = strengths(space, primary);
+    let pair_counts = pair_totals(primary, None, space.pairs.len());
     let centred = bt::centred(&fit.raw);
     let wald = bt::wald_half_widths(&fit.games, &fit.raw, WALD_LIMIT);
     let profile_weights = profile_weights(framework, space, &fit.players);
@@ -1341,6 +1485,15 @@ fn ranking(
                     let won = if p.0 as usize == i { p.2 } else { p.3 };
                     (w + won, g + p.2 + p.3)
                 });
+            // The games as counted, each once whatever its relevance.
+            let (won, played) = space
+                .pairs
+                .iter()
+                .zip(&pair_counts)
+                .filter(|((a, b), _)| *a == slot || *b == slot)
+                .fold((0, 0), |(w, g), (&(a, _), t)| {
+                    (w + if a == slot { t[0] } else { t[1] }, g + t[0] + t[1])
+                });
             Ranked {
                 rank: 0,
                 group: 0,
@@ -1353,8 +1506,9 @@ fn ranking(
                     high: centred[i] + h[i],
                 }),
                 bootstrap: boot_strengths[i],
-                wins: wins as u64,
-                games: games as u64,
+                wins: won,
+                games: played,
+                relevance: (wins != won as f64 || games != played as f64).then_some([wins, games]),
             }
         })
         .collect();
@@ -1424,8 +1578,8 @@ fn pairs(space: &Space, primary: &Clustered) -> Vec<PairStats> {
         .pairs
         .iter()
         .zip(&pair_all)
-        .filter(|(_, [a, b])| a + b > 0)
-        .map(|(&(sa, sb), &[a, b])| {
+        .filter(|(_, [a, b, ..])| a + b > 0)
+        .map(|(&(sa, sb), &[a, b, ..])| {
             let (na, nb) = (
                 space.view_name(sa as usize).1,
                 space.view_name(sb as usize).1,
@@ -1466,6 +1620,7 @@ fn steer_shifts(
                 values,
                 labels,
                 rollup,
+                parties: party_shifts(&tally.runs[0], &tally.runs[r]),
             }
         })
         .collect()
@@ -1547,7 +1702,7 @@ fn player_spread(space: &Space, run: &Clustered, player: &FxHashMap<u32, u32>) -
     let mut seen = vec![false; player.len()];
     for list in &run.pairs {
         seen.iter_mut().for_each(|x| *x = false);
-        for (pair, [a, b]) in list {
+        for (pair, [a, b, ..]) in list {
             if a + b == 0 {
                 continue;
             }
@@ -1637,10 +1792,7 @@ fn shifts(
             let name = space.view_name(s).1;
             let (rb, ro) = (score_rate(&tb[s]), score_rate(&to[s]));
             let interval = math::newcombe(&rb, &ro).map(|d| 200.0 * d);
-            let (wb, wo) = (
-                Rate::new(tb[s][WINS], tb[s][TRIALS]),
-                Rate::new(to[s][WINS], to[s][TRIALS]),
-            );
+            let (wb, wo) = (all_wins_rate(&tb[s]), all_wins_rate(&to[s]));
             let delta = score(&to[s]) - score(&tb[s]);
             let bootstrap = score_boot[s];
             (

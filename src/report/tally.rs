@@ -23,11 +23,12 @@ use crate::model::{Framework, ValueId};
 
 /// Per name: times selected, neglected, won in conflict, in conflict; and of the first two
 /// and the last, those counted on repeats of a binding (lines with an `occurrence` past 1);
-/// then times the chosen option had it as `either`, and selected and neglected weighed by
-/// relevance (in thousandths: a value upheld without `relevance` adds 1000).
+/// then times the chosen option had it as `either`, selected and neglected weighed by
+/// relevance (in thousandths: a value upheld without `relevance` adds 1000), and wins and
+/// conflicts weighed by the relevance of the value on the side that upholds it.
 pub type Counts = [u64; COUNTERS];
 /// The counters of [`Counts`].
-pub const COUNTERS: usize = 9;
+pub const COUNTERS: usize = 11;
 /// Index of the selected count in [`Counts`].
 pub const SELECTED: usize = 0;
 /// Index of the neglected count.
@@ -46,8 +47,14 @@ pub const EITHER: usize = 6;
 pub const SELECTED_RELEVANCE: usize = 7;
 /// Index of the neglected count weighed by relevance, in thousandths.
 pub const NEGLECTED_RELEVANCE: usize = 8;
+/// Index of the wins in conflict weighed by relevance, in thousandths.
+pub const WINS_RELEVANCE: usize = 9;
+/// Index of the conflicts weighed by relevance, in thousandths.
+pub const TRIALS_RELEVANCE: usize = 10;
 /// A relevance of 1, in the thousandths of the weighed counts.
 pub const FULL_RELEVANCE: u64 = 1000;
+/// A game between two values of relevance 1, in the millionths of the weighed games.
+pub const FULL_GAME: u64 = FULL_RELEVANCE * FULL_RELEVANCE;
 
 /// The relevance of `value` in an option's `relevance` object, in thousandths
 /// ([`FULL_RELEVANCE`] when it is not there).
@@ -220,8 +227,9 @@ pub struct RunTally {
     /// Per (cluster, slot), the counts.
     pub counts: FxHashMap<(u32, u32), Counts>,
     /// Per (cluster, slot a, slot b) with a < b, both of the values view: wins of a over b
-    /// and of b over a.
-    pub pairs: FxHashMap<(u32, u32, u32), [u64; 2]>,
+    /// and of b over a; then the same weighed by the product of the two values' relevances
+    /// (in millionths: a game without `relevance` adds [`FULL_GAME`]).
+    pub pairs: FxHashMap<(u32, u32, u32), [u64; 4]>,
     /// Per epoch, the previous scenario's twin group, whether it was the base of its group,
     /// and the chosen action.
     last: Vec<Option<(u64, bool, u32)>>,
@@ -940,11 +948,11 @@ impl Tally {
 
         // Selected and neglected pool the names of every value of an option, as DailyDilemmas
         // pools theory labels: a label two values of the chosen option map to is selected
-        // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets.
+        // twice. Whether a name is on a side at all (wins in conflict, pairs) uses sets, each
+        // name with the largest relevance it has on that side.
         let r = &mut self.runs[run];
         let repeat = u64::from(s.occurrence.is_some_and(|o| o > 1));
-        scratch.chosen.clear();
-        scratch.rejected.clear();
+        scratch.clear();
         let relevance = relevances(s.actions[k].relevance);
         for v in &s.actions[k].upholds {
             let p = self.catalog.project(v, framework);
@@ -954,18 +962,17 @@ impl Tally {
                 c[SELECTED] += 1;
                 c[SELECTED_RELEVANCE] += w;
                 c[REPEATED] += repeat;
-                scratch.chosen.push(slot);
+                scratch.chosen.push((slot, w));
             }
         }
-        // `either`: on no side; only counted as the chosen option's.
+        // `either`: on no side; counted as the chosen option's, and no conflict on it.
         for v in &s.actions[k].either {
             let p = self.catalog.project(v, framework);
             for &slot in self.catalog.slots_of(p) {
                 r.counts.entry((cluster, slot)).or_default()[EITHER] += 1;
+                scratch.chosen_either.push(slot);
             }
         }
-        scratch.chosen.sort_unstable();
-        scratch.chosen.dedup();
         for (i, a) in s.actions.iter().enumerate() {
             if i == k || a.distractor {
                 continue;
@@ -979,56 +986,63 @@ impl Tally {
                     c[NEGLECTED] += 1;
                     c[NEGLECTED_RELEVANCE] += w;
                     c[REPEATED] += repeat;
-                    scratch.rejected.push(slot);
+                    scratch.lost.push((slot, w));
                 }
             }
+            for v in &a.either {
+                let p = self.catalog.project(v, framework);
+                scratch
+                    .rejected_either
+                    .extend_from_slice(self.catalog.slots_of(p));
+            }
         }
-        // Every slot of a rejected side, once.
-        scratch.lost.clear();
-        scratch.lost.extend_from_slice(&scratch.rejected);
-        scratch.lost.sort_unstable();
-        scratch.lost.dedup();
+        scratch.sort();
 
-        for &slot in &scratch.chosen {
-            if scratch.lost.binary_search(&slot).is_err() {
+        // A name is in conflict when one side upholds it and the other side neither upholds
+        // it nor has it as `either`; the conflict weighs its relevance on the upholding side.
+        for &(slot, w) in &scratch.chosen {
+            if !has(&scratch.lost, slot) && scratch.rejected_either.binary_search(&slot).is_err() {
                 let c = r.counts.entry((cluster, slot)).or_default();
                 c[WINS] += 1;
                 c[TRIALS] += 1;
+                c[WINS_RELEVANCE] += w;
+                c[TRIALS_RELEVANCE] += w;
                 c[REPEATED_TRIALS] += repeat;
+                scratch.winners.push((slot, w));
             }
         }
-        scratch.losers.clear();
-        for &slot in &scratch.lost {
-            if scratch.chosen.binary_search(&slot).is_err() {
+        for &(slot, w) in &scratch.lost {
+            if !has(&scratch.chosen, slot) && scratch.chosen_either.binary_search(&slot).is_err() {
                 let c = r.counts.entry((cluster, slot)).or_default();
                 c[TRIALS] += 1;
+                c[TRIALS_RELEVANCE] += w;
                 c[REPEATED_TRIALS] += repeat;
-                scratch.losers.push(slot);
+                scratch.losers.push((slot, w));
             }
         }
-        // Pairwise games between values (not labels): every winner against every loser.
-        scratch.winners.clear();
-        scratch.winners.extend(
-            scratch
-                .chosen
-                .iter()
-                .copied()
-                .filter(|s| scratch.lost.binary_search(s).is_err()),
-        );
+        // Pairwise games between values (not labels): every winner against every loser, each
+        // game weighed by the product of the two relevances.
         let catalog = &self.catalog;
-        for &w in &scratch.winners {
+        for &(w, rw) in &scratch.winners {
             if catalog.view_of(w) != 0 {
                 continue;
             }
-            for &l in &scratch.losers {
+            for &(l, rl) in &scratch.losers {
                 if catalog.view_of(l) != 0 {
                     continue;
                 }
                 let (key, side) = if w < l { ((w, l), 0) } else { ((l, w), 1) };
-                r.pairs.entry((cluster, key.0, key.1)).or_default()[side] += 1;
+                let game = r.pairs.entry((cluster, key.0, key.1)).or_default();
+                game[side] += 1;
+                game[2 + side] += rw * rl;
             }
         }
     }
+}
+
+/// Whether `slot` is among `list`'s (sorted by slot).
+fn has(list: &[(u32, u64)], slot: u32) -> bool {
+    list.binary_search_by_key(&slot, |x| x.0).is_ok()
 }
 
 /// Counts the parties the options of an answered scenario affect, favour (`+`) or harm
@@ -1086,11 +1100,39 @@ fn count_parties(r: &mut RunTally, s: &SuiteLineRef<'_>, chosen: usize) {
 /// Buffers reused from one scenario to the next.
 #[derive(Default)]
 struct Scratch {
-    chosen: Vec<u32>,
-    rejected: Vec<u32>,
-    lost: Vec<u32>,
-    winners: Vec<u32>,
-    losers: Vec<u32>,
+    /// The slots the chosen option upholds, with their relevance.
+    chosen: Vec<(u32, u64)>,
+    /// The slots the chosen option has as `either`.
+    chosen_either: Vec<u32>,
+    /// The slots the other options (distractors aside) uphold, with their relevance.
+    lost: Vec<(u32, u64)>,
+    /// The slots the other options have as `either`.
+    rejected_either: Vec<u32>,
+    winners: Vec<(u32, u64)>,
+    losers: Vec<(u32, u64)>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.chosen.clear();
+        self.chosen_either.clear();
+        self.lost.clear();
+        self.rejected_either.clear();
+        self.winners.clear();
+        self.losers.clear();
+    }
+
+    /// Each list sorted by slot, once per slot (with its largest relevance).
+    fn sort(&mut self) {
+        for list in [&mut self.chosen, &mut self.lost] {
+            list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            list.dedup_by_key(|x| x.0);
+        }
+        for list in [&mut self.chosen_either, &mut self.rejected_either] {
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
 }
 
 fn not_a_result(path: &str, line: u64) -> Diagnostic {

@@ -111,7 +111,7 @@ fn value_section(title: String, values: &[ValueStats], (kinds, either): (bool, b
                     rate(&v.wins),
                     interval(Some(v.wins.interval()), 100.0),
                     interval(v.wins_bootstrap, 100.0),
-                    v.wins.n.to_string(),
+                    weighed(v.wins.n, v.wins_relevance.map(|r| r[1])),
                 ]
             })
             .collect(),
@@ -357,8 +357,8 @@ pub(super) fn ranking_section(r: &Report) -> Option<Section> {
                     format!("{:+.2}", x.strength),
                     interval2(x.interval),
                     interval2(x.bootstrap),
-                    x.wins.to_string(),
-                    x.games.to_string(),
+                    weighed(x.wins, x.relevance.map(|r| r[0])),
+                    weighed(x.games, x.relevance.map(|r| r[1])),
                 ]
             })
             .collect(),
@@ -609,6 +609,58 @@ pub(super) fn parties_section(r: &Report) -> Option<Section> {
     })
 }
 
+/// The parties of two runs side by side: one row per party, effect and measure, with the
+/// shift and its Newcombe interval (`–` where a run had no such answers).
+pub(super) fn party_shift_section(
+    title: String,
+    shifts: &[super::PartyShift],
+    runs: [&'static str; 2],
+) -> Option<Section> {
+    if shifts.is_empty() {
+        return None;
+    }
+    let share = |x: &Rate| {
+        if x.n == 0 {
+            "–".to_string()
+        } else {
+            format!("{} ({}/{})", rate(x), x.k, x.n)
+        }
+    };
+    Some(Section {
+        title,
+        headers: vec![
+            "party",
+            "effect",
+            "measure",
+            runs[0],
+            runs[1],
+            "shift",
+            "95% Newcombe",
+        ],
+        numeric: vec![false, false, false, true, true, true, true],
+        rows: shifts
+            .iter()
+            .map(|p| {
+                vec![
+                    p.party.clone(),
+                    if p.indirect { "indirect" } else { "direct" }.into(),
+                    p.measure.into(),
+                    share(&p.base),
+                    share(&p.other),
+                    match p.interval {
+                        Some(_) => signed(100.0 * p.shift),
+                        None => "–".into(),
+                    },
+                    match p.interval {
+                        Some(i) => interval(Some(i), 100.0),
+                        None => "–".into(),
+                    },
+                ]
+            })
+            .collect(),
+    })
+}
+
 pub(super) fn stances_section(r: &Report) -> Option<Section> {
     if r.stances.is_empty() {
         return None;
@@ -778,6 +830,11 @@ fn sections(r: &Report) -> Vec<Section> {
             ),
             &moved,
             ["plain score", "steered score"],
+        ));
+        out.extend(party_shift_section(
+            format!("Steer {}: parties", s.steer),
+            &s.parties,
+            ["plain", "steered"],
         ));
     }
     out
@@ -1048,6 +1105,11 @@ fn diff_sections(d: &Diff) -> Vec<Section> {
             RUNS,
         ));
     }
+    out.extend(party_shift_section(
+        "Parties".into(),
+        &d.parties,
+        ["base", "compared"],
+    ));
     out
 }
 

@@ -580,6 +580,7 @@ mod tests {
                 text: format!("option {i}"),
                 upholds: vec![],
                 violates: vec![],
+                ..Default::default()
             })
             .collect()
     }

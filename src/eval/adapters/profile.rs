@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::eval::{Adapter, AdapterError, Decision, Request};
+use crate::eval::{Adapter, AdapterError, Choice, Decision, Request};
 use crate::model::{Framework, ProfileId, ValueId};
 use crate::rng;
 
@@ -77,12 +77,42 @@ impl ProfileAgent {
     /// The weight of an option: its upheld values' weights minus its violated values',
     /// under `steer` (if the agent follows it).
     pub fn score(&self, upholds: &[String], violates: &[String], steer: Option<&str>) -> f64 {
+        self.weigh(
+            &Choice {
+                upholds: upholds.to_vec(),
+                violates: violates.to_vec(),
+                ..Choice::default()
+            },
+            steer,
+        )
+    }
+
+    /// The weight of an option as [`ProfileAgent::score`] gives it, with ValuePrism's valence
+    /// and relevance: each upheld value's weight is scaled by its relevance (1 when the
+    /// option gives none), and a value the option has as `either` (it could serve it or go
+    /// against it) adds nothing, even when the option also upholds or violates it.
+    pub fn weigh(&self, option: &Choice, steer: Option<&str>) -> f64 {
         let shift = steer.and_then(|s| self.steers.get(s));
         let w = |v: &String| {
             self.weights.get(v).copied().unwrap_or(0.0)
                 + shift.and_then(|m| m.get(v)).copied().unwrap_or(0.0)
         };
-        upholds.iter().map(w).sum::<f64>() - violates.iter().map(w).sum::<f64>()
+        let counted = |v: &&String| !option.either.contains(v);
+        let relevance = |v: &String| {
+            option
+                .relevance
+                .get(v)
+                .copied()
+                .filter(|r| r.is_finite())
+                .map_or(1.0, |r| r.clamp(0.0, 1.0))
+        };
+        option
+            .upholds
+            .iter()
+            .filter(counted)
+            .map(|v| relevance(v) * w(v))
+            .sum::<f64>()
+            - option.violates.iter().filter(counted).map(w).sum::<f64>()
     }
 }
 
@@ -110,7 +140,7 @@ impl Adapter for ProfileAgent {
         let scores: Vec<f64> = request
             .options
             .iter()
-            .map(|o| self.score(&o.upholds, &o.violates, request.steer))
+            .map(|o| self.weigh(o, request.steer))
             .collect();
         // Seeded by the twin group, not the scenario, so the agent answers a scenario and
         // its order-swapped twin alike; made only when a draw is needed.
@@ -160,5 +190,65 @@ impl Adapter for ProfileAgent {
             by_id[rng::below(&mut stream(), by_id.len() as u64) as usize]
         };
         Ok(Decision::option(pick))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> ProfileAgent {
+        ProfileAgent {
+            name: "t.p".into(),
+            weights: [("v.a", 1.0), ("v.b", 0.5), ("v.c", 0.25)]
+                .iter()
+                .map(|(v, w)| (v.to_string(), *w))
+                .collect(),
+            temperature: 0.0,
+            seed: 0,
+            steers: HashMap::new(),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn relevance_scales_an_upheld_weight_and_either_adds_nothing() {
+        let a = agent();
+        // a × 0.5 + b − c = 0.5 + 0.5 − 0.25.
+        let option = Choice {
+            upholds: names(&["v.a", "v.b"]),
+            violates: names(&["v.c"]),
+            relevance: [("v.a".to_string(), 0.5)].into_iter().collect(),
+            ..Choice::default()
+        };
+        assert_eq!(a.weigh(&option, None), 0.75);
+        // `either` b: b adds nothing, whether upheld or violated too.
+        let either = Choice {
+            either: names(&["v.b", "v.c"]),
+            ..option.clone()
+        };
+        assert_eq!(a.weigh(&either, None), 0.5);
+        // Without relevance or either, the weight is `score`'s.
+        let plain = Choice {
+            upholds: names(&["v.a", "v.b"]),
+            violates: names(&["v.c"]),
+            ..Choice::default()
+        };
+        assert_eq!(
+            a.weigh(&plain, None),
+            a.score(&plain.upholds, &plain.violates, None)
+        );
+        assert_eq!(a.weigh(&plain, None), 1.25);
+        // A relevance out of range is held to [0, 1].
+        let odd = Choice {
+            relevance: [("v.a".to_string(), 7.0), ("v.b".to_string(), f64::NAN)]
+                .into_iter()
+                .collect(),
+            ..plain
+        };
+        assert_eq!(a.weigh(&odd, None), 1.25);
     }
 }

@@ -433,6 +433,7 @@ mod tests {
                 text: a.to_string(),
                 upholds: vec![],
                 violates: vec![],
+                ..Default::default()
             })
             .collect()
     }
