@@ -127,9 +127,6 @@ pub struct Expansion<'a> {
     space: u128,
     /// For `balance diverse`: a seeded permutation of all those bindings.
     diverse: rng::Affine,
-    /// Canonical names (`framework.id`) of every value and rule.
-    value_names: Vec<String>,
-    rule_names: Vec<String>,
     /// Declared value conflicts, both orders, for `require conflict`.
     conflicts: HashSet<(ValueId, ValueId)>,
     /// Declared conflicts between rules, both orders.
@@ -142,11 +139,40 @@ pub struct Expansion<'a> {
 /// Pre-escaped JSON string literals.
 struct Fragments {
     values: Vec<String>,
-    rules: Vec<String>,
-    rule_texts: Vec<String>,
+    /// Each rule's name, text and `file:line`, one after the other in one buffer, so the
+    /// rules a draw binds are each in one place in memory (a large framework's rules are
+    /// drawn at random).
+    rules: Vec<u8>,
+    /// Where each of those starts in `rules`, three a rule, and the end.
+    rule_starts: Vec<usize>,
     relation_locations: Vec<String>,
-    rule_locations: Vec<String>,
     suite: String,
+}
+
+impl Fragments {
+    /// The `n`-th literal of rule `r` (0 its name, 1 its text, 2 its `file:line`).
+    fn rule(&self, r: RuleId, n: usize) -> &[u8] {
+        let at = 3 * r.index() + n;
+        match (self.rule_starts.get(at), self.rule_starts.get(at + 1)) {
+            (Some(&from), Some(&to)) => self.rules.get(from..to).unwrap_or(b"\"\""),
+            _ => b"\"\"",
+        }
+    }
+
+    /// Rule `r`'s name (`framework.id`).
+    fn rule_name(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 0)
+    }
+
+    /// Rule `r`'s text.
+    fn rule_text(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 1)
+    }
+
+    /// Where rule `r` is declared.
+    fn rule_location(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 2)
+    }
 }
 
 /// A string as a JSON literal, quotes included.
@@ -540,21 +566,25 @@ impl<'a> Expansion<'a> {
                 }
             }
         }
+        let mut rules = Vec::new();
+        let mut rule_starts = Vec::with_capacity(3 * framework.rules.len() + 1);
+        for (i, r) in framework.rules.iter().enumerate() {
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &framework.qualified_rule(RuleId(i as u32)));
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &r.text);
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &sources.location(r.span));
+        }
+        rule_starts.push(rules.len());
         let json = Fragments {
             values: (0..framework.values.len())
                 .map(|i| json_str(&framework.qualified_value(ValueId(i as u32))))
                 .collect(),
-            rules: (0..framework.rules.len())
-                .map(|i| json_str(&framework.qualified_rule(RuleId(i as u32))))
-                .collect(),
-            rule_texts: framework.rules.iter().map(|r| json_str(&r.text)).collect(),
+            rules,
+            rule_starts,
             relation_locations: framework
                 .relations
-                .iter()
-                .map(|r| json_str(&sources.location(r.span)))
-                .collect(),
-            rule_locations: framework
-                .rules
                 .iter()
                 .map(|r| json_str(&sources.location(r.span)))
                 .collect(),
@@ -624,12 +654,6 @@ impl<'a> Expansion<'a> {
             env,
             templates,
             total: total as u64,
-            value_names: (0..framework.values.len())
-                .map(|i| framework.qualified_value(ValueId(i as u32)))
-                .collect(),
-            rule_names: (0..framework.rules.len())
-                .map(|i| framework.qualified_rule(RuleId(i as u32)))
-                .collect(),
             conflicts,
         })
     }

@@ -373,10 +373,8 @@ impl<'a> Expansion<'a> {
         json: &mut Vec<u8>,
     ) -> bool {
         // A fragment escaped once, without its quotes.
-        fn inner(fragment: &str) -> Option<&[u8]> {
-            fragment
-                .get(1..fragment.len().saturating_sub(1))
-                .map(str::as_bytes)
+        fn inner(fragment: &[u8]) -> Option<&[u8]> {
+            fragment.get(1..fragment.len().saturating_sub(1))
         }
         for part in parts {
             let (i, attribute) = match part {
@@ -393,7 +391,7 @@ impl<'a> Expansion<'a> {
                     let text = match attribute {
                         None | Some("label") => self.framework.value_label(*v),
                         Some("id") => &value.id,
-                        Some("name") => match inner(&self.json.values[v.index()]) {
+                        Some("name") => match inner(self.json.values[v.index()].as_bytes()) {
                             Some(name) => {
                                 json.extend_from_slice(name);
                                 continue;
@@ -413,8 +411,8 @@ impl<'a> Expansion<'a> {
                 }
                 (Some(Bound::Rule(r)), attribute) => {
                     let fragment = match attribute {
-                        None | Some("text") => &self.json.rule_texts[r.index()],
-                        Some("name") => &self.json.rules[r.index()],
+                        None | Some("text") => self.json.rule_text(*r),
+                        Some("name") => self.json.rule_name(*r),
                         Some("id") => {
                             push_json_inner(json, &self.framework.rule(*r).id);
                             continue;
@@ -551,7 +549,7 @@ impl<'a> Expansion<'a> {
                 Bound::Text(_) => out
                     .extend_from_slice(c.json_slot_strings[i][plan.choices[i] as usize].as_bytes()),
                 Bound::Value(v) => out.extend_from_slice(self.json.values[v.index()].as_bytes()),
-                Bound::Rule(r) => out.extend_from_slice(self.json.rules[r.index()].as_bytes()),
+                Bound::Rule(r) => out.extend_from_slice(self.json.rule_name(*r)),
             }
         }
         out.extend_from_slice(b"},\"text\":");
@@ -578,9 +576,7 @@ impl<'a> Expansion<'a> {
             match (&a.json_label, &labels[i], rule) {
                 (Some(l), _, _) => out.extend_from_slice(l.as_bytes()),
                 (None, Some(l), _) => out.extend_from_slice(&json[l.clone()]),
-                (None, None, Some(r)) => {
-                    out.extend_from_slice(self.json.rule_texts[r.index()].as_bytes())
-                }
+                (None, None, Some(r)) => out.extend_from_slice(self.json.rule_text(r)),
                 (None, None, None) => push_json_str(out, &a.id),
             }
             let (rule_up, rule_down): (&[ValueId], &[ValueId]) = match rule {
@@ -704,7 +700,7 @@ impl<'a> Expansion<'a> {
                     out.push(b',');
                 }
                 first = false;
-                out.extend_from_slice(self.json.rule_locations[r.index()].as_bytes());
+                out.extend_from_slice(self.json.rule_location(*r));
             }
         }
         out.extend_from_slice(b"]}}\n");
