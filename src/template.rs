@@ -54,6 +54,102 @@ impl CompiledTemplate {
     }
 }
 
+/// A part of a template that does nothing but print: see [`CompiledTemplate::segments`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    /// Text printed as it stands.
+    Text(String),
+    /// `{{ name }}`, or `{{ name.attribute }}`.
+    Variable(String, Option<String>),
+}
+
+impl CompiledTemplate {
+    /// The template as text and variables printed in turn, when that is all it is: every
+    /// tag `{{ name }}` or `{{ name.attribute }}` (ASCII names, no filter, call, index or
+    /// white-space control), no `{% … %}` or `{# … #}`, and no final line break for the
+    /// engine to drop. Printing the segments in order gives what the engine renders, for a
+    /// context whose values print as themselves; `None` for anything else.
+    pub fn segments(&self) -> Option<Vec<Segment>> {
+        segments(&self.source)
+    }
+}
+
+/// See [`CompiledTemplate::segments`].
+pub fn segments(source: &str) -> Option<Vec<Segment>> {
+    if source.ends_with(['\n', '\r']) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = source;
+    loop {
+        // The first tag opener, as the engine finds it: `{` followed by `{`, `%` or `#`.
+        let bytes = rest.as_bytes();
+        let mut from = 0;
+        let open = loop {
+            match memchr::memchr(b'{', &bytes[from..]) {
+                None => break None,
+                Some(n) => match bytes.get(from + n + 1) {
+                    Some(b'{') => break Some(from + n),
+                    Some(b'%' | b'#') => return None,
+                    _ => from += n + 1,
+                },
+            }
+        };
+        let Some(open) = open else {
+            if !rest.is_empty() {
+                out.push(Segment::Text(rest.to_string()));
+            }
+            return Some(out);
+        };
+        if open > 0 {
+            out.push(Segment::Text(rest[..open].to_string()));
+        }
+        let inner = &rest[open + 2..];
+        let close = memchr::memmem::find(inner.as_bytes(), b"}}")?;
+        let expression = inner[..close].trim_matches([' ', '\t', '\n', '\r']);
+        let (name, attribute) = match expression.split_once('.') {
+            Some((name, attribute)) => (
+                name.trim_end_matches([' ', '\t', '\n', '\r']),
+                Some(attribute.trim_start_matches([' ', '\t', '\n', '\r'])),
+            ),
+            None => (expression, None),
+        };
+        if !is_name(name) || !attribute.is_none_or(is_name) {
+            return None;
+        }
+        out.push(Segment::Variable(
+            name.to_string(),
+            attribute.map(str::to_string),
+        ));
+        rest = &inner[close + 2..];
+    }
+}
+
+/// An ASCII identifier that the engine reads as a name (not `true`, `none` and the like).
+fn is_name(word: &str) -> bool {
+    let mut bytes = word.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !matches!(
+            word,
+            "true"
+                | "false"
+                | "none"
+                | "True"
+                | "False"
+                | "None"
+                | "and"
+                | "or"
+                | "not"
+                | "in"
+                | "is"
+                | "if"
+                | "else"
+        )
+}
+
 /// Removes a leading line break, the indentation common to every non-blank line, and
 /// trailing white space, so a triple-quoted text can be indented with the code around it.
 /// Returns the new text and, for each of its lines, the byte offset in `text` where it
@@ -526,6 +622,77 @@ mod tests {
         assert_eq!(out, "You are a {{ role }}.\n  Indented.");
         assert_eq!(offsets, [5, 31]);
         assert_eq!(&text[offsets[1]..offsets[1] + 2], "  ");
+    }
+
+    /// Prints `segments` with `who` = "Ann" and `r.id` = "r1".
+    fn print(segments: &[Segment]) -> String {
+        segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.clone(),
+                Segment::Variable(n, None) if n == "who" => "Ann".into(),
+                Segment::Variable(n, Some(a)) if n == "r" && a == "id" => "r1".into(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_print_what_the_engine_renders() {
+        let mut env = environment();
+        let context = minijinja::context! {
+            who => "Ann",
+            r => minijinja::context! { id => "r1" },
+        };
+        let simple = [
+            "",
+            "plain text, no tags",
+            "{{ who }}",
+            "{{who}} and {{  who\n}}!",
+            "You are {{ who }} in {x} }} {{ r.id }} and {{ r . id }}",
+            "a { b {{ who }}{",
+            "{{ who }}\n  x",
+            "\u{6d3e} {{ who }} \"q\" \\ \t",
+        ];
+        for (i, source) in simple.iter().enumerate() {
+            let segments = segments(source).unwrap_or_else(|| panic!("{source:?}"));
+            env.add_template_owned(format!("s{i}"), source.to_string())
+                .unwrap();
+            let rendered = env
+                .get_template(&format!("s{i}"))
+                .unwrap()
+                .render(&context)
+                .unwrap();
+            assert_eq!(print(&segments), rendered, "{source:?}");
+        }
+        for source in [
+            "{% if who %}x{% endif %}",
+            "{# note #}{{ who }}",
+            "{{ who | upper }}",
+            "{{- who }}",
+            "{{ who -}}",
+            "{{ who + 1 }}",
+            "{{ r.id.x }}",
+            "{{ r[0] }}",
+            "{{ true }}",
+            "{{ none }}",
+            "{{ 名字 }}",
+            "{{ who }}\n",
+            "{{ who",
+            "{{ 'a}}' }}",
+        ] {
+            assert_eq!(segments(source), None, "{source:?}");
+        }
+        assert_eq!(
+            segments("Hi {{ who }}, {{ r.id }}."),
+            Some(vec![
+                Segment::Text("Hi ".into()),
+                Segment::Variable("who".into(), None),
+                Segment::Text(", ".into()),
+                Segment::Variable("r".into(), Some("id".into())),
+                Segment::Text(".".into()),
+            ])
+        );
     }
 
     #[test]

@@ -157,12 +157,12 @@ impl<'a> Expansion<'a> {
                 Bound::Text(s) => format!("{s:?}"),
                 Bound::Value(v) => format!(
                     "{} \"{}\"",
-                    self.value_names[v.index()],
+                    self.framework.qualified_value(*v),
                     self.framework.value_label(*v)
                 ),
                 Bound::Rule(r) => format!(
                     "{} \"{}\"",
-                    self.rule_names[r.index()],
+                    self.framework.qualified_rule(*r),
                     self.framework.rule(*r).text
                 ),
             };

@@ -127,9 +127,6 @@ pub struct Expansion<'a> {
     space: u128,
     /// For `balance diverse`: a seeded permutation of all those bindings.
     diverse: rng::Affine,
-    /// Canonical names (`framework.id`) of every value and rule.
-    value_names: Vec<String>,
-    rule_names: Vec<String>,
     /// Declared value conflicts, both orders, for `require conflict`.
     conflicts: HashSet<(ValueId, ValueId)>,
     /// Declared conflicts between rules, both orders.
@@ -142,11 +139,40 @@ pub struct Expansion<'a> {
 /// Pre-escaped JSON string literals.
 struct Fragments {
     values: Vec<String>,
-    rules: Vec<String>,
-    rule_texts: Vec<String>,
+    /// Each rule's name, text and `file:line`, one after the other in one buffer, so the
+    /// rules a draw binds are each in one place in memory (a large framework's rules are
+    /// drawn at random).
+    rules: Vec<u8>,
+    /// Where each of those starts in `rules`, three a rule, and the end.
+    rule_starts: Vec<usize>,
     relation_locations: Vec<String>,
-    rule_locations: Vec<String>,
     suite: String,
+}
+
+impl Fragments {
+    /// The `n`-th literal of rule `r` (0 its name, 1 its text, 2 its `file:line`).
+    fn rule(&self, r: RuleId, n: usize) -> &[u8] {
+        let at = 3 * r.index() + n;
+        match (self.rule_starts.get(at), self.rule_starts.get(at + 1)) {
+            (Some(&from), Some(&to)) => self.rules.get(from..to).unwrap_or(b"\"\""),
+            _ => b"\"\"",
+        }
+    }
+
+    /// Rule `r`'s name (`framework.id`).
+    fn rule_name(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 0)
+    }
+
+    /// Rule `r`'s text.
+    fn rule_text(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 1)
+    }
+
+    /// Where rule `r` is declared.
+    fn rule_location(&self, r: RuleId) -> &[u8] {
+        self.rule(r, 2)
+    }
 }
 
 /// A string as a JSON literal, quotes included.
@@ -229,8 +255,46 @@ fn choose(n: u64, k: u64) -> u128 {
 
 /// A text of a scenario: a template, or, in a verbatim scenario, the text itself.
 enum Piece {
-    Template(CompiledTemplate),
+    Template(Renderable),
     Literal(String),
+}
+
+/// A scenario's template: compiled for the engine and, when all it does is print text and
+/// variables, also as the parts of a JSON string written without the engine.
+struct Renderable {
+    template: CompiledTemplate,
+    direct: Option<Vec<DirectPart>>,
+}
+
+/// A part of a template written without the engine (see [`template::Segment`]).
+enum DirectPart {
+    /// Text, escaped for a JSON string (without quotes).
+    Text(String),
+    /// Variable `index` of the scenario, or its attribute.
+    Variable(usize, Option<String>),
+}
+
+impl Renderable {
+    /// `template`, whose variables are `variables`, with its direct parts if it has them.
+    fn new(template: CompiledTemplate, variables: &[String]) -> Renderable {
+        let direct = template.segments().and_then(|segments| {
+            segments
+                .into_iter()
+                .map(|segment| match segment {
+                    template::Segment::Text(text) => {
+                        let mut escaped = Vec::with_capacity(text.len());
+                        push_json_inner(&mut escaped, &text);
+                        String::from_utf8(escaped).ok().map(DirectPart::Text)
+                    }
+                    template::Segment::Variable(name, attribute) => variables
+                        .iter()
+                        .position(|v| *v == name)
+                        .map(|i| DirectPart::Variable(i, attribute)),
+                })
+                .collect()
+        });
+        Renderable { template, direct }
+    }
 }
 
 /// One axis of a template's binding space.
@@ -286,7 +350,7 @@ struct CompiledAction {
     json_label: Option<String>,
     /// `,"affects":[…],"distractor":…` — the variants and `}` follow.
     json_tail: String,
-    label: Option<CompiledTemplate>,
+    label: Option<Renderable>,
     /// Its label in other languages: `"lang":` and the label's piece. An action without a
     /// label that follows a rule takes the rule's translation into each language the
     /// scenario's text has (see `write_scenario`).
@@ -382,15 +446,24 @@ struct Plan {
     rng: ChaCha8Rng,
 }
 
+/// What the templates of one draw are rendered against.
+struct Scope<'s, 'r> {
+    body: &'s ScenarioBody,
+    bound: &'s [Bound<'r>],
+    /// The engine's context, made when a template first needs it.
+    context: Option<Jinja>,
+}
+
 /// What one scenario line is made of, besides its plan and the order of its options.
-#[derive(Clone, Copy)]
 struct AssembledLine<'b, 'r> {
     bound: &'b [Bound<'r>],
-    text: &'b str,
-    variants: &'b [std::borrow::Cow<'b, str>],
-    labels: &'b [Option<String>],
+    /// The rendered texts, each a JSON string literal; the fields below are ranges of it.
+    json: &'b [u8],
+    text: std::ops::Range<usize>,
+    variants: &'b [std::ops::Range<usize>],
+    labels: &'b [Option<std::ops::Range<usize>>],
     /// For each action, its translated labels, in the order of its `translations`.
-    label_variants: &'b [Vec<std::borrow::Cow<'b, str>>],
+    label_variants: &'b [Vec<std::ops::Range<usize>>],
 }
 
 /// A variable's value in one binding.
@@ -493,21 +566,25 @@ impl<'a> Expansion<'a> {
                 }
             }
         }
+        let mut rules = Vec::new();
+        let mut rule_starts = Vec::with_capacity(3 * framework.rules.len() + 1);
+        for (i, r) in framework.rules.iter().enumerate() {
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &framework.qualified_rule(RuleId(i as u32)));
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &r.text);
+            rule_starts.push(rules.len());
+            push_json_str(&mut rules, &sources.location(r.span));
+        }
+        rule_starts.push(rules.len());
         let json = Fragments {
             values: (0..framework.values.len())
                 .map(|i| json_str(&framework.qualified_value(ValueId(i as u32))))
                 .collect(),
-            rules: (0..framework.rules.len())
-                .map(|i| json_str(&framework.qualified_rule(RuleId(i as u32))))
-                .collect(),
-            rule_texts: framework.rules.iter().map(|r| json_str(&r.text)).collect(),
+            rules,
+            rule_starts,
             relation_locations: framework
                 .relations
-                .iter()
-                .map(|r| json_str(&sources.location(r.span)))
-                .collect(),
-            rule_locations: framework
-                .rules
                 .iter()
                 .map(|r| json_str(&sources.location(r.span)))
                 .collect(),
@@ -577,12 +654,6 @@ impl<'a> Expansion<'a> {
             env,
             templates,
             total: total as u64,
-            value_names: (0..framework.values.len())
-                .map(|i| framework.qualified_value(ValueId(i as u32)))
-                .collect(),
-            rule_names: (0..framework.rules.len())
-                .map(|i| framework.qualified_rule(RuleId(i as u32)))
-                .collect(),
             conflicts,
         })
     }
@@ -654,6 +725,36 @@ fn item_span(framework: &Framework, item: SuiteItem) -> crate::source::Span {
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     // Serialising a string into memory cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `s` escaped for a JSON string, without quotes, as [`push_json_str`] escapes it:
+/// `"`, `\\` and the control characters below U+0020, nothing else.
+fn push_json_inner(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    let mut unicode = *b"\\u0000";
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..0x20 => {
+                unicode[4] = HEX[usize::from(b >> 4)];
+                unicode[5] = HEX[usize::from(b & 0xf)];
+                &unicode
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[from..i]);
+        out.extend_from_slice(escape);
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
 }
 
 /// Appends the lowest `digits` hexadecimal digits of `value`.
@@ -730,7 +831,7 @@ fn compile_scenario(
             return Some(Piece::Literal(tpl.source.clone()));
         }
         match template::compile(env, name, tpl, template::Owner::Scenario(&scenario.id)) {
-            Ok(c) => Some(Piece::Template(c)),
+            Ok(c) => Some(Piece::Template(Renderable::new(c, &variables))),
             Err(d) => {
                 errors.push(d);
                 None
@@ -802,17 +903,21 @@ fn compile_scenario(
         .iter()
         .chain(variants.iter().map(|(_, t)| t))
         .filter_map(|p| match p {
-            Piece::Template(t) => Some(t),
+            Piece::Template(t) => Some(&t.template),
             Piece::Literal(_) => None,
         });
     let translated = actions.iter().flat_map(|a| {
         a.translations.iter().filter_map(|(_, p)| match p {
-            Piece::Template(t) => Some(t),
+            Piece::Template(t) => Some(&t.template),
             Piece::Literal(_) => None,
         })
     });
     for tpl in compiled
-        .chain(actions.iter().filter_map(|a| a.label.as_ref()))
+        .chain(
+            actions
+                .iter()
+                .filter_map(|a| a.label.as_ref().map(|l| &l.template)),
+        )
         .chain(translated)
     {
         template::check_variables(
@@ -946,6 +1051,8 @@ fn pair_orders(dims: &[Dim], seed: u64, key: &str) -> Vec<PairOrder> {
 /// variable names, made on first use.
 #[derive(Default)]
 struct Local {
+    /// The rendered texts of the draw at hand, as JSON string literals.
+    json: Vec<u8>,
     values: std::collections::HashMap<ValueId, Jinja>,
     rules: std::collections::HashMap<RuleId, Jinja>,
     variables: std::collections::HashMap<usize, Arc<[String]>>,
@@ -1182,6 +1289,20 @@ impl Object for RuleView {
 #[cfg(test)]
 mod tests {
     use super::Rounds;
+
+    #[test]
+    fn json_escaping_without_quotes_matches_serde_json() {
+        let mut text: String = (0u8..0x80).map(char::from).collect();
+        text.push_str("é 派生 \u{2028} \u{1F600} end");
+        for s in [text.as_str(), "", "plain", "\"", "a\\b"] {
+            let mut inner = vec![b'"'];
+            super::push_json_inner(&mut inner, s);
+            inner.push(b'"');
+            let mut quoted = Vec::new();
+            super::push_json_str(&mut quoted, s);
+            assert_eq!(String::from_utf8(inner), String::from_utf8(quoted), "{s:?}");
+        }
+    }
 
     #[test]
     fn the_templates_take_turns_until_their_bindings_are_used_up() {

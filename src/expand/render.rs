@@ -24,40 +24,17 @@ impl<'a> Expansion<'a> {
         };
         let scenario = &self.framework.scenarios[body.scenario.index()];
         let bound = self.bind(c, &plan.choices);
-        // A verbatim scenario renders nothing, so it needs no template context.
-        let context = if body.verbatim {
-            None
-        } else {
-            let values: Vec<Jinja> = bound
-                .iter()
-                .map(|b| match *b {
-                    Bound::Text(s) => Jinja::from(s),
-                    Bound::Value(v) => local
-                        .values
-                        .entry(v)
-                        .or_insert_with(|| self.value_view(v))
-                        .clone(),
-                    Bound::Rule(r) => local
-                        .rules
-                        .entry(r)
-                        .or_insert_with(|| self.rule_view(r))
-                        .clone(),
-                })
-                .collect();
-            let names = local.variables.entry(plan.template).or_insert_with(|| {
-                // A copy per thread: sharing one would make every scenario touch the same
-                // reference count from both threads.
-                body.variables.iter().cloned().collect::<Vec<_>>().into()
-            });
-            Some(Jinja::from_object(Context {
-                names: Arc::clone(names),
-                values,
-            }))
+        let mut scope = Scope {
+            body,
+            bound: &bound,
+            context: None,
         };
-        let text = self.piece(&body.text, context.as_ref(), plan, scenario)?;
+        let mut json = std::mem::take(&mut local.json);
+        json.clear();
+        let text = self.piece(&body.text, &mut scope, local, plan, scenario, &mut json)?;
         let mut variants = Vec::with_capacity(body.variants.len());
         for (_, t) in &body.variants {
-            variants.push(self.piece(t, context.as_ref(), plan, scenario)?);
+            variants.push(self.piece(t, &mut scope, local, plan, scenario, &mut json)?);
         }
         // Options: every non-distractor action (those the binding shows, with `show k`);
         // distractors as often as the suite says.
@@ -75,11 +52,12 @@ impl<'a> Expansion<'a> {
         if self.suite.order == Order::Shuffled {
             rng::shuffle(&mut plan.rng, &mut options);
         }
-        let mut labels: Vec<Option<String>> = Vec::with_capacity(body.actions.len());
+        let mut labels = Vec::with_capacity(body.actions.len());
         for a in &body.actions {
-            labels.push(match (&a.json_label, &a.label, &context) {
-                (None, Some(t), Some(context)) => {
-                    Some(self.run_template(t, context, plan, scenario)?)
+            labels.push(match (&a.json_label, &a.label) {
+                // A verbatim scenario's labels are literal (`json_label`).
+                (None, Some(t)) if !body.verbatim => {
+                    Some(self.template(t, &mut scope, local, plan, scenario, &mut json)?)
                 }
                 _ => None,
             });
@@ -92,14 +70,15 @@ impl<'a> Expansion<'a> {
             for a in &body.actions {
                 let mut rendered = Vec::with_capacity(a.translations.len());
                 for (_, t) in &a.translations {
-                    rendered.push(self.piece(t, context.as_ref(), plan, scenario)?);
+                    rendered.push(self.piece(t, &mut scope, local, plan, scenario, &mut json)?);
                 }
                 label_variants.push(rendered);
             }
         }
         let scenario_line = AssembledLine {
             bound: &bound,
-            text: &text,
+            json: &json,
+            text,
             variants: &variants,
             labels: &labels,
             label_variants: &label_variants,
@@ -124,6 +103,7 @@ impl<'a> Expansion<'a> {
                 finish_line(out, spans, index + 1, shard);
             }
         }
+        local.json = json;
         Ok(())
     }
 
@@ -316,22 +296,179 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// A scenario's text under a binding: the template rendered, or the literal text.
-    pub(super) fn piece<'p>(
+    /// Appends a scenario's text under a binding to `json`, as a JSON string literal: the
+    /// template rendered, or the literal text. Returns where it is.
+    fn piece(
         &self,
-        piece: &'p Piece,
-        context: Option<&Jinja>,
+        piece: &Piece,
+        scope: &mut Scope<'_, '_>,
+        local: &mut Local,
         plan: &Plan,
         scenario: &ScenarioTemplate,
-    ) -> Result<std::borrow::Cow<'p, str>, Diagnostic> {
-        match (piece, context) {
-            (Piece::Template(t), Some(context)) => self
-                .run_template(t, context, plan, scenario)
-                .map(std::borrow::Cow::Owned),
-            (Piece::Literal(text), _) => Ok(std::borrow::Cow::Borrowed(text)),
-            // A template needs a context; a verbatim scenario has only literals.
-            (Piece::Template(t), None) => Ok(std::borrow::Cow::Owned(t.source.clone())),
+        json: &mut Vec<u8>,
+    ) -> Result<std::ops::Range<usize>, Diagnostic> {
+        match piece {
+            // A verbatim scenario has only literals.
+            Piece::Template(t) if !scope.body.verbatim => {
+                self.template(t, scope, local, plan, scenario, json)
+            }
+            Piece::Template(Renderable { template: t, .. }) => {
+                let start = json.len();
+                push_json_str(json, &t.source);
+                Ok(start..json.len())
+            }
+            Piece::Literal(text) => {
+                let start = json.len();
+                push_json_str(json, text);
+                Ok(start..json.len())
+            }
         }
+    }
+
+    /// Appends template `t` rendered under the draw's binding to `json`, as a JSON string
+    /// literal; returns where it is. A template that only prints text and variables is
+    /// written from its parts; any other (or one whose variable has no such attribute, or
+    /// whose text may be too long) goes through the engine, in a context made when first
+    /// needed.
+    fn template(
+        &self,
+        t: &Renderable,
+        scope: &mut Scope<'_, '_>,
+        local: &mut Local,
+        plan: &Plan,
+        scenario: &ScenarioTemplate,
+        json: &mut Vec<u8>,
+    ) -> Result<std::ops::Range<usize>, Diagnostic> {
+        let start = json.len();
+        json.push(b'"');
+        // The escaped text is at least as long as the text: within the limit, so is the text.
+        if let Some(parts) = &t.direct
+            && self.write_direct(parts, scope, json)
+            && json.len() - start - 1 <= template::MAX_OUTPUT
+        {
+            json.push(b'"');
+            return Ok(start..json.len());
+        }
+        json.truncate(start);
+        let context = match &scope.context {
+            Some(context) => context,
+            None => {
+                scope
+                    .context
+                    .insert(self.context(plan.template, scope.body, scope.bound, local))
+            }
+        };
+        let text = self.run_template(&t.template, context, plan, scenario)?;
+        push_json_str(json, &text);
+        Ok(start..json.len())
+    }
+
+    /// Writes the parts of a template that only prints text and variables, escaped for a
+    /// JSON string, as the engine would print them; `false` when a variable has no such
+    /// attribute (the engine then says so).
+    fn write_direct(
+        &self,
+        parts: &[DirectPart],
+        scope: &Scope<'_, '_>,
+        json: &mut Vec<u8>,
+    ) -> bool {
+        // A fragment escaped once, without its quotes.
+        fn inner(fragment: &[u8]) -> Option<&[u8]> {
+            fragment.get(1..fragment.len().saturating_sub(1))
+        }
+        for part in parts {
+            let (i, attribute) = match part {
+                DirectPart::Text(text) => {
+                    json.extend_from_slice(text.as_bytes());
+                    continue;
+                }
+                DirectPart::Variable(i, attribute) => (*i, attribute.as_deref()),
+            };
+            match (scope.bound.get(i), attribute) {
+                (Some(Bound::Text(s)), None) => push_json_inner(json, s),
+                (Some(Bound::Value(v)), attribute) => {
+                    let value = self.framework.value(*v);
+                    let text = match attribute {
+                        None | Some("label") => self.framework.value_label(*v),
+                        Some("id") => &value.id,
+                        Some("name") => match inner(self.json.values[v.index()].as_bytes()) {
+                            Some(name) => {
+                                json.extend_from_slice(name);
+                                continue;
+                            }
+                            None => return false,
+                        },
+                        Some("describe") => match &value.describe {
+                            Some(d) => d,
+                            None => return false,
+                        },
+                        Some(lang) => match value.translations.get(lang) {
+                            Some(t) => t,
+                            None => return false,
+                        },
+                    };
+                    push_json_inner(json, text);
+                }
+                (Some(Bound::Rule(r)), attribute) => {
+                    let fragment = match attribute {
+                        None | Some("text") => self.json.rule_text(*r),
+                        Some("name") => self.json.rule_name(*r),
+                        Some("id") => {
+                            push_json_inner(json, &self.framework.rule(*r).id);
+                            continue;
+                        }
+                        Some(lang) => match self.framework.rule(*r).translations.get(lang) {
+                            Some(t) => {
+                                push_json_inner(json, t);
+                                continue;
+                            }
+                            None => return false,
+                        },
+                    };
+                    match inner(fragment) {
+                        Some(text) => json.extend_from_slice(text),
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The engine's context for a draw: its variables' names and values.
+    fn context(
+        &self,
+        template: usize,
+        body: &ScenarioBody,
+        bound: &[Bound<'_>],
+        local: &mut Local,
+    ) -> Jinja {
+        let values: Vec<Jinja> = bound
+            .iter()
+            .map(|b| match *b {
+                Bound::Text(s) => Jinja::from(s),
+                Bound::Value(v) => local
+                    .values
+                    .entry(v)
+                    .or_insert_with(|| self.value_view(v))
+                    .clone(),
+                Bound::Rule(r) => local
+                    .rules
+                    .entry(r)
+                    .or_insert_with(|| self.rule_view(r))
+                    .clone(),
+            })
+            .collect();
+        let names = local.variables.entry(template).or_insert_with(|| {
+            // A copy per thread: sharing one would make every scenario touch the same
+            // reference count from both threads.
+            body.variables.iter().cloned().collect::<Vec<_>>().into()
+        });
+        Jinja::from_object(Context {
+            names: Arc::clone(names),
+            values,
+        })
     }
 
     pub(super) fn run_template(
@@ -392,7 +529,8 @@ impl<'a> Expansion<'a> {
     ) -> u128 {
         let AssembledLine {
             bound,
-            text,
+            json,
+            ref text,
             variants,
             labels,
             label_variants,
@@ -411,18 +549,18 @@ impl<'a> Expansion<'a> {
                 Bound::Text(_) => out
                     .extend_from_slice(c.json_slot_strings[i][plan.choices[i] as usize].as_bytes()),
                 Bound::Value(v) => out.extend_from_slice(self.json.values[v.index()].as_bytes()),
-                Bound::Rule(r) => out.extend_from_slice(self.json.rules[r.index()].as_bytes()),
+                Bound::Rule(r) => out.extend_from_slice(self.json.rule_name(*r)),
             }
         }
         out.extend_from_slice(b"},\"text\":");
-        push_json_str(out, text);
+        out.extend_from_slice(&json[text.clone()]);
         out.extend_from_slice(b",\"variants\":{");
         for (i, v) in variants.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(c.json_variant_keys[i].as_bytes());
-            push_json_str(out, v);
+            out.extend_from_slice(&json[v.clone()]);
         }
         out.extend_from_slice(b"},\"actions\":[");
         for (n, &i) in options.iter().enumerate() {
@@ -437,10 +575,8 @@ impl<'a> Expansion<'a> {
             };
             match (&a.json_label, &labels[i], rule) {
                 (Some(l), _, _) => out.extend_from_slice(l.as_bytes()),
-                (None, Some(l), _) => push_json_str(out, l),
-                (None, None, Some(r)) => {
-                    out.extend_from_slice(self.json.rule_texts[r.index()].as_bytes())
-                }
+                (None, Some(l), _) => out.extend_from_slice(&json[l.clone()]),
+                (None, None, Some(r)) => out.extend_from_slice(self.json.rule_text(r)),
                 (None, None, None) => push_json_str(out, &a.id),
             }
             let (rule_up, rule_down): (&[ValueId], &[ValueId]) = match rule {
@@ -523,7 +659,7 @@ impl<'a> Expansion<'a> {
                         out.push(b',');
                     }
                     out.extend_from_slice(key.as_bytes());
-                    push_json_str(out, label);
+                    out.extend_from_slice(&json[label.clone()]);
                 }
                 out.push(b'}');
             } else if !rule_variants.is_empty() {
@@ -564,7 +700,7 @@ impl<'a> Expansion<'a> {
                     out.push(b',');
                 }
                 first = false;
-                out.extend_from_slice(self.json.rule_locations[r.index()].as_bytes());
+                out.extend_from_slice(self.json.rule_location(*r));
             }
         }
         out.extend_from_slice(b"]}}\n");
