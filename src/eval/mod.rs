@@ -1443,7 +1443,7 @@ mod count_tests {
 }
 
 #[cfg(test)]
-mod prompt_tests {
+mod asking_tests {
     use super::*;
 
     const SUITE: &str = concat!(
@@ -1454,8 +1454,10 @@ mod prompt_tests {
     );
 
     /// Picks the first option and keeps the prompts it was given.
+    #[derive(Default)]
     struct First {
         reads: bool,
+        in_process: bool,
         seen: std::sync::Mutex<Vec<String>>,
     }
 
@@ -1465,6 +1467,9 @@ mod prompt_tests {
         }
         fn reads_prompt(&self) -> bool {
             self.reads
+        }
+        fn in_process(&self) -> bool {
+            self.in_process
         }
         fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
             if let Ok(mut seen) = self.seen.lock() {
@@ -1477,7 +1482,7 @@ mod prompt_tests {
     fn asked(reads: bool, user: Option<&str>) -> (Vec<String>, String) {
         let adapter = First {
             reads,
-            seen: Default::default(),
+            ..First::default()
         };
         let mut settings = Settings::default();
         settings.presentation.user = user.map(str::to_string);
@@ -1505,5 +1510,66 @@ mod prompt_tests {
         let (failed, record) = asked(false, Some("{{ text | nosuchfilter }}"));
         assert!(failed.is_empty());
         assert!(record.contains(r#""choice":"error""#), "{record}");
+    }
+
+    /// The journal of `suite` asked of [`First`] (its latencies left out), or the error.
+    fn journal(suite: &[u8], in_process: bool) -> Result<String, String> {
+        let adapter = First {
+            in_process,
+            ..First::default()
+        };
+        let settings = Settings {
+            steers: vec![Steer {
+                id: "kind".into(),
+                system: "Be kind.".into(),
+            }],
+            ..Settings::default()
+        };
+        run_in_memory(suite, &adapter, &settings)
+            .map(|(journal, _)| without_latency(&String::from_utf8_lossy(&journal)))
+            .map_err(|d| d.to_string())
+    }
+
+    /// The journal with every `"latency_ms":…,` left out.
+    fn without_latency(journal: &str) -> String {
+        journal
+            .lines()
+            .map(
+                |l| match (l.find("\"latency_ms\":"), l.find(",\"tokens\"")) {
+                    (Some(a), Some(b)) if a < b => format!("{}{}", &l[..a], &l[b + 1..]),
+                    _ => l.to_string(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn an_in_process_adapter_asked_on_two_threads_writes_the_same_journal() {
+        let line = |i: usize| {
+            format!(
+                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"St\u0061y"}}]}}"#
+            )
+        };
+        let header = r#"{"format":"suite","suite":"t"}"#;
+        let mut lines: Vec<String> = (0..700).map(line).collect();
+        lines.insert(0, header.to_string());
+        let good = lines.join("\n").into_bytes();
+        let parallel = journal(&good, true);
+        assert_eq!(parallel, journal(&good, false));
+        assert_eq!(parallel.map(|j| j.lines().count()), Ok(1 + 2 * 700));
+        // A line that is not a scenario (or not UTF-8) stops either at the same line.
+        lines[500] = r#"{"id":"s499","text":"x"}"#.to_string();
+        let bad = lines.join("\n").into_bytes();
+        let said = journal(&bad, true).unwrap_err();
+        assert!(said.contains("line 501 is not a scenario"), "{said}");
+        assert_eq!(journal(&bad, false).unwrap_err(), said);
+        let mut torn = good;
+        let at = torn.len() - 30;
+        torn[at] = 0xff;
+        assert_eq!(
+            journal(&torn, true).unwrap_err(),
+            journal(&torn, false).unwrap_err()
+        );
     }
 }

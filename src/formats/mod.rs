@@ -135,7 +135,7 @@ pub(crate) fn each_line_with<L: Line, E: From<Diagnostic>>(
     mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     each_batch(reader, fail, |chunk, line_no| {
-        let lines = lines_of(chunk, line_no);
+        let lines = lines_of(chunk, line_no, true);
         let mut each_part =
             |parsed: Parsed<'_, L>| parsed.into_iter().try_for_each(|(line, n)| each(line, n));
         consume_in_order(&lines, &parse_part::<L>, &mut each_part).map_err(|e| {
@@ -153,18 +153,34 @@ pub(crate) fn each_part_with<T: Send, E: From<Diagnostic>>(
     mut each: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E> {
     each_batch(reader, fail, |chunk, line_no| {
-        let lines = lines_of(chunk, line_no);
-        consume_in_order(&lines, work, &mut each).map_err(|e| {
+        // Each line is checked as UTF-8 on the thread that works on it, not the batch here
+        // first, while the other thread waits.
+        let lines = lines_of(chunk, line_no, false);
+        let work = |part: &[(u64, Text<'_>)]| {
+            let checked: Vec<(u64, Text<'_>)> = part
+                .iter()
+                .map(|&(n, line)| match line {
+                    Text::Bytes(b) => (n, std::str::from_utf8(b).map_or(line, Text::Str)),
+                    Text::Str(_) => (n, line),
+                })
+                .collect();
+            work(&checked)
+        };
+        consume_in_order(&lines, &work, &mut each).map_err(|e| {
             e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
         })
     })
 }
 
 /// The lines of `chunk` that are not blank, with their numbers (`line_no` moved on past
-/// them). The batch is checked as UTF-8 once, not string by string; a batch that is not (a
-/// torn or damaged line) is parsed as bytes, line by line.
-fn lines_of<'a>(chunk: &'a [u8], line_no: &mut u64) -> Vec<(u64, Text<'a>)> {
-    let text = std::str::from_utf8(chunk).ok();
+/// them). With `check`, the batch is checked as UTF-8 once, not string by string; a batch
+/// that is not (a torn or damaged line), or is not checked, is handed out as bytes.
+fn lines_of<'a>(chunk: &'a [u8], line_no: &mut u64, check: bool) -> Vec<(u64, Text<'a>)> {
+    let text = if check {
+        std::str::from_utf8(chunk).ok()
+    } else {
+        None
+    };
     let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
     let mut start = 0;
     for end in line_ends(chunk) {

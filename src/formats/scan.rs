@@ -10,6 +10,7 @@
 const MAX_DEPTH: u32 = 64;
 
 /// A position in one line of text.
+#[derive(Clone)]
 pub(crate) struct Cursor<'a> {
     text: &'a str,
     at: usize,

@@ -668,6 +668,12 @@ impl<'a> Variants<'a> {
 /// A string, borrowed from the line when it has no escapes and read by serde_json when it
 /// has (as serde_json reads it into a `Cow`); `None` for any other value.
 fn text_of<'a>(c: &mut Cursor<'a>) -> Option<Cow<'a, str>> {
+    // Most have none: read in one pass.
+    let mut plain = c.clone();
+    if let Some(text) = plain.string() {
+        *c = plain;
+        return Some(Cow::Borrowed(text));
+    }
     let raw = c.raw()?;
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
