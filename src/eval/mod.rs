@@ -251,6 +251,23 @@ pub trait Adapter: Send + Sync {
     /// is above 1.
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError>;
 
+    /// Whether a run may ask it on two threads at once even at concurrency 1, each asking
+    /// the scenarios it has just read: an adapter that decides in-process in microseconds,
+    /// from the request alone (a value profile, a seeded draw), so the run is not held up
+    /// by one thread reading and asking in turn. The default: no.
+    fn in_process(&self) -> bool {
+        false
+    }
+
+    /// Whether the adapter reads the user prompt ([`Request::prompt`]). One that decides
+    /// from the options alone (a value profile, a seeded draw) says `false`, and a run then
+    /// leaves the prompt empty rather than render it for each request, unless the
+    /// presentation has a `user` template (whose failure to render is recorded as an
+    /// error, whoever is asked). The default reads it.
+    fn reads_prompt(&self) -> bool {
+        true
+    }
+
     /// Whether the adapter can answer at all, checked once before the first request (a
     /// server that cannot be reached, a key it refuses), so a run fails at once rather than
     /// recording an error for every scenario. The default has nothing to check.
@@ -734,6 +751,7 @@ fn drive(
             let stop = &stop;
             let done_tx = done_tx.clone();
             scope.spawn(move || {
+                let mut asking = Asking::empty();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let job = match jobs.lock() {
                         Ok(mut jobs) => jobs.next(settings, done),
@@ -743,9 +761,11 @@ fn drive(
                         break;
                     };
                     let record = match &scenario {
-                        Scenario::Parsed(s) => ask(adapter, presentation, &s.view(), steer, epoch),
+                        Scenario::Parsed(s) => {
+                            ask(adapter, presentation, &s.view(), steer, epoch, &mut asking)
+                        }
                         Scenario::Line(line, n) => match ScenarioView::parse(line) {
-                            Ok(s) => ask(adapter, presentation, &s, steer, epoch),
+                            Ok(s) => ask(adapter, presentation, &s, steer, epoch, &mut asking),
                             Err(e) => {
                                 let why = crate::formats::suite::not_a_scenario(suite_name, *n, &e);
                                 if let Ok(mut jobs) = jobs.lock() {
@@ -767,18 +787,17 @@ fn drive(
         let reader = (workers == 1).then(|| {
             scope.spawn(move || -> Result<(), Diagnostic> {
                 let done_tx = reader_done_tx;
-                // Answers go to the writer at least every few milliseconds, and in batches from
-                // a fast agent.
-                let mut records = Vec::new();
-                let mut since = Instant::now();
-                let read = SuiteReader::open(suite)?.each_view(|scenario| {
-                    let index = scenario.index;
-                    if !settings.asks(index) {
+                // Every request of `scenario` not done yet, asked into `records`.
+                let ask_all = |scenario: &ScenarioView<'_>,
+                               asking: &mut Asking,
+                               records: &mut Vec<Record>|
+                 -> Result<(), Stop> {
+                    if !settings.asks(scenario.index) {
                         return Ok(());
                     }
                     for (_, steer, epoch) in runs(settings) {
                         if done.is_done(
-                            index,
+                            scenario.index,
                             steer.map(|s| s.id.as_str()),
                             epoch,
                             settings.retry_errors,
@@ -788,20 +807,61 @@ fn drive(
                         if stop.load(std::sync::atomic::Ordering::Relaxed) {
                             return Err(Stop::Done);
                         }
-                        records.push(ask(adapter, presentation, &scenario, steer, epoch));
+                        records.push(ask(adapter, presentation, scenario, steer, epoch, asking));
+                    }
+                    Ok(())
+                };
+                let reader = SuiteReader::open(suite)?;
+                let read = if adapter.in_process() {
+                    // Parsed and asked on two threads, a part of the suite at a time, the
+                    // answers of each part handed to the writer in order; a line that is
+                    // not a scenario ends the run after the answers before it.
+                    let name = reader.name().to_string();
+                    let work = |part: &[(u64, crate::formats::Text<'_>)]| {
+                        let mut records = Vec::with_capacity(part.len());
+                        let mut asking = Asking::empty();
+                        for (n, text) in part {
+                            let asked = match ScenarioView::read(*text) {
+                                Ok(scenario) => ask_all(&scenario, &mut asking, &mut records),
+                                Err(e) => Err(Stop::Failed(crate::formats::suite::not_a_scenario(
+                                    &name, *n, &e,
+                                ))),
+                            };
+                            if let Err(stop) = asked {
+                                return (records, Some(stop));
+                            }
+                        }
+                        (records, None)
+                    };
+                    reader.each_part(&work, |(records, stopped): (Vec<Record>, Option<Stop>)| {
+                        if !records.is_empty() && done_tx.send(records).is_err() {
+                            return Err(Stop::Done);
+                        }
+                        stopped.map_or(Ok(()), Err)
+                    })
+                } else {
+                    // Answers go to the writer at least every few milliseconds, and in
+                    // batches from a fast agent.
+                    let mut records = Vec::new();
+                    let mut since = Instant::now();
+                    let mut asking = Asking::empty();
+                    let read = reader.each_view(|scenario| {
+                        let asked = ask_all(&scenario, &mut asking, &mut records);
                         if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
                             if done_tx.send(std::mem::take(&mut records)).is_err() {
                                 return Err(Stop::Done);
                             }
                             since = Instant::now();
                         }
+                        asked
+                    });
+                    // What was answered before the end (or a line that cannot be read) is
+                    // kept.
+                    if !records.is_empty() {
+                        let _ = done_tx.send(records);
                     }
-                    Ok(())
-                });
-                // What was answered before the end (or a line that cannot be read) is kept.
-                if !records.is_empty() {
-                    let _ = done_tx.send(records);
-                }
+                    read
+                };
                 match read {
                     Ok(()) | Err(Stop::Done) => Ok(()),
                     Err(Stop::Failed(d)) => Err(d),
@@ -1045,14 +1105,18 @@ fn each_scenario(
 }
 
 /// Asks one scenario (under one steer) and turns the answer into a result record.
+/// `asking` is room for the options and prompt, written over (kept from one call to the
+/// next, so asking does not allocate them anew).
 fn ask(
     adapter: &dyn Adapter,
     presentation: &Presentation,
     scenario: &ScenarioView<'_>,
     steer: Option<&Steer>,
     epoch: u32,
+    asking: &mut Asking,
 ) -> Record {
-    let asking = Asking::of(presentation, scenario, steer);
+    asking.fill(presentation, scenario, steer, adapter.reads_prompt());
+    let asking = &*asking;
     let options = &asking.options;
     let started = Instant::now();
     // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
@@ -1181,23 +1245,49 @@ impl Asking {
         scenario: &ScenarioLine,
         steer: Option<&Steer>,
     ) -> Asking {
-        Asking::of(presentation, &scenario.view(), steer)
+        Asking::of(presentation, &scenario.view(), steer, true)
     }
 
-    /// [`Asking::new`] of a borrowed line.
+    /// [`Asking::new`] of a borrowed line; without `prompt`, the default layout is not
+    /// rendered (the prompt is empty), for an adapter that does not read it.
     fn of(
         presentation: &Presentation,
         scenario: &ScenarioView<'_>,
         steer: Option<&Steer>,
+        prompt: bool,
     ) -> Asking {
-        let options = presentation.options_of(scenario);
-        let prompt = presentation.try_prompt_of(scenario, &options);
-        let system = presentation.system(steer.map(|s| s.system.as_str()));
+        let mut asking = Asking::empty();
+        asking.fill(presentation, scenario, steer, prompt);
+        asking
+    }
+
+    /// No options, an empty prompt: room for [`Asking::fill`].
+    fn empty() -> Asking {
         Asking {
-            options,
-            prompt,
-            system,
+            options: Vec::new(),
+            prompt: Ok(String::new()),
+            system: None,
         }
+    }
+
+    /// Makes this [`Asking::of`] `scenario`, writing over the options it has (their room
+    /// kept), so a run asking one scenario after another does not allocate them anew.
+    fn fill(
+        &mut self,
+        presentation: &Presentation,
+        scenario: &ScenarioView<'_>,
+        steer: Option<&Steer>,
+        prompt: bool,
+    ) {
+        presentation.fill_options(scenario, &mut self.options);
+        if prompt || presentation.user.is_some() {
+            self.prompt = presentation.try_prompt_of(scenario, &self.options);
+        } else if let Ok(p) = &mut self.prompt {
+            p.clear();
+        } else {
+            self.prompt = Ok(String::new());
+        }
+        self.system = presentation.system(steer.map(|s| s.system.as_str()));
     }
 
     /// The request of its `epoch`-th asking, or why its prompt cannot be rendered.
@@ -1356,5 +1446,137 @@ mod count_tests {
         ] {
             assert_eq!(id_and_index(line.as_bytes()), None, "{line}");
         }
+    }
+}
+
+#[cfg(test)]
+mod asking_tests {
+    use super::*;
+
+    const SUITE: &str = concat!(
+        r#"{"format":"suite","suite":"t"}"#,
+        "\n",
+        r#"{"id":"s1","index":0,"text":"Which?","actions":[{"id":"go","label":"Go"},{"id":"stay","label":"Stay"}]}"#,
+        "\n"
+    );
+
+    /// Picks the first option and keeps the prompts it was given.
+    #[derive(Default)]
+    struct First {
+        reads: bool,
+        in_process: bool,
+        seen: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Adapter for First {
+        fn fingerprint(&self) -> String {
+            "first".into()
+        }
+        fn reads_prompt(&self) -> bool {
+            self.reads
+        }
+        fn in_process(&self) -> bool {
+            self.in_process
+        }
+        fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(request.prompt.to_string());
+            }
+            Ok(Decision::option(0))
+        }
+    }
+
+    fn asked(reads: bool, user: Option<&str>) -> (Vec<String>, String) {
+        let adapter = First {
+            reads,
+            ..First::default()
+        };
+        let mut settings = Settings::default();
+        settings.presentation.user = user.map(str::to_string);
+        let (journal, _) = run_in_memory(SUITE.as_bytes(), &adapter, &settings).unwrap();
+        let journal = String::from_utf8(journal).unwrap();
+        let record = journal.lines().nth(1).unwrap_or_default().to_string();
+        (adapter.seen.into_inner().unwrap(), record)
+    }
+
+    #[test]
+    fn a_prompt_is_rendered_only_for_an_adapter_that_reads_it_or_a_user_template() {
+        let (read, _) = asked(true, None);
+        assert_eq!(read.len(), 1);
+        assert!(
+            read[0].starts_with("Which?\n\nA. Go\nB. Stay\n\nAnswer"),
+            "{read:?}"
+        );
+        let (unread, record) = asked(false, None);
+        assert_eq!(unread, [""]);
+        assert!(record.contains(r#""choice":"go""#), "{record}");
+        // A template is rendered all the same, so one that fails is an error for every
+        // adapter.
+        let (templated, _) = asked(false, Some("{{ text }}!"));
+        assert_eq!(templated, ["Which?!"]);
+        let (failed, record) = asked(false, Some("{{ text | nosuchfilter }}"));
+        assert!(failed.is_empty());
+        assert!(record.contains(r#""choice":"error""#), "{record}");
+    }
+
+    /// The journal of `suite` asked of [`First`] (its latencies left out), or the error.
+    fn journal(suite: &[u8], in_process: bool) -> Result<String, String> {
+        let adapter = First {
+            in_process,
+            ..First::default()
+        };
+        let settings = Settings {
+            steers: vec![Steer {
+                id: "kind".into(),
+                system: "Be kind.".into(),
+            }],
+            ..Settings::default()
+        };
+        run_in_memory(suite, &adapter, &settings)
+            .map(|(journal, _)| without_latency(&String::from_utf8_lossy(&journal)))
+            .map_err(|d| d.to_string())
+    }
+
+    /// The journal with every `"latency_ms":…,` left out.
+    fn without_latency(journal: &str) -> String {
+        journal
+            .lines()
+            .map(
+                |l| match (l.find("\"latency_ms\":"), l.find(",\"tokens\"")) {
+                    (Some(a), Some(b)) if a < b => format!("{}{}", &l[..a], &l[b + 1..]),
+                    _ => l.to_string(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn an_in_process_adapter_asked_on_two_threads_writes_the_same_journal() {
+        let line = |i: usize| {
+            format!(
+                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"St\u0061y"}}]}}"#
+            )
+        };
+        let header = r#"{"format":"suite","suite":"t"}"#;
+        let mut lines: Vec<String> = (0..700).map(line).collect();
+        lines.insert(0, header.to_string());
+        let good = lines.join("\n").into_bytes();
+        let parallel = journal(&good, true);
+        assert_eq!(parallel, journal(&good, false));
+        assert_eq!(parallel.map(|j| j.lines().count()), Ok(1 + 2 * 700));
+        // A line that is not a scenario (or not UTF-8) stops either at the same line.
+        lines[500] = r#"{"id":"s499","text":"x"}"#.to_string();
+        let bad = lines.join("\n").into_bytes();
+        let said = journal(&bad, true).unwrap_err();
+        assert!(said.contains("line 501 is not a scenario"), "{said}");
+        assert_eq!(journal(&bad, false).unwrap_err(), said);
+        let mut torn = good;
+        let at = torn.len() - 30;
+        torn[at] = 0xff;
+        assert_eq!(
+            journal(&torn, true).unwrap_err(),
+            journal(&torn, false).unwrap_err()
+        );
     }
 }

@@ -218,28 +218,47 @@ impl Presentation {
 
     /// [`Presentation::options`] of a borrowed line.
     pub(crate) fn options_of(&self, scenario: &ScenarioView<'_>) -> Vec<Choice> {
-        scenario
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Choice {
-                label: match self.labels {
-                    Labels::Ids => a.id.to_string(),
-                    _ => self.label(i),
-                },
-                action: a.id.to_string(),
-                text: self
-                    .lang
+        let mut options = Vec::new();
+        self.fill_options(scenario, &mut options);
+        options
+    }
+
+    /// [`Presentation::options_of`] into `options`, whose strings are written over (their
+    /// room kept): a run asks one scenario after another without allocating for each.
+    pub(crate) fn fill_options(&self, scenario: &ScenarioView<'_>, options: &mut Vec<Choice>) {
+        options.truncate(scenario.actions.len());
+        while options.len() < scenario.actions.len() {
+            options.push(Choice {
+                label: String::new(),
+                action: String::new(),
+                text: String::new(),
+                upholds: Vec::new(),
+                violates: Vec::new(),
+                either: Vec::new(),
+                relevance: std::collections::BTreeMap::new(),
+            });
+        }
+        for (i, (a, o)) in scenario.actions.iter().zip(options.iter_mut()).enumerate() {
+            o.label.clear();
+            match self.labels {
+                Labels::Ids => o.label.push_str(&a.id),
+                Labels::Letters => push_letter(i, &mut o.label),
+                Labels::Actions => o.label.push_str(&self.label(i)),
+            }
+            o.action.clear();
+            o.action.push_str(&a.id);
+            o.text.clear();
+            o.text.push_str(
+                self.lang
                     .as_ref()
                     .and_then(|l| a.variants.get(l))
-                    .unwrap_or(a.label.as_ref())
-                    .to_string(),
-                upholds: a.upholds.iter().map(|v| v.to_string()).collect(),
-                violates: a.violates.iter().map(|v| v.to_string()).collect(),
-                either: a.either.iter().map(|v| v.to_string()).collect(),
-                relevance: a.relevance.clone(),
-            })
-            .collect()
+                    .unwrap_or(a.label.as_ref()),
+            );
+            overwrite(&mut o.upholds, &a.upholds);
+            overwrite(&mut o.violates, &a.violates);
+            overwrite(&mut o.either, &a.either);
+            o.relevance.clone_from(&a.relevance);
+        }
     }
 
     /// The user prompt: the dilemma, the options, the instruction. A `user` template that
@@ -400,17 +419,33 @@ impl Presentation {
 
 /// `A` … `Z`, then `AA`, `AB`, ….
 pub(crate) fn letter(position: usize) -> String {
+    let mut out = String::new();
+    push_letter(position, &mut out);
+    out
+}
+
+/// [`letter`], appended to `out`.
+fn push_letter(position: usize, out: &mut String) {
+    let start = out.len();
     let mut n = position;
-    let mut out = Vec::new();
     loop {
-        out.push(b'A' + (n % 26) as u8);
+        out.insert(start, char::from(b'A' + (n % 26) as u8));
         if n < 26 {
             break;
         }
         n = n / 26 - 1;
     }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Makes `strings` a copy of `names`, writing over the strings it has.
+fn overwrite(strings: &mut Vec<String>, names: &[crate::formats::suite::Name<'_>]) {
+    strings.truncate(names.len());
+    for (s, n) in strings.iter_mut().zip(names) {
+        s.clear();
+        s.push_str(n);
+    }
+    let had = strings.len();
+    strings.extend(names[had..].iter().map(|n| n.to_string()));
 }
 
 /// An answer read: the option it names (or why none), and the rule that read it.

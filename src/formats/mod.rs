@@ -135,26 +135,66 @@ pub(crate) fn each_line_with<L: Line, E: From<Diagnostic>>(
     mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     each_batch(reader, fail, |chunk, line_no| {
-        // The batch is checked as UTF-8 once, not string by string; a batch that is not
-        // (a torn or damaged line) is parsed as bytes, line by line.
-        let text = std::str::from_utf8(chunk).ok();
-        let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
-        let mut start = 0;
-        for end in line_ends(chunk) {
-            *line_no += 1;
-            let l = match text {
-                Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
-                None => Text::Bytes(&chunk[start..end]),
-            };
-            start = end + 1;
-            if !l.is_blank() {
-                lines.push((*line_no, l));
-            }
-        }
-        consume_in_order::<L, E>(&lines, &mut each).map_err(|e| {
+        let lines = lines_of(chunk, line_no, true);
+        let mut each_part =
+            |parsed: Parsed<'_, L>| parsed.into_iter().try_for_each(|(line, n)| each(line, n));
+        consume_in_order(&lines, &parse_part::<L>, &mut each_part).map_err(|e| {
             e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
         })
     })
+}
+
+/// [`each_line_with`], with the lines themselves (unparsed) handed in parts to `work` on two
+/// threads, and what it makes of each part to `each`, in order, on this one.
+pub(crate) fn each_part_with<T: Send, E: From<Diagnostic>>(
+    reader: &mut (impl std::io::Read + ?Sized),
+    fail: &dyn Fn(Option<u64>, String) -> Diagnostic,
+    work: &(impl Fn(&[(u64, Text<'_>)]) -> T + Sync),
+    mut each: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    each_batch(reader, fail, |chunk, line_no| {
+        // Each line is checked as UTF-8 on the thread that works on it, not the batch here
+        // first, while the other thread waits.
+        let lines = lines_of(chunk, line_no, false);
+        let work = |part: &[(u64, Text<'_>)]| {
+            let checked: Vec<(u64, Text<'_>)> = part
+                .iter()
+                .map(|&(n, line)| match line {
+                    Text::Bytes(b) => (n, std::str::from_utf8(b).map_or(line, Text::Str)),
+                    Text::Str(_) => (n, line),
+                })
+                .collect();
+            work(&checked)
+        };
+        consume_in_order(&lines, &work, &mut each).map_err(|e| {
+            e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
+        })
+    })
+}
+
+/// The lines of `chunk` that are not blank, with their numbers (`line_no` moved on past
+/// them). With `check`, the batch is checked as UTF-8 once, not string by string; a batch
+/// that is not (a torn or damaged line), or is not checked, is handed out as bytes.
+fn lines_of<'a>(chunk: &'a [u8], line_no: &mut u64, check: bool) -> Vec<(u64, Text<'a>)> {
+    let text = if check {
+        std::str::from_utf8(chunk).ok()
+    } else {
+        None
+    };
+    let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
+    let mut start = 0;
+    for end in line_ends(chunk) {
+        *line_no += 1;
+        let l = match text {
+            Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
+            None => Text::Bytes(&chunk[start..end]),
+        };
+        start = end + 1;
+        if !l.is_blank() {
+            lines.push((*line_no, l));
+        }
+    }
+    lines
 }
 
 /// Where the lines of `chunk` end: at each `\n`, and at its end when it does not end in one.
@@ -220,17 +260,19 @@ pub(crate) fn each_batch<E: From<Diagnostic>>(
 /// Lines parsed at a time by one thread.
 const PART_LINES: usize = 256;
 
-/// Parses `lines` in parts on two threads and hands them to `each` in order as they are
-/// ready: a second thread parses parts ahead, and this one, while the next part is not
-/// ready, parses a part itself. So parsing overlaps with what `each` does.
-fn consume_in_order<L: Line, E>(
-    lines: &[(u64, Text<'_>)],
-    each: &mut impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+/// Hands `lines` in parts to `work` (parsing them) on two threads, and what it makes of
+/// them to `each` in order as they are ready: a second thread works on parts ahead, and
+/// this one, while the next part is not ready, works on a part itself. So parsing overlaps
+/// with what `each` does.
+fn consume_in_order<'a, T: Send, E>(
+    lines: &[(u64, Text<'a>)],
+    work: &(impl Fn(&[(u64, Text<'a>)]) -> T + Sync),
+    each: &mut impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), Option<E>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
     let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();
-    let slots: Vec<Mutex<Option<Parsed<'_, L>>>> = parts.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<T>>> = parts.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let ready = (Mutex::new(()), Condvar::new());
     // Takes the next part nobody has taken and parses it into its slot; `false` when none
@@ -240,7 +282,7 @@ fn consume_in_order<L: Line, E>(
         let Some(part) = parts.get(i) else {
             return false;
         };
-        let parsed = parse_part::<L>(part);
+        let parsed = work(part);
         if let Ok(mut slot) = slots[i].lock() {
             *slot = Some(parsed);
         }
@@ -256,11 +298,9 @@ fn consume_in_order<L: Line, E>(
             loop {
                 let taken = slot.lock().map_err(|_| None)?.take();
                 if let Some(parsed) = taken {
-                    for (line, n) in parsed {
-                        if let Err(d) = each(line, n) {
-                            result = Err(Some(d));
-                            break 'parts;
-                        }
+                    if let Err(d) = each(parsed) {
+                        result = Err(Some(d));
+                        break 'parts;
                     }
                     break;
                 }

@@ -10,6 +10,7 @@
 const MAX_DEPTH: u32 = 64;
 
 /// A position in one line of text.
+#[derive(Clone)]
 pub(crate) struct Cursor<'a> {
     text: &'a str,
     at: usize,
@@ -298,7 +299,7 @@ impl Fields {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn skipped(text: &str) -> Option<&str> {
@@ -365,7 +366,7 @@ mod tests {
 
     /// Every line one edit away from `line`: each character left out, and each of a few
     /// bytes that matter to JSON put in before it or in its place.
-    fn edits(line: &str) -> Vec<String> {
+    pub(crate) fn edits(line: &str) -> Vec<String> {
         const BYTES: &[&str] = &[
             "\"", "\\", ",", ":", "{", "}", "[", "]", " ", "0", "-", ".", "e", "n", "t", "x",
             "\u{1}", "\\u00", "null", "1e400",
@@ -384,7 +385,7 @@ mod tests {
 
     /// `scan` reads what serde_json reads, or declines: never a line serde_json refuses,
     /// never other values.
-    fn differential(
+    pub(crate) fn differential(
         lines: &[&str],
         scan: impl Fn(&str) -> Option<String>,
         serde: impl Fn(&str) -> Result<String, serde_json::Error>,

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -242,6 +243,20 @@ impl SuiteReader<'_> {
         })
     }
 
+    /// Hands the lines left (not blank, unparsed, each with its number) in parts to `work`
+    /// on two threads, and what it makes of each part to `each`, in order: for a caller
+    /// that does more with a line than parse it and can do that on two threads.
+    pub(crate) fn each_part<T: Send, E: From<Diagnostic>>(
+        self,
+        work: &(impl Fn(&[(u64, Text<'_>)]) -> T + Sync),
+        each: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.name;
+        let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
+        let mut reader = self.lines.into_inner();
+        super::each_part_with(&mut reader, &fail, work, each)
+    }
+
     /// Calls `f` with every line left that is not blank, unparsed, and its number: for
     /// what needs no more of a line than is quickly read (how many there are, an id).
     pub(crate) fn each_raw<E: From<Diagnostic>>(
@@ -282,7 +297,7 @@ mod view {
     use std::borrow::Cow;
 
     use serde::Deserialize;
-    use serde_json::value::RawValue;
+    use serde::de::IgnoredAny;
     use smallvec::SmallVec;
 
     use super::{Name, Variants};
@@ -324,18 +339,18 @@ mod view {
         /// The suite it belongs to.
         #[serde(borrow, default)]
         pub suite: Option<Name<'a>>,
-        /// What its variables were bound to, as written.
-        #[serde(borrow, default)]
-        pub bindings: Option<&'a RawValue>,
-        /// Its own seed, as written.
-        #[serde(borrow, default)]
-        pub seed: Option<&'a RawValue>,
-        /// Its draw number, as written.
-        #[serde(borrow, default)]
-        pub draw: Option<&'a RawValue>,
-        /// Where it came from, as written.
-        #[serde(borrow, default)]
-        pub provenance: Option<&'a RawValue>,
+        /// What its variables were bound to: any JSON value, checked and passed over.
+        #[serde(default)]
+        pub bindings: Option<IgnoredAny>,
+        /// Its own seed: any JSON value, checked and passed over.
+        #[serde(default)]
+        pub seed: Option<IgnoredAny>,
+        /// Its draw number: any JSON value, checked and passed over.
+        #[serde(default)]
+        pub draw: Option<IgnoredAny>,
+        /// Where it came from: any JSON value, checked and passed over.
+        #[serde(default)]
+        pub provenance: Option<IgnoredAny>,
     }
 
     /// An option of a borrowed scenario line.
@@ -360,9 +375,9 @@ mod view {
         /// Whether it is a distractor.
         #[serde(default)]
         pub distractor: bool,
-        /// The parties it affects, as written.
-        #[serde(borrow, default)]
-        pub affects: Option<&'a RawValue>,
+        /// The parties it affects: any JSON value, checked and passed over.
+        #[serde(default)]
+        pub affects: Option<IgnoredAny>,
         /// Values it could serve or go against (`either`).
         #[serde(borrow, default)]
         pub either: SmallVec<[Name<'a>; 1]>,
@@ -453,7 +468,7 @@ impl ScenarioLine {
                     upholds: names(&a.upholds),
                     violates: names(&a.violates),
                     distractor: a.distractor,
-                    affects: a.affects.as_deref(),
+                    affects: a.affects.as_ref().map(|_| IgnoredAny),
                     either: names(&a.either).into_iter().collect(),
                     relevance: a.relevance.clone(),
                 })
@@ -461,10 +476,10 @@ impl ScenarioLine {
             kind: name(&self.kind),
             topic: name(&self.topic),
             suite: name(&self.suite),
-            bindings: self.bindings.as_deref(),
-            seed: self.seed.as_deref(),
-            draw: self.draw.as_deref(),
-            provenance: self.provenance.as_deref(),
+            bindings: self.bindings.as_ref().map(|_| IgnoredAny),
+            seed: self.seed.as_ref().map(|_| IgnoredAny),
+            draw: self.draw.as_ref().map(|_| IgnoredAny),
+            provenance: self.provenance.as_ref().map(|_| IgnoredAny),
         }
     }
 }
@@ -480,10 +495,215 @@ impl<'a> ScenarioView<'a> {
     /// The scenario line `text`, read as [`SuiteReader`] reads it.
     pub(crate) fn parse(text: &'a [u8]) -> Result<ScenarioView<'a>, serde_json::Error> {
         match std::str::from_utf8(text) {
-            Ok(t) => Text::Str(t).parse(),
-            Err(_) => Text::Bytes(text).parse(),
+            Ok(t) => ScenarioView::read(Text::Str(t)),
+            Err(_) => ScenarioView::read(Text::Bytes(text)),
         }
     }
+
+    /// A line handed out by [`SuiteReader::each_part`], read as [`SuiteReader`] reads it.
+    pub(crate) fn read(text: Text<'a>) -> Result<ScenarioView<'a>, serde_json::Error> {
+        ScenarioViews::parse(text)
+    }
+
+    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
+    pub(crate) fn scan(line: &'a str) -> Option<ScenarioView<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let (mut id, mut text, mut actions) = (None, None, None);
+        let mut s = ScenarioView {
+            id: Cow::Borrowed(""),
+            index: 0,
+            twin_group: None,
+            template: Cow::Borrowed(""),
+            text: Cow::Borrowed(""),
+            variants: Variants::default(),
+            actions: SmallVec::new(),
+            kind: None,
+            topic: None,
+            suite: None,
+            bindings: None,
+            seed: None,
+            draw: None,
+            provenance: None,
+        };
+        let name = |c: &mut Cursor<'a>| c.optional(|c| text_of(c).map(Name));
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(text_of(c)?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    s.index = c.parse()?;
+                }
+                "twin_group" => {
+                    seen.first(2)?;
+                    s.twin_group = name(c)?;
+                }
+                "template" => {
+                    seen.first(3)?;
+                    s.template = text_of(c)?;
+                }
+                "text" => {
+                    seen.first(4)?;
+                    text = Some(text_of(c)?);
+                }
+                "variants" => {
+                    seen.first(5)?;
+                    s.variants = Variants::scan(c)?;
+                }
+                "actions" => {
+                    seen.first(6)?;
+                    let mut list = SmallVec::new();
+                    c.array(|c| {
+                        list.push(ActionView::scan(c)?);
+                        Some(())
+                    })?;
+                    actions = Some(list);
+                }
+                "kind" => {
+                    seen.first(7)?;
+                    s.kind = name(c)?;
+                }
+                "topic" => {
+                    seen.first(8)?;
+                    s.topic = name(c)?;
+                }
+                "suite" => {
+                    seen.first(9)?;
+                    s.suite = name(c)?;
+                }
+                "bindings" => {
+                    seen.first(10)?;
+                    s.bindings = any(c)?;
+                }
+                "seed" => {
+                    seen.first(11)?;
+                    s.seed = any(c)?;
+                }
+                "draw" => {
+                    seen.first(12)?;
+                    s.draw = any(c)?;
+                }
+                "provenance" => {
+                    seen.first(13)?;
+                    s.provenance = any(c)?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        s.id = id?;
+        s.text = text?;
+        s.actions = actions?;
+        Some(s)
+    }
+}
+
+impl<'a> ActionView<'a> {
+    /// An option read by [`super::scan`], or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<ActionView<'a>> {
+        let mut seen = Fields::default();
+        let (mut id, mut label) = (None, None);
+        let mut a = ActionView {
+            id: Cow::Borrowed(""),
+            label: Cow::Borrowed(""),
+            variants: Variants::default(),
+            upholds: SmallVec::new(),
+            violates: SmallVec::new(),
+            distractor: false,
+            affects: None,
+            either: SmallVec::new(),
+            relevance: std::collections::BTreeMap::new(),
+        };
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(text_of(c)?);
+                }
+                "label" => {
+                    seen.first(1)?;
+                    label = Some(text_of(c)?);
+                }
+                "variants" => {
+                    seen.first(2)?;
+                    a.variants = Variants::scan(c)?;
+                }
+                "upholds" | "violates" => {
+                    let list = if key == "upholds" {
+                        seen.first(3)?;
+                        &mut a.upholds
+                    } else {
+                        seen.first(4)?;
+                        &mut a.violates
+                    };
+                    c.array(|c| {
+                        list.push(Name(text_of(c)?));
+                        Some(())
+                    })?;
+                }
+                "distractor" => {
+                    seen.first(5)?;
+                    a.distractor = c.boolean()?;
+                }
+                "affects" => {
+                    seen.first(6)?;
+                    a.affects = any(c)?;
+                }
+                "either" => {
+                    seen.first(7)?;
+                    c.array(|c| {
+                        a.either.push(Name(text_of(c)?));
+                        Some(())
+                    })?;
+                }
+                // Rare: serde reads it.
+                "relevance" => return None,
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        a.id = id?;
+        a.label = label?;
+        Some(a)
+    }
+}
+
+impl<'a> Variants<'a> {
+    /// Texts by tag read by [`super::scan`] (tags without escapes), or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<Variants<'a>> {
+        let mut pairs = Vec::new();
+        c.object(|c, tag| {
+            pairs.push((Cow::Borrowed(tag), text_of(c)?));
+            Some(())
+        })?;
+        Some(Variants(pairs))
+    }
+}
+
+/// A string, borrowed from the line when it has no escapes and read by serde_json when it
+/// has (as serde_json reads it into a `Cow`); `None` for any other value.
+fn text_of<'a>(c: &mut Cursor<'a>) -> Option<Cow<'a, str>> {
+    // Most have none: read in one pass.
+    let mut plain = c.clone();
+    if let Some(text) = plain.string() {
+        *c = plain;
+        return Some(Cow::Borrowed(text));
+    }
+    let raw = c.raw()?;
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+}
+
+/// Any value, checked and passed over: `None` for `null`, as an `Option` reads it.
+fn any(c: &mut Cursor<'_>) -> Option<Option<IgnoredAny>> {
+    c.optional(|c| c.skip().map(|()| IgnoredAny))
 }
 
 /// Borrowed scenario lines whole, for the batched reader.
@@ -492,6 +712,11 @@ struct ScenarioViews;
 impl Line for ScenarioViews {
     type Out<'a> = ScenarioView<'a>;
     fn parse(text: Text<'_>) -> Result<ScenarioView<'_>, serde_json::Error> {
+        if let Text::Str(line) = text
+            && let Some(scenario) = ScenarioView::scan(line)
+        {
+            return Ok(scenario);
+        }
         text.parse()
     }
 }
@@ -946,11 +1171,25 @@ mod tests {
             assert_eq!(v.actions[0].variants.get("zh"), Some("走"));
             assert_eq!(v.actions[1].violates.len(), 5);
             assert_eq!(&*v.actions[1].violates[4], "f.d");
-            assert_eq!(v.bindings.map(RawValue::get), Some(r#"{"a":"x"}"#));
+            assert!(v.bindings.is_some() && v.topic.is_some());
         }
         // Borrowed from the text where it has no escapes.
         assert!(matches!(view.text, Cow::Borrowed(_)));
         assert!(matches!(view.actions[1].label, Cow::Owned(_)));
+    }
+
+    /// The fast reader reads a line as serde_json reads it into a view, or declines.
+    #[test]
+    fn a_scanned_view_reads_what_serde_json_reads() {
+        crate::formats::scan::tests::differential(
+            &[
+                GOOD,
+                r#"{"id":"s87","index":0,"kind":"scenario","template":"colleague","topic":"work","bindings":{"role":"supervisor","a":"dd.compassion"},"text":"You \"work\" as a supervisor.\nWhat do you do?","variants":{},"actions":[{"id":"to_do","label":"Keep quiet","upholds":["dd.compassion"],"violates":["dd.accountability"],"upholds_indirect":[],"violates_indirect":[],"affects":[{"party":"adviser","sign":"+","indirect":false},{"party":"colleague","sign":null,"indirect":false}],"distractor":false},{"id":"not","label":"Report","upholds":[],"violates":[],"distractor":true}],"seed":"92c7","draw":0,"suite":"everyday","twin_group":"s87","provenance":{"template":"everyday.qd:73","relations":["everyday.qd:25"],"rules":[]}}"#,
+                r#" { "id" : "q\u00e9" , "index" : 7 , "kind" : null , "twin_group" : null , "text" : "Agree?" , "actions" : [ { "id" : "yes" , "label" : "Yes" , "variants" : { "de" : "Ja" } } ] , "seed" : null , "extra" : [1, {"a": null}] } "#,
+            ],
+            |l| ScenarioView::scan(l).map(|s| format!("{s:?}")),
+            |l| serde_json::from_str::<ScenarioView<'_>>(l).map(|s| format!("{s:?}")),
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! those it violates, under the weights of a `profile` block, and picks the heaviest; with a
 //! temperature above 0 it draws from the softmax of the weights instead (seeded).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::eval::{Adapter, AdapterError, Choice, Decision, Request};
 use crate::model::{Framework, ProfileId, ValueId};
@@ -35,20 +35,21 @@ impl ProfileAgent {
     /// Moral Foundations weighs DailyDilemmas values through their mapping.
     pub fn new(framework: &Framework, profile: ProfileId, temperature: f64, seed: u64) -> Self {
         let p = &framework.profiles[profile.index()];
-        let weights = framework.profile_weights(profile);
+        // Looked up a few times a decision: hashed the fast way (the order never shows).
+        let weights = framework.profile_weights(profile).into_iter().collect();
         ProfileAgent {
             name: format!("{}.{}", framework.module(p.module).display_id(), p.id),
             weights,
             temperature,
             seed,
-            steers: HashMap::new(),
+            steers: HashMap::default(),
         }
     }
 
     /// Makes the agent follow `steer`: under it, each value the steer pushes toward (or lies
     /// below one) weighs [`STEER_SHIFT`] more, each it pushes away from weighs that much less.
     pub fn steer(&mut self, framework: &Framework, steer: &crate::model::Steer) {
-        let mut shift: HashMap<String, f64> = HashMap::new();
+        let mut shift: HashMap<String, f64> = HashMap::default();
         for i in 0..framework.values.len() {
             let v = ValueId::from_index(i);
             let lineage: Vec<ValueId> = std::iter::once(v).chain(framework.ancestors(v)).collect();
@@ -132,12 +133,22 @@ impl Adapter for ProfileAgent {
         serde_json::json!({ "profile": self.name, "temperature": self.temperature, "seed": self.seed })
     }
 
+    /// It decides from the options' values alone.
+    fn reads_prompt(&self) -> bool {
+        false
+    }
+
+    /// It decides in-process, from the request alone.
+    fn in_process(&self) -> bool {
+        true
+    }
+
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         let n = request.options.len();
         if n == 0 {
             return Err(AdapterError::no_options());
         }
-        let scores: Vec<f64> = request
+        let scores: smallvec::SmallVec<[f64; 4]> = request
             .options
             .iter()
             .map(|o| self.weigh(o, request.steer))
@@ -206,7 +217,7 @@ mod tests {
                 .collect(),
             temperature: 0.0,
             seed: 0,
-            steers: HashMap::new(),
+            steers: HashMap::default(),
         }
     }
 

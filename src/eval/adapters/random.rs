@@ -20,6 +20,16 @@ impl Adapter for Random {
         serde_json::json!({ "seed": self.seed })
     }
 
+    /// It draws from the options alone.
+    fn reads_prompt(&self) -> bool {
+        false
+    }
+
+    /// It decides in-process, from the request alone.
+    fn in_process(&self) -> bool {
+        true
+    }
+
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
         let n = request.options.len();
         if n == 0 {
