@@ -920,12 +920,79 @@ fn sort_requests<T>(steers: &[Option<String>], items: &mut [T], key: impl Fn(&T)
 pub struct LineReader<'a> {
     input: Input<'a>,
     file: Option<File>,
+    /// The bytes of the file from `start`, read ahead for [`LineReader::line`].
+    window: Vec<u8>,
+    start: u64,
+    /// How many bytes the next window reads, and how many lines the current one served.
+    size: usize,
+    hits: u32,
 }
+
+/// The bounds of a [`LineReader`]'s window: it doubles while lines are asked for near each
+/// other (in the file's order, mostly) and halves when one served no other line.
+const WINDOW: std::ops::RangeInclusive<usize> = 4 << 10..=1 << 20;
 
 impl<'a> LineReader<'a> {
     /// A reader of `input`.
     pub fn new(input: Input<'a>) -> LineReader<'a> {
-        LineReader { input, file: None }
+        LineReader {
+            input,
+            file: None,
+            window: Vec::new(),
+            start: 0,
+            size: 64 << 10,
+            hits: 0,
+        }
+    }
+
+    /// The line at `offset`, `len` bytes long (with its line ending), borrowed: read through
+    /// a window of the file, so that lines asked for in the file's order cost no read each.
+    pub fn line(&mut self, (offset, len): (u64, usize)) -> Result<&[u8], Diagnostic> {
+        let changed =
+            |input: &Input<'_>| results_error(&input.name(), "it changed while it was read");
+        let path = match self.input {
+            Input::Bytes(_, bytes) => {
+                return usize::try_from(offset)
+                    .ok()
+                    .and_then(|at| bytes.get(at..)?.get(..len))
+                    .ok_or_else(|| changed(&self.input));
+            }
+            Input::Path(path) => path,
+        };
+        let end = offset.checked_add(len as u64);
+        let held = self.start + self.window.len() as u64;
+        if offset >= self.start && end.is_some_and(|end| end <= held) {
+            self.hits += 1;
+        } else {
+            self.size = match self.hits {
+                0 => self.size / 2,
+                1..8 => self.size,
+                _ => self.size * 2,
+            }
+            .clamp(*WINDOW.start(), *WINDOW.end());
+            self.hits = 0;
+            if self.file.is_none() {
+                self.file = Some(
+                    File::open(path)
+                        .map_err(|e| results_error(&self.input.name(), crate::input::why(&e)))?,
+                );
+            }
+            let Some(file) = self.file.as_mut() else {
+                return Err(changed(&self.input));
+            };
+            self.window.clear();
+            self.start = offset;
+            file.seek(SeekFrom::Start(offset))
+                .and_then(|_| {
+                    file.take(len.max(self.size) as u64)
+                        .read_to_end(&mut self.window)
+                })
+                .map_err(|e| results_error(&self.input.name(), crate::input::why(&e)))?;
+        }
+        usize::try_from(offset - self.start)
+            .ok()
+            .and_then(|at| self.window.get(at..)?.get(..len))
+            .ok_or_else(|| changed(&self.input))
     }
 
     /// The bytes of the line at `offset`, `len` bytes long (with its line ending).
@@ -957,13 +1024,14 @@ impl<'a> LineReader<'a> {
     /// The record at `at`.
     pub fn record(&mut self, at: (u64, usize)) -> Result<Record, Diagnostic> {
         let bytes = self.bytes(at)?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            results_error(
-                &self.input.name(),
-                format!("it changed while it was read: {e}"),
-            )
-        })
+        serde_json::from_slice(&bytes).map_err(|e| changed(&self.input.name(), e))
     }
+}
+
+/// The error of a journal `name` whose line, read again at its offset, is not what it was
+/// (`why`).
+pub(crate) fn changed(name: &str, why: impl std::fmt::Display) -> Diagnostic {
+    results_error(name, format!("it changed while it was read: {why}"))
 }
 
 /// What [`merge`] wrote.
@@ -1103,4 +1171,44 @@ pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagno
         shards: n,
         results: all.len() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_read_at_their_offsets_in_any_order_through_the_window() {
+        let path =
+            std::env::temp_dir().join(format!("quandary-lines-test-{}.jsonl", std::process::id()));
+        // Lines long enough that some cross the smallest window, 20,000 in all.
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 700)))
+            .collect();
+        let text = lines.concat();
+        std::fs::write(&path, &text).expect("write");
+        let mut at = Vec::new();
+        let mut offset = 0u64;
+        for l in &lines {
+            at.push((offset, l.len()));
+            offset += l.len() as u64;
+        }
+        let bytes = Input::Bytes("lines", text.as_bytes());
+        let file = Input::Path(&path);
+        let mut readers = [LineReader::new(bytes), LineReader::new(file)];
+        // In order, backwards, and strided far apart: the window grows, and shrinks.
+        let order: Vec<usize> = (0..at.len())
+            .chain((0..at.len()).rev())
+            .chain((0..at.len()).map(|i| i * 7919 % at.len()))
+            .collect();
+        for reader in &mut readers {
+            for &i in &order {
+                assert_eq!(reader.line(at[i]).expect("a line"), lines[i].as_bytes());
+            }
+            // A line past the end is an error, not a panic.
+            assert!(reader.line((offset - 2, 10)).is_err());
+            assert!(reader.line((u64::MAX, 1)).is_err());
+        }
+        std::fs::remove_file(&path).ok();
+    }
 }
