@@ -31,6 +31,7 @@ use crate::diagnostic::Diagnostic;
 use crate::formats::results::{LineIndex, LineReader, Record, Score, Tokens};
 use crate::formats::scan::{Cursor, Fields};
 use crate::formats::suite::{ScenarioLine, SuiteReader};
+use crate::formats::{Line as Parse, Text};
 
 /// The most answers kept (a scenario answered in several epochs is an answer per epoch).
 pub const MAX_SCENARIOS: usize = 5_000;
@@ -698,24 +699,21 @@ fn cell(catalog: &Catalog, slot: u32) -> String {
 /// kept.
 struct Line<'r> {
     raw: &'r [u8],
-    /// Its line number in the suite, and the suite's name, for messages.
-    number: u64,
-    suite: &'r str,
     glance: Glance<'r>,
     whole: Option<ScenarioLine>,
+    /// Its line number in the suite, for messages.
+    number: u64,
 }
 
 impl Line<'_> {
-    /// The line, whole.
-    fn whole(&mut self) -> Result<&ScenarioLine, Diagnostic> {
-        if self.whole.is_none() {
-            let line = serde_json::from_slice(self.raw)
-                .map_err(|e| crate::formats::suite::not_a_scenario(self.suite, self.number, &e))?;
-            self.whole = Some(line);
-        }
-        self.whole
-            .as_ref()
-            .ok_or_else(|| Diagnostic::new(crate::diagnostic::Code::Io, "no line"))
+    /// The line, whole (of the suite `suite`, for messages).
+    fn whole(&mut self, suite: &str) -> Result<&ScenarioLine, Diagnostic> {
+        let whole = match self.whole.take() {
+            Some(whole) => whole,
+            None => serde_json::from_slice(self.raw)
+                .map_err(|e| crate::formats::suite::not_a_scenario(suite, self.number, &e))?,
+        };
+        Ok(self.whole.insert(whole))
     }
 }
 
@@ -727,6 +725,8 @@ struct Answered<'a, 'r> {
     /// The journal's line of the answer, and the journal's name.
     record: &'a [u8],
     results: &'a str,
+    /// The suite's name.
+    suite: &'a str,
     sides: &'a Sides,
     catalog: &'a Catalog,
     /// How many answers came before it behind the cell of its that has had the fewest.
@@ -792,6 +792,8 @@ fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
 
 /// What a pass over the run does with it.
 trait Pass {
+    /// Whether it wants every line (so they are read ahead, on two threads).
+    const EVERY_LINE: bool;
     /// Whether the suite's line number `line` (counting scenarios from 0) is read: a pass
     /// that has no use for its answers saves parsing it.
     fn wants(&mut self, line: u64) -> bool;
@@ -799,81 +801,152 @@ trait Pass {
     fn answer(&mut self, line: u64, answered: Answered<'_, '_>) -> Result<(), Diagnostic>;
 }
 
-/// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
-/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
-/// each to `pass` with its cells and its level (counted over the lines `pass` wants).
-fn each_answer(
-    sources: &Sources<'_>,
-    journal: &LineIndex,
-    answered: &[(u64, u32)],
-    catalog: &mut Catalog,
-    pass: &mut impl Pass,
-) -> Result<(), Diagnostic> {
-    let mut lines = LineReader::new(sources.results);
-    let results = sources.results.name();
-    let suite = SuiteReader::open(sources.suite)?;
-    let name = suite.name().to_string();
-    let steer = sources.steer.map(str::to_string);
-    let mut levels = Levels::default();
-    let mut sides = Sides::default();
-    let mut key = (0, steer, 0);
-    let mut number = 0u64;
-    suite.each_raw(|raw, n| {
-        let at_line = number;
-        number += 1;
-        if !pass.wants(at_line) {
-            return Ok(());
+/// Scenario lines glanced at ([`Glance`]), with their text, for the batched reader.
+struct Glanced;
+
+impl Parse for Glanced {
+    type Out<'a> = (&'a [u8], Glance<'a>);
+    fn parse(text: Text<'_>) -> Result<(&[u8], Glance<'_>), serde_json::Error> {
+        match text {
+            Text::Str(line) => match Glance::scan(line) {
+                Some(glance) => Ok((line.as_bytes(), glance)),
+                None => Ok((line.as_bytes(), serde_json::from_str(line)?)),
+            },
+            Text::Bytes(raw) => Ok((raw, serde_json::from_slice(raw)?)),
         }
+    }
+}
+
+/// A walk over the run's answers: what [`each_answer`] holds from line to line.
+struct Walk<'w, 's, P> {
+    sources: &'w Sources<'s>,
+    journal: &'w LineIndex,
+    answered: &'w [(u64, u32)],
+    catalog: &'w mut Catalog,
+    pass: &'w mut P,
+    lines: LineReader<'s>,
+    results: String,
+    suite: String,
+    levels: Levels,
+    sides: Sides,
+    key: crate::formats::results::RequestKey,
+    number: u64,
+}
+
+impl<P: Pass> Walk<'_, '_, P> {
+    /// Whether the next scenario line is wanted; counts it.
+    fn wants(&mut self) -> bool {
+        let at_line = self.number;
+        self.number += 1;
+        self.pass.wants(at_line)
+    }
+
+    /// Hands on the answers of the scenario line `raw` (line `n` of the suite), read as
+    /// `glance`.
+    fn line<'l>(
+        &mut self,
+        raw: &'l [u8],
+        glance: Result<Glance<'l>, serde_json::Error>,
+        n: u64,
+    ) -> Result<(), Diagnostic> {
         let glance =
-            Glance::read(raw).map_err(|e| crate::formats::suite::not_a_scenario(&name, n, &e))?;
+            glance.map_err(|e| crate::formats::suite::not_a_scenario(&self.suite, n, &e))?;
+        let at_line = self.number - 1;
         let mut line = Line {
             raw,
-            number: n,
-            suite: &name,
             glance,
             whole: None,
+            number: n,
         };
         let dilemma = line.glance.kind.as_deref().is_none_or(|k| k == "scenario");
         let index = line.glance.index;
-        let from = answered.partition_point(|&(i, _)| i < index);
-        let epochs = answered[from..]
+        let from = self.answered.partition_point(|&(i, _)| i < index);
+        let epochs = self.answered[from..]
             .iter()
             .take_while(|&&(i, _)| i == index)
             .map(|&(_, e)| e);
         for epoch in epochs {
-            key.0 = index;
-            key.2 = epoch;
-            let Some(&at) = journal.latest.get(&key) else {
+            self.key.0 = index;
+            self.key.2 = epoch;
+            let Some(&at) = self.journal.latest.get(&self.key) else {
                 continue;
             };
-            let record = lines.line(at)?;
-            let said =
-                Said::read(record).map_err(|e| crate::formats::results::changed(&results, e))?;
+            let record = self.lines.line(at)?;
+            let said = Said::read(record)
+                .map_err(|e| crate::formats::results::changed(&self.results, e))?;
             if said.scenario != line.glance.id {
                 continue;
             }
             let k = line.glance.actions.iter().position(|a| a.id == said.choice);
             match k {
-                Some(k) if dilemma => sides.read(catalog, sources.framework, &line.glance, k),
-                _ => sides.clear(),
+                Some(k) if dilemma => {
+                    self.sides
+                        .read(self.catalog, self.sources.framework, &line.glance, k);
+                }
+                _ => self.sides.clear(),
             }
-            let level = levels.next(&sides, &line.glance.template);
-            pass.answer(
+            let level = self.levels.next(&self.sides, &line.glance.template);
+            self.pass.answer(
                 at_line,
                 Answered {
                     line: &mut line,
                     epoch,
                     said: &said,
                     record,
-                    results: &results,
-                    sides: &sides,
-                    catalog,
+                    results: &self.results,
+                    suite: &self.suite,
+                    sides: &self.sides,
+                    catalog: self.catalog,
                     level,
                 },
             )?;
         }
         Ok(())
-    })
+    }
+}
+
+/// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
+/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
+/// each to `pass` with its cells and its level (counted over the lines `pass` wants). A
+/// pass that wants every line has them read in batches on two threads.
+fn each_answer<P: Pass>(
+    sources: &Sources<'_>,
+    journal: &LineIndex,
+    answered: &[(u64, u32)],
+    catalog: &mut Catalog,
+    pass: &mut P,
+) -> Result<(), Diagnostic> {
+    let suite = SuiteReader::open(sources.suite)?;
+    let mut walk = Walk {
+        sources,
+        journal,
+        answered,
+        catalog,
+        pass,
+        lines: LineReader::new(sources.results),
+        results: sources.results.name(),
+        suite: suite.name().to_string(),
+        levels: Levels::default(),
+        sides: Sides::default(),
+        key: (0, sources.steer.map(str::to_string), 0),
+        number: 0,
+    };
+    if P::EVERY_LINE {
+        suite.each_parsed::<Glanced, Diagnostic>(|parsed, n| {
+            walk.wants();
+            match parsed {
+                Ok((raw, glance)) => walk.line(raw, Ok(glance), n),
+                Err(e) => walk.line(&[], Err(e), n),
+            }
+        })
+    } else {
+        suite.each_raw(|raw, n| {
+            if !walk.wants() {
+                return Ok(());
+            }
+            walk.line(raw, Glance::read(raw), n)
+        })
+    }
 }
 
 /// About the bytes an answer adds to a page, before its prompt is rendered: a rendered
@@ -994,6 +1067,8 @@ struct First<'p, 'a> {
 }
 
 impl Pass for First<'_, '_> {
+    const EVERY_LINE: bool = true;
+
     fn wants(&mut self, _: u64) -> bool {
         true
     }
@@ -1049,6 +1124,8 @@ struct Second<'m, 'p, 'a> {
 }
 
 impl Pass for Second<'_, '_, '_> {
+    const EVERY_LINE: bool = false;
+
     fn wants(&mut self, line: u64) -> bool {
         // The answers of lines before it that were not handed on are left out.
         while self.met.get(self.at).is_some_and(|m| m.line < line) {
@@ -1142,7 +1219,7 @@ fn quota(per_level: &BTreeMap<u64, (u64, usize)>) -> (Option<u64>, u64, usize) {
 fn entry(a: Answered<'_, '_>, prompter: Option<&Prompter<'_>>) -> Result<Entry, Diagnostic> {
     let record = a.record()?;
     let (cells, pairs) = a.sides.keys(a.catalog);
-    let line = a.line.whole()?;
+    let line = a.line.whole(a.suite)?;
     let rendered = prompter.and_then(|p| p(line));
     let probabilities = record.probabilities.as_ref().map(|p| {
         line.actions
