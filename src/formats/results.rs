@@ -809,6 +809,60 @@ pub fn read_header(input: Input<'_>) -> Result<serde_json::Value, Diagnostic> {
 /// A request a journal answers: (scenario index, steer, epoch).
 pub type RequestKey = (u64, Option<String>, u32);
 
+/// What [`LineIndex`] reads of a journal's line: its request.
+#[derive(Debug, Deserialize)]
+struct Key<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(default, borrow)]
+    steer: Option<Cow<'a, str>>,
+    #[serde(default)]
+    epoch: u32,
+}
+
+impl<'a> Key<'a> {
+    /// The request of the line `raw`: read by [`super::scan`], or by serde_json when it
+    /// declines.
+    fn read(raw: &'a [u8]) -> Result<Key<'a>, serde_json::Error> {
+        if let Ok(line) = std::str::from_utf8(raw)
+            && let Some(key) = Key::scan(line)
+        {
+            return Ok(key);
+        }
+        serde_json::from_slice(raw)
+    }
+
+    fn scan(line: &'a str) -> Option<Key<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let mut key = Key {
+            index: 0,
+            steer: None,
+            epoch: 0,
+        };
+        c.object(|c, field| {
+            match field {
+                "index" => {
+                    seen.first(0)?;
+                    key.index = c.parse()?;
+                }
+                "steer" => {
+                    seen.first(1)?;
+                    key.steer = c.optional(|c| c.string().map(Cow::Borrowed))?;
+                }
+                "epoch" => {
+                    seen.first(2)?;
+                    key.epoch = c.parse()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        Some(key)
+    }
+}
+
 /// Where the latest line of each request of a journal is, without holding the lines: what
 /// reading a large journal again in another order needs.
 pub struct LineIndex {
@@ -824,15 +878,6 @@ impl LineIndex {
     /// Indexes the journal `input`; a torn last line is left out, any other line that is not
     /// a result is an error.
     pub fn read(input: Input<'_>) -> Result<LineIndex, Diagnostic> {
-        #[derive(Deserialize)]
-        struct Key<'a> {
-            #[serde(default)]
-            index: u64,
-            #[serde(default, borrow)]
-            steer: Option<Cow<'a, str>>,
-            #[serde(default)]
-            epoch: u32,
-        }
         let header = read_header(input)?;
         let name = input.name();
         let mut reader = input.open()?;
@@ -856,7 +901,7 @@ impl LineIndex {
             if crate::input::is_blank(&buf) {
                 continue;
             }
-            match serde_json::from_slice::<Key<'_>>(&buf) {
+            match Key::read(&buf) {
                 Ok(k) => {
                     latest.insert((k.index, k.steer.map(Cow::into_owned), k.epoch), (start, n));
                 }
@@ -1176,6 +1221,19 @@ pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagno
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_read_as_serde_json_reads_them() {
+        crate::formats::scan::tests::differential(
+            &[
+                r#"{"scenario":"s87","index":3,"twin_group":"s87","steer":null,"choice":"to_do","position":0,"probabilities":{"to_do":0.5,"not":0.5},"raw":"A \"b\"","latency_ms":0.037109,"tokens":{"prompt":null,"completion":null},"attempts":1}"#,
+                r#" { "index" : 12 , "steer" : "kind" , "epoch" : 4294967295 , "readings" : { "x" : [1, {}] } } "#,
+                "{}",
+            ],
+            |l| Key::scan(l).map(|k| format!("{k:?}")),
+            |l| serde_json::from_str::<Key<'_>>(l).map(|k| format!("{k:?}")),
+        );
+    }
 
     #[test]
     fn lines_are_read_at_their_offsets_in_any_order_through_the_window() {

@@ -794,6 +794,10 @@ fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
 trait Pass {
     /// Whether it wants every line (so they are read ahead, on two threads).
     const EVERY_LINE: bool;
+    /// Whether no answer of the line `line` or after is of use: the walk stops there.
+    fn done(&self, _line: u64) -> bool {
+        false
+    }
     /// Whether the suite's line number `line` (counting scenarios from 0) is read: a pass
     /// that has no use for its answers saves parsing it.
     fn wants(&mut self, line: u64) -> bool;
@@ -940,12 +944,33 @@ fn each_answer<P: Pass>(
             }
         })
     } else {
-        suite.each_raw(|raw, n| {
+        let walked = suite.each_raw(|raw, n| {
+            if walk.pass.done(walk.number) {
+                return Err(Stop::Done);
+            }
             if !walk.wants() {
                 return Ok(());
             }
-            walk.line(raw, Glance::read(raw), n)
-        })
+            walk.line(raw, Glance::read(raw), n).map_err(Stop::Failed)
+        });
+        match walked {
+            Ok(()) | Err(Stop::Done) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
+        }
+    }
+}
+
+/// Why a walk over the suite stopped before its end.
+enum Stop {
+    /// Nothing after is of use.
+    Done,
+    /// It failed.
+    Failed(Diagnostic),
+}
+
+impl From<Diagnostic> for Stop {
+    fn from(e: Diagnostic) -> Stop {
+        Stop::Failed(e)
     }
 }
 
@@ -1027,12 +1052,18 @@ pub fn browse(
     out.left_out = 0;
     // The second pass keeps the answers within the quota, and gives the room they leave to
     // the next ones in the suite's order; it parses only the lines of those it may keep.
+    let quota = quota.unwrap_or(0);
     let mut second = Second {
         out,
         prompter,
         met: &met,
         at: 0,
-        quota: quota.unwrap_or(0),
+        quota,
+        last: met
+            .iter()
+            .filter(|m| u64::from(m.level) < quota)
+            .map(|m| m.line)
+            .max(),
         room,
         room_bytes,
         bytes: 0,
@@ -1040,7 +1071,8 @@ pub fn browse(
     };
     each_answer(sources, &journal, &answered, &mut catalog, &mut second)?;
     let mut out = second.out;
-    // Answers of lines after the last one read (a suite cut short since the first pass).
+    // Answers of lines after the last one read (the pass stopped once no answer after could
+    // be kept, or the suite was cut short since the first pass).
     out.left_out += met.len().saturating_sub(second.at) as u64;
     pair_twins(&mut out.scenarios);
     Ok(out)
@@ -1116,6 +1148,8 @@ struct Second<'m, 'p, 'a> {
     met: &'m [Met],
     at: usize,
     quota: u64,
+    /// The last line with an answer within the quota.
+    last: Option<u64>,
     /// Room left for answers past the quota: answers, and bytes.
     room: u64,
     room_bytes: usize,
@@ -1125,6 +1159,11 @@ struct Second<'m, 'p, 'a> {
 
 impl Pass for Second<'_, '_, '_> {
     const EVERY_LINE: bool = false;
+
+    fn done(&self, line: u64) -> bool {
+        self.last.is_none_or(|last| line > last)
+            && (self.room == 0 || self.filled >= self.room_bytes)
+    }
 
     fn wants(&mut self, line: u64) -> bool {
         // The answers of lines before it that were not handed on are left out.
