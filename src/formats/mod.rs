@@ -5,7 +5,7 @@
 //! writer of its format. Every reader takes an [`Input`]: a file, or bytes in memory.
 
 pub mod results;
-mod scan;
+pub(crate) mod scan;
 pub mod suite;
 
 use std::io::BufRead;

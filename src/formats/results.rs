@@ -809,6 +809,60 @@ pub fn read_header(input: Input<'_>) -> Result<serde_json::Value, Diagnostic> {
 /// A request a journal answers: (scenario index, steer, epoch).
 pub type RequestKey = (u64, Option<String>, u32);
 
+/// What [`LineIndex`] reads of a journal's line: its request.
+#[derive(Debug, Deserialize)]
+struct Key<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(default, borrow)]
+    steer: Option<Cow<'a, str>>,
+    #[serde(default)]
+    epoch: u32,
+}
+
+impl<'a> Key<'a> {
+    /// The request of the line `raw`: read by [`super::scan`], or by serde_json when it
+    /// declines.
+    fn read(raw: &'a [u8]) -> Result<Key<'a>, serde_json::Error> {
+        if let Ok(line) = std::str::from_utf8(raw)
+            && let Some(key) = Key::scan(line)
+        {
+            return Ok(key);
+        }
+        serde_json::from_slice(raw)
+    }
+
+    fn scan(line: &'a str) -> Option<Key<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let mut key = Key {
+            index: 0,
+            steer: None,
+            epoch: 0,
+        };
+        c.object(|c, field| {
+            match field {
+                "index" => {
+                    seen.first(0)?;
+                    key.index = c.parse()?;
+                }
+                "steer" => {
+                    seen.first(1)?;
+                    key.steer = c.optional(|c| c.string().map(Cow::Borrowed))?;
+                }
+                "epoch" => {
+                    seen.first(2)?;
+                    key.epoch = c.parse()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        Some(key)
+    }
+}
+
 /// Where the latest line of each request of a journal is, without holding the lines: what
 /// reading a large journal again in another order needs.
 pub struct LineIndex {
@@ -824,15 +878,6 @@ impl LineIndex {
     /// Indexes the journal `input`; a torn last line is left out, any other line that is not
     /// a result is an error.
     pub fn read(input: Input<'_>) -> Result<LineIndex, Diagnostic> {
-        #[derive(Deserialize)]
-        struct Key<'a> {
-            #[serde(default)]
-            index: u64,
-            #[serde(default, borrow)]
-            steer: Option<Cow<'a, str>>,
-            #[serde(default)]
-            epoch: u32,
-        }
         let header = read_header(input)?;
         let name = input.name();
         let mut reader = input.open()?;
@@ -856,7 +901,7 @@ impl LineIndex {
             if crate::input::is_blank(&buf) {
                 continue;
             }
-            match serde_json::from_slice::<Key<'_>>(&buf) {
+            match Key::read(&buf) {
                 Ok(k) => {
                     latest.insert((k.index, k.steer.map(Cow::into_owned), k.epoch), (start, n));
                 }
@@ -920,12 +965,79 @@ fn sort_requests<T>(steers: &[Option<String>], items: &mut [T], key: impl Fn(&T)
 pub struct LineReader<'a> {
     input: Input<'a>,
     file: Option<File>,
+    /// The bytes of the file from `start`, read ahead for [`LineReader::line`].
+    window: Vec<u8>,
+    start: u64,
+    /// How many bytes the next window reads, and how many lines the current one served.
+    size: usize,
+    hits: u32,
 }
+
+/// The bounds of a [`LineReader`]'s window: it doubles while lines are asked for near each
+/// other (in the file's order, mostly) and halves when one served no other line.
+const WINDOW: std::ops::RangeInclusive<usize> = 4 << 10..=1 << 20;
 
 impl<'a> LineReader<'a> {
     /// A reader of `input`.
     pub fn new(input: Input<'a>) -> LineReader<'a> {
-        LineReader { input, file: None }
+        LineReader {
+            input,
+            file: None,
+            window: Vec::new(),
+            start: 0,
+            size: 64 << 10,
+            hits: 0,
+        }
+    }
+
+    /// The line at `offset`, `len` bytes long (with its line ending), borrowed: read through
+    /// a window of the file, so that lines asked for in the file's order cost no read each.
+    pub fn line(&mut self, (offset, len): (u64, usize)) -> Result<&[u8], Diagnostic> {
+        let changed =
+            |input: &Input<'_>| results_error(&input.name(), "it changed while it was read");
+        let path = match self.input {
+            Input::Bytes(_, bytes) => {
+                return usize::try_from(offset)
+                    .ok()
+                    .and_then(|at| bytes.get(at..)?.get(..len))
+                    .ok_or_else(|| changed(&self.input));
+            }
+            Input::Path(path) => path,
+        };
+        let end = offset.checked_add(len as u64);
+        let held = self.start + self.window.len() as u64;
+        if offset >= self.start && end.is_some_and(|end| end <= held) {
+            self.hits += 1;
+        } else {
+            self.size = match self.hits {
+                0 => self.size / 2,
+                1..8 => self.size,
+                _ => self.size * 2,
+            }
+            .clamp(*WINDOW.start(), *WINDOW.end());
+            self.hits = 0;
+            if self.file.is_none() {
+                self.file = Some(
+                    File::open(path)
+                        .map_err(|e| results_error(&self.input.name(), crate::input::why(&e)))?,
+                );
+            }
+            let Some(file) = self.file.as_mut() else {
+                return Err(changed(&self.input));
+            };
+            self.window.clear();
+            self.start = offset;
+            file.seek(SeekFrom::Start(offset))
+                .and_then(|_| {
+                    file.take(len.max(self.size) as u64)
+                        .read_to_end(&mut self.window)
+                })
+                .map_err(|e| results_error(&self.input.name(), crate::input::why(&e)))?;
+        }
+        usize::try_from(offset - self.start)
+            .ok()
+            .and_then(|at| self.window.get(at..)?.get(..len))
+            .ok_or_else(|| changed(&self.input))
     }
 
     /// The bytes of the line at `offset`, `len` bytes long (with its line ending).
@@ -957,13 +1069,14 @@ impl<'a> LineReader<'a> {
     /// The record at `at`.
     pub fn record(&mut self, at: (u64, usize)) -> Result<Record, Diagnostic> {
         let bytes = self.bytes(at)?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            results_error(
-                &self.input.name(),
-                format!("it changed while it was read: {e}"),
-            )
-        })
+        serde_json::from_slice(&bytes).map_err(|e| changed(&self.input.name(), e))
     }
+}
+
+/// The error of a journal `name` whose line, read again at its offset, is not what it was
+/// (`why`).
+pub(crate) fn changed(name: &str, why: impl std::fmt::Display) -> Diagnostic {
+    results_error(name, format!("it changed while it was read: {why}"))
 }
 
 /// What [`merge`] wrote.
@@ -1103,4 +1216,57 @@ pub fn merge(inputs: &[Input<'_>], out: &mut dyn Write) -> Result<Merged, Diagno
         shards: n,
         results: all.len() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_as_serde_json_reads_them() {
+        crate::formats::scan::tests::differential(
+            &[
+                r#"{"scenario":"s87","index":3,"twin_group":"s87","steer":null,"choice":"to_do","position":0,"probabilities":{"to_do":0.5,"not":0.5},"raw":"A \"b\"","latency_ms":0.037109,"tokens":{"prompt":null,"completion":null},"attempts":1}"#,
+                r#" { "index" : 12 , "steer" : "kind" , "epoch" : 4294967295 , "readings" : { "x" : [1, {}] } } "#,
+                "{}",
+            ],
+            |l| Key::scan(l).map(|k| format!("{k:?}")),
+            |l| serde_json::from_str::<Key<'_>>(l).map(|k| format!("{k:?}")),
+        );
+    }
+
+    #[test]
+    fn lines_are_read_at_their_offsets_in_any_order_through_the_window() {
+        let path =
+            std::env::temp_dir().join(format!("quandary-lines-test-{}.jsonl", std::process::id()));
+        // Lines long enough that some cross the smallest window, 20,000 in all.
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 700)))
+            .collect();
+        let text = lines.concat();
+        std::fs::write(&path, &text).expect("write");
+        let mut at = Vec::new();
+        let mut offset = 0u64;
+        for l in &lines {
+            at.push((offset, l.len()));
+            offset += l.len() as u64;
+        }
+        let bytes = Input::Bytes("lines", text.as_bytes());
+        let file = Input::Path(&path);
+        let mut readers = [LineReader::new(bytes), LineReader::new(file)];
+        // In order, backwards, and strided far apart: the window grows, and shrinks.
+        let order: Vec<usize> = (0..at.len())
+            .chain((0..at.len()).rev())
+            .chain((0..at.len()).map(|i| i * 7919 % at.len()))
+            .collect();
+        for reader in &mut readers {
+            for &i in &order {
+                assert_eq!(reader.line(at[i]).expect("a line"), lines[i].as_bytes());
+            }
+            // A line past the end is an error, not a panic.
+            assert!(reader.line((offset - 2, 10)).is_err());
+            assert!(reader.line((u64::MAX, 1)).is_err());
+        }
+        std::fs::remove_file(&path).ok();
+    }
 }

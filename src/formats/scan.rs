@@ -118,6 +118,60 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The length in bytes of a string as serde_json reads it (its escapes decoded), without
+    /// building it; declines an escape of half a surrogate pair, which serde_json refuses.
+    pub(crate) fn string_len(&mut self) -> Option<usize> {
+        self.eat(b'"')?;
+        let mut len = 0;
+        loop {
+            let from = self.at;
+            let stop = self.plain()?;
+            len += self.at - 1 - from;
+            if stop == b'"' {
+                return Some(len);
+            }
+            let b = self.bytes();
+            match *b.get(self.at)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    self.at += 1;
+                    len += 1;
+                }
+                b'u' => {
+                    let unit = self.hex(self.at + 1)?;
+                    self.at += 5;
+                    len += match unit {
+                        0..0x80 => 1,
+                        0x80..0x800 => 2,
+                        0xD800..0xDC00 => {
+                            // A high surrogate stands only before a low one: four bytes.
+                            if b.get(self.at..self.at + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let low = self.hex(self.at + 2)?;
+                            if !(0xDC00..0xE000).contains(&low) {
+                                return None;
+                            }
+                            self.at += 6;
+                            4
+                        }
+                        0xDC00..0xE000 => return None,
+                        _ => 3,
+                    };
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The four hex digits at `at`, as a number.
+    fn hex(&self, at: usize) -> Option<u32> {
+        let hex = self.bytes().get(at..at + 4)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    }
+
     /// Skips a string, escapes checked as serde_json checks them.
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
@@ -352,6 +406,32 @@ pub(crate) mod tests {
         assert_eq!(Cursor::new(r#""plain""#).string(), Some("plain"));
         assert_eq!(Cursor::new(r#""a\"b""#).string(), None);
         assert_eq!(Cursor::new("\"a\tb\"").string(), None);
+    }
+
+    #[test]
+    fn string_lengths_are_those_of_the_strings_serde_json_reads() {
+        for good in [
+            r#""""#,
+            r#""plain""#,
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u0000\u007f\u0080\u07ff\u0800\uffff\uD83D\uDE00 ünï""#,
+            "\"中文\"",
+        ] {
+            let text: String = serde_json::from_str(good).expect("a string");
+            assert_eq!(Cursor::new(good).string_len(), Some(text.len()), "{good}");
+        }
+        for bad in [
+            r#""\uD83D""#,
+            r#""\uD83Dx""#,
+            r#""\uD83D\u0041""#,
+            r#""\uDE00""#,
+            r#""\u12""#,
+            r#""\q""#,
+            "\"\u{1}\"",
+            r#""open"#,
+        ] {
+            assert_eq!(Cursor::new(bad).string_len(), None, "{bad}");
+        }
     }
 
     #[test]

@@ -257,6 +257,18 @@ impl SuiteReader<'_> {
         super::each_part_with(&mut reader, &fail, work, each)
     }
 
+    /// Calls `f` with every line left that is not blank as `L` parses it (in batches on two
+    /// threads), and its number, in order.
+    pub(crate) fn each_parsed<L: super::Line, E: From<Diagnostic>>(
+        self,
+        f: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.name.clone();
+        let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
+        let mut reader = self.lines.into_inner();
+        super::each_line_with::<L, E>(&mut reader, &fail, f)
+    }
+
     /// Calls `f` with every line left that is not blank, unparsed, and its number: for
     /// what needs no more of a line than is quickly read (how many there are, an id).
     pub(crate) fn each_raw<E: From<Diagnostic>>(

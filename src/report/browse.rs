@@ -16,14 +16,22 @@
 //! the same on every run, and the answers left out are counted, per cell too, so the page
 //! can say how many it leaves out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
+use indexmap::IndexMap;
 use rustc_hash::FxHashMap;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+use smallvec::SmallVec;
 
 use super::tally::{Catalog, Sources};
 use crate::diagnostic::Diagnostic;
-use crate::formats::results::{LineIndex, LineReader, Record};
+use crate::formats::results::{LineIndex, LineReader, Record, Score, Tokens};
+use crate::formats::scan::{Cursor, Fields};
 use crate::formats::suite::{ScenarioLine, SuiteReader};
+use crate::formats::{Line as Parse, Text};
 
 /// The most answers kept (a scenario answered in several epochs is an answer per epoch).
 pub const MAX_SCENARIOS: usize = 5_000;
@@ -144,95 +152,626 @@ impl Entry {
     }
 }
 
-/// The names in conflict (winners, losers) of a scenario answered with option `k`, as cell
-/// keys, and the pairs of values that met: the same sides as the report counts.
-fn sides(
-    catalog: &mut Catalog,
-    framework: Option<&crate::model::Framework>,
-    line: &ScenarioLine,
-    k: usize,
-) -> (Vec<String>, Vec<(String, String)>) {
-    let mut slots_of = |values: &[String]| -> Vec<u32> {
-        let mut slots = Vec::new();
-        for v in values {
-            let p = catalog.project(v, framework);
-            slots.extend_from_slice(catalog.slots_of(p));
-        }
-        slots
-    };
-    let mut chosen = slots_of(&line.actions[k].upholds);
-    let mut rejected: Vec<u32> = Vec::new();
-    for (i, a) in line.actions.iter().enumerate() {
-        if i != k && !a.distractor {
-            rejected.extend(slots_of(&a.upholds));
-        }
+/// What a pass reads of a scenario line, the scenario's text and labels only measured:
+/// [`Glance::scan`] finds it in one pass, and serde_json reads any line it declines, with
+/// the types [`ScenarioLine`] reads, so what one refuses the other does.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "ScenarioLine")]
+struct Glance<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+    #[serde(default, rename = "twin_group")]
+    _twin_group: Checked<Option<String>>,
+    #[serde(borrow, default)]
+    template: Cow<'a, str>,
+    /// The length of the dilemma.
+    #[serde(deserialize_with = "length")]
+    text: usize,
+    #[serde(default, rename = "variants")]
+    _variants: Checked<BTreeMap<String, String>>,
+    #[serde(borrow)]
+    actions: SmallVec<[Glimpse<'a>; 4]>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, rename = "topic")]
+    _topic: Checked<Option<String>>,
+    #[serde(default, rename = "suite")]
+    _suite: Checked<Option<String>>,
+    #[serde(default, rename = "bindings")]
+    _bindings: Checked<IgnoredAny>,
+    #[serde(default, rename = "seed")]
+    _seed: Checked<IgnoredAny>,
+    #[serde(default, rename = "draw")]
+    _draw: Checked<IgnoredAny>,
+    #[serde(default, rename = "provenance")]
+    _provenance: Checked<IgnoredAny>,
+}
+
+/// An option as [`Glance`] reads it.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "ActionLine")]
+struct Glimpse<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    /// The length of its text.
+    #[serde(deserialize_with = "length")]
+    label: usize,
+    #[serde(default, rename = "variants")]
+    _variants: Checked<BTreeMap<String, String>>,
+    #[serde(borrow, default)]
+    upholds: SmallVec<[Cow<'a, str>; 2]>,
+    #[serde(default, rename = "violates")]
+    _violates: Checked<Vec<String>>,
+    #[serde(default)]
+    distractor: bool,
+    #[serde(default, rename = "affects")]
+    _affects: Checked<IgnoredAny>,
+    #[serde(default, rename = "either")]
+    _either: Checked<Vec<String>>,
+    #[serde(default, rename = "relevance")]
+    _relevance: Checked<BTreeMap<String, f64>>,
+}
+
+/// What a pass reads of a journal's line, the answer and the reasoning only measured: as
+/// [`Glance`] reads a scenario line, with the types of [`Record`].
+#[derive(Debug, Deserialize)]
+#[serde(rename = "Record")]
+struct Said<'a> {
+    #[serde(borrow)]
+    scenario: Cow<'a, str>,
+    #[serde(default, rename = "index")]
+    _index: Checked<u64>,
+    #[serde(default, rename = "twin_group")]
+    _twin_group: Checked<Option<String>>,
+    #[serde(default, rename = "steer")]
+    _steer: Checked<Option<String>>,
+    #[serde(default, rename = "epoch")]
+    _epoch: Checked<u32>,
+    #[serde(borrow)]
+    choice: Cow<'a, str>,
+    #[serde(default, rename = "position")]
+    _position: Checked<Option<usize>>,
+    #[serde(default, rename = "order")]
+    _order: Checked<Vec<String>>,
+    #[serde(default, rename = "probabilities")]
+    _probabilities: Checked<Option<IndexMap<String, f64>>>,
+    #[serde(default, rename = "readings")]
+    _readings: Checked<IndexMap<String, String>>,
+    /// The length of the raw answer.
+    #[serde(default, deserialize_with = "optional_length")]
+    raw: Option<usize>,
+    #[serde(default, rename = "rule")]
+    _rule: Checked<Option<String>>,
+    /// The length of the reasoning.
+    #[serde(default, deserialize_with = "optional_length")]
+    reasoning: Option<usize>,
+    #[serde(default, rename = "label_mass")]
+    _label_mass: Checked<Option<f64>>,
+    #[serde(default, rename = "scores")]
+    _scores: Checked<Option<IndexMap<String, Score>>>,
+    #[serde(default, rename = "latency_ms")]
+    _latency_ms: Checked<f64>,
+    #[serde(default, rename = "tokens")]
+    _tokens: Checked<Tokens>,
+    #[serde(default, rename = "attempts")]
+    _attempts: Checked<u32>,
+}
+
+/// A field read as a `T` would be (so a line that is not one is refused), and not kept.
+struct Checked<T>(PhantomData<T>);
+
+impl<T> Default for Checked<T> {
+    fn default() -> Self {
+        Checked(PhantomData)
     }
-    chosen.sort_unstable();
-    chosen.dedup();
-    rejected.sort_unstable();
-    rejected.dedup();
-    let winners: Vec<u32> = chosen
-        .iter()
-        .copied()
-        .filter(|s| rejected.binary_search(s).is_err())
-        .collect();
-    let losers: Vec<u32> = rejected
-        .iter()
-        .copied()
-        .filter(|s| chosen.binary_search(s).is_err())
-        .collect();
-    let key = |slot: u32| {
-        format!(
-            "{}:{}",
-            catalog.views[catalog.view_of(slot) as usize],
-            catalog.name_of(slot)
-        )
-    };
-    let mut cells: Vec<String> = winners.iter().chain(&losers).map(|&s| key(s)).collect();
-    cells.sort();
-    cells.dedup();
-    let mut pairs = Vec::new();
-    for &w in &winners {
-        for &l in &losers {
-            if catalog.view_of(w) != 0 || catalog.view_of(l) != 0 {
-                continue;
+}
+
+impl<T> std::fmt::Debug for Checked<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("_")
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Checked<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(|_| Checked(PhantomData))
+    }
+}
+
+/// The length of a string.
+fn length<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    String::deserialize(d).map(|s| s.len())
+}
+
+/// The length of a string, or `None` for `null`.
+fn optional_length<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    Option::<String>::deserialize(d).map(|s| s.map(|s| s.len()))
+}
+
+/// Reads a map of strings to what `value` reads.
+fn map_of(c: &mut Cursor<'_>, mut value: impl FnMut(&mut Cursor<'_>) -> Option<()>) -> Option<()> {
+    c.object(|c, _| value(c))
+}
+
+/// Reads a list of strings.
+fn strings(c: &mut Cursor<'_>) -> Option<()> {
+    c.array(|c| c.string_len().map(drop))
+}
+
+/// `null` or a string; its length.
+fn optional_string(c: &mut Cursor<'_>) -> Option<Option<usize>> {
+    c.optional(Cursor::string_len)
+}
+
+impl<'a> Glance<'a> {
+    /// The line, through the scan or serde_json.
+    fn read(raw: &'a [u8]) -> Result<Glance<'a>, serde_json::Error> {
+        if let Ok(line) = std::str::from_utf8(raw)
+            && let Some(glance) = Glance::scan(line)
+        {
+            return Ok(glance);
+        }
+        serde_json::from_slice(raw)
+    }
+
+    /// The line read in one pass, or `None` for serde_json to read.
+    fn scan(line: &'a str) -> Option<Glance<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let (mut id, mut text, mut actions) = (None, None, None);
+        let (mut index, mut template, mut kind) = (0, Cow::Borrowed(""), None);
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(c.string()?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    index = c.parse()?;
+                }
+                "twin_group" => {
+                    seen.first(2)?;
+                    optional_string(c)?;
+                }
+                "template" => {
+                    seen.first(3)?;
+                    template = Cow::Borrowed(c.string()?);
+                }
+                "text" => {
+                    seen.first(4)?;
+                    text = Some(c.string_len()?);
+                }
+                "variants" => {
+                    seen.first(5)?;
+                    map_of(c, |c| c.string_len().map(drop))?;
+                }
+                "actions" => {
+                    seen.first(6)?;
+                    let mut list = SmallVec::new();
+                    c.array(|c| {
+                        list.push(Glimpse::scan(c)?);
+                        Some(())
+                    })?;
+                    actions = Some(list);
+                }
+                "kind" => {
+                    seen.first(7)?;
+                    kind = c.optional(|c| c.string().map(Cow::Borrowed))?;
+                }
+                "topic" => {
+                    seen.first(8)?;
+                    optional_string(c)?;
+                }
+                "suite" => {
+                    seen.first(9)?;
+                    optional_string(c)?;
+                }
+                "bindings" | "seed" | "draw" | "provenance" => {
+                    let bit = match key {
+                        "bindings" => 10,
+                        "seed" => 11,
+                        "draw" => 12,
+                        _ => 13,
+                    };
+                    seen.first(bit)?;
+                    c.skip()?;
+                }
+                _ => c.skip()?,
             }
-            let (a, b) = (catalog.name_of(w), catalog.name_of(l));
-            let (a, b) = if a <= b { (a, b) } else { (b, a) };
-            pairs.push((a.to_string(), b.to_string()));
-        }
+            Some(())
+        })?;
+        c.end()?;
+        Some(Glance {
+            id: Cow::Borrowed(id?),
+            index,
+            _twin_group: Checked::default(),
+            template,
+            text: text?,
+            _variants: Checked::default(),
+            actions: actions?,
+            kind,
+            _topic: Checked::default(),
+            _suite: Checked::default(),
+            _bindings: Checked::default(),
+            _seed: Checked::default(),
+            _draw: Checked::default(),
+            _provenance: Checked::default(),
+        })
     }
-    pairs.sort();
-    pairs.dedup();
-    (cells, pairs)
+}
+
+impl<'a> Glimpse<'a> {
+    /// An option read in one pass, or `None`.
+    fn scan(c: &mut Cursor<'a>) -> Option<Glimpse<'a>> {
+        let mut seen = Fields::default();
+        let (mut id, mut label) = (None, None);
+        let (mut upholds, mut distractor) = (SmallVec::new(), false);
+        c.object(|c, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(c.string()?);
+                }
+                "label" => {
+                    seen.first(1)?;
+                    label = Some(c.string_len()?);
+                }
+                "variants" => {
+                    seen.first(2)?;
+                    map_of(c, |c| c.string_len().map(drop))?;
+                }
+                "upholds" => {
+                    seen.first(3)?;
+                    c.array(|c| {
+                        upholds.push(Cow::Borrowed(c.string()?));
+                        Some(())
+                    })?;
+                }
+                "violates" => {
+                    seen.first(4)?;
+                    strings(c)?;
+                }
+                "distractor" => {
+                    seen.first(5)?;
+                    distractor = c.boolean()?;
+                }
+                "affects" => {
+                    seen.first(6)?;
+                    c.skip()?;
+                }
+                "either" => {
+                    seen.first(7)?;
+                    strings(c)?;
+                }
+                "relevance" => {
+                    seen.first(8)?;
+                    map_of(c, |c| c.parse::<f64>().map(drop))?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        Some(Glimpse {
+            id: Cow::Borrowed(id?),
+            label: label?,
+            _variants: Checked::default(),
+            upholds,
+            _violates: Checked::default(),
+            distractor,
+            _affects: Checked::default(),
+            _either: Checked::default(),
+            _relevance: Checked::default(),
+        })
+    }
+}
+
+impl<'a> Said<'a> {
+    /// The line, through the scan or serde_json.
+    fn read(raw: &'a [u8]) -> Result<Said<'a>, serde_json::Error> {
+        if let Ok(line) = std::str::from_utf8(raw)
+            && let Some(said) = Said::scan(line)
+        {
+            return Ok(said);
+        }
+        serde_json::from_slice(raw)
+    }
+
+    /// The line read in one pass, or `None` for serde_json to read.
+    fn scan(line: &'a str) -> Option<Said<'a>> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let (mut scenario, mut choice, mut raw, mut reasoning) = (None, None, None, None);
+        c.object(|c, key| {
+            match key {
+                "scenario" => {
+                    seen.first(0)?;
+                    scenario = Some(c.string()?);
+                }
+                "index" => {
+                    seen.first(1)?;
+                    c.parse::<u64>()?;
+                }
+                "twin_group" => {
+                    seen.first(2)?;
+                    optional_string(c)?;
+                }
+                "steer" => {
+                    seen.first(3)?;
+                    optional_string(c)?;
+                }
+                "epoch" => {
+                    seen.first(4)?;
+                    c.parse::<u32>()?;
+                }
+                "choice" => {
+                    seen.first(5)?;
+                    choice = Some(c.string()?);
+                }
+                "position" => {
+                    seen.first(6)?;
+                    c.optional(|c| c.parse::<usize>())?;
+                }
+                "order" => {
+                    seen.first(7)?;
+                    strings(c)?;
+                }
+                "probabilities" => {
+                    seen.first(8)?;
+                    c.optional(|c| map_of(c, |c| c.parse::<f64>().map(drop)))?;
+                }
+                "readings" => {
+                    seen.first(9)?;
+                    map_of(c, |c| c.string_len().map(drop))?;
+                }
+                "raw" => {
+                    seen.first(10)?;
+                    raw = optional_string(c)?;
+                }
+                "rule" => {
+                    seen.first(11)?;
+                    optional_string(c)?;
+                }
+                "reasoning" => {
+                    seen.first(12)?;
+                    reasoning = optional_string(c)?;
+                }
+                "label_mass" => {
+                    seen.first(13)?;
+                    c.optional(|c| c.parse::<f64>())?;
+                }
+                // Left to serde_json unless null.
+                "scores" => {
+                    seen.first(14)?;
+                    c.optional(|_| None::<()>)?;
+                }
+                "latency_ms" => {
+                    seen.first(15)?;
+                    c.parse::<f64>()?;
+                }
+                "tokens" => {
+                    seen.first(16)?;
+                    let mut seen = Fields::default();
+                    c.object(|c, key| match key {
+                        "prompt" => {
+                            seen.first(0)?;
+                            c.optional(|c| c.parse::<u64>()).map(drop)
+                        }
+                        "completion" => {
+                            seen.first(1)?;
+                            c.optional(|c| c.parse::<u64>()).map(drop)
+                        }
+                        _ => c.skip(),
+                    })?;
+                }
+                "attempts" => {
+                    seen.first(17)?;
+                    c.parse::<u32>()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        c.end()?;
+        Some(Said {
+            scenario: Cow::Borrowed(scenario?),
+            _index: Checked::default(),
+            _twin_group: Checked::default(),
+            _steer: Checked::default(),
+            _epoch: Checked::default(),
+            choice: Cow::Borrowed(choice?),
+            _position: Checked::default(),
+            _order: Checked::default(),
+            _probabilities: Checked::default(),
+            _readings: Checked::default(),
+            raw,
+            _rule: Checked::default(),
+            reasoning,
+            _label_mass: Checked::default(),
+            _scores: Checked::default(),
+            _latency_ms: Checked::default(),
+            _tokens: Checked::default(),
+            _attempts: Checked::default(),
+        })
+    }
+}
+
+/// The slots in conflict of an answer and the pairs of values that met in it (each pair
+/// ordered by name), as [`Sides::read`] finds them; buffers kept from answer to answer.
+#[derive(Default)]
+struct Sides {
+    cells: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    chosen: Vec<u32>,
+    rejected: Vec<u32>,
+}
+
+impl Sides {
+    /// The names in conflict (winners, losers) of a scenario answered with option `k`, and
+    /// the pairs of values that met: the same sides as the report counts.
+    fn read(
+        &mut self,
+        catalog: &mut Catalog,
+        framework: Option<&crate::model::Framework>,
+        line: &Glance<'_>,
+        k: usize,
+    ) {
+        let mut slots_of = |values: &[Cow<'_, str>], into: &mut Vec<u32>| {
+            for v in values {
+                let p = catalog.project(v, framework);
+                into.extend_from_slice(catalog.slots_of(p));
+            }
+        };
+        self.chosen.clear();
+        self.rejected.clear();
+        slots_of(&line.actions[k].upholds, &mut self.chosen);
+        for (i, a) in line.actions.iter().enumerate() {
+            if i != k && !a.distractor {
+                slots_of(&a.upholds, &mut self.rejected);
+            }
+        }
+        self.chosen.sort_unstable();
+        self.chosen.dedup();
+        self.rejected.sort_unstable();
+        self.rejected.dedup();
+        self.cells.clear();
+        self.pairs.clear();
+        let (chosen, rejected) = (&self.chosen, &self.rejected);
+        let winners = chosen.iter().filter(|s| rejected.binary_search(s).is_err());
+        let losers = rejected.iter().filter(|s| chosen.binary_search(s).is_err());
+        self.cells.extend(winners.clone().chain(losers.clone()));
+        for &w in winners {
+            for &l in losers.clone() {
+                if catalog.view_of(w) != 0 || catalog.view_of(l) != 0 {
+                    continue;
+                }
+                let pair = if catalog.name_of(w) <= catalog.name_of(l) {
+                    (w, l)
+                } else {
+                    (l, w)
+                };
+                self.pairs.push(pair);
+            }
+        }
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+    }
+
+    /// No sides: an answer naming no option, or not to a dilemma.
+    fn clear(&mut self) {
+        self.cells.clear();
+        self.pairs.clear();
+    }
+
+    /// The cells as keys (`view:name`), sorted, and the pairs as names, sorted.
+    fn keys(&self, catalog: &Catalog) -> (Vec<String>, Vec<(String, String)>) {
+        let mut cells: Vec<String> = self.cells.iter().map(|&s| cell(catalog, s)).collect();
+        cells.sort();
+        cells.dedup();
+        let mut pairs: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .map(|&(a, b)| {
+                (
+                    catalog.name_of(a).to_string(),
+                    catalog.name_of(b).to_string(),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        (cells, pairs)
+    }
+}
+
+/// The key of a slot's cell: `view:name`.
+fn cell(catalog: &Catalog, slot: u32) -> String {
+    format!(
+        "{}:{}",
+        catalog.views[catalog.view_of(slot) as usize],
+        catalog.name_of(slot)
+    )
+}
+
+/// A scenario line as a pass meets it: glanced at, and read whole when an answer of it is
+/// kept.
+struct Line<'r> {
+    raw: &'r [u8],
+    glance: Glance<'r>,
+    whole: Option<ScenarioLine>,
+    /// Its line number in the suite, for messages.
+    number: u64,
+}
+
+impl Line<'_> {
+    /// The line, whole (of the suite `suite`, for messages).
+    fn whole(&mut self, suite: &str) -> Result<&ScenarioLine, Diagnostic> {
+        let whole = match self.whole.take() {
+            Some(whole) => whole,
+            None => serde_json::from_slice(self.raw)
+                .map_err(|e| crate::formats::suite::not_a_scenario(suite, self.number, &e))?,
+        };
+        Ok(self.whole.insert(whole))
+    }
 }
 
 /// What a pass over the run hands on for each answer.
-struct Answered<'l> {
-    line: &'l ScenarioLine,
+struct Answered<'a, 'r> {
+    line: &'a mut Line<'r>,
     epoch: u32,
-    record: Record,
-    cells: Vec<String>,
-    pairs: Vec<(String, String)>,
+    said: &'a Said<'a>,
+    /// The journal's line of the answer, and the journal's name.
+    record: &'a [u8],
+    results: &'a str,
+    /// The suite's name.
+    suite: &'a str,
+    sides: &'a Sides,
+    catalog: &'a Catalog,
     /// How many answers came before it behind the cell of its that has had the fewest.
     level: u64,
 }
 
-/// Counts the answers behind each cell, as a pass meets them.
+impl Answered<'_, '_> {
+    /// The answer, whole.
+    fn record(&self) -> Result<Record, Diagnostic> {
+        serde_json::from_slice(self.record)
+            .map_err(|e| crate::formats::results::changed(self.results, e))
+    }
+}
+
+/// Counts the answers behind each cell, as a pass meets them: per slot, pair of slots and
+/// template.
 #[derive(Default)]
-struct Levels(FxHashMap<String, u64>);
+struct Levels {
+    slots: Vec<u64>,
+    pairs: FxHashMap<(u32, u32), u64>,
+    templates: FxHashMap<String, u64>,
+}
 
 impl Levels {
-    /// The fewest answers met before behind any of `keys`, then counts one more behind each.
-    fn next<'k>(&mut self, keys: impl Iterator<Item = &'k str>) -> u64 {
+    /// The fewest answers met before behind any cell of `sides` and `template`, then counts
+    /// one more behind each.
+    fn next(&mut self, sides: &Sides, template: &str) -> u64 {
         let mut level = u64::MAX;
-        for key in keys {
-            let n = match self.0.get_mut(key) {
-                Some(n) => n,
-                None => self.0.entry(key.to_string()).or_default(),
-            };
+        let mut count = |n: &mut u64| {
             level = level.min(*n);
             *n += 1;
+        };
+        for &s in &sides.cells {
+            let s = s as usize;
+            if self.slots.len() <= s {
+                self.slots.resize(s + 1, 0);
+            }
+            count(&mut self.slots[s]);
+        }
+        for pair in &sides.pairs {
+            count(self.pairs.entry(*pair).or_default());
+        }
+        match self.templates.get_mut(template) {
+            Some(n) => count(n),
+            None => count(self.templates.entry(template.to_string()).or_default()),
         }
         level
     }
@@ -253,101 +792,205 @@ fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
 
 /// What a pass over the run does with it.
 trait Pass {
+    /// Whether it wants every line (so they are read ahead, on two threads).
+    const EVERY_LINE: bool;
+    /// Whether no answer of the line `line` or after is of use: the walk stops there.
+    fn done(&self, _line: u64) -> bool {
+        false
+    }
     /// Whether the suite's line number `line` (counting scenarios from 0) is read: a pass
     /// that has no use for its answers saves parsing it.
     fn wants(&mut self, line: u64) -> bool;
     /// Takes an answer of the line `line`.
-    fn answer(&mut self, line: u64, answered: Answered<'_>) -> Result<(), Diagnostic>;
+    fn answer(&mut self, line: u64, answered: Answered<'_, '_>) -> Result<(), Diagnostic>;
 }
 
-/// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
-/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
-/// each to `pass` with its cells and its level (counted over the lines `pass` wants).
-fn each_answer(
-    sources: &Sources<'_>,
-    journal: &LineIndex,
-    answered: &[(u64, u32)],
-    pass: &mut impl Pass,
-) -> Result<(), Diagnostic> {
-    let mut lines = LineReader::new(sources.results);
-    let suite = SuiteReader::open(sources.suite)?;
-    let name = suite.name().to_string();
-    let steer = sources.steer.map(str::to_string);
-    let mut catalog = Catalog::new(sources.framework);
-    let mut levels = Levels::default();
-    let mut key = (0, steer, 0);
-    let mut number = 0u64;
-    suite.each_raw(|raw, n| {
-        let at_line = number;
-        number += 1;
-        if !pass.wants(at_line) {
-            return Ok(());
+/// Scenario lines glanced at ([`Glance`]), with their text, for the batched reader.
+struct Glanced;
+
+impl Parse for Glanced {
+    type Out<'a> = (&'a [u8], Glance<'a>);
+    fn parse(text: Text<'_>) -> Result<(&[u8], Glance<'_>), serde_json::Error> {
+        match text {
+            Text::Str(line) => match Glance::scan(line) {
+                Some(glance) => Ok((line.as_bytes(), glance)),
+                None => Ok((line.as_bytes(), serde_json::from_str(line)?)),
+            },
+            Text::Bytes(raw) => Ok((raw, serde_json::from_slice(raw)?)),
         }
-        let line: ScenarioLine = serde_json::from_slice(raw)
-            .map_err(|e| crate::formats::suite::not_a_scenario(&name, n, &e))?;
-        let dilemma = line.kind.as_deref().is_none_or(|k| k == "scenario");
-        let template = format!("\u{1f}template:{}", line.template);
-        let from = answered.partition_point(|&(i, _)| i < line.index);
-        let epochs = answered[from..]
+    }
+}
+
+/// A walk over the run's answers: what [`each_answer`] holds from line to line.
+struct Walk<'w, 's, P> {
+    sources: &'w Sources<'s>,
+    journal: &'w LineIndex,
+    answered: &'w [(u64, u32)],
+    catalog: &'w mut Catalog,
+    pass: &'w mut P,
+    lines: LineReader<'s>,
+    results: String,
+    suite: String,
+    levels: Levels,
+    sides: Sides,
+    key: crate::formats::results::RequestKey,
+    number: u64,
+}
+
+impl<P: Pass> Walk<'_, '_, P> {
+    /// Whether the next scenario line is wanted; counts it.
+    fn wants(&mut self) -> bool {
+        let at_line = self.number;
+        self.number += 1;
+        self.pass.wants(at_line)
+    }
+
+    /// Hands on the answers of the scenario line `raw` (line `n` of the suite), read as
+    /// `glance`.
+    fn line<'l>(
+        &mut self,
+        raw: &'l [u8],
+        glance: Result<Glance<'l>, serde_json::Error>,
+        n: u64,
+    ) -> Result<(), Diagnostic> {
+        let glance =
+            glance.map_err(|e| crate::formats::suite::not_a_scenario(&self.suite, n, &e))?;
+        let at_line = self.number - 1;
+        let mut line = Line {
+            raw,
+            glance,
+            whole: None,
+            number: n,
+        };
+        let dilemma = line.glance.kind.as_deref().is_none_or(|k| k == "scenario");
+        let index = line.glance.index;
+        let from = self.answered.partition_point(|&(i, _)| i < index);
+        let epochs = self.answered[from..]
             .iter()
-            .take_while(|&&(i, _)| i == line.index)
+            .take_while(|&&(i, _)| i == index)
             .map(|&(_, e)| e);
         for epoch in epochs {
-            key.0 = line.index;
-            key.2 = epoch;
-            let Some(&at) = journal.latest.get(&key) else {
+            self.key.0 = index;
+            self.key.2 = epoch;
+            let Some(&at) = self.journal.latest.get(&self.key) else {
                 continue;
             };
-            let record: Record = lines.record(at)?;
-            if record.scenario != line.id {
+            let record = self.lines.line(at)?;
+            let said = Said::read(record)
+                .map_err(|e| crate::formats::results::changed(&self.results, e))?;
+            if said.scenario != line.glance.id {
                 continue;
             }
-            let k = line.actions.iter().position(|a| a.id == record.choice);
-            let (cells, pairs) = match k {
-                Some(k) if dilemma => sides(&mut catalog, sources.framework, &line, k),
-                _ => (Vec::new(), Vec::new()),
-            };
-            let pair_keys: Vec<String> = pairs.iter().map(|(a, b)| format!("{a}|{b}")).collect();
-            let level = levels.next(
-                cells
-                    .iter()
-                    .chain(&pair_keys)
-                    .map(String::as_str)
-                    .chain(std::iter::once(template.as_str())),
-            );
-            pass.answer(
+            let k = line.glance.actions.iter().position(|a| a.id == said.choice);
+            match k {
+                Some(k) if dilemma => {
+                    self.sides
+                        .read(self.catalog, self.sources.framework, &line.glance, k);
+                }
+                _ => self.sides.clear(),
+            }
+            let level = self.levels.next(&self.sides, &line.glance.template);
+            self.pass.answer(
                 at_line,
                 Answered {
-                    line: &line,
+                    line: &mut line,
                     epoch,
+                    said: &said,
                     record,
-                    cells,
-                    pairs,
+                    results: &self.results,
+                    suite: &self.suite,
+                    sides: &self.sides,
+                    catalog: self.catalog,
                     level,
                 },
             )?;
         }
         Ok(())
-    })
+    }
+}
+
+/// Reads the run's answers, scenario by scenario in the suite's order and each scenario's
+/// epochs in turn (those of `answered`, the run's requests the journal answers), handing
+/// each to `pass` with its cells and its level (counted over the lines `pass` wants). A
+/// pass that wants every line has them read in batches on two threads.
+fn each_answer<P: Pass>(
+    sources: &Sources<'_>,
+    journal: &LineIndex,
+    answered: &[(u64, u32)],
+    catalog: &mut Catalog,
+    pass: &mut P,
+) -> Result<(), Diagnostic> {
+    let suite = SuiteReader::open(sources.suite)?;
+    let mut walk = Walk {
+        sources,
+        journal,
+        answered,
+        catalog,
+        pass,
+        lines: LineReader::new(sources.results),
+        results: sources.results.name(),
+        suite: suite.name().to_string(),
+        levels: Levels::default(),
+        sides: Sides::default(),
+        key: (0, sources.steer.map(str::to_string), 0),
+        number: 0,
+    };
+    if P::EVERY_LINE {
+        suite.each_parsed::<Glanced, Diagnostic>(|parsed, n| {
+            walk.wants();
+            match parsed {
+                Ok((raw, glance)) => walk.line(raw, Ok(glance), n),
+                Err(e) => walk.line(&[], Err(e), n),
+            }
+        })
+    } else {
+        let walked = suite.each_raw(|raw, n| {
+            if walk.pass.done(walk.number) {
+                return Err(Stop::Done);
+            }
+            if !walk.wants() {
+                return Ok(());
+            }
+            walk.line(raw, Glance::read(raw), n).map_err(Stop::Failed)
+        });
+        match walked {
+            Ok(()) | Err(Stop::Done) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
+        }
+    }
+}
+
+/// Why a walk over the suite stopped before its end.
+enum Stop {
+    /// Nothing after is of use.
+    Done,
+    /// It failed.
+    Failed(Diagnostic),
+}
+
+impl From<Diagnostic> for Stop {
+    fn from(e: Diagnostic) -> Stop {
+        Stop::Failed(e)
+    }
 }
 
 /// About the bytes an answer adds to a page, before its prompt is rendered: a rendered
 /// prompt is taken to hold the dilemma and the options again, and an instruction. Only the
 /// quota is chosen by it: what is kept is counted as it is.
-fn estimate(line: &ScenarioLine, record: &Record, prompts: bool) -> usize {
-    let text = line.text.len().min(4 * MAX_TEXT);
+fn estimate(line: &Glance<'_>, said: &Said<'_>, prompts: bool) -> usize {
+    let text = line.text.min(4 * MAX_TEXT);
     let options: usize = line
         .actions
         .iter()
-        .map(|a| a.label.len().min(4 * MAX_TEXT) + a.id.len() + 16)
+        .map(|a| a.label.min(4 * MAX_TEXT) + a.id.len() + 16)
         .sum();
-    let said = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len().min(4 * MAX_TEXT));
+    let said_len = |s: Option<usize>| s.map_or(0, |s| s.min(4 * MAX_TEXT));
     let prompt = if prompts {
         (text + options + 160).min(MAX_TEXT + 64)
     } else {
         0
     };
-    text + options + said(&record.raw) + said(&record.reasoning) + prompt + 64
+    text + options + said_len(said.raw) + said_len(said.reasoning) + prompt + 64
 }
 
 /// Reads every answer of the run `sources` names, keeping those within the bound (a sample
@@ -376,14 +1019,28 @@ pub fn browse(
         per_level: BTreeMap::new(),
         met: Vec::new(),
         bytes: 0,
+        slots: Vec::new(),
+        pairs: FxHashMap::default(),
     };
-    each_answer(sources, &journal, &answered, &mut first)?;
+    let mut catalog = Catalog::new(sources.framework);
+    each_answer(sources, &journal, &answered, &mut catalog, &mut first)?;
     let First {
         mut out,
         per_level,
         met,
+        slots,
+        pairs,
         ..
     } = first;
+    for (slot, &n) in slots.iter().enumerate() {
+        if n > 0 {
+            *out.cells.entry(cell(&catalog, slot as u32)).or_default() += n;
+        }
+    }
+    for (&(a, b), &n) in &pairs {
+        let key = format!("{}|{}", catalog.name_of(a), catalog.name_of(b));
+        *out.cells.entry(key).or_default() += n;
+    }
     let (quota, room, room_bytes) = quota(&per_level);
     // Every answer fits (or only the estimate thought so, and the first ones are what fits).
     if out.left_out == 0 || quota.is_none() {
@@ -395,20 +1052,27 @@ pub fn browse(
     out.left_out = 0;
     // The second pass keeps the answers within the quota, and gives the room they leave to
     // the next ones in the suite's order; it parses only the lines of those it may keep.
+    let quota = quota.unwrap_or(0);
     let mut second = Second {
         out,
         prompter,
         met: &met,
         at: 0,
-        quota: quota.unwrap_or(0),
+        quota,
+        last: met
+            .iter()
+            .filter(|m| u64::from(m.level) < quota)
+            .map(|m| m.line)
+            .max(),
         room,
         room_bytes,
         bytes: 0,
         filled: 0,
     };
-    each_answer(sources, &journal, &answered, &mut second)?;
+    each_answer(sources, &journal, &answered, &mut catalog, &mut second)?;
     let mut out = second.out;
-    // Answers of lines after the last one read (a suite cut short since the first pass).
+    // Answers of lines after the last one read (the pass stopped once no answer after could
+    // be kept, or the suite was cut short since the first pass).
     out.left_out += met.len().saturating_sub(second.at) as u64;
     pair_twins(&mut out.scenarios);
     Ok(out)
@@ -429,21 +1093,30 @@ struct First<'p, 'a> {
     per_level: BTreeMap<u64, (u64, usize)>,
     met: Vec<Met>,
     bytes: usize,
+    /// How many answers are behind each slot's cell, and each pair's.
+    slots: Vec<u64>,
+    pairs: FxHashMap<(u32, u32), u64>,
 }
 
 impl Pass for First<'_, '_> {
+    const EVERY_LINE: bool = true;
+
     fn wants(&mut self, _: u64) -> bool {
         true
     }
 
-    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+    fn answer(&mut self, line: u64, a: Answered<'_, '_>) -> Result<(), Diagnostic> {
         let out = &mut self.out;
         out.answered += 1;
-        for c in &a.cells {
-            *out.cells.entry(c.clone()).or_default() += 1;
+        for &s in &a.sides.cells {
+            let s = s as usize;
+            if self.slots.len() <= s {
+                self.slots.resize(s + 1, 0);
+            }
+            self.slots[s] += 1;
         }
-        for (x, y) in &a.pairs {
-            *out.cells.entry(format!("{x}|{y}")).or_default() += 1;
+        for pair in &a.sides.pairs {
+            *self.pairs.entry(*pair).or_default() += 1;
         }
         // No quota goes past the bound: the levels above it are one.
         let level = a.level.min(MAX_SCENARIOS as u64);
@@ -451,7 +1124,7 @@ impl Pass for First<'_, '_> {
         slot.0 += 1;
         slot.1 = slot
             .1
-            .saturating_add(estimate(a.line, &a.record, self.prompter.is_some()));
+            .saturating_add(estimate(&a.line.glance, a.said, self.prompter.is_some()));
         self.met.push(Met {
             line,
             level: level as u32,
@@ -459,7 +1132,7 @@ impl Pass for First<'_, '_> {
         if out.left_out > 0 || out.scenarios.len() >= MAX_SCENARIOS || self.bytes >= MAX_BYTES {
             out.left_out += 1;
         } else {
-            let entry = entry(a, self.prompter);
+            let entry = entry(a, self.prompter)?;
             self.bytes += entry.size();
             out.scenarios.push(entry);
         }
@@ -475,6 +1148,8 @@ struct Second<'m, 'p, 'a> {
     met: &'m [Met],
     at: usize,
     quota: u64,
+    /// The last line with an answer within the quota.
+    last: Option<u64>,
     /// Room left for answers past the quota: answers, and bytes.
     room: u64,
     room_bytes: usize,
@@ -483,6 +1158,13 @@ struct Second<'m, 'p, 'a> {
 }
 
 impl Pass for Second<'_, '_, '_> {
+    const EVERY_LINE: bool = false;
+
+    fn done(&self, line: u64) -> bool {
+        self.last.is_none_or(|last| line > last)
+            && (self.room == 0 || self.filled >= self.room_bytes)
+    }
+
     fn wants(&mut self, line: u64) -> bool {
         // The answers of lines before it that were not handed on are left out.
         while self.met.get(self.at).is_some_and(|m| m.line < line) {
@@ -507,7 +1189,7 @@ impl Pass for Second<'_, '_, '_> {
         wanted
     }
 
-    fn answer(&mut self, line: u64, a: Answered<'_>) -> Result<(), Diagnostic> {
+    fn answer(&mut self, line: u64, a: Answered<'_, '_>) -> Result<(), Diagnostic> {
         let Some(met) = self.met.get(self.at).filter(|m| m.line == line) else {
             return Err(Diagnostic::new(
                 crate::diagnostic::Code::Io,
@@ -529,7 +1211,7 @@ impl Pass for Second<'_, '_, '_> {
             out.left_out += 1;
             return Ok(());
         }
-        let entry = entry(a, self.prompter);
+        let entry = entry(a, self.prompter)?;
         let size = entry.size();
         if !within {
             if self.filled + size > self.room_bytes {
@@ -573,9 +1255,10 @@ fn quota(per_level: &BTreeMap<u64, (u64, usize)>) -> (Option<u64>, u64, usize) {
 }
 
 /// An answer as the page holds it.
-fn entry(a: Answered<'_>, prompter: Option<&Prompter<'_>>) -> Entry {
-    let line = a.line;
-    let record = a.record;
+fn entry(a: Answered<'_, '_>, prompter: Option<&Prompter<'_>>) -> Result<Entry, Diagnostic> {
+    let record = a.record()?;
+    let (cells, pairs) = a.sides.keys(a.catalog);
+    let line = a.line.whole(a.suite)?;
     let rendered = prompter.and_then(|p| p(line));
     let probabilities = record.probabilities.as_ref().map(|p| {
         line.actions
@@ -583,7 +1266,7 @@ fn entry(a: Answered<'_>, prompter: Option<&Prompter<'_>>) -> Entry {
             .map(|x| p.get(&x.id).copied().filter(|x| x.is_finite()))
             .collect()
     });
-    Entry {
+    Ok(Entry {
         index: line.index,
         epoch: a.epoch,
         id: line.id.clone(),
@@ -611,9 +1294,9 @@ fn entry(a: Answered<'_>, prompter: Option<&Prompter<'_>>) -> Entry {
             .map(|g| (u64::MAX, format!("group:{g}"))),
         system: rendered.as_ref().and_then(|(s, _)| s.clone()),
         prompt: rendered.map(|(_, u)| cut(&u, MAX_TEXT)),
-        cells: a.cells,
-        pairs: a.pairs,
-    }
+        cells,
+        pairs,
+    })
 }
 
 /// Fills each kept answer's twin: the other kept answer of its twin group in the same epoch
@@ -907,6 +1590,53 @@ mod tests {
         assert_eq!(b.scenarios[3].twin, Some((0, "b".to_string())));
         // Each epoch's answer counts behind its cells.
         assert_eq!(b.cells.get("v.x|v.y"), Some(&4));
+    }
+
+    const LINE: &str = r#"{"id":"s87","index":3,"kind":"scenario","template":"colleague","topic":"work","bindings":{"role":"supervisor"},"text":"You \"work\" as a supervisor \u00e9\u4f60\ud83d\ude00.\nWhat do you do?","variants":{"zh":"\u4f60"},"actions":[{"id":"to_do","label":"Keep \"quiet\"","variants":{},"upholds":["dd.compassion"],"violates":["dd.accountability"],"either":["dd.honesty"],"relevance":{"dd.compassion":0.5},"affects":[{"party":"adviser","sign":"+"}],"distractor":false},{"id":"not","label":"Report","upholds":[],"violates":[],"distractor":true}],"seed":"92c7","draw":0,"suite":"everyday","twin_group":"s87","provenance":{"template":"everyday.qd:73"}}"#;
+
+    const RECORD: &str = r#"{"scenario":"s87","index":3,"twin_group":"s87","steer":null,"epoch":1,"choice":"to_do","position":0,"order":["to_do","not"],"probabilities":{"to_do":0.598687660112452,"not":0.4},"readings":{"parse":"to_do"},"raw":"A, \"because\" \u00e9","rule":"label","reasoning":"Thought\n\ud83d\ude00","label_mass":0.9,"scores":null,"latency_ms":0.037109,"tokens":{"prompt":12,"completion":null},"attempts":1}"#;
+
+    #[test]
+    fn lines_read_in_one_pass_read_as_serde_json_reads_them() {
+        use crate::formats::scan::tests::differential;
+        differential(
+            &[LINE, SUITE.lines().nth(3).unwrap_or_default()],
+            |l| Glance::scan(l).map(|g| format!("{g:?}")),
+            |l| serde_json::from_str::<Glance<'_>>(l).map(|g| format!("{g:?}")),
+        );
+        differential(
+            &[RECORD, RESULTS.lines().nth(2).unwrap_or_default()],
+            |l| Said::scan(l).map(|s| format!("{s:?}")),
+            |l| serde_json::from_str::<Said<'_>>(l).map(|s| format!("{s:?}")),
+        );
+    }
+
+    #[test]
+    fn what_is_measured_is_the_length_of_what_is_read_whole() {
+        let glance = Glance::scan(LINE).expect("read in one pass");
+        let whole: ScenarioLine = serde_json::from_str(LINE).expect("a scenario");
+        assert_eq!(glance.text, whole.text.len());
+        let labels: Vec<usize> = whole.actions.iter().map(|a| a.label.len()).collect();
+        let measured: Vec<usize> = glance.actions.iter().map(|a| a.label).collect();
+        assert_eq!(measured, labels);
+        assert_eq!(glance.actions[0].upholds.as_slice(), ["dd.compassion"]);
+        assert!(glance.actions[1].distractor);
+        let said = Said::scan(RECORD).expect("read in one pass");
+        let record: Record = serde_json::from_str(RECORD).expect("a record");
+        assert_eq!(said.raw, record.raw.as_ref().map(String::len));
+        assert_eq!(said.reasoning, record.reasoning.as_ref().map(String::len));
+        assert_eq!(
+            (said.scenario.as_ref(), said.choice.as_ref()),
+            ("s87", "to_do")
+        );
+        // A line the whole reader refuses is refused, not glanced at.
+        let no_label = LINE.replace(r#""label":"Report","#, "");
+        assert!(Glance::scan(&no_label).is_none());
+        assert!(Glance::read(no_label.as_bytes()).is_err());
+        let text_null = LINE.replacen(r#""text":"You"#, r#""text":null,"x":"You"#, 1);
+        assert!(Glance::read(text_null.as_bytes()).is_err());
+        let bad_latency = RECORD.replace(r#""latency_ms":0.037109"#, r#""latency_ms":"slow""#);
+        assert!(Said::read(bad_latency.as_bytes()).is_err());
     }
 
     #[test]
