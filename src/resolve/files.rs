@@ -56,10 +56,20 @@ impl Resolver<'_> {
         let file = self.sources.add(display, Some(path.into()), &text);
         // The source map holds its own copy: do not keep two while the file is parsed.
         drop(text);
-        let (ast, syntax_errors) = syntax::parse(file, self.sources.get(file).text());
+        let text = self.sources.get(file).text();
+        let (ast, entries, syntax_errors) = if self.keep_trees {
+            let (ast, errors) = syntax::parse(file, text);
+            let entries = (0..ast.items.len() as u32)
+                .map(syntax::Entry::Item)
+                .collect();
+            (ast, entries, errors)
+        } else {
+            let (lean, errors) = syntax::parse_lean(file, text);
+            (lean.file, lean.entries, errors)
+        };
         let broken = !syntax_errors.is_empty();
         let unparsed = if broken {
-            unparsed_words(self.sources.get(file).text(), &ast)
+            unparsed_words(self.sources.get(file).text(), &ast, &entries)
         } else {
             BTreeSet::new()
         };
@@ -100,6 +110,7 @@ impl Resolver<'_> {
             })
             .collect();
         self.asts.push(ModuleAst {
+            entries,
             declared: Vec::new(),
             failed_imports: Vec::new(),
             file: ast,
@@ -169,7 +180,8 @@ impl Resolver<'_> {
 /// every comment): the
 /// names its broken items may have declared. A reference to a name not among them is
 /// reported even in a broken file (its definition cannot be in a broken item).
-fn unparsed_words(text: &str, ast: &ast::File) -> BTreeSet<String> {
+fn unparsed_words(text: &str, ast: &ast::File, entries: &[syntax::Entry]) -> BTreeSet<String> {
+    let mut plain = syntax::Plain::default();
     let mut spans: Vec<(usize, usize)> = ast
         .items
         .iter()
@@ -177,6 +189,13 @@ fn unparsed_words(text: &str, ast: &ast::File) -> BTreeSet<String> {
         .chain(ast.comments.iter().map(|c| c.span.range()))
         .map(|r| (r.start, r.end))
         .collect();
+    for entry in entries {
+        if let syntax::Entry::Plain(at) = *entry
+            && syntax::read_plain(text, at as usize, &mut plain).is_some()
+        {
+            spans.push((plain.start, plain.end));
+        }
+    }
     spans.sort_unstable();
     let mut words = BTreeSet::new();
     let mut from = 0;

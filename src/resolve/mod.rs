@@ -112,7 +112,22 @@ pub(crate) struct Resolved {
 /// Reads `paths` (and what they import) through `loader` and resolves them into one model.
 /// Checking the model is a separate step ([`crate::check`]).
 pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
+    resolve_with(loader, paths, true)
+}
+
+/// [`resolve`] without the syntax trees (`Resolved::trees` is empty): a plain rule is
+/// never held as a tree, so a large framework takes a fraction of the memory.
+pub(crate) fn resolve_model<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
+    resolve_with(loader, paths, false)
+}
+
+fn resolve_with<P: AsRef<Path>>(
+    loader: &mut dyn Loader,
+    paths: &[P],
+    keep_trees: bool,
+) -> Resolved {
     let mut r = Resolver {
+        keep_trees,
         loader,
         sources: SourceMap::new(),
         framework: Framework::default(),
@@ -133,7 +148,11 @@ pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> R
     r.bind_all();
     Resolved {
         broken: r.asts.iter().map(|a| a.broken).collect(),
-        trees: r.asts.into_iter().map(|a| a.file).collect(),
+        trees: if keep_trees {
+            r.asts.into_iter().map(|a| a.file).collect()
+        } else {
+            Vec::new()
+        },
         framework: r.framework,
         diagnostics: r.diagnostics,
         sources: r.sources,
@@ -141,8 +160,11 @@ pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> R
 }
 
 struct ModuleAst {
+    /// The trees: every item, or (without `keep_trees`) every item but the plain rules.
     file: ast::File,
-    /// For each item of `file`, the rule or profile it declared (None for other items and
+    /// Every item in source order: an index into `file`'s items, or a plain rule's offset.
+    entries: Vec<syntax::Entry>,
+    /// For each of `entries`, the rule or profile it declared (None for other items and
     /// for items whose id was a duplicate).
     declared: Vec<Option<ItemId>>,
     /// Namespaces whose `use` failed: references through them are not reported again.
@@ -157,6 +179,9 @@ struct ModuleAst {
 
 struct Resolver<'l> {
     loader: &'l mut dyn Loader,
+    /// Whether every item is parsed to a tree (for the language server), or plain rules
+    /// are left as text.
+    keep_trees: bool,
     sources: SourceMap,
     framework: Framework,
     diagnostics: Vec<Diagnostic>,
