@@ -168,10 +168,15 @@ impl Resolver<'_> {
                 })
                 .collect();
             let rule = &mut self.framework.rules[id.index()];
-            if upholds {
-                rule.upholds.extend(vs);
+            let list = if upholds {
+                &mut rule.upholds
             } else {
-                rule.violates.extend(vs);
+                &mut rule.violates
+            };
+            if list.is_empty() {
+                *list = vs;
+            } else {
+                list.extend(vs);
             }
         }
     }

@@ -96,9 +96,8 @@ impl Resolver<'_> {
                     }
                 })
                 .count();
-            self.framework.rules.reserve(rules);
-            self.framework.modules[m].rules.reserve(rules);
-            self.framework.modules[m].items.reserve(entries.len());
+            self.framework.rules.reserve_exact(rules);
+            self.framework.modules[m].rules.reserve_exact(rules);
             for (index, entry) in entries.iter().enumerate() {
                 let item = match *entry {
                     syntax::Entry::Plain(at) => {
@@ -133,7 +132,9 @@ impl Resolver<'_> {
                                         self.translation(&mut translations, t)
                                     }
                                     ast::RuleAttribute::Context(cs, _) => {
-                                        contexts.extend(cs.iter().map(|c| c.text().to_string()))
+                                        for c in cs {
+                                            contexts.push(self.context(c.text()));
+                                        }
                                     }
                                     _ => {}
                                 }
@@ -145,7 +146,7 @@ impl Resolver<'_> {
                                 violates: Vec::new(),
                                 contexts,
                                 describe,
-                                translations,
+                                translations: translations.into(),
                                 module,
                                 span: rule.span,
                             });
@@ -302,7 +303,7 @@ impl Resolver<'_> {
         let contexts = plain
             .contexts
             .iter()
-            .map(|c| syntax::Plain::context_text(text, c).to_string())
+            .map(|c| self.context(syntax::Plain::context_text(text, c)))
             .collect();
         self.framework.rules.push(Rule {
             id: name.to_string(),
@@ -311,7 +312,7 @@ impl Resolver<'_> {
             violates: Vec::new(),
             contexts,
             describe: None,
-            translations: IndexMap::new(),
+            translations: Translations::default(),
             module,
             span: Span::new(file, plain.start..plain.end),
         });
@@ -419,6 +420,16 @@ impl Resolver<'_> {
         } else {
             map.insert(t.lang.name.clone(), t.text.value.clone());
         }
+    }
+
+    /// The shared text of a rule's context.
+    fn context(&mut self, text: &str) -> std::sync::Arc<str> {
+        if let Some(shared) = self.contexts.get(text) {
+            return std::sync::Arc::clone(shared);
+        }
+        let shared: std::sync::Arc<str> = std::sync::Arc::from(text);
+        self.contexts.insert(std::sync::Arc::clone(&shared));
+        shared
     }
 
     /// Registers `id` in the module; reports a duplicate and returns false if it is taken.

@@ -127,6 +127,7 @@ fn resolve_with<P: AsRef<Path>>(
     keep_trees: bool,
 ) -> Resolved {
     let mut r = Resolver {
+        contexts: Default::default(),
         keep_trees,
         loader,
         sources: SourceMap::new(),
@@ -179,6 +180,8 @@ struct ModuleAst {
 
 struct Resolver<'l> {
     loader: &'l mut dyn Loader,
+    /// Every context text of a rule, held once.
+    contexts: std::collections::HashSet<std::sync::Arc<str>>,
     /// Whether every item is parsed to a tree (for the language server), or plain rules
     /// are left as text.
     keep_trees: bool,
