@@ -263,6 +263,50 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Resolving without trees (plain rules left as text) gives the same model, spans
+    /// included, and the same diagnostics as resolving with them.
+    #[test]
+    fn resolving_without_trees_changes_nothing() {
+        // The shipped frameworks, read from disk with their imports, and one in memory.
+        let mut cases: Vec<(String, Option<String>)> = std::fs::read_dir("scenarios")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "qd"))
+            .map(|p| (p.display().to_string(), None))
+            .collect();
+        assert!(!cases.is_empty());
+        cases.push((
+            "rules.qd".into(),
+            "value a \"A\"\nvalue b \"B\" { value c }\n\
+             rule r1 \"one\" { upholds a, b  violates c  context health, \"public office\" }\n\
+             rule r1 \"again\" { upholds a }\n\
+             rule a \"a value's id\"\n\
+             rule r2 \"unknown\" { upholds nope, ns.x, r1 }\n\
+             rule r3 \"tree\" { upholds a  describe \"d\"  zh \"中\" }\n\
+             rule r4 \"x\" { upholds c } rule r5 \"y\"\n\
+             rule r6 \"broken\" { upholds }\n\
+             rule r7 \"after\" { violates later  upholds a, b }\n\
+             value later\n"
+                .to_string()
+                .into(),
+        ));
+        for (name, text) in cases {
+            let load = |keep: bool| {
+                let r = match &text {
+                    Some(text) => {
+                        let mut loader = MemoryLoader::new().with(&name, text.clone());
+                        resolve_with(&mut loader, &[name.as_str()], keep)
+                    }
+                    None => resolve_with(&mut FsLoader, &[name.as_str()], keep),
+                };
+                format!("{:?}\n{:?}", r.framework, r.diagnostics)
+            };
+            assert_eq!(load(false), load(true), "{name}");
+        }
+    }
+
     #[test]
     fn normalizes_paths() {
         assert_eq!(

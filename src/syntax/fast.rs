@@ -261,11 +261,9 @@ impl<'a> Reader<'a> {
             return None;
         }
         let body = start + 1;
-        let close = body + self.bytes[body..].iter().position(|&b| b == b'"')?;
-        if self.bytes[body..close]
-            .iter()
-            .any(|&b| b == b'\\' || b == b'\n')
-        {
+        // The first quote, backslash or line end: only a quote closes a plain string.
+        let close = body + memchr::memchr3(b'"', b'\\', b'\n', &self.bytes[body..])?;
+        if self.bytes[close] != b'"' {
             return None;
         }
         self.pos = close + 1;
