@@ -76,7 +76,7 @@ impl Loader for StrLoader {
 
 /// Loads, resolves and checks `paths` with a caller-provided [`Loader`].
 pub fn load_with<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Loaded {
-    finish(resolve::resolve(loader, paths))
+    finish(resolve::resolve_model(loader, paths))
 }
 
 /// Checks what resolving gave and sorts and deduplicates every diagnostic: the second half

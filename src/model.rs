@@ -3,6 +3,8 @@
 //! All items live in arenas on [`Framework`] and refer to each other by typed ids, so the
 //! model is cheap to walk and has no lifetimes. Every collection is in definition order.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 
 use crate::source::{FileId, Span};
@@ -441,16 +443,89 @@ pub struct Rule {
     pub upholds: Vec<ValueId>,
     /// Values the rule violates.
     pub violates: Vec<ValueId>,
-    /// Contexts it applies in.
-    pub contexts: Vec<String>,
+    /// Contexts it applies in (each text held once for all rules: a framework's rules name
+    /// a few contexts).
+    pub contexts: Vec<Arc<str>>,
     /// `describe "…"`
     pub describe: Option<String>,
     /// Translations of the text.
-    pub translations: IndexMap<String, String>,
+    pub translations: Translations,
     /// The module declaring it.
     pub module: ModuleId,
     /// Where it is declared.
     pub span: Span,
+}
+
+/// Texts by language, in the order written, as on a [`Rule`]: one word when there are none,
+/// as for nearly every rule of a large framework (an empty map would take nine).
+#[derive(Clone, Default)]
+pub struct Translations(Option<Box<IndexMap<String, String>>>);
+
+impl Translations {
+    /// The text in `lang`, if translated.
+    pub fn get<Q>(&self, lang: &Q) -> Option<&String>
+    where
+        Q: ?Sized + std::hash::Hash + indexmap::Equivalent<String>,
+    {
+        self.0.as_ref().and_then(|m| m.get(lang))
+    }
+
+    /// Whether there is a text in `lang`.
+    pub fn contains_key<Q>(&self, lang: &Q) -> bool
+    where
+        Q: ?Sized + std::hash::Hash + indexmap::Equivalent<String>,
+    {
+        self.get(lang).is_some()
+    }
+
+    /// Whether there is no translation.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many languages.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// The translations as a map of their own.
+    pub fn to_map(&self) -> IndexMap<String, String> {
+        self.0.as_deref().cloned().unwrap_or_default()
+    }
+
+    /// Language and text, in the order written.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().flat_map(|m| m.iter())
+    }
+}
+
+impl From<IndexMap<String, String>> for Translations {
+    fn from(map: IndexMap<String, String>) -> Self {
+        Translations((!map.is_empty()).then(|| Box::new(map)))
+    }
+}
+
+impl<'a> IntoIterator for &'a Translations {
+    type Item = (&'a String, &'a String);
+    type IntoIter = Box<dyn Iterator<Item = (&'a String, &'a String)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// As maps: the same texts in the same languages.
+impl PartialEq for Translations {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+/// As a map, `{"zh": "…"}`.
+impl std::fmt::Debug for Translations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 /// A value system: weights per value.
@@ -633,7 +708,11 @@ pub struct RuleFilter {
 impl RuleFilter {
     /// Whether the filter admits `rule` (scope aside).
     pub fn admits(&self, rule: &Rule) -> bool {
-        (self.contexts.is_empty() || rule.contexts.iter().any(|c| self.contexts.contains(c)))
+        (self.contexts.is_empty()
+            || rule
+                .contexts
+                .iter()
+                .any(|c| self.contexts.iter().any(|x| **x == **c)))
             && (self.modules.is_empty() || self.modules.contains(&rule.module))
     }
 }

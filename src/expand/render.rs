@@ -228,7 +228,7 @@ impl<'a> Expansion<'a> {
     pub(super) fn rule_view(&self, id: RuleId) -> Jinja {
         let r = self.framework.rule(id);
         Jinja::from_object(RuleView {
-            translations: r.translations.clone(),
+            translations: r.translations.to_map(),
             text: r.text.clone(),
             id: r.id.clone(),
             name: self.framework.qualified_rule(id),

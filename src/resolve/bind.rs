@@ -9,8 +9,26 @@ impl Resolver<'_> {
         for m in 0..self.asts.len() {
             let module = ModuleId(m as u32);
             let items = std::mem::take(&mut self.asts[m].file.items);
+            let entries = std::mem::take(&mut self.asts[m].entries);
             let declared = std::mem::take(&mut self.asts[m].declared);
-            for (item, declared) in items.iter().zip(&declared) {
+            let file = self.framework.modules[m].file;
+            let text = self.sources.get(file).shared_text();
+            let mut plain = syntax::Plain::default();
+            for (entry, declared) in entries.iter().zip(&declared) {
+                let item = match *entry {
+                    syntax::Entry::Plain(at) => {
+                        if let Some(ItemId::Rule(id)) = *declared
+                            && syntax::read_plain(&text, at as usize, &mut plain).is_some()
+                        {
+                            self.bind_plain_rule(module, id, file, &text, &plain);
+                        }
+                        continue;
+                    }
+                    syntax::Entry::Item(i) => match items.get(i as usize) {
+                        Some(item) => item,
+                        None => continue,
+                    },
+                };
                 match item {
                     ast::Item::Relation(rel) => self.bind_relation(module, rel),
                     ast::Item::Rule(rule) => {
@@ -116,6 +134,50 @@ impl Resolver<'_> {
                 }
             }
             self.asts[m].file.items = items;
+            self.asts[m].entries = entries;
+        }
+    }
+
+    /// Binds the values a plain rule upholds and violates, as [`Self::bind_all`] binds a
+    /// rule's tree.
+    fn bind_plain_rule(
+        &mut self,
+        module: ModuleId,
+        id: RuleId,
+        file: FileId,
+        text: &str,
+        plain: &syntax::Plain,
+    ) {
+        for a in &plain.attributes {
+            let upholds = match a.kind {
+                syntax::PlainKind::Upholds => true,
+                syntax::PlainKind::Violates => false,
+                syntax::PlainKind::Context => continue,
+            };
+            let vs: Vec<ValueId> = plain.references[a.entries.clone()]
+                .iter()
+                .filter_map(|r| {
+                    let span = |range: &std::ops::Range<usize>| Span::new(file, range.clone());
+                    let view = RefView {
+                        namespace: r.namespace.as_ref().map(|ns| (&text[ns.clone()], span(ns))),
+                        id: &text[r.id.clone()],
+                        id_span: span(&r.id),
+                        span: span(&r.span),
+                    };
+                    self.value_view(module, &view)
+                })
+                .collect();
+            let rule = &mut self.framework.rules[id.index()];
+            let list = if upholds {
+                &mut rule.upholds
+            } else {
+                &mut rule.violates
+            };
+            if list.is_empty() {
+                *list = vs;
+            } else {
+                list.extend(vs);
+            }
         }
     }
 
@@ -191,7 +253,12 @@ impl Resolver<'_> {
 
     /// Resolves a reference that must name a value.
     pub(super) fn value(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ValueId> {
-        match self.lookup(module, r)? {
+        self.value_view(module, &RefView::of(r))
+    }
+
+    /// [`Self::value`] of a reference as borrowed parts.
+    pub(super) fn value_view(&mut self, module: ModuleId, r: &RefView<'_>) -> Option<ValueId> {
+        match self.lookup_view(module, r)? {
             ItemId::Value(v) => Some(v),
             other => {
                 let what = sort_of(other);
@@ -229,16 +296,20 @@ impl Resolver<'_> {
     /// The module imported as `ns` into `module`, reporting an unknown namespace (with a
     /// suggestion for a near miss).
     pub(super) fn namespace(&mut self, module: ModuleId, ns: &ast::Ident) -> Option<ModuleId> {
+        self.namespace_named(module, &ns.name, ns.span)
+    }
+
+    /// [`Self::namespace`] of a name and its span.
+    fn namespace_named(&mut self, module: ModuleId, name: &str, span: Span) -> Option<ModuleId> {
         let m = &self.framework.modules[module.index()];
-        if let Some(&t) = m.imports.get(&ns.name) {
+        if let Some(&t) = m.imports.get(name) {
             return Some(t);
         }
-        let help = match suggest::similar(&ns.name, m.imports.keys().map(String::as_str)) {
+        let help = match suggest::similar(name, m.imports.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),
-            None if m.imports.is_empty() => format!(
-                "import the framework first: `use \"file.qd\" as {}`",
-                ns.name
-            ),
+            None if m.imports.is_empty() => {
+                format!("import the framework first: `use \"file.qd\" as {name}`")
+            }
             None => format!(
                 "the imported namespaces are {}",
                 backticked(&m.imports.keys().map(String::as_str).collect::<Vec<_>>())
@@ -246,13 +317,13 @@ impl Resolver<'_> {
         };
         // An import that failed has already been reported.
         let ast = &self.asts[module.index()];
-        if !ast.unparsed.contains(&ns.name) && !ast.failed_imports.contains(&ns.name) {
+        if !ast.unparsed.contains(name) && !ast.failed_imports.iter().any(|f| f == name) {
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::UnknownNamespace,
-                    format!("no framework is imported as `{}`", ns.name),
+                    format!("no framework is imported as `{name}`"),
                 )
-                .label(ns.span, "unknown namespace")
+                .label(span, "unknown namespace")
                 .help(help),
             );
         }
@@ -261,32 +332,33 @@ impl Resolver<'_> {
 
     /// Resolves a reference to whatever it names, reporting unknown names.
     pub(super) fn lookup(&mut self, module: ModuleId, r: &ast::Reference) -> Option<ItemId> {
-        let target = match &r.namespace {
+        self.lookup_view(module, &RefView::of(r))
+    }
+
+    /// [`Self::lookup`] of a reference as borrowed parts.
+    fn lookup_view(&mut self, module: ModuleId, r: &RefView<'_>) -> Option<ItemId> {
+        let target = match r.namespace {
             None => module,
-            Some(ns) => self.namespace(module, ns)?,
+            Some((name, span)) => self.namespace_named(module, name, span)?,
         };
         let m = &self.framework.modules[target.index()];
-        if let Some(&item) = m.items.get(&r.id.name) {
+        if let Some(&item) = m.items.get(r.id) {
             return Some(item);
         }
-        if self.asts[target.index()].unparsed.contains(&r.id.name) {
+        if self.asts[target.index()].unparsed.contains(r.id) {
             return None;
         }
-        let help = self.suggest_id(
-            target,
-            &r.id.name,
-            r.namespace.as_ref().map(|n| n.name.as_str()),
-        );
-        let whose = match &r.namespace {
-            Some(ns) => format!(" in `{}`", ns.name),
+        let help = self.suggest_id(target, r.id, r.namespace.map(|(name, _)| name));
+        let whose = match r.namespace {
+            Some((name, _)) => format!(" in `{name}`"),
             None => String::new(),
         };
         self.diagnostics.push(
             Diagnostic::new(
                 Code::UnknownReference,
-                format!("`{}` is not defined{whose}", r.id.name),
+                format!("`{}` is not defined{whose}", r.id),
             )
-            .label(r.id.span, "unknown name")
+            .label(r.id_span, "unknown name")
             .help(help),
         );
         None
@@ -322,6 +394,37 @@ impl Resolver<'_> {
 }
 
 /// What sort of item `item` is, with its article: "a rule", "a judge".
+/// A reference as borrowed parts: from a tree ([`RefView::of`]) or from a plain rule's text.
+pub(super) struct RefView<'a> {
+    /// The namespace and where it is, if qualified.
+    pub namespace: Option<(&'a str, Span)>,
+    /// The id.
+    pub id: &'a str,
+    /// Where the id is.
+    pub id_span: Span,
+    /// The whole reference.
+    pub span: Span,
+}
+
+impl<'a> RefView<'a> {
+    pub(super) fn of(r: &'a ast::Reference) -> Self {
+        RefView {
+            namespace: r.namespace.as_ref().map(|ns| (ns.name.as_str(), ns.span)),
+            id: &r.id.name,
+            id_span: r.id.span,
+            span: r.span,
+        }
+    }
+
+    /// The reference as written, `ns.id` or `id`.
+    fn display(&self) -> String {
+        match self.namespace {
+            Some((ns, _)) => format!("{ns}.{}", self.id),
+            None => self.id.to_string(),
+        }
+    }
+}
+
 pub(super) fn sort_of(item: ItemId) -> &'static str {
     match item {
         ItemId::Value(_) => "a value",

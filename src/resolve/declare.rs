@@ -77,13 +77,40 @@ impl Resolver<'_> {
         for m in 0..self.asts.len() {
             let module = ModuleId(m as u32);
             let items = std::mem::take(&mut self.asts[m].file.items);
-            let mut declared = vec![None; items.len()];
+            let entries = std::mem::take(&mut self.asts[m].entries);
+            let mut declared = vec![None; entries.len()];
             for item in &items {
                 if let ast::Item::Framework(f) = item {
                     self.declare_header(module, f);
                 }
             }
-            for (index, item) in items.iter().enumerate() {
+            let file = self.framework.modules[m].file;
+            let text = self.sources.get(file).shared_text();
+            let mut plain = syntax::Plain::default();
+            let rules = entries
+                .iter()
+                .filter(|e| match **e {
+                    syntax::Entry::Plain(_) => true,
+                    syntax::Entry::Item(i) => {
+                        matches!(items.get(i as usize), Some(ast::Item::Rule(_)))
+                    }
+                })
+                .count();
+            self.framework.rules.reserve_exact(rules);
+            self.framework.modules[m].rules.reserve_exact(rules);
+            for (index, entry) in entries.iter().enumerate() {
+                let item = match *entry {
+                    syntax::Entry::Plain(at) => {
+                        if syntax::read_plain(&text, at as usize, &mut plain).is_some() {
+                            declared[index] = self.declare_plain_rule(module, file, &text, &plain);
+                        }
+                        continue;
+                    }
+                    syntax::Entry::Item(i) => match items.get(i as usize) {
+                        Some(item) => item,
+                        None => continue,
+                    },
+                };
                 match item {
                     ast::Item::Node(node) => {
                         if let Some(v) = self.declare_node(module, node, None) {
@@ -105,7 +132,9 @@ impl Resolver<'_> {
                                         self.translation(&mut translations, t)
                                     }
                                     ast::RuleAttribute::Context(cs, _) => {
-                                        contexts.extend(cs.iter().map(|c| c.text().to_string()))
+                                        for c in cs {
+                                            contexts.push(self.context(c.text()));
+                                        }
                                     }
                                     _ => {}
                                 }
@@ -117,7 +146,7 @@ impl Resolver<'_> {
                                 violates: Vec::new(),
                                 contexts,
                                 describe,
-                                translations,
+                                translations: translations.into(),
                                 module,
                                 span: rule.span,
                             });
@@ -247,8 +276,48 @@ impl Resolver<'_> {
                 }
             }
             self.asts[m].file.items = items;
+            self.asts[m].entries = entries;
             self.asts[m].declared = declared;
         }
+    }
+
+    /// Declares a plain rule (read from `text`) as a rule's tree is declared: its id, text and
+    /// contexts (the plain form has no `describe` and no translations).
+    fn declare_plain_rule(
+        &mut self,
+        module: ModuleId,
+        file: FileId,
+        text: &str,
+        plain: &syntax::Plain,
+    ) -> Option<ItemId> {
+        let id = RuleId(self.framework.rules.len() as u32);
+        let name = &text[plain.id.clone()];
+        if !self.declare_name(
+            module,
+            name,
+            Span::new(file, plain.id.clone()),
+            ItemId::Rule(id),
+        ) {
+            return None;
+        }
+        let contexts = plain
+            .contexts
+            .iter()
+            .map(|c| self.context(syntax::Plain::context_text(text, c)))
+            .collect();
+        self.framework.rules.push(Rule {
+            id: name.to_string(),
+            text: plain.text_value(text).to_string(),
+            upholds: Vec::new(),
+            violates: Vec::new(),
+            contexts,
+            describe: None,
+            translations: Translations::default(),
+            module,
+            span: Span::new(file, plain.start..plain.end),
+        });
+        self.framework.modules[module.index()].rules.push(id);
+        Some(ItemId::Rule(id))
     }
 
     pub(super) fn declare_header(&mut self, module: ModuleId, f: &ast::Framework) {
@@ -353,10 +422,25 @@ impl Resolver<'_> {
         }
     }
 
+    /// The shared text of a rule's context.
+    fn context(&mut self, text: &str) -> std::sync::Arc<str> {
+        if let Some(shared) = self.contexts.get(text) {
+            return std::sync::Arc::clone(shared);
+        }
+        let shared: std::sync::Arc<str> = std::sync::Arc::from(text);
+        self.contexts.insert(std::sync::Arc::clone(&shared));
+        shared
+    }
+
     /// Registers `id` in the module; reports a duplicate and returns false if it is taken.
     pub(super) fn declare_id(&mut self, module: ModuleId, id: &ast::Ident, item: ItemId) -> bool {
+        self.declare_name(module, &id.name, id.span, item)
+    }
+
+    /// [`Self::declare_id`] of a name and where it is.
+    fn declare_name(&mut self, module: ModuleId, name: &str, span: Span, item: ItemId) -> bool {
         let m = &mut self.framework.modules[module.index()];
-        if let Some(previous) = m.items.get(&id.name) {
+        if let Some(previous) = m.items.get(name) {
             let first = match previous {
                 ItemId::Value(v) => self.framework.values[v.index()].id_span,
                 ItemId::Rule(r) => self.framework.rules[r.index()].span,
@@ -370,14 +454,14 @@ impl Resolver<'_> {
                 ItemId::Stance(x) => self.framework.stances[x.index()].span,
             };
             self.diagnostics.push(
-                Diagnostic::new(Code::DuplicateId, format!("`{}` is defined twice", id.name))
-                    .label(id.span, "defined again here")
+                Diagnostic::new(Code::DuplicateId, format!("`{name}` is defined twice"))
+                    .label(span, "defined again here")
                     .label(first, "first defined here")
                     .help("ids are unique within a file; rename one of them"),
             );
             return false;
         }
-        m.items.insert(id.name.clone(), item);
+        m.items.insert(name.to_string(), item);
         true
     }
 

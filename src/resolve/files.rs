@@ -56,10 +56,20 @@ impl Resolver<'_> {
         let file = self.sources.add(display, Some(path.into()), &text);
         // The source map holds its own copy: do not keep two while the file is parsed.
         drop(text);
-        let (ast, syntax_errors) = syntax::parse(file, self.sources.get(file).text());
+        let text = self.sources.get(file).text();
+        let (ast, entries, syntax_errors) = if self.keep_trees {
+            let (ast, errors) = syntax::parse(file, text);
+            let entries = (0..ast.items.len() as u32)
+                .map(syntax::Entry::Item)
+                .collect();
+            (ast, entries, errors)
+        } else {
+            let (lean, errors) = syntax::parse_lean(file, text);
+            (lean.file, lean.entries, errors)
+        };
         let broken = !syntax_errors.is_empty();
         let unparsed = if broken {
-            unparsed_words(self.sources.get(file).text(), &ast)
+            unparsed_words(self.sources.get(file).text(), &ast, &entries)
         } else {
             BTreeSet::new()
         };
@@ -74,7 +84,9 @@ impl Resolver<'_> {
             header: None,
             levels: vec!["value".into()],
             imports: IndexMap::new(),
-            items: IndexMap::new(),
+            // Room for every id at once (growing, the map would round its room up to its
+            // table's, nearly twice as much).
+            items: IndexMap::with_capacity(ids_room(&ast, &entries)),
             values: Vec::new(),
             top: Vec::new(),
             rules: Vec::new(),
@@ -100,6 +112,7 @@ impl Resolver<'_> {
             })
             .collect();
         self.asts.push(ModuleAst {
+            entries,
             declared: Vec::new(),
             failed_imports: Vec::new(),
             file: ast,
@@ -165,11 +178,34 @@ impl Resolver<'_> {
     }
 }
 
+/// At least how many ids the items declare: one per item, and one per nested value node.
+fn ids_room(ast: &ast::File, entries: &[syntax::Entry]) -> usize {
+    fn nested(node: &ast::Node) -> usize {
+        node.entries
+            .iter()
+            .map(|e| match e {
+                ast::NodeEntry::Child(child) => 1 + nested(child),
+                _ => 0,
+            })
+            .sum()
+    }
+    let nodes: usize = ast
+        .items
+        .iter()
+        .map(|i| match i {
+            ast::Item::Node(node) => nested(node),
+            _ => 0,
+        })
+        .sum();
+    entries.len() + nodes
+}
+
 /// The words of a file with syntax errors that lie outside every item that parsed (and
 /// every comment): the
 /// names its broken items may have declared. A reference to a name not among them is
 /// reported even in a broken file (its definition cannot be in a broken item).
-fn unparsed_words(text: &str, ast: &ast::File) -> BTreeSet<String> {
+fn unparsed_words(text: &str, ast: &ast::File, entries: &[syntax::Entry]) -> BTreeSet<String> {
+    let mut plain = syntax::Plain::default();
     let mut spans: Vec<(usize, usize)> = ast
         .items
         .iter()
@@ -177,6 +213,13 @@ fn unparsed_words(text: &str, ast: &ast::File) -> BTreeSet<String> {
         .chain(ast.comments.iter().map(|c| c.span.range()))
         .map(|r| (r.start, r.end))
         .collect();
+    for entry in entries {
+        if let syntax::Entry::Plain(at) = *entry
+            && syntax::read_plain(text, at as usize, &mut plain).is_some()
+        {
+            spans.push((plain.start, plain.end));
+        }
+    }
     spans.sort_unstable();
     let mut words = BTreeSet::new();
     let mut from = 0;

@@ -112,7 +112,23 @@ pub(crate) struct Resolved {
 /// Reads `paths` (and what they import) through `loader` and resolves them into one model.
 /// Checking the model is a separate step ([`crate::check`]).
 pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
+    resolve_with(loader, paths, true)
+}
+
+/// [`resolve`] without the syntax trees (`Resolved::trees` is empty): a plain rule is
+/// never held as a tree, so a large framework takes a fraction of the memory.
+pub(crate) fn resolve_model<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
+    resolve_with(loader, paths, false)
+}
+
+fn resolve_with<P: AsRef<Path>>(
+    loader: &mut dyn Loader,
+    paths: &[P],
+    keep_trees: bool,
+) -> Resolved {
     let mut r = Resolver {
+        contexts: Default::default(),
+        keep_trees,
         loader,
         sources: SourceMap::new(),
         framework: Framework::default(),
@@ -133,7 +149,11 @@ pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> R
     r.bind_all();
     Resolved {
         broken: r.asts.iter().map(|a| a.broken).collect(),
-        trees: r.asts.into_iter().map(|a| a.file).collect(),
+        trees: if keep_trees {
+            r.asts.into_iter().map(|a| a.file).collect()
+        } else {
+            Vec::new()
+        },
         framework: r.framework,
         diagnostics: r.diagnostics,
         sources: r.sources,
@@ -141,8 +161,11 @@ pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> R
 }
 
 struct ModuleAst {
+    /// The trees: every item, or (without `keep_trees`) every item but the plain rules.
     file: ast::File,
-    /// For each item of `file`, the rule or profile it declared (None for other items and
+    /// Every item in source order: an index into `file`'s items, or a plain rule's offset.
+    entries: Vec<syntax::Entry>,
+    /// For each of `entries`, the rule or profile it declared (None for other items and
     /// for items whose id was a duplicate).
     declared: Vec<Option<ItemId>>,
     /// Namespaces whose `use` failed: references through them are not reported again.
@@ -157,6 +180,11 @@ struct ModuleAst {
 
 struct Resolver<'l> {
     loader: &'l mut dyn Loader,
+    /// Every context text of a rule, held once.
+    contexts: std::collections::HashSet<std::sync::Arc<str>>,
+    /// Whether every item is parsed to a tree (for the language server), or plain rules
+    /// are left as text.
+    keep_trees: bool,
     sources: SourceMap,
     framework: Framework,
     diagnostics: Vec<Diagnostic>,
@@ -234,6 +262,50 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Resolving without trees (plain rules left as text) gives the same model, spans
+    /// included, and the same diagnostics as resolving with them.
+    #[test]
+    fn resolving_without_trees_changes_nothing() {
+        // The shipped frameworks, read from disk with their imports, and one in memory.
+        let mut cases: Vec<(String, Option<String>)> = std::fs::read_dir("scenarios")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "qd"))
+            .map(|p| (p.display().to_string(), None))
+            .collect();
+        assert!(!cases.is_empty());
+        cases.push((
+            "rules.qd".into(),
+            "value a \"A\"\nvalue b \"B\" { value c }\n\
+             rule r1 \"one\" { upholds a, b  violates c  context health, \"public office\" }\n\
+             rule r1 \"again\" { upholds a }\n\
+             rule a \"a value's id\"\n\
+             rule r2 \"unknown\" { upholds nope, ns.x, r1 }\n\
+             rule r3 \"tree\" { upholds a  describe \"d\"  zh \"中\" }\n\
+             rule r4 \"x\" { upholds c } rule r5 \"y\"\n\
+             rule r6 \"broken\" { upholds }\n\
+             rule r7 \"after\" { violates later  upholds a, b }\n\
+             value later\n"
+                .to_string()
+                .into(),
+        ));
+        for (name, text) in cases {
+            let load = |keep: bool| {
+                let r = match &text {
+                    Some(text) => {
+                        let mut loader = MemoryLoader::new().with(&name, text.clone());
+                        resolve_with(&mut loader, &[name.as_str()], keep)
+                    }
+                    None => resolve_with(&mut FsLoader, &[name.as_str()], keep),
+                };
+                format!("{:?}\n{:?}", r.framework, r.diagnostics)
+            };
+            assert_eq!(load(false), load(true), "{name}");
+        }
+    }
 
     #[test]
     fn normalizes_paths() {

@@ -8,60 +8,183 @@
 //! says what is wrong. A unit test and the parser's differential test hold the two to the
 //! same trees.
 
+use std::ops::Range;
+
 use crate::source::{FileId, Span};
 use crate::syntax::ast::{Braces, Context, Ident, Item, Reference, Rule, RuleAttribute, Str};
 
-/// Reads a plain `rule` item starting at `pos` (where `rule` starts): the item and where its
-/// last token ends, or `None` for anything outside the plain form.
-pub(crate) fn rule(file: FileId, text: &str, pos: usize) -> Option<(Item, usize)> {
+/// A plain rule as byte ranges into the text, read without building a tree: what resolving
+/// needs of it. One value is reused from rule to rule, so reading allocates only while its
+/// lists grow.
+#[derive(Debug, Default)]
+pub(crate) struct Plain {
+    /// Where the item starts (at `rule`).
+    pub start: usize,
+    /// Where its last token ends.
+    pub end: usize,
+    /// The id.
+    pub id: Range<usize>,
+    /// The text, quotes included (the plain form has no escapes: the value is inside them).
+    pub text: Range<usize>,
+    /// Where `{` and `}` are, if the rule has a block.
+    pub braces: Option<(usize, usize)>,
+    /// The attributes in source order.
+    pub attributes: Vec<PlainAttribute>,
+    /// The references of every `upholds` and `violates`, in source order.
+    pub references: Vec<PlainReference>,
+    /// The contexts of every `context`, in source order: a word, or a phrase with its quotes.
+    pub contexts: Vec<(Range<usize>, bool)>,
+}
+
+/// Which attribute of a plain rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlainKind {
+    Upholds,
+    Violates,
+    Context,
+}
+
+/// One attribute of a plain rule: its kind, where it is, and its entries in
+/// [`Plain::references`] or [`Plain::contexts`].
+#[derive(Clone, Debug)]
+pub(crate) struct PlainAttribute {
+    pub kind: PlainKind,
+    pub span: Range<usize>,
+    pub entries: Range<usize>,
+}
+
+/// `id` or `ns.id` as ranges.
+#[derive(Clone, Debug)]
+pub(crate) struct PlainReference {
+    pub namespace: Option<Range<usize>>,
+    pub id: Range<usize>,
+    pub span: Range<usize>,
+}
+
+impl Plain {
+    /// The value of the rule's text (between its quotes).
+    pub fn text_value<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.text.start + 1..self.text.end - 1]
+    }
+
+    /// The text of a context: a word as written, a phrase without its quotes.
+    pub fn context_text<'t>(text: &'t str, (range, phrase): &(Range<usize>, bool)) -> &'t str {
+        if *phrase {
+            &text[range.start + 1..range.end - 1]
+        } else {
+            &text[range.clone()]
+        }
+    }
+}
+
+/// Reads a plain `rule` item starting at `pos` (where `rule` starts) into `out`, or `None`
+/// (with `out` in no useful state) for anything outside the plain form.
+pub(crate) fn read(text: &str, pos: usize, out: &mut Plain) -> Option<()> {
+    out.attributes.clear();
+    out.references.clear();
+    out.contexts.clear();
     let mut r = Reader {
-        file,
-        text,
         bytes: text.as_bytes(),
         pos,
     };
-    let start = pos;
-    if r.word()? != "rule" {
+    out.start = pos;
+    if r.word()? != b"rule" {
         return None;
     }
     r.space()?;
-    let id = r.ident()?;
+    out.id = r.ident()?;
     r.space()?;
-    let label = r.string()?;
-    let mut end = label.span.range().end;
-    let after_label = r.pos;
+    out.text = r.string()?;
+    out.end = out.text.end;
     r.space()?;
-    let mut attributes = Vec::new();
-    let braces = if r.peek() == Some(b'{') {
-        let open = r.span(r.pos..r.pos + 1);
+    out.braces = None;
+    if r.peek() == Some(b'{') {
+        let open = r.pos;
         r.pos += 1;
         loop {
             r.space()?;
             if r.peek() == Some(b'}') {
-                let close = r.span(r.pos..r.pos + 1);
+                out.braces = Some((open, r.pos));
                 r.pos += 1;
-                end = r.pos;
-                break Some(Braces { open, close });
+                out.end = r.pos;
+                break;
             }
-            attributes.push(r.attribute()?);
+            r.attribute(out)?;
         }
-    } else {
-        r.pos = after_label;
-        None
+    }
+    Some(())
+}
+
+/// Reads a plain `rule` item starting at `pos` (where `rule` starts): the item and where its
+/// last token ends, or `None` for anything outside the plain form. `plain` is scratch space.
+pub(crate) fn rule(
+    file: FileId,
+    text: &str,
+    pos: usize,
+    plain: &mut Plain,
+) -> Option<(Item, usize)> {
+    read(text, pos, plain)?;
+    let span = |range: Range<usize>| Span::new(file, range);
+    let ident = |range: &Range<usize>| Ident {
+        name: text[range.clone()].to_string(),
+        span: span(range.clone()),
     };
+    let string = |range: &Range<usize>| Str {
+        value: text[range.start + 1..range.end - 1].to_string(),
+        raw: text[range.clone()].to_string(),
+        span: span(range.clone()),
+    };
+    let attributes = plain
+        .attributes
+        .iter()
+        .map(|a| {
+            let s = span(a.span.clone());
+            match a.kind {
+                PlainKind::Upholds | PlainKind::Violates => {
+                    let refs = plain.references[a.entries.clone()]
+                        .iter()
+                        .map(|r| Reference {
+                            namespace: r.namespace.as_ref().map(ident),
+                            id: ident(&r.id),
+                            span: span(r.span.clone()),
+                        })
+                        .collect();
+                    if a.kind == PlainKind::Upholds {
+                        RuleAttribute::Upholds(refs, s)
+                    } else {
+                        RuleAttribute::Violates(refs, s)
+                    }
+                }
+                PlainKind::Context => RuleAttribute::Context(
+                    plain.contexts[a.entries.clone()]
+                        .iter()
+                        .map(|(range, phrase)| {
+                            if *phrase {
+                                Context::Phrase(string(range))
+                            } else {
+                                Context::Word(ident(range))
+                            }
+                        })
+                        .collect(),
+                    s,
+                ),
+            }
+        })
+        .collect();
     let item = Rule {
-        id,
-        text: label,
+        id: ident(&plain.id),
+        text: string(&plain.text),
         attributes,
-        braces,
-        span: r.span(start..end),
+        braces: plain.braces.map(|(open, close)| Braces {
+            open: span(open..open + 1),
+            close: span(close..close + 1),
+        }),
+        span: span(plain.start..plain.end),
     };
-    Some((Item::Rule(item), end))
+    Some((Item::Rule(item), plain.end))
 }
 
 struct Reader<'a> {
-    file: FileId,
-    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -75,10 +198,6 @@ fn ident_char(b: u8) -> bool {
 }
 
 impl<'a> Reader<'a> {
-    fn span(&self, range: std::ops::Range<usize>) -> Span {
-        Span::new(self.file, range)
-    }
-
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -97,7 +216,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A maximal run of identifier characters starting with a letter or `_`.
-    fn word(&mut self) -> Option<&'a str> {
+    fn word(&mut self) -> Option<&'a [u8]> {
+        let range = self.ident()?;
+        Some(&self.bytes[range])
+    }
+
+    /// Where a maximal run of identifier characters starting with a letter or `_` is.
+    fn ident(&mut self) -> Option<Range<usize>> {
         let start = self.pos;
         if !self.peek().is_some_and(ident_start) {
             return None;
@@ -106,20 +231,11 @@ impl<'a> Reader<'a> {
         while self.peek().is_some_and(ident_char) {
             self.pos += 1;
         }
-        Some(&self.text[start..self.pos])
-    }
-
-    fn ident(&mut self) -> Option<Ident> {
-        let start = self.pos;
-        let name = self.word()?;
-        Some(Ident {
-            name: name.to_string(),
-            span: self.span(start..self.pos),
-        })
+        Some(start..self.pos)
     }
 
     /// `ident` or `ns.ident`, with nothing between the parts.
-    fn reference(&mut self) -> Option<Reference> {
+    fn reference(&mut self) -> Option<PlainReference> {
         let start = self.pos;
         let first = self.ident()?;
         let (namespace, id) = if self.peek() == Some(b'.') {
@@ -131,77 +247,82 @@ impl<'a> Reader<'a> {
         if self.peek() == Some(b'.') {
             return None;
         }
-        Some(Reference {
+        Some(PlainReference {
             namespace,
             id,
-            span: self.span(start..self.pos),
+            span: start..self.pos,
         })
     }
 
-    /// A one-line string without escapes.
-    fn string(&mut self) -> Option<Str> {
+    /// A one-line string without escapes, quotes included.
+    fn string(&mut self) -> Option<Range<usize>> {
         let start = self.pos;
         if self.peek() != Some(b'"') || self.bytes[start..].starts_with(b"\"\"\"") {
             return None;
         }
         let body = start + 1;
-        let close = body + self.bytes[body..].iter().position(|&b| b == b'"')?;
-        if self.bytes[body..close]
-            .iter()
-            .any(|&b| b == b'\\' || b == b'\n')
-        {
+        // The first quote, backslash or line end: only a quote closes a plain string.
+        let close = body + memchr::memchr3(b'"', b'\\', b'\n', &self.bytes[body..])?;
+        if self.bytes[close] != b'"' {
             return None;
         }
         self.pos = close + 1;
-        Some(Str {
-            value: self.text[body..close].to_string(),
-            raw: self.text[start..self.pos].to_string(),
-            span: self.span(start..self.pos),
-        })
+        Some(start..self.pos)
     }
 
-    /// `item (, item)*` where whitespace may surround the commas; the list ends at the last
-    /// item (the whitespace after it is not part of the attribute).
-    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        let mut items = vec![item(self)?];
+    /// `item (, item)*` where whitespace may surround the commas, each item pushed to
+    /// `list`; the list ends at the last item (the whitespace after it is not part of the
+    /// attribute). The range of `list` the items took.
+    fn list<T>(
+        &mut self,
+        list: &mut Vec<T>,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Range<usize>> {
+        let from = list.len();
+        list.push(item(self)?);
         loop {
             let end = self.pos;
             self.space()?;
             if self.peek() != Some(b',') {
                 self.pos = end;
-                return Some(items);
+                return Some(from..list.len());
             }
             self.pos += 1;
             self.space()?;
-            items.push(item(self)?);
+            list.push(item(self)?);
         }
     }
 
-    fn attribute(&mut self) -> Option<RuleAttribute> {
+    fn attribute(&mut self, out: &mut Plain) -> Option<()> {
         let start = self.pos;
         let word = self.word()?;
-        let attribute = match word {
-            "upholds" | "violates" => {
+        let (kind, entries) = match word {
+            b"upholds" | b"violates" => {
                 self.space()?;
-                let refs = self.list(Self::reference)?;
-                let span = self.span(start..self.pos);
-                if word == "upholds" {
-                    RuleAttribute::Upholds(refs, span)
+                let entries = self.list(&mut out.references, Self::reference)?;
+                let kind = if word == b"upholds" {
+                    PlainKind::Upholds
                 } else {
-                    RuleAttribute::Violates(refs, span)
-                }
+                    PlainKind::Violates
+                };
+                (kind, entries)
             }
-            "context" => {
+            b"context" => {
                 self.space()?;
-                let contexts = self.list(|r| match r.peek() {
-                    Some(b'"') => r.string().map(Context::Phrase),
-                    _ => r.ident().map(Context::Word),
+                let entries = self.list(&mut out.contexts, |r| match r.peek() {
+                    Some(b'"') => r.string().map(|s| (s, true)),
+                    _ => r.ident().map(|i| (i, false)),
                 })?;
-                RuleAttribute::Context(contexts, self.span(start..self.pos))
+                (PlainKind::Context, entries)
             }
             _ => return None,
         };
-        Some(attribute)
+        out.attributes.push(PlainAttribute {
+            kind,
+            span: start..self.pos,
+            entries,
+        });
+        Some(())
     }
 }
 
@@ -212,7 +333,7 @@ mod tests {
     #[test]
     fn reads_the_plain_form_and_declines_the_rest() {
         let text = "rule r1 \"Act with care.\" {\n  upholds a, ns.b\n  context health, \"x y\"\n}";
-        let (item, end) = rule(FileId(0), text, 0).expect("the plain form");
+        let (item, end) = rule(FileId(0), text, 0, &mut Plain::default()).expect("the plain form");
         assert_eq!(end, text.len());
         let Item::Rule(r) = item else {
             panic!("not a rule")
@@ -231,7 +352,10 @@ mod tests {
             "rules r \"a\"",
             "rule r \"a\" { upholds a",
         ] {
-            assert!(rule(FileId(0), declined, 0).is_none(), "{declined}");
+            assert!(
+                rule(FileId(0), declined, 0, &mut Plain::default()).is_none(),
+                "{declined}"
+            );
         }
     }
 }

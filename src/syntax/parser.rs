@@ -112,42 +112,95 @@ pub const ITEM_WORDS: &[&str] = &[
 ///
 /// The tree holds every item that parsed; the diagnostics say what did not.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    parse_with(file, text, true)
+    let (ast, _, diagnostics) = parse_with(file, text, Mode::Fast);
+    (ast, diagnostics)
 }
 
-/// [`parse`], with or without the direct reader of plain rules (`fast`), which must not
-/// change the result.
-fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
+/// A file parsed for resolving alone: every item in source order, a plain rule by where it
+/// starts (read again with [`fast::read`] when it is needed) and every other item as a
+/// tree, so a large framework of rules is never held as trees.
+pub(crate) struct Lean {
+    /// The items that are not plain rules, and every comment.
+    pub file: File,
+    /// Every item in source order.
+    pub entries: Vec<Entry>,
+}
+
+/// An item of a [`Lean`] file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// The tree at this index of [`Lean::file`]'s items.
+    Item(u32),
+    /// A plain rule starting at this offset.
+    Plain(u32),
+}
+
+impl Lean {
+    /// Every item as a tree, as [`parse`] gives them: each plain rule read again.
+    #[cfg(test)]
+    pub fn trees(&self, file: FileId, text: &str) -> Vec<Item> {
+        let mut plain = fast::Plain::default();
+        self.entries
+            .iter()
+            .filter_map(|e| match *e {
+                Entry::Item(i) => self.file.items.get(i as usize).cloned(),
+                Entry::Plain(at) => {
+                    fast::rule(file, text, at as usize, &mut plain).map(|(item, _)| item)
+                }
+            })
+            .collect()
+    }
+}
+
+/// [`parse`], with each plain rule left as text: the same items and diagnostics.
+pub(crate) fn parse_lean(file: FileId, text: &str) -> (Lean, Vec<Diagnostic>) {
+    let (file, entries, diagnostics) = parse_with(file, text, Mode::Lean);
+    (Lean { file, entries }, diagnostics)
+}
+
+/// How plain rules are read: by pest, directly into trees, or directly and left as text.
+/// None of them changes the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    #[cfg(test)]
+    Pest,
+    Fast,
+    Lean,
+}
+
+/// [`parse`] in a [`Mode`]: the tree, the entries (in [`Mode::Lean`] only), the diagnostics.
+fn parse_with(file: FileId, text: &str, mode: Mode) -> (File, Vec<Entry>, Vec<Diagnostic>) {
     let scan = scan::scan(file, text);
     let mut ast = File {
         items: Vec::new(),
         comments: scan.comments,
     };
     if !scan.diagnostics.is_empty() {
-        return (ast, scan.diagnostics);
+        return (ast, Vec::new(), scan.diagnostics);
     }
     let resync = scan.resync.as_slice();
     let chunks = chunks(text, resync);
     let mut diagnostics = Vec::new();
+    let mut entries = Vec::new();
     let parsed: Vec<Parsed> = if chunks.len() > 1 {
         std::thread::scope(|s| {
             let handles: Vec<_> = chunks
                 .iter()
-                .map(|&(from, to)| s.spawn(move || parse_range(file, text, resync, from, to, fast)))
+                .map(|&(from, to)| s.spawn(move || parse_range(file, text, resync, from, to, mode)))
                 .collect();
             handles
                 .into_iter()
                 .zip(&chunks)
                 .map(|(h, &(from, to))| {
                     h.join()
-                        .unwrap_or_else(|_| parse_range(file, text, resync, from, to, fast))
+                        .unwrap_or_else(|_| parse_range(file, text, resync, from, to, mode))
                 })
                 .collect()
         })
     } else {
         chunks
             .iter()
-            .map(|&(from, to)| parse_range(file, text, resync, from, to, fast))
+            .map(|&(from, to)| parse_range(file, text, resync, from, to, mode))
             .collect()
     };
     // Chunks start at top-level line starts; an item may still run over one (`conflict a <>`
@@ -156,15 +209,20 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
     let mut end = 0;
     for (part, &(from, to)) in parsed.into_iter().zip(&chunks) {
         let part = if from < end {
-            parse_range(file, text, resync, end, to.max(end), fast)
+            parse_range(file, text, resync, end, to.max(end), mode)
         } else {
             part
         };
         end = part.end;
+        let offset = ast.items.len() as u32;
+        entries.extend(part.entries.into_iter().map(|e| match e {
+            Entry::Item(i) => Entry::Item(i + offset),
+            plain => plain,
+        }));
         ast.items.extend(part.items);
         diagnostics.extend(part.diagnostics);
     }
-    (ast, diagnostics)
+    (ast, entries, diagnostics)
 }
 
 /// Files below this size are parsed on one thread.
@@ -195,6 +253,8 @@ fn chunks(text: &str, resync: &[usize]) -> Vec<(usize, usize)> {
 /// The items parsed from one range of the file.
 struct Parsed {
     items: Vec<Item>,
+    /// In [`Mode::Lean`], every item in order (indexes into `items` local to the range).
+    entries: Vec<Entry>,
     diagnostics: Vec<Diagnostic>,
     /// Where parsing stopped: at or past the range's end.
     end: usize,
@@ -207,21 +267,38 @@ fn parse_range(
     resync: &[usize],
     from: usize,
     to: usize,
-    fast: bool,
+    mode: Mode,
 ) -> Parsed {
     let mut items = Vec::new();
+    let mut entries = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut plain = fast::Plain::default();
     let mut pos = skip_trivia(text, from);
     while pos < to {
         // Most of a large framework is rules in their plain form: read them directly.
-        if fast
-            && text.as_bytes()[pos..].starts_with(b"rule")
-            && let Some((item, end)) = fast::rule(file, text, pos)
-            && ends_line(line_rest(text, end))
-        {
-            items.push(item);
-            pos = skip_trivia(text, end);
-            continue;
+        if text.as_bytes()[pos..].starts_with(b"rule") {
+            match mode {
+                #[cfg(test)]
+                Mode::Pest => {}
+                Mode::Fast => {
+                    if let Some((item, end)) = fast::rule(file, text, pos, &mut plain)
+                        && ends_line(line_rest(text, end))
+                    {
+                        items.push(item);
+                        pos = skip_trivia(text, end);
+                        continue;
+                    }
+                }
+                Mode::Lean => {
+                    if fast::read(text, pos, &mut plain).is_some()
+                        && ends_line(line_rest(text, plain.end))
+                    {
+                        entries.push(Entry::Plain(pos as u32));
+                        pos = skip_trivia(text, plain.end);
+                        continue;
+                    }
+                }
+            }
         }
         // Parse the item within its own extent (up to the next line that starts a top-level
         // item), so the work per item does not depend on the size of the rest of the file.
@@ -246,6 +323,9 @@ fn parse_range(
                 let line_end = end + rest.len();
                 if ends_line(rest) {
                     let b = Builder { file, offset: pos };
+                    if mode == Mode::Lean {
+                        entries.push(Entry::Item(items.len() as u32));
+                    }
                     items.push(b.item(item));
                     pos = skip_trivia(text, end);
                     continue;
@@ -288,6 +368,7 @@ fn parse_range(
     }
     Parsed {
         items,
+        entries,
         diagnostics,
         end: pos,
     }
@@ -1863,9 +1944,24 @@ dimension nation "Nation" { zh "国家"  core prosperity { kind duty alias "Weal
                     rule r3 \"z\" { upholds a\n  zh \"中\" describe \"d\" }\n\
                     rule r4 \"w\" {upholds a,b context c}  # trailing\nvalue v0\n";
         let same = |text: &str| {
-            let fast = parse_with(FileId(0), text, true);
-            let slow = parse_with(FileId(0), text, false);
-            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text:?}");
+            let (fast, _, fast_errors) = parse_with(FileId(0), text, Mode::Fast);
+            let (slow, _, slow_errors) = parse_with(FileId(0), text, Mode::Pest);
+            assert_eq!(
+                format!("{fast:?} {fast_errors:?}"),
+                format!("{slow:?} {slow_errors:?}"),
+                "{text:?}"
+            );
+            let (lean, lean_errors) = parse_lean(FileId(0), text);
+            assert_eq!(
+                format!("{:?}", lean.trees(FileId(0), text)),
+                format!("{:?}", fast.items),
+                "{text:?}"
+            );
+            assert_eq!(
+                format!("{lean_errors:?}"),
+                format!("{fast_errors:?}"),
+                "{text:?}"
+            );
         };
         same(base);
         let pieces = [
