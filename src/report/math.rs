@@ -84,8 +84,13 @@ impl Rate {
         if distinct >= n || n == 0 {
             return Rate::new(k, n);
         }
-        let rate = k as f64 / n as f64;
-        let (low, high) = wilson_rate(rate, distinct.max(1) as f64, Z95);
+        Rate::weighed(k, n, k as f64 / n as f64, distinct.max(1))
+    }
+
+    /// `k` of `n` counted, with a `rate` that is not `k / n` (a share weighed by relevance),
+    /// its Wilson interval that of the rate over `trials` independent trials.
+    pub fn weighed(k: u64, n: u64, rate: f64, trials: u64) -> Rate {
+        let (low, high) = wilson_rate(rate, trials as f64, Z95);
         Rate {
             k,
             n,

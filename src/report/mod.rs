@@ -965,15 +965,7 @@ fn score_rate(c: &Counts) -> Rate {
     let n = c[SELECTED] + c[NEGLECTED];
     let distinct = n - c[REPEATED].min(n);
     if n > 0 && weighed(c) {
-        let rate = weighed_share(c);
-        let (low, high) = math::wilson_rate(rate, distinct.max(1) as f64, math::Z95);
-        return Rate {
-            k: c[SELECTED],
-            n,
-            rate,
-            low,
-            high,
-        };
+        return Rate::weighed(c[SELECTED], n, weighed_share(c), distinct.max(1));
     }
     Rate::distinct(c[SELECTED], n, distinct)
 }
@@ -984,15 +976,7 @@ fn score_rate(c: &Counts) -> Rate {
 fn wins_rate(c: &Counts) -> Rate {
     let distinct = c[TRIALS] - c[REPEATED_TRIALS].min(c[TRIALS]);
     if c[TRIALS] > 0 && weighed_wins(c) {
-        let rate = weighed_wins_share(c);
-        let (low, high) = math::wilson_rate(rate, distinct.max(1) as f64, math::Z95);
-        return Rate {
-            k: c[WINS],
-            n: c[TRIALS],
-            rate,
-            low,
-            high,
-        };
+        return Rate::weighed(c[WINS], c[TRIALS], weighed_wins_share(c), distinct.max(1));
     }
     Rate::distinct(c[WINS], c[TRIALS], distinct)
 }
@@ -1001,15 +985,7 @@ fn wins_rate(c: &Counts) -> Rate {
 /// some was not 1.
 fn all_wins_rate(c: &Counts) -> Rate {
     if c[TRIALS] > 0 && weighed_wins(c) {
-        let rate = weighed_wins_share(c);
-        let (low, high) = math::wilson_rate(rate, c[TRIALS] as f64, math::Z95);
-        return Rate {
-            k: c[WINS],
-            n: c[TRIALS],
-            rate,
-            low,
-            high,
-        };
+        return Rate::weighed(c[WINS], c[TRIALS], weighed_wins_share(c), c[TRIALS]);
     }
     Rate::new(c[WINS], c[TRIALS])
 }
