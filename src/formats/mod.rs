@@ -98,6 +98,36 @@ impl<'a> Text<'a> {
         }
     }
 
+    /// The bytes as text when they are UTF-8.
+    pub(crate) fn of(raw: &'a [u8]) -> Text<'a> {
+        match std::str::from_utf8(raw) {
+            Ok(s) => Text::Str(s),
+            Err(_) => Text::Bytes(raw),
+        }
+    }
+
+    /// The line's bytes.
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        match self {
+            Text::Str(s) => s.as_bytes(),
+            Text::Bytes(b) => b,
+        }
+    }
+
+    /// The line read by `scan` (a strict one-pass reader of lines as quandary writes them,
+    /// see [`scan`]) when it is checked text and `scan` takes it, else by serde_json.
+    pub(crate) fn scan_or_parse<T: Deserialize<'a>>(
+        self,
+        scan: impl FnOnce(&'a str) -> Option<T>,
+    ) -> Result<T, serde_json::Error> {
+        if let Text::Str(line) = self
+            && let Some(read) = scan(line)
+        {
+            return Ok(read);
+        }
+        self.parse()
+    }
+
     fn is_blank(&self) -> bool {
         match self {
             Text::Str(s) => s.bytes().all(|b| b.is_ascii_whitespace()),

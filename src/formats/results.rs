@@ -585,12 +585,7 @@ pub(crate) struct RecordLines;
 impl Line for RecordLines {
     type Out<'a> = RecordRef<'a>;
     fn parse(text: Text<'_>) -> Result<RecordRef<'_>, serde_json::Error> {
-        if let Text::Str(line) = text
-            && let Some(record) = RecordRef::scan(line)
-        {
-            return Ok(record);
-        }
-        text.parse()
+        text.scan_or_parse(RecordRef::scan)
     }
 }
 
@@ -824,12 +819,7 @@ impl<'a> Key<'a> {
     /// The request of the line `raw`: read by [`super::scan`], or by serde_json when it
     /// declines.
     fn read(raw: &'a [u8]) -> Result<Key<'a>, serde_json::Error> {
-        if let Ok(line) = std::str::from_utf8(raw)
-            && let Some(key) = Key::scan(line)
-        {
-            return Ok(key);
-        }
-        serde_json::from_slice(raw)
+        Text::of(raw).scan_or_parse(Key::scan)
     }
 
     fn scan(line: &'a str) -> Option<Key<'a>> {

@@ -724,12 +724,7 @@ struct ScenarioViews;
 impl Line for ScenarioViews {
     type Out<'a> = ScenarioView<'a>;
     fn parse(text: Text<'_>) -> Result<ScenarioView<'_>, serde_json::Error> {
-        if let Text::Str(line) = text
-            && let Some(scenario) = ScenarioView::scan(line)
-        {
-            return Ok(scenario);
-        }
-        text.parse()
+        text.scan_or_parse(ScenarioView::scan)
     }
 }
 
@@ -861,12 +856,7 @@ struct SuiteLines;
 impl Line for SuiteLines {
     type Out<'a> = SuiteLineRef<'a>;
     fn parse(text: Text<'_>) -> Result<SuiteLineRef<'_>, serde_json::Error> {
-        if let Text::Str(line) = text
-            && let Some(scenario) = SuiteLineRef::scan(line)
-        {
-            return Ok(scenario);
-        }
-        text.parse()
+        text.scan_or_parse(SuiteLineRef::scan)
     }
 }
 

@@ -308,12 +308,7 @@ fn optional_string(c: &mut Cursor<'_>) -> Option<Option<usize>> {
 impl<'a> Glance<'a> {
     /// The line, through the scan or serde_json.
     fn read(raw: &'a [u8]) -> Result<Glance<'a>, serde_json::Error> {
-        if let Ok(line) = std::str::from_utf8(raw)
-            && let Some(glance) = Glance::scan(line)
-        {
-            return Ok(glance);
-        }
-        serde_json::from_slice(raw)
+        Text::of(raw).scan_or_parse(Glance::scan)
     }
 
     /// The line read in one pass, or `None` for serde_json to read.
@@ -471,12 +466,7 @@ impl<'a> Glimpse<'a> {
 impl<'a> Said<'a> {
     /// The line, through the scan or serde_json.
     fn read(raw: &'a [u8]) -> Result<Said<'a>, serde_json::Error> {
-        if let Ok(line) = std::str::from_utf8(raw)
-            && let Some(said) = Said::scan(line)
-        {
-            return Ok(said);
-        }
-        serde_json::from_slice(raw)
+        Text::of(raw).scan_or_parse(Said::scan)
     }
 
     /// The line read in one pass, or `None` for serde_json to read.
@@ -811,13 +801,7 @@ struct Glanced;
 impl Parse for Glanced {
     type Out<'a> = (&'a [u8], Glance<'a>);
     fn parse(text: Text<'_>) -> Result<(&[u8], Glance<'_>), serde_json::Error> {
-        match text {
-            Text::Str(line) => match Glance::scan(line) {
-                Some(glance) => Ok((line.as_bytes(), glance)),
-                None => Ok((line.as_bytes(), serde_json::from_str(line)?)),
-            },
-            Text::Bytes(raw) => Ok((raw, serde_json::from_slice(raw)?)),
-        }
+        Ok((text.bytes(), text.scan_or_parse(Glance::scan)?))
     }
 }
 
