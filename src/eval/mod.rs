@@ -558,7 +558,7 @@ fn count(
     suite: Input<'_>,
     done: &Done,
     settings: &Settings,
-    mut check: impl FnMut(u64, &str) -> Result<(), Diagnostic>,
+    mut check: impl FnMut(u64, &str) -> Result<(), Diagnostic> + Send,
 ) -> Result<Outcome, Diagnostic> {
     let mut outcome = Outcome::default();
     let per_scenario = runs(settings).count() as u64;
@@ -589,32 +589,48 @@ fn count(
             Ok::<(), Diagnostic>(())
         })?;
     } else if done.is_empty() && settings.shard.is_none() {
-        reader.each_raw(|_, _| {
-            tally(0, &mut outcome);
-            Ok::<(), Diagnostic>(())
+        // Every line is asked: they are counted on two threads.
+        let mut lines = 0u64;
+        reader.each_chunk(&mut lines, false, &|chunk, turn| {
+            let n = chunk.len() as u64;
+            turn.take(|lines, _| {
+                **lines += n;
+                Ok::<(), Diagnostic>(())
+            });
         })?;
+        outcome.requests = lines * per_scenario;
     } else {
         let name = reader.name().to_string();
-        reader.each_raw(|line, n| {
-            let (index, id) = match id_and_index(line) {
-                Some((id, index)) => (index, Cow::Borrowed(id)),
-                None => match serde_json::from_slice::<IdAndIndex<'_>>(line) {
-                    Ok(s) => (s.index, s.id),
-                    // What is wrong with it, as reading it whole says.
-                    Err(e) => {
-                        let e =
-                            serde_json::from_slice::<crate::formats::suite::ScenarioView<'_>>(line)
+        reader.each_chunk((&mut check, &mut outcome), false, &|lines, turn| {
+            turn.take(|(check, outcome), base| {
+                for &(n, line) in lines {
+                    let line = line.bytes();
+                    let (index, id) = match id_and_index(line) {
+                        Some((id, index)) => (index, Cow::Borrowed(id)),
+                        None => match serde_json::from_slice::<IdAndIndex<'_>>(line) {
+                            Ok(s) => (s.index, s.id),
+                            // What is wrong with it, as reading it whole says.
+                            Err(e) => {
+                                let e = serde_json::from_slice::<
+                                    crate::formats::suite::ScenarioView<'_>,
+                                >(line)
                                 .err()
                                 .unwrap_or(e);
-                        return Err(crate::formats::suite::not_a_scenario(&name, n, &e));
+                                return Err(crate::formats::suite::not_a_scenario(
+                                    &name,
+                                    base + n,
+                                    &e,
+                                ));
+                            }
+                        },
+                    };
+                    if settings.asks(index) {
+                        check(index, &id)?;
+                        tally(index, outcome);
                     }
-                },
-            };
-            if settings.asks(index) {
-                check(index, &id)?;
-                tally(index, &mut outcome);
-            }
-            Ok(())
+                }
+                Ok(())
+            });
         })?;
     }
     Ok(outcome)
@@ -812,56 +828,65 @@ fn drive(
                     Ok(())
                 };
                 let reader = SuiteReader::open(suite)?;
-                let read = if adapter.in_process() {
-                    // Parsed and asked on two threads, a part of the suite at a time, the
-                    // answers of each part handed to the writer in order; a line that is
-                    // not a scenario ends the run after the answers before it.
-                    let name = reader.name().to_string();
-                    let work = |part: &[(u64, crate::formats::Text<'_>)]| {
-                        let mut records = Vec::with_capacity(part.len());
+                let read =
+                    if adapter.in_process() {
+                        // Read, parsed and asked on two threads, a chunk of the suite at a
+                        // time, the answers of each chunk handed to the writer in order; a line
+                        // that is not a scenario ends the run after the answers before it.
+                        let name = reader.name().to_string();
+                        reader.each_chunk(done_tx, true, &|lines, turn| {
+                            let mut records = Vec::with_capacity(lines.len());
+                            let mut asking = Asking::empty();
+                            // Why the chunk's lines stop: the run was stopped, or the line
+                            // so numbered in the chunk is not a scenario.
+                            let mut stopped = Ok(());
+                            for &(n, text) in lines {
+                                let asked = match ScenarioView::read(text) {
+                                    Ok(scenario) => {
+                                        ask_all(&scenario, &mut asking, &mut records).map_err(Ok)
+                                    }
+                                    Err(e) => Err(Err((n, e))),
+                                };
+                                if asked.is_err() {
+                                    stopped = asked;
+                                    break;
+                                }
+                            }
+                            turn.take(|done_tx, base| {
+                                if !records.is_empty() && done_tx.send(records).is_err() {
+                                    return Err(Stop::Done);
+                                }
+                                stopped.map_err(|why| match why {
+                                    Ok(stop) => stop,
+                                    Err((n, e)) => Stop::Failed(
+                                        crate::formats::suite::not_a_scenario(&name, base + n, &e),
+                                    ),
+                                })
+                            });
+                        })
+                    } else {
+                        // Answers go to the writer at least every few milliseconds, and in
+                        // batches from a fast agent.
+                        let mut records = Vec::new();
+                        let mut since = Instant::now();
                         let mut asking = Asking::empty();
-                        for (n, text) in part {
-                            let asked = match ScenarioView::read(*text) {
-                                Ok(scenario) => ask_all(&scenario, &mut asking, &mut records),
-                                Err(e) => Err(Stop::Failed(crate::formats::suite::not_a_scenario(
-                                    &name, *n, &e,
-                                ))),
-                            };
-                            if let Err(stop) = asked {
-                                return (records, Some(stop));
+                        let read = reader.each_view(|scenario| {
+                            let asked = ask_all(&scenario, &mut asking, &mut records);
+                            if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
+                                if done_tx.send(std::mem::take(&mut records)).is_err() {
+                                    return Err(Stop::Done);
+                                }
+                                since = Instant::now();
                             }
+                            asked
+                        });
+                        // What was answered before the end (or a line that cannot be read) is
+                        // kept.
+                        if !records.is_empty() {
+                            let _ = done_tx.send(records);
                         }
-                        (records, None)
+                        read
                     };
-                    reader.each_part(&work, |(records, stopped): (Vec<Record>, Option<Stop>)| {
-                        if !records.is_empty() && done_tx.send(records).is_err() {
-                            return Err(Stop::Done);
-                        }
-                        stopped.map_or(Ok(()), Err)
-                    })
-                } else {
-                    // Answers go to the writer at least every few milliseconds, and in
-                    // batches from a fast agent.
-                    let mut records = Vec::new();
-                    let mut since = Instant::now();
-                    let mut asking = Asking::empty();
-                    let read = reader.each_view(|scenario| {
-                        let asked = ask_all(&scenario, &mut asking, &mut records);
-                        if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
-                            if done_tx.send(std::mem::take(&mut records)).is_err() {
-                                return Err(Stop::Done);
-                            }
-                            since = Instant::now();
-                        }
-                        asked
-                    });
-                    // What was answered before the end (or a line that cannot be read) is
-                    // kept.
-                    if !records.is_empty() {
-                        let _ = done_tx.send(records);
-                    }
-                    read
-                };
                 match read {
                     Ok(()) | Err(Stop::Done) => Ok(()),
                     Err(Stop::Failed(d)) => Err(d),
@@ -1578,5 +1603,28 @@ mod asking_tests {
             journal(&torn, true).unwrap_err(),
             journal(&torn, false).unwrap_err()
         );
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number_in_the_file_past_the_first_chunk() {
+        // 12 KiB a line: 700 lines make two chunks and more.
+        let pad = "p".repeat(12 << 10);
+        let line = |i: usize| {
+            format!(
+                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"Stay"}}],"provenance":"{pad}"}}"#
+            )
+        };
+        let mut lines: Vec<String> = (0..700).map(line).collect();
+        lines.insert(0, r#"{"format":"suite","suite":"t"}"#.to_string());
+        let good = lines.join("\n").into_bytes();
+        assert!(good.len() > 8 << 20);
+        let parallel = journal(&good, true);
+        assert_eq!(parallel, journal(&good, false));
+        assert_eq!(parallel.map(|j| j.lines().count()), Ok(1 + 2 * 700));
+        lines[650] = r#"{"id":"s649","text":"x"}"#.to_string();
+        let bad = lines.join("\n").into_bytes();
+        let said = journal(&bad, true).unwrap_err();
+        assert!(said.contains("line 651 is not a scenario"), "{said}");
+        assert_eq!(journal(&bad, false).unwrap_err(), said);
     }
 }

@@ -4,6 +4,7 @@
 //! one reader (owned lines, or borrowed lines parsed in batches on two threads) and the one
 //! writer of its format. Every reader takes an [`Input`]: a file, or bytes in memory.
 
+mod chunks;
 pub mod results;
 pub(crate) mod scan;
 pub mod suite;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub(crate) use self::chunks::{Body, Positional, Turn};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Where a file's bytes come from.
@@ -38,6 +40,20 @@ impl<'a> Input<'a> {
         match self {
             Input::Path(p) => Some(p),
             Input::Bytes(..) => None,
+        }
+    }
+
+    /// The input read at any offset: a regular file (opened again), or the bytes; `None`
+    /// for anything else (a pipe, a device), which is read in turn.
+    pub(crate) fn positional(&self) -> Option<Positional<'a>> {
+        match *self {
+            Input::Bytes(_, bytes) => Some(Positional::Bytes(bytes)),
+            Input::Path(path) => {
+                let file = std::fs::File::open(path).ok()?;
+                file.metadata()
+                    .is_ok_and(|m| m.is_file())
+                    .then_some(Positional::File(file))
+            }
         }
     }
 
@@ -139,16 +155,16 @@ impl<'a> Text<'a> {
 /// Bytes read at a time, cut at the last whole line.
 const BATCH_BYTES: usize = 8 << 20;
 
-/// Reads the JSON lines left in `reader` (after the header: the first is line 2) in
-/// batches, parses each batch on two threads, and hands the lines to `each` in order with
-/// their line numbers. Blank lines are skipped.
+/// Reads the JSON lines of `source` after its header (the first is line 2), parses them
+/// on two threads, a chunk at a time, and hands them to `each` in order with their line
+/// numbers. Blank lines are skipped.
 pub(crate) fn each_line<L: Line>(
-    reader: &mut (impl std::io::Read + ?Sized),
+    source: Body<'_, '_>,
     path: &str,
-    each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic>,
+    each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), Diagnostic> + Send,
 ) -> Result<(), Diagnostic> {
     each_line_with::<L, Diagnostic>(
-        reader,
+        source,
         &|line, why| match line {
             Some(n) => io_error(path, format!("line {n}: {why}")),
             None => io_error(path, why),
@@ -159,72 +175,19 @@ pub(crate) fn each_line<L: Line>(
 
 /// [`each_line`], with the errors of reading made by `fail` (from the number of the line
 /// being read, when it is known, and why), and those of `each` of any type.
-pub(crate) fn each_line_with<L: Line, E: From<Diagnostic>>(
-    reader: &mut (impl std::io::Read + ?Sized),
-    fail: &dyn Fn(Option<u64>, String) -> Diagnostic,
-    mut each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+pub(crate) fn each_line_with<L: Line, E: Send + From<Diagnostic>>(
+    source: Body<'_, '_>,
+    fail: &(dyn Fn(Option<u64>, String) -> Diagnostic + Sync),
+    each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E> + Send,
 ) -> Result<(), E> {
-    each_batch(reader, fail, |chunk, line_no| {
-        let lines = lines_of(chunk, line_no, true);
-        let mut each_part =
-            |parsed: Parsed<'_, L>| parsed.into_iter().try_for_each(|(line, n)| each(line, n));
-        consume_in_order(&lines, &parse_part::<L>, &mut each_part).map_err(|e| {
-            e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
-        })
+    chunks::each_chunk(source, fail, each, true, &|lines, turn| {
+        let parsed: Vec<_> = lines.iter().map(|&(n, l)| (L::parse(l), n)).collect();
+        turn.take(|each, base| {
+            parsed
+                .into_iter()
+                .try_for_each(|(line, n)| each(line, base + n))
+        });
     })
-}
-
-/// [`each_line_with`], with the lines themselves (unparsed) handed in parts to `work` on two
-/// threads, and what it makes of each part to `each`, in order, on this one.
-pub(crate) fn each_part_with<T: Send, E: From<Diagnostic>>(
-    reader: &mut (impl std::io::Read + ?Sized),
-    fail: &dyn Fn(Option<u64>, String) -> Diagnostic,
-    work: &(impl Fn(&[(u64, Text<'_>)]) -> T + Sync),
-    mut each: impl FnMut(T) -> Result<(), E>,
-) -> Result<(), E> {
-    each_batch(reader, fail, |chunk, line_no| {
-        // Each line is checked as UTF-8 on the thread that works on it, not the batch here
-        // first, while the other thread waits.
-        let lines = lines_of(chunk, line_no, false);
-        let work = |part: &[(u64, Text<'_>)]| {
-            let checked: Vec<(u64, Text<'_>)> = part
-                .iter()
-                .map(|&(n, line)| match line {
-                    Text::Bytes(b) => (n, std::str::from_utf8(b).map_or(line, Text::Str)),
-                    Text::Str(_) => (n, line),
-                })
-                .collect();
-            work(&checked)
-        };
-        consume_in_order(&lines, &work, &mut each).map_err(|e| {
-            e.unwrap_or_else(|| fail(None, "a parsing thread stopped unexpectedly".into()).into())
-        })
-    })
-}
-
-/// The lines of `chunk` that are not blank, with their numbers (`line_no` moved on past
-/// them). With `check`, the batch is checked as UTF-8 once, not string by string; a batch
-/// that is not (a torn or damaged line), or is not checked, is handed out as bytes.
-fn lines_of<'a>(chunk: &'a [u8], line_no: &mut u64, check: bool) -> Vec<(u64, Text<'a>)> {
-    let text = if check {
-        std::str::from_utf8(chunk).ok()
-    } else {
-        None
-    };
-    let mut lines: Vec<(u64, Text<'_>)> = Vec::with_capacity(chunk.len() / 256 + 1);
-    let mut start = 0;
-    for end in line_ends(chunk) {
-        *line_no += 1;
-        let l = match text {
-            Some(t) => Text::Str(t.get(start..end).unwrap_or_default()),
-            None => Text::Bytes(&chunk[start..end]),
-        };
-        start = end + 1;
-        if !l.is_blank() {
-            lines.push((*line_no, l));
-        }
-    }
-    lines
 }
 
 /// Where the lines of `chunk` end: at each `\n`, and at its end when it does not end in one.
@@ -243,18 +206,16 @@ pub(crate) fn each_batch<E: From<Diagnostic>>(
 ) -> Result<(), E> {
     // One buffer throughout, never cleared: what is left of a batch (the start of a line)
     // is moved to its front.
-    let mut buf: Vec<u8> = vec![0; BATCH_BYTES + (1 << 20)];
+    let mut buf = chunks::Aligned::new();
     let mut len = 0;
     let mut line_no = 1u64;
     let mut at_end = false;
     while !at_end {
         // Fill the batch (past a line longer than a batch, if need be).
         let target = BATCH_BYTES.max(len + (1 << 20));
+        buf.room(len, target);
         while len < target {
-            if buf.len() < target {
-                buf.resize(target, 0);
-            }
-            match reader.read(&mut buf[len..]) {
+            match reader.read(&mut buf.get_mut()[len..target]) {
                 Ok(0) => {
                     at_end = true;
                     break;
@@ -268,7 +229,7 @@ pub(crate) fn each_batch<E: From<Diagnostic>>(
         let cut = if at_end {
             len
         } else {
-            match memchr::memrchr(b'\n', &buf[..len]) {
+            match memchr::memrchr(b'\n', &buf.get()[..len]) {
                 Some(i) => i + 1,
                 None if len > crate::input::MAX_LINE => {
                     return Err(fail(
@@ -280,80 +241,9 @@ pub(crate) fn each_batch<E: From<Diagnostic>>(
                 None => continue,
             }
         };
-        each(&buf[..cut], &mut line_no)?;
-        buf.copy_within(cut..len, 0);
+        each(&buf.get()[..cut], &mut line_no)?;
+        buf.get_mut().copy_within(cut..len, 0);
         len -= cut;
     }
     Ok(())
-}
-
-/// Lines parsed at a time by one thread.
-const PART_LINES: usize = 256;
-
-/// Hands `lines` in parts to `work` (parsing them) on two threads, and what it makes of
-/// them to `each` in order as they are ready: a second thread works on parts ahead, and
-/// this one, while the next part is not ready, works on a part itself. So parsing overlaps
-/// with what `each` does.
-fn consume_in_order<'a, T: Send, E>(
-    lines: &[(u64, Text<'a>)],
-    work: &(impl Fn(&[(u64, Text<'a>)]) -> T + Sync),
-    each: &mut impl FnMut(T) -> Result<(), E>,
-) -> Result<(), Option<E>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Condvar, Mutex};
-    let parts: Vec<&[(u64, Text<'_>)]> = lines.chunks(PART_LINES).collect();
-    let slots: Vec<Mutex<Option<T>>> = parts.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let ready = (Mutex::new(()), Condvar::new());
-    // Takes the next part nobody has taken and parses it into its slot; `false` when none
-    // is left.
-    let work = || -> bool {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(part) = parts.get(i) else {
-            return false;
-        };
-        let parsed = work(part);
-        if let Ok(mut slot) = slots[i].lock() {
-            *slot = Some(parsed);
-        }
-        // Under the lock the consumer checks with, so no wake-up is lost.
-        let _guard = ready.0.lock();
-        ready.1.notify_all();
-        true
-    };
-    std::thread::scope(|scope| {
-        let helper = scope.spawn(|| while work() {});
-        let mut result = Ok(());
-        'parts: for slot in &slots {
-            loop {
-                let taken = slot.lock().map_err(|_| None)?.take();
-                if let Some(parsed) = taken {
-                    if let Err(d) = each(parsed) {
-                        result = Err(Some(d));
-                        break 'parts;
-                    }
-                    break;
-                }
-                if work() {
-                    continue;
-                }
-                // Every part is taken: wait for the helper to finish this one.
-                let guard = ready.0.lock().map_err(|_| None)?;
-                if slot.lock().map_err(|_| None)?.is_some() {
-                    continue;
-                }
-                drop(ready.1.wait(guard).map_err(|_| None)?);
-            }
-        }
-        // On an error, the helper takes no further part.
-        next.store(parts.len(), Ordering::Relaxed);
-        helper.join().map_err(|_| None)?;
-        result
-    })
-}
-
-type Parsed<'a, L> = Vec<(Result<<L as Line>::Out<'a>, serde_json::Error>, u64)>;
-
-fn parse_part<'a, L: Line>(part: &[(u64, Text<'a>)]) -> Parsed<'a, L> {
-    part.iter().map(|(n, l)| (L::parse(*l), *n)).collect()
 }

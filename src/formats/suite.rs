@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
 use super::scan::{Cursor, Fields};
-use super::{Input, Line, Text, first_line};
+use super::{Body, Input, Line, Positional, Text, Turn, first_line};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// A scenario line of a suite file, whole.
@@ -134,6 +134,8 @@ fn header(name: &str, first: &[u8]) -> Result<Value, Diagnostic> {
 pub struct SuiteReader<'a> {
     name: String,
     lines: crate::input::Lines<Box<dyn BufRead + Send + 'a>>,
+    /// The suite read at any offset, while no line past the header has been read in turn.
+    at: Option<Positional<'a>>,
     /// The header line.
     pub header: Value,
 }
@@ -151,12 +153,14 @@ impl<'a> SuiteReader<'a> {
         Ok(SuiteReader {
             name,
             lines,
+            at: input.positional(),
             header,
         })
     }
 
     /// The next scenario, or `None` at the end.
     pub fn next_line(&mut self) -> Result<Option<ScenarioLine>, Diagnostic> {
+        self.at = None;
         loop {
             let (n, line) = match self.lines.next_line() {
                 Ok(Some(l)) => l,
@@ -180,6 +184,7 @@ impl<'a> SuiteReader<'a> {
 
     /// The next line that is not blank, as it is, with its number; `None` at the end.
     pub(crate) fn next_raw(&mut self) -> Result<Option<RawLine>, Diagnostic> {
+        self.at = None;
         loop {
             let (n, line) = match self.lines.next_line() {
                 Ok(Some(l)) => l,
@@ -226,47 +231,59 @@ fn line_error(name: &str, n: Option<u64>, why: impl std::fmt::Display) -> Diagno
     }
 }
 
-impl SuiteReader<'_> {
+impl<'a> SuiteReader<'a> {
+    /// The lines left, read at their offsets when they can be, and the reader.
+    fn source<'s>(
+        at: &'s Option<Positional<'a>>,
+        reader: &'s mut Box<dyn BufRead + Send + 'a>,
+    ) -> Body<'s, 'a> {
+        match at {
+            Some(at) => Body::At(at),
+            None => Body::Stream(reader),
+        }
+    }
+
     /// Calls `f` with every scenario left, in order, borrowed from the text: the lines are
-    /// read in batches and parsed on two threads, each once. A line that is not a scenario
-    /// is the error [`SuiteReader::next_line`] gives.
-    pub(crate) fn each_view<E: From<Diagnostic>>(
+    /// read and parsed on two threads, a chunk at a time, each once. A line that is not a
+    /// scenario is the error [`SuiteReader::next_line`] gives.
+    pub(crate) fn each_view<E: Send + From<Diagnostic>>(
         self,
-        mut f: impl FnMut(ScenarioView<'_>) -> Result<(), E>,
+        mut f: impl FnMut(ScenarioView<'_>) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         let name = self.name.clone();
-        let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
-        let mut reader = self.lines.into_inner();
-        super::each_line_with::<ScenarioViews, E>(&mut reader, &fail, |parsed, n| match parsed {
+        self.each_parsed::<ScenarioViews, E>(move |parsed, n| match parsed {
             Ok(scenario) => f(scenario),
             Err(e) => Err(not_a_scenario(&name, n, &e).into()),
         })
     }
 
-    /// Hands the lines left (not blank, unparsed, each with its number) in parts to `work`
-    /// on two threads, and what it makes of each part to `each`, in order: for a caller
-    /// that does more with a line than parse it and can do that on two threads.
-    pub(crate) fn each_part<T: Send, E: From<Diagnostic>>(
+    /// Hands the lines left (not blank, unparsed, each numbered within its chunk; checked as
+    /// UTF-8 with `text`, else as bytes) a chunk at a time to `work` on two threads, whose
+    /// [`Turn`] runs its ordered part on `state` in order: for a caller that does more with
+    /// a line than parse it and can do that on two threads.
+    pub(crate) fn each_chunk<S: Send, E: Send + From<Diagnostic>>(
         self,
-        work: &(impl Fn(&[(u64, Text<'_>)]) -> T + Sync),
-        each: impl FnMut(T) -> Result<(), E>,
+        state: S,
+        text: bool,
+        work: &(impl Fn(&[(u64, Text<'_>)], &mut Turn<'_, S, E>) + Sync),
     ) -> Result<(), E> {
         let name = self.name;
         let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
         let mut reader = self.lines.into_inner();
-        super::each_part_with(&mut reader, &fail, work, each)
+        let source = Self::source(&self.at, &mut reader);
+        super::chunks::each_chunk(source, &fail, state, text, work)
     }
 
-    /// Calls `f` with every line left that is not blank as `L` parses it (in batches on two
-    /// threads), and its number, in order.
-    pub(crate) fn each_parsed<L: super::Line, E: From<Diagnostic>>(
+    /// Calls `f` with every line left that is not blank as `L` parses it (on two threads, a
+    /// chunk at a time), and its number, in order.
+    pub(crate) fn each_parsed<L: super::Line, E: Send + From<Diagnostic>>(
         self,
-        f: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E>,
+        f: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         let name = self.name.clone();
         let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
         let mut reader = self.lines.into_inner();
-        super::each_line_with::<L, E>(&mut reader, &fail, f)
+        super::each_line_with::<L, E>(Self::source(&self.at, &mut reader), &fail, f)
     }
 
     /// Calls `f` with every line left that is not blank, unparsed, and its number: for
@@ -1042,6 +1059,8 @@ impl<'a> ActionRef<'a> {
 /// A suite file opened for the batched reader.
 pub(crate) struct SuiteFile<'a> {
     reader: Box<dyn BufRead + Send + 'a>,
+    /// The suite read at any offset, until it has been read.
+    at: Option<Positional<'a>>,
     /// How messages name it.
     pub name: String,
     /// Its header.
@@ -1061,6 +1080,7 @@ impl<'a> SuiteFile<'a> {
         })?;
         Ok(SuiteFile {
             reader,
+            at: input.positional(),
             name,
             header,
         })
@@ -1070,10 +1090,19 @@ impl<'a> SuiteFile<'a> {
     /// in batches on two threads.
     pub fn each_borrowed(
         &mut self,
-        mut f: impl FnMut(&SuiteLineRef<'_>, u64) -> Result<(), Diagnostic>,
+        mut f: impl FnMut(&SuiteLineRef<'_>, u64) -> Result<(), Diagnostic> + Send,
     ) -> Result<(), Diagnostic> {
         let name = self.name.clone();
-        super::each_line::<SuiteLines>(&mut self.reader, &name, |parsed, line_no| {
+        // Read once: what is read at offsets is not read again in turn.
+        let at = self.at.take();
+        if at.is_some() {
+            self.reader = Box::new(std::io::empty());
+        }
+        let source = match &at {
+            Some(at) => Body::At(at),
+            None => Body::Stream(&mut self.reader),
+        };
+        super::each_line::<SuiteLines>(source, &name, |parsed, line_no| {
             let s = parsed.map_err(|e| {
                 super::io_error(&name, format!("line {line_no} is not a scenario: {e}"))
                     .help("give the suite written by `quandary expand` that the results answer")

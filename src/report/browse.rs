@@ -42,7 +42,7 @@ pub const MAX_TEXT: usize = 4_000;
 
 /// Renders the prompt a scenario was sent with: the system prompt (if any) and the user
 /// message; `None` when it cannot be known.
-pub type Prompter<'a> = dyn Fn(&ScenarioLine) -> Option<(Option<String>, String)> + 'a;
+pub type Prompter<'a> = dyn Fn(&ScenarioLine) -> Option<(Option<String>, String)> + Sync + 'a;
 
 /// The answers of one run, bounded.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -781,7 +781,7 @@ fn answered(journal: &LineIndex, steer: Option<&str>) -> Vec<(u64, u32)> {
 }
 
 /// What a pass over the run does with it.
-trait Pass {
+trait Pass: Send {
     /// Whether it wants every line (so they are read ahead, on two threads).
     const EVERY_LINE: bool;
     /// Whether no answer of the line `line` or after is of use: the walk stops there.

@@ -435,7 +435,7 @@ pub(crate) struct AnswerIndex {
     probability_values: Vec<f64>,
     /// Per run, where the last lookup found its answer: the suite is read in the order of
     /// its indexes, so the next answer is usually just after it.
-    cursors: Vec<std::cell::Cell<usize>>,
+    cursors: Vec<std::sync::atomic::AtomicUsize>,
     /// The most epochs any scenario was asked in (1 without epochs).
     pub epochs: u32,
     /// The rules that read the answers, as the journal names them.
@@ -581,7 +581,9 @@ impl AnswerIndex {
         }
         answers.truncate(kept);
         answers.shrink_to_fit();
-        let cursors = vec![std::cell::Cell::new(0); runs.len()];
+        let cursors = (0..runs.len())
+            .map(|_| std::sync::atomic::AtomicUsize::new(0))
+            .collect();
         Ok(AnswerIndex {
             header,
             runs,
@@ -616,7 +618,7 @@ impl AnswerIndex {
     fn find(&self, run: usize, index: u64, epoch: u32) -> Option<&Answer> {
         let key = (u32::try_from(run).ok()?, index, epoch);
         let cursor = self.cursors.get(run)?;
-        let at = cursor.get();
+        let at = cursor.load(std::sync::atomic::Ordering::Relaxed);
         let found = match self.answers.get(at) {
             Some(a) if a.key() == key => Some(at),
             _ => match self.answers.get(at + 1) {
@@ -624,7 +626,7 @@ impl AnswerIndex {
                 _ => self.answers.binary_search_by_key(&key, Answer::key).ok(),
             },
         }?;
-        cursor.set(found);
+        cursor.store(found, std::sync::atomic::Ordering::Relaxed);
         self.answers.get(found)
     }
 
@@ -684,7 +686,7 @@ pub(crate) fn each_answer(
     journal: &AnswerIndex,
     suite: &mut SuiteFile<'_>,
     run: usize,
-    mut f: impl FnMut(&SuiteLineRef<'_>, Option<usize>),
+    mut f: impl FnMut(&SuiteLineRef<'_>, Option<usize>) + Send,
 ) -> Result<u64, Diagnostic> {
     let mut matched = 0u64;
     suite.each_borrowed(|s, id| {
