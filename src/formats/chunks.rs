@@ -16,14 +16,14 @@ use crate::diagnostic::Diagnostic;
 
 /// How much is read at a time, and the longest line (no shorter than a chunk).
 #[derive(Clone, Copy)]
-struct Sizes {
+pub(crate) struct Sizes {
     /// The bytes in which a thread finds the lines it works on: those that start in them.
     chunk: usize,
     /// The longest line read (a longer one is an error).
     line: usize,
 }
 
-const SIZES: Sizes = Sizes {
+pub(crate) const SIZES: Sizes = Sizes {
     chunk: 4 << 20,
     line: crate::input::MAX_LINE,
 };
@@ -267,17 +267,6 @@ impl<S, E> Drop for Turn<'_, S, E> {
 /// runs it on `state` in the order of the chunks. The errors of reading are made by `fail` (from the number of the line, when it
 /// is known, and why). The first error ends the work and is returned.
 pub(crate) fn each_chunk<S: Send, E: Send + From<Diagnostic>>(
-    source: Body<'_, '_>,
-    fail: &(dyn Fn(Option<u64>, String) -> Diagnostic + Sync),
-    state: S,
-    text: bool,
-    work: &(impl Fn(&[(u64, Text<'_>)], &mut Turn<'_, S, E>) + Sync),
-) -> Result<(), E> {
-    each_chunk_sized(SIZES, source, fail, state, text, work)
-}
-
-/// [`each_chunk`] with chunks and lines of the sizes given.
-fn each_chunk_sized<S: Send, E: Send + From<Diagnostic>>(
     sizes: Sizes,
     source: Body<'_, '_>,
     fail: &(dyn Fn(Option<u64>, String) -> Diagnostic + Sync),
@@ -575,7 +564,7 @@ mod tests {
         Diagnostic::new(crate::diagnostic::Code::Io, format!("line {n:?}: {why}"))
     }
 
-    /// What `each_chunk_sized` hands out of `text`, read at offsets when `step` is 0, else
+    /// What `each_chunk` hands out of `text`, read at offsets when `step` is 0, else
     /// streamed `step` bytes at a time (after the header, as the readers do).
     fn seen(text: &[u8], sizes: Sizes, step: usize) -> Result<Seen, Diagnostic> {
         let mut seen = Vec::new();
@@ -591,7 +580,7 @@ mod tests {
         };
         if step == 0 {
             let at = Positional::Bytes(text);
-            each_chunk_sized(sizes, Body::At(&at), &fail, &mut seen, true, &work)?;
+            each_chunk(sizes, Body::At(&at), &fail, &mut seen, true, &work)?;
         } else {
             let header = text
                 .iter()
@@ -601,7 +590,7 @@ mod tests {
                 data: &text[header..],
                 step,
             };
-            each_chunk_sized(
+            each_chunk(
                 sizes,
                 Body::Stream(&mut stream),
                 &fail,
@@ -677,7 +666,7 @@ mod tests {
             .collect();
         let at = Positional::Bytes(text.as_bytes());
         let mut taken = Vec::new();
-        let got = each_chunk_sized(
+        let got = each_chunk(
             Sizes { chunk: 8, line: 64 },
             Body::At(&at),
             &fail,
@@ -711,7 +700,7 @@ mod tests {
         let at = Positional::Bytes(text.as_bytes());
         for panicking in ["3", "150"] {
             let ended = std::panic::catch_unwind(|| {
-                each_chunk_sized(
+                each_chunk(
                     Sizes { chunk: 8, line: 64 },
                     Body::At(&at),
                     &fail,

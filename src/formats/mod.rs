@@ -180,7 +180,7 @@ pub(crate) fn each_line_with<L: Line, E: Send + From<Diagnostic>>(
     fail: &(dyn Fn(Option<u64>, String) -> Diagnostic + Sync),
     each: impl FnMut(Result<L::Out<'_>, serde_json::Error>, u64) -> Result<(), E> + Send,
 ) -> Result<(), E> {
-    chunks::each_chunk(source, fail, each, true, &|lines, turn| {
+    chunks::each_chunk(chunks::SIZES, source, fail, each, true, &|lines, turn| {
         let parsed: Vec<_> = lines.iter().map(|&(n, l)| (L::parse(l), n)).collect();
         turn.take(|each, base| {
             parsed
