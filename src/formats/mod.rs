@@ -1,8 +1,9 @@
 //! The files quandary writes and reads, each with one owner: the suite (`suite`: a header
 //! line, then one scenario, question or stance line each) and the results journal
 //! (`results`: a header line, then one answer each). Each module has the typed lines, the
-//! one reader (owned lines, or borrowed lines parsed in batches on two threads) and the one
-//! writer of its format. Every reader takes an [`Input`]: a file, or bytes in memory.
+//! one reader (owned lines, or borrowed lines parsed on two threads a chunk at a time:
+//! `chunks`) and the one writer of its format. Every reader takes an [`Input`]: a file,
+//! or bytes in memory.
 
 mod chunks;
 pub mod results;
