@@ -133,6 +133,35 @@ pub(crate) enum Body<'s, 'a> {
     Stream(&'s mut (dyn Read + Send + 'a)),
 }
 
+impl<'s, 'a> Body<'s, 'a> {
+    /// The lines after a header: at their offsets when `at` holds the input, else read in
+    /// turn from `reader`.
+    pub(crate) fn of(
+        at: &'s Option<Positional<'a>>,
+        reader: &'s mut (dyn Read + Send + 'a),
+    ) -> Body<'s, 'a> {
+        match at {
+            Some(at) => Body::At(at),
+            None => Body::Stream(reader),
+        }
+    }
+}
+
+impl<'a> Positional<'a> {
+    /// The input read at offsets, for one reading of the lines after its header: taken from
+    /// `at`, and `reader` emptied, so a second reading finds nothing, as it would in turn.
+    pub(crate) fn once(
+        at: &mut Option<Positional<'a>>,
+        reader: &mut Box<dyn std::io::BufRead + Send + 'a>,
+    ) -> Option<Positional<'a>> {
+        let taken = at.take();
+        if taken.is_some() {
+            *reader = Box::new(std::io::empty());
+        }
+        taken
+    }
+}
+
 /// A stream read a chunk at a time: what follows the last whole line read waits for the
 /// next.
 struct Stream<'s, 'a> {
@@ -400,11 +429,7 @@ fn read_at(sizes: Sizes, input: &Positional<'_>, chunk: usize, buf: &mut Aligned
         }
         searched = len;
         if len - last > sizes.line + 1 {
-            let before = memchr::memchr_iter(b'\n', &buf.get()[start..last]).count() as u64;
-            return Chunk::Failed(
-                Some(before + 1),
-                crate::input::why(&crate::input::line_too_long(sizes.line)),
-            );
+            return too_long(sizes, &buf.get()[start..last]);
         }
         past = (past * 2).min(4 << 20);
         match input.fill(buf, len, from + len as u64, past / 2) {
@@ -414,16 +439,22 @@ fn read_at(sizes: Sizes, input: &Positional<'_>, chunk: usize, buf: &mut Aligned
         }
     };
     if end - last > sizes.line + 1 {
-        let before = memchr::memchr_iter(b'\n', &buf.get()[start..last]).count() as u64;
-        return Chunk::Failed(
-            Some(before + 1),
-            crate::input::why(&crate::input::line_too_long(sizes.line)),
-        );
+        return too_long(sizes, &buf.get()[start..last]);
     }
     Chunk::Lines {
         start,
         end: end.max(start),
     }
+}
+
+/// The error of the line after the whole lines `before` (of its chunk): longer than the
+/// bound.
+fn too_long(sizes: Sizes, before: &[u8]) -> Chunk {
+    let n = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+    Chunk::Failed(
+        Some(n),
+        crate::input::why(&crate::input::line_too_long(sizes.line)),
+    )
 }
 
 /// Reads the next whole lines of `stream` into `buf`: a chunk's bytes or more, unless the
@@ -453,12 +484,7 @@ fn read_stream(sizes: Sizes, stream: &mut Stream<'_, '_>, buf: &mut Aligned) -> 
                         end: i + 1,
                     };
                 }
-                None if held > sizes.line => {
-                    return Chunk::Failed(
-                        Some(1),
-                        crate::input::why(&crate::input::line_too_long(sizes.line)),
-                    );
-                }
+                None if held > sizes.line => return too_long(sizes, &[]),
                 // One line, longer than a chunk: read on.
                 None => {}
             }

@@ -850,15 +850,8 @@ impl<'a> ResultsFile<'a> {
     ) -> Result<(), Diagnostic> {
         let name = self.name.clone();
         // Read once: what is read at offsets is not read again in turn.
-        let at = self.at.take();
-        if at.is_some() {
-            self.reader = Box::new(std::io::empty());
-        }
-        let source = match &at {
-            Some(at) => super::Body::At(at),
-            None => super::Body::Stream(&mut self.reader),
-        };
-        super::each_line::<RecordLines>(source, &name, each)
+        let at = super::Positional::once(&mut self.at, &mut self.reader);
+        super::each_line::<RecordLines>(super::Body::of(&at, &mut self.reader), &name, each)
     }
 
     /// Calls `f` on every result, whole, in order; a last line that is not a result (torn by a

@@ -232,17 +232,6 @@ fn line_error(name: &str, n: Option<u64>, why: impl std::fmt::Display) -> Diagno
 }
 
 impl<'a> SuiteReader<'a> {
-    /// The lines left, read at their offsets when they can be, and the reader.
-    fn source<'s>(
-        at: &'s Option<Positional<'a>>,
-        reader: &'s mut Box<dyn BufRead + Send + 'a>,
-    ) -> Body<'s, 'a> {
-        match at {
-            Some(at) => Body::At(at),
-            None => Body::Stream(reader),
-        }
-    }
-
     /// Calls `f` with every scenario left, in order, borrowed from the text: the lines are
     /// read and parsed on two threads, a chunk at a time, each once. A line that is not a
     /// scenario is the error [`SuiteReader::next_line`] gives.
@@ -270,7 +259,7 @@ impl<'a> SuiteReader<'a> {
         let name = self.name;
         let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
         let mut reader = self.lines.into_inner();
-        let source = Self::source(&self.at, &mut reader);
+        let source = Body::of(&self.at, &mut reader);
         super::chunks::each_chunk(super::chunks::SIZES, source, &fail, state, text, work)
     }
 
@@ -283,7 +272,7 @@ impl<'a> SuiteReader<'a> {
         let name = self.name.clone();
         let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
         let mut reader = self.lines.into_inner();
-        super::each_line_with::<L, E>(Self::source(&self.at, &mut reader), &fail, f)
+        super::each_line_with::<L, E>(Body::of(&self.at, &mut reader), &fail, f)
     }
 
     /// Calls `f` with every line left that is not blank, unparsed, and its number: for
@@ -1094,14 +1083,8 @@ impl<'a> SuiteFile<'a> {
     ) -> Result<(), Diagnostic> {
         let name = self.name.clone();
         // Read once: what is read at offsets is not read again in turn.
-        let at = self.at.take();
-        if at.is_some() {
-            self.reader = Box::new(std::io::empty());
-        }
-        let source = match &at {
-            Some(at) => Body::At(at),
-            None => Body::Stream(&mut self.reader),
-        };
+        let at = Positional::once(&mut self.at, &mut self.reader);
+        let source = Body::of(&at, &mut self.reader);
         super::each_line::<SuiteLines>(source, &name, |parsed, line_no| {
             let s = parsed.map_err(|e| {
                 super::io_error(&name, format!("line {line_no} is not a scenario: {e}"))
