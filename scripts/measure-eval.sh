@@ -28,16 +28,16 @@ start=$(date +%s.%N)
 expanded=$(seconds "$start" "$(date +%s.%N)")
 
 # `eval` of the suite by BINARY into NAME/results.jsonl (its summary in NAME.out); prints
-# its wall time in seconds.
+# its wall time and its processor time (user and system) in seconds. Processor time moves
+# less than wall time when other work shares the machine.
 run() {
   local binary=$1 name=$2
   mkdir -p "$dir/$name"
   rm -f "$dir/$name/results.jsonl"
-  local start
-  start=$(date +%s.%N)
-  (cd "$dir/$name" && "$binary" eval "$suite" --adapter profile:care_and_fairness \
-    -o results.jsonl >"$dir/$name.out" 2>&1) || { cat "$dir/$name.out" >&2; exit 1; }
-  seconds "$start" "$(date +%s.%N)"
+  local TIMEFORMAT='%R %U %S'
+  { time (cd "$dir/$name" && "$binary" eval "$suite" --adapter profile:care_and_fairness \
+    -o results.jsonl >"$dir/$name.out" 2>&1) || { cat "$dir/$name.out" >&2; exit 1; }; } \
+    2>&1 | awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }'
 }
 
 : >"$dir/head.times"
@@ -49,11 +49,18 @@ for _ in $(seq "$rounds"); do
   fi
 done
 echo "$scenarios scenarios, median of $rounds runs; expand wrote them in $expanded s"
-median <"$dir/head.times" | awk -v n="$scenarios" \
-  '{ printf "this build:     %8.0f decisions/s (%.3f s)\n", n / $1, $1 }'
+# The medians of the wall times and of the processor times.
+report() {
+  local wall cpu
+  wall=$(cut -d' ' -f1 <"$2" | median)
+  cpu=$(cut -d' ' -f2 <"$2" | median)
+  awk -v n="$scenarios" -v w="$wall" -v c="$cpu" -v who="$1" 'BEGIN {
+    printf "%-15s %8.0f decisions/s (%.3f s); %8.0f decisions per processor-second (%.3f s)\n",
+      who, n / w, w, n / c, c }'
+}
+report "this build:" "$dir/head.times"
 if [ -n "$base" ]; then
-  median <"$dir/base.times" | awk -v n="$scenarios" \
-    '{ printf "QUANDARY_BASE:  %8.0f decisions/s (%.3f s)\n", n / $1, $1 }'
+  report "QUANDARY_BASE:" "$dir/base.times"
   # The time a decision took, and the run's seconds, are all that may differ.
   for name in head base; do
     sed -E 's/"latency_ms":[^,]*,/"latency_ms":0,/' "$dir/$name/results.jsonl" >"$dir/$name.same"

@@ -1615,3 +1615,35 @@ fn free_answers_and_a_judge_through_the_same_server_end_in_a_verdict_or_unplacea
     assert_eq!(verdicts["verdicts"]["judged"], 4);
     assert_eq!(verdicts["verdicts"]["unplaceable"]["k"], unplaceable);
 }
+
+/// Answers far longer than the client's buffers stream through them; headers longer than
+/// the input buffer (32 KiB) end the request at once with an error, not a crash or a wait.
+#[test]
+fn long_answers_pass_and_over_long_headers_are_an_error() {
+    let long = format!("B. {}", "Because it is kind. ".repeat(50_000));
+    assert!(long.len() > 900_000);
+    let stub = Stub::start(move |_: &Seen| Reply::Answer {
+        text: long.clone(),
+        tokens: vec![],
+        delay: Duration::ZERO,
+    });
+    let (_, decided) = one_request(&impatient(&stub.url, Duration::from_secs(30)));
+    let decided = decided.expect("a long answer is read");
+    assert_eq!(decided.answer, Some(eval::Answer::Option(1)));
+    assert!(decided.raw.as_ref().is_some_and(|raw| raw.len() > 900_000));
+
+    let stub = Stub::start(|_: &Seen| Reply::Status {
+        code: 200,
+        retry_after: Some("7".repeat(40 << 10)),
+        body: "{}".into(),
+        delay: Duration::ZERO,
+    });
+    let (took, decided) = one_request(&impatient(&stub.url, Duration::from_secs(30)));
+    let error = decided.expect_err("headers past the buffer are an error");
+    assert!(
+        error.message.starts_with("gave up after 1 attempt"),
+        "{}",
+        error.message
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}

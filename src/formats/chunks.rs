@@ -47,15 +47,17 @@ impl Aligned {
         }
     }
 
-    /// Makes room for `len` bytes, keeping the first `held`: zeroed once, when it grows.
+    /// Makes room for `len` bytes, keeping the first `held`. A new buffer is asked for
+    /// zeroed (`calloc`), not grown and filled with zeros: a large one then comes as fresh
+    /// pages, which the kernel zeroes as they are first written, and a page never written
+    /// (past a short file's end) costs nothing.
     pub(crate) fn room(&mut self, held: usize, len: usize) {
         if self.bytes.len() < self.pad + len {
-            self.bytes.resize(len + 64, 0);
-            let pad = self.bytes.as_ptr().align_offset(64).min(63);
-            if pad != self.pad {
-                self.bytes.copy_within(self.pad..self.pad + held, pad);
-                self.pad = pad;
-            }
+            let mut bytes = vec![0u8; len + 64];
+            let pad = bytes.as_ptr().align_offset(64).min(63);
+            bytes[pad..pad + held].copy_from_slice(&self.bytes[self.pad..self.pad + held]);
+            self.bytes = bytes;
+            self.pad = pad;
         }
     }
 

@@ -180,6 +180,12 @@ impl OpenAi {
             // timeout.
             .timeout_global(Some(options.timeout))
             .max_redirects(0)
+            // Each connection's buffers are zeroed whole when it opens: ureq's 128 KiB each
+            // cost 16 MB at concurrency 64, for answers whose headers take a few hundred
+            // bytes. The input buffer bounds the response's headers: 32 KiB is four times
+            // what common proxies let through. Bodies stream through either in pieces.
+            .input_buffer_size(32 << 10)
+            .output_buffer_size(16 << 10)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             // Under the keep-alive timeouts servers commonly use (llama.cpp's is 5 s), so that
