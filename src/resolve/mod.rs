@@ -110,7 +110,9 @@ pub(crate) struct Resolved {
 }
 
 /// Reads `paths` (and what they import) through `loader` and resolves them into one model.
-/// Checking the model is a separate step ([`crate::check`]).
+/// Checking the model is a separate step ([`crate::check`]). The language server keeps the
+/// trees; the rest of the crate resolves without them.
+#[cfg_attr(not(feature = "lsp"), allow(dead_code))]
 pub(crate) fn resolve<P: AsRef<Path>>(loader: &mut dyn Loader, paths: &[P]) -> Resolved {
     resolve_with(loader, paths, true)
 }
