@@ -1582,26 +1582,36 @@ mod asking_tests {
             .join("\n")
     }
 
-    #[test]
-    fn an_in_process_adapter_asked_on_two_threads_writes_the_same_journal() {
+    /// A suite of 700 two-option scenarios (`extra` ends each line's fields) and a header:
+    /// asked on two threads and in turn, it gives the same journal; with line `bad` not a
+    /// scenario, both name that line and stop there. The good suite's bytes.
+    fn same_journal_and_bad_line(option: &str, extra: &str, bad: usize) -> Vec<u8> {
         let line = |i: usize| {
             format!(
-                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"St\u0061y"}}]}}"#
+                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"{option}"}}]{extra}}}"#
             )
         };
-        let header = r#"{"format":"suite","suite":"t"}"#;
         let mut lines: Vec<String> = (0..700).map(line).collect();
-        lines.insert(0, header.to_string());
+        lines.insert(0, r#"{"format":"suite","suite":"t"}"#.to_string());
         let good = lines.join("\n").into_bytes();
         let parallel = journal(&good, true);
         assert_eq!(parallel, journal(&good, false));
         assert_eq!(parallel.map(|j| j.lines().count()), Ok(1 + 2 * 700));
-        // A line that is not a scenario (or not UTF-8) stops either at the same line.
-        lines[500] = r#"{"id":"s499","text":"x"}"#.to_string();
-        let bad = lines.join("\n").into_bytes();
-        let said = journal(&bad, true).unwrap_err();
-        assert!(said.contains("line 501 is not a scenario"), "{said}");
-        assert_eq!(journal(&bad, false).unwrap_err(), said);
+        lines[bad] = format!(r#"{{"id":"s{}","text":"x"}}"#, bad - 1);
+        let bad_suite = lines.join("\n").into_bytes();
+        let said = journal(&bad_suite, true).unwrap_err();
+        assert!(
+            said.contains(&format!("line {} is not a scenario", bad + 1)),
+            "{said}"
+        );
+        assert_eq!(journal(&bad_suite, false).unwrap_err(), said);
+        good
+    }
+
+    #[test]
+    fn an_in_process_adapter_asked_on_two_threads_writes_the_same_journal() {
+        let good = same_journal_and_bad_line(r"St\u0061y", "", 500);
+        // A line that is not UTF-8 stops either at the same line.
         let mut torn = good;
         let at = torn.len() - 30;
         torn[at] = 0xff;
@@ -1614,23 +1624,8 @@ mod asking_tests {
     #[test]
     fn a_bad_line_is_named_by_its_number_in_the_file_past_the_first_chunk() {
         // 12 KiB a line: 700 lines make two chunks and more.
-        let pad = "p".repeat(12 << 10);
-        let line = |i: usize| {
-            format!(
-                r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"Stay"}}],"provenance":"{pad}"}}"#
-            )
-        };
-        let mut lines: Vec<String> = (0..700).map(line).collect();
-        lines.insert(0, r#"{"format":"suite","suite":"t"}"#.to_string());
-        let good = lines.join("\n").into_bytes();
+        let pad = format!(r#","provenance":"{}""#, "p".repeat(12 << 10));
+        let good = same_journal_and_bad_line("Stay", &pad, 650);
         assert!(good.len() > 8 << 20);
-        let parallel = journal(&good, true);
-        assert_eq!(parallel, journal(&good, false));
-        assert_eq!(parallel.map(|j| j.lines().count()), Ok(1 + 2 * 700));
-        lines[650] = r#"{"id":"s649","text":"x"}"#.to_string();
-        let bad = lines.join("\n").into_bytes();
-        let said = journal(&bad, true).unwrap_err();
-        assert!(said.contains("line 651 is not a scenario"), "{said}");
-        assert_eq!(journal(&bad, false).unwrap_err(), said);
     }
 }

@@ -50,10 +50,11 @@ impl Aligned {
     /// Makes room for `len` bytes, keeping the first `held`. A new buffer is asked for
     /// zeroed (`calloc`), not grown and filled with zeros: a large one then comes as fresh
     /// pages, which the kernel zeroes as they are first written, and a page never written
-    /// (past a short file's end) costs nothing.
+    /// (past a short file's end) costs nothing. It at least doubles, so a line read a
+    /// little at a time is copied a few times, not once a step.
     pub(crate) fn room(&mut self, held: usize, len: usize) {
         if self.bytes.len() < self.pad + len {
-            let mut bytes = vec![0u8; len + 64];
+            let mut bytes = vec![0u8; (len + 64).max(2 * self.bytes.len())];
             let pad = bytes.as_ptr().align_offset(64).min(63);
             bytes[pad..pad + held].copy_from_slice(&self.bytes[self.pad..self.pad + held]);
             self.bytes = bytes;
@@ -588,6 +589,13 @@ mod tests {
         lines
     }
 
+    /// A header line `h`, then the lines `0` to `lines - 1`.
+    fn counted(lines: usize) -> String {
+        std::iter::once("h\n".to_string())
+            .chain((0..lines).map(|i| format!("{i}\n")))
+            .collect()
+    }
+
     fn fail(n: Option<u64>, why: String) -> Diagnostic {
         Diagnostic::new(crate::diagnostic::Code::Io, format!("line {n:?}: {why}"))
     }
@@ -689,9 +697,7 @@ mod tests {
 
     #[test]
     fn an_error_of_an_ordered_part_ends_the_work_after_the_parts_before_it() {
-        let text: String = std::iter::once("h\n".to_string())
-            .chain((0..200).map(|i| format!("{i}\n")))
-            .collect();
+        let text = counted(200);
         let at = Positional::Bytes(text.as_bytes());
         let mut taken = Vec::new();
         let got = each_chunk(
@@ -722,9 +728,7 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_work_ends_it_without_leaving_a_thread_waiting() {
-        let text: String = std::iter::once("h\n".to_string())
-            .chain((0..200).map(|i| format!("{i}\n")))
-            .collect();
+        let text = counted(200);
         let at = Positional::Bytes(text.as_bytes());
         for panicking in ["3", "150"] {
             let ended = std::panic::catch_unwind(|| {
