@@ -20,10 +20,16 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-/// The completion every POST gets, with and without log-probabilities.
+/// The completion every POST gets, with and without log-probabilities: with them, the 20
+/// alternatives the adapter asks for (`top_logprobs`), as a server sends them.
 fn completion(logprobs: bool) -> String {
-    let top: Vec<serde_json::Value> = [(" B", 0.6f64), ("B", 0.1), (" A", 0.2), (" The", 0.1)]
-        .iter()
+    let words = [
+        "The", "I", "Option", "Action", "My", "In", "It", "This", "We", "If", "As", "To", "Both",
+        "Neither", "Answer", "Choice",
+    ];
+    let top: Vec<serde_json::Value> = [(" B", 0.6f64), ("B", 0.1), (" A", 0.2), (" The", 0.05)]
+        .into_iter()
+        .chain(words.iter().map(|w| (*w, 0.05 / 16.0)))
         .map(|(t, p)| serde_json::json!({ "token": t, "logprob": p.ln() }))
         .collect();
     let mut choice = serde_json::json!({

@@ -18,6 +18,7 @@
 //! feature.
 
 use serde::Deserialize;
+use std::borrow::Cow;
 
 use super::Mode;
 use crate::eval::present;
@@ -180,7 +181,7 @@ impl ChatSettings {
             ));
         };
         let message = choice.message.unwrap_or_default();
-        let content = message.content.unwrap_or_default();
+        let content = message.content.unwrap_or_default().into_owned();
         let mut decision = Decision {
             prompt_tokens: response.usage.as_ref().and_then(|u| u.prompt_tokens),
             completion_tokens: response.usage.as_ref().and_then(|u| u.completion_tokens),
@@ -193,13 +194,13 @@ impl ChatSettings {
         {
             decision.answer = Some(Answer::Refused);
             decision.readings.push(("parse".into(), Answer::Refused));
-            decision.raw = Some(secrets.scrub(refusal));
+            decision.raw = Some(secrets.scrub(refusal.into_owned()));
             return Ok(decision);
         }
         let reasoning = message
             .reasoning_content
             .filter(|r| !r.trim().is_empty())
-            .map(|r| secrets.scrub(r));
+            .map(|r| secrets.scrub(r.into_owned()));
         if request.mode != AnswerMode::Choice {
             let mut reading =
                 present::read_in(&content, request.options, request.mode, request.lang);
@@ -308,58 +309,59 @@ impl Secrets {
     }
 }
 
-/// `choices[0].logprobs.content[…]`: a generated token and its alternatives.
+/// `choices[0].logprobs.content[…]`: a generated token and its alternatives. Texts are
+/// borrowed from the answer's body where they have no escapes.
 #[derive(Deserialize, Default)]
-struct TokenLogprobs {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    top_logprobs: Vec<TopLogprob>,
+struct TokenLogprobs<'a> {
+    #[serde(default, borrow)]
+    token: Cow<'a, str>,
+    #[serde(default, borrow)]
+    top_logprobs: Vec<TopLogprob<'a>>,
 }
 
 #[derive(Deserialize)]
-struct TopLogprob {
-    #[serde(default)]
-    token: String,
+struct TopLogprob<'a> {
+    #[serde(default, borrow)]
+    token: Cow<'a, str>,
     #[serde(default)]
     logprob: Option<f64>,
 }
 
 #[derive(Deserialize)]
-struct Completion {
-    #[serde(default)]
-    choices: Vec<CompletionChoice>,
+struct Completion<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<CompletionChoice<'a>>,
     #[serde(default)]
     usage: Option<Usage>,
 }
 
 #[derive(Deserialize)]
-struct CompletionChoice {
-    #[serde(default)]
-    message: Option<Message>,
-    #[serde(default)]
-    logprobs: Option<Logprobs>,
+struct CompletionChoice<'a> {
+    #[serde(default, borrow)]
+    message: Option<Message<'a>>,
+    #[serde(default, borrow)]
+    logprobs: Option<Logprobs<'a>>,
     /// `length` when the answer was cut off at the token limit.
-    #[serde(default)]
-    finish_reason: Option<String>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
-struct Message {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
+struct Message<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
     /// The reasoning some servers return apart from the answer (vLLM, DeepSeek:
     /// `reasoning_content`; others: `reasoning`).
-    #[serde(default, alias = "reasoning")]
-    reasoning_content: Option<String>,
+    #[serde(default, alias = "reasoning", borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct Logprobs {
-    #[serde(default)]
-    content: Vec<TokenLogprobs>,
+struct Logprobs<'a> {
+    #[serde(default, borrow)]
+    content: Vec<TokenLogprobs<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -372,10 +374,18 @@ struct Usage {
 
 /// Lower case without white space: `Action 2`, ` action2` and `ACTION 2` are all `action2`.
 fn compact(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{2581}')
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::new();
+    compact_onto(&mut out, text);
+    out
+}
+
+/// [`compact`] of `text`, added to `out`.
+fn compact_onto(out: &mut String, text: &str) {
+    out.extend(
+        text.chars()
+            .filter(|c| !c.is_whitespace() && *c != '\u{2581}')
+            .flat_map(char::to_lowercase),
+    );
 }
 
 /// The option a candidate answer names: the label it equals, or else the one label it
@@ -421,6 +431,14 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced
     let shared = compact(&shared_prefix(options));
     let labels: Vec<String> = options.iter().map(|o| compact(&o.label)).collect();
     let mut so_far = String::new();
+    // What the answer would be with a top token: written over for each (one buffer for
+    // all, where building each anew took two allocations a token).
+    let mut candidate = String::new();
+    let with = |candidate: &mut String, so_far: &str, token: &str| {
+        candidate.clear();
+        candidate.push_str(so_far);
+        compact_onto(candidate, token);
+    };
     for position in content {
         if so_far == shared {
             let mut mass = vec![0.0; options.len()];
@@ -428,7 +446,7 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced
                 let Some(logprob) = top.logprob.filter(|l| l.is_finite()) else {
                     continue;
                 };
-                let candidate = format!("{so_far}{}", compact(&top.token));
+                with(&mut candidate, &so_far, &top.token);
                 if let Some(i) = label_of(&candidate, &labels, &shared) {
                     mass[i] += logprob.exp();
                 }
@@ -443,16 +461,16 @@ fn forced_choice(content: &[TokenLogprobs], options: &[Choice]) -> Option<Forced
                         best = i;
                     }
                 }
-                let generated = format!("{so_far}{}", compact(&position.token));
+                with(&mut candidate, &so_far, &position.token);
                 return Some(Forced {
                     best,
                     probabilities,
-                    generated: label_of(&generated, &labels, &shared),
+                    generated: label_of(&candidate, &labels, &shared),
                     mass: total.min(1.0),
                 });
             }
         }
-        so_far.push_str(&compact(&position.token));
+        compact_onto(&mut so_far, &position.token);
         // Past the shared beginning without naming an option: nothing to read.
         if !shared.starts_with(so_far.as_str()) {
             return None;
@@ -585,13 +603,13 @@ mod tests {
             .collect()
     }
 
-    fn position(token: &str, top: &[(&str, f64)]) -> TokenLogprobs {
+    fn position(token: &str, top: &[(&str, f64)]) -> TokenLogprobs<'static> {
         TokenLogprobs {
-            token: token.into(),
+            token: token.to_string().into(),
             top_logprobs: top
                 .iter()
                 .map(|(t, p)| TopLogprob {
-                    token: t.to_string(),
+                    token: t.to_string().into(),
                     logprob: Some(p.ln()),
                 })
                 .collect(),
@@ -783,5 +801,28 @@ mod tests {
             "{e:?}"
         );
         assert!(!e.raw.unwrap_or_default().contains("sk-very"));
+    }
+
+    #[test]
+    fn texts_with_escapes_read_as_those_without() {
+        // The answer's texts are borrowed from its body where they can be, and decoded where
+        // they carry escapes: both read alike.
+        let o = options(&["Action 1", "Action 2"]);
+        let request = Request::new("s1", "Which?", &o);
+        let chat = ChatSettings::new("m");
+        let secrets = Secrets::default();
+        let plain = br#"{"choices":[{"message":{"content":"Action 2","reasoning_content":"Care first."},"finish_reason":"stop","logprobs":{"content":[{"token":"Action","top_logprobs":[{"token":"Action","logprob":-0.1}]},{"token":" 2","top_logprobs":[{"token":" 2","logprob":-0.2},{"token":" 1","logprob":-1.9}]}]}}]}"#;
+        let escaped = br#"{"choices":[{"message":{"content":"Action\u0020\u0032","reasoning_content":"Care\nfirst."},"finish_reason":"st\u006fp","logprobs":{"content":[{"token":"\u0041ction","top_logprobs":[{"token":"Acti\u006fn","logprob":-0.1}]},{"token":"\u00202","top_logprobs":[{"token":" \u0032","logprob":-0.2},{"token":"\u0020\u0031","logprob":-1.9}]}]}}]}"#;
+        let a = chat.read(plain, &request, 1, &secrets).unwrap();
+        let b = chat.read(escaped, &request, 1, &secrets).unwrap();
+        assert_eq!(a.answer, Some(Answer::Option(1)));
+        assert_eq!(a.rule.as_deref(), Some("logprobs"));
+        assert_eq!(
+            (&a.answer, &a.readings, &a.probabilities, &a.rule),
+            (&b.answer, &b.readings, &b.probabilities, &b.rule)
+        );
+        assert_eq!(a.raw.as_deref(), Some("Action 2"));
+        assert_eq!(b.raw.as_deref(), Some("Action 2"));
+        assert_eq!(b.reasoning.as_deref(), Some("Care\nfirst."));
     }
 }
