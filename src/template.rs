@@ -446,6 +446,117 @@ pub fn check_variables(
     }
 }
 
+/// The attributes every value a scenario's pick binds has; its label's translations are
+/// attributes too, by language tag (`.zh`).
+pub const VALUE_ATTRIBUTES: [&str; 4] = ["id", "name", "label", "describe"];
+
+/// The attributes every rule a scenario's pick binds has; its text's translations are
+/// attributes too, by language tag.
+pub const RULE_ATTRIBUTES: [&str; 3] = ["id", "name", "text"];
+
+/// A variable bound to a value or a rule (by a `pick`, or a slot over values), as a
+/// scenario's templates see it.
+pub struct PickVariable<'a> {
+    /// The variable (`a`).
+    pub name: &'a str,
+    /// `value` or `rule`, for messages.
+    pub kind: &'static str,
+    /// The attributes every one of them has.
+    pub attributes: &'static [&'static str],
+    /// Whether any of them is translated into a language.
+    pub translated: &'a dyn Fn(&str) -> bool,
+}
+
+/// Checks the attributes a scenario's `template` reads of its values and rules
+/// (`{{ a.lable }}`): an attribute that no value or rule has fails every rendering that
+/// reaches it, so it is reported where it is written, with the attribute meant. An
+/// attribute shaped like a language tag (`a.fr`) passes: it is a translation, which some
+/// values may lack (`{{ a.fr | default(a.label) }}`).
+pub fn check_pick_attributes(
+    env: &Environment<'static>,
+    template: &CompiledTemplate,
+    picks: &[PickVariable<'_>],
+    scenario: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Ok(t) = env.get_template(&template.name) else {
+        return;
+    };
+    let mut read: Vec<(usize, String, &PickVariable<'_>, String)> = t
+        .undeclared_variables(true)
+        .into_iter()
+        .filter_map(|path| {
+            let mut parts = path.split('.');
+            let root = parts.next()?;
+            let attribute = parts.next()?;
+            let pick = picks.iter().find(|p| p.name == root)?;
+            if pick.attributes.contains(&attribute) || (pick.translated)(attribute) {
+                return None;
+            }
+            let similar = crate::suggest::similar(attribute, pick.attributes.iter().copied());
+            let tag = (2..=3).contains(&attribute.len())
+                && attribute.bytes().all(|b| b.is_ascii_lowercase());
+            if tag && similar.is_none() {
+                return None;
+            }
+            let at = first_attribute_use(&template.source, root, attribute).unwrap_or(usize::MAX);
+            Some((at, attribute.to_string(), pick, path))
+        })
+        .collect();
+    // The set comes in no fixed order: the messages come in the order of the text.
+    read.sort_by(|a, b| (a.0, &a.3).cmp(&(b.0, &b.3)));
+    read.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    for (at, attribute, pick, _) in read {
+        let name = pick.name;
+        let span = if at == usize::MAX {
+            template.span
+        } else {
+            template.span_of(at..at + attribute.len())
+        };
+        let has = pick
+            .attributes
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let has = format!(
+            "A {} has {has} and its translations by language tag (`{name}.zh`)",
+            pick.kind
+        );
+        let help = match crate::suggest::similar(&attribute, pick.attributes.iter().copied()) {
+            Some(s) => format!("did you mean `{name}.{s}`? {has}"),
+            None => has,
+        };
+        out.push(
+            Diagnostic::new(
+                Code::UnknownVariable,
+                format!(
+                    "`{name}.{attribute}` in the template of scenario `{scenario}` is not an attribute of a {}",
+                    pick.kind
+                ),
+            )
+            .label(span, "no such attribute")
+            .help(help),
+        );
+    }
+}
+
+/// Where `root.attribute` is first read in a template's tags (the start of `attribute`).
+fn first_attribute_use(source: &str, root: &str, attribute: &str) -> Option<usize> {
+    let needle = format!("{root}.{attribute}");
+    let mut search = 0;
+    while let Some(i) = source[search..].find(&needle).map(|i| search + i) {
+        let before = source[..i].chars().next_back();
+        let after = source[i + needle.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if !word(before) && before != Some('.') && !word(after) {
+            return Some(i + root.len() + 1);
+        }
+        search = i + needle.len();
+    }
+    None
+}
+
 /// The attributes of each of the `options` a prompt's or judge's template sees.
 pub const OPTION_ATTRIBUTES: [&str; 3] = ["label", "text", "action"];
 

@@ -899,27 +899,30 @@ fn compile_scenario(
         });
     }
     let mut unknown = Vec::new();
-    let compiled = text
-        .iter()
-        .chain(variants.iter().map(|(_, t)| t))
-        .filter_map(|p| match p {
-            Piece::Template(t) => Some(&t.template),
-            Piece::Literal(_) => None,
+    // Every compiled template of the scenario: its texts, then its actions' labels.
+    let all_templates = || {
+        let compiled = text
+            .iter()
+            .chain(variants.iter().map(|(_, t)| t))
+            .filter_map(|p| match p {
+                Piece::Template(t) => Some(&t.template),
+                Piece::Literal(_) => None,
+            });
+        let translated = actions.iter().flat_map(|a| {
+            a.translations.iter().filter_map(|(_, p)| match p {
+                Piece::Template(t) => Some(&t.template),
+                Piece::Literal(_) => None,
+            })
         });
-    let translated = actions.iter().flat_map(|a| {
-        a.translations.iter().filter_map(|(_, p)| match p {
-            Piece::Template(t) => Some(&t.template),
-            Piece::Literal(_) => None,
-        })
-    });
-    for tpl in compiled
-        .chain(
-            actions
-                .iter()
-                .filter_map(|a| a.label.as_ref().map(|l| &l.template)),
-        )
-        .chain(translated)
-    {
+        compiled
+            .chain(
+                actions
+                    .iter()
+                    .filter_map(|a| a.label.as_ref().map(|l| &l.template)),
+            )
+            .chain(translated)
+    };
+    for tpl in all_templates() {
         template::check_variables(
             env,
             tpl,
@@ -927,6 +930,57 @@ fn compile_scenario(
             template::Owner::Scenario(&scenario.id),
             &mut unknown,
         );
+    }
+    // What the templates read of the picks' values and rules.
+    let values_in = |lang: &str| {
+        framework
+            .values
+            .iter()
+            .any(|v| v.translations.contains_key(lang))
+    };
+    let rules_in = |lang: &str| {
+        framework
+            .rules
+            .iter()
+            .any(|r| r.translations.get(lang).is_some())
+    };
+    // Slots over values and picks bind values or rules; slots of strings bind texts.
+    let value = (
+        "value",
+        &template::VALUE_ATTRIBUTES[..],
+        &values_in as &dyn Fn(&str) -> bool,
+    );
+    let rule = (
+        "rule",
+        &template::RULE_ATTRIBUTES[..],
+        &rules_in as &dyn Fn(&str) -> bool,
+    );
+    let slots = scenario.slots.iter().filter_map(|s| match s.domain {
+        crate::model::SlotDomain::Values(_) => Some((s.name.as_str(), value)),
+        crate::model::SlotDomain::Strings(_) => None,
+    });
+    let picks = scenario.picks.iter().flat_map(|p| {
+        let bound = match p.source {
+            crate::model::PickSource::RuleConflicts(_) => rule,
+            _ => value,
+        };
+        p.names.iter().map(move |name| (name.as_str(), bound))
+    });
+    let picks: Vec<template::PickVariable<'_>> = slots
+        .chain(picks)
+        .map(
+            |(name, (kind, attributes, translated))| template::PickVariable {
+                name,
+                kind,
+                attributes,
+                translated,
+            },
+        )
+        .collect();
+    if unknown.is_empty() && !picks.is_empty() {
+        for tpl in all_templates() {
+            template::check_pick_attributes(env, tpl, &picks, &scenario.id, &mut unknown);
+        }
     }
     errors.extend(unknown);
     let Some(text) = text else {

@@ -459,15 +459,23 @@ fn syntax_error(
         at
     };
     let (found, width) = found_at(text, at);
+    // "unexpected word `x`", where the message says "found the word `x`".
+    let unexpected = format!(
+        "unexpected {}",
+        found
+            .strip_prefix("the ")
+            .or_else(|| found.strip_prefix("a "))
+            .unwrap_or(&found)
+    );
     let message = if expected.is_empty() {
-        format!("unexpected {found}")
+        unexpected.clone()
     } else {
         format!("expected {}, found {found}", one_of(&expected))
     };
     let label = if width == 0 {
         "the text ends here".to_string()
     } else {
-        format!("unexpected {found}")
+        unexpected
     };
     let here = Span::new(file, at..at + width);
     // A string closed early by a quote meant to be inside it: `"Tell the "truth" always"`.
@@ -619,6 +627,18 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
             "`{key}` has no versions in other languages here: only a prompt's `system`, `user` \
              and `instruction`, a steer's `system` and a scenario's `text` have them"
         );
+    }
+    // `slot v = [honesty, care]`: a list of names where a slot's strings go.
+    let before = text[line_start..at].trim_start();
+    if expected == ["a string"]
+        && !word.is_empty()
+        && before.starts_with("slot ")
+        && before.contains('[')
+    {
+        return "a slot over values takes a set function, not a list: `values(honesty, care)` \
+                (or `children(x)`, `descendants(x)`, `level(k)`); a list holds strings in \
+                double quotes"
+            .into();
     }
     if expected == ["a string"] {
         return "write the text in double quotes, e.g. \"Care for others\"".into();
