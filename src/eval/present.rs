@@ -533,9 +533,9 @@ pub fn read_in(answer: &str, options: &[Choice], mode: AnswerMode, lang: Option<
             };
         }
     }
-    // An answer that repeats the options as they were listed ("A. …", "B. …" on lines of
-    // their own) names no choice by its last line, its bold or an option's text: only an
-    // explicit final answer above reads it.
+    // An answer that lists the options again ("A. …", "B. …" on lines of their own, in
+    // the prompt's words or its own) names no choice by its last line, its bold or an
+    // option's text: only an explicit final answer above reads it.
     if echoes_options(body, options) {
         let (answer, rule) = if declines(&body.to_lowercase(), &readers) {
             (Answer::Refused, Some("refusal"))
@@ -631,19 +631,35 @@ pub fn as_sentence(option: &str, lang: Option<&str>) -> String {
     wording.choose.replace("{option}", &text)
 }
 
-/// Whether every option's listing line (`A. text` or `Action 1: text`, as the prompt lays
-/// them out) is a line of `body`, of a list of two or more.
+/// Whether `body` repeats the options as the prompt lists them, which names none of them:
+/// every option's listing line (`A. text`, `Action 1: text`) is a line of it; or every
+/// label opens a list item of its own words (`A. Keep quiet` / `B. Truth`) and the answer
+/// ends on such an item. Options discussed in turn and then chosen (`A: …` / `B: …` /
+/// `B`) are not a repetition.
 fn echoes_options(body: &str, options: &[Choice]) -> bool {
-    options.len() > 1
-        && options.iter().all(|o| {
+    // What follows `label` on a line that is a list item of it.
+    let item = |line: &str, label: &str| -> Option<String> {
+        let rest = line.trim().strip_prefix(label)?;
+        [". ", ": ", ") "]
+            .iter()
+            .find_map(|p| rest.strip_prefix(p))
+            .map(|r| r.trim().to_string())
+    };
+    let listed = |exact: bool| {
+        options.iter().all(|o| {
             let text = o.text.trim();
             body.lines().any(|line| {
-                line.trim_start()
-                    .strip_prefix(o.label.as_str())
-                    .and_then(|rest| rest.strip_prefix(". ").or(rest.strip_prefix(": ")))
-                    .is_some_and(|rest| !text.is_empty() && rest.trim() == text)
+                item(line, &o.label)
+                    .is_some_and(|rest| !exact || (!text.is_empty() && rest == text))
             })
         })
+    };
+    let ends_on_item = body
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|last| options.iter().any(|o| item(last, &o.label).is_some()));
+    options.len() > 1 && (listed(true) || (ends_on_item && listed(false)))
 }
 
 /// A `<think>…</think>` block (its text) and what follows it; an unclosed block leaves no
@@ -1030,6 +1046,17 @@ mod tests {
             read("A. report now\nB. wait now\nC. leave now\n\nFinal answer: C").0,
             Answer::Option(2)
         );
+        // The options listed again in the model's own words, ending on the last item.
+        assert_eq!(
+            read("A. report it\nB. wait\nC. go"),
+            (Answer::Unparsed, None)
+        );
+        assert_eq!(
+            read("A) Report\nB) Wait\nC) Leave"),
+            (Answer::Unparsed, None)
+        );
+        // One option named as a list item is a choice.
+        assert_eq!(read("B. wait now").0, Answer::Option(1));
         // Options discussed in turn are not a repetition of the list.
         assert_eq!(
             read("A: reporting is fair.\nB: waiting is kind.\nC: leaving helps no one.\n\nB").0,
