@@ -366,11 +366,31 @@ fn cli_rejects_unrecognised_and_missing_inputs() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("is not a DailyDilemmas values file"), "{err}");
+    // The data set's dilemma-level file is named for what it lacks, and the file to give.
+    assert!(
+        err.contains("holds the dilemmas without their actions"),
+        "{err}"
+    );
     assert!(
         err.contains(",idx,basic_situation,dilemma_situation"),
         "{err}"
     );
+    assert!(err.contains("dilemmas_with_detail_by_action"), "{err}");
+
+    // Any other table is not one of the data set's.
+    let other = tmp.path("other.csv");
+    std::fs::write(&other, "name,score\na,1\n").unwrap();
+    let out = quandary(&[
+        "import",
+        "daily-dilemmas",
+        other.to_str().unwrap(),
+        "-o",
+        out_str,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("is not a DailyDilemmas values file"), "{err}");
+    assert!(err.contains("its header is `name,score`"), "{err}");
 
     let missing = tmp.path("missing.csv");
     let out = quandary(&[

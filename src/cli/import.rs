@@ -744,6 +744,27 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
             dilemmas = Some((name, bytes));
             continue;
         }
+        // The data set's dilemma-level file (`dilemma.csv`) holds each dilemma's situation
+        // without its two actions or their values.
+        let has = |c: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(c));
+        if has("dilemma_situation") && !has("action") {
+            return fail(vec![
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "`{name}` holds the dilemmas without their actions (its header is `{}`): \
+                         a scenario needs the two actions and the values each upholds",
+                        header.join(",")
+                    ),
+                )
+                .path(name)
+                .help(
+                    "give the per-action file instead (`dilemmas_with_detail_by_action*.csv`, \
+                     with the columns `idx`, `dilemma_situation`, `action_type` and `action`), \
+                     or the values file alone for the frameworks",
+                ),
+            ]);
+        }
         if !daily_dilemmas::is_values_header(&header, &theories) {
             let columns: Vec<&str> = std::iter::once(daily_dilemmas::VALUE_COLUMN)
                 .chain(theories.iter().map(|t| t.key.as_str()))
