@@ -3,14 +3,17 @@
 # 127.0.0.1 that answers at once (examples/chat_stub.rs), at concurrency 1, 4, 16 and 64:
 # the median of ROUNDS runs of DECISIONS requests each (no response cache), and the threads
 # the run started (clone calls, counted by strace when it is installed, over 2,000
-# requests at concurrency 1). Give another binary as QUANDARY_BASE=path to compare (for
-# example a build of an earlier version): its runs alternate with those of this one.
+# requests at concurrency 1). Beside them, the floor: the same requests from as many
+# threads with a bare HTTP client (examples/http_floor.rs), which shows what blocking
+# threads on this machine's processors do at each concurrency without quandary's work.
+# Give another binary as QUANDARY_BASE=path to compare (for example a build of an earlier
+# version): its runs alternate with those of this one.
 #   usage: scripts/measure-http.sh [DECISIONS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 decisions=${1:-20000}
 rounds=${2:-5}
-cargo build --release --quiet --bin quandary --example chat_stub
+cargo build --release --quiet --bin quandary --example chat_stub --example http_floor
 head=target/release/quandary
 base=${QUANDARY_BASE:-}
 dir=$(mktemp -d)
@@ -65,11 +68,13 @@ echo "$decisions decisions a run, median of $rounds runs, stub at $url"
 for concurrency in 1 4 16 64; do
   : >"$dir/head.times"
   : >"$dir/base.times"
+  : >"$dir/floor.rates"
   for _ in $(seq "$rounds"); do
     run "$head" "$concurrency" "$dir/suite.jsonl" >>"$dir/head.times"
     if [ -n "$base" ]; then
       run "$base" "$concurrency" "$dir/suite.jsonl" >>"$dir/base.times"
     fi
+    target/release/examples/http_floor "$url" "$concurrency" "$decisions" >>"$dir/floor.rates"
   done
   line=$(median <"$dir/head.times" | awk -v n="$decisions" -v c="$concurrency" \
     '{ printf "concurrency %2d: this build %6.0f decisions/s", c, n / $1 }')
@@ -77,6 +82,7 @@ for concurrency in 1 4 16 64; do
     line+=$(median <"$dir/base.times" | awk -v n="$decisions" \
       '{ printf ", QUANDARY_BASE %6.0f decisions/s", n / $1 }')
   fi
+  line+=$(median <"$dir/floor.rates" | awk '{ printf "; floor (bare client) %6.0f/s", $1 }')
   echo "$line"
 done
 line="clone calls over 2,000 requests at concurrency 1: this build $(clones "$head")"
