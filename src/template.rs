@@ -482,7 +482,7 @@ pub fn check_pick_attributes(
     let Ok(t) = env.get_template(&template.name) else {
         return;
     };
-    let mut read: Vec<(usize, String, &PickVariable<'_>, String)> = t
+    let mut read: Vec<(usize, String, &PickVariable<'_>, Option<&str>)> = t
         .undeclared_variables(true)
         .into_iter()
         .filter_map(|path| {
@@ -500,14 +500,16 @@ pub fn check_pick_attributes(
                 return None;
             }
             let at = first_attribute_use(&template.source, root, attribute).unwrap_or(usize::MAX);
-            Some((at, attribute.to_string(), pick, path))
+            Some((at, path, pick, similar))
         })
         .collect();
     // The set comes in no fixed order: the messages come in the order of the text.
-    read.sort_by(|a, b| (a.0, &a.3).cmp(&(b.0, &b.3)));
-    read.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    for (at, attribute, pick, _) in read {
+    read.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    // `a.nme` and `a.nme.upper` are one mistake.
+    read.dedup_by(|a, b| a.0 == b.0 && a.0 != usize::MAX || a.1 == b.1);
+    for (at, path, pick, similar) in read {
         let name = pick.name;
+        let attribute = path.split('.').nth(1).unwrap_or_default();
         let span = if at == usize::MAX {
             template.span
         } else {
@@ -523,7 +525,7 @@ pub fn check_pick_attributes(
             "A {} has {has} and its translations by language tag (`{name}.zh`)",
             pick.kind
         );
-        let help = match crate::suggest::similar(&attribute, pick.attributes.iter().copied()) {
+        let help = match similar {
             Some(s) => format!("did you mean `{name}.{s}`? {has}"),
             None => has,
         };
@@ -539,22 +541,6 @@ pub fn check_pick_attributes(
             .help(help),
         );
     }
-}
-
-/// Where `root.attribute` is first read in a template's tags (the start of `attribute`).
-fn first_attribute_use(source: &str, root: &str, attribute: &str) -> Option<usize> {
-    let needle = format!("{root}.{attribute}");
-    let mut search = 0;
-    while let Some(i) = source[search..].find(&needle).map(|i| search + i) {
-        let before = source[..i].chars().next_back();
-        let after = source[i + needle.len()..].chars().next();
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        if !word(before) && before != Some('.') && !word(after) {
-            return Some(i + root.len() + 1);
-        }
-        search = i + needle.len();
-    }
-    None
 }
 
 /// The attributes of each of the `options` a prompt's or judge's template sees.
@@ -664,6 +650,29 @@ impl Owner<'_> {
 
 /// Where `name` is first used as a variable inside `{{ }}` or `{% %}` in `source`.
 fn first_use(source: &str, name: &str) -> Option<usize> {
+    first_name_in_tags(source, |block, start, end| {
+        &block[start..end] == name && !block[..start].ends_with('.')
+    })
+}
+
+/// Where `root.attribute` is first read inside `{{ }}` or `{% %}` in `source` (the start of
+/// `attribute`).
+fn first_attribute_use(source: &str, root: &str, attribute: &str) -> Option<usize> {
+    first_name_in_tags(source, |block, start, end| {
+        let Some(before) = block[..start].strip_suffix('.') else {
+            return false;
+        };
+        let Some(outer) = before.strip_suffix(root) else {
+            return false;
+        };
+        &block[start..end] == attribute
+            && !outer.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    })
+}
+
+/// Where the first name inside `{{ }}` or `{% %}` in `source` that `wanted` takes is: it is
+/// given the tag's text and the name's range in it. Names in quoted strings are skipped.
+fn first_name_in_tags(source: &str, wanted: impl Fn(&str, usize, usize) -> bool) -> Option<usize> {
     let mut search = 0;
     while let Some(open) = source[search..].find(['{']).map(|i| search + i) {
         let kind = source[open + 1..].chars().next();
@@ -691,8 +700,7 @@ fn first_use(source: &str, name: &str) -> Option<usize> {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                let after_dot = start > 0 && bytes[start - 1] == b'.';
-                if &block[start..i] == name && !after_dot {
+                if wanted(block, start, i) {
                     return Some(open + 2 + start);
                 }
                 continue;
