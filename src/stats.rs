@@ -163,6 +163,18 @@ pub fn tree(framework: &Framework, module: ModuleId, lang: Option<&str>) -> Stri
     out
 }
 
+/// The languages the labels of `module`'s hierarchy are translated into, sorted.
+pub fn label_languages(framework: &Framework, module: ModuleId) -> Vec<String> {
+    let mut langs = std::collections::BTreeSet::new();
+    let mut stack: Vec<ValueId> = framework.module(module).top.clone();
+    while let Some(v) = stack.pop() {
+        let value = framework.value(v);
+        langs.extend(value.translations.keys().cloned());
+        stack.extend(value.children.iter().copied());
+    }
+    langs.into_iter().collect()
+}
+
 fn node(
     framework: &Framework,
     v: ValueId,

@@ -145,6 +145,37 @@ fn tree_prints_the_hierarchy() {
 }
 
 #[test]
+fn tree_says_when_no_label_is_in_the_language_asked() {
+    let o = quandary(&["tree", "rules/cvc.qd", "--lang", "zh"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("├── nation \"Nation\" 国家"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    // A language no label is in: the same outline, and a note of the languages there are.
+    let o = quandary(&["tree", "rules/cvc.qd", "--lang", "de"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("├── nation \"Nation\"\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        stderr(&o),
+        "note: no label of the hierarchy is in `de`: labels are translated into `zh`\n"
+    );
+    let o = quandary(&["tree", "tests/check/ok_bom_crlf.qd", "--lang", "zh"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("no label is translated"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn help_and_version() {
     let o = quandary(&["--help"]);
     assert_eq!(o.status.code(), Some(0));

@@ -29,6 +29,22 @@ pub fn run(args: Args) -> bool {
     let Some(&root) = loaded.framework.roots.first() else {
         return false;
     };
+    // A language no label is in shows nothing more: say so, and which there are.
+    if let Some(lang) = args.lang.as_deref() {
+        let langs = quandary::stats::label_languages(&loaded.framework, root);
+        if !langs.iter().any(|l| l == lang) {
+            let have = if langs.is_empty() {
+                "no label is translated".to_string()
+            } else {
+                let listed: Vec<String> = langs.iter().map(|l| format!("`{l}`")).collect();
+                format!("labels are translated into {}", listed.join(", "))
+            };
+            let hint = quandary::suggest::similar(lang, langs.iter().map(String::as_str))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            eprintln!("note: no label of the hierarchy is in `{lang}`: {have}{hint}");
+        }
+    }
     super::print(&quandary::stats::tree(
         &loaded.framework,
         root,
