@@ -93,7 +93,7 @@ fn ask(
         let mut need: Option<usize> = None;
         loop {
             if need.is_none()
-                && let Some(end) = buffer[..held].windows(4).position(|w| w == b"\r\n\r\n")
+                && let Some(end) = memchr::memmem::find(&buffer[..held], b"\r\n\r\n")
             {
                 let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
                 let length = head

@@ -744,10 +744,11 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
             dilemmas = Some((name, bytes));
             continue;
         }
-        // The data set's dilemma-level file (`dilemma.csv`) holds each dilemma's situation
-        // without its two actions or their values.
-        let has = |c: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(c));
-        if has("dilemma_situation") && !has("action") {
+        if daily_dilemmas::dilemmas::is_dilemma_level_header(&header) {
+            let columns: Vec<String> = daily_dilemmas::dilemmas::REQUIRED
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect();
             return fail(vec![
                 Diagnostic::new(
                     Code::Io,
@@ -758,11 +759,11 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
                     ),
                 )
                 .path(name)
-                .help(
+                .help(format!(
                     "give the per-action file instead (`dilemmas_with_detail_by_action*.csv`, \
-                     with the columns `idx`, `dilemma_situation`, `action_type` and `action`), \
-                     or the values file alone for the frameworks",
-                ),
+                     with the columns {}), or the values file alone for the frameworks",
+                    columns.join(", ")
+                )),
             ]);
         }
         if !daily_dilemmas::is_values_header(&header, &theories) {

@@ -638,13 +638,13 @@ pub fn as_sentence(option: &str, lang: Option<&str>) -> String {
 /// `B`) are not a repetition.
 fn echoes_options(body: &str, options: &[Choice]) -> bool {
     // What follows `label` on a line that is a list item of it.
-    let item = |line: &str, label: &str| -> Option<String> {
+    fn item<'a>(line: &'a str, label: &str) -> Option<&'a str> {
         let rest = line.trim().strip_prefix(label)?;
         [". ", ": ", ") "]
             .iter()
             .find_map(|p| rest.strip_prefix(p))
-            .map(|r| r.trim().to_string())
-    };
+            .map(str::trim)
+    }
     let listed = |exact: bool| {
         options.iter().all(|o| {
             let text = o.text.trim();

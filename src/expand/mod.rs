@@ -931,7 +931,8 @@ fn compile_scenario(
             &mut unknown,
         );
     }
-    // What the templates read of the picks' values and rules.
+    // What the templates read of the values and rules that picks and slots over values
+    // bind (slots of strings bind texts).
     let values_in = |lang: &str| {
         framework
             .values
@@ -942,40 +943,31 @@ fn compile_scenario(
         framework
             .rules
             .iter()
-            .any(|r| r.translations.get(lang).is_some())
+            .any(|r| r.translations.contains_key(lang))
     };
-    // Slots over values and picks bind values or rules; slots of strings bind texts.
-    let value = (
-        "value",
-        &template::VALUE_ATTRIBUTES[..],
-        &values_in as &dyn Fn(&str) -> bool,
-    );
-    let rule = (
-        "rule",
-        &template::RULE_ATTRIBUTES[..],
-        &rules_in as &dyn Fn(&str) -> bool,
-    );
-    let slots = scenario.slots.iter().filter_map(|s| match s.domain {
-        crate::model::SlotDomain::Values(_) => Some((s.name.as_str(), value)),
-        crate::model::SlotDomain::Strings(_) => None,
-    });
-    let picks = scenario.picks.iter().flat_map(|p| {
-        let bound = match p.source {
-            crate::model::PickSource::RuleConflicts(_) => rule,
-            _ => value,
-        };
-        p.names.iter().map(move |name| (name.as_str(), bound))
-    });
-    let picks: Vec<template::PickVariable<'_>> = slots
-        .chain(picks)
-        .map(
-            |(name, (kind, attributes, translated))| template::PickVariable {
-                name,
-                kind,
-                attributes,
-                translated,
-            },
-        )
+    let value = |name| template::PickVariable {
+        name,
+        kind: "value",
+        attributes: &template::VALUE_ATTRIBUTES,
+        translated: &values_in,
+    };
+    let rule = |name| template::PickVariable {
+        name,
+        kind: "rule",
+        attributes: &template::RULE_ATTRIBUTES,
+        translated: &rules_in,
+    };
+    let picks: Vec<template::PickVariable<'_>> = scenario
+        .slots
+        .iter()
+        .filter(|s| matches!(s.domain, crate::model::SlotDomain::Values(_)))
+        .map(|s| value(s.name.as_str()))
+        .chain(scenario.picks.iter().flat_map(|p| {
+            p.names.iter().map(move |name| match p.source {
+                crate::model::PickSource::RuleConflicts(_) => rule(name.as_str()),
+                _ => value(name.as_str()),
+            })
+        }))
         .collect();
     if unknown.is_empty() && !picks.is_empty() {
         for tpl in all_templates() {
@@ -1343,6 +1335,36 @@ impl Object for RuleView {
 #[cfg(test)]
 mod tests {
     use super::Rounds;
+
+    #[test]
+    fn values_and_rules_have_the_attributes_check_allows() {
+        use super::{Arc, Jinja, Object, RuleView, ValueView};
+        // `check` passes these attributes and reports others: the views must answer them.
+        let translations: indexmap::IndexMap<String, String> =
+            [("zh".to_string(), "关怀".to_string())]
+                .into_iter()
+                .collect();
+        let value = Arc::new(ValueView {
+            id: "care".into(),
+            name: "f.care".into(),
+            label: "Care".into(),
+            describe: Some("Looking after others.".into()),
+            translations: translations.clone(),
+        });
+        let rule = Arc::new(RuleView {
+            text: "Help.".into(),
+            id: "help".into(),
+            name: "f.help".into(),
+            translations,
+        });
+        for a in crate::template::VALUE_ATTRIBUTES.into_iter().chain(["zh"]) {
+            assert!(value.get_value(&Jinja::from(a)).is_some(), "{a}");
+        }
+        for a in crate::template::RULE_ATTRIBUTES.into_iter().chain(["zh"]) {
+            assert!(rule.get_value(&Jinja::from(a)).is_some(), "{a}");
+        }
+        assert!(value.get_value(&Jinja::from("nme")).is_none());
+    }
 
     #[test]
     fn json_escaping_without_quotes_matches_serde_json() {

@@ -56,6 +56,17 @@ pub fn is_dilemmas_header<S: AsRef<str>>(header: &[S]) -> bool {
         .all(|name| header.iter().any(|h| h.as_ref().eq_ignore_ascii_case(name)))
 }
 
+/// Whether a CSV header is that of the data set's dilemma-level file (`dilemma.csv`): each
+/// dilemma's situation, without its actions or their values, so no scenario can be made of it.
+pub fn is_dilemma_level_header<S: AsRef<str>>(header: &[S]) -> bool {
+    let has = |name: &str| {
+        header
+            .iter()
+            .any(|h| h.as_ref().trim().eq_ignore_ascii_case(name))
+    };
+    has("dilemma_situation") && !has("action")
+}
+
 /// The model of a `model_resp_<model>_clean` column.
 pub fn model_of_column(column: &str) -> Option<&str> {
     let lower = column.get(..11)?;
@@ -848,5 +859,18 @@ mod tests {
             "basic_situation",
             "dilemma_situation"
         ]));
+        assert!(is_dilemma_level_header(&[
+            "",
+            "idx",
+            "basic_situation",
+            "dilemma_situation"
+        ]));
+        assert!(!is_dilemma_level_header(&[
+            "idx",
+            "dilemma_situation",
+            "action_type",
+            "action"
+        ]));
+        assert!(!is_dilemma_level_header(&["value", "wvs"]));
     }
 }
