@@ -260,7 +260,7 @@ impl<'a> SuiteReader<'a> {
         let fail = |n: Option<u64>, why: String| line_error(&name, n, why);
         let mut reader = self.lines.into_inner();
         let source = Body::of(&self.at, &mut reader);
-        super::chunks::each_chunk(super::chunks::SIZES, source, &fail, state, text, work)
+        super::chunks::each_chunk(super::chunks::SUITE_SIZES, source, &fail, state, text, work)
     }
 
     /// Calls `f` with every line left that is not blank as `L` parses it (on two threads, a
