@@ -187,6 +187,30 @@ fn help_and_version() {
 }
 
 #[test]
+fn a_negative_number_is_refused_as_the_value_it_was_given_for() {
+    for (args, flag) in [
+        (
+            &["report", "r.jsonl", "--resamples", "-3"][..],
+            "--resamples",
+        ),
+        (&["expand", "s.qd", "--count", "-5"][..], "--count"),
+        (
+            &["eval", "s.jsonl", "--temperature", "-0.5"][..],
+            "--temperature",
+        ),
+    ] {
+        let o = quandary(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("invalid value '{}' for '{flag}", args[3])),
+            "{err}"
+        );
+        assert!(!err.contains("use '--"), "{err}");
+    }
+}
+
+#[test]
 fn completions_and_the_manual_page_come_from_the_commands() {
     for (shell, marker) in [
         ("bash", "_quandary()"),

@@ -309,9 +309,28 @@ fn handle_interrupts() {
     });
 }
 
+/// `command` and its subcommands with a negative number taken as a flag's value, so that
+/// `--resamples -3` is refused as a value ("invalid digit") rather than as an unknown flag
+/// `-3` with the advice to pass it after `--`, which would make it a file name.
+fn negative_numbers(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names
+        .iter()
+        .fold(command.allow_negative_numbers(true), |command, name| {
+            command.mut_subcommand(name, negative_numbers)
+        })
+}
+
 pub fn main() -> ExitCode {
     handle_interrupts();
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let cli = match negative_numbers(Cli::command())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -86,6 +86,19 @@ pub const RESERVED: &[&str] = &[
     "populations",
 ];
 
+/// The items that are templates a suite draws from (with `from`).
+const TEMPLATE_WORDS: &[&str] = &["scenario", "question", "stance"];
+
+/// The set functions of slots and picks, which take their arguments in parentheses.
+const SET_FUNCTIONS: &[&str] = &[
+    "children",
+    "descendants",
+    "level",
+    "values",
+    "conflicts",
+    "rule_conflicts",
+];
+
 /// Words that start a top-level item (for suggestions after a syntax error, and an
 /// editor's completion).
 pub const ITEM_WORDS: &[&str] = &[
@@ -498,6 +511,9 @@ fn syntax_error(
              where quotes need no escape",
         );
     }
+    if let Some(d) = not_source(file, text, at) {
+        return d;
+    }
     let diagnostic = Diagnostic::new(Code::Syntax, message).label(here, label);
     if misplaced {
         let word: String = text[at..]
@@ -505,7 +521,31 @@ fn syntax_error(
             .take_while(|&c| c.is_ascii_alphanumeric() || c == '_')
             .collect();
         if ITEM_WORDS.contains(&word.as_str()) || !RESERVED.contains(&word.as_str()) {
-            let help = match suggest::similar(&word, RESERVED.iter().copied()) {
+            // The keywords that may start an entry here come first: `scenarios` in a suite
+            // is not `scenario`, an item of its own.
+            let here: Vec<&str> = expected
+                .iter()
+                .filter_map(|e| e.strip_prefix('`')?.strip_suffix('`'))
+                .collect();
+            let help = match suggest::similar(&word, here.iter().copied())
+                .or_else(|| suggest::similar(&word, RESERVED.iter().copied()))
+            {
+                Some(s) if here.contains(&"from") && TEMPLATE_WORDS.contains(&s) => {
+                    let next = text[at + word.len()..]
+                        .trim_start_matches([' ', '\t'])
+                        .chars()
+                        .take_while(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                        .collect::<String>();
+                    let next = if next.is_empty() {
+                        "my_template".into()
+                    } else {
+                        next
+                    };
+                    format!(
+                        "a suite names the templates it draws from with `from`: `from {next}` \
+                         (several: `from {next}, other`)"
+                    )
+                }
                 Some(s) if s != word => format!("did you mean `{s}`?"),
                 _ => format!(
                     "`{word}` cannot start an entry of this block; if `{word} …` is an item of \
@@ -516,6 +556,66 @@ fn syntax_error(
         }
     }
     diagnostic.help(syntax_help(text, at, &expected))
+}
+
+/// A file of quandary's own JSON lines (a suite, results, a report) given where framework
+/// source goes, told as what it is, with the sources a suite names in its header.
+fn not_source(file: FileId, text: &str, at: usize) -> Option<Diagnostic> {
+    if at != skip_trivia(text, 0) || !text[at..].starts_with(['{', '[']) {
+        return None;
+    }
+    let first = text[at..].lines().next().unwrap_or_default();
+    let header = serde_json::from_str::<serde_json::Value>(first).ok();
+    let Some(format) = header
+        .as_ref()
+        .filter(|h| h.get("quandary").is_some())
+        .and_then(|h| h.get("format")?.as_str())
+    else {
+        return Some(
+            Diagnostic::new(
+                Code::Syntax,
+                "this file begins as JSON does, not as framework source",
+            )
+            .label(Span::new(file, at..at + 1), "JSON, not an item")
+            .help(
+                "give a framework source file (`.qd`); the JSON files quandary writes (suites, \
+                 results, reports) are read by the commands that take them, such as `eval` \
+                 and `report`",
+            ),
+        );
+    };
+    let header = header.as_ref()?;
+    let files: Vec<&str> = header
+        .get("files")
+        .and_then(|f| f.as_array())
+        .map(|f| f.iter().filter_map(|f| f.as_str()).collect())
+        .unwrap_or_default();
+    let help = match (format, files.as_slice()) {
+        ("suite", [_, ..]) => format!(
+            "give the framework source this suite was expanded from: {}",
+            files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ("results", _) => match header.get("suite_file").and_then(|f| f.as_str()) {
+            Some(suite) => format!(
+                "give the framework source (`.qd`) of the suite these results answer; the \
+                 suite, `{suite}`, names it in its first line"
+            ),
+            None => "give the framework source (`.qd`) of the suite these results answer".into(),
+        },
+        _ => "give a framework source file (`.qd`)".into(),
+    };
+    Some(
+        Diagnostic::new(
+            Code::Syntax,
+            format!("this is a quandary {format} file (JSON lines), not framework source"),
+        )
+        .label(Span::new(file, at..at + 1), "a JSON line, not an item")
+        .help(help),
+    )
 }
 
 fn ident_start(c: char) -> bool {
@@ -598,10 +698,40 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     {
         return format!("did you mean `{s}`?");
     }
+    // `priority a > b`: an unknown first word reads as a level, the next as a value's id.
+    let rest = &text[at..];
+    if !first_word.is_empty()
+        && !RESERVED.contains(&first_word.as_str())
+        && (rest.starts_with('>') || rest.starts_with("<>") || rest.starts_with('<'))
+    {
+        return format!(
+            "`{first_word} …` reads as a value of a level `{first_word}`; a relation is \
+             written `prefer a > b` (a takes priority over b), `conflict a <> b` or \
+             `wiser a > b`"
+        );
+    }
     let word: String = text[at..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    // `from conflicts`: a set function without its parentheses.
+    if SET_FUNCTIONS.contains(&word.as_str())
+        && !text[at + word.len()..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with('(')
+    {
+        return match word.as_str() {
+            "conflicts" => "write `conflicts()` for every conflict between two values in \
+                            scope, or `conflicts(people)` for those among the values under \
+                            `people`"
+                .into(),
+            "rule_conflicts" => "write `rule_conflicts()` for every conflict between two \
+                                 rules in scope, or `rule_conflicts(health)` for those of \
+                                 the rules in a context"
+                .into(),
+            _ => format!("`{word}` takes its arguments in parentheses: `{word}(x)`"),
+        };
+    }
     if RESERVED.contains(&word.as_str())
         && text[line_start..at]
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
