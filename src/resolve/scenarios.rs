@@ -2,6 +2,7 @@
 //! and the texts that are templates.
 
 use super::*;
+use crate::syntax::SET_FUNCTIONS;
 
 impl Resolver<'_> {
     pub(super) fn bind_scenario(&mut self, module: ModuleId, id: ScenarioId, sc: &ast::Scenario) {
@@ -628,17 +629,9 @@ impl Resolver<'_> {
     }
 
     pub(super) fn unknown_function(&mut self, call: &ast::SetCall) {
-        const FUNCTIONS: [&str; 6] = [
-            "children",
-            "descendants",
-            "level",
-            "values",
-            "conflicts",
-            "rule_conflicts",
-        ];
-        let help = match suggest::similar(&call.function.name, FUNCTIONS) {
+        let help = match suggest::similar(&call.function.name, SET_FUNCTIONS.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the set functions are {}", backticked(&FUNCTIONS)),
+            None => format!("the set functions are {}", backticked(SET_FUNCTIONS)),
         };
         self.diagnostics.push(
             Diagnostic::new(

@@ -7,5 +7,5 @@ mod scan;
 
 pub(crate) use fast::{Plain, PlainKind, read as read_plain};
 pub(crate) use parser::{Entry, parse_lean};
-pub use parser::{ITEM_WORDS, RESERVED, parse};
+pub use parser::{ITEM_WORDS, RESERVED, SET_FUNCTIONS, parse};
 pub use scan::MAX_DEPTH;

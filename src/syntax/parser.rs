@@ -89,8 +89,9 @@ pub const RESERVED: &[&str] = &[
 /// The items that are templates a suite draws from (with `from`).
 const TEMPLATE_WORDS: &[&str] = &["scenario", "question", "stance"];
 
-/// The set functions of slots and picks, which take their arguments in parentheses.
-const SET_FUNCTIONS: &[&str] = &[
+/// The set functions of slots and picks, which take their arguments in parentheses (the
+/// resolver knows what each does).
+pub const SET_FUNCTIONS: &[&str] = &[
     "children",
     "descendants",
     "level",
