@@ -169,6 +169,43 @@ fn blank_lines_in_a_journal_are_skipped_by_every_reader() {
     assert!(report.status.success(), "{}", stderr(&report));
 }
 
+#[test]
+fn a_suite_cut_short_keeps_the_answers_before_the_cut_and_resumes_once_expanded_again() {
+    let dir = scratch("hardening_cut_short");
+    let suite = suite(&dir, "6");
+    let whole = std::fs::read_to_string(&suite).unwrap();
+    // Cut in the middle of the fifth line (the header, then four scenarios).
+    let cut_at = whole.match_indices('\n').nth(3).unwrap().0 + 40;
+    std::fs::write(&suite, &whole[..cut_at]).unwrap();
+    let results = dir.join("results.jsonl");
+    let out = run(&["eval", s(&suite), "-o", s(&results)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 5 is not a scenario"), "{err}");
+    assert!(
+        err.contains("line 5 stops before its scenario ends"),
+        "{err}"
+    );
+    // The three scenarios before the cut are answered and kept.
+    let kept = std::fs::read_to_string(&results).unwrap();
+    assert_eq!(kept.lines().count(), 1 + 3, "{kept}");
+    // Expanded again, the suite is the same, and the journal resumes.
+    std::fs::write(&suite, &whole).unwrap();
+    let resumed = run(&["eval", s(&suite), "-o", s(&results)]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let rest = whole.lines().count() - 1 - 3;
+    assert!(
+        stderr(&resumed).contains(&format!("{rest} asked")),
+        "{}",
+        stderr(&resumed)
+    );
+    assert!(
+        stderr(&resumed).contains("3 resumed"),
+        "{}",
+        stderr(&resumed)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn outputs_write_through_devices_fifos_and_links() {

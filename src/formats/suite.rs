@@ -306,7 +306,17 @@ impl<'a> SuiteReader<'a> {
 
 /// The error of line `n` of the suite `name`, which is not a scenario.
 pub(crate) fn not_a_scenario(name: &str, n: u64, e: &serde_json::Error) -> Diagnostic {
-    suite_error(name, format!("line {n} is not a scenario: {e}"))
+    let d = suite_error(name, format!("line {n} is not a scenario: {e}"));
+    if e.is_eof() {
+        // A line that stops before its scenario does: most often the last of a file whose
+        // writing was stopped.
+        return d.help(format!(
+            "line {n} stops before its scenario ends: a suite cut short (an `expand` that was \
+             stopped, a full disk) or a line broken in two; expand the suite again (with the \
+             same sources and seed its scenarios are the same, so a journal of it resumes)"
+        ));
+    }
+    d
 }
 
 /// The borrowed lines, named as the owned ones are, so that what they say of a line that is
