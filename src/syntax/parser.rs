@@ -571,6 +571,8 @@ fn not_source(file: FileId, text: &str, at: usize) -> Option<Diagnostic> {
         .as_ref()
         .filter(|h| h.get("quandary").is_some())
         .and_then(|h| h.get("format")?.as_str())
+        // A format quandary writes is a short word; anything else is not shown.
+        .filter(|f| f.len() <= 32 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     else {
         return Some(
             Diagnostic::new(
