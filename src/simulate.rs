@@ -454,23 +454,18 @@ pub fn fit(simulated: &Agents, observed: &Agents, step: u64) -> Fit {
     if !missing.is_empty() {
         notes.push(format!(
             "no observed profile for {}",
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::suggest::code_list(&missing)
         ));
     }
-    let extra: Vec<String> = observed
+    let mut extra = observed
         .ids
         .iter()
         .filter(|id| simulated.position(id).is_none())
-        .map(|id| format!("`{id}`"))
-        .collect();
-    if !extra.is_empty() {
+        .peekable();
+    if extra.peek().is_some() {
         notes.push(format!(
             "observed profiles that are no agent, left out: {}",
-            extra.join(", ")
+            crate::suggest::code_list(extra)
         ));
     }
     // Every agent has as many values, so the overall mean is the mean of the agents'.

@@ -1,5 +1,18 @@
 //! "Did you mean …?": the closest candidate to a misspelt name.
 
+/// Names as messages list them: each in backticks, joined by commas (`` `a`, `b`, `c` ``).
+pub fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "`{item}`");
+    }
+    out
+}
+
 /// The candidate most similar to `name`, if any is similar enough to be a likely typo.
 ///
 /// Similarity is normalised Damerau–Levenshtein similarity; ties go to the earliest
@@ -62,7 +75,14 @@ pub const MAX_COMPARED: usize = 256;
 
 #[cfg(test)]
 mod tests {
-    use super::similar;
+    use super::{code_list, similar};
+
+    #[test]
+    fn code_lists_quote_and_join() {
+        assert_eq!(code_list(["a", "b", "c"]), "`a`, `b`, `c`");
+        assert_eq!(code_list(["one"]), "`one`");
+        assert_eq!(code_list(Vec::<String>::new()), "");
+    }
 
     #[test]
     fn finds_typos_not_strangers() {

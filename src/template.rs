@@ -395,11 +395,7 @@ pub fn check_variables(
         .filter(|v| !variables.contains(&v.as_str()) && env.globals().all(|(g, _)| g != v))
         .collect();
     unknown.sort_by_key(|v| first_use(&template.source, v).unwrap_or(usize::MAX));
-    let listed = variables
-        .iter()
-        .map(|v| format!("`{v}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let listed = crate::suggest::code_list(variables);
     for name in unknown {
         let span = first_use(&template.source, &name)
             .map_or(template.span, |at| template.span_of(at..at + name.len()));
@@ -515,12 +511,7 @@ pub fn check_pick_attributes(
         } else {
             template.span_of(at..at + attribute.len())
         };
-        let has = pick
-            .attributes
-            .iter()
-            .map(|a| format!("`{a}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let has = crate::suggest::code_list(pick.attributes);
         let has = format!(
             "A {} has {has} and its translations by language tag (`{name}.zh`)",
             pick.kind
@@ -600,11 +591,7 @@ pub fn check_attributes(
     {
         return;
     }
-    let listed = OPTION_ATTRIBUTES
-        .iter()
-        .map(|a| format!("`{a}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let listed = crate::suggest::code_list(OPTION_ATTRIBUTES);
     let help = match crate::suggest::similar(&attribute, OPTION_ATTRIBUTES.iter().copied()) {
         Some(s) => format!("did you mean `{s}`? An option has {listed}"),
         None => format!("an option has {listed}"),

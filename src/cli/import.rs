@@ -745,10 +745,7 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
             continue;
         }
         if daily_dilemmas::dilemmas::is_dilemma_level_header(&header) {
-            let columns: Vec<String> = daily_dilemmas::dilemmas::REQUIRED
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect();
+            let columns = quandary::suggest::code_list(daily_dilemmas::dilemmas::REQUIRED);
             return fail(vec![
                 Diagnostic::new(
                     Code::Io,
@@ -761,8 +758,7 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
                 .path(name)
                 .help(format!(
                     "give the per-action file instead (`dilemmas_with_detail_by_action*.csv`, \
-                     with the columns {}), or the values file alone for the frameworks",
-                    columns.join(", ")
+                     with the columns {columns}), or the values file alone for the frameworks"
                 )),
             ]);
         }
@@ -783,11 +779,7 @@ fn daily_dilemmas(args: DailyDilemmasArgs) -> bool {
                     "the values file is a CSV with the columns {} (in any order and case); \
                      the dilemmas file one with the columns `idx`, `dilemma_situation`, \
                      `action_type` and `action`; a label config is a `.json` file",
-                    columns
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quandary::suggest::code_list(&columns)
                 )),
             ]);
         }

@@ -36,8 +36,10 @@ pub fn run(args: Args) -> bool {
             let have = if langs.is_empty() {
                 "no label is translated".to_string()
             } else {
-                let listed: Vec<String> = langs.iter().map(|l| format!("`{l}`")).collect();
-                format!("labels are translated into {}", listed.join(", "))
+                format!(
+                    "labels are translated into {}",
+                    quandary::suggest::code_list(&langs)
+                )
             };
             let hint = quandary::suggest::similar(lang, langs.iter().map(String::as_str))
                 .map(|s| format!("; did you mean `{s}`?"))

@@ -379,11 +379,7 @@ impl Presentation {
         (!missing.is_empty()).then(|| {
             format!(
                 "the label of action {} (`{lang} \"…\"` in the action)",
-                missing
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::suggest::code_list(&missing)
             )
         })
     }

@@ -909,7 +909,7 @@ fn read_file<'a>(
                     push_rows(file, vec![(1, Ok(json))], Section::Any, entries);
                     return Ok(());
                 }
-                let keys: Vec<String> = object.keys().map(|k| format!("`{k}`")).collect();
+                let keys = crate::suggest::code_list(object.keys());
                 return Err(file_error(
                     file,
                     format!(
@@ -918,7 +918,7 @@ fn read_file<'a>(
                         if keys.is_empty() {
                             "none".to_string()
                         } else {
-                            keys.join(", ")
+                            keys
                         }
                     ),
                 )
@@ -967,15 +967,14 @@ fn push_rows<'a>(file: &'a str, rows: Vec<Raw>, section: Section, entries: &mut 
                 Section::Any => match kind.or(file_kind) {
                     Some(k) => k,
                     None => {
-                        let keys: Vec<String> =
-                            object.keys().take(8).map(|k| format!("`{k}`")).collect();
+                        let keys = crate::suggest::code_list(object.keys().take(8));
                         return Err(Unread {
                             message: format!(
                                 "cannot tell what the row is (its keys are {}); it is left out",
                                 if keys.is_empty() {
                                     "none".to_string()
                                 } else {
-                                    keys.join(", ")
+                                    keys
                                 }
                             ),
                             help: Some(

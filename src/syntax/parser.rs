@@ -596,11 +596,7 @@ fn not_source(file: FileId, text: &str, at: usize) -> Option<Diagnostic> {
     let help = match (format, files.as_slice()) {
         ("suite", [_, ..]) => format!(
             "give the framework source this suite was expanded from: {}",
-            files
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            suggest::code_list(&files)
         ),
         ("results", _) => match header.get("suite_file").and_then(|f| f.as_str()) {
             Some(suite) => format!(
