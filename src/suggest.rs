@@ -1,4 +1,5 @@
-//! "Did you mean …?": the closest candidate to a misspelt name.
+//! "Did you mean …?": the closest candidate to a misspelt name; and names listed as messages
+//! list them.
 
 /// Names as messages list them: each in backticks, joined by commas (`` `a`, `b`, `c` ``).
 pub fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
