@@ -567,12 +567,14 @@ fn not_source(file: FileId, text: &str, at: usize) -> Option<Diagnostic> {
     }
     let first = text[at..].lines().next().unwrap_or_default();
     let header = serde_json::from_str::<serde_json::Value>(first).ok();
-    let Some(format) = header
+    // A format quandary writes is a short word; anything else is not shown.
+    let Some((header, format)) = header
         .as_ref()
         .filter(|h| h.get("quandary").is_some())
-        .and_then(|h| h.get("format")?.as_str())
-        // A format quandary writes is a short word; anything else is not shown.
-        .filter(|f| f.len() <= 32 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .and_then(|h| Some((h, h.get("format")?.as_str()?)))
+        .filter(|(_, f)| {
+            f.len() <= 32 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
     else {
         return Some(
             Diagnostic::new(
@@ -587,7 +589,6 @@ fn not_source(file: FileId, text: &str, at: usize) -> Option<Diagnostic> {
             ),
         );
     };
-    let header = header.as_ref()?;
     let files: Vec<&str> = header
         .get("files")
         .and_then(|f| f.as_array())
@@ -701,7 +702,7 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     let rest = &text[at..];
     if !first_word.is_empty()
         && !RESERVED.contains(&first_word.as_str())
-        && (rest.starts_with('>') || rest.starts_with("<>") || rest.starts_with('<'))
+        && rest.starts_with(['>', '<'])
     {
         return format!(
             "`{first_word} …` reads as a value of a level `{first_word}`; a relation is \
