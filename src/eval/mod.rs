@@ -496,10 +496,10 @@ pub fn run(
         }
         Ok(())
     };
-    let mut write = |records: &[Record]| -> Result<(), Diagnostic> {
+    let mut write = |lines: &[u8]| -> Result<(), Diagnostic> {
         open(&mut journal)?;
         match journal.as_mut() {
-            Some(j) => j.append(records),
+            Some(j) => j.append_lines(lines),
             None => Ok(()),
         }
     };
@@ -715,8 +715,8 @@ fn untranslated_of(
 }
 
 /// Asks every scenario of `suite` under every steer that `done` does not hold yet, on a
-/// bounded pool of workers, handing the records to `write` as they come; `outcome` holds
-/// the counts of the suite, and comes back with the answers added.
+/// bounded pool of workers, handing the answers' journal lines to `write` as they come;
+/// `outcome` holds the counts of the suite, and comes back with the answers added.
 fn drive(
     suite: Input<'_>,
     done: &Done,
@@ -724,7 +724,7 @@ fn drive(
     settings: &Settings,
     mut outcome: Outcome,
     progress: &mut dyn FnMut(Event<'_>),
-    write: &mut dyn FnMut(&[Record]) -> Result<(), Diagnostic>,
+    write: &mut dyn FnMut(&[u8]) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
     let total = outcome.requests;
     let mut done_count = outcome.resumed;
@@ -760,7 +760,7 @@ fn drive(
     // more than the answers: at concurrency 64, room for 4 a worker took 2.6 futex calls an
     // answer, this 0.1). The single reader sends a chunk's answers at once: 256 batches.
     let room = if workers > 1 { 64 * workers } else { 256 };
-    let (done_tx, done_rx) = mpsc::sync_channel::<Vec<Record>>(room);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Batch>(room);
     let presentation = &settings.presentation;
     // Set when the run stops early (too many errors, or the writer failed): nothing more is
     // asked.
@@ -798,7 +798,7 @@ fn drive(
                         },
                     };
                     // One by one from a slow model, so a killed run loses nothing it was told.
-                    if done_tx.send(vec![record]).is_err() {
+                    if done_tx.send(Batch::of(vec![record])).is_err() {
                         break;
                     }
                 }
@@ -858,8 +858,10 @@ fn drive(
                                     break;
                                 }
                             }
+                            // Written out here, on two threads, not by the writer.
+                            let batch = Batch::of(records);
                             turn.take(|done_tx, base| {
-                                if !records.is_empty() && done_tx.send(records).is_err() {
+                                if !batch.briefs.is_empty() && done_tx.send(batch).is_err() {
                                     return Err(Stop::Done);
                                 }
                                 stopped.map_err(|why| match why {
@@ -879,7 +881,10 @@ fn drive(
                         let read = reader.each_view(|scenario| {
                             let asked = ask_all(&scenario, &mut asking, &mut records);
                             if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
-                                if done_tx.send(std::mem::take(&mut records)).is_err() {
+                                if done_tx
+                                    .send(Batch::of(std::mem::take(&mut records)))
+                                    .is_err()
+                                {
                                     return Err(Stop::Done);
                                 }
                                 since = Instant::now();
@@ -889,7 +894,7 @@ fn drive(
                         // What was answered before the end (or a line that cannot be read) is
                         // kept.
                         if !records.is_empty() {
-                            let _ = done_tx.send(records);
+                            let _ = done_tx.send(Batch::of(records));
                         }
                         read
                     };
@@ -902,40 +907,50 @@ fn drive(
         let mut written: Result<(), Diagnostic> = Ok(());
         let mut in_a_row = 0u64;
         let mut stopped: Option<Diagnostic> = None;
-        while let Ok(mut records) = done_rx.recv() {
+        while let Ok(mut batch) = done_rx.recv() {
             // Whatever else has come, written with these.
             while let Ok(more) = done_rx.try_recv() {
-                records.extend(more);
+                batch.add(more);
             }
             let mut last_error = None;
-            for record in &records {
+            for brief in &batch.briefs {
+                let Brief::Failed(record) = brief else {
+                    in_a_row = 0;
+                    match brief {
+                        Brief::Free => outcome.free += 1,
+                        _ => outcome.answered += 1,
+                    }
+                    continue;
+                };
                 if record.choice == "error" {
                     in_a_row += 1;
-                    last_error = record.raw.clone();
+                    last_error.clone_from(&record.raw);
                 } else {
                     in_a_row = 0;
                 }
-                if record.position.is_some() {
-                    outcome.answered += 1;
-                } else if record.choice == "free" {
-                    outcome.free += 1;
-                } else {
-                    outcome.failed += 1;
-                    if let Some(first) = outcome.fail(record) {
-                        progress(Event::FirstFailure(first));
-                    }
-                    failures += 1;
+                outcome.failed += 1;
+                if let Some(first) = outcome.fail(record) {
+                    progress(Event::FirstFailure(first));
                 }
-                outcome.asked += 1;
-                outcome.prompt_tokens += record.tokens.prompt.unwrap_or(0);
-                outcome.completion_tokens += record.tokens.completion.unwrap_or(0);
+                failures += 1;
             }
-            if let Err(d) = write(&records) {
+            outcome.asked += batch.briefs.len() as u64;
+            outcome.prompt_tokens += batch.tokens.0;
+            outcome.completion_tokens += batch.tokens.1;
+            let lines = match batch.lines {
+                Ok(lines) => lines,
+                Err(d) => {
+                    written = Err(d);
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
+            };
+            if let Err(d) = write(&lines) {
                 written = Err(d);
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 break;
             }
-            done_count += records.len() as u64;
+            done_count += batch.briefs.len() as u64;
             progress(Event::Progress {
                 done: done_count,
                 total,
@@ -1078,12 +1093,8 @@ pub fn run_in_memory(
     let outcome = count(input, &done, settings, |_, _| Ok(()))?;
     let mut journal = header.to_string().into_bytes();
     journal.push(b'\n');
-    let mut write = |records: &[Record]| {
-        for record in records {
-            serde_json::to_writer(&mut journal, record)
-                .map_err(|e| Diagnostic::new(Code::Io, format!("cannot record a result: {e}")))?;
-            journal.push(b'\n');
-        }
+    let mut write = |lines: &[u8]| {
+        journal.extend_from_slice(lines);
         Ok(())
     };
     let outcome = drive(
@@ -1102,6 +1113,69 @@ pub fn run_in_memory(
             ..outcome
         },
     ))
+}
+
+/// Answers on their way to the writer: their journal lines, written out where they were
+/// asked (so the records are dropped by the thread that made them), and what the tally
+/// reads of each.
+struct Batch {
+    /// The lines, each ended by a line feed.
+    lines: Result<Vec<u8>, Diagnostic>,
+    /// What each answer was, in order.
+    briefs: Vec<Brief>,
+    /// The prompt and completion tokens of them all.
+    tokens: (u64, u64),
+}
+
+/// What the tally reads of an answer.
+enum Brief {
+    /// It chose an option.
+    Answered,
+    /// It answered in its own words.
+    Free,
+    /// It failed (`error`, `unparsed`, `refused`): the record, for the run's summary.
+    Failed(Box<Record>),
+}
+
+impl Batch {
+    fn of(records: Vec<Record>) -> Batch {
+        let mut batch = Batch {
+            lines: Ok(Vec::with_capacity(512 * records.len())),
+            briefs: Vec::with_capacity(records.len()),
+            tokens: (0, 0),
+        };
+        for record in records {
+            if let Ok(lines) = &mut batch.lines {
+                match record.write_json(lines) {
+                    Ok(()) => lines.push(b'\n'),
+                    Err(e) => batch.lines = Err(crate::formats::results::unrecorded(&e)),
+                }
+            }
+            batch.tokens.0 += record.tokens.prompt.unwrap_or(0);
+            batch.tokens.1 += record.tokens.completion.unwrap_or(0);
+            batch.briefs.push(if record.position.is_some() {
+                Brief::Answered
+            } else if record.choice == "free" {
+                Brief::Free
+            } else {
+                Brief::Failed(Box::new(record))
+            });
+        }
+        batch
+    }
+
+    /// `more` written after these.
+    fn add(&mut self, more: Batch) {
+        if let (Ok(lines), more_lines) = (&mut self.lines, more.lines) {
+            match more_lines {
+                Ok(more) => lines.extend_from_slice(&more),
+                Err(d) => self.lines = Err(d),
+            }
+        }
+        self.briefs.extend(more.briefs);
+        self.tokens.0 += more.tokens.0;
+        self.tokens.1 += more.tokens.1;
+    }
 }
 
 /// The longest the reader holds answers before handing them to the writer.

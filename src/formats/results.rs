@@ -596,14 +596,18 @@ impl Journal {
     /// Appends decisions, in one write: once this returns, a killed process loses none of
     /// them.
     pub fn append(&mut self, records: &[Record]) -> Result<(), Diagnostic> {
-        let mut line = Vec::with_capacity(512 * records.len());
+        let mut lines = Vec::with_capacity(512 * records.len());
         for record in records {
-            record
-                .write_json(&mut line)
-                .map_err(|e| Diagnostic::new(Code::Io, format!("cannot record a result: {e}")))?;
-            line.push(b'\n');
+            record.write_json(&mut lines).map_err(|e| unrecorded(&e))?;
+            lines.push(b'\n');
         }
-        self.file.write_all(&line).map_err(|e| {
+        self.append_lines(&lines)
+    }
+
+    /// Appends decisions as [`Record::write_json`] wrote them, each line ended by a line
+    /// feed, in one write.
+    pub fn append_lines(&mut self, lines: &[u8]) -> Result<(), Diagnostic> {
+        self.file.write_all(lines).map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!("cannot write to `{}`: {e}", self.path.display()),
@@ -611,6 +615,11 @@ impl Journal {
             .help("check the free space; run the same command again to resume")
         })
     }
+}
+
+/// A record that cannot be written out.
+pub(crate) fn unrecorded(e: &serde_json::Error) -> Diagnostic {
+    Diagnostic::new(Code::Io, format!("cannot record a result: {e}"))
 }
 
 #[derive(Debug, Deserialize)]
