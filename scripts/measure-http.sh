@@ -8,7 +8,12 @@
 # threads on this machine's processors do at each concurrency without quandary's work.
 # Give another binary as QUANDARY_BASE=path to compare (for example a build of an earlier
 # version): its runs alternate with those of this one.
-#   usage: scripts/measure-http.sh [DECISIONS] [ROUNDS]
+# With PIN=1 the stub runs on processor 0 and the clients on the others (taskset): the
+# stub then has a processor of its own, so the figures are the clients' alone. Unpinned, a
+# single-threaded stub competes with every runnable client thread for the same processors,
+# and at concurrency 64 it gets a smaller share: part of the fall-off from 16 to 64 seen
+# unpinned is the stub's, not the client's.
+#   usage: [PIN=1] scripts/measure-http.sh [DECISIONS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 decisions=${1:-20000}
@@ -24,7 +29,19 @@ cleanup() {
 }
 trap cleanup EXIT
 # The stub stops by itself after an hour at most.
-target/release/examples/chat_stub --for 3600 >"$dir/url" &
+# With PIN=1: the stub's processor, and the clients'.
+server=()
+client=()
+if [ "${PIN:-}" = 1 ]; then
+  cpus=$(nproc)
+  if [ "$cpus" -lt 2 ]; then
+    echo "PIN=1 needs two processors; this machine has $cpus" >&2
+    exit 2
+  fi
+  server=(taskset -c 0)
+  client=(taskset -c "1-$((cpus - 1))")
+fi
+"${server[@]}" target/release/examples/chat_stub --for 3600 >"$dir/url" &
 stub=$!
 for _ in $(seq 100); do
   [ -s "$dir/url" ] && break
@@ -41,7 +58,7 @@ run() {
   rm -f "$dir/results.jsonl"
   local start end
   start=$(date +%s.%N)
-  env -u OPENAI_API_KEY "$binary" eval "$suite" --adapter openai --model stub \
+  env -u OPENAI_API_KEY "${client[@]}" "$binary" eval "$suite" --adapter openai --model stub \
     --base-url "$url" --no-cache --concurrency "$concurrency" -o "$dir/results.jsonl" \
     >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
   end=$(date +%s.%N)
@@ -64,7 +81,7 @@ clones() {
   awk '/clone/ { n += $4 } END { print n + 0 }' "$dir/strace"
 }
 
-echo "$decisions decisions a run, median of $rounds runs, stub at $url"
+echo "$decisions decisions a run, median of $rounds runs, stub at $url${PIN:+ (stub on processor 0, clients on the others)}"
 for concurrency in 1 4 16 64; do
   : >"$dir/head.times"
   : >"$dir/base.times"
@@ -74,7 +91,8 @@ for concurrency in 1 4 16 64; do
     if [ -n "$base" ]; then
       run "$base" "$concurrency" "$dir/suite.jsonl" >>"$dir/base.times"
     fi
-    target/release/examples/http_floor "$url" "$concurrency" "$decisions" >>"$dir/floor.rates"
+    "${client[@]}" target/release/examples/http_floor "$url" "$concurrency" "$decisions" \
+      >>"$dir/floor.rates"
   done
   line=$(median <"$dir/head.times" | awk -v n="$decisions" -v c="$concurrency" \
     '{ printf "concurrency %2d: this build %6.0f decisions/s", c, n / $1 }')
