@@ -809,6 +809,17 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_with_bytes_that_are_not_utf8_reads_them_as_replacement_characters() {
+        let o = options(&["A", "B"]);
+        let request = Request::new("s1", "Which?", &o);
+        let chat = ChatSettings::new("m");
+        let body = b"{\"choices\":[{\"message\":{\"content\":\"B \xff\xfe\"}}]}";
+        let d = chat.read(body, &request, 1, &Secrets::default()).unwrap();
+        assert_eq!(d.answer, Some(Answer::Option(1)));
+        assert_eq!(d.raw.as_deref(), Some("B \u{fffd}\u{fffd}"));
+    }
+
+    #[test]
     fn texts_with_escapes_read_as_those_without() {
         // The answer's texts are borrowed from its body where they can be, and decoded where
         // they carry escapes: both read alike.
