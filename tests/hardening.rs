@@ -565,3 +565,63 @@ fn a_file_the_parser_once_crashed_on_is_a_diagnostic_in_every_command() {
         );
     }
 }
+
+/// A journal that cannot grow (its file at the size limit a shell's `ulimit -f` sets, the
+/// signal for it ignored, so a write past it fails as on a full disk) stops the run with a
+/// diagnostic; the answers written before are kept, a torn last line is cut when the run
+/// resumes, and the resumed journal answers every scenario once.
+#[cfg(unix)]
+#[test]
+fn a_journal_that_cannot_grow_stops_the_run_and_resumes_without_a_loss() {
+    let dir = scratch("hardening_full");
+    let suite = suite(&dir, "400");
+    let results = dir.join("results.jsonl");
+    let scenarios = std::fs::read_to_string(&suite).unwrap().lines().count() - 1;
+    let limited = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 40 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_quandary"))
+        .args(["eval", s(&suite), "-o", s(&results)])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&limited);
+    assert_eq!(limited.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write to"), "{err}");
+    assert!(
+        err.contains("run the same command again to resume"),
+        "{err}"
+    );
+    let written = std::fs::read(&results).unwrap();
+    assert!(
+        written.len() > 1000 && written.len() <= 40 * 1024,
+        "{} bytes",
+        written.len()
+    );
+    // Every whole line before the limit is an answer; only the last can be torn.
+    let text = String::from_utf8(written).unwrap();
+    let whole = text.lines().count() - usize::from(!text.ends_with('\n'));
+    for line in text.lines().take(whole) {
+        serde_json::from_str::<serde_json::Value>(line).expect("a whole line");
+    }
+    assert!(
+        whole - 1 < scenarios,
+        "{whole} lines: the run stopped early"
+    );
+    let resumed = run(&["eval", s(&suite), "-o", s(&results)]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains(&format!("{} resumed", whole - 1)),
+        "{}",
+        stderr(&resumed)
+    );
+    let lines = cli::json_lines(&results);
+    let mut indexes: Vec<u64> = lines[1..]
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..scenarios as u64).collect::<Vec<_>>());
+}
