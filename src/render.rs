@@ -459,17 +459,74 @@ impl miette::SourceCode for FileSource<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        let contents = self
-            .0
-            .text()
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.0.text();
+        // Read from the lines the excerpt needs: miette counts lines from the start of what
+        // it is given, and a file of many diagnostics would cost its length for each.
+        let (from, to, lines_before) = if span.offset() <= text.len() {
+            self.0.excerpt_window(
+                span.offset(),
+                span.offset() + span.len(),
+                context_lines_before,
+                context_lines_after,
+            )
+        } else {
+            (0, text.len(), 0)
+        };
+        let local = miette::SourceSpan::new((span.offset() - from).into(), span.len());
+        let contents =
+            text[from..to].read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.0.name().to_string(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
+            miette::SourceSpan::new(
+                (contents.span().offset() + from).into(),
+                contents.span().len(),
+            ),
+            contents.line() + lines_before,
             contents.column(),
-            contents.line_count(),
+            contents.line_count() + lines_before,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miette::SourceCode;
+
+    /// An excerpt read from its window is the one miette reads from the whole text: the
+    /// same bytes, span, line, column and line count, whatever the line endings (line
+    /// feeds, carriage return and line feed, lone carriage returns) and context.
+    #[test]
+    fn excerpts_read_from_their_window_are_those_of_the_whole_text() {
+        let text = "one\ntwo\r\nthree\rfour\n\nsix é\r\rnine\nten";
+        let mut sources = SourceMap::new();
+        let id = sources.add("f.qd", None, text);
+        let file = FileSource(sources.get(id));
+        let fields = |c: &dyn miette::SpanContents<'_>| {
+            (
+                c.data().to_vec(),
+                *c.span(),
+                c.line(),
+                c.column(),
+                c.line_count(),
+            )
+        };
+        for start in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            for len in 0..=(text.len() - start).min(12) {
+                for before in 0..3 {
+                    for after in 0..3 {
+                        let span = miette::SourceSpan::new(start.into(), len);
+                        let whole = text.read_span(&span, before, after).map(|c| fields(&*c));
+                        let windowed = file.read_span(&span, before, after).map(|c| fields(&*c));
+                        assert_eq!(
+                            windowed.ok(),
+                            whole.ok(),
+                            "{start}+{len}, {before} before, {after} after"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

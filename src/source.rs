@@ -80,6 +80,9 @@ pub struct SourceFile {
     path: Option<PathBuf>,
     text: Arc<str>,
     line_starts: Vec<u32>,
+    /// Where a carriage return stands alone (not before a line feed), which an excerpt
+    /// counts as a line end: almost always none.
+    lone_returns: Vec<u32>,
     had_bom: bool,
 }
 
@@ -123,6 +126,36 @@ impl SourceFile {
         }
         let column = self.text[start..end].chars().count() + 1;
         (line + 1, column)
+    }
+
+    /// The part of the text an excerpt of `start..end` with `before` and `after` lines of
+    /// context needs (from the start of a line, to the start of a line or the end), and the
+    /// lines before it as an excerpt counts them (a lone carriage return ends one too), so
+    /// an excerpt costs the size of its lines, not of the text before them.
+    pub(crate) fn excerpt_window(
+        &self,
+        start: usize,
+        end: usize,
+        before: usize,
+        after: usize,
+    ) -> (usize, usize, usize) {
+        let line_of = |at: usize| {
+            self.line_starts
+                .partition_point(|&s| s as usize <= at)
+                .saturating_sub(1)
+        };
+        // Lines as the line feeds end them: no fewer than an excerpt counts in between. One
+        // more before, so the excerpt never starts where the text it is read from does
+        // (miette reads an empty span there otherwise than further on).
+        let first = line_of(start).saturating_sub(before.saturating_add(1));
+        let last = line_of(end).saturating_add(after).saturating_add(1);
+        let from = self.line_starts[first] as usize;
+        let to = self
+            .line_starts
+            .get(last.saturating_add(1))
+            .map_or(self.text.len(), |&s| s as usize);
+        let lone = self.lone_returns.partition_point(|&r| (r as usize) < from);
+        (from, to, first + lone)
     }
 
     /// The text of the 1-based line `line`, without its line ending.
@@ -171,12 +204,17 @@ impl SourceMap {
         };
         let mut line_starts = vec![0u32];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
+        let lone_returns = memchr::memchr_iter(b'\r', text.as_bytes())
+            .filter(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
+            .map(|i| i as u32)
+            .collect();
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile {
             name: name.into(),
             path,
             text: Arc::from(text),
             line_starts,
+            lone_returns,
             had_bom,
         });
         id

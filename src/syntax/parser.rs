@@ -320,10 +320,15 @@ fn parse_range(
         // rest of the file is tried.
         let next = resync.partition_point(|&r| r <= pos);
         let bounded = resync.get(next).map_or(text.len(), |&r| r);
-        let attempt = match Grammar::parse(Rule::item, &text[pos..bounded]) {
-            Ok(pairs) if bounded == text.len() || item_complete(&text[pos..bounded], &pairs) => {
-                Ok(pairs)
-            }
+        // A parse that fails before the slice's last token fails there on the whole text
+        // too (the slice ends at a line that starts an item, so no token is cut): only one
+        // that ran to the slice's end may need the lines after it. Trying the rest of the
+        // file for every error would cost the rest's length each time (pest finds an
+        // error's line from the end of its input), and a file of many errors the square.
+        let slice = &text[pos..bounded];
+        let attempt = match Grammar::parse(Rule::item, slice) {
+            Ok(pairs) if bounded == text.len() || item_complete(slice, &pairs) => Ok(pairs),
+            Err(error) if error_offset(&error) < slice.trim_end().len() => Err(error),
             _ if bounded < text.len() => Grammar::parse(Rule::item, &text[pos..]),
             other => other,
         };
