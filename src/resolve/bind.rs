@@ -364,28 +364,48 @@ impl Resolver<'_> {
         None
     }
 
-    pub(super) fn suggest_id(&self, target: ModuleId, name: &str, ns: Option<&str>) -> String {
-        let m = &self.framework.modules[target.index()];
+    pub(super) fn suggest_id(&mut self, target: ModuleId, name: &str, ns: Option<&str>) -> String {
+        let key = (target, name.to_string(), ns.map(str::to_string));
+        if let Some(help) = self.suggested.get(&key) {
+            return help.clone();
+        }
+        let help = self.suggestion(target, name, ns);
+        self.suggested.insert(key, help.clone());
+        help
+    }
+
+    /// [`Self::suggest_id`], not yet asked.
+    fn suggestion(&mut self, target: ModuleId, name: &str, ns: Option<&str>) -> String {
         let qualify = |id: &str| match ns {
             Some(ns) => format!("{ns}.{id}"),
             None => id.to_string(),
         };
         // A label or alias written in place of the id.
-        let wanted = name.to_lowercase().replace(['_', '-'], " ");
-        for &v in &m.values {
-            let value = &self.framework.values[v.index()];
-            let names = value.label.iter().chain(value.aliases.iter());
-            if names
-                .into_iter()
-                .any(|l| l.to_lowercase().replace(['_', '-'], " ") == wanted)
-            {
-                return format!(
-                    "did you mean `{}`? (its label is \"{}\")",
-                    qualify(&value.id),
-                    self.framework.value_label(v)
-                );
+        let normal = |text: &str| text.to_lowercase().replace(['_', '-'], " ");
+        let framework = &self.framework;
+        let labels = self.labels.entry(target).or_insert_with(|| {
+            let mut labels = HashMap::new();
+            for &v in &framework.modules[target.index()].values {
+                let value = &framework.values[v.index()];
+                for label in value.label.iter().chain(value.aliases.iter()) {
+                    labels.entry(normal(label)).or_insert(v);
+                }
             }
+            labels
+        });
+        if let Some(&v) = labels.get(&normal(name)) {
+            let value = &framework.values[v.index()];
+            return format!(
+                "did you mean `{}`? (its label is \"{}\")",
+                qualify(&value.id),
+                framework.value_label(v)
+            );
         }
+        if self.searches_left == 0 {
+            return "define it, or check the spelling".into();
+        }
+        self.searches_left -= 1;
+        let m = &self.framework.modules[target.index()];
         match suggest::similar(name, m.items.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{}`?", qualify(s)),
             None => "define it, or check the spelling".into(),

@@ -138,6 +138,9 @@ fn resolve_with<P: AsRef<Path>>(
         by_key: HashMap::new(),
         stack: Vec::new(),
         asts: Vec::new(),
+        suggested: HashMap::new(),
+        labels: HashMap::new(),
+        searches_left: MAX_SEARCHES,
     };
     for path in paths {
         let path = path.as_ref();
@@ -194,7 +197,21 @@ struct Resolver<'l> {
     /// Modules being loaded, with the `use` that led to each, for cycle detection.
     stack: Vec<(ModuleId, Option<Span>)>,
     asts: Vec<ModuleAst>,
+    /// The help for each unknown name met, by module, name and namespace as written: a
+    /// name misspelt, or left undefined by a missing `use`, again and again is looked for once.
+    suggested: HashMap<(ModuleId, String, Option<String>), String>,
+    /// Each module's values by their labels and aliases as written in place of an id
+    /// (lowercase, `_` and `-` as spaces), made when a name is first not found in it.
+    labels: HashMap<ModuleId, HashMap<String, crate::model::ValueId>>,
+    /// How many more unknown names may be compared with every name of their module for a
+    /// suggestion: a file of thousands of distinct unknown names must not cost thousands
+    /// times the names (the rest get the help without a suggestion).
+    searches_left: usize,
 }
+
+/// How many distinct unknown names get a suggestion from a comparison with every name of
+/// their module.
+const MAX_SEARCHES: usize = 200;
 
 /// A template and where its text starts in the file (when offsets map one to one).
 fn template(s: &ast::Str) -> Template {
@@ -348,6 +365,44 @@ mod tests {
         assert_eq!(
             f.suites[0].pass[0].population.as_deref(),
             Some("United Kingdom")
+        );
+    }
+
+    /// An unknown name met again has the help it had the first time; past
+    /// [`MAX_SEARCHES`] distinct unknown names, the rest are not compared with every name
+    /// (a label written for an id is still found).
+    #[test]
+    fn unknown_names_are_looked_for_once_each_and_a_bounded_number_of_them() {
+        let mut text = String::from("value honesty \"Being honest\"\n");
+        let typos = MAX_SEARCHES + 5;
+        for i in 0..typos {
+            text.push_str(&format!("value honesty{i} \"H{i}\"\n"));
+        }
+        for i in 0..typos {
+            text.push_str(&format!("rule a{i} \"R\" {{ upholds honsety{i} }}\n"));
+        }
+        text.push_str(
+            "rule again \"R\" { upholds honsety0 }\nrule label \"R\" { upholds being_honest }\n",
+        );
+        let mut loader = MemoryLoader::new().with("a.qd", text);
+        let r = resolve(&mut loader, &["a.qd"]);
+        let helps: Vec<String> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("is not defined"))
+            .map(|d| d.help.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(helps.len(), typos + 2);
+        assert_eq!(helps[0], "did you mean `honesty0`?");
+        assert_eq!(
+            helps[MAX_SEARCHES - 1],
+            format!("did you mean `honesty{}`?", MAX_SEARCHES - 1)
+        );
+        assert_eq!(helps[MAX_SEARCHES], "define it, or check the spelling");
+        assert_eq!(helps[typos], helps[0]);
+        assert_eq!(
+            helps[typos + 1],
+            "did you mean `honesty`? (its label is \"Being honest\")"
         );
     }
 
