@@ -32,6 +32,7 @@ trap cleanup EXIT
 # With PIN=1: the stub's processor, and the clients'.
 server=()
 client=()
+pinned=
 if [ "${PIN:-}" = 1 ]; then
   cpus=$(nproc)
   if [ "$cpus" -lt 2 ]; then
@@ -40,6 +41,7 @@ if [ "${PIN:-}" = 1 ]; then
   fi
   server=(taskset -c 0)
   client=(taskset -c "1-$((cpus - 1))")
+  pinned=" (stub on processor 0, clients on the others)"
 fi
 "${server[@]}" target/release/examples/chat_stub --for 3600 >"$dir/url" &
 stub=$!
@@ -81,7 +83,7 @@ clones() {
   awk '/clone/ { n += $4 } END { print n + 0 }' "$dir/strace"
 }
 
-echo "$decisions decisions a run, median of $rounds runs, stub at $url${PIN:+ (stub on processor 0, clients on the others)}"
+echo "$decisions decisions a run, median of $rounds runs, stub at $url$pinned"
 for concurrency in 1 4 16 64; do
   : >"$dir/head.times"
   : >"$dir/base.times"

@@ -914,13 +914,18 @@ fn drive(
             }
             let mut last_error = None;
             for brief in &batch.briefs {
-                let Brief::Failed(record) = brief else {
-                    in_a_row = 0;
-                    match brief {
-                        Brief::Free => outcome.free += 1,
-                        _ => outcome.answered += 1,
+                let record = match brief {
+                    Brief::Answered => {
+                        outcome.answered += 1;
+                        in_a_row = 0;
+                        continue;
                     }
-                    continue;
+                    Brief::Free => {
+                        outcome.free += 1;
+                        in_a_row = 0;
+                        continue;
+                    }
+                    Brief::Failed(record) => record,
                 };
                 if record.choice == "error" {
                     in_a_row += 1;
