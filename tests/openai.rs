@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use quandary::eval::adapters::openai::{Mode, OpenAi, OpenAiOptions};
 use quandary::eval::present::Labels;
 use quandary::eval::{self, Adapter, Presentation, ScenarioLine, Settings};
-use stub::{Reply, Seen, Stub};
+use stub::{Framing, Reply, Seen, Stub};
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -1618,6 +1618,161 @@ fn free_answers_and_a_judge_through_the_same_server_end_in_a_verdict_or_unplacea
 
 /// Answers far longer than the client's buffers stream through them; headers longer than
 /// the input buffer (32 KiB) end the request at once with an error, not a crash or a wait.
+/// Answers in every shape HTTP/1.1 allows (chunked, up to the close, after a
+/// `100 Continue`, on a connection the server closes after it) are read, and a request
+/// sent on a kept connection the server has closed is sent again on a new one without
+/// counting as an attempt.
+#[test]
+fn answers_in_every_framing_are_read_and_closed_connections_asked_again() {
+    let dir = temp("framing");
+    let suite = suite(&dir, 40);
+    let shapes = [
+        Framing::Chunked,
+        Framing::UntilClose,
+        Framing::Continue,
+        Framing::ThenClose,
+    ];
+    let server = Stub::start(move |s: &Seen| Reply::Framed {
+        text: ["A", "B"][preferred(&s.prompt)].into(),
+        framing: shapes[s.n % shapes.len()],
+    });
+    let out = dir.join("results.jsonl");
+    let run = eval(
+        &suite,
+        &out,
+        &server.url,
+        &["--concurrency", "4", "--max-retries", "0"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (_, records) = results(&out);
+    assert_eq!(records.len(), 80);
+    for r in &records {
+        assert_eq!(r["attempts"], 1, "{r}");
+        let options = r["order"].as_array().unwrap();
+        let prompt = scenarios(&suite)
+            .into_iter()
+            .find(|s| s.id == r["scenario"].as_str().unwrap())
+            .map(|s| prompt_of(&s))
+            .unwrap();
+        assert_eq!(r["choice"], options[preferred(&prompt)], "{r}");
+    }
+    // Every request was asked once: none failed and none was sent twice.
+    assert_eq!(server.log().len(), 80);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Through the cache, a run keeps its requests in flight as without it, and a second run is
+/// answered by the cache alone, the server not asked again.
+#[test]
+fn a_cached_run_asks_many_at_once_and_a_second_run_asks_nothing() {
+    use quandary::eval::cache::{Cache, Cached};
+    let dir = temp("cached");
+    let suite = suite(&dir, 30);
+    let threads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = threads.clone();
+    let server = Stub::start(move |s: &Seen| {
+        seen.fetch_max(asking_threads(), std::sync::atomic::Ordering::SeqCst);
+        answer(preferred(&s.prompt)).after(Duration::from_millis(20))
+    });
+    let settings = Settings {
+        concurrency: 8,
+        ..Settings::default()
+    };
+    let cached = || {
+        let mut options = OpenAiOptions::new(server.url.clone(), "stub-model");
+        options.concurrency = 8;
+        Cached::new(
+            Box::new(OpenAi::new(options)),
+            Cache::new(dir.join("cache")),
+        )
+    };
+    let choices = |path: &Path| -> BTreeMap<u64, String> {
+        results(path)
+            .1
+            .iter()
+            .map(|r| (r["index"].as_u64().unwrap(), r["choice"].to_string()))
+            .collect()
+    };
+    let first = cached();
+    let out = dir.join("first.jsonl");
+    let outcome = eval::run(&suite, &out, &first, &settings, &mut |_| {}).unwrap();
+    assert_eq!(outcome.answered, 60);
+    assert_eq!(server.max_in_flight(), 8);
+    if Path::new("/proc/self/task").is_dir() {
+        // Asked through the pipeline, not a thread a request.
+        let threads = threads.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..8).contains(&threads), "{threads} asking threads");
+    }
+    let counters = first.counters();
+    assert_eq!(counters.misses(), 60);
+    let asked = server.log().len();
+    assert_eq!(asked, 60);
+
+    let second = cached();
+    let again = dir.join("second.jsonl");
+    eval::run(&suite, &again, &second, &settings, &mut |_| {}).unwrap();
+    assert_eq!(server.log().len(), asked, "the cache answers every request");
+    let counters = second.counters();
+    assert_eq!(counters.hits(), 60);
+    assert_eq!(choices(&out), choices(&again));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The threads of this process that ask through a pipeline (Linux; 0 elsewhere).
+fn asking_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "quandary-ask")
+        })
+        .count()
+}
+
+/// A run keeps its concurrency in flight on a few threads, not a thread a request: at
+/// concurrency 32, the server sees 32 requests at once while the run asks on no more
+/// threads than the machine has processors.
+#[test]
+fn many_requests_in_flight_on_few_threads() {
+    if !Path::new("/proc/self/task").is_dir() {
+        eprintln!("skipped: threads are counted through /proc/self/task (Linux)");
+        return;
+    }
+    let dir = temp("threads");
+    let suite = suite(&dir, 200);
+    let asking = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = asking.clone();
+    let server = Stub::start(move |s: &Seen| {
+        // The run's asking threads, counted while requests are in flight.
+        seen.fetch_max(asking_threads(), std::sync::atomic::Ordering::SeqCst);
+        answer(preferred(&s.prompt)).after(Duration::from_millis(40))
+    });
+    let mut options = OpenAiOptions::new(server.url.clone(), "stub-model");
+    options.concurrency = 32;
+    let adapter = OpenAi::new(options);
+    let settings = Settings {
+        concurrency: 32,
+        ..Settings::default()
+    };
+    let out = dir.join("results.jsonl");
+    let outcome = eval::run(&suite, &out, &adapter, &settings, &mut |_| {}).unwrap();
+    assert_eq!(outcome.answered, 400);
+    assert_eq!(server.max_in_flight(), 32);
+    let processors = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = asking.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=processors.min(32)).contains(&threads),
+        "{threads} asking threads on {processors} processors"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn long_answers_pass_and_over_long_headers_are_an_error() {
     let long = format!("B. {}", "Because it is kind. ".repeat(50_000));

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Adapter, AdapterError, Answer, Decision, Request};
+use super::{Adapter, AdapterError, Answer, Decision, Pipeline, Request};
 
 /// The environment variable naming the default cache directory.
 pub const DIR_VARIABLE: &str = "QUANDARY_CACHE_DIR";
@@ -463,7 +463,27 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         self.probe.get_or_init(|| self.inner.check()).clone()?;
         let decision = self.inner.decide(request)?;
-        if let Err(e) = self.cache.put(&key, &self.fingerprint, &decision)
+        self.keep(&key, &decision);
+        Ok(decision)
+    }
+
+    /// The inner adapter's pipeline, the cache answering what it has before a request
+    /// reaches it.
+    fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        let inner = self.inner.pipeline()?;
+        Some(Box::new(CachedPipeline {
+            cached: self,
+            inner,
+            keys: Vec::new(),
+            ready: Vec::new(),
+        }))
+    }
+}
+
+impl<A: Adapter + ?Sized> Cached<A> {
+    /// Keeps `decision` under `key`; the first failure to write is kept for the summary.
+    fn keep(&self, key: &str, decision: &Decision) {
+        if let Err(e) = self.cache.put(key, &self.fingerprint, decision)
             && self.counters.write_errors.fetch_add(1, Ordering::Relaxed) == 0
             && let Ok(mut first) = self.counters.first_write_error.lock()
         {
@@ -473,7 +493,54 @@ impl<A: Adapter + ?Sized> Adapter for Cached<A> {
                 e.to_string().to_lowercase()
             ));
         }
-        Ok(decision)
+    }
+}
+
+/// A [`Cached`] adapter's pipeline: hits are decided at once, misses go through the inner
+/// adapter's pipeline and are kept when it decides them.
+struct CachedPipeline<'a, A: Adapter + ?Sized> {
+    cached: &'a Cached<A>,
+    inner: Box<dyn Pipeline + 'a>,
+    /// The cache key of each tag sent on.
+    keys: Vec<Option<String>>,
+    /// Requests decided without the inner pipeline.
+    ready: Vec<(usize, Result<Decision, AdapterError>)>,
+}
+
+impl<A: Adapter + ?Sized> Pipeline for CachedPipeline<'_, A> {
+    fn start(&mut self, tag: usize, request: &Request<'_>) {
+        let c = self.cached;
+        let key = Cache::key(&c.fingerprint, c.model.as_deref(), &c.parameters, request);
+        if let Some(d) = c.cache.get(&key) {
+            c.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return self.ready.push((tag, Ok(d)));
+        }
+        c.counters.misses.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = c.probe.get_or_init(|| c.inner.check()).clone() {
+            return self.ready.push((tag, Err(e)));
+        }
+        if self.keys.len() <= tag {
+            self.keys.resize(tag + 1, None);
+        }
+        self.keys[tag] = Some(key);
+        self.inner.start(tag, request);
+    }
+
+    fn wait<'r>(
+        &mut self,
+        request: &dyn Fn(usize) -> Option<Request<'r>>,
+        decided: &mut Vec<(usize, Result<Decision, AdapterError>)>,
+    ) {
+        if !self.ready.is_empty() {
+            return decided.append(&mut self.ready);
+        }
+        let from = decided.len();
+        self.inner.wait(request, decided);
+        for (tag, result) in &decided[from..] {
+            if let (Ok(d), Some(key)) = (result, self.keys.get_mut(*tag).and_then(Option::take)) {
+                self.cached.keep(&key, d);
+            }
+        }
     }
 }
 

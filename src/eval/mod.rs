@@ -274,6 +274,32 @@ pub trait Adapter: Send + Sync {
     fn check(&self) -> Result<(), AdapterError> {
         Ok(())
     }
+
+    /// A way to keep many requests in flight on one thread, if the adapter has one (an
+    /// adapter that asks a server over the network: its requests wait on the server, not
+    /// on a processor). A run then asks on a few threads, each with a pipeline of its own,
+    /// rather than on a thread a request. The default: none.
+    fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        None
+    }
+}
+
+/// Requests of one adapter in flight together, on the thread that holds it: see
+/// [`Adapter::pipeline`]. Each request is known by a tag (a small number its caller gives
+/// and may give again once the request is decided).
+pub trait Pipeline {
+    /// Starts deciding `request`, as `tag`.
+    fn start(&mut self, tag: usize, request: &Request<'_>);
+
+    /// Waits until at least one request started is decided, and pushes the tag and
+    /// decision of each decided to `decided`; returns at once when none is in flight.
+    /// `request` gives back the request started as a tag (so that the pipeline need not
+    /// keep a copy to read its answer), or `None` for a tag not started.
+    fn wait<'r>(
+        &mut self,
+        request: &dyn Fn(usize) -> Option<Request<'r>>,
+        decided: &mut Vec<(usize, Result<Decision, AdapterError>)>,
+    );
 }
 
 /// A system prompt a run can be repeated under.
@@ -736,6 +762,16 @@ fn drive(
     });
     let todo = outcome.requests - outcome.resumed;
     let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
+    // An adapter with a pipeline is asked on a few threads (no more than the processors),
+    // each keeping its share of the requests in flight.
+    let pipelined = !adapter.in_process() && adapter.pipeline().is_some();
+    let loops = if pipelined {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(workers)
+    } else {
+        0
+    };
     // One worker is the reader itself: it asks each scenario as it comes, borrowed from the
     // batch of lines read (parsed on two threads, in order), so a fast in-process adapter
     // is not held up by copying scenarios or handing them between threads. Several workers
@@ -743,7 +779,7 @@ fn drive(
     // at a time, under a lock), so slow requests spread over all of them and no thread
     // hands requests to another.
     let jobs = std::sync::Mutex::new(Jobs {
-        reader: if workers > 1 {
+        reader: if workers > 1 || pipelined {
             Some(SuiteReader::open(suite)?)
         } else {
             None
@@ -766,7 +802,41 @@ fn drive(
     // asked.
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<(), Diagnostic> {
-        let spawned = if workers > 1 { workers } else { 0 };
+        for n in 0..loops {
+            let jobs = &jobs;
+            let suite_name = suite_name.as_str();
+            let stop = &stop;
+            let done_tx = done_tx.clone();
+            // The requests this thread keeps in flight: its share of the concurrency.
+            let share = workers / loops + usize::from(n < workers % loops);
+            let spawned = std::thread::Builder::new()
+                .name("quandary-ask".into())
+                .spawn_scoped(scope, move || {
+                    if let Some(pipeline) = adapter.pipeline() {
+                        let asks = Asks {
+                            adapter,
+                            settings,
+                            done,
+                            jobs,
+                            suite_name,
+                            stop,
+                        };
+                        asks.through(pipeline, share, &done_tx);
+                    }
+                });
+            if let Err(e) = spawned {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(Diagnostic::new(
+                    Code::Io,
+                    format!("cannot start a thread to ask on: {e}"),
+                ));
+            }
+        }
+        let spawned = if workers > 1 && !pipelined {
+            workers
+        } else {
+            0
+        };
         for _ in 0..spawned {
             let jobs = &jobs;
             let suite_name = suite_name.as_str();
@@ -806,7 +876,7 @@ fn drive(
         }
         let reader_done_tx = done_tx;
         let stop = &stop;
-        let reader = (workers == 1).then(|| {
+        let reader = (workers == 1 && !pipelined).then(|| {
             scope.spawn(move || -> Result<(), Diagnostic> {
                 let done_tx = reader_done_tx;
                 // Every request of `scenario` not done yet, asked into `records`.
@@ -1005,6 +1075,159 @@ fn drive(
         return Err(d);
     }
     Ok(outcome)
+}
+
+/// What a thread asking through a pipeline shares with the run.
+struct Asks<'r, 'a, 's> {
+    adapter: &'r dyn Adapter,
+    settings: &'s Settings,
+    done: &'r Done,
+    jobs: &'r std::sync::Mutex<Jobs<'a, 's>>,
+    suite_name: &'r str,
+    stop: &'r std::sync::atomic::AtomicBool,
+}
+
+/// A request a pipeline has in flight (or room for one): what its record needs.
+struct Slot<'s> {
+    /// What is asked; `None` when the slot is free.
+    asked: Option<Flying<'s>>,
+    /// Its options and prompt (their room kept from one request to the next).
+    asking: Asking,
+}
+
+/// The scenario's id, index and twin group, the steer and epoch of a request in flight,
+/// and when it was started.
+type Flying<'s> = (String, u64, Option<String>, Option<&'s Steer>, u32, Instant);
+
+impl<'s> Slot<'s> {
+    /// The request in flight, if any.
+    fn request<'a>(&'a self, presentation: &'a Presentation) -> Option<Request<'a>> {
+        let (id, index, group, steer, epoch, _) = self.asked.as_ref()?;
+        let group = group.as_deref().unwrap_or(id);
+        self.asking
+            .request_at(presentation, (id, *index, group), *steer, *epoch)
+            .ok()
+    }
+
+    /// The record of the request in flight, decided `result`; the slot is free after it.
+    fn record(
+        &mut self,
+        presentation: &Presentation,
+        result: Result<Decision, AdapterError>,
+    ) -> Option<Record> {
+        let (id, index, twin_group, steer, epoch, started) = self.asked.take()?;
+        let asked = Asked {
+            scenario: &id,
+            index,
+            twin_group: twin_group.as_deref(),
+            steer,
+            epoch,
+        };
+        Some(record(
+            presentation,
+            &asked,
+            &self.asking.options,
+            result,
+            started,
+        ))
+    }
+}
+
+impl<'s> Asks<'_, '_, 's> {
+    /// Asks the run's requests through `pipeline`, `share` of them in flight at once, until
+    /// the suite ends or the run stops; each batch of answers goes to `done_tx`.
+    fn through(
+        &self,
+        mut pipeline: Box<dyn Pipeline + '_>,
+        share: usize,
+        done_tx: &mpsc::SyncSender<Batch>,
+    ) {
+        let presentation = &self.settings.presentation;
+        let reads = self.adapter.reads_prompt();
+        let mut slots: Vec<Slot<'s>> = (0..share.max(1))
+            .map(|_| Slot {
+                asked: None,
+                asking: Asking::empty(),
+            })
+            .collect();
+        let mut records = Vec::new();
+        let mut decided = Vec::new();
+        let mut reading = true;
+        loop {
+            // Every free slot is given the next request, while there is one.
+            while reading && !self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Some(free) = slots.iter().position(|s| s.asked.is_none()) else {
+                    break;
+                };
+                let job = match self.jobs.lock() {
+                    Ok(mut jobs) => jobs.next(self.settings, self.done),
+                    Err(_) => None,
+                };
+                let Some((scenario, steer, epoch)) = job else {
+                    reading = false;
+                    break;
+                };
+                let slot = &mut slots[free];
+                let view = match &scenario {
+                    Scenario::Parsed(s) => s.view(),
+                    Scenario::Line(line, n) => match ScenarioView::parse(line) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let why =
+                                crate::formats::suite::not_a_scenario(self.suite_name, *n, &e);
+                            if let Ok(mut jobs) = self.jobs.lock() {
+                                jobs.fail(why);
+                            }
+                            reading = false;
+                            break;
+                        }
+                    },
+                };
+                slot.asking.fill(presentation, &view, steer, reads);
+                slot.asked = Some((
+                    view.id.to_string(),
+                    view.index,
+                    view.twin_group.as_deref().map(str::to_string),
+                    steer,
+                    epoch,
+                    Instant::now(),
+                ));
+                match &slot.asking.prompt {
+                    Ok(_) => {
+                        if let Some(request) = slot.request(presentation) {
+                            pipeline.start(free, &request);
+                        }
+                    }
+                    // A prompt that cannot be rendered is recorded as an error, not sent.
+                    Err(why) => {
+                        let error = unrendered(why);
+                        records.extend(slot.record(presentation, Err(error)));
+                    }
+                }
+            }
+            // One by one from a slow model (as many as came at once from a fast one), so a
+            // killed run loses nothing it was told.
+            if !records.is_empty()
+                && done_tx
+                    .send(Batch::of(std::mem::take(&mut records)))
+                    .is_err()
+            {
+                return;
+            }
+            if slots.iter().all(|s| s.asked.is_none()) {
+                return;
+            }
+            pipeline.wait(
+                &|tag| slots.get(tag).and_then(|s| s.request(presentation)),
+                &mut decided,
+            );
+            for (tag, result) in decided.drain(..) {
+                if let Some(slot) = slots.get_mut(tag) {
+                    records.extend(slot.record(presentation, result));
+                }
+            }
+        }
+    }
 }
 
 /// The requests the workers take one at a time: the suite read a line at a time, each
@@ -1227,17 +1450,56 @@ fn ask(
 ) -> Record {
     asking.fill(presentation, scenario, steer, adapter.reads_prompt());
     let asking = &*asking;
-    let options = &asking.options;
     let started = Instant::now();
     // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
     let result = match asking.request_of(presentation, scenario, steer, epoch) {
         Ok(request) => adapter.decide(&request),
-        Err(why) => Err(AdapterError {
-            message: why.to_string(),
-            attempts: 0,
-            raw: None,
-        }),
+        Err(why) => Err(unrendered(why)),
     };
+    let asked = Asked {
+        scenario: &scenario.id,
+        index: scenario.index,
+        twin_group: scenario.twin_group.as_deref(),
+        steer,
+        epoch,
+    };
+    record(presentation, &asked, &asking.options, result, started)
+}
+
+/// Why a prompt that cannot be rendered is not asked, as the error recorded for it.
+fn unrendered(why: &str) -> AdapterError {
+    AdapterError {
+        message: why.to_string(),
+        attempts: 0,
+        raw: None,
+    }
+}
+
+/// Which asking of which scenario a record is of.
+struct Asked<'a> {
+    scenario: &'a str,
+    index: u64,
+    twin_group: Option<&'a str>,
+    steer: Option<&'a Steer>,
+    epoch: u32,
+}
+
+/// The result record of `asked` with `options` shown: the adapter's `result`, asked at
+/// `started`.
+fn record(
+    presentation: &Presentation,
+    asked: &Asked<'_>,
+    options: &[Choice],
+    result: Result<Decision, AdapterError>,
+    started: Instant,
+) -> Record {
+    let &Asked {
+        scenario,
+        index,
+        twin_group,
+        steer,
+        epoch,
+    } = asked;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let order: Vec<String> = options.iter().map(|o| o.action.clone()).collect();
     let name = |a: &Answer| match a {
@@ -1277,9 +1539,9 @@ fn ask(
                     .collect()
             });
             Record {
-                scenario: scenario.id.to_string(),
-                index: scenario.index,
-                twin_group: scenario.twin_group.as_deref().map(str::to_string),
+                scenario: scenario.to_string(),
+                index,
+                twin_group: twin_group.map(str::to_string),
                 steer: steer.map(|s| s.id.clone()),
                 epoch,
                 choice: name(&answer),
@@ -1311,9 +1573,9 @@ fn ask(
             }
         }
         Err(e) => Record {
-            scenario: scenario.id.to_string(),
-            index: scenario.index,
-            twin_group: scenario.twin_group.as_deref().map(str::to_string),
+            scenario: scenario.to_string(),
+            index,
+            twin_group: twin_group.map(str::to_string),
             steer: steer.map(|s| s.id.clone()),
             epoch,
             choice: "error".into(),

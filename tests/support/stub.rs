@@ -57,6 +57,22 @@ pub enum Reply {
     /// A chat completion whose body comes a byte at a time, one every `every`: each read
     /// gets something soon, the whole answer only after `every` times its length.
     Trickle { text: String, every: Duration },
+    /// A chat completion sent in one of the other shapes HTTP/1.1 allows.
+    Framed { text: String, framing: Framing },
+}
+
+/// How a [`Reply::Framed`] answer is sent.
+#[derive(Clone, Copy, Debug)]
+pub enum Framing {
+    /// `Transfer-Encoding: chunked`, in chunks of 7 bytes (with an extension), and a trailer.
+    Chunked,
+    /// Neither a length nor chunks: the body ends when the server closes the connection.
+    UntilClose,
+    /// A `100 Continue` first, then the answer.
+    Continue,
+    /// The answer with its length, kept alive as far as its headers say; then the server
+    /// closes the connection, so the next request sent on it finds it closed.
+    ThenClose,
 }
 
 impl Reply {
@@ -324,6 +340,42 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     if writer.write_all(std::slice::from_ref(byte)).is_err() {
                         return;
                     }
+                }
+                continue;
+            }
+            Reply::Framed { text, framing } => {
+                let payload = completion(&text, &[], logprobs);
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+                let answer = match framing {
+                    Framing::Chunked => {
+                        let mut a = format!("{ok}transfer-encoding: chunked\r\n\r\n");
+                        for piece in payload.as_bytes().chunks(7) {
+                            a.push_str(&format!("{:x};piece=1\r\n", piece.len()));
+                            a.push_str(std::str::from_utf8(piece).unwrap_or_default());
+                            a.push_str("\r\n");
+                        }
+                        a + "0\r\nx-trailer: done\r\n\r\n"
+                    }
+                    Framing::UntilClose => format!("{ok}connection: close\r\n\r\n{payload}"),
+                    Framing::Continue | Framing::ThenClose => {
+                        let interim = if matches!(framing, Framing::Continue) {
+                            "HTTP/1.1 100 Continue\r\n\r\n"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{interim}{ok}content-length: {}\r\n\r\n{payload}",
+                            payload.len()
+                        )
+                    }
+                };
+                if writer.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                if matches!(framing, Framing::UntilClose | Framing::ThenClose) {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    return;
                 }
                 continue;
             }

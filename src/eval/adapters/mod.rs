@@ -3,6 +3,8 @@
 pub mod chat;
 mod command;
 #[cfg(feature = "openai")]
+mod http;
+#[cfg(feature = "openai")]
 pub mod openai;
 mod profile;
 mod random;
@@ -14,7 +16,7 @@ mod spec;
 pub use chat::ChatSettings;
 pub use command::{Command, StderrSink, terminate_all as terminate_commands};
 #[cfg(feature = "openai")]
-pub use openai::{OpenAi, OpenAiOptions, Readout};
+pub use openai::{Flights, OpenAi, OpenAiOptions, Readout};
 pub use profile::ProfileAgent;
 pub use random::Random;
 pub use replay::Replay;

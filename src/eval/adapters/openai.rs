@@ -16,13 +16,23 @@
 //! [`Answer::Unparsed`](crate::eval::Answer::Unparsed), one declining to choose
 //! [`Answer::Refused`](crate::eval::Answer::Refused).
 //!
-//! **Concurrency that backs off.** All the threads of a run share one gate on requests in
-//! flight, and a connection pool for every eight of them. The gate's limit starts at
-//! [`OpenAiOptions::concurrency`] and moves as TCP's congestion window does (additive
-//! increase, multiplicative decrease): every 429 halves it (never below 1), and each run of
-//! `limit` successes in a row raises it by one, never above the starting value. A thread
-//! waits at the gate while the requests in flight reach the limit, so a server that says
-//! "too many requests" soon sees fewer.
+//! **Many requests on few threads.** A run asks through [`Flights`]: each of its threads
+//! keeps its share of the requests in flight at once on one [`http`](super::http) client,
+//! which waits on all of their connections together, so concurrency 64 is 64 connections,
+//! not 64 threads. The scoring readouts (`openai-logprob`, `reward`) send one body per
+//! option, all at once; the request is decided when every one is answered, or fails with
+//! the first that fails for good. [`Adapter::decide`] asks one request the same way and waits
+//! for it.
+//!
+//! **Concurrency that backs off.** Every request of a run passes one gate on bodies in
+//! flight. Its limit starts at [`OpenAiOptions::concurrency`] and moves as TCP's congestion
+//! window does (additive increase, multiplicative decrease): every 429 halves it (never
+//! below 1), and each run of `limit` successes in a row raises it by one, never above the
+//! starting value. A body the gate holds back waits (looking again every few milliseconds),
+//! so a server that says "too many requests" soon sees fewer.
+//!
+//! **Deadlines.** [`OpenAiOptions::timeout`] bounds each attempt whole: looking the host up,
+//! connecting, TLS, sending, waiting, reading the answer.
 //!
 //! **Secrets.** The API key is sent as a bearer token and nowhere else: it is not in the
 //! fingerprint, the parameters or `Debug` output, and any error message or body excerpt that
@@ -30,14 +40,14 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::chat::{ChatSettings, Secrets, reason, redact_url, url_secrets};
+use super::http::{Client, Endpoint, Failure, Response};
 pub use super::scoring::Readout;
 use super::scoring::{logprob_body, read_logprob, read_reward, reward_body};
-use crate::eval::{Adapter, AdapterError, Answer, Decision, Request, Score};
+use crate::eval::{Adapter, AdapterError, Answer, Decision, Pipeline, Request, Score};
 
 pub use super::chat::DEFAULT_REASONING_TOKENS;
 
@@ -47,8 +57,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 const BACKOFF_BASE: f64 = 0.5;
 /// The longest backoff step.
 const BACKOFF_CAP: f64 = 30.0;
-/// The largest response body read.
-const MAX_BODY: u64 = 16 << 20;
 
 pub use super::Mode;
 
@@ -123,18 +131,19 @@ impl fmt::Debug for OpenAiOptions {
     }
 }
 
-/// The `openai` adapter. Share one between threads: they share its connection pools and
-/// its gate on requests in flight.
+/// The `openai` adapter. Share one between threads: they share its gate on requests in
+/// flight, and its clients (with the connections they keep) when idle.
 pub struct OpenAi {
     options: OpenAiOptions,
     /// What goes into each request's body, and how its answer is read.
     chat: ChatSettings,
-    url: String,
     /// What must never be shown: the key, and the secrets a URL may carry (a password,
     /// the values of query parameters).
     secrets: Secrets,
-    /// One agent, with its connection pool, for every [`THREADS_A_POOL`] threads.
-    agents: Vec<ureq::Agent>,
+    /// Where requests go, with the key in their headers; or why the URL cannot be asked.
+    endpoint: Result<Endpoint, String>,
+    /// Clients not in use, with the connections they keep open.
+    clients: Mutex<Vec<Client>>,
     gate: Gate,
 }
 
@@ -169,57 +178,20 @@ impl OpenAi {
             seed: options.seed,
             mode: options.mode,
         };
-        // A pool for every few threads: ureq holds its pool's lock while it checks that a
-        // pooled connection is still open, and many threads sharing one lock wait on each
-        // other more than on the server.
-        let pools = options.concurrency.div_ceil(THREADS_A_POOL);
-        let pool = options.concurrency.div_ceil(pools).max(4);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // The whole request — resolving, connecting, sending, the answer — within the
-            // timeout.
-            .timeout_global(Some(options.timeout))
-            .max_redirects(0)
-            // Each connection's buffers are zeroed whole when it opens: ureq's 128 KiB each
-            // cost 16 MB at concurrency 64, for answers whose headers take a few hundred
-            // bytes. The input buffer bounds the response's headers: 32 KiB is four times
-            // what common proxies let through. Bodies stream through either in pieces.
-            .input_buffer_size(32 << 10)
-            .output_buffer_size(16 << 10)
-            .max_idle_connections(pool)
-            .max_idle_connections_per_host(pool)
-            // Under the keep-alive timeouts servers commonly use (llama.cpp's is 5 s), so that
-            // a pooled connection the server has closed is rarely tried.
-            .max_idle_age(Duration::from_secs(4))
-            .user_agent(format!("quandary/{}", env!("CARGO_PKG_VERSION")))
-            .build();
-        let resolver = std::sync::Arc::new(Resolver::default());
-        let agents = (0..pools)
-            .map(|_| {
-                ureq::Agent::with_parts(
-                    config.clone(),
-                    ureq::unversioned::transport::DefaultConnector::new(),
-                    Shared(resolver.clone()),
-                )
-            })
+        let bearer = options.api_key.as_ref().map(|key| format!("Bearer {key}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("Authorization", b.as_str()))
             .collect();
+        let endpoint = Endpoint::new(&url, &headers).map_err(|why| secrets.scrub(why));
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
             chat,
-            url,
             secrets,
-            agents,
+            endpoint,
+            clients: Mutex::new(Vec::new()),
         }
-    }
-
-    /// The agent (and so the connection pool) of the calling thread.
-    fn agent(&self) -> &ureq::Agent {
-        static THREADS: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static THREAD: usize = THREADS.fetch_add(1, Ordering::Relaxed);
-        }
-        &self.agents[THREAD.with(|t| *t) % self.agents.len()]
     }
 
     /// Its options.
@@ -232,28 +204,161 @@ impl OpenAi {
         self.gate.limit()
     }
 
-    /// One request: the status, the `Retry-After` header, the body.
-    fn send(&self, body: &[u8]) -> Result<(u16, Option<String>, Vec<u8>), ureq::Error> {
-        let mut call = self
-            .agent()
-            .post(&self.url)
-            .header("content-type", "application/json");
-        if let Some(key) = &self.options.api_key {
-            call = call.header("authorization", format!("Bearer {key}"));
+    /// A client not in use (with the connections it keeps), or a new one.
+    fn client(&self) -> Client {
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_else(Client::new)
+    }
+
+    /// Gives a client back, its connections kept for the next request.
+    fn give_back(&self, client: Client) {
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(client);
+    }
+
+    /// Requests in flight on one thread (see [`Flights`]).
+    pub fn flights(&self) -> Flights<'_> {
+        Flights {
+            adapter: self,
+            client: Some(self.client()),
+            flights: Vec::new(),
+            queue: Vec::new(),
+            ended: Vec::new(),
+            decided: Vec::new(),
         }
-        let mut response = call.send(body)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()?;
-        Ok((status, retry_after, bytes))
+    }
+
+    /// What `failure` is, said for a message.
+    fn describe(&self, failure: &Failure) -> String {
+        let url = redact_url(&self.options.base_url);
+        match failure {
+            Failure::Timeout => {
+                format!("no answer within {} s", self.options.timeout.as_secs_f64())
+            }
+            Failure::Connect(e) => format!("cannot connect to {url}: {}", e.kind()),
+            Failure::NotFound => format!("the host of {url} is not found"),
+            Failure::Io(e) => format!("connection error: {e}"),
+            Failure::Protocol(why) => format!("request failed: {why}"),
+            Failure::Url(why) => format!("cannot ask {url}: {why}"),
+        }
+    }
+
+    /// The decision the answers to a request's bodies make: a chat completion's reading,
+    /// or each option's score.
+    fn decision(
+        &self,
+        request: &Request<'_>,
+        answers: &[Vec<u8>],
+        attempts: u32,
+    ) -> Result<Decision, AdapterError> {
+        match self.options.readout {
+            Readout::Chat => {
+                let answer = answers.first().map_or(&[][..], Vec::as_slice);
+                self.chat.read(answer, request, attempts, &self.secrets)
+            }
+            Readout::Logprob => {
+                let mut scores = Vec::with_capacity(answers.len());
+                let mut prompt_tokens = Some(0u64);
+                for bytes in answers {
+                    let (score, tokens) =
+                        read_logprob(bytes, &self.server(), attempts, &self.secrets)?;
+                    prompt_tokens = prompt_tokens.zip(tokens).map(|(a, b)| a + b);
+                    scores.push(score);
+                }
+                let sums: Vec<f64> = scores.iter().map(|s| s.logprob.unwrap_or(0.0)).collect();
+                Ok(Decision {
+                    answer: Some(Answer::Option(crate::eval::highest(&sums))),
+                    probabilities: Some(crate::eval::softmax(&sums)),
+                    rule: Some("logprob".into()),
+                    prompt_tokens,
+                    attempts,
+                    scores: Some(scores),
+                    ..Decision::default()
+                })
+            }
+            Readout::Reward => {
+                let rewards = answers
+                    .iter()
+                    .map(|bytes| read_reward(bytes, attempts, &self.secrets))
+                    .collect::<Result<Vec<f64>, AdapterError>>()?;
+                Ok(Decision {
+                    answer: Some(Answer::Option(crate::eval::highest(&rewards))),
+                    rule: Some("reward".into()),
+                    attempts,
+                    scores: Some(
+                        rewards
+                            .into_iter()
+                            .map(|r| Score {
+                                reward: Some(r),
+                                ..Score::default()
+                            })
+                            .collect(),
+                    ),
+                    ..Decision::default()
+                })
+            }
+        }
+    }
+
+    /// The bodies a request is asked in: one chat completion, or one scoring of each
+    /// option.
+    fn bodies(&self, request: &Request<'_>) -> Vec<Vec<u8>> {
+        match self.options.readout {
+            Readout::Chat => vec![self.chat.body(request)],
+            Readout::Logprob => request
+                .options
+                .iter()
+                .map(|o| logprob_body(&self.options.model, &o.text))
+                .collect(),
+            Readout::Reward => (0..request.options.len())
+                .map(|i| reward_body(&self.options.model, request, i))
+                .collect(),
+        }
+    }
+
+    /// Decides `bodies` (a request's, or the check's probe) on a client of its own,
+    /// waiting for the answer.
+    fn decide_now(
+        &self,
+        request: &Request<'_>,
+        bodies: Vec<Vec<u8>>,
+    ) -> Result<Decision, AdapterError> {
+        let mut flights = self.flights();
+        flights.launch(0, bodies);
+        let mut decided = Vec::new();
+        while decided.is_empty() && !flights.is_idle() {
+            flights.wait_for(&|_| Some(request.clone()), &mut decided);
+        }
+        decided.pop().map_or_else(
+            || Err(self.secrets.error("the request was lost".into(), 0, None)),
+            |(_, d)| d,
+        )
+    }
+
+    /// What the check asks past reaching the server: for the `logprob` readout, the
+    /// log-probability of a short text, so that a server that does not echo the prompt's
+    /// log-probabilities stops the run before it starts.
+    fn probe(&self) -> Result<(), AdapterError> {
+        if self.options.readout != Readout::Logprob {
+            return Ok(());
+        }
+        let options = [crate::eval::Choice {
+            text: PROBE.into(),
+            ..Default::default()
+        }];
+        let request = Request::new("probe", PROBE, &options);
+        self.decide_now(&request, vec![logprob_body(&self.options.model, PROBE)])
+            .map(|_| ())
+    }
+
+    /// The server's base URL, secrets hidden, for messages.
+    fn server(&self) -> String {
+        redact_url(&self.options.base_url)
     }
 }
 
@@ -277,12 +382,20 @@ impl Adapter for OpenAi {
     /// One request to the endpoint (a GET, which asks the model nothing): any answer but a
     /// refused key means the server is there.
     fn check(&self) -> Result<(), AdapterError> {
-        let mut call = self.agent().get(&self.url);
-        if let Some(key) = &self.options.api_key {
-            call = call.header("authorization", format!("Bearer {key}"));
+        let endpoint = self.endpoint.as_ref().map_err(|why| {
+            self.secrets
+                .error(self.describe(&Failure::Url(why.clone())), 1, None)
+        })?;
+        let mut client = self.client();
+        let mut ended = Vec::new();
+        let deadline = Instant::now() + self.options.timeout;
+        client.start(endpoint, 0, "GET", &[], deadline, &mut ended);
+        while ended.is_empty() && client.in_flight() > 0 {
+            client.wait(endpoint, None, &mut ended);
         }
-        match call.call() {
-            Ok(response) => match response.status().as_u16() {
+        self.give_back(client);
+        match ended.pop().map(|(_, r)| r) {
+            Some(Ok(response)) => match response.status {
                 status @ (401 | 403) => Err(self.secrets.error(
                     format!(
                         "{} refused the key (HTTP {status}{})",
@@ -294,12 +407,17 @@ impl Adapter for OpenAi {
                 )),
                 _ => self.probe(),
             },
-            Err(e) => Err(self.secrets.error(
+            Some(Err(failure)) => Err(self.secrets.error(
                 format!(
                     "{}: {}",
                     redact_url(&self.options.base_url),
-                    describe(&e, &self.options)
+                    self.describe(&failure)
                 ),
+                1,
+                None,
+            )),
+            None => Err(self.secrets.error(
+                format!("{}: the check was lost", redact_url(&self.options.base_url)),
                 1,
                 None,
             )),
@@ -323,162 +441,287 @@ impl Adapter for OpenAi {
     }
 
     fn decide(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
-        if request.options.is_empty() {
-            return Err(self
-                .secrets
-                .error("the scenario has no options".into(), 0, None));
-        }
-        match self.options.readout {
-            Readout::Chat => {
-                let (bytes, attempts) = self.post(&self.chat.body(request))?;
-                self.chat.read(&bytes, request, attempts, &self.secrets)
+        self.decide_now(request, self.bodies(request))
+    }
+
+    fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        Some(Box::new(self.flights()))
+    }
+}
+
+/// The most bodies one request may take (one per option for the scoring readouts).
+const MAX_PARTS: usize = 1 << 16;
+
+/// Requests of an [`OpenAi`] in flight on one thread, on one [`Client`]: each request's
+/// bodies sent as the gate lets them, retried as the module says, its decision made when
+/// every body is answered (or one has failed for good). The client goes back to the
+/// adapter, connections and all, when this is dropped.
+pub struct Flights<'a> {
+    adapter: &'a OpenAi,
+    client: Option<Client>,
+    /// The requests, by tag.
+    flights: Vec<Option<Flight>>,
+    /// Bodies waiting to be sent: (tag, body, not before).
+    queue: Vec<(usize, usize, Instant)>,
+    /// Exchanges ended and not yet looked at.
+    ended: Vec<(u64, Result<Response, Failure>)>,
+    /// Requests decided and not yet handed out.
+    decided: Vec<(usize, Result<Decision, AdapterError>)>,
+}
+
+/// A request in flight.
+struct Flight {
+    parts: Vec<Part>,
+    /// Bodies sent or waiting to be sent.
+    out: usize,
+    /// Why the request failed (the first body to fail for good).
+    error: Option<AdapterError>,
+}
+
+/// One body of a request.
+struct Part {
+    body: Vec<u8>,
+    attempts: u32,
+    answer: Vec<u8>,
+}
+
+impl fmt::Debug for Flights<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flights")
+            .field("requests", &self.flights.iter().flatten().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Flights<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // A client with requests still in flight is dropped, and their connections with
+            // it: another request must not read their answers.
+            if client.in_flight() == 0 {
+                self.adapter.give_back(client);
             }
-            Readout::Logprob => self.by_logprob(request),
-            Readout::Reward => self.by_reward(request),
         }
     }
 }
 
-impl OpenAi {
-    /// Asks the server one body, retrying as the module says: the answer's body and the
-    /// requests made.
-    fn post(&self, body: &[u8]) -> Result<(Vec<u8>, u32), AdapterError> {
-        let mut attempts = 0u32;
-        loop {
-            let permit = self.gate.enter();
-            attempts += 1;
-            let outcome = self.send(body);
-            drop(permit);
-            let retries_left = attempts <= self.options.max_retries;
-            // What went wrong, and how long the server asks us to wait.
-            let (why, raw, wait) = match outcome {
-                Ok((status, _, bytes)) if (200..300).contains(&status) => {
-                    self.gate.success();
-                    return Ok((bytes, attempts));
-                }
-                Ok((status, retry_after, bytes)) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    let why = format!("HTTP {status}{}", reason(status));
-                    let retryable = status == 429 || status == 408 || status >= 500;
-                    if status == 429 {
-                        self.gate.throttled();
-                    }
-                    if !retryable {
-                        return Err(self.secrets.error(
-                            why,
-                            attempts,
-                            Some(self.secrets.excerpt(&text)),
-                        ));
-                    }
-                    let wait = retry_after.as_deref().and_then(parse_retry_after);
-                    (why, Some(self.secrets.excerpt(&text)), wait)
-                }
-                Err(e) => {
-                    let retryable = matches!(
-                        e,
-                        ureq::Error::Timeout(_)
-                            | ureq::Error::Io(_)
-                            | ureq::Error::ConnectionFailed
-                            | ureq::Error::Protocol(_)
-                    );
-                    let why = describe(&e, &self.options);
-                    if !retryable {
-                        return Err(self.secrets.error(why, attempts, None));
-                    }
-                    (why, None, None)
-                }
+impl Flights<'_> {
+    /// Whether nothing is in flight or waiting to be handed out.
+    fn is_idle(&self) -> bool {
+        self.decided.is_empty() && self.flights.iter().all(Option::is_none)
+    }
+
+    /// Starts the request `tag`, asked in `bodies`.
+    fn launch(&mut self, tag: usize, bodies: Vec<Vec<u8>>) {
+        let a = self.adapter;
+        if bodies.is_empty() {
+            let e = a
+                .secrets
+                .error("the scenario has no options".into(), 0, None);
+            return self.decided.push((tag, Err(e)));
+        }
+        if bodies.len() > MAX_PARTS {
+            let e = a.secrets.error(
+                format!("the scenario has more than {MAX_PARTS} options to score"),
+                0,
+                None,
+            );
+            return self.decided.push((tag, Err(e)));
+        }
+        if let Err(why) = &a.endpoint {
+            let e = a
+                .secrets
+                .error(a.describe(&Failure::Url(why.clone())), 1, None);
+            return self.decided.push((tag, Err(e)));
+        }
+        if self.flights.len() <= tag {
+            self.flights.resize_with(tag + 1, || None);
+        }
+        let now = Instant::now();
+        self.queue
+            .extend((0..bodies.len()).map(|part| (tag, part, now)));
+        self.flights[tag] = Some(Flight {
+            out: bodies.len(),
+            parts: bodies
+                .into_iter()
+                .map(|body| Part {
+                    body,
+                    attempts: 0,
+                    answer: Vec::new(),
+                })
+                .collect(),
+            error: None,
+        });
+        self.send_due();
+    }
+
+    /// Sends the bodies whose time has come, as far as the gate lets them.
+    fn send_due(&mut self) {
+        let a = self.adapter;
+        let (Ok(endpoint), Some(client)) = (&a.endpoint, self.client.as_mut()) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.queue.len() {
+            let (tag, part, at) = self.queue[i];
+            if at > now {
+                i += 1;
+                continue;
+            }
+            if !a.gate.try_enter() {
+                return;
+            }
+            self.queue.swap_remove(i);
+            let Some(p) = self.flights[tag].as_mut().map(|f| &mut f.parts[part]) else {
+                a.gate.leave();
+                continue;
             };
-            if !retries_left {
-                return Err(self.secrets.error(
+            p.attempts += 1;
+            let id = (tag as u64) << 16 | part as u64;
+            let deadline = now + a.options.timeout;
+            client.start(endpoint, id, "POST", &p.body, deadline, &mut self.ended);
+        }
+    }
+
+    /// Waits until a request is decided and hands out each decided (its tag and
+    /// decision); `request` gives the request started under a tag, to read its answer.
+    fn wait_for<'r>(
+        &mut self,
+        request: &dyn Fn(usize) -> Option<Request<'r>>,
+        decided: &mut Vec<(usize, Result<Decision, AdapterError>)>,
+    ) {
+        loop {
+            self.settle(request);
+            if !self.decided.is_empty() || self.flights.iter().all(Option::is_none) {
+                decided.append(&mut self.decided);
+                return;
+            }
+            self.send_due();
+            self.settle(request);
+            if !self.decided.is_empty() {
+                continue;
+            }
+            let a = self.adapter;
+            let (Ok(endpoint), Some(client)) = (&a.endpoint, self.client.as_mut()) else {
+                return;
+            };
+            // Woken for the next body due; while the gate holds one back, every few
+            // milliseconds, for a place another thread gives back.
+            let now = Instant::now();
+            let until = self
+                .queue
+                .iter()
+                .map(|&(_, _, at)| at.max(now + GATE_TICK))
+                .min();
+            client.wait(endpoint, until, &mut self.ended);
+        }
+    }
+
+    /// Looks at the exchanges that ended: answers kept, failures retried or recorded,
+    /// requests whose bodies are all done decided.
+    fn settle<'r>(&mut self, request: &dyn Fn(usize) -> Option<Request<'r>>) {
+        let a = self.adapter;
+        let now = Instant::now();
+        for (id, ended) in std::mem::take(&mut self.ended) {
+            a.gate.leave();
+            let (tag, part) = ((id >> 16) as usize, (id & 0xffff) as usize);
+            let Some(flight) = self.flights.get_mut(tag).and_then(Option::as_mut) else {
+                continue;
+            };
+            let attempts = flight.parts[part].attempts;
+            // What went wrong, whether asking again may help, and how long the server asks
+            // us to wait.
+            let (why, raw, retryable, wait) = match ended {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    a.gate.success();
+                    flight.parts[part].answer = r.body;
+                    flight.out -= 1;
+                    self.decide(tag, request);
+                    continue;
+                }
+                Ok(r) => {
+                    let text = String::from_utf8_lossy(&r.body);
+                    if r.status == 429 {
+                        a.gate.throttled();
+                    }
+                    (
+                        format!("HTTP {}{}", r.status, reason(r.status)),
+                        Some(a.secrets.excerpt(&text)),
+                        r.status == 429 || r.status == 408 || r.status >= 500,
+                        r.retry_after.as_deref().and_then(parse_retry_after),
+                    )
+                }
+                Err(failure) => (a.describe(&failure), None, failure.retryable(), None),
+            };
+            if flight.error.is_none() && retryable && attempts <= a.options.max_retries {
+                let wait = wait.unwrap_or_else(|| backoff(attempts - 1));
+                self.queue.push((tag, part, now + wait));
+                continue;
+            }
+            let error = if retryable {
+                a.secrets.error(
                     format!(
                         "gave up after {attempts} attempt{}: {why}",
                         if attempts == 1 { "" } else { "s" }
                     ),
                     attempts,
                     raw,
-                ));
+                )
+            } else {
+                a.secrets.error(why, attempts, raw)
+            };
+            flight.error.get_or_insert(error);
+            flight.out -= 1;
+            // The request's other bodies waiting to be sent are not.
+            let before = self.queue.len();
+            self.queue.retain(|&(t, ..)| t != tag);
+            flight.out -= before - self.queue.len();
+            self.decide(tag, request);
+        }
+    }
+
+    /// Decides the request `tag` if none of its bodies is still out.
+    fn decide<'r>(&mut self, tag: usize, request: &dyn Fn(usize) -> Option<Request<'r>>) {
+        if self.flights[tag].as_ref().is_none_or(|f| f.out > 0) {
+            return;
+        }
+        let Some(flight) = self.flights[tag].take() else {
+            return;
+        };
+        let a = self.adapter;
+        let attempts = flight.parts.iter().map(|p| p.attempts).sum();
+        let decision = match (flight.error, request(tag)) {
+            (Some(e), _) => Err(AdapterError { attempts, ..e }),
+            (None, Some(request)) => {
+                let answers: Vec<Vec<u8>> = flight.parts.into_iter().map(|p| p.answer).collect();
+                a.decision(&request, &answers, attempts)
             }
-            std::thread::sleep(wait.unwrap_or_else(|| backoff(attempts - 1)));
-        }
-    }
-
-    /// What the check asks past reaching the server: for the `logprob` readout, the
-    /// log-probability of a short text, so that a server that does not echo the prompt's
-    /// log-probabilities stops the run before it starts.
-    fn probe(&self) -> Result<(), AdapterError> {
-        if self.options.readout != Readout::Logprob {
-            return Ok(());
-        }
-        let (bytes, attempts) = self.post(&logprob_body(&self.options.model, PROBE))?;
-        read_logprob(&bytes, &self.server(), attempts, &self.secrets).map(|_| ())
-    }
-
-    /// The server's base URL, secrets hidden, for messages.
-    fn server(&self) -> String {
-        redact_url(&self.options.base_url)
-    }
-
-    /// Scores each option's text by its log-probability and chooses the most likely.
-    fn by_logprob(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
-        let mut scores = Vec::with_capacity(request.options.len());
-        let mut attempts = 0;
-        let mut prompt_tokens = Some(0u64);
-        for option in request.options {
-            let (bytes, n) = self
-                .post(&logprob_body(&self.options.model, &option.text))
-                .map_err(|e| AdapterError {
-                    attempts: e.attempts + attempts,
-                    ..e
-                })?;
-            attempts += n;
-            let (score, tokens) = read_logprob(&bytes, &self.server(), attempts, &self.secrets)?;
-            prompt_tokens = prompt_tokens.zip(tokens).map(|(a, b)| a + b);
-            scores.push(score);
-        }
-        let sums: Vec<f64> = scores.iter().map(|s| s.logprob.unwrap_or(0.0)).collect();
-        Ok(Decision {
-            answer: Some(Answer::Option(crate::eval::highest(&sums))),
-            probabilities: Some(crate::eval::softmax(&sums)),
-            rule: Some("logprob".into()),
-            prompt_tokens,
-            attempts,
-            scores: Some(scores),
-            ..Decision::default()
-        })
-    }
-
-    /// Has a reward model score each option as the answer to the prompt and chooses the
-    /// highest.
-    fn by_reward(&self, request: &Request<'_>) -> Result<Decision, AdapterError> {
-        let mut scores = Vec::with_capacity(request.options.len());
-        let mut attempts = 0;
-        for i in 0..request.options.len() {
-            let (bytes, n) = self
-                .post(&reward_body(&self.options.model, request, i))
-                .map_err(|e| AdapterError {
-                    attempts: e.attempts + attempts,
-                    ..e
-                })?;
-            attempts += n;
-            scores.push(read_reward(&bytes, attempts, &self.secrets)?);
-        }
-        Ok(Decision {
-            answer: Some(Answer::Option(crate::eval::highest(&scores))),
-            rule: Some("reward".into()),
-            attempts,
-            scores: Some(
-                scores
-                    .into_iter()
-                    .map(|r| Score {
-                        reward: Some(r),
-                        ..Score::default()
-                    })
-                    .collect(),
-            ),
-            ..Decision::default()
-        })
+            (None, None) => Err(a
+                .secrets
+                .error("the request was lost".into(), attempts, None)),
+        };
+        self.decided.push((tag, decision));
     }
 }
+
+impl Pipeline for Flights<'_> {
+    fn start(&mut self, tag: usize, request: &Request<'_>) {
+        let bodies = self.adapter.bodies(request);
+        self.launch(tag, bodies);
+    }
+
+    fn wait<'r>(
+        &mut self,
+        request: &dyn Fn(usize) -> Option<Request<'r>>,
+        decided: &mut Vec<(usize, Result<Decision, AdapterError>)>,
+    ) {
+        self.wait_for(request, decided);
+    }
+}
+
+/// How often a body the gate holds back looks again for a place.
+const GATE_TICK: Duration = Duration::from_millis(5);
 
 /// The text the `logprob` readout's check scores.
 const PROBE: &str = "The sun rises in the east.";
@@ -560,119 +803,9 @@ fn http_date(value: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
-fn describe(e: &ureq::Error, options: &OpenAiOptions) -> String {
-    match e {
-        ureq::Error::Timeout(_) => format!("no answer within {} s", options.timeout.as_secs_f64()),
-        ureq::Error::ConnectionFailed => {
-            format!("cannot connect to {}", redact_url(&options.base_url))
-        }
-        ureq::Error::HostNotFound => {
-            format!("the host of {} is not found", redact_url(&options.base_url))
-        }
-        ureq::Error::Io(io) => format!("connection error: {io}"),
-        other => format!("request failed: {other}"),
-    }
-}
-
-/// Threads sharing one connection pool, at most.
-const THREADS_A_POOL: usize = 8;
-
-/// How long a host name's addresses are used before it is looked up again.
-const NAME_TTL: Duration = Duration::from_secs(10);
-
-/// The adapter's resolver. ureq asks its resolver for the host's addresses before every
-/// request, pooled connection or not, and its own resolver, given a timeout, looks the name
-/// up on a new thread (so that the lookup can be abandoned at the deadline): a thread a
-/// request, even for `127.0.0.1`. This one takes an IP address as it is, and keeps a name's
-/// addresses for [`NAME_TTL`], looking it up (through ureq's resolver, deadline and all)
-/// only when it has none or they are older: a thread every few seconds at most.
-#[derive(Debug, Default)]
-struct Resolver {
-    lookup: ureq::unversioned::resolver::DefaultResolver,
-    /// Per `host:port`: the addresses and when they were looked up.
-    names: Mutex<Vec<(String, u16, Addresses, Instant)>>,
-    /// Lookups made (for the tests).
-    lookups: AtomicUsize,
-}
-
-type Addresses = ureq::unversioned::resolver::ResolvedSocketAddrs;
-
-/// The resolver the agents of an adapter share.
-#[derive(Debug)]
-struct Shared(std::sync::Arc<Resolver>);
-
-impl ureq::unversioned::resolver::Resolver for Shared {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<Addresses, ureq::Error> {
-        self.0.resolve(uri, config, timeout)
-    }
-}
-
-impl ureq::unversioned::resolver::Resolver for Resolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<Addresses, ureq::Error> {
-        let port = uri.authority().and_then(|a| {
-            a.port_u16().or(match uri.scheme_str() {
-                Some("http") => Some(80),
-                Some("https") => Some(443),
-                _ => None,
-            })
-        });
-        let (Some(authority), Some(port)) = (uri.authority(), port) else {
-            // Whatever ureq's own resolver makes of it (an error, most likely).
-            return self.lookup.resolve(uri, config, timeout);
-        };
-        let host = authority.host();
-        // `[::1]` is written with brackets in a URL.
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-            let mut addresses = self.lookup.empty();
-            for address in config
-                .ip_family()
-                .keep_wanted(std::iter::once(std::net::SocketAddr::new(ip, port)))
-            {
-                addresses.push(address);
-            }
-            return if addresses.is_empty() {
-                Err(ureq::Error::HostNotFound)
-            } else {
-                Ok(addresses)
-            };
-        }
-        let now = Instant::now();
-        {
-            let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((.., addresses, _)) = names
-                .iter()
-                .find(|(h, p, _, at)| h == host && *p == port && now.duration_since(*at) < NAME_TTL)
-            {
-                return Ok(addresses.clone());
-            }
-        }
-        self.lookups.fetch_add(1, Ordering::Relaxed);
-        let addresses = self.lookup.resolve(uri, config, timeout)?;
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        names.retain(|(h, p, ..)| !(h == host && *p == port));
-        names.push((host.to_string(), port, addresses.clone(), now));
-        Ok(addresses)
-    }
-}
-
 /// The shared limit on requests in flight (see the module's documentation).
 struct Gate {
     state: Mutex<GateState>,
-    wake: Condvar,
     max: usize,
 }
 
@@ -680,23 +813,6 @@ struct GateState {
     limit: usize,
     in_flight: usize,
     successes: usize,
-    /// Threads waiting for a place: only they need waking.
-    waiting: usize,
-}
-
-/// A place at the gate, given back when dropped.
-struct Permit<'a>(&'a Gate);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.in_flight -= 1;
-        let waiting = state.waiting > 0;
-        drop(state);
-        if waiting {
-            self.0.wake.notify_one();
-        }
-    }
 }
 
 impl Gate {
@@ -706,9 +822,7 @@ impl Gate {
                 limit: max,
                 in_flight: 0,
                 successes: 0,
-                waiting: 0,
             }),
-            wake: Condvar::new(),
             max,
         }
     }
@@ -721,16 +835,18 @@ impl Gate {
         self.lock().limit
     }
 
-    /// Waits for a place.
-    fn enter(&self) -> Permit<'_> {
+    /// Takes a place, if there is one.
+    fn try_enter(&self) -> bool {
         let mut state = self.lock();
-        while state.in_flight >= state.limit {
-            state.waiting += 1;
-            state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
-            state.waiting -= 1;
-        }
-        state.in_flight += 1;
-        Permit(self)
+        let free = state.in_flight < state.limit;
+        state.in_flight += usize::from(free);
+        free
+    }
+
+    /// Gives a place back.
+    fn leave(&self) {
+        let mut state = self.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
     }
 
     /// A 429: halve the limit.
@@ -750,11 +866,6 @@ impl Gate {
         if state.successes >= state.limit {
             state.limit += 1;
             state.successes = 0;
-            let waiting = state.waiting > 0;
-            drop(state);
-            if waiting {
-                self.wake.notify_one();
-            }
         }
     }
 }
@@ -798,6 +909,10 @@ mod tests {
     #[test]
     fn gate_halves_and_grows_back() {
         let gate = Gate::new(8);
+        assert!((0..8).all(|_| gate.try_enter()));
+        assert!(!gate.try_enter());
+        gate.leave();
+        assert!(gate.try_enter());
         gate.throttled();
         assert_eq!(gate.limit(), 4);
         for _ in 0..3 {
@@ -830,44 +945,6 @@ mod tests {
             redact_url("http://127.0.0.1:8080/v1"),
             "http://127.0.0.1:8080/v1"
         );
-    }
-
-    #[test]
-    fn addresses_are_taken_as_they_are_and_names_looked_up_once_a_while() {
-        use ureq::unversioned::resolver::Resolver as _;
-        let resolver = Resolver::default();
-        let config = ureq::config::Config::default();
-        let resolve = |url: &str| {
-            let uri: ureq::http::Uri = url.parse().unwrap();
-            resolver
-                .resolve(&uri, &config, Default::default())
-                .map(|a| a.to_vec())
-        };
-        // No lookup, and so no thread, for an address.
-        assert_eq!(
-            resolve("http://127.0.0.1:8080/v1").unwrap(),
-            ["127.0.0.1:8080".parse().unwrap()]
-        );
-        assert_eq!(
-            resolve("https://[::1]/v1").unwrap(),
-            ["[::1]:443".parse().unwrap()]
-        );
-        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 0);
-        // A name is looked up once, then its addresses are kept a while.
-        let first = resolve("http://localhost:8080/v1").unwrap();
-        assert!(!first.is_empty());
-        assert!(
-            first
-                .iter()
-                .all(|a| a.port() == 8080 && a.ip().is_loopback())
-        );
-        for _ in 0..10 {
-            assert_eq!(resolve("http://localhost:8080/v1").unwrap(), first);
-        }
-        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 1);
-        // Another port is another entry.
-        assert!(resolve("http://localhost:9090/v1").is_ok());
-        assert_eq!(resolver.lookups.load(Ordering::Relaxed), 2);
     }
 
     #[test]
