@@ -25,6 +25,14 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
+/// The moment `timeout` from now (a year from now, should that not be a moment).
+pub(crate) fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// The longest head (status line and headers) of an answer.
 pub(crate) const MAX_HEAD: usize = 32 << 10;
 /// The longest body of an answer.
@@ -53,6 +61,8 @@ pub(crate) enum Failure {
     Io(io::Error),
     /// The answer is not HTTP as it may be, or breaks a bound.
     Protocol(String),
+    /// The proxy would not open a tunnel to the server: its status.
+    Proxy(u16),
     /// The URL cannot be asked.
     Url(String),
 }
@@ -61,7 +71,11 @@ impl Failure {
     /// Whether asking again may go better: a timeout, a failed or broken connection, a
     /// garbled answer.
     pub(crate) fn retryable(&self) -> bool {
-        !matches!(self, Failure::Url(_) | Failure::NotFound)
+        match self {
+            Failure::Url(_) | Failure::NotFound => false,
+            Failure::Proxy(status) => *status >= 500 || *status == 408 || *status == 429,
+            _ => true,
+        }
     }
 }
 
@@ -78,9 +92,12 @@ pub(crate) struct Response {
 
 /// Where requests go: a URL taken apart once, with the headers every request carries.
 pub(crate) struct Endpoint {
-    /// The host to connect to, without brackets.
+    /// The host to connect to (the server's, or its proxy's), without brackets.
     host: String,
     port: u16,
+    /// Through a proxy, to an `https` server: the `CONNECT` request that opens a tunnel to
+    /// it.
+    tunnel: Option<Vec<u8>>,
     /// TLS: the settings and the name the server's certificate must carry.
     tls: Option<(
         Arc<rustls::ClientConfig>,
@@ -111,14 +128,23 @@ impl Endpoint {
     /// The endpoint of `url` (`http://` or `https://`), each request carrying the header
     /// lines `extra` (name, value) besides `Host` and `User-Agent`. A URL's user and
     /// password become a basic `Authorization` unless `extra` has one.
-    pub(crate) fn new(url: &str, extra: &[(&str, &str)]) -> Result<Endpoint, String> {
-        Endpoint::trusting(url, extra, tls_config())
+    ///
+    /// Through `proxy` (an `http://` proxy's URL, its user and password sent as a basic
+    /// `Proxy-Authorization`), a plain request is sent to the proxy whole (its target the
+    /// server's full URL), and an `https` one through a tunnel the proxy opens (`CONNECT`).
+    pub(crate) fn new(
+        url: &str,
+        extra: &[(&str, &str)],
+        proxy: Option<&str>,
+    ) -> Result<Endpoint, String> {
+        Endpoint::trusting(url, extra, proxy, tls_config())
     }
 
     /// [`Endpoint::new`], an `https` endpoint's server checked with `tls`.
     fn trusting(
         url: &str,
         extra: &[(&str, &str)],
+        proxy: Option<&str>,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Endpoint, String> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
@@ -193,9 +219,32 @@ impl Endpoint {
                 base64(&percent_decode(userinfo))
             ));
         }
+        let authority = format!("{shown}:{port}");
+        let (mut host, mut port, mut target, mut tunnel) = (host.to_string(), port, target, None);
+        if let Some(proxy) = proxy {
+            let (proxy_host, proxy_port, credentials) = parse_proxy(proxy)?;
+            let credentials = credentials
+                .map(|c| format!("Proxy-Authorization: Basic {c}\r\n"))
+                .unwrap_or_default();
+            if secure {
+                tunnel = Some(
+                    format!(
+                        "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{credentials}\
+                         User-Agent: quandary/{}\r\n\r\n",
+                        env!("CARGO_PKG_VERSION")
+                    )
+                    .into_bytes(),
+                );
+            } else {
+                target = format!("http://{authority}{target}");
+                headers.push_str(&credentials);
+            }
+            (host, port) = (proxy_host, proxy_port);
+        }
         Ok(Endpoint {
-            host: host.to_string(),
+            host,
             port,
+            tunnel,
             tls,
             target,
             headers,
@@ -261,6 +310,61 @@ impl Endpoint {
     fn forget(&self) {
         *self.names.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
+}
+
+/// An `http://` proxy's host, port (80 unless given) and basic credentials, if any.
+fn parse_proxy(proxy: &str) -> Result<(String, u16, Option<String>), String> {
+    let rest = match proxy.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, _)) => {
+            return Err(format!(
+                "the proxy's scheme `{scheme}` is not supported: give an http:// proxy"
+            ));
+        }
+        None => proxy,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (host, port) = split_host_port(hostport).map_err(|e| format!("the proxy: {e}"))?;
+    if host.is_empty() || host.contains(|c: char| c.is_control() || c.is_whitespace()) {
+        return Err("the proxy's URL has no host".into());
+    }
+    Ok((
+        host.to_string(),
+        port.unwrap_or(80),
+        userinfo.map(|u| base64(&percent_decode(u))),
+    ))
+}
+
+/// The host of `url` (without an IPv6 address's brackets), if it has one.
+pub(crate) fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    split_host_port(hostport)
+        .ok()
+        .map(|(h, _)| h.to_ascii_lowercase())
+}
+
+/// Whether `NO_PROXY`'s list (`no_proxy`: names, `.suffixes`, addresses, `*`, separated by
+/// commas) takes `host` out of the proxy's hands: a name matches itself and the names under
+/// it.
+pub(crate) fn bypasses(no_proxy: &str, host: &str) -> bool {
+    no_proxy
+        .split(',')
+        .map(|e| e.trim().trim_start_matches("*.").trim_start_matches('.'))
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            let entry = entry.trim_start_matches('[').trim_end_matches(']');
+            entry == "*"
+                || host.eq_ignore_ascii_case(entry)
+                || host.len() > entry.len()
+                    && host.as_bytes()[host.len() - entry.len() - 1] == b'.'
+                    && host[host.len() - entry.len()..].eq_ignore_ascii_case(entry)
+        })
 }
 
 /// `host[:port]`, the host without an IPv6 address's brackets.
@@ -392,6 +496,8 @@ struct Exchange {
 struct Conn {
     stream: TcpStream,
     tls: Option<Box<rustls::ClientConnection>>,
+    /// A tunnel through a proxy, being opened.
+    tunnel: Option<Tunnel>,
     connected: bool,
     /// Addresses to try should this one refuse.
     rest: Vec<SocketAddr>,
@@ -401,6 +507,13 @@ struct Conn {
     /// When it was last given back.
     since: Instant,
     exchange: Option<Exchange>,
+}
+
+/// A `CONNECT` request to a proxy, and its answer as read so far.
+struct Tunnel {
+    wire: Vec<u8>,
+    written: usize,
+    head: Vec<u8>,
 }
 
 /// What became of a connection's exchange after a turn.
@@ -548,6 +661,11 @@ impl Client {
             self.conns[token] = Some(Conn {
                 stream,
                 tls,
+                tunnel: endpoint.tunnel.as_ref().map(|wire| Tunnel {
+                    wire: wire.clone(),
+                    written: 0,
+                    head: Vec::new(),
+                }),
                 connected: false,
                 rest: addresses,
                 reused: false,
@@ -655,12 +773,12 @@ impl Client {
         let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
             return;
         };
-        let Some(exchange) = conn.exchange.as_mut() else {
+        if conn.exchange.is_none() {
             // A kept connection has something to say: the server closed it, or sent what
             // was not asked. Either way it is no longer of use.
             self.close(token);
             return;
-        };
+        }
         if !conn.connected {
             match connected(&conn.stream) {
                 Ok(true) => conn.connected = true,
@@ -682,6 +800,22 @@ impl Client {
                 }
             }
         }
+        if let Some(tunnel) = conn.tunnel.as_mut() {
+            match dig(&mut conn.stream, tunnel, &mut self.buffer) {
+                Ok(false) => return,
+                Ok(true) => conn.tunnel = None,
+                Err(failure) => {
+                    if let Some(exchange) = conn.exchange.take() {
+                        done.push((exchange.id, Err(failure)));
+                    }
+                    self.close(token);
+                    return;
+                }
+            }
+        }
+        let Some(exchange) = conn.exchange.as_mut() else {
+            return;
+        };
         let turn = match conn.tls.as_deref_mut() {
             Some(tls) => turn_tls(&mut conn.stream, tls, exchange, &mut self.buffer),
             None => turn_plain(&mut conn.stream, exchange, &mut self.buffer),
@@ -731,6 +865,58 @@ impl Client {
                     Err(f) => return done.push((exchange.id, Err(f))),
                 };
                 self.open(endpoint, addresses, exchange, done);
+            }
+        }
+    }
+}
+
+/// Opens a tunnel through a proxy as far as it can without waiting: `Ok(true)` once the
+/// proxy has said yes.
+fn dig(stream: &mut TcpStream, tunnel: &mut Tunnel, buffer: &mut [u8]) -> Result<bool, Failure> {
+    while tunnel.written < tunnel.wire.len() {
+        match stream.write(&tunnel.wire[tunnel.written..]) {
+            Ok(0) => return Err(Failure::Io(io::ErrorKind::WriteZero.into())),
+            Ok(n) => tunnel.written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Failure::Io(e)),
+        }
+    }
+    loop {
+        match stream.read(buffer) {
+            Ok(0) => {
+                return Err(Failure::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the proxy closed the connection before it opened a tunnel",
+                )));
+            }
+            Ok(n) => tunnel.head.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::Io(e)),
+        }
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut answer = httparse::Response::new(&mut headers);
+        match answer.parse(&tunnel.head) {
+            Ok(httparse::Status::Complete(n)) => {
+                let status = answer.code.unwrap_or_default();
+                return if !(200..300).contains(&status) {
+                    Err(Failure::Proxy(status))
+                } else if n < tunnel.head.len() {
+                    // The server speaks first on no protocol asked through a tunnel here.
+                    Err(Failure::Protocol(
+                        "the proxy sent more than its answer to CONNECT".into(),
+                    ))
+                } else {
+                    Ok(true)
+                };
+            }
+            Ok(httparse::Status::Partial) if tunnel.head.len() <= MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => return Err(Failure::Protocol(too_long_head())),
+            Err(e) => {
+                return Err(Failure::Protocol(format!(
+                    "the proxy's answer to CONNECT is not HTTP: {e}"
+                )));
             }
         }
     }
@@ -1342,14 +1528,19 @@ mod tests {
 
     #[test]
     fn urls_are_taken_apart() {
-        let e = Endpoint::new("http://127.0.0.1:8080/v1/chat/completions?x=1#frag", &[]).unwrap();
+        let e = Endpoint::new(
+            "http://127.0.0.1:8080/v1/chat/completions?x=1#frag",
+            &[],
+            None,
+        )
+        .unwrap();
         assert_eq!(
             (e.host.as_str(), e.port, e.tls.is_none()),
             ("127.0.0.1", 8080, true)
         );
         assert_eq!(e.target, "/v1/chat/completions?x=1");
         assert!(e.headers.starts_with("Host: 127.0.0.1:8080\r\n"));
-        let e = Endpoint::new("HTTPS://u%40x:p%3Aw@[::1]/v1", &[]).unwrap();
+        let e = Endpoint::new("HTTPS://u%40x:p%3Aw@[::1]/v1", &[], None).unwrap();
         assert_eq!(
             (e.host.as_str(), e.port, e.tls.is_some()),
             ("::1", 443, true)
@@ -1360,7 +1551,7 @@ mod tests {
             e.headers
                 .contains(&format!("Authorization: Basic {}\r\n", base64(b"u@x:p:w")))
         );
-        let e = Endpoint::new("http://h", &[("Authorization", "Bearer k")]).unwrap();
+        let e = Endpoint::new("http://h", &[("Authorization", "Bearer k")], None).unwrap();
         assert_eq!(e.target, "/");
         assert!(e.headers.contains("Authorization: Bearer k\r\n"));
         for bad in [
@@ -1371,9 +1562,9 @@ mod tests {
             "http://[::1/v1",
             "http://h/a b",
         ] {
-            assert!(Endpoint::new(bad, &[]).is_err(), "{bad}");
+            assert!(Endpoint::new(bad, &[], None).is_err(), "{bad}");
         }
-        assert!(Endpoint::new("http://h", &[("X", "a\r\nb")]).is_err());
+        assert!(Endpoint::new("http://h", &[("X", "a\r\nb")], None).is_err());
     }
 
     /// A TLS server on 127.0.0.1 with the test certificate (tests/data/tls): it answers
@@ -1479,7 +1670,8 @@ mod tests {
         let (port, accepted) = tls_server(2);
         for host in ["localhost", "127.0.0.1"] {
             let url = format!("https://{host}:{port}/v1");
-            let endpoint = Endpoint::trusting(&url, &[], trusting_the_test_authority()).unwrap();
+            let endpoint =
+                Endpoint::trusting(&url, &[], None, trusting_the_test_authority()).unwrap();
             let mut client = Client::new();
             let before = accepted.load(Ordering::SeqCst);
             // Two answers on one connection; the third finds it closed (the server's close
@@ -1492,14 +1684,115 @@ mod tests {
             assert_eq!(accepted.load(Ordering::SeqCst) - before, 3, "{host}");
         }
         // Without the test authority, the certificate is refused.
-        let endpoint = Endpoint::new(&format!("https://localhost:{port}/v1"), &[]).unwrap();
+        let endpoint = Endpoint::new(&format!("https://localhost:{port}/v1"), &[], None).unwrap();
         match ask(&mut Client::new(), &endpoint, b"{}") {
             Err(Failure::Protocol(why)) => assert!(why.contains("certificate"), "{why}"),
             other => panic!("{other:?}"),
         }
         // A plain request to the TLS port is not an answer.
-        let endpoint = Endpoint::new(&format!("http://127.0.0.1:{port}/v1"), &[]).unwrap();
+        let endpoint = Endpoint::new(&format!("http://127.0.0.1:{port}/v1"), &[], None).unwrap();
         assert!(ask(&mut Client::new(), &endpoint, b"{}").is_err());
+    }
+
+    /// A proxy on 127.0.0.1: a `CONNECT` opens a tunnel to its target (when the request
+    /// carries `Proxy-Authorization: Basic dTpw`, else 407); any other request is answered
+    /// by the proxy itself with its request line as the body. It keeps the request lines.
+    fn proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut client) = stream else { return };
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    log.lock().unwrap().push(line.clone());
+                    if let Some(target) = line.strip_prefix("CONNECT ") {
+                        if !head.contains("Proxy-Authorization: Basic dTpw\r\n") {
+                            let _ =
+                                client.write_all(b"HTTP/1.1 407 Who\r\nContent-Length: 0\r\n\r\n");
+                            return;
+                        }
+                        let target = target.split(' ').next().unwrap().to_string();
+                        let upstream = std::net::TcpStream::connect(target).unwrap();
+                        client
+                            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                            .unwrap();
+                        let (mut a, mut b) =
+                            (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                        let mut upstream = upstream;
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut a, &mut b);
+                            let _ = b.shutdown(std::net::Shutdown::Write);
+                        });
+                        let _ = std::io::copy(&mut upstream, &mut client);
+                        let _ = client.shutdown(std::net::Shutdown::Write);
+                    } else {
+                        let body = format!(
+                            "{line}|{}",
+                            head.contains("Proxy-Authorization: Basic dTpw")
+                        );
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = client.write_all(answer.as_bytes());
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    #[test]
+    fn a_proxy_is_asked_plain_requests_whole_and_tunnels_https() {
+        let (proxy_port, seen) = proxy();
+        let proxy = format!("http://u:p@127.0.0.1:{proxy_port}");
+        // Plain: the proxy is sent the request with the server's full URL.
+        let endpoint =
+            Endpoint::new("http://example.test:8080/v1/chat", &[], Some(&proxy)).unwrap();
+        let r = ask(&mut Client::new(), &endpoint, b"{}").unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            "POST http://example.test:8080/v1/chat HTTP/1.1|true"
+        );
+        // https: through a tunnel, TLS with the server itself, the connection kept.
+        let (port, accepted) = tls_server(3);
+        let url = format!("https://localhost:{port}/v1");
+        let endpoint =
+            Endpoint::trusting(&url, &[], Some(&proxy), trusting_the_test_authority()).unwrap();
+        let mut client = Client::new();
+        for n in 0..3 {
+            let body = format!("{{\"n\": {n}}}");
+            let r = ask(&mut client, &endpoint, body.as_bytes()).unwrap();
+            assert_eq!(r.body, body.into_bytes());
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert!(
+            seen.lock()
+                .unwrap()
+                .contains(&format!("CONNECT localhost:{port} HTTP/1.1"))
+        );
+        // Without the proxy's credentials, its refusal.
+        let bare = format!("http://127.0.0.1:{proxy_port}");
+        let endpoint =
+            Endpoint::trusting(&url, &[], Some(&bare), trusting_the_test_authority()).unwrap();
+        match ask(&mut Client::new(), &endpoint, b"{}") {
+            Err(f @ Failure::Proxy(407)) => assert!(!f.retryable()),
+            other => panic!("{other:?}"),
+        }
+        assert!(Endpoint::new(&url, &[], Some("socks5://127.0.0.1:1080")).is_err());
     }
 
     #[test]
@@ -1520,18 +1813,18 @@ mod tests {
     #[test]
     fn addresses_are_taken_as_they_are_and_names_looked_up_once_a_while() {
         let later = Instant::now() + Duration::from_secs(10);
-        let e = Endpoint::new("http://127.0.0.1:8080/v1", &[]).unwrap();
+        let e = Endpoint::new("http://127.0.0.1:8080/v1", &[], None).unwrap();
         assert_eq!(
             e.addresses(later).unwrap(),
             ["127.0.0.1:8080".parse().unwrap()]
         );
-        let e6 = Endpoint::new("https://[::1]/v1", &[]).unwrap();
+        let e6 = Endpoint::new("https://[::1]/v1", &[], None).unwrap();
         assert_eq!(e6.addresses(later).unwrap(), ["[::1]:443".parse().unwrap()]);
         assert_eq!(
             e.lookups.load(Ordering::Relaxed) + e6.lookups.load(Ordering::Relaxed),
             0
         );
-        let named = Endpoint::new("http://localhost:8080/v1", &[]).unwrap();
+        let named = Endpoint::new("http://localhost:8080/v1", &[], None).unwrap();
         let first = named.addresses(later).unwrap();
         assert!(
             first

@@ -89,14 +89,45 @@ pub struct OpenAiOptions {
     /// What is asked: a choice (chat completions), the log-probability of each option's
     /// text (completions with echo), or a reward model's score of each option (pooling).
     pub readout: Readout,
+    /// The `http://` proxy to ask through, if any (its user and password, when it has
+    /// them, sent as a basic `Proxy-Authorization`). [`OpenAiOptions::new`] takes it from
+    /// the environment (see [`proxy_from_environment`]).
+    pub proxy: Option<String>,
+}
+
+/// The proxy the environment names for `base_url`, as curl and most HTTP clients read it:
+/// the first set of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (each also in lower case),
+/// unless `NO_PROXY` (or `no_proxy`) lists the URL's host (a name matches itself and the
+/// names under it; `*` matches every host).
+pub fn proxy_from_environment(base_url: &str) -> Option<String> {
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let proxy = var(&[
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ])?;
+    let host = super::http::host_of(base_url)?;
+    match var(&["NO_PROXY", "no_proxy"]) {
+        Some(list) if super::http::bypasses(&list, &host) => None,
+        _ => Some(proxy.trim().to_string()),
+    }
 }
 
 impl OpenAiOptions {
     /// Options with the defaults: temperature 0, 16 tokens, no seed, 60 s, 6 retries,
     /// 64 in flight, both readings.
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> OpenAiOptions {
+        let base_url = base_url.into();
         OpenAiOptions {
-            base_url: base_url.into(),
+            proxy: proxy_from_environment(&base_url),
+            base_url,
             model: model.into(),
             api_key: None,
             temperature: 0.0,
@@ -127,6 +158,7 @@ impl fmt::Debug for OpenAiOptions {
             .field("concurrency", &self.concurrency)
             .field("mode", &self.mode)
             .field("readout", &self.readout)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -168,6 +200,7 @@ impl OpenAi {
                 .iter()
                 .cloned()
                 .chain(url_secrets(&options.base_url))
+                .chain(options.proxy.iter().flat_map(|p| url_secrets(p)))
                 .collect(),
         );
         let chat = ChatSettings {
@@ -183,7 +216,8 @@ impl OpenAi {
             .iter()
             .map(|b| ("Authorization", b.as_str()))
             .collect();
-        let endpoint = Endpoint::new(&url, &headers).map_err(|why| secrets.scrub(why));
+        let endpoint = Endpoint::new(&url, &headers, options.proxy.as_deref())
+            .map_err(|why| secrets.scrub(why));
         OpenAi {
             gate: Gate::new(options.concurrency),
             options,
@@ -245,6 +279,14 @@ impl OpenAi {
             Failure::Io(e) => format!("connection error: {e}"),
             Failure::Protocol(why) => format!("request failed: {why}"),
             Failure::Url(why) => format!("cannot ask {url}: {why}"),
+            Failure::Proxy(status) => format!(
+                "the proxy {} would not open a tunnel to {url} (HTTP {status}{})",
+                self.options
+                    .proxy
+                    .as_deref()
+                    .map_or_else(String::new, redact_url),
+                reason(*status)
+            ),
         }
     }
 
@@ -388,7 +430,7 @@ impl Adapter for OpenAi {
         })?;
         let mut client = self.client();
         let mut ended = Vec::new();
-        let deadline = Instant::now() + self.options.timeout;
+        let deadline = super::http::deadline(self.options.timeout);
         client.start(endpoint, 0, "GET", &[], deadline, &mut ended);
         while ended.is_empty() && client.in_flight() > 0 {
             client.wait(endpoint, None, &mut ended);
@@ -495,6 +537,12 @@ impl fmt::Debug for Flights<'_> {
 
 impl Drop for Flights<'_> {
     fn drop(&mut self) {
+        // The places at the gate of what is still out, given back: the adapter may be
+        // asked again.
+        let out = self.client.as_ref().map_or(0, Client::in_flight) + self.ended.len();
+        for _ in 0..out {
+            self.adapter.gate.leave();
+        }
         if let Some(client) = self.client.take() {
             // A client with requests still in flight is dropped, and their connections with
             // it: another request must not read their answers.
@@ -579,7 +627,7 @@ impl Flights<'_> {
             };
             p.attempts += 1;
             let id = (tag as u64) << 16 | part as u64;
-            let deadline = now + a.options.timeout;
+            let deadline = super::http::deadline(a.options.timeout);
             client.start(endpoint, id, "POST", &p.body, deadline, &mut self.ended);
         }
     }
@@ -945,6 +993,60 @@ mod tests {
             redact_url("http://127.0.0.1:8080/v1"),
             "http://127.0.0.1:8080/v1"
         );
+    }
+
+    #[test]
+    fn requests_dropped_in_flight_give_their_places_back() {
+        // A server that takes connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let mut options = OpenAiOptions::new(url, "m");
+        options.concurrency = 3;
+        options.proxy = None;
+        let adapter = OpenAi::new(options);
+        let choices = crate::eval::test_options(&["a", "b"]);
+        let request = Request::new("s", "Which?", &choices);
+        for _ in 0..4 {
+            let mut flights = adapter.flights();
+            for tag in 0..3 {
+                flights.start(tag, &request);
+            }
+            assert_eq!(flights.client.as_ref().map(Client::in_flight), Some(3));
+            drop(flights);
+        }
+        assert!((0..3).all(|_| adapter.gate.try_enter()));
+        assert!(!adapter.gate.try_enter());
+    }
+
+    #[test]
+    fn a_proxy_comes_from_the_environment_unless_no_proxy_names_the_host() {
+        use super::super::http::bypasses;
+        for (list, host, bypassed) in [
+            ("localhost,127.0.0.1", "127.0.0.1", true),
+            ("example.com", "api.example.com", true),
+            (".example.com", "api.example.com", true),
+            ("*.example.com", "example.com", true),
+            ("example.com", "notexample.com", false),
+            ("*", "anything", true),
+            (" a.org , [::1] ", "::1", true),
+            ("", "host", false),
+        ] {
+            assert_eq!(bypasses(list, host), bypassed, "{list:?} {host}");
+        }
+        assert_eq!(
+            super::super::http::host_of("https://u:p@API.Example.com:8443/v1").as_deref(),
+            Some("api.example.com")
+        );
+        let mut o = OpenAiOptions::new("http://127.0.0.1:9/v1", "m");
+        o.proxy = Some("http://user:pw-secret@127.0.0.1:3128".into());
+        let a = OpenAi::new(o);
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("pw-secret"), "{shown}");
+        assert_eq!(a.secrets.scrub("pw-secret".into()), "***");
+        let mut o = OpenAiOptions::new("http://127.0.0.1:9/v1", "m");
+        o.proxy = Some("socks5://127.0.0.1:1080".into());
+        let e = OpenAi::new(o).check().unwrap_err();
+        assert!(e.message.contains("not supported"), "{}", e.message);
     }
 
     #[test]
