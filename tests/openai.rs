@@ -1735,6 +1735,131 @@ fn asking_threads() -> usize {
         .count()
 }
 
+/// An HTTP proxy on 127.0.0.1 that relays each connection to the server its first
+/// request names (a full URL, as a client sends a proxy), keeping every request line.
+fn relay() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut upstream: Option<std::net::TcpStream> = None;
+                let mut line = String::new();
+                // Request after request: the line kept, the rest relayed as it comes.
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    seen.lock().unwrap().push(line.trim().to_string());
+                    if upstream.is_none() {
+                        let target = line.split_whitespace().nth(1).unwrap_or_default();
+                        let authority = target
+                            .strip_prefix("http://")
+                            .and_then(|t| t.split('/').next())
+                            .unwrap_or_default();
+                        let server = std::net::TcpStream::connect(authority).unwrap();
+                        let mut back = server.try_clone().unwrap();
+                        let mut to_client = client.try_clone().unwrap();
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut back, &mut to_client);
+                        });
+                        upstream = Some(server);
+                    }
+                    let server = upstream.as_mut().unwrap();
+                    let mut length = 0usize;
+                    let mut head = line.clone();
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        head.push_str(&header);
+                        if header.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+                    server.write_all(head.as_bytes()).unwrap();
+                    server.write_all(&body).unwrap();
+                }
+            });
+        }
+    });
+    (url, lines)
+}
+
+/// `eval` asks through the HTTP proxy the environment names, unless `NO_PROXY` names the
+/// server's host; a proxy of another kind stops the run before its first request.
+#[test]
+fn an_http_proxy_in_the_environment_is_asked_through_unless_no_proxy_names_the_host() {
+    let dir = temp("proxy");
+    let suite = suite(&dir, 10);
+    let server = Stub::start(|s: &Seen| answer(preferred(&s.prompt)));
+    let (proxy, lines) = relay();
+    let run = |out: &str, env: &[(&str, &str)]| {
+        let mut command = bin();
+        command
+            .arg("eval")
+            .arg(&suite)
+            .args(["--adapter", "openai", "--model", "stub-model"])
+            .args(["--base-url", &server.url, "--no-cache", "-o"])
+            .arg(dir.join(out));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let through = run("through.jsonl", &[("HTTP_PROXY", &proxy)]);
+    assert!(
+        through.status.success(),
+        "{}",
+        String::from_utf8_lossy(&through.stderr)
+    );
+    assert_eq!(results(&dir.join("through.jsonl")).1.len(), 20);
+    let relayed = lines.lock().unwrap().clone();
+    let chat = format!("POST {}/chat/completions HTTP/1.1", server.url);
+    assert_eq!(
+        relayed.iter().filter(|l| **l == chat).count(),
+        20,
+        "{relayed:?}"
+    );
+    assert!(relayed.contains(&format!("GET {}/chat/completions HTTP/1.1", server.url)));
+    // NO_PROXY names the host: the proxy is not asked.
+    let direct = run(
+        "direct.jsonl",
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "localhost,127.0.0.1")],
+    );
+    assert!(direct.status.success());
+    assert_eq!(results(&dir.join("direct.jsonl")).1.len(), 20);
+    assert_eq!(lines.lock().unwrap().len(), relayed.len());
+    // A SOCKS proxy is not one quandary speaks: said before anything is asked.
+    let asked = server.log().len();
+    let socks = run("socks.jsonl", &[("ALL_PROXY", "socks5://127.0.0.1:1080")]);
+    assert!(!socks.status.success());
+    let err = String::from_utf8_lossy(&socks.stderr);
+    assert!(
+        err.contains("the model cannot be asked") && err.contains("socks5"),
+        "{err}"
+    );
+    assert_eq!(server.log().len(), asked);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A run keeps its concurrency in flight on a few threads, not a thread a request: at
 /// concurrency 32, the server sees 32 requests at once while the run asks on no more
 /// threads than the machine has processors.

@@ -274,7 +274,14 @@ impl OpenAi {
             Failure::Timeout => {
                 format!("no answer within {} s", self.options.timeout.as_secs_f64())
             }
-            Failure::Connect(e) => format!("cannot connect to {url}: {}", e.kind()),
+            Failure::Connect(e) => match &self.options.proxy {
+                Some(proxy) => format!(
+                    "cannot connect to the proxy {} (asked for {url}): {}",
+                    redact_url(proxy),
+                    e.kind()
+                ),
+                None => format!("cannot connect to {url}: {}", e.kind()),
+            },
             Failure::NotFound => format!("the host of {url} is not found"),
             Failure::Io(e) => format!("connection error: {e}"),
             Failure::Protocol(why) => format!("request failed: {why}"),
@@ -449,12 +456,16 @@ impl Adapter for OpenAi {
                 )),
                 _ => self.probe(),
             },
+            // Said with the server's URL, unless what is said names it already.
             Some(Err(failure)) => Err(self.secrets.error(
-                format!(
-                    "{}: {}",
-                    redact_url(&self.options.base_url),
-                    self.describe(&failure)
-                ),
+                match failure {
+                    Failure::Timeout | Failure::Io(_) | Failure::Protocol(_) => format!(
+                        "{}: {}",
+                        redact_url(&self.options.base_url),
+                        self.describe(&failure)
+                    ),
+                    _ => self.describe(&failure),
+                },
                 1,
                 None,
             )),
