@@ -22,16 +22,8 @@ pub fn command(cwd: &Path) -> Command {
         .env_remove("OPENAI_API_KEY")
         .stdin(std::process::Stdio::null());
     // Tests reach 127.0.0.1 only: not through a proxy the machine names.
-    for var in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    use quandary::eval::adapters::openai::{NO_PROXY_VARIABLES, PROXY_VARIABLES};
+    for var in PROXY_VARIABLES.iter().chain(&NO_PROXY_VARIABLES) {
         c.env_remove(var);
     }
     c

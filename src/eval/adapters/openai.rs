@@ -95,6 +95,19 @@ pub struct OpenAiOptions {
     pub proxy: Option<String>,
 }
 
+/// The environment variables that name a proxy, the first set winning.
+pub const PROXY_VARIABLES: [&str; 6] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// The environment variables that list the hosts asked without a proxy.
+pub const NO_PROXY_VARIABLES: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
 /// The proxy the environment names for `base_url`, as curl and most HTTP clients read it:
 /// the first set of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (each also in lower case),
 /// unless `NO_PROXY` (or `no_proxy`) lists the URL's host (a name matches itself and the
@@ -105,16 +118,9 @@ pub fn proxy_from_environment(base_url: &str) -> Option<String> {
             .iter()
             .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
     };
-    let proxy = var(&[
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-    ])?;
+    let proxy = var(&PROXY_VARIABLES)?;
     let host = super::http::host_of(base_url)?;
-    match var(&["NO_PROXY", "no_proxy"]) {
+    match var(&NO_PROXY_VARIABLES) {
         Some(list) if super::http::bypasses(&list, &host) => None,
         _ => Some(proxy.trim().to_string()),
     }
