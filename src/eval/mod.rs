@@ -1192,15 +1192,12 @@ impl<'s> Asks<'_, '_, 's> {
                     epoch,
                     Instant::now(),
                 ));
-                match &slot.asking.prompt {
-                    Ok(_) => {
-                        if let Some(request) = slot.request(presentation) {
-                            pipeline.start(free, &request);
-                        }
-                    }
+                match slot.request(presentation) {
+                    Some(request) => pipeline.start(free, &request),
                     // A prompt that cannot be rendered is recorded as an error, not sent.
-                    Err(why) => {
-                        let error = unrendered(why);
+                    None => {
+                        let why = slot.asking.prompt.as_ref().err();
+                        let error = not_asked(why.map_or("the prompt cannot be rendered", |w| w));
                         records.extend(slot.record(presentation, Err(error)));
                     }
                 }
@@ -1221,6 +1218,14 @@ impl<'s> Asks<'_, '_, 's> {
                 &|tag| slots.get(tag).and_then(|s| s.request(presentation)),
                 &mut decided,
             );
+            if decided.is_empty() {
+                // Returning at once says none is in flight: what the pipeline was given and
+                // has not decided is lost, and recorded as such rather than waited for.
+                for slot in &mut slots {
+                    let lost = not_asked("the adapter's pipeline lost the request");
+                    records.extend(slot.record(presentation, Err(lost)));
+                }
+            }
             for (tag, result) in decided.drain(..) {
                 if let Some(slot) = slots.get_mut(tag) {
                     records.extend(slot.record(presentation, result));
@@ -1454,7 +1459,7 @@ fn ask(
     // A prompt that cannot be rendered is recorded as an error, not sent otherwise.
     let result = match asking.request_of(presentation, scenario, steer, epoch) {
         Ok(request) => adapter.decide(&request),
-        Err(why) => Err(unrendered(why)),
+        Err(why) => Err(not_asked(why)),
     };
     let asked = Asked {
         scenario: &scenario.id,
@@ -1466,8 +1471,9 @@ fn ask(
     record(presentation, &asked, &asking.options, result, started)
 }
 
-/// Why a prompt that cannot be rendered is not asked, as the error recorded for it.
-fn unrendered(why: &str) -> AdapterError {
+/// Why a request was not asked (a prompt that cannot be rendered), as the error recorded
+/// for it.
+fn not_asked(why: &str) -> AdapterError {
     AdapterError {
         message: why.to_string(),
         attempts: 0,
@@ -1926,6 +1932,117 @@ mod asking_tests {
     /// A suite of 700 two-option scenarios (`extra` ends each line's fields) and a header:
     /// asked on two threads and in turn, it gives the same journal; with line `bad` not a
     /// scenario, both name that line and stop there. The good suite's bytes.
+    /// An adapter whose pipeline decides, at each wait, every request started since the
+    /// last (the first option), and loses those of scenarios whose index `loses` divides.
+    struct Batched {
+        loses: u64,
+        /// The most requests a pipeline held at once.
+        most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    struct BatchedPipeline {
+        loses: u64,
+        started: Vec<usize>,
+        held: usize,
+        most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Adapter for Batched {
+        fn fingerprint(&self) -> String {
+            "batched".into()
+        }
+        fn decide(&self, _: &Request<'_>) -> Result<Decision, AdapterError> {
+            Ok(Decision::option(0))
+        }
+        fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+            Some(Box::new(BatchedPipeline {
+                loses: self.loses,
+                started: Vec::new(),
+                held: 0,
+                most: self.most.clone(),
+            }))
+        }
+    }
+
+    impl Pipeline for BatchedPipeline {
+        fn start(&mut self, tag: usize, request: &Request<'_>) {
+            self.held += 1;
+            self.most
+                .fetch_max(self.held, std::sync::atomic::Ordering::Relaxed);
+            if !request.index.is_multiple_of(self.loses) {
+                self.started.push(tag);
+            }
+        }
+        fn wait<'r>(
+            &mut self,
+            request: &dyn Fn(usize) -> Option<Request<'r>>,
+            decided: &mut Vec<(usize, Result<Decision, AdapterError>)>,
+        ) {
+            // Lost requests are held until a wait that decides nothing gives them up.
+            self.held = if self.started.is_empty() {
+                0
+            } else {
+                self.held - self.started.len()
+            };
+            for tag in self.started.drain(..) {
+                // The request started under the tag is the one given back.
+                let index = request(tag).map_or(0, |r| r.index);
+                assert!(!index.is_multiple_of(self.loses));
+                decided.push((tag, Ok(Decision::option(0))));
+            }
+        }
+    }
+
+    #[test]
+    fn a_pipeline_is_asked_its_share_at_once_and_what_it_loses_is_recorded() {
+        let lines: Vec<String> = std::iter::once(r#"{"format":"suite","suite":"t"}"#.to_string())
+            .chain((0..50).map(|i| {
+                format!(
+                    r#"{{"id":"s{i}","index":{i},"text":"Which {i}?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"Stay"}}]}}"#
+                )
+            }))
+            .collect();
+        let suite = lines.join("\n").into_bytes();
+        for concurrency in [1, 4, 64] {
+            let settings = Settings {
+                concurrency,
+                ..Settings::default()
+            };
+            let adapter = Batched {
+                loses: 7,
+                most: Default::default(),
+            };
+            let (journal, outcome) = run_in_memory(&suite, &adapter, &settings).unwrap();
+            let records: Vec<serde_json::Value> = String::from_utf8_lossy(&journal)
+                .lines()
+                .skip(1)
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(records.len(), 50, "concurrency {concurrency}");
+            for r in &records {
+                let index = r["index"].as_u64().unwrap();
+                if index.is_multiple_of(7) {
+                    assert_eq!(r["choice"], "error");
+                    assert_eq!(r["raw"], "the adapter's pipeline lost the request");
+                } else {
+                    assert_eq!(r["choice"], r["order"][0], "{r}");
+                }
+            }
+            assert_eq!((outcome.answered, outcome.failed), (42, 8));
+            // No pipeline held more than the run's concurrency, and each held several at
+            // once when it could.
+            let most = adapter.most.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                most <= concurrency,
+                "{most} held at concurrency {concurrency}"
+            );
+            assert!(
+                most >= concurrency.min(2),
+                "{most} held at concurrency {concurrency}"
+            );
+        }
+    }
+
     fn same_journal_and_bad_line(option: &str, extra: &str, bad: usize) -> Vec<u8> {
         let line = |i: usize| {
             format!(

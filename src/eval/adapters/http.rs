@@ -476,6 +476,8 @@ pub(crate) struct Client {
     idle: Vec<usize>,
     /// Room for what one read takes.
     buffer: Box<[u8]>,
+    /// The tokens of the connections a wake found ready (room kept between waits).
+    ready: Vec<usize>,
 }
 
 /// One request on its connection.
@@ -536,6 +538,7 @@ impl Client {
             conns: Vec::new(),
             idle: Vec::new(),
             buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            ready: Vec::new(),
         }
     }
 
@@ -756,10 +759,13 @@ impl Client {
                 }
                 return;
             }
-            let tokens: Vec<usize> = self.events.iter().map(|e| e.token().0).collect();
-            for token in tokens {
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.clear();
+            ready.extend(self.events.iter().map(|e| e.token().0));
+            for &token in &ready {
                 self.turn(endpoint, token, done);
             }
+            self.ready = ready;
         }
     }
 

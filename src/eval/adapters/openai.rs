@@ -688,7 +688,8 @@ impl Flights<'_> {
     fn settle<'r>(&mut self, request: &dyn Fn(usize) -> Option<Request<'r>>) {
         let a = self.adapter;
         let now = Instant::now();
-        for (id, ended) in std::mem::take(&mut self.ended) {
+        let mut ended_now = std::mem::take(&mut self.ended);
+        for (id, ended) in ended_now.drain(..) {
             a.gate.leave();
             let (tag, part) = ((id >> 16) as usize, (id & 0xffff) as usize);
             let Some(flight) = self.flights.get_mut(tag).and_then(Option::as_mut) else {
@@ -744,6 +745,8 @@ impl Flights<'_> {
             flight.out -= before - self.queue.len();
             self.decide(tag, request);
         }
+        // Its room kept for the next exchanges to end.
+        self.ended = ended_now;
     }
 
     /// Decides the request `tag` if none of its bodies is still out.
