@@ -1291,7 +1291,9 @@ impl Reading {
             if l > MAX_BODY {
                 return Err(too_long_body());
             }
-            self.bytes.reserve(l);
+            // Room for what is said to come, up to a megabyte: past it, room grows with
+            // what does come, so a length that is never sent costs nothing.
+            self.bytes.reserve(l.min(1 << 20));
             Phase::Length(l)
         } else {
             Phase::Close
