@@ -137,15 +137,16 @@ impl Endpoint {
         extra: &[(&str, &str)],
         proxy: Option<&str>,
     ) -> Result<Endpoint, String> {
-        Endpoint::trusting(url, extra, proxy, tls_config())
+        Endpoint::trusting(url, extra, proxy, tls_config)
     }
 
-    /// [`Endpoint::new`], an `https` endpoint's server checked with `tls`.
+    /// [`Endpoint::new`], an `https` endpoint's server checked with the settings `tls`
+    /// makes (asked for only by an `https` URL).
     fn trusting(
         url: &str,
         extra: &[(&str, &str)],
         proxy: Option<&str>,
-        tls: Arc<rustls::ClientConfig>,
+        tls: impl FnOnce() -> Result<Arc<rustls::ClientConfig>, String>,
     ) -> Result<Endpoint, String> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             "the URL has no scheme: start it with http:// or https://".to_string()
@@ -183,7 +184,7 @@ impl Endpoint {
         let tls = if secure {
             let name = rustls::pki_types::ServerName::try_from(host.to_string())
                 .map_err(|_| format!("`{host}` is not a host name TLS can check"))?;
-            Some((tls, name))
+            Some((tls()?, name))
         } else {
             None
         };
@@ -435,34 +436,29 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The TLS settings every `https` endpoint shares: the Web PKI roots, TLS 1.2 and 1.3,
 /// HTTP/1.1 by ALPN.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
-            let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_or_else(
-                // The ring provider supports the default versions; this branch is the
-                // builder's signature, not a case that occurs.
-                |_| {
-                    rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
-                        .with_root_certificates(roots.clone())
-                        .with_no_client_auth()
-                },
-                |b| {
-                    b.with_root_certificates(roots.clone())
-                        .with_no_client_auth()
-                },
-            );
+            let mut config = tls_builder()?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            Arc::new(config)
+            Ok(Arc::new(config))
         })
         .clone()
+}
+
+/// TLS settings with the ring provider and its default protocol versions, to be given
+/// the roots to trust.
+fn tls_builder()
+-> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, String> {
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS cannot be set up: {e}"))
 }
 
 /// A client: connections to one endpoint, and the requests on them, waited on together.
@@ -503,9 +499,6 @@ struct Conn {
     connected: bool,
     /// Addresses to try should this one refuse.
     rest: Vec<SocketAddr>,
-    /// Whether it answered a request before (and so may have been closed by the server
-    /// while kept).
-    reused: bool,
     /// When it was last given back.
     since: Instant,
     exchange: Option<Exchange>,
@@ -572,6 +565,25 @@ impl Client {
             resend: false,
         };
         self.send(endpoint, exchange, done);
+    }
+
+    /// Asks one request of a client with nothing else in flight, and waits for its end.
+    pub(crate) fn ask(
+        &mut self,
+        endpoint: &Endpoint,
+        method: &str,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
+        let mut done = Vec::new();
+        self.start(endpoint, 0, method, body, deadline, &mut done);
+        while done.is_empty() && self.in_flight() > 0 {
+            self.wait(endpoint, None, &mut done);
+        }
+        done.pop().map_or_else(
+            || Err(Failure::Io(io::Error::other("the request was lost"))),
+            |(_, ended)| ended,
+        )
     }
 
     /// Sends `exchange` on a kept connection, or a new one.
@@ -671,7 +683,6 @@ impl Client {
                 }),
                 connected: false,
                 rest: addresses,
-                reused: false,
                 since: Instant::now(),
                 exchange: Some(exchange),
             });
@@ -827,12 +838,10 @@ impl Client {
             None => turn_plain(&mut conn.stream, exchange, &mut self.buffer),
         };
         let turn = match turn {
-            Turn::Stale if !exchange.resend || !conn.reused => {
-                Turn::Failed(Failure::Io(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection before it answered",
-                )))
-            }
+            Turn::Stale if !exchange.resend => Turn::Failed(Failure::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection before it answered",
+            ))),
             t => t,
         };
         match turn {
@@ -843,7 +852,6 @@ impl Client {
                 };
                 done.push((exchange.id, Ok(response)));
                 if keep {
-                    conn.reused = true;
                     conn.since = Instant::now();
                     self.idle.push(token);
                 } else {
@@ -1150,7 +1158,7 @@ impl Reading {
                                 continue;
                             }
                             self.body_at = n;
-                            if let Some(t) = self.finished()? {
+                            if let Some(t) = self.finished(data) {
                                 return Ok(Some(t));
                             }
                         }
@@ -1163,12 +1171,8 @@ impl Reading {
                     self.bytes.extend_from_slice(&data[..take]);
                     *left -= take;
                     data = &data[take..];
-                    if let Some(t) = self.finished()? {
-                        return if data.is_empty() {
-                            Ok(Some(t))
-                        } else {
-                            Ok(Some(extra(t)))
-                        };
+                    if let Some(t) = self.finished(data) {
+                        return Ok(Some(t));
                     }
                 }
                 Phase::Close => {
@@ -1205,8 +1209,9 @@ impl Reading {
                                 continue;
                             };
                             if text.is_empty() {
-                                let t = Turn::Answered(self.response(), self.keep);
-                                return Ok(Some(if data.is_empty() { t } else { extra(t) }));
+                                // Bytes past the answer: kept, the connection not.
+                                let keep = self.keep && data.is_empty();
+                                return Ok(Some(Turn::Answered(self.response(), keep)));
                             }
                             line.clear();
                         }
@@ -1304,20 +1309,16 @@ impl Reading {
         Ok(Some(n))
     }
 
-    /// Whether a body read by its length is whole.
-    fn finished(&mut self) -> Result<Option<Turn>, String> {
-        Ok(match self.phase {
-            Phase::Length(0) => Some(Turn::Answered(self.response(), self.keep)),
+    /// The answer, when a body read by its length is whole; with `rest` (bytes past it)
+    /// its connection is not kept.
+    fn finished(&mut self, rest: &[u8]) -> Option<Turn> {
+        match self.phase {
+            Phase::Length(0) => Some(Turn::Answered(
+                self.response(),
+                self.keep && rest.is_empty(),
+            )),
             _ => None,
-        })
-    }
-}
-
-/// An answer followed by bytes that were not asked for: kept, the connection not.
-fn extra(t: Turn) -> Turn {
-    match t {
-        Turn::Answered(r, _) => Turn::Answered(r, false),
-        t => t,
+        }
     }
 }
 
@@ -1650,27 +1651,21 @@ mod tests {
             )
             .unwrap();
         Arc::new(
-            rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
+            tls_builder()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
         )
     }
 
     /// Asks `endpoint` `body` on `client` and waits for the end.
     fn ask(client: &mut Client, endpoint: &Endpoint, body: &[u8]) -> Result<Response, Failure> {
-        let mut done = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        client.start(endpoint, 7, "POST", body, deadline, &mut done);
-        while done.is_empty() && client.in_flight() > 0 {
-            client.wait(endpoint, None, &mut done);
-        }
-        let (id, result) = done.pop().expect("an end");
-        assert_eq!(id, 7);
-        result
+        client.ask(
+            endpoint,
+            "POST",
+            body,
+            Instant::now() + Duration::from_secs(20),
+        )
     }
 
     #[test]
@@ -1679,7 +1674,7 @@ mod tests {
         for host in ["localhost", "127.0.0.1"] {
             let url = format!("https://{host}:{port}/v1");
             let endpoint =
-                Endpoint::trusting(&url, &[], None, trusting_the_test_authority()).unwrap();
+                Endpoint::trusting(&url, &[], None, || Ok(trusting_the_test_authority())).unwrap();
             let mut client = Client::new();
             let before = accepted.load(Ordering::SeqCst);
             // Two answers on one connection; the third finds it closed (the server's close
@@ -1779,7 +1774,13 @@ mod tests {
         let (port, accepted) = tls_server(3);
         let url = format!("https://localhost:{port}/v1");
         let endpoint =
-            Endpoint::trusting(&url, &[], Some(&proxy), trusting_the_test_authority()).unwrap();
+            Endpoint::trusting(
+                &url,
+                &[],
+                Some(&proxy),
+                || Ok(trusting_the_test_authority()),
+            )
+            .unwrap();
         let mut client = Client::new();
         for n in 0..3 {
             let body = format!("{{\"n\": {n}}}");
@@ -1795,7 +1796,8 @@ mod tests {
         // Without the proxy's credentials, its refusal.
         let bare = format!("http://127.0.0.1:{proxy_port}");
         let endpoint =
-            Endpoint::trusting(&url, &[], Some(&bare), trusting_the_test_authority()).unwrap();
+            Endpoint::trusting(&url, &[], Some(&bare), || Ok(trusting_the_test_authority()))
+                .unwrap();
         match ask(&mut Client::new(), &endpoint, b"{}") {
             Err(f @ Failure::Proxy(407)) => assert!(!f.retryable()),
             other => panic!("{other:?}"),

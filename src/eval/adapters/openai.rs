@@ -319,9 +319,9 @@ impl OpenAi {
             Readout::Logprob => {
                 let mut scores = Vec::with_capacity(answers.len());
                 let mut prompt_tokens = Some(0u64);
+                let server = self.server();
                 for bytes in answers {
-                    let (score, tokens) =
-                        read_logprob(bytes, &self.server(), attempts, &self.secrets)?;
+                    let (score, tokens) = read_logprob(bytes, &server, attempts, &self.secrets)?;
                     prompt_tokens = prompt_tokens.zip(tokens).map(|(a, b)| a + b);
                     scores.push(score);
                 }
@@ -442,15 +442,15 @@ impl Adapter for OpenAi {
                 .error(self.describe(&Failure::Url(why.clone())), 1, None)
         })?;
         let mut client = self.client();
-        let mut ended = Vec::new();
-        let deadline = super::http::deadline(self.options.timeout);
-        client.start(endpoint, 0, "GET", &[], deadline, &mut ended);
-        while ended.is_empty() && client.in_flight() > 0 {
-            client.wait(endpoint, None, &mut ended);
-        }
+        let asked = client.ask(
+            endpoint,
+            "GET",
+            &[],
+            super::http::deadline(self.options.timeout),
+        );
         self.give_back(client);
-        match ended.pop().map(|(_, r)| r) {
-            Some(Ok(response)) => match response.status {
+        match asked {
+            Ok(response) => match response.status {
                 status @ (401 | 403) => Err(self.secrets.error(
                     format!(
                         "{} refused the key (HTTP {status}{})",
@@ -463,7 +463,7 @@ impl Adapter for OpenAi {
                 _ => self.probe(),
             },
             // Said with the server's URL, unless what is said names it already.
-            Some(Err(failure)) => Err(self.secrets.error(
+            Err(failure) => Err(self.secrets.error(
                 match failure {
                     Failure::Timeout | Failure::Io(_) | Failure::Protocol(_) => format!(
                         "{}: {}",
@@ -472,11 +472,6 @@ impl Adapter for OpenAi {
                     ),
                     _ => self.describe(&failure),
                 },
-                1,
-                None,
-            )),
-            None => Err(self.secrets.error(
-                format!("{}: the check was lost", redact_url(&self.options.base_url)),
                 1,
                 None,
             )),
