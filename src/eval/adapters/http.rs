@@ -1466,6 +1466,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.body.as_slice(), keep), (&b"{}"[..], false));
+        // So after an answer without a body.
+        let (r, keep) = read_in_steps(b"HTTP/1.1 204 No Content\r\n\r\nstray", 1 << 10).unwrap();
+        assert_eq!((r.status, r.body.is_empty(), keep), (204, true, false));
     }
 
     /// Seeded mutations of valid answers (bytes flipped, cut, repeated, framing
