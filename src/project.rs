@@ -916,6 +916,7 @@ impl Project {
             epochs: spec.epochs.max(1),
             shard: None,
             max_errors: spec.max_errors,
+            total_first: true,
         };
         let free = settings.presentation.mode == crate::model::AnswerMode::Free;
         let evaluated = folder.evaluate(built.adapter.as_ref(), &settings, progress)?;
@@ -1031,6 +1032,7 @@ impl Project {
             epochs: 1,
             shard: None,
             max_errors: spec.max_errors,
+            total_first: true,
         };
         progress(eval::Event::Pass(&format!("judge `{}`", judge.id)));
         let evaluated = eval::run(

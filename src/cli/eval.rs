@@ -471,6 +471,8 @@ fn prepare(
             concurrency: ask.concurrency as usize,
             retry_errors: ask.retry_errors,
             max_errors: ask.max_errors,
+            // The total is wanted for the progress bar, shown on a terminal.
+            total_first: std::io::stderr().is_terminal(),
             ..settings
         },
         framework,
@@ -545,11 +547,12 @@ pub(super) fn with_progress<T>(
         if let Some(bar) = &bar {
             // Answers resumed from the journal are not part of this run's rate.
             let from = *first.get_or_insert(done);
-            bar.set_length(total);
+            // Not counted yet: the bar is as long as what is done.
+            bar.set_length(total.unwrap_or(done));
             bar.set_position(done);
             bar.set_message(progress_message(
                 done - from.min(done),
-                total.saturating_sub(done),
+                total.map(|total| total.saturating_sub(done)),
                 errors,
                 started.elapsed(),
             ));
@@ -564,10 +567,16 @@ pub(super) fn with_progress<T>(
     result
 }
 
-/// The progress bar's message: the rate and the time left from this run's average so far
-/// (steady, where the rate of the last moments jumps with every burst of answers), the time
-/// elapsed, and how many answers failed or were not understood, with their share.
-fn progress_message(done: u64, left: u64, errors: u64, elapsed: std::time::Duration) -> String {
+/// The progress bar's message: the rate and the time left (when the requests `left` are
+/// known) from this run's average so far (steady, where the rate of the last moments jumps
+/// with every burst of answers), the time elapsed, and how many answers failed or were not
+/// understood, with their share.
+fn progress_message(
+    done: u64,
+    left: Option<u64>,
+    errors: u64,
+    elapsed: std::time::Duration,
+) -> String {
     let seconds = elapsed.as_secs_f64();
     let clock = |s: f64| {
         let s = s.round() as u64;
@@ -579,7 +588,8 @@ fn progress_message(done: u64, left: u64, errors: u64, elapsed: std::time::Durat
     };
     let (rate, eta) = if done > 0 && seconds >= 1.0 {
         let rate = done as f64 / seconds;
-        (format!("{rate:.1}/s"), clock(left as f64 / rate))
+        let eta = left.map_or_else(|| "–".to_string(), |left| clock(left as f64 / rate));
+        (format!("{rate:.1}/s"), eta)
     } else {
         ("–/s".to_string(), "–".to_string())
     };
@@ -739,17 +749,22 @@ mod tests {
     #[test]
     fn progress_is_the_average_so_far_with_the_share_that_failed() {
         assert_eq!(
-            progress_message(0, 100, 0, Duration::from_millis(300)),
+            progress_message(0, Some(100), 0, Duration::from_millis(300)),
             "–/s  elapsed 0:00  eta –  0 failed or unparsed"
         );
         // 50 answers in 25 s: 2/s, 150 left take 75 s.
         assert_eq!(
-            progress_message(50, 150, 5, Duration::from_secs(25)),
+            progress_message(50, Some(150), 5, Duration::from_secs(25)),
             "2.0/s  elapsed 0:25  eta 1:15  5 failed or unparsed (10%)"
         );
         assert_eq!(
-            progress_message(1, 7200, 1, Duration::from_secs(2)),
+            progress_message(1, Some(7200), 1, Duration::from_secs(2)),
             "0.5/s  elapsed 0:02  eta 4:00:00  1 failed or unparsed (100%)"
+        );
+        // Not counted yet: no time left to say.
+        assert_eq!(
+            progress_message(50, None, 0, Duration::from_secs(25)),
+            "2.0/s  elapsed 0:25  eta –  0 failed or unparsed (0%)"
         );
     }
 }

@@ -113,6 +113,7 @@ fn prepare(
         epochs: ask.requests.epochs,
         shard: None,
         max_errors: ask.max_errors,
+        total_first: true,
     };
     let built = ask
         .spec()

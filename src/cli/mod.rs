@@ -275,12 +275,16 @@ pub fn on_interrupt(note: Option<String>) {
     }
 }
 
-/// Records an evaluation's progress, for the message when interrupted.
-pub fn progress(done: u64, total: u64) {
+/// Records an evaluation's progress (its total, when counted), for the message when
+/// interrupted.
+pub fn progress(done: u64, total: Option<u64>) {
     use std::sync::atomic::Ordering::Relaxed;
     ANSWERED.store(done, Relaxed);
-    REQUESTS.store(total, Relaxed);
+    REQUESTS.store(total.unwrap_or(UNCOUNTED), Relaxed);
 }
+
+/// What [`REQUESTS`] holds while a run's requests are not counted.
+const UNCOUNTED: u64 = u64::MAX;
 
 /// On Ctrl-C, SIGTERM or SIGHUP: stop the programs the `command` adapter started (with
 /// their process groups), say what was kept and how to go on, and exit with 130.
@@ -296,10 +300,12 @@ fn handle_interrupts() {
             (None, journal) => match journal {
                 Some(path) => writeln!(
                     err,
-                    "\ninterrupted: {} of {} requests are answered in {}, every answer received \
+                    "\ninterrupted: {} requests are answered in {}, every answer received \
                  kept; run the same command again to resume",
-                    ANSWERED.load(Relaxed),
-                    REQUESTS.load(Relaxed),
+                    match REQUESTS.load(Relaxed) {
+                        UNCOUNTED => ANSWERED.load(Relaxed).to_string(),
+                        total => format!("{} of {total}", ANSWERED.load(Relaxed)),
+                    },
                     render::visible(&path.display().to_string())
                 ),
                 None => writeln!(err, "\ninterrupted"),

@@ -331,6 +331,13 @@ pub struct Settings {
     /// Stop the run once this many requests in a row have failed with an error (0: never).
     /// What was answered stays in the journal, and a run of the same command resumes.
     pub max_errors: u64,
+    /// Whether every [`Event::Progress`] must have the run's total (a progress bar's
+    /// length needs it). Without it, a run of an in-process adapter (`profile`, `random`)
+    /// that asks every line of a suite one at a time counts its requests as it asks them,
+    /// instead of reading the suite once more first (about a tenth of such a run's time),
+    /// and its progress has no total until the last; [`Outcome::requests`] is the same
+    /// either way.
+    pub total_first: bool,
 }
 
 impl Settings {
@@ -351,6 +358,7 @@ impl Default for Settings {
             epochs: 1,
             shard: None,
             max_errors: 0,
+            total_first: true,
         }
     }
 }
@@ -413,8 +421,9 @@ pub enum Event<'a> {
     Progress {
         /// Requests done.
         done: u64,
-        /// Requests in all.
-        total: u64,
+        /// Requests in all; `None` while they are not counted yet (see
+        /// [`Settings::total_first`]).
+        total: Option<u64>,
         /// Answers of this run recorded as `error`, `unparsed` or `refused`.
         failed: u64,
     },
@@ -480,6 +489,24 @@ pub fn run(
     // read, or that answers another journal, changes no results file.
     let lock = Lock::acquire(results)?;
     let (done, tail) = Journal::inspect(results, &header)?;
+    // A fast agent asked every line is not held up by counting them first, unless the total
+    // is wanted: it counts them as it asks.
+    let counted = settings.total_first
+        || !adapter.in_process()
+        || settings.concurrency > 1
+        || !done.is_empty()
+        || settings.shard.is_some()
+        || settings.presentation.lang.is_some();
+    if !counted {
+        // Asked nothing when there is nothing to ask.
+        let any = SuiteReader::open(Input::Path(suite))?.next_raw()?.is_some();
+        if any {
+            adapter.check().map_err(unavailable)?;
+        }
+        return finish(
+            suite, results, adapter, settings, &header, &done, &tail, lock, None, progress, started,
+        );
+    }
     let outcome = count(Input::Path(suite), &done, settings, |index, id| {
         if done.mismatch(index, id) {
             return Err(Diagnostic::new(
@@ -500,25 +527,59 @@ pub fn run(
     })?;
     // A server that cannot answer stops the run before the journal is touched.
     if outcome.requests > outcome.resumed {
-        adapter.check().map_err(|e| {
-            Diagnostic::new(
-                Code::AdapterUnavailable,
-                format!("the model cannot be asked: {}", e.message),
-            )
-            .help(
-                "check --base-url (is the server running, and does it offer what the message \
-                 says the adapter needs?), the key, and the network; nothing was asked and no \
-                 results file was changed",
-            )
-        })?;
+        adapter.check().map_err(unavailable)?;
     }
+    finish(
+        suite,
+        results,
+        adapter,
+        settings,
+        &header,
+        &done,
+        &tail,
+        lock,
+        Some(outcome),
+        progress,
+        started,
+    )
+}
+
+/// The error of a model that cannot be asked.
+fn unavailable(e: AdapterError) -> Diagnostic {
+    Diagnostic::new(
+        Code::AdapterUnavailable,
+        format!("the model cannot be asked: {}", e.message),
+    )
+    .help(
+        "check --base-url (is the server running, and does it offer what the message says \
+         the adapter needs?), the key, and the network; nothing was asked and no results \
+         file was changed",
+    )
+}
+
+/// The rest of [`run`], the suite counted into `outcome` (or to be counted as it is
+/// asked, `None`): the journal opened when the first answers come, and the run driven.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    suite: &Path,
+    results: &Path,
+    adapter: &dyn Adapter,
+    settings: &Settings,
+    header: &serde_json::Value,
+    done: &Done,
+    tail: &Tail,
+    lock: Lock,
+    outcome: Option<Outcome>,
+    progress: &mut dyn FnMut(Event<'_>),
+    started: Instant,
+) -> Result<Outcome, Diagnostic> {
     let mut lock = Some(lock);
     let mut journal: Option<Journal> = None;
     let mut open = |journal: &mut Option<Journal>| -> Result<(), Diagnostic> {
         if journal.is_none()
             && let Some(lock) = lock.take()
         {
-            *journal = Some(Journal::resume(results, &header, &tail, lock)?);
+            *journal = Some(Journal::resume(results, header, tail, lock)?);
         }
         Ok(())
     };
@@ -531,7 +592,7 @@ pub fn run(
     };
     let outcome = drive(
         Input::Path(suite),
-        &done,
+        done,
         adapter,
         settings,
         outcome,
@@ -748,11 +809,12 @@ fn drive(
     done: &Done,
     adapter: &dyn Adapter,
     settings: &Settings,
-    mut outcome: Outcome,
+    counted: Option<Outcome>,
     progress: &mut dyn FnMut(Event<'_>),
     write: &mut dyn FnMut(&[u8]) -> Result<(), Diagnostic>,
 ) -> Result<Outcome, Diagnostic> {
-    let total = outcome.requests;
+    let total = counted.as_ref().map(|o| o.requests);
+    let mut outcome = counted.unwrap_or_default();
     let mut done_count = outcome.resumed;
     let mut failures = 0;
     progress(Event::Progress {
@@ -760,8 +822,11 @@ fn drive(
         total,
         failed: failures,
     });
-    let todo = outcome.requests - outcome.resumed;
-    let workers = settings.concurrency.max(1).min(todo.max(1) as usize);
+    let todo = total.map_or(u64::MAX, |total| total - outcome.resumed);
+    let workers = settings
+        .concurrency
+        .max(1)
+        .min(usize::try_from(todo.max(1)).unwrap_or(usize::MAX));
     // An adapter with a pipeline is asked on a few threads (no more than the processors),
     // each keeping its share of the requests in flight.
     let pipelined = !adapter.in_process() && adapter.pipeline().is_some();
@@ -853,11 +918,19 @@ fn drive(
                         break;
                     };
                     let record = match &scenario {
-                        Scenario::Parsed(s) => {
-                            ask(adapter, presentation, &s.view(), steer, epoch, &mut asking)
-                        }
+                        Scenario::Parsed(s) => ask(
+                            adapter,
+                            presentation,
+                            &s.view(),
+                            steer,
+                            epoch,
+                            &mut asking,
+                            None,
+                        ),
                         Scenario::Line(line, n) => match ScenarioView::parse(line) {
-                            Ok(s) => ask(adapter, presentation, &s, steer, epoch, &mut asking),
+                            Ok(s) => {
+                                ask(adapter, presentation, &s, steer, epoch, &mut asking, None)
+                            }
                             Err(e) => {
                                 let why = crate::formats::suite::not_a_scenario(suite_name, *n, &e);
                                 if let Ok(mut jobs) = jobs.lock() {
@@ -879,10 +952,12 @@ fn drive(
         let reader = (workers == 1 && !pipelined).then(|| {
             scope.spawn(move || -> Result<(), Diagnostic> {
                 let done_tx = reader_done_tx;
-                // Every request of `scenario` not done yet, asked into `records`.
+                // Every request of `scenario` not done yet, asked into `batch`; `spare` is
+                // a record the batch gave back, whose room the next can take.
                 let ask_all = |scenario: &ScenarioView<'_>,
                                asking: &mut Asking,
-                               records: &mut Vec<Record>|
+                               batch: &mut Batch,
+                               spare: &mut Option<Record>|
                  -> Result<(), Stop> {
                     if !settings.asks(scenario.index) {
                         return Ok(());
@@ -899,75 +974,86 @@ fn drive(
                         if stop.load(std::sync::atomic::Ordering::Relaxed) {
                             return Err(Stop::Done);
                         }
-                        records.push(ask(adapter, presentation, scenario, steer, epoch, asking));
+                        let record = ask(
+                            adapter,
+                            presentation,
+                            scenario,
+                            steer,
+                            epoch,
+                            asking,
+                            spare.take(),
+                        );
+                        *spare = batch.push(record);
                     }
                     Ok(())
                 };
                 let reader = SuiteReader::open(suite)?;
-                let read =
-                    if adapter.in_process() {
-                        // Read, parsed and asked on two threads, a chunk of the suite at a
-                        // time, the answers of each chunk handed to the writer in order; a line
-                        // that is not a scenario ends the run after the answers before it.
-                        let name = reader.name().to_string();
-                        reader.each_chunk(done_tx, true, &|lines, turn| {
-                            let mut records = Vec::with_capacity(lines.len());
-                            let mut asking = Asking::empty();
-                            // Why the chunk's lines stop: the run was stopped, or the line
-                            // so numbered in the chunk is not a scenario.
-                            let mut stopped = Ok(());
-                            for &(n, text) in lines {
-                                let asked = match ScenarioView::read(text) {
-                                    Ok(scenario) => {
-                                        ask_all(&scenario, &mut asking, &mut records).map_err(Ok)
-                                    }
-                                    Err(e) => Err(Err((n, e))),
-                                };
-                                if asked.is_err() {
-                                    stopped = asked;
-                                    break;
-                                }
-                            }
-                            // Written out here, on two threads, not by the writer.
-                            let batch = Batch::of(records);
-                            turn.take(|done_tx, base| {
-                                if !batch.briefs.is_empty() && done_tx.send(batch).is_err() {
-                                    return Err(Stop::Done);
-                                }
-                                stopped.map_err(|why| match why {
-                                    Ok(stop) => stop,
-                                    Err((n, e)) => Stop::Failed(
-                                        crate::formats::suite::not_a_scenario(&name, base + n, &e),
-                                    ),
-                                })
-                            });
-                        })
-                    } else {
-                        // Answers go to the writer at least every few milliseconds, and in
-                        // batches from a fast agent.
-                        let mut records = Vec::new();
-                        let mut since = Instant::now();
+                let read = if adapter.in_process() {
+                    // Read, parsed and asked on two threads, a chunk of the suite at a
+                    // time, the answers of each chunk handed to the writer in order; a line
+                    // that is not a scenario ends the run after the answers before it.
+                    let name = reader.name().to_string();
+                    reader.each_chunk(done_tx, true, &|lines, turn| {
+                        let mut batch = Batch::new(lines.len());
+                        let mut spare = None;
                         let mut asking = Asking::empty();
-                        let read = reader.each_view(|scenario| {
-                            let asked = ask_all(&scenario, &mut asking, &mut records);
-                            if records.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
-                                if done_tx
-                                    .send(Batch::of(std::mem::take(&mut records)))
-                                    .is_err()
-                                {
-                                    return Err(Stop::Done);
-                                }
-                                since = Instant::now();
+                        // Why the chunk's lines stop: the run was stopped, or the line
+                        // so numbered in the chunk is not a scenario.
+                        let mut stopped = Ok(());
+                        let mut scenario = ScenarioView::empty();
+                        for &(n, text) in lines {
+                            let asked = match scenario.read_into(text) {
+                                Ok(()) => ask_all(&scenario, &mut asking, &mut batch, &mut spare)
+                                    .map_err(Ok),
+                                Err(e) => Err(Err((n, e))),
+                            };
+                            if asked.is_err() {
+                                stopped = asked;
+                                break;
                             }
-                            asked
-                        });
-                        // What was answered before the end (or a line that cannot be read) is
-                        // kept.
-                        if !records.is_empty() {
-                            let _ = done_tx.send(Batch::of(records));
                         }
-                        read
-                    };
+                        // Written out here, on two threads, not by the writer.
+                        turn.take(|done_tx, base| {
+                            if !batch.briefs.is_empty() && done_tx.send(batch).is_err() {
+                                return Err(Stop::Done);
+                            }
+                            stopped.map_err(|why| match why {
+                                Ok(stop) => stop,
+                                Err((n, e)) => Stop::Failed(crate::formats::suite::not_a_scenario(
+                                    &name,
+                                    base + n,
+                                    &e,
+                                )),
+                            })
+                        });
+                    })
+                } else {
+                    // Answers go to the writer at least every few milliseconds, and in
+                    // batches from a fast agent.
+                    let mut batch = Batch::new(0);
+                    let mut spare = None;
+                    let mut since = Instant::now();
+                    let mut asking = Asking::empty();
+                    let read = reader.each_view(|scenario| {
+                        let asked = ask_all(&scenario, &mut asking, &mut batch, &mut spare);
+                        if batch.briefs.len() >= BATCH || since.elapsed() >= FLUSH_AFTER {
+                            if done_tx
+                                .send(std::mem::replace(&mut batch, Batch::new(0)))
+                                .is_err()
+                            {
+                                return Err(Stop::Done);
+                            }
+                            since = Instant::now();
+                        }
+                        asked
+                    });
+                    // What was answered before the end (or a line that cannot be read) is
+                    // kept.
+                    if !batch.briefs.is_empty() {
+                        let _ = done_tx.send(batch);
+                    }
+                    read
+                };
                 match read {
                     Ok(()) | Err(Stop::Done) => Ok(()),
                     Err(Stop::Failed(d)) => Err(d),
@@ -1074,6 +1160,16 @@ fn drive(
     if let Some(d) = jobs.into_inner().ok().and_then(|j| j.failed) {
         return Err(d);
     }
+    if total.is_none() {
+        // Uncounted, every line was asked (nothing was done before, and a run that stops
+        // early is an error): the requests are those asked.
+        outcome.requests = outcome.asked;
+        progress(Event::Progress {
+            done: done_count,
+            total: Some(outcome.requests),
+            failed: failures,
+        });
+    }
     Ok(outcome)
 }
 
@@ -1129,6 +1225,7 @@ impl<'s> Slot<'s> {
             &self.asking.options,
             result,
             started,
+            None,
         ))
     }
 }
@@ -1335,7 +1432,7 @@ pub fn run_in_memory(
         &done,
         adapter,
         settings,
-        outcome,
+        Some(outcome),
         &mut |_| {},
         &mut write,
     )?;
@@ -1371,30 +1468,44 @@ enum Brief {
 }
 
 impl Batch {
-    fn of(records: Vec<Record>) -> Batch {
-        let mut batch = Batch {
-            lines: Ok(Vec::with_capacity(512 * records.len())),
-            briefs: Vec::with_capacity(records.len()),
+    /// An empty batch with room for about `answers` answers.
+    fn new(answers: usize) -> Batch {
+        Batch {
+            lines: Ok(Vec::with_capacity(512 * answers)),
+            briefs: Vec::with_capacity(answers),
             tokens: (0, 0),
-        };
+        }
+    }
+
+    fn of(records: Vec<Record>) -> Batch {
+        let mut batch = Batch::new(records.len());
         for record in records {
-            if let Ok(lines) = &mut batch.lines {
-                match record.write_json(lines) {
-                    Ok(()) => lines.push(b'\n'),
-                    Err(e) => batch.lines = Err(crate::formats::results::unrecorded(&e)),
-                }
-            }
-            batch.tokens.0 += record.tokens.prompt.unwrap_or(0);
-            batch.tokens.1 += record.tokens.completion.unwrap_or(0);
-            batch.briefs.push(if record.position.is_some() {
-                Brief::Answered
-            } else if record.choice == "free" {
-                Brief::Free
-            } else {
-                Brief::Failed(Box::new(record))
-            });
+            batch.push(record);
         }
         batch
+    }
+
+    /// `record` written after the others; it comes back when the batch does not keep it
+    /// (an answer that did not fail), so that its room can serve the next.
+    fn push(&mut self, record: Record) -> Option<Record> {
+        if let Ok(lines) = &mut self.lines {
+            match record.write_json(lines) {
+                Ok(()) => lines.push(b'\n'),
+                Err(e) => self.lines = Err(crate::formats::results::unrecorded(&e)),
+            }
+        }
+        self.tokens.0 += record.tokens.prompt.unwrap_or(0);
+        self.tokens.1 += record.tokens.completion.unwrap_or(0);
+        let brief = if record.position.is_some() {
+            Brief::Answered
+        } else if record.choice == "free" {
+            Brief::Free
+        } else {
+            self.briefs.push(Brief::Failed(Box::new(record)));
+            return None;
+        };
+        self.briefs.push(brief);
+        Some(record)
     }
 
     /// `more` written after these.
@@ -1452,6 +1563,7 @@ fn ask(
     steer: Option<&Steer>,
     epoch: u32,
     asking: &mut Asking,
+    spare: Option<Record>,
 ) -> Record {
     asking.fill(presentation, scenario, steer, adapter.reads_prompt());
     let asking = &*asking;
@@ -1468,7 +1580,14 @@ fn ask(
         steer,
         epoch,
     };
-    record(presentation, &asked, &asking.options, result, started)
+    record(
+        presentation,
+        &asked,
+        &asking.options,
+        result,
+        started,
+        spare,
+    )
 }
 
 /// Why a request was not asked (a prompt that cannot be rendered), as the error recorded
@@ -1491,13 +1610,15 @@ struct Asked<'a> {
 }
 
 /// The result record of `asked` with `options` shown: the adapter's `result`, asked at
-/// `started`.
+/// `started`; its texts are written into the room of `spare`, a record no longer needed,
+/// when there is one (a fast agent's answers then allocate nothing for them).
 fn record(
     presentation: &Presentation,
     asked: &Asked<'_>,
     options: &[Choice],
     result: Result<Decision, AdapterError>,
     started: Instant,
+    spare: Option<Record>,
 ) -> Record {
     let &Asked {
         scenario,
@@ -1507,14 +1628,39 @@ fn record(
         epoch,
     } = asked;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let order: Vec<String> = options.iter().map(|o| o.action.clone()).collect();
-    let name = |a: &Answer| match a {
-        Answer::Option(i) => options
-            .get(*i)
-            .map_or_else(|| "unparsed".to_string(), |o| o.action.clone()),
-        Answer::Unparsed => "unparsed".into(),
-        Answer::Refused => "refused".into(),
-        Answer::Free => "free".into(),
+    let (mut order, mut id, mut group, mut choice) = match spare {
+        Some(r) => (r.order, r.scenario, r.twin_group, r.choice),
+        None => Default::default(),
+    };
+    order.truncate(options.len());
+    for (i, o) in options.iter().enumerate() {
+        match order.get_mut(i) {
+            Some(held) => held.clone_from(&o.action),
+            None => order.push(o.action.clone()),
+        }
+    }
+    let scenario = {
+        id.clear();
+        id.push_str(scenario);
+        id
+    };
+    let twin_group = twin_group.map(|g| {
+        let mut group = group.take().unwrap_or_default();
+        group.clear();
+        group.push_str(g);
+        group
+    });
+    let name_of = |a: &Answer| match a {
+        Answer::Option(i) => options.get(*i).map_or("unparsed", |o| o.action.as_str()),
+        Answer::Unparsed => "unparsed",
+        Answer::Refused => "refused",
+        Answer::Free => "free",
+    };
+    let name = |a: &Answer| name_of(a).to_string();
+    let choice = |said: &str| {
+        choice.clear();
+        choice.push_str(said);
+        choice
     };
     // Asked for a free-form answer, an agent that chooses (`profile`, `random`, a program
     // answering with a choice) says its choice as a sentence.
@@ -1545,12 +1691,12 @@ fn record(
                     .collect()
             });
             Record {
-                scenario: scenario.to_string(),
+                scenario,
                 index,
-                twin_group: twin_group.map(str::to_string),
+                twin_group,
                 steer: steer.map(|s| s.id.clone()),
                 epoch,
-                choice: name(&answer),
+                choice: choice(name_of(&answer)),
                 position,
                 order,
                 probabilities,
@@ -1579,12 +1725,12 @@ fn record(
             }
         }
         Err(e) => Record {
-            scenario: scenario.to_string(),
+            scenario,
             index,
-            twin_group: twin_group.map(str::to_string),
+            twin_group,
             steer: steer.map(|s| s.id.clone()),
             epoch,
-            choice: "error".into(),
+            choice: choice("error"),
             position: None,
             order,
             probabilities: None,
@@ -2077,6 +2223,109 @@ mod asking_tests {
             journal(&torn, true).unwrap_err(),
             journal(&torn, false).unwrap_err()
         );
+    }
+
+    /// [`First`], in process, whose check fails when `down`.
+    struct Checked {
+        down: bool,
+        checks: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Adapter for Checked {
+        fn fingerprint(&self) -> String {
+            "first".into()
+        }
+        fn in_process(&self) -> bool {
+            true
+        }
+        fn check(&self) -> Result<(), AdapterError> {
+            self.checks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match self.down {
+                true => Err(not_asked("down")),
+                false => Ok(()),
+            }
+        }
+        fn decide(&self, _: &Request<'_>) -> Result<Decision, AdapterError> {
+            Ok(Decision::option(0))
+        }
+    }
+
+    #[test]
+    fn a_run_that_need_not_know_its_total_first_counts_as_it_asks() {
+        let dir = std::env::temp_dir().join(format!("quandary-uncounted-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let line = |i: usize| {
+            format!(
+                r#"{{"id":"s{i}","index":{i},"text":"Which?","actions":[{{"id":"go","label":"Go"}},{{"id":"stay","label":"Stay"}}]}}"#
+            )
+        };
+        let mut lines: Vec<String> = (0..3000).map(line).collect();
+        lines.insert(0, r#"{"format":"suite","suite":"t"}"#.to_string());
+        let suite = dir.join("suite.jsonl");
+        std::fs::write(&suite, lines.join("\n")).unwrap();
+        let steered = Settings {
+            steers: vec![Steer {
+                id: "kind".into(),
+                system: "Be kind.".into(),
+            }],
+            ..Settings::default()
+        };
+        let mut journals = Vec::new();
+        for total_first in [true, false] {
+            let settings = Settings {
+                total_first,
+                ..steered.clone()
+            };
+            let adapter = Checked {
+                down: false,
+                checks: Default::default(),
+            };
+            let results = dir.join(format!("results-{total_first}.jsonl"));
+            let mut totals = Vec::new();
+            let outcome = run(&suite, &results, &adapter, &settings, &mut |e| {
+                if let Event::Progress { done, total, .. } = e {
+                    totals.push((done, total));
+                }
+            })
+            .unwrap();
+            assert_eq!((outcome.requests, outcome.asked), (6000, 6000));
+            let (last, first) = (totals.last().unwrap(), totals[0]);
+            assert_eq!(*last, (6000, Some(6000)), "{total_first}");
+            if total_first {
+                assert!(totals.iter().all(|&(_, t)| t == Some(6000)));
+            } else {
+                // Not counted before the last.
+                assert_eq!(first, (0, None));
+                assert!(totals[..totals.len() - 1].iter().all(|&(_, t)| t.is_none()));
+            }
+            assert_eq!(adapter.checks.load(std::sync::atomic::Ordering::Relaxed), 1);
+            let journal = std::fs::read_to_string(&results).unwrap();
+            journals.push(without_latency(&journal));
+        }
+        assert_eq!(journals[0], journals[1]);
+        // A suite with nothing to ask asks nothing, not even whether the adapter can answer.
+        std::fs::write(&suite, "{\"format\":\"suite\",\"suite\":\"t\"}\n\n").unwrap();
+        let adapter = Checked {
+            down: true,
+            checks: Default::default(),
+        };
+        let settings = Settings {
+            total_first: false,
+            ..Settings::default()
+        };
+        let results = dir.join("empty.jsonl");
+        let outcome = run(&suite, &results, &adapter, &settings, &mut |_| {}).unwrap();
+        assert_eq!((outcome.requests, outcome.asked), (0, 0));
+        assert_eq!(adapter.checks.load(std::sync::atomic::Ordering::Relaxed), 0);
+        // One that has is stopped before its journal is written.
+        std::fs::write(&suite, lines[..3].join("\n")).unwrap();
+        let results = dir.join("down.jsonl");
+        let e = run(&suite, &results, &adapter, &settings, &mut |_| {}).unwrap_err();
+        assert_eq!(e.code, Code::AdapterUnavailable, "{e}");
+        assert!(!results.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -29,24 +29,27 @@ pub(crate) struct Cursor<'a> {
 fn stops_at(bytes: &[u8], start: usize) -> u64 {
     use wide::u8x16;
     let rest = bytes.get(start..).unwrap_or_default();
-    let block: [u8; 64] = match rest.first_chunk() {
-        Some(block) => *block,
+    let (quote, backslash, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
+    let mask = |lanes: &[[u8; 16]]| {
+        let mut stops = 0u64;
+        for (k, lane) in lanes.iter().enumerate() {
+            let v = u8x16::new(*lane);
+            let stop = v.cmp_eq(quote) | v.cmp_eq(backslash) | v.min(control).cmp_eq(v);
+            stops |= u64::from(stop.move_mask() as u16) << (16 * k);
+        }
+        stops
+    };
+    match rest.first_chunk::<64>() {
+        // Read where they are.
+        Some(block) => mask(block.as_chunks::<16>().0),
         None => {
             // The line's last bytes, then zeros: control bytes, which stop a string (and
             // are not in the line).
             let mut block = [0u8; 64];
             block[..rest.len()].copy_from_slice(rest);
-            block
+            mask(block.as_chunks::<16>().0)
         }
-    };
-    let (quote, backslash, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
-    let mut stops = 0u64;
-    for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
-        let v = u8x16::new(*lane);
-        let stop = v.cmp_eq(quote) | v.cmp_eq(backslash) | v.min(control).cmp_eq(v);
-        stops |= u64::from(stop.move_mask() as u16) << (16 * k);
     }
-    stops
 }
 
 impl<'a> Cursor<'a> {
@@ -74,9 +77,16 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next byte that is not whitespace, not taken.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
-        self.space();
-        self.bytes().get(self.at).copied()
+        // Lines as quandary writes them have no whitespace between tokens: one compare.
+        match self.bytes().get(self.at) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => {
+                self.space();
+                self.bytes().get(self.at).copied()
+            }
+        }
     }
 
     /// Takes `byte`, after whitespace.
@@ -106,6 +116,7 @@ impl<'a> Cursor<'a> {
     /// Moves past the text of a string (its opening quote taken) up to the next quote or
     /// backslash, and past it; declines at a control character or the end. The stops of
     /// each 64-byte block are found once, so most strings cost one look at a bit mask.
+    #[inline]
     fn plain(&mut self) -> Option<u8> {
         let bytes = self.bytes();
         let mut at = self.at;
@@ -199,6 +210,11 @@ impl<'a> Cursor<'a> {
     /// Skips a string, escapes checked as serde_json checks them.
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// Skips the rest of a string whose opening quote is taken.
+    fn string_rest(&mut self) -> Option<()> {
         loop {
             if self.plain()? == b'"' {
                 return Some(());
@@ -289,17 +305,76 @@ impl<'a> Cursor<'a> {
         read(self).map(Some)
     }
 
-    /// Skips any value.
+    /// Skips any value, checked as [`Cursor::object`] and [`Cursor::array`] check theirs
+    /// (keys may have escapes: serde_json passes over them too). One loop over its tokens,
+    /// the open brackets kept as bits (1 for an object), not a call for each value: most of
+    /// what a reader passes over is small objects and arrays of strings.
     pub(crate) fn skip(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.skip_string(),
-            b'{' => self.object(|c, _| c.skip()),
-            b'[' => self.array(|c| c.skip()),
-            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
-            b't' | b'f' => self.boolean().map(|_| ()),
-            b'n' => self.null().then_some(()),
-            _ => None,
+        // The brackets open in the value, innermost in the lowest bit, and how many.
+        let (mut open, mut depth) = (0u64, 0u32);
+        loop {
+            // A value.
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    self.string_rest()?;
+                }
+                open_with @ (b'{' | b'[') => {
+                    if self.depth + depth >= MAX_DEPTH {
+                        return None;
+                    }
+                    self.at += 1;
+                    let object = open_with == b'{';
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.at += 1;
+                    } else {
+                        open = (open << 1) | u64::from(object);
+                        depth += 1;
+                        if object {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                }
+                b't' | b'f' => {
+                    self.boolean()?;
+                }
+                b'n' => self.word("null")?,
+                _ => return None,
+            }
+            // What follows it: another item, or the ends of what it closes.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let object = open & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.at += 1;
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.at += 1;
+                open >>= 1;
+                depth -= 1;
+            }
         }
+    }
+
+    /// A key passed over, and its colon.
+    fn key(&mut self) -> Option<()> {
+        self.skip_string()?;
+        self.eat(b':')
     }
 
     /// The text of any value, as serde_json's raw values hold it.
@@ -423,6 +498,28 @@ pub(crate) mod tests {
         }
         let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
         assert_eq!(skipped(&deep), None, "too deep: declined");
+        // As deep as allowed, counted from where the skip starts.
+        let deepest = |n: usize| format!("{}1{}", r#"{"a":["#.repeat(n), "]}".repeat(n));
+        assert!(skipped(&deepest(32)).is_some());
+        assert_eq!(skipped(&deepest(33)), None);
+        let mut c = Cursor::new(r#"{"a":[[1]]}"#);
+        c.depth = MAX_DEPTH - 2;
+        assert_eq!(c.skip(), None);
+        let mut c = Cursor::new(r#"{"a":[1]}"#);
+        c.depth = MAX_DEPTH - 2;
+        assert_eq!(c.skip(), Some(()));
+        // Keys with escapes, and any values, are passed over as serde_json passes them.
+        let escaped = r#"{"a\"b":{"\u00e9":[{},[],"",0,{"x":null}]},"c":[true,false]}"#;
+        assert_eq!(skipped(escaped), Some(escaped));
+        for bad in [
+            r#"{"a":1 "b":2}"#,
+            r#"{"a" 1}"#,
+            "[1}",
+            r#"{"a":1]"#,
+            r#"[{"a":}]"#,
+        ] {
+            assert_eq!(skipped(bad), None, "{bad}");
+        }
     }
 
     #[test]

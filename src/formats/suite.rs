@@ -533,12 +533,9 @@ impl<'a> ScenarioView<'a> {
         ScenarioViews::parse(text)
     }
 
-    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
-    pub(crate) fn scan(line: &'a str) -> Option<ScenarioView<'a>> {
-        let mut c = Cursor::new(line);
-        let mut seen = Fields::default();
-        let (mut id, mut text, mut actions) = (None, None, None);
-        let mut s = ScenarioView {
+    /// A line with nothing in it, to read lines into ([`ScenarioView::read_into`]).
+    pub(crate) fn empty() -> ScenarioView<'a> {
+        ScenarioView {
             id: Cow::Borrowed(""),
             index: 0,
             twin_group: None,
@@ -553,7 +550,47 @@ impl<'a> ScenarioView<'a> {
             seed: None,
             draw: None,
             provenance: None,
-        };
+        }
+    }
+
+    /// [`ScenarioView::read`] into `self`, which a line already read leaves its room to:
+    /// a scenario is large, and reading many one after another into one place moves none of
+    /// them. On an error, `self` holds what was read before it.
+    pub(crate) fn read_into(&mut self, text: Text<'a>) -> Result<(), serde_json::Error> {
+        if let Text::Str(line) = text
+            && self.scan_into(line).is_some()
+        {
+            return Ok(());
+        }
+        *self = text.parse()?;
+        Ok(())
+    }
+
+    /// The line read by [`super::scan`]: `None` when it declines, and serde_json decides.
+    pub(crate) fn scan(line: &'a str) -> Option<ScenarioView<'a>> {
+        let mut s = ScenarioView::empty();
+        s.scan_into(line)?;
+        Some(s)
+    }
+
+    /// [`ScenarioView::scan`] into `self`.
+    fn scan_into(&mut self, line: &'a str) -> Option<()> {
+        let mut c = Cursor::new(line);
+        let mut seen = Fields::default();
+        let (mut id, mut text, mut actions) = (None, None, false);
+        let s = self;
+        s.index = 0;
+        s.twin_group = None;
+        s.template = Cow::Borrowed("");
+        s.variants.0.clear();
+        s.actions.clear();
+        s.kind = None;
+        s.topic = None;
+        s.suite = None;
+        s.bindings = None;
+        s.seed = None;
+        s.draw = None;
+        s.provenance = None;
         let name = |c: &mut Cursor<'a>| c.optional(|c| text_of(c).map(Name));
         c.object(|c, key| {
             match key {
@@ -583,12 +620,8 @@ impl<'a> ScenarioView<'a> {
                 }
                 "actions" => {
                     seen.first(6)?;
-                    let mut list = SmallVec::new();
-                    c.array(|c| {
-                        list.push(ActionView::scan(c)?);
-                        Some(())
-                    })?;
-                    actions = Some(list);
+                    c.array(|c| ActionView::scan_onto(c, &mut s.actions))?;
+                    actions = true;
                 }
                 "kind" => {
                     seen.first(7)?;
@@ -625,17 +658,17 @@ impl<'a> ScenarioView<'a> {
         c.end()?;
         s.id = id?;
         s.text = text?;
-        s.actions = actions?;
-        Some(s)
+        actions.then_some(())
     }
 }
 
 impl<'a> ActionView<'a> {
-    /// An option read by [`super::scan`], or `None`.
-    fn scan(c: &mut Cursor<'a>) -> Option<ActionView<'a>> {
+    /// An option read by [`super::scan`] into the end of `list` (where it is made, so
+    /// that it is not moved there), or `None`.
+    fn scan_onto(c: &mut Cursor<'a>, list: &mut SmallVec<[ActionView<'a>; 2]>) -> Option<()> {
         let mut seen = Fields::default();
         let (mut id, mut label) = (None, None);
-        let mut a = ActionView {
+        list.push(ActionView {
             id: Cow::Borrowed(""),
             label: Cow::Borrowed(""),
             variants: Variants::default(),
@@ -645,7 +678,8 @@ impl<'a> ActionView<'a> {
             affects: None,
             either: SmallVec::new(),
             relevance: std::collections::BTreeMap::new(),
-        };
+        });
+        let a = list.last_mut()?;
         c.object(|c, key| {
             match key {
                 "id" => {
@@ -696,7 +730,7 @@ impl<'a> ActionView<'a> {
         })?;
         a.id = id?;
         a.label = label?;
-        Some(a)
+        Some(())
     }
 }
 
