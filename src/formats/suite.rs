@@ -1250,6 +1250,25 @@ mod tests {
         );
     }
 
+    /// A view read into one place after another line holds nothing of that line.
+    #[test]
+    fn a_view_read_into_the_room_of_another_is_the_view_read_afresh() {
+        let full = GOOD;
+        let bare = r#"{"id":"s2","text":"Which?","actions":[{"id":"a","label":"A"}]}"#;
+        let escaped =
+            r#"{"id":"s3","text":"W\u0068ich?","actions":[{"id":"a","label":"A"}],"extra":1}"#;
+        let mut view = ScenarioView::empty();
+        for line in [full, bare, full, escaped, bare, full] {
+            view.read_into(Text::Str(line)).unwrap();
+            let fresh = ScenarioView::read(Text::Str(line)).unwrap();
+            assert_eq!(format!("{view:?}"), format!("{fresh:?}"), "{line}");
+        }
+        // What a line that is not a scenario says is what reading it afresh says.
+        let said = view.read_into(Text::Str(r#"{"id":"s4"}"#)).unwrap_err();
+        let fresh = ScenarioView::read(Text::Str(r#"{"id":"s4"}"#)).unwrap_err();
+        assert_eq!(said.to_string(), fresh.to_string());
+    }
+
     #[test]
     fn a_view_refuses_what_the_whole_line_refuses_with_the_same_message() {
         let lines = [
