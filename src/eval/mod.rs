@@ -489,97 +489,63 @@ pub fn run(
     // read, or that answers another journal, changes no results file.
     let lock = Lock::acquire(results)?;
     let (done, tail) = Journal::inspect(results, &header)?;
-    // A fast agent asked every line is not held up by counting them first, unless the total
-    // is wanted: it counts them as it asks.
-    let counted = settings.total_first
+    // An in-process agent asked every line is not held up by counting them first, unless
+    // the total is wanted: it counts them as it asks.
+    let counts_first = settings.total_first
         || !adapter.in_process()
         || settings.concurrency > 1
         || !done.is_empty()
         || settings.shard.is_some()
         || settings.presentation.lang.is_some();
-    if !counted {
-        // Asked nothing when there is nothing to ask.
-        let any = SuiteReader::open(Input::Path(suite))?.next_raw()?.is_some();
-        if any {
-            adapter.check().map_err(unavailable)?;
-        }
-        return finish(
-            suite, results, adapter, settings, &header, &done, &tail, lock, None, progress, started,
-        );
-    }
-    let outcome = count(Input::Path(suite), &done, settings, |index, id| {
-        if done.mismatch(index, id) {
-            return Err(Diagnostic::new(
-                Code::Io,
-                format!(
-                    "cannot use `{}`: it records another scenario at index {index} than the \
-                     suite's `{id}`",
-                    results.display(),
-                ),
+    let counted = if counts_first {
+        let outcome = count(Input::Path(suite), &done, settings, |index, id| {
+            if done.mismatch(index, id) {
+                return Err(Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot use `{}`: it records another scenario at index {index} than \
+                         the suite's `{id}`",
+                        results.display(),
+                    ),
+                )
+                .path(results.display().to_string())
+                .help(
+                    "the journal answers another expansion of the suite: give a new results \
+                     file with -o, or the suite it answers",
+                ));
+            }
+            Ok(())
+        })?;
+        Some(outcome)
+    } else {
+        None
+    };
+    // A server that cannot answer stops the run before the journal is touched; a suite
+    // with nothing to ask asks nothing.
+    let any = match &counted {
+        Some(outcome) => outcome.requests > outcome.resumed,
+        None => SuiteReader::open(Input::Path(suite))?.next_raw()?.is_some(),
+    };
+    if any {
+        adapter.check().map_err(|e| {
+            Diagnostic::new(
+                Code::AdapterUnavailable,
+                format!("the model cannot be asked: {}", e.message),
             )
-            .path(results.display().to_string())
             .help(
-                "the journal answers another expansion of the suite: give a new results \
-                 file with -o, or the suite it answers",
-            ));
-        }
-        Ok(())
-    })?;
-    // A server that cannot answer stops the run before the journal is touched.
-    if outcome.requests > outcome.resumed {
-        adapter.check().map_err(unavailable)?;
+                "check --base-url (is the server running, and does it offer what the message \
+                 says the adapter needs?), the key, and the network; nothing was asked and no \
+                 results file was changed",
+            )
+        })?;
     }
-    finish(
-        suite,
-        results,
-        adapter,
-        settings,
-        &header,
-        &done,
-        &tail,
-        lock,
-        Some(outcome),
-        progress,
-        started,
-    )
-}
-
-/// The error of a model that cannot be asked.
-fn unavailable(e: AdapterError) -> Diagnostic {
-    Diagnostic::new(
-        Code::AdapterUnavailable,
-        format!("the model cannot be asked: {}", e.message),
-    )
-    .help(
-        "check --base-url (is the server running, and does it offer what the message says \
-         the adapter needs?), the key, and the network; nothing was asked and no results \
-         file was changed",
-    )
-}
-
-/// The rest of [`run`], the suite counted into `outcome` (or to be counted as it is
-/// asked, `None`): the journal opened when the first answers come, and the run driven.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    suite: &Path,
-    results: &Path,
-    adapter: &dyn Adapter,
-    settings: &Settings,
-    header: &serde_json::Value,
-    done: &Done,
-    tail: &Tail,
-    lock: Lock,
-    outcome: Option<Outcome>,
-    progress: &mut dyn FnMut(Event<'_>),
-    started: Instant,
-) -> Result<Outcome, Diagnostic> {
     let mut lock = Some(lock);
     let mut journal: Option<Journal> = None;
     let mut open = |journal: &mut Option<Journal>| -> Result<(), Diagnostic> {
         if journal.is_none()
             && let Some(lock) = lock.take()
         {
-            *journal = Some(Journal::resume(results, header, tail, lock)?);
+            *journal = Some(Journal::resume(results, &header, &tail, lock)?);
         }
         Ok(())
     };
@@ -592,10 +558,10 @@ fn finish(
     };
     let outcome = drive(
         Input::Path(suite),
-        done,
+        &done,
         adapter,
         settings,
-        outcome,
+        counted,
         progress,
         &mut write,
     )?;
