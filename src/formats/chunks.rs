@@ -537,7 +537,8 @@ fn read_more(
 /// are not all; and how many lines it holds, blank ones and the header included.
 fn lines_in(body: &[u8], header: bool, check: bool) -> (Vec<(u64, Text<'_>)>, u64) {
     let text = if check {
-        std::str::from_utf8(body).ok()
+        // In vector steps: several times the speed of `std::str::from_utf8` on a chunk.
+        simdutf8::basic::from_utf8(body).ok()
     } else {
         None
     };

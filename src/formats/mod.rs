@@ -117,7 +117,7 @@ impl<'a> Text<'a> {
 
     /// The bytes as text when they are UTF-8.
     pub(crate) fn of(raw: &'a [u8]) -> Text<'a> {
-        match std::str::from_utf8(raw) {
+        match simdutf8::basic::from_utf8(raw) {
             Ok(s) => Text::Str(s),
             Err(_) => Text::Bytes(raw),
         }

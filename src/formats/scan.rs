@@ -77,7 +77,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next byte that is not whitespace, not taken.
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         // Lines as quandary writes them have no whitespace between tokens: one compare.
         match self.bytes().get(self.at) {
@@ -90,11 +90,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes `byte`, after whitespace.
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Option<()> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
     /// Takes `word` if it is next.
+    #[inline(always)]
     fn word(&mut self, word: &str) -> Option<()> {
         self.bytes()
             .get(self.at..)?
@@ -103,6 +105,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes `null` if it is next; `false` (nothing taken) otherwise.
+    #[inline(always)]
     fn null(&mut self) -> bool {
         self.peek() == Some(b'n') && self.word("null").is_some()
     }
@@ -116,7 +119,7 @@ impl<'a> Cursor<'a> {
     /// Moves past the text of a string (its opening quote taken) up to the next quote or
     /// backslash, and past it; declines at a control character or the end. The stops of
     /// each 64-byte block are found once, so most strings cost one look at a bit mask.
-    #[inline]
+    #[inline(always)]
     fn plain(&mut self) -> Option<u8> {
         let bytes = self.bytes();
         let mut at = self.at;
@@ -143,8 +146,20 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string without escapes, borrowed; declines any other.
+    /// A string without escapes, borrowed; declines any other, and is then where it was
+    /// (so that a caller can read it another way).
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Option<&'a str> {
+        let from = self.at;
+        let text = self.plain_string();
+        if text.is_none() {
+            self.at = from;
+        }
+        text
+    }
+
+    #[inline(always)]
+    fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
         match self.plain()? {
@@ -208,12 +223,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips a string, escapes checked as serde_json checks them.
+    #[inline(always)]
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         self.string_rest()
     }
 
     /// Skips the rest of a string whose opening quote is taken.
+    #[inline(always)]
     fn string_rest(&mut self) -> Option<()> {
         loop {
             if self.plain()? == b'"' {
@@ -235,6 +252,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The text of a number, its grammar checked.
+    #[inline(always)]
     fn number(&mut self) -> Option<&'a str> {
         self.space();
         let b = self.bytes();
@@ -286,6 +304,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `true` or `false`.
+    #[inline(always)]
     pub(crate) fn boolean(&mut self) -> Option<bool> {
         match self.peek()? {
             b't' => self.word("true").map(|()| true),
@@ -310,6 +329,15 @@ impl<'a> Cursor<'a> {
     /// the open brackets kept as bits (1 for an object), not a call for each value: most of
     /// what a reader passes over is small objects and arrays of strings.
     pub(crate) fn skip(&mut self) -> Option<()> {
+        // Worked on as a copy of the cursor, whose fields then stay in registers.
+        let mut c = self.clone();
+        c.skip_here()?;
+        *self = c;
+        Some(())
+    }
+
+    #[inline(always)]
+    fn skip_here(&mut self) -> Option<()> {
         // The brackets open in the value, innermost in the lowest bit, and how many.
         let (mut open, mut depth) = (0u64, 0u32);
         loop {
@@ -372,6 +400,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A key passed over, and its colon.
+    #[inline(always)]
     fn key(&mut self) -> Option<()> {
         self.skip_string()?;
         self.eat(b':')
@@ -460,6 +489,25 @@ pub(crate) mod tests {
         let raw = c.raw()?;
         c.end()?;
         Some(raw)
+    }
+
+    #[test]
+    fn a_string_it_declines_leaves_the_cursor_where_it_was() {
+        // An escape: declined, then read whole from the same place.
+        let mut c = Cursor::new(r#"["x", "a\"b","c"]"#);
+        assert_eq!(c.eat(b'['), Some(()));
+        assert_eq!(c.string(), Some("x"));
+        assert_eq!(c.eat(b','), Some(()));
+        assert_eq!(c.string(), None);
+        assert_eq!(c.raw(), Some(r#""a\"b""#));
+        assert_eq!(c.eat(b','), Some(()));
+        assert_eq!(c.string(), Some("c"));
+        // A control character, and a string never closed: declined, the cursor unmoved.
+        for text in ["\"tab\tin\"", "\"open"] {
+            let mut c = Cursor::new(text);
+            assert_eq!(c.string(), None, "{text:?}");
+            assert_eq!(c.at, 0, "{text:?}");
+        }
     }
 
     #[test]

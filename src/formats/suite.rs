@@ -750,9 +750,7 @@ impl<'a> Variants<'a> {
 /// has (as serde_json reads it into a `Cow`); `None` for any other value.
 fn text_of<'a>(c: &mut Cursor<'a>) -> Option<Cow<'a, str>> {
     // Most have none: read in one pass.
-    let mut plain = c.clone();
-    if let Some(text) = plain.string() {
-        *c = plain;
+    if let Some(text) = c.string() {
         return Some(Cow::Borrowed(text));
     }
     let raw = c.raw()?;

@@ -191,12 +191,13 @@ impl Adapter for ProfileAgent {
             return Ok(d);
         }
         let best = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let tied: Vec<usize> = (0..n).filter(|&i| scores[i] == best).collect();
+        let mut tied: smallvec::SmallVec<[usize; 4]> =
+            (0..n).filter(|&i| scores[i] == best).collect();
         let pick = if tied.len() == 1 {
             tied[0]
         } else {
             // A tie is broken by the option's content, again so twins agree.
-            let mut by_id: Vec<usize> = tied.clone();
+            let by_id = &mut tied;
             by_id.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
             by_id[rng::below(&mut stream(), by_id.len() as u64) as usize]
         };
