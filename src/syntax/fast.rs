@@ -1,8 +1,10 @@
-//! A direct reader for the one item that makes up nearly all of a large framework: a `rule`
-//! in its plain form (`rule id "text" { upholds a, b  violates c  context d, "e" }`).
+//! A direct reader for the items that make up nearly all of a large framework: a `rule` in
+//! its plain form (`rule id "text" { upholds a, b  violates c  context d, "e" }`), and the
+//! lines of an imported taxonomy, `value id "label"` (without a block) and
+//! `map id => ns.a, ns.b`.
 //!
 //! The grammar stays the definition of the language: this reader accepts a subset of what
-//! `grammar/quandary.pest` accepts for `rule` (no comments, escapes or language tags with
+//! `grammar/quandary.pest` accepts for these items (no comments, escapes or language tags with
 //! subtags inside the item) and builds exactly the tree the pest parse builds, spans
 //! included. On anything else it declines, and the item goes to pest, which parses it or
 //! says what is wrong. A unit test and the parser's differential test hold the two to the
@@ -11,7 +13,9 @@
 use std::ops::Range;
 
 use crate::source::{FileId, Span};
-use crate::syntax::ast::{Braces, Context, Ident, Item, Reference, Rule, RuleAttribute, Str};
+use crate::syntax::ast::{
+    Braces, Context, Ident, Item, Map, Node, Reference, Rule, RuleAttribute, Str,
+};
 
 /// A plain rule as byte ranges into the text, read without building a tree: what resolving
 /// needs of it. One value is reused from rule to rule, so reading allocates only while its
@@ -184,6 +188,85 @@ pub(crate) fn rule(
     Some((Item::Rule(item), plain.end))
 }
 
+/// Reads a one-line item in its plain form starting at `pos`: `map id => ns.a, ns.b`, or a
+/// value without a block, `value id "label"` or `value id`. The item and where its last
+/// token ends, or `None` for anything else (a block, a comment after the item, an escape).
+pub(crate) fn line_item(file: FileId, text: &str, pos: usize) -> Option<(Item, usize)> {
+    let mut r = Reader {
+        bytes: text.as_bytes(),
+        pos,
+    };
+    let span = |range: Range<usize>| Span::new(file, range);
+    let ident = |range: Range<usize>| Ident {
+        name: text[range.clone()].to_string(),
+        span: span(range),
+    };
+    let reference = |r: PlainReference| Reference {
+        namespace: r.namespace.map(ident),
+        id: ident(r.id),
+        span: span(r.span),
+    };
+    let keyword = r.ident()?;
+    match &text.as_bytes()[keyword.clone()] {
+        b"map" => {
+            r.space()?;
+            let value = r.reference()?;
+            r.space()?;
+            if !r.bytes[r.pos..].starts_with(b"=>") {
+                return None;
+            }
+            r.pos += 2;
+            r.space()?;
+            let mut targets = Vec::new();
+            r.list(&mut targets, Reader::reference)?;
+            let end = r.pos;
+            let item = Map {
+                value: reference(value),
+                targets: targets.into_iter().map(reference).collect(),
+                span: span(pos..end),
+            };
+            Some((Item::Map(item), end))
+        }
+        // A level keyword that no other item starts with (`value` is the one the
+        // importers write).
+        b"value" => {
+            r.space()?;
+            let id = r.ident()?;
+            let mut end = r.pos;
+            // A label or a block may follow after any whitespace and comments, as pest
+            // reads them.
+            r.trivia();
+            let label = match r.peek() {
+                Some(b'"') => {
+                    let label = r.string()?;
+                    end = r.pos;
+                    r.trivia();
+                    Some(label)
+                }
+                _ => None,
+            };
+            // A block: pest reads it.
+            if r.peek() == Some(b'{') {
+                return None;
+            }
+            let node = Node {
+                keyword: ident(keyword),
+                id: ident(id),
+                label: label.map(|range| Str {
+                    value: text[range.start + 1..range.end - 1].to_string(),
+                    raw: text[range.clone()].to_string(),
+                    span: span(range),
+                }),
+                entries: Vec::new(),
+                braces: None,
+                span: span(pos..end),
+            };
+            Some((Item::Node(Box::new(node)), end))
+        }
+        _ => None,
+    }
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -213,6 +296,20 @@ impl<'a> Reader<'a> {
             }
         }
         Some(())
+    }
+
+    /// Skips whitespace and comments: what pest passes over between two tokens.
+    fn trivia(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
+                b'#' => {
+                    self.pos = memchr::memchr(b'\n', &self.bytes[self.pos..])
+                        .map_or(self.bytes.len(), |n| self.pos + n);
+                }
+                _ => break,
+            }
+        }
     }
 
     /// A maximal run of identifier characters starting with a letter or `_`.
@@ -329,6 +426,50 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_value_and_map_lines_and_declines_the_rest() {
+        let text = "map kindness => mft.care, emotion.trust\n";
+        let (item, end) = line_item(FileId(0), text, 0).expect("a plain map");
+        assert_eq!(end, text.len() - 1);
+        let Item::Map(m) = item else {
+            panic!("not a map")
+        };
+        assert_eq!(m.value.id.name, "kindness");
+        let targets: Vec<String> = m.targets.iter().map(Reference::display).collect();
+        assert_eq!(targets, ["mft.care", "emotion.trust"]);
+        let text = "value trust \"trust\"\nvalue self";
+        let (item, end) = line_item(FileId(0), text, 0).expect("a value without a block");
+        assert_eq!(end, "value trust \"trust\"".len());
+        let Item::Node(n) = item else {
+            panic!("not a value")
+        };
+        assert_eq!(
+            (n.keyword.name.as_str(), n.id.name.as_str()),
+            ("value", "trust")
+        );
+        assert_eq!(n.label.map(|l| l.value).as_deref(), Some("trust"));
+        // A comment after it is not part of it.
+        let text = "value v \"x\"  # note\nvalue w";
+        let (_, end) = line_item(FileId(0), text, 0).expect("a value before a comment");
+        assert_eq!(end, "value v \"x\"".len());
+        for declined in [
+            "value v \"x\" { describe \"d\" }",
+            "value v {}",
+            "value v \"a\\\"b\"",
+            "value v \"x\" # note\n{}",
+            "value v \"\"\"x\"\"\"",
+            "values v \"x\"",
+            "map a => b,",
+            "map a => b.c.d",
+            "map a = > b",
+            "map a => # note\n b",
+            "mapping a => b",
+            "rule r \"x\"",
+        ] {
+            assert!(line_item(FileId(0), declined, 0).is_none(), "{declined}");
+        }
+    }
 
     #[test]
     fn reads_the_plain_form_and_declines_the_rest() {
