@@ -16,6 +16,7 @@ use crate::source::{FileId, Span};
 use crate::syntax::ast::{
     Braces, Context, Ident, Item, Map, Node, Reference, Rule, RuleAttribute, Str,
 };
+use crate::syntax::parser::skip_trivia;
 
 /// A plain rule as byte ranges into the text, read without building a tree: what resolving
 /// needs of it. One value is reused from rule to rule, so reading allocates only while its
@@ -235,12 +236,12 @@ pub(crate) fn line_item(file: FileId, text: &str, pos: usize) -> Option<(Item, u
             let mut end = r.pos;
             // A label or a block may follow after any whitespace and comments, as pest
             // reads them.
-            r.trivia();
+            r.pos = skip_trivia(text, r.pos);
             let label = match r.peek() {
                 Some(b'"') => {
                     let label = r.string()?;
                     end = r.pos;
-                    r.trivia();
+                    r.pos = skip_trivia(text, r.pos);
                     Some(label)
                 }
                 _ => None,
@@ -296,20 +297,6 @@ impl<'a> Reader<'a> {
             }
         }
         Some(())
-    }
-
-    /// Skips whitespace and comments: what pest passes over between two tokens.
-    fn trivia(&mut self) {
-        while let Some(b) = self.peek() {
-            match b {
-                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
-                b'#' => {
-                    self.pos = memchr::memchr(b'\n', &self.bytes[self.pos..])
-                        .map_or(self.bytes.len(), |n| self.pos + n);
-                }
-                _ => break,
-            }
-        }
     }
 
     /// A maximal run of identifier characters starting with a letter or `_`.

@@ -450,8 +450,8 @@ fn error_offset(error: &pest::error::Error<Rule>) -> usize {
     }
 }
 
-/// Skips whitespace and comments from `pos`.
-fn skip_trivia(text: &str, mut pos: usize) -> usize {
+/// Skips whitespace and comments from `pos`: what pest passes over between two tokens.
+pub(super) fn skip_trivia(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
         match bytes[pos] {

@@ -196,10 +196,10 @@ impl Adapter for ProfileAgent {
         let pick = if tied.len() == 1 {
             tied[0]
         } else {
-            // A tie is broken by the option's content, again so twins agree.
-            let by_id = &mut tied;
-            by_id.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
-            by_id[rng::below(&mut stream(), by_id.len() as u64) as usize]
+            // A tie is broken by the option's content (the tied in the order of their ids),
+            // again so twins agree.
+            tied.sort_by(|&a, &b| request.options[a].action.cmp(&request.options[b].action));
+            tied[rng::below(&mut stream(), tied.len() as u64) as usize]
         };
         Ok(Decision::option(pick))
     }
