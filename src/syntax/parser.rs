@@ -706,6 +706,46 @@ fn comment_start(line: &str) -> Option<usize> {
     None
 }
 
+/// The help for a word where a relation's operator goes (`prefer a over b`,
+/// `conflict a vs b`): the line as it should be written, with its own names.
+fn relation_operator_help(
+    text: &str,
+    line_start: usize,
+    at: usize,
+    keyword: &str,
+    word: &str,
+    expected: &[&str],
+) -> Option<String> {
+    let (op, meaning) = match keyword {
+        "prefer" => (">", "takes priority over"),
+        "wiser" => (">", "is a wiser value than"),
+        "conflict" => ("<>", "conflicts with"),
+        _ => return None,
+    };
+    if word.is_empty() || !expected.contains(&format!("`{op}`").as_str()) {
+        return None;
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let before = text[line_start..at].trim_end();
+    let left = &before[before.trim_end_matches(is_name).len()..];
+    let after = text[at + word.len()..].trim_start_matches([' ', '\t']);
+    let right = &after[..after.len() - after.trim_start_matches(is_name).len()];
+    if left.is_empty() {
+        return Some(format!("write `{op}` between the two values"));
+    }
+    if right.is_empty() {
+        // `prefer a b`: the word is the second value, and the operator is missing.
+        return Some(format!(
+            "write `{op}` between the two values: `{keyword} {left} {op} {word}` ({left} \
+             {meaning} {word})"
+        ));
+    }
+    Some(format!(
+        "write `{op}` in place of `{word}`: `{keyword} {left} {op} {right}` ({left} {meaning} \
+         {right})"
+    ))
+}
+
 /// What the user should do about a syntax error.
 fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
     // A misspelt item keyword parses as a value node and fails a little later; look at the
@@ -738,6 +778,10 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    // `prefer a over b`, `conflict a vs b`: a word where the relation's operator goes.
+    if let Some(help) = relation_operator_help(text, line_start, at, &first_word, &word, expected) {
+        return help;
+    }
     // `from conflicts`: a set function without its parentheses.
     if SET_FUNCTIONS.contains(&word.as_str())
         && !text[at + word.len()..]
@@ -1963,6 +2007,29 @@ mod tests {
         let (file, diagnostics) = parse(FileId(0), text);
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
         file
+    }
+
+    fn help_of(text: &str) -> Option<String> {
+        let (_, diagnostics) = parse(FileId(0), text);
+        diagnostics.first().and_then(|d| d.help.clone())
+    }
+
+    #[test]
+    fn a_word_for_a_relations_operator_gets_the_line_written_as_it_should_be() {
+        assert_eq!(
+            help_of("prefer ns.a over b when work\n").as_deref(),
+            Some("write `>` in place of `over`: `prefer ns.a > b` (ns.a takes priority over b)")
+        );
+        // Without a name after the word, the word is the second value.
+        assert_eq!(
+            help_of("conflict a b\n").as_deref(),
+            Some("write `<>` between the two values: `conflict a <> b` (a conflicts with b)")
+        );
+        // A word where something other than the operator is expected keeps its own help.
+        assert_eq!(
+            help_of("prefer a > b weight 0.1 weight 0.2\n").as_deref(),
+            Some("`weight` is given twice here; keep one")
+        );
     }
 
     #[test]
