@@ -389,6 +389,7 @@ pub fn check_variables(
     let Ok(t) = env.get_template(&template.name) else {
         return;
     };
+    check_filters_and_tests(env, template, owner, out);
     let mut unknown: Vec<String> = t
         .undeclared_variables(false)
         .into_iter()
@@ -438,6 +439,215 @@ pub fn check_variables(
             Diagnostic::new(Code::UnknownVariable, message)
                 .label(span, label)
                 .help(help),
+        );
+    }
+}
+
+/// A filter (`x | upper`, `{% filter upper %}`) or a test (`x is even`) a template names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Callable {
+    Filter,
+    Test,
+}
+
+impl Callable {
+    fn noun(self) -> &'static str {
+        match self {
+            Callable::Filter => "filter",
+            Callable::Test => "test",
+        }
+    }
+
+    /// Whether `env` has a filter or test called `name` (an identifier): the engine looks
+    /// them up only when it renders, so a one-tag template asks it.
+    fn exists(self, env: &Environment<'static>, name: &str) -> bool {
+        let (probe, unknown) = match self {
+            Callable::Filter => (
+                format!("{{{{ 1 | {name} }}}}"),
+                minijinja::ErrorKind::UnknownFilter,
+            ),
+            Callable::Test => (
+                format!("{{{{ 1 is {name} }}}}"),
+                minijinja::ErrorKind::UnknownTest,
+            ),
+        };
+        !matches!(env.render_str(&probe, ()), Err(e) if e.kind() == unknown)
+    }
+
+    /// The filters and tests of the engine with the features this crate builds it with, for
+    /// suggestions (a test holds the list to the engine; only those `env` has are offered).
+    fn known(self) -> &'static [&'static str] {
+        match self {
+            Callable::Filter => &[
+                "abs",
+                "attr",
+                "batch",
+                "bool",
+                "capitalize",
+                "chain",
+                "count",
+                "d",
+                "default",
+                "dictsort",
+                "e",
+                "escape",
+                "first",
+                "float",
+                "format",
+                "groupby",
+                "indent",
+                "int",
+                "items",
+                "join",
+                "last",
+                "length",
+                "lines",
+                "list",
+                "lower",
+                "map",
+                "max",
+                "min",
+                "pprint",
+                "reject",
+                "rejectattr",
+                "replace",
+                "reverse",
+                "round",
+                "safe",
+                "select",
+                "selectattr",
+                "slice",
+                "sort",
+                "split",
+                "string",
+                "sum",
+                "title",
+                "trim",
+                "unique",
+                "upper",
+                "zip",
+            ],
+            Callable::Test => &[
+                "boolean",
+                "defined",
+                "divisibleby",
+                "endingwith",
+                "eq",
+                "equalto",
+                "escaped",
+                "even",
+                "false",
+                "filter",
+                "float",
+                "ge",
+                "greaterthan",
+                "gt",
+                "in",
+                "integer",
+                "iterable",
+                "le",
+                "lessthan",
+                "lower",
+                "lt",
+                "mapping",
+                "ne",
+                "none",
+                "number",
+                "odd",
+                "safe",
+                "sameas",
+                "sequence",
+                "startingwith",
+                "string",
+                "test",
+                "true",
+                "undefined",
+                "upper",
+            ],
+        }
+    }
+}
+
+/// The filters and tests `source` names inside its tags, each with the offset of its name,
+/// in the order they are written.
+fn named_callables(source: &str) -> Vec<(Callable, &str, usize)> {
+    let mut found = Vec::new();
+    first_name_in_tags(source, |block, start, end| {
+        let before = block[..start].trim_end();
+        let name = &block[start..end];
+        let word_before = before
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default();
+        let is_before = |text: &str| {
+            text.strip_suffix("is").is_some_and(|rest| {
+                !rest.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            })
+        };
+        // `x | name`, `{% filter name %}`; `x is name`, `x is not name`.
+        let filter =
+            before.ends_with('|') || before.trim_start_matches(['-', '+']).trim_start() == "filter";
+        let test = (is_before(before) && name != "not")
+            || (word_before == "not" && is_before(before[..before.len() - 3].trim_end()));
+        let kind = match (filter, test) {
+            (true, _) => Some(Callable::Filter),
+            (false, true) => Some(Callable::Test),
+            (false, false) => None,
+        };
+        if let Some(kind) = kind {
+            let at = block.as_ptr() as usize - source.as_ptr() as usize + start;
+            found.push((kind, &source[at..at + name.len()], at));
+        }
+        false
+    });
+    found
+}
+
+/// Checks that every filter and test `template` names is one the engine has: it would
+/// otherwise fail only when a rendering reaches it, perhaps for a few bindings, and Jinja2
+/// reports it when it compiles.
+fn check_filters_and_tests(
+    env: &Environment<'static>,
+    template: &CompiledTemplate,
+    owner: Owner<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut seen: std::collections::BTreeSet<(&str, bool)> = std::collections::BTreeSet::new();
+    // The names to suggest, each kind's asked of the engine once.
+    let mut offered: [Option<Vec<&str>>; 2] = [None, None];
+    for (kind, name, at) in named_callables(&template.source) {
+        if !seen.insert((name, kind == Callable::Filter)) || kind.exists(env, name) {
+            continue;
+        }
+        let known = offered[kind as usize].get_or_insert_with(|| {
+            kind.known()
+                .iter()
+                .copied()
+                .filter(|k| kind.exists(env, k))
+                .collect()
+        });
+        let help = match crate::suggest::similar(name, known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "the {}s are {}",
+                kind.noun(),
+                crate::suggest::code_list(known.iter())
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                Code::TemplateSyntax,
+                format!(
+                    "{} is not valid: there is no {} `{name}`",
+                    owner.template(),
+                    kind.noun()
+                ),
+            )
+            .label(
+                template.span_of(at..at + name.len()),
+                format!("unknown {}", kind.noun()),
+            )
+            .help(help),
         );
     }
 }
@@ -659,10 +869,20 @@ fn first_attribute_use(source: &str, root: &str, attribute: &str) -> Option<usiz
 
 /// Where the first name inside `{{ }}` or `{% %}` in `source` that `wanted` takes is: it is
 /// given the tag's text and the name's range in it. Names in quoted strings are skipped.
-fn first_name_in_tags(source: &str, wanted: impl Fn(&str, usize, usize) -> bool) -> Option<usize> {
+fn first_name_in_tags(
+    source: &str,
+    mut wanted: impl FnMut(&str, usize, usize) -> bool,
+) -> Option<usize> {
     let mut search = 0;
     while let Some(open) = source[search..].find(['{']).map(|i| search + i) {
         let kind = source[open + 1..].chars().next();
+        if kind == Some('#') {
+            // A comment holds no names.
+            search = source[open..]
+                .find("#}")
+                .map_or(source.len(), |i| open + i + 2);
+            continue;
+        }
         if !matches!(kind, Some('{' | '%')) {
             search = open + 1;
             continue;
@@ -672,6 +892,16 @@ fn first_name_in_tags(source: &str, wanted: impl Fn(&str, usize, usize) -> bool)
             .find(close)
             .map_or(source.len(), |i| open + i);
         let block = &source[open + 2..end];
+        if kind == Some('%')
+            && block
+                .trim_start_matches(['-', '+', ' ', '\t', '\n', '\r'])
+                .starts_with("raw")
+        {
+            // What a raw block holds is text, not tags.
+            let after = (end + 2).min(source.len());
+            search = find_endraw(&source[after..]).map_or(source.len(), |n| after + n);
+            continue;
+        }
         let mut i = 0;
         let bytes = block.as_bytes();
         while i < bytes.len() {
@@ -799,6 +1029,51 @@ mod tests {
                 Segment::Text(".".into()),
             ])
         );
+    }
+
+    #[test]
+    fn finds_the_filters_and_tests_a_template_names_outside_strings_comments_and_raw() {
+        let source = "{{ a|upper }} {{ b | default('| x') is not none }}{% filter lower|trim %}\
+                      {% endfilter %}{# {{ c | gone }} #}{% raw %}{{ d | gone }}{% endraw %}\
+                      {%- if e is odd and this is defined %}{% endif %}";
+        let named: Vec<(Callable, &str)> = named_callables(source)
+            .into_iter()
+            .map(|(kind, name, at)| {
+                assert_eq!(&source[at..at + name.len()], name);
+                (kind, name)
+            })
+            .collect();
+        use Callable::{Filter, Test};
+        assert_eq!(
+            named,
+            [
+                (Filter, "upper"),
+                (Filter, "default"),
+                (Test, "none"),
+                (Filter, "lower"),
+                (Filter, "trim"),
+                (Test, "odd"),
+                (Test, "defined"),
+            ]
+        );
+    }
+
+    #[test]
+    fn asks_the_engine_which_filters_and_tests_it_has() {
+        let env = environment();
+        assert!(Callable::Filter.exists(&env, "upper"));
+        assert!(!Callable::Filter.exists(&env, "uper"));
+        assert!(Callable::Test.exists(&env, "even"));
+        assert!(!Callable::Test.exists(&env, "evn"));
+        // The names offered as suggestions are the engine's.
+        for kind in [Callable::Filter, Callable::Test] {
+            let missing: Vec<&&str> = kind
+                .known()
+                .iter()
+                .filter(|k| !kind.exists(&env, k))
+                .collect();
+            assert!(missing.is_empty(), "{kind:?}: {missing:?}");
+        }
     }
 
     #[test]
