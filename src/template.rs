@@ -895,7 +895,10 @@ fn first_name_in_tags(
         if kind == Some('%')
             && block
                 .trim_start_matches(['-', '+', ' ', '\t', '\n', '\r'])
-                .starts_with("raw")
+                .strip_prefix("raw")
+                .is_some_and(|rest| {
+                    !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
         {
             // What a raw block holds is text, not tags.
             let after = (end + 2).min(source.len());
