@@ -797,7 +797,11 @@ impl Resolver<'_> {
     pub(super) fn invalid_word(&mut self, word: &ast::Ident, setting: &str, allowed: &[&str]) {
         let help = match suggest::similar(&word.name, allowed.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("`{setting}` takes {}", backticked(allowed)),
+            None => {
+                let written: Vec<String> =
+                    allowed.iter().map(|a| format!("`{setting} {a}`")).collect();
+                format!("write {}", written.join(" or "))
+            }
         };
         self.diagnostics.push(
             Diagnostic::new(
