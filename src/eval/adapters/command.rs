@@ -305,7 +305,6 @@ impl Command {
         io.stdin = child.stdin.take();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        register(child.id());
         *lock(&self.shared.child) = Some(child);
         let echo = stderr.map(|stderr| {
             let shared = Arc::clone(&self.shared);
@@ -669,10 +668,6 @@ fn signal_group(child: &mut Child, signal: Signal) {
 /// The process groups of the programs running now, for [`terminate_all`].
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
-fn register(id: u32) {
-    lock(&RUNNING).push(id);
-}
-
 fn unregister(id: u32) {
     lock(&RUNNING).retain(|&g| g != id);
 }
@@ -707,8 +702,8 @@ pub fn terminate_all(grace: Duration) {
     let _ = (groups, grace);
 }
 
-/// Starts `command` in a process group of its own, from a thread that lives until the
-/// returned sender is dropped. On Linux the program is told to die with the thread that
+/// Starts `command` in a process group of its own, registered in [`RUNNING`], from a thread
+/// that lives until the returned sender is dropped. On Linux the program is told to die with the thread that
 /// started it, so it dies with the adapter — or with quandary, however quandary ends.
 fn spawn_kept(mut command: std::process::Command) -> std::io::Result<(Child, mpsc::Sender<()>)> {
     #[cfg(unix)]
@@ -737,7 +732,18 @@ fn spawn_kept(mut command: std::process::Command) -> std::io::Result<(Child, mps
     std::thread::Builder::new()
         .name("quandary-command".into())
         .spawn(move || {
-            let _ = child_tx.send(command.spawn());
+            // Registered while the lock is held from before the program starts: an
+            // interrupt's `terminate_all` waits for it, and cannot miss a program that has
+            // already started children of its own.
+            let spawned = {
+                let mut running = lock(&RUNNING);
+                let spawned = command.spawn();
+                if let Ok(child) = &spawned {
+                    running.push(child.id());
+                }
+                spawned
+            };
+            let _ = child_tx.send(spawned);
             // Until the adapter lets go.
             let _ = keep_rx.recv();
         })?;
