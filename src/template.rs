@@ -444,7 +444,7 @@ pub fn check_variables(
 }
 
 /// A filter (`x | upper`, `{% filter upper %}`) or a test (`x is even`) a template names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Callable {
     Filter,
     Test,
@@ -612,11 +612,11 @@ fn check_filters_and_tests(
     owner: Owner<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut seen: std::collections::BTreeSet<(&str, bool)> = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
     // The names to suggest, each kind's asked of the engine once.
     let mut offered: [Option<Vec<&str>>; 2] = [None, None];
     for (kind, name, at) in named_callables(&template.source) {
-        if !seen.insert((name, kind == Callable::Filter)) || kind.exists(env, name) {
+        if !seen.insert((kind, name)) || kind.exists(env, name) {
             continue;
         }
         let known = offered[kind as usize].get_or_insert_with(|| {

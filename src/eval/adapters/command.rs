@@ -703,8 +703,9 @@ pub fn terminate_all(grace: Duration) {
 }
 
 /// Starts `command` in a process group of its own, registered in [`RUNNING`], from a thread
-/// that lives until the returned sender is dropped. On Linux the program is told to die with the thread that
-/// started it, so it dies with the adapter — or with quandary, however quandary ends.
+/// that lives until the returned sender is dropped. On Linux the program is told to die with
+/// the thread that started it, so it dies with the adapter — or with quandary, however
+/// quandary ends.
 fn spawn_kept(mut command: std::process::Command) -> std::io::Result<(Child, mpsc::Sender<()>)> {
     #[cfg(unix)]
     {
